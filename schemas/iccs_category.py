@@ -1,0 +1,15 @@
+"""ICCS v1.0 categories as loaded into the warehouse (``iccs_categories``)."""
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+
+class IccsCategoryRow(pa.DataFrameModel):
+    code: Series[str] = pa.Field(unique=True, str_matches=r"^\d{2,6}$", description="ICCS code, leading zeros kept")
+    level: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 4})
+    parent_code: Series[str] = pa.Field(nullable=True, description="empty for the 11 sections")
+    label: Series[str] = pa.Field(str_length={"min_value": 1})
+    section: Series[str] = pa.Field(str_matches=r"^\d{2}$", description="level-1 code")
+
+    class Config:
+        strict = False

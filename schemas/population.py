@@ -1,0 +1,17 @@
+"""Population (``population``): the denominator of every rate, by country, area and year."""
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas.checks import ISO3
+
+
+class PopulationRow(pa.DataFrameModel):
+    country: Series[str] = pa.Field(str_matches=ISO3)
+    area: Series[str] = pa.Field(nullable=True, description="NULL = whole country")
+    year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100})
+    population: Series[float] = pa.Field(gt=0)
+
+    class Config:
+        strict = False
+        unique = ["country", "area", "year"]

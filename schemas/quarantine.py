@@ -1,0 +1,29 @@
+"""Quarantine (``quarantine``): every input record that was not loaded, with the reason why."""
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+# Reason codes, in the order they are tested: a record gets the first that applies.
+REASONS: dict[str, str] = {
+    "malformed_line": "the line could not be parsed (wrong number of fields, broken quoting, bad encoding)",
+    "missing_field": "a required field (date, offence, count) is empty",
+    "invalid_date": "the date does not match the source's date_format",
+    "date_out_of_range": "the date is in the future or before the source's date_floor",
+    "unmapped_offence": "the national offence code is not in the correspondence table",
+    "invalid_coordinates": "latitude/longitude are not numbers or not valid degrees",
+    "coordinates_outside_country": "the point lies outside the source's bounding box",
+    "invalid_count": "the count is not a number or is negative",
+    "duplicate_record_id": "an earlier record of the same source has this id",
+}
+
+
+class QuarantineRow(pa.DataFrameModel):
+    source: Series[str]
+    file: Series[str]
+    row_number: Series[int] = pa.Field(ge=1, description="line in the file, header = line 1")
+    reason: Series[str] = pa.Field(isin=list(REASONS))
+    detail: Series[str] = pa.Field(description="what was wrong, naming the field and value")
+    raw: Series[str] = pa.Field(nullable=True, description="the record as read")
+
+    class Config:
+        strict = False

@@ -1,0 +1,64 @@
+"""The warehouse's tables and views, created idempotently so any connection can ensure them."""
+
+from __future__ import annotations
+
+import duckdb
+
+TABLES = """
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE TABLE IF NOT EXISTS iccs_categories (
+    code VARCHAR PRIMARY KEY, level INTEGER NOT NULL, parent_code VARCHAR, label VARCHAR NOT NULL,
+    label_es VARCHAR, section VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS iccs_ancestors (code VARCHAR, ancestor_code VARCHAR, ancestor_level INTEGER);
+CREATE TABLE IF NOT EXISTS sources (
+    source VARCHAR PRIMARY KEY, country VARCHAR, level VARCHAR, unit VARCHAR, stage VARCHAR,
+    period VARCHAR, description VARCHAR, files VARCHAR, correspondence VARCHAR, config VARCHAR);
+CREATE TABLE IF NOT EXISTS correspondence (
+    source VARCHAR, national_code VARCHAR, national_label VARCHAR, iccs_code VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS offences (
+    source VARCHAR NOT NULL, country VARCHAR NOT NULL, record_id VARCHAR NOT NULL, occurred_on DATE NOT NULL,
+    national_code VARCHAR NOT NULL, iccs_code VARCHAR NOT NULL, area VARCHAR, latitude DOUBLE, longitude DOUBLE,
+    unit VARCHAR NOT NULL, stage VARCHAR NOT NULL, file VARCHAR, row_number BIGINT);
+CREATE TABLE IF NOT EXISTS offence_counts (
+    source VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
+    national_code VARCHAR, year INTEGER NOT NULL, month INTEGER, unit VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+    count DOUBLE NOT NULL);
+CREATE TABLE IF NOT EXISTS population (country VARCHAR NOT NULL, area VARCHAR, year INTEGER NOT NULL,
+    population DOUBLE NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR,
+    run_id VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR, source VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
+    records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
+"""
+
+VIEWS = """
+CREATE OR REPLACE VIEW v_counts AS
+-- Counts rolled up to every ICCS ancestor of the mapped code (02011 also counts in 0201 and 02), by area and
+-- for the whole country; a source mapped only to level 2 never shows up at level 3.
+WITH rolled AS (
+    SELECT c.source, c.country, c.area, a.ancestor_code AS iccs_code, a.ancestor_level AS level, c.year,
+           c.month, c.unit, c.stage, c.count
+    FROM offence_counts c JOIN iccs_ancestors a ON a.code = c.iccs_code)
+SELECT source, country, area, iccs_code, level, year, unit, stage, sum(count) AS count,
+       count(DISTINCT month) AS months
+FROM rolled WHERE area IS NOT NULL GROUP BY ALL
+UNION ALL
+SELECT source, country, NULL AS area, iccs_code, level, year, unit, stage, sum(count) AS count,
+       count(DISTINCT month) AS months
+FROM rolled GROUP BY ALL;
+
+CREATE OR REPLACE VIEW v_rates AS
+-- Rates per 100,000 with the population of the same country, area (NULL = national) and year. `months` says
+-- how many months of the year the counts cover (0 for annual data): a partial year is not a yearly rate.
+SELECT c.country, c.area, c.iccs_code, c.level, c.year, c.unit, c.count, p.population,
+       c.count * 100000.0 / p.population AS rate_per_100k, c.source, c.stage, c.months
+FROM v_counts c
+LEFT JOIN population p ON p.country = c.country AND p.year = c.year AND p.area IS NOT DISTINCT FROM c.area;
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(TABLES)
+    con.execute(VIEWS)

@@ -1,0 +1,23 @@
+"""Reference tables every query needs: the ICCS classification and the code -> ancestor pairs for roll-ups."""
+
+from __future__ import annotations
+
+import duckdb
+
+import iccs
+
+
+def load_classification(con: duckdb.DuckDBPyConnection) -> int:
+    categories = iccs.categories_frame()[["code", "level", "parent_code", "label", "label_es", "section"]]
+    pairs = iccs.ancestor_pairs_frame()[["code", "ancestor_code", "ancestor_level"]]
+    con.register("cat_frame", categories)
+    con.register("pair_frame", pairs)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM iccs_categories; INSERT INTO iccs_categories SELECT * FROM cat_frame")
+        con.execute("DELETE FROM iccs_ancestors; INSERT INTO iccs_ancestors SELECT * FROM pair_frame")
+        con.execute("COMMIT")
+    finally:
+        con.unregister("cat_frame")
+        con.unregister("pair_frame")
+    return len(categories)
