@@ -1,0 +1,258 @@
+"""The shared frame of every report page: nav bar, sections, charts, tables with CSV downloads.
+
+Pages must open from disk with no network: plotly.js is written once as `plotly.min.js` beside the pages and
+referenced relatively (a CDN script renders a blank page offline), and CSV downloads are `data:` URIs.
+Everything that comes from data is HTML-escaped here: table cells, titles, summaries, metadata, and the string
+values inside chart traces (plotly renders a subset of HTML in labels, so a label is escaped to show as text).
+Layout text of a figure (titles, annotations, dropdown labels) is the caller's: pass data labels through
+`plot_text` before putting them there.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+PLOTLY_JS = "plotly.min.js"
+PLOT_TEMPLATE = "plotly_white"
+NAV: tuple[tuple[str, str], ...] = (
+    ("index.html", "Overview"),
+    ("trends.html", "Trends"),
+    ("hotspots.html", "Hot spots"),
+    ("sdg16.html", "SDG 16"),
+    ("quality.html", "Data quality"),
+)
+# Trace fields whose string values plotly renders as (pseudo-)HTML text, so data labels there must be escaped.
+_TRACE_TEXT_FIELDS = ("x", "y", "text", "hovertext", "name", "labels", "parents", "ids", "customdata")
+_MAX_TABLE_ROWS = 200
+_CURRENT = ' class="current" aria-current="page"'
+
+CSS = """
+:root { --ink:#1f2933; --muted:#52606d; --line:#d9e2ec; --bg:#f5f7fa; --accent:#1d4e89; --warn:#8a4b08; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+       color:var(--ink); background:var(--bg); }
+nav.site { background:var(--accent); padding:0 1.5rem; display:flex; flex-wrap:wrap; gap:.25rem;
+           align-items:center; }
+nav.site .brand { color:#fff; font-weight:600; margin-right:1.5rem; padding:.8rem 0; }
+nav.site a { color:#dbe7f5; text-decoration:none; padding:.8rem .75rem; border-bottom:3px solid transparent; }
+nav.site a:hover { color:#fff; }
+nav.site a.current { color:#fff; border-bottom-color:#fff; font-weight:600; }
+main { max-width:1200px; margin:0 auto; padding:1.5rem; }
+h1 { font-size:1.7rem; margin:.5rem 0 1rem; }
+h2 { font-size:1.3rem; margin:0 0 .5rem; }
+h3 { font-size:1.05rem; margin:1.25rem 0 .4rem; }
+.intro p { color:var(--muted); max-width:60rem; }
+section.report { background:#fff; border:1px solid var(--line); border-radius:6px; padding:1.25rem 1.5rem;
+                 margin:0 0 1.5rem; }
+p.summary { font-size:1.02rem; margin:.25rem 0 1rem; padding:.5rem .75rem; background:#eef4fb;
+            border-left:4px solid var(--accent); }
+p.note, .caveat { color:var(--warn); }
+.chart { width:100%; min-height:420px; }
+.table-wrap { overflow-x:auto; margin:.5rem 0 1rem; }
+table.data { border-collapse:collapse; font-size:.88rem; width:100%; }
+table.data caption { text-align:left; font-weight:600; padding:.25rem 0; caption-side:top; }
+table.data th, table.data td { border-bottom:1px solid var(--line); padding:.3rem .6rem; text-align:left; }
+table.data th { background:#f0f4f8; position:sticky; top:0; }
+table.data td.num { text-align:right; font-variant-numeric:tabular-nums; }
+.table-foot { font-size:.85rem; color:var(--muted); display:flex; gap:1rem; flex-wrap:wrap; }
+a.csv { color:var(--accent); font-weight:600; }
+details.metadata { margin-top:.75rem; font-size:.88rem; color:var(--muted); }
+details.metadata summary { cursor:pointer; color:var(--accent); }
+details.metadata dl { display:grid; grid-template-columns:max-content 1fr; gap:.2rem 1rem; margin:.5rem 0 0; }
+details.metadata dt { font-weight:600; color:var(--ink); }
+details.metadata dd { margin:0; }
+ul.reports li { margin:.4rem 0; }
+.no-plotly-warning { display:none; background:#fff3cd; border:1px solid #e0c36b; padding:.75rem 1rem;
+                     margin:1rem 0; }
+body.no-plotly .no-plotly-warning { display:block; }
+footer { color:var(--muted); font-size:.8rem; text-align:center; padding:1rem 0 2rem; }
+"""
+
+
+def esc(value: Any) -> str:
+    """Escape any value for HTML text or attribute context."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def plot_text(value: Any) -> str:
+    """Escape a data label for plotly layout text (titles, annotations, menus): &lt; shows as '<'."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def slug(text: str) -> str:
+    """A stable id fragment for anchors and chart divs."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "section"
+
+
+def _escape_values(values: Any) -> Any:
+    if values is None or isinstance(values, int | float):
+        return values
+    if isinstance(values, str):
+        return plot_text(values)
+    if isinstance(values, Iterable):
+        seq = list(values)
+        if not any(isinstance(v, str | list | tuple) for v in seq):
+            return values
+        return [_escape_values(v) if isinstance(v, str | list | tuple) else v for v in seq]
+    return values
+
+
+def escape_figure(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` with every string value in its traces (and axis category orders) HTML-escaped."""
+    fig = go.Figure(fig)
+    for trace in fig.data:
+        for field in _TRACE_TEXT_FIELDS:
+            if field in trace and trace[field] is not None:
+                value = trace[field]
+                if hasattr(value, "tolist"):
+                    value = value.tolist()
+                trace[field] = _escape_values(value)
+    for axis in ("xaxis", "yaxis"):
+        for key in fig.layout:
+            if key.startswith(axis) and fig.layout[key].categoryarray is not None:
+                fig.layout[key].categoryarray = _escape_values(list(fig.layout[key].categoryarray))
+    return fig
+
+
+def figure_html(fig: go.Figure, *, div_id: str | None = None) -> str:
+    """The chart as a <div> plus its plotting call; plotly.js itself is loaded once by the page."""
+    body = escape_figure(fig).to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+    return f'<div class="chart">{body}</div>'
+
+
+def csv_data_uri(frame: pd.DataFrame) -> str:
+    return "data:text/csv;charset=utf-8," + urllib.parse.quote(frame.to_csv(index=False))
+
+
+def _cell(value: Any) -> tuple[str, bool]:
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return "", False
+    if isinstance(value, bool):
+        return str(value), False
+    if isinstance(value, int):
+        return f"{value:,}", True
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}", True
+        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}", True
+    return str(value), False
+
+
+def table_html(frame: pd.DataFrame, *, caption: str, csv_name: str, max_rows: int = _MAX_TABLE_ROWS) -> str:
+    """An escaped HTML table (first `max_rows` rows) and a CSV download of the whole frame."""
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    rows = []
+    for record in shown.itertuples(index=False, name=None):
+        cells = []
+        for value in record:
+            text, numeric = _cell(value.item() if hasattr(value, "item") else value)
+            cls = ' class="num"' if numeric else ""
+            cells.append(f"<td{cls}>{esc(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    name = csv_name if csv_name.endswith(".csv") else f"{csv_name}.csv"
+    more = (
+        f"<span>First {len(shown):,} of {len(frame):,} rows shown; the CSV has all.</span>"
+        if len(frame) > len(shown)
+        else f"<span>{len(frame):,} rows.</span>"
+    )
+    return (
+        f'<div class="table-wrap"><table class="data"><caption>{esc(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'<div class="table-foot">{more}<a class="csv" download="{esc(name)}" '
+        f'href="{esc(csv_data_uri(frame))}">Download CSV ({esc(name)})</a></div>'
+    )
+
+
+def metadata_html(metadata: Mapping[str, str]) -> str:
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in metadata.items())
+    return f'<details class="metadata"><summary>About these data</summary><dl>{items}</dl></details>'
+
+
+def section_html(
+    title: str, body: str, *, summary: str = "", metadata: Mapping[str, str] | None = None
+) -> str:
+    """A report section: `title`, `summary`, `metadata` are text (escaped); `body` is HTML."""
+    parts = [f'<section class="report" id="{esc(slug(title))}"><h2>{esc(title)}</h2>']
+    if summary:
+        parts.append(f'<p class="summary">{esc(summary)}</p>')
+    parts.append(body)
+    if metadata:
+        parts.append(metadata_html(metadata))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def paragraph(text: str, *, cls: str = "") -> str:
+    attr = f' class="{esc(cls)}"' if cls else ""
+    return f"<p{attr}>{esc(text)}</p>"
+
+
+def heading(text: str) -> str:
+    return f"<h3>{esc(text)}</h3>"
+
+
+def nav_html(current: str) -> str:
+    links = "".join(
+        f'<a href="{href}"{_CURRENT if href == current else ""}>{label}</a>' for href, label in NAV
+    )
+    return f'<nav class="site"><span class="brand">ICCS crime statistics</span>{links}</nav>'
+
+
+def ensure_plotly_js(out_dir: Path) -> Path:
+    """Write plotly.js beside the pages once (rewritten when the installed plotly version differs)."""
+    target = out_dir / PLOTLY_JS
+    script = plotly.offline.get_plotlyjs().encode("utf-8")
+    if not target.exists() or target.stat().st_size != len(script):
+        target.write_bytes(script)
+    return target
+
+
+def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str], *, intro: str = "") -> Path:
+    """Write a complete page; `intro` is plain text (blank lines separate paragraphs), `sections` are HTML."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_plotly_js(out_dir)
+    intro_html = "".join(paragraph(p.strip()) for p in intro.split("\n\n") if p.strip())
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    document = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{CSS}</style>
+<script src="{PLOTLY_JS}"></script>
+</head>
+<body>
+<script>if (!window.Plotly) document.body.classList.add("no-plotly");</script>
+{nav_html(filename)}
+<main>
+<h1>{esc(title)}</h1>
+<div class="no-plotly-warning">Charts need {PLOTLY_JS} in the same folder as this page; the tables below
+still hold every number.</div>
+<div class="intro">{intro_html}</div>
+{"".join(sections)}
+</main>
+<footer>Generated {generated} · ICCS v1.0 crime statistics pipeline</footer>
+</body>
+</html>
+"""
+    path = out_dir / filename
+    path.write_text(document, encoding="utf-8")
+    return path

@@ -1,0 +1,79 @@
+"""SQL helpers shared by the report pages: every query aggregates in DuckDB and returns a small frame."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Run an aggregated query and bring the (small) result to pandas through Arrow, with numpy dtypes."""
+    table = con.sql(sql, params=list(params) if params else None).to_arrow_table()
+    # DECIMAL results (sums of literals) would arrive as Python Decimal objects; the pages want floats.
+    for i, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
+    return table.to_pandas()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+        [name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def has_columns(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]) -> bool:
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main'",
+            [name],
+        ).fetchall()
+    }
+    return set(columns) <= present
+
+
+def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per source: what it is, the years it covers, and its latest run."""
+    return frame(
+        con,
+        """
+        WITH periods AS (
+            SELECT source, min(year) AS first_year, max(year) AS last_year, sum(count) AS total
+            FROM offence_counts GROUP BY source),
+        latest AS (
+            SELECT source, max(finished_at) AS finished_at, arg_max(status, finished_at) AS status,
+                   arg_max(records_loaded, finished_at) AS records_loaded
+            FROM runs GROUP BY source)
+        SELECT s.source, s.country, s.level, s.unit, s.stage, s.period, s.description,
+               p.first_year, p.last_year, l.finished_at AS last_run, l.status, l.records_loaded
+        FROM sources s LEFT JOIN periods p USING (source) LEFT JOIN latest l USING (source)
+        UNION ALL
+        SELECT p.source, NULL, NULL, NULL, NULL, NULL, NULL, p.first_year, p.last_year, l.finished_at,
+               l.status, l.records_loaded
+        FROM periods p LEFT JOIN latest l USING (source)
+        WHERE p.source NOT IN (SELECT source FROM sources)
+        ORDER BY 1
+        """,
+    )
+
+
+def source_names(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
+    """The human description of sources for metadata lines ('a (desc); b')."""
+    if not sources:
+        return "none"
+    rows = con.execute(
+        "SELECT source, coalesce(description, '') FROM sources WHERE list_contains(?, source)",
+        [list(sources)],
+    ).fetchall()
+    described = {name: desc for name, desc in rows}
+    return "; ".join(
+        f"{name} ({described[name]})" if described.get(name) else name for name in sorted(set(sources))
+    )
