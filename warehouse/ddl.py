@@ -10,6 +10,8 @@ CREATE TABLE IF NOT EXISTS iccs_categories (
     code VARCHAR PRIMARY KEY, level INTEGER NOT NULL, parent_code VARCHAR, label VARCHAR NOT NULL,
     label_es VARCHAR, section VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS iccs_ancestors (code VARCHAR, ancestor_code VARCHAR, ancestor_level INTEGER);
+CREATE TABLE IF NOT EXISTS sdg16_codes (
+    indicator VARCHAR NOT NULL, component VARCHAR, title VARCHAR, unit VARCHAR, iccs_code VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
     source VARCHAR PRIMARY KEY, country VARCHAR, level VARCHAR, unit VARCHAR, stage VARCHAR,
     period VARCHAR, description VARCHAR, files VARCHAR, correspondence VARCHAR, config VARCHAR);
@@ -59,6 +61,28 @@ LEFT JOIN population p ON p.country = c.country AND p.year = c.year AND p.area I
 """
 
 
+COMMENTS: dict[str, str] = {
+    "iccs_categories": "ICCS v1.0 categories: code (leading zeros kept), level 1-4, parent_code, English/Spanish label",
+    "iccs_ancestors": "code -> each ancestor (itself included): join and group by ancestor_code to roll up counts",
+    "sdg16_codes": "SDG 16 indicator (and 16.4 component) -> the exact ICCS codes that count towards it",
+    "sources": "configured sources: country, level (incident/aggregate), counting unit, recording stage, files",
+    "correspondence": "per source: national offence code -> ICCS code (any level)",
+    "offences": "incident records that passed every check, one row each, with national and ICCS code",
+    "offence_counts": "counts by source, area, ICCS code, year and month (NULL for annual data) and unit; "
+                      "incident sources aggregated, aggregate sources as given",
+    "population": "population by country, area (NULL = national) and year: the denominator of rates",
+    "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record",
+    "runs": "one row per source and run: records in = loaded + quarantined",
+    "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "
+                "months of the year covered (0 = annual data)",
+    "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
+               "never sum across unit",
+}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
     con.execute(VIEWS)
+    for name, text in COMMENTS.items():
+        kind = "VIEW" if name.startswith("v_") else "TABLE"
+        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")

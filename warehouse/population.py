@@ -13,7 +13,10 @@ def _q(value: str) -> str:
 
 
 def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfig, ...]) -> int:
-    """Replace the population table with the configured files; national rows have area NULL."""
+    """Replace the population table with the configured files; national rows have area NULL.
+
+    Where a country-year has areas but no national row, the national row is the sum of its areas.
+    """
     selects = []
     for spec in specs:
         paths = spec.paths()
@@ -41,6 +44,13 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
                 INSERT INTO population
                 SELECT country, area, year, sum(population) FROM ({' UNION ALL '.join(selects)})
                 WHERE year IS NOT NULL AND population > 0 GROUP BY ALL""")
+            # A national total where the files give only areas: the sum of the areas of that country and year.
+            con.execute("""
+                INSERT INTO population
+                SELECT country, NULL, year, sum(population) FROM population a WHERE area IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM population n WHERE n.area IS NULL AND n.country = a.country
+                                  AND n.year = a.year)
+                GROUP BY ALL""")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

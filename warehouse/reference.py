@@ -1,4 +1,4 @@
-"""Reference tables every query needs: the ICCS classification and the code -> ancestor pairs for roll-ups."""
+"""Reference tables every query needs: the ICCS classification, code -> ancestor pairs for roll-ups, SDG 16 links."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ def load_classification(con: duckdb.DuckDBPyConnection) -> int:
     pairs = iccs.ancestor_pairs_frame()[["code", "ancestor_code", "ancestor_level"]]
     con.register("cat_frame", categories)
     con.register("pair_frame", pairs)
+    con.register("sdg_frame", iccs.sdg16_frame()[["indicator", "component", "title", "unit", "iccs_code"]])
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM iccs_categories; INSERT INTO iccs_categories SELECT * FROM cat_frame")
         con.execute("DELETE FROM iccs_ancestors; INSERT INTO iccs_ancestors SELECT * FROM pair_frame")
+        con.execute("DELETE FROM sdg16_codes; INSERT INTO sdg16_codes SELECT * FROM sdg_frame")
         con.execute("COMMIT")
     finally:
         con.unregister("cat_frame")
         con.unregister("pair_frame")
+        con.unregister("sdg_frame")
     return len(categories)

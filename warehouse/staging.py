@@ -7,6 +7,7 @@ cannot parse (wrong number of fields, broken quoting, bad encoding) in its rejec
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +47,29 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _header(src: SourceConfig, path: Path) -> list[str]:
+    """The CSV header, read directly: DuckDB's dialect sniffer gives up on small files with a malformed line, so
+    the columns are given to it explicitly and nothing is sniffed."""
+    encoding = "utf-8-sig" if src.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else src.encoding
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            header = next(csv.reader(handle, delimiter=src.delimiter), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SourceError(f"{path}: source '{src.name}': cannot read the header line: {exc}") from None
+    if not header or not any(h.strip() for h in header):
+        raise SourceError(f"{path}: source '{src.name}': line 1: the file is empty or has no header line")
+    return header
+
+
 def _reader(src: SourceConfig, path: Path, rejects: bool) -> str:
     if src.format == "parquet":
         return f"read_parquet({_quote(str(path))}, file_row_number = true)"
+    header = _header(src, path)
+    columns = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in header) + "}"
     options = [
-        "header = true", "all_varchar = true", f"delim = {_quote(src.delimiter)}",
-        f"encoding = {_quote(src.encoding)}", "strict_mode = true", "null_padding = false",
+        "header = true", "auto_detect = false", f"columns = {columns}", f"delim = {_quote(src.delimiter)}",
+        "quote = '\"'", "escape = '\"'", f"encoding = {_quote(src.encoding)}", "strict_mode = true",
+        "null_padding = false",
     ]
     if rejects:
         options += ["store_rejects = true", "rejects_table = 'iccs_reject_errors'",
@@ -60,6 +78,8 @@ def _reader(src: SourceConfig, path: Path, rejects: bool) -> str:
 
 
 def file_columns(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path) -> list[str]:
+    if src.format == "csv":
+        return _header(src, path)
     try:
         return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(src, path, False)}").fetchall()]
     except duckdb.Error as exc:
@@ -76,8 +96,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     table, rejects = raw_table(src.name), rejects_table(src.name)
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(f"DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {rejects}")
-    con.execute(f"CREATE TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, message VARCHAR, "
-                "csv_line VARCHAR)")
+    con.execute(f"CREATE TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
+                "message VARCHAR, csv_line VARCHAR)")
     for index, path in enumerate(paths):
         present = file_columns(con, src, path)
         missing = {f: c for f, c in src.columns.items() if c not in present}
@@ -102,6 +122,9 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, i
     select = f"""
         SELECT {index} AS file_index, {_quote(str(path))} AS file, ordinal, {selected}
         FROM ({body})"""
+    if src.format == "csv":
+        # The rejects tables persist on the connection and accumulate across scans: start each file empty.
+        con.execute("DROP TABLE IF EXISTS iccs_reject_errors; DROP TABLE IF EXISTS iccs_reject_scans")
     if first:
         con.execute(f"CREATE TABLE {table} AS {select}")
     else:

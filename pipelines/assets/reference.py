@@ -1,0 +1,44 @@
+"""Reference layer: the ICCS classification with its SDG 16 links, and the population denominators."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.checks import population_check_specs, population_checks, reference_check_specs, reference_checks
+from pipelines.resources import SourcesConfig
+from warehouse.ddl import ensure_schema
+from warehouse.population import load_population
+from warehouse.reference import load_classification
+
+WRITER_POOL = "duckdb_writer"
+
+
+@dg.asset(group_name="reference", pool=WRITER_POOL, kinds={"duckdb"}, check_specs=reference_check_specs(),
+          description="ICCS v1.0 categories, code → ancestor pairs for roll-ups, and SDG 16 indicator codes.")
+def iccs_reference(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        ensure_schema(con)
+        categories = load_classification(con)
+        levels = dict(con.execute("SELECT level, count(*) FROM iccs_categories GROUP BY 1 ORDER BY 1").fetchall())
+        sdg_codes = con.execute("SELECT count(*) FROM sdg16_codes").fetchone()[0]
+        check_results = reference_checks(con)
+    return dg.MaterializeResult(check_results=check_results, metadata={
+        "categories": categories, "sdg16_codes": sdg_codes,
+        **{f"level_{level}": count for level, count in levels.items()},
+    })
+
+
+@dg.asset(group_name="reference", pool=WRITER_POOL, kinds={"duckdb"}, check_specs=population_check_specs(),
+          description="Population by country, area (NULL = national) and year: the denominator of every rate.")
+def population(duckdb: DuckDBResource, sources: SourcesConfig) -> dg.MaterializeResult:
+    config = sources.load()
+    with duckdb.get_connection() as con:
+        ensure_schema(con)
+        rows = load_population(con, config.population)
+        countries, first, last = con.execute(
+            "SELECT count(DISTINCT country), min(year), max(year) FROM population").fetchone()
+        check_results = population_checks(con)
+    return dg.MaterializeResult(check_results=check_results, metadata={
+        "rows": rows, "countries": countries, "first_year": first, "last_year": last,
+        "files": len(config.population),
+    })

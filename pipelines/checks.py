@@ -1,0 +1,102 @@
+"""Asset checks: every contract in ``schemas/`` run over the warehouse rows it governs.
+
+Contracts are evaluated in DuckDB (``warehouse.contracts``), so checking 10M rows costs one scan, not a pandas
+copy. Errors block downstream assets (a report never shows facts that broke their contract); a low mapped share
+is a warning: the records are safe in quarantine, but the analyst should look.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pandera.pandas as pa
+
+from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
+from schemas.iccs_category import IccsCategoryRow
+from warehouse.contracts import CheckOutcome, failures_text, validate_table
+
+MAPPED_SHARE_WARNING = 0.99
+
+FACT_CONTRACTS: dict[str, tuple[type[pa.DataFrameModel], str]] = {
+    "offences_contract": (OffenceRow, "offences"),
+    "offence_counts_contract": (OffenceCountRow, "offence_counts"),
+    "quarantine_contract": (QuarantineRow, "quarantine"),
+}
+
+
+def _spec(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name=name, asset=asset, description=description, blocking=blocking)
+
+
+def fact_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        _spec("records_conserved", asset, "records_in = records_loaded + records_quarantined, against the tables"),
+        *(_spec(name, asset, f"{model.__name__} contract over the source's rows of {table}")
+          for name, (model, table) in FACT_CONTRACTS.items()),
+        _spec("mapped_share", asset, f"share of records mapped to ICCS ≥ {MAPPED_SHARE_WARNING:.0%}", blocking=False),
+    ]
+
+
+def _contract_result(name: str, asset: str, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
+    failed = [o for o in outcomes if not o.passed]
+    return dg.AssetCheckResult(
+        check_name=name, asset_key=asset, passed=not failed,
+        description=failures_text(outcomes) if failed else None,
+        metadata={"rules": len(outcomes), "failed_rules": len(failed),
+                  **{f"{o.check}({o.column})": o.failures for o in failed}},
+    )
+
+
+def fact_checks(con: duckdb.DuckDBPyConnection, asset: str, source: str, run_id: str,
+                incident: bool) -> list[dg.AssetCheckResult]:
+    """Every check of ``fact_check_specs`` for one source after its load."""
+    results = [_conservation(con, asset, source, run_id, incident)]
+    for name, (model, table) in FACT_CONTRACTS.items():
+        results.append(_contract_result(name, asset, validate_table(con, model, table, "source = ?", [source])))
+    mapped, total = con.execute(
+        "SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) FROM staging.records_" + source).fetchone()
+    share = mapped / total if total else 0.0
+    results.append(dg.AssetCheckResult(
+        check_name="mapped_share", asset_key=asset, passed=share >= MAPPED_SHARE_WARNING,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{share:.1%} of {total:,} records mapped to ICCS ({total - mapped:,} not mapped; "
+                    f"see `iccs quarantine --source {source} --reason unmapped_offence`)",
+        metadata={"mapped_share": round(share, 6), "mapped": mapped, "records": total}))
+    return results
+
+
+def _conservation(con: duckdb.DuckDBPyConnection, asset: str, source: str, run_id: str,
+                  incident: bool) -> dg.AssetCheckResult:
+    records_in, loaded, quarantined = con.execute(
+        "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND run_id = ? "
+        "ORDER BY finished_at DESC LIMIT 1", [source, run_id]).fetchone()
+    in_quarantine = con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchone()[0]
+    in_facts = (con.execute("SELECT count(*) FROM offences WHERE source = ?", [source]).fetchone()[0]
+                if incident else loaded)
+    passed = records_in == loaded + quarantined and in_quarantine == quarantined and in_facts == loaded
+    return dg.AssetCheckResult(
+        check_name="records_conserved", asset_key=asset, passed=passed,
+        metadata={"records_in": records_in, "records_loaded": loaded, "records_quarantined": quarantined,
+                  "quarantine_rows": in_quarantine, "fact_rows": in_facts})
+
+
+def reference_check_specs() -> list[dg.AssetCheckSpec]:
+    return [_spec("iccs_categories_contract", "iccs_reference", "IccsCategoryRow contract; 320 categories")]
+
+
+def reference_checks(con: duckdb.DuckDBPyConnection) -> list[dg.AssetCheckResult]:
+    outcomes = validate_table(con, IccsCategoryRow, "iccs_categories")
+    total = con.execute("SELECT count(*) FROM iccs_categories").fetchone()[0]
+    result = _contract_result("iccs_categories_contract", "iccs_reference", outcomes)
+    if total != 320:
+        return [dg.AssetCheckResult(check_name="iccs_categories_contract", asset_key="iccs_reference", passed=False,
+                                    description=f"{total} categories instead of 320", metadata={"categories": total})]
+    return [result]
+
+
+def population_check_specs() -> list[dg.AssetCheckSpec]:
+    return [_spec("population_contract", "population", "PopulationRow contract (positive, one row per area-year)")]
+
+
+def population_checks(con: duckdb.DuckDBPyConnection) -> list[dg.AssetCheckResult]:
+    return [_contract_result("population_contract", "population", validate_table(con, PopulationRow, "population"))]

@@ -1,0 +1,195 @@
+"""The `iccs` command: run the pipeline, browse ICCS, query the warehouse, generate demo data, make reports.
+
+Every expected failure (bad configuration, unreadable input, busy or missing warehouse) ends in one line on
+stderr naming the file and field, and a non-zero exit; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines import settings
+from pipelines.sql import print_query, print_tables
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iccs", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="load every configured source into the warehouse and make the reports")
+    run.add_argument("--config", type=Path, help="sources YAML (default: the synthetic demo, generated if absent)")
+    run.add_argument("--source", action="append", help="load only this source (repeatable)")
+    run.add_argument("--no-reports", action="store_true", help="stop after the warehouse")
+    _output_options(run)
+
+    codes = sub.add_parser("codes", help="show the ICCS v1.0 tree, a category and its children, or search labels")
+    codes.add_argument("code", nargs="?", help="an ICCS code such as 0204")
+    codes.add_argument("--search", metavar="TEXT", help="categories whose English or Spanish label contains TEXT")
+
+    sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("query", nargs="?", help="a SELECT statement")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
+    sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
+    sql.add_argument("--warehouse", type=Path, help="warehouse file (default: $ICCS_WAREHOUSE or data/)")
+
+    quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
+    quarantine.add_argument("--source")
+    quarantine.add_argument("--reason")
+    quarantine.add_argument("--limit", type=int, default=50)
+    quarantine.add_argument("--summary", action="store_true", help="counts by source and reason only")
+    quarantine.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    quarantine.add_argument("--warehouse", type=Path)
+
+    report = sub.add_parser("report", help="regenerate the HTML reports from the warehouse")
+    report.add_argument("--kind", action="append", choices=("trends", "hotspots", "sdg16", "quality"),
+                        help="only this report (repeatable; default: all)")
+    _output_options(report)
+
+    demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
+    demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
+    demo.add_argument("--records", type=int, default=None, help="number of records (default 200,000)")
+    demo.add_argument("--seed", type=int, default=None)
+    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", type=Path, help="warehouse file (default: $ICCS_WAREHOUSE or data/)")
+    parser.add_argument("--reports", type=Path, help="reports folder (default: $ICCS_REPORTS or data/reports)")
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"iccs: {message}", file=sys.stderr)
+    return code
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.runner import PipelineError, run_pipeline
+
+    started = time.perf_counter()
+    config = args.config or settings.config_path()
+    warehouse = args.warehouse or settings.warehouse_path()
+    reports_dir = args.reports or settings.reports_path()
+    try:
+        result = run_pipeline(config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source)
+    except PipelineError as exc:
+        return _fail(str(exc))
+    for src in result.sources:
+        if src.error:
+            print(f"✗ {src.source}: {src.error}")
+            continue
+        reasons = ", ".join(f"{k} {v:,}" for k, v in src.reasons.items()) or "none"
+        mark = "✓" if src.ok else "✗"
+        print(f"{mark} {src.source}: {src.records_in:,} records in, {src.records_loaded:,} loaded, "
+              f"{src.records_quarantined:,} quarantined ({reasons}); mapped to ICCS {src.mapped_share:.1%}")
+        for text in src.failed_checks:
+            print(f"  blocking check failed: {text}")
+        for text in src.warnings:
+            print(f"  warning: {text}")
+    for text in result.errors:
+        print(f"✗ {text}")
+    print(f"warehouse: {result.warehouse.resolve()}  (query it: iccs sql \"SELECT ...\")")
+    if result.reports:
+        print(f"reports:   {(result.reports_dir / 'index.html').resolve()}")
+        for kind, path in result.reports.items():
+            if kind != "index":
+                print(f"           {path.resolve()}")
+    print(f"finished in {time.perf_counter() - started:.1f} s")
+    return 0 if result.ok else EXIT_FAILED
+
+
+def _cmd_codes(args: argparse.Namespace) -> int:
+    import iccs
+
+    try:
+        print(iccs.render_tree(args.code, args.search))
+    except ValueError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    warehouse = args.warehouse or settings.warehouse_path()
+    if args.tables:
+        return print_tables(warehouse)
+    if not args.query:
+        return _fail("give a query, e.g. iccs sql \"SELECT * FROM v_rates LIMIT 10\", or --tables", EXIT_USAGE)
+    return print_query(warehouse, args.query, args.format, args.max_rows)
+
+
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    warehouse = args.warehouse or settings.warehouse_path()
+    where, params = ["true"], []
+    for column in ("source", "reason"):
+        value = getattr(args, column)
+        if value:
+            where.append(f"{column} = ${len(params) + 1}")
+            params.append(value)
+    if args.summary:
+        query = (f"SELECT source, reason, count(*) AS records FROM quarantine WHERE {' AND '.join(where)} "
+                 "GROUP BY ALL ORDER BY source, records DESC")
+    else:
+        query = (f"SELECT source, parse_filename(file) AS file, row_number, reason, detail, raw FROM quarantine "
+                 f"WHERE {' AND '.join(where)} ORDER BY source, file, row_number LIMIT {int(args.limit)}")
+    return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from reports import build_reports
+    from warehouse.connection import connect
+
+    warehouse = args.warehouse or settings.warehouse_path()
+    out_dir = args.reports or settings.reports_path()
+    try:
+        with connect(warehouse, read_only=True) as con:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            written = build_reports(con, out_dir, args.kind)
+    except (FileNotFoundError, duckdb.Error, ValueError) as exc:
+        return _fail(str(exc).splitlines()[0])
+    for path in written.values():
+        print(path.resolve())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import DEFAULT_SEED, generate_demo
+
+    out = args.out or settings.demo_dir()
+    kwargs: dict[str, object] = {"seed": args.seed if args.seed is not None else DEFAULT_SEED, "fmt": args.format}
+    if args.records is not None:
+        kwargs["records"] = args.records
+    started = time.perf_counter()
+    manifest = generate_demo(out, **kwargs)
+    print(f"SYNTHETIC demo data ({manifest.records:,} records) in {out.resolve()} "
+          f"({time.perf_counter() - started:.1f} s); run it: iccs run --config {manifest.config_path}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine": _cmd_quarantine,
+            "report": _cmd_report, "demo-data": _cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from schemas.source_config import ConfigError
+
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Run the whole pipeline in-process, the way `iccs run` and the benchmark do: reference → each source → reports.
+
+Each layer is a Dagster job run, so every run shows up in the Dagster UI with its metadata and checks when
+``DAGSTER_HOME`` is set (`make run` sets it); without it an ephemeral instance keeps the run cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import build_definitions
+from pipelines.jobs import REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from schemas.source_config import load_config
+from warehouse.connection import connect
+
+
+class PipelineError(RuntimeError):
+    """A step failed or a blocking check failed; the message says which, in one line per problem."""
+
+
+@dataclass
+class SourceResult:
+    source: str
+    run_id: str
+    records_in: int = 0
+    records_loaded: int = 0
+    records_quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    mapped_share: float = 0.0
+    error: str | None = None
+    failed_checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failed_checks
+
+
+@dataclass
+class PipelineResult:
+    sources: list[SourceResult]
+    reports: dict[str, Path]
+    warehouse: Path
+    reports_dir: Path
+    errors: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(s.ok for s in self.sources)
+
+
+def _instance() -> dg.DagsterInstance:
+    if os.environ.get("DAGSTER_HOME"):
+        Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _error_text(exc: BaseException) -> str:
+    """The user's error without Dagster's wrapping: config and input errors are already one clear line."""
+    inner = getattr(exc, "user_exception", None) or exc
+    text = str(inner).strip() or type(inner).__name__
+    return text.splitlines()[0] if isinstance(inner, ValueError | OSError) else text
+
+
+def _execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance,
+             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+    """One in-process run; Dagster's console log is kept to ``ICCS_LOG_LEVEL`` (default: errors are ours to tell)."""
+    level = os.environ.get("ICCS_LOG_LEVEL", "CRITICAL").upper()
+    run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
+    return defs.resolve_job_def(job).execute_in_process(run_config=run_config, instance=instance,
+                                                        partition_key=partition_key)
+
+
+def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
+    errors, warnings = [], []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        text = f"{evaluation.check_name}: {evaluation.description or dict(evaluation.metadata)}"
+        (warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else errors).append(text)
+    return errors, warnings
+
+
+def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports: bool = True,
+                 only: Sequence[str] | None = None) -> PipelineResult:
+    """Load every configured source (or ``only`` those) and, unless told not to, regenerate the reports."""
+    pipeline_config = load_config(config)
+    names = sorted(pipeline_config.sources)
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise PipelineError(f"{config}: no source named {', '.join(unknown)} (sources: {', '.join(names)})")
+    defs = build_definitions(config, warehouse, reports_dir)
+    instance = _instance()
+    errors: list[str] = []
+    try:
+        reference = _execute(defs, REFERENCE_JOB, instance)
+        failed, _ = _check_failures(reference)
+        errors += [f"reference: {text}" for text in failed]
+    except dg.DagsterError as exc:
+        errors.append(f"reference: {_error_text(exc)}")
+    results = [] if errors else [_run_source(defs, instance, name) for name in (only or names)]
+    _fill_from_warehouse(warehouse, results)
+    written: dict[str, Path] = {}
+    if with_reports and not errors and all(r.ok for r in results):
+        try:
+            _execute(defs, REPORTS_JOB, instance)
+            written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
+        except dg.DagsterError as exc:
+            errors.append(f"reports: {_error_text(exc)}")
+    return PipelineResult(results, written, warehouse, reports_dir, errors)
+
+
+def _run_source(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> SourceResult:
+    try:
+        result = _execute(defs, SOURCES_JOB, instance, partition_key=name)
+    except dg.DagsterError as exc:
+        return SourceResult(source=name, run_id="", error=_error_text(exc))
+    failed, warnings = _check_failures(result)
+    return SourceResult(source=name, run_id=result.run_id, failed_checks=failed, warnings=warnings)
+
+
+def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
+    """Figures come from the warehouse's own `runs` and `quarantine` tables, the same ones users query."""
+    loaded = [r for r in results if r.run_id]
+    if not loaded:
+        return
+    with connect(warehouse) as con:
+        for result in loaded:
+            row = con.execute(
+                "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND run_id = ?",
+                [result.source, result.run_id]).fetchone()
+            if row is None:
+                continue
+            result.records_in, result.records_loaded, result.records_quarantined = row
+            result.reasons = dict(con.execute(
+                "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                [result.source]).fetchall())
+            mapped = con.execute(f"SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) "
+                                 f"FROM staging.records_{result.source}").fetchone()
+            result.mapped_share = mapped[0] / mapped[1] if mapped[1] else 0.0
