@@ -1,0 +1,1 @@
+"""Statistics behind the report pages, as plain functions over pandas Series."""
