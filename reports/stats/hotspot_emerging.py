@@ -1,0 +1,172 @@
+"""Emerging hot spots: how each location's Gi* significance and intensity changed over the periods.
+
+esda has no emerging-hot-spot analysis, so it is built the way ESRI's Emerging Hot Spot Analysis is
+described: Gi* per period (here a purely spatial neighbourhood per period, not ESRI's space-time
+neighbourhood), BH-controlled significance per period, and a Mann-Kendall trend test (pymannkendall) on each
+location's series of Gi* z-scores. Categories, checked in this order for hot spots (cold spots mirror them
+with hot and cold swapped and the trend reversed):
+
+- intensifying / persistent / diminishing: hot in >= 90 % of periods including the last one, with a
+  significant increasing / no / a significant decreasing trend of the z-score;
+- historical: hot in >= 90 % of periods but not in the last one (possible only with 10 or more periods);
+- new: hot in the last period and never before;
+- consecutive: one uninterrupted run of >= 2 hot periods ending with the last, never hot before the run;
+- sporadic: hot in the last period and in some earlier ones, with gaps, and never a cold spot;
+- oscillating: hot in the last period and in some earlier ones, and a cold spot in at least one period;
+- no pattern: none of these (including locations that were hot only in the past, below 90 %).
+A location matching a hot and a cold pattern (only possible with 10+ periods) takes the pattern of its state
+in the last period.
+
+Missing periods: a period in which the source has no record at all is *excluded* from the series (its
+absence says the data are missing, not that no crime happened); it is not treated as a map of zeros, which
+would read as a sudden cold spot everywhere. Gi* compares a cell with the map of the same period, so a period
+that is only partly covered (a year that starts in June) still gives comparable z-scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymannkendall
+
+from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, choose_permutations, gi_star
+
+DEFAULT_TREND_ALPHA = 0.05
+MIN_PERIODS = 3
+NO_PATTERN = "no pattern"
+_PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating", "historical")
+CATEGORIES: tuple[str, ...] = (
+    *(f"{p} hot spot" for p in _PATTERNS),
+    *(f"{p} cold spot" for p in _PATTERNS),
+    NO_PATTERN,
+)
+
+
+@dataclass(frozen=True)
+class EmergingResult:
+    """Per-location classes (`frame`) plus the per-period z-scores and significance they came from."""
+
+    frame: pd.DataFrame
+    periods: tuple
+    excluded_periods: tuple
+    permutations: int
+    z: np.ndarray
+    hot: np.ndarray
+    cold: np.ndarray
+
+
+def _mostly(sig: np.ndarray) -> np.ndarray:
+    # ">= 90 % of periods" in integers, so 9 of 10 counts and float rounding never decides a class.
+    return sig.sum(axis=0) * 10 >= 9 * sig.shape[0]
+
+
+def _pattern(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> np.ndarray:
+    """The pattern name (without 'hot/cold spot') of each location for one side; '' when none applies."""
+    final = sig[-1]
+    n_sig = sig.sum(axis=0)
+    run = np.cumprod(sig[::-1], axis=0).sum(axis=0)  # length of the significant run ending in the last period
+    mostly = _mostly(sig)
+    ever_other = other.any(axis=0)
+    return np.select(
+        [
+            mostly & final & (trend > 0),
+            mostly & final & (trend < 0),
+            mostly & final,
+            mostly & ~final,
+            final & (n_sig == 1),
+            final & (run >= 2) & (n_sig == run),
+            final & ~ever_other,
+            final & ever_other,
+        ],
+        ["intensifying", "diminishing", "persistent", "historical", "new", "consecutive", "sporadic", "oscillating"],
+        "",
+    )
+
+
+def mann_kendall(z: np.ndarray, columns: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Trend direction (+1 / -1 / 0) and p-value of the z-series of the given locations (others: 0, NaN)."""
+    n = z.shape[1]
+    direction = np.zeros(n, dtype=np.int64)
+    p = np.full(n, np.nan)
+    for i in np.flatnonzero(columns):  # only locations whose class depends on the trend
+        series = z[:, i]
+        if np.ptp(series) == 0:
+            p[i] = 1.0
+            continue
+        test = pymannkendall.original_test(series, alpha=alpha)
+        p[i] = test.p
+        direction[i] = {"increasing": 1, "decreasing": -1}.get(test.trend, 0)
+    return direction, p
+
+
+def classify(
+    z: np.ndarray, hot: np.ndarray, cold: np.ndarray, *, trend_alpha: float = DEFAULT_TREND_ALPHA
+) -> pd.DataFrame:
+    """Categories from per-period z-scores and hot/cold flags (arrays of shape periods x locations)."""
+    z = np.asarray(z, dtype=float)
+    hot = np.asarray(hot, dtype=bool)
+    cold = np.asarray(cold, dtype=bool)
+    needs_trend = (_mostly(hot) & hot[-1]) | (_mostly(cold) & cold[-1])
+    direction, trend_p = mann_kendall(z, needs_trend, trend_alpha)
+    hot_pattern = _pattern(hot, cold, direction)
+    cold_pattern = _pattern(cold, hot, -direction)  # a falling z intensifies a cold spot
+    use_cold = (cold_pattern != "") & ((hot_pattern == "") | cold[-1])
+    category = np.where(
+        use_cold,
+        np.char.add(cold_pattern.astype(str), " cold spot"),
+        np.where(hot_pattern != "", np.char.add(hot_pattern.astype(str), " hot spot"), NO_PATTERN),
+    )
+    trend = np.where(direction > 0, "increasing", np.where(direction < 0, "decreasing", "no trend"))
+    trend = np.where(needs_trend, trend, "not tested")
+    return pd.DataFrame(
+        {
+            "category": category.astype(object),
+            "periods_hot": hot.sum(axis=0),
+            "periods_cold": cold.sum(axis=0),
+            "trend": trend.astype(object),
+            "trend_p": trend_p,
+            "z_last": z[-1],
+        }
+    )
+
+
+def emerging_hotspots(
+    counts: np.ndarray,
+    periods: Sequence,
+    graph,
+    *,
+    permutations: int | None = None,
+    fdr: float = DEFAULT_FDR,
+    seed: int = DEFAULT_SEED,
+    trend_alpha: float = DEFAULT_TREND_ALPHA,
+) -> EmergingResult:
+    """Classify each location from `counts` (periods x locations) on binary weights `graph`.
+
+    Periods whose counts are all zero (or missing) are excluded; at least MIN_PERIODS must remain.
+    Each period's permutations use their own seed (`seed` + position) so periods are independent draws.
+    """
+    counts = np.asarray(counts, dtype=float)
+    periods = tuple(periods)
+    if counts.ndim != 2 or counts.shape[0] != len(periods):
+        raise ValueError("counts must be a periods x locations array with one row per period")
+    present = np.isfinite(counts).all(axis=1) & (counts.sum(axis=1) > 0)
+    used = tuple(p for p, ok in zip(periods, present, strict=True) if ok)
+    excluded = tuple(p for p, ok in zip(periods, present, strict=True) if not ok)
+    if len(used) < MIN_PERIODS:
+        raise ValueError(f"emerging hot spots need at least {MIN_PERIODS} periods with data, got {len(used)}")
+    rows = counts[present]
+    if permutations is None:
+        permutations = choose_permutations(rows.shape[1], periods=rows.shape[0])
+    z = np.empty_like(rows)
+    hot = np.zeros(rows.shape, dtype=bool)
+    cold = np.zeros(rows.shape, dtype=bool)
+    for t in range(rows.shape[0]):  # one Gi* per period (a handful), never per location
+        stats = gi_star(rows[t], graph, permutations=permutations, fdr=fdr, seed=seed + t)
+        z[t] = stats["z"].to_numpy()
+        hot[t] = stats["hot"].to_numpy()
+        cold[t] = stats["cold"].to_numpy()
+    frame = classify(z, hot, cold, trend_alpha=trend_alpha)
+    return EmergingResult(frame, used, excluded, permutations, z, hot, cold)

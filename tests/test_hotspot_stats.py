@@ -1,0 +1,305 @@
+"""Gi* hot spots, FDR control and emerging-hot-spot classes on synthetic points with known truth."""
+
+from __future__ import annotations
+
+import warnings
+
+import esda
+import numpy as np
+import pyproj
+import pytest
+from libpysal.weights import lat2W
+
+from reports.stats.hotspot import (
+    bh_adjust,
+    choose_permutations,
+    confidence_of,
+    gi_star,
+    smallest_detectable,
+)
+from reports.stats.hotspot_areas import area_hotspots
+from reports.stats.hotspot_emerging import CATEGORIES, classify, emerging_hotspots
+from reports.stats.hotspot_grid import Grid, bin_points, grid_graph, grid_hotspots, make_grid, project
+
+LON0, LAT0 = 2.17, 41.39  # synthetic city; the analysis must not care where it is
+HALF = 15_000.0  # 30 x 30 km
+CLUSTERS = ((-8_000.0, -6_000.0), (5_000.0, 7_000.0), (9_000.0, -9_000.0))
+RADIUS = 1_500.0
+FDR = 0.10
+
+
+def _to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    crs = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={LAT0} +lon_0={LON0} +ellps=WGS84 +units=m")
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def _disc(rng: np.random.Generator, centre: tuple[float, float], n: int, radius: float = RADIUS):
+    r = radius * np.sqrt(rng.uniform(0, 1, n))
+    a = rng.uniform(0, 2 * np.pi, n)
+    return centre[0] + r * np.cos(a), centre[1] + r * np.sin(a)
+
+
+def _points(seed: int, noise: int = 9_000, extra: int = 400, clusters=CLUSTERS) -> tuple[np.ndarray, ...]:
+    """Uniform noise over 30 x 30 km (10 points per km2) plus `extra` points in a 1.5 km disc per cluster."""
+    rng = np.random.default_rng(seed)
+    xs = [rng.uniform(-HALF, HALF, noise)]
+    ys = [rng.uniform(-HALF, HALF, noise)]
+    for centre in clusters:
+        cx, cy = _disc(rng, centre, extra)
+        xs.append(cx)
+        ys.append(cy)
+    return _to_lonlat(np.concatenate(xs), np.concatenate(ys))
+
+
+def _planted(grid: Grid, frame, clusters=CLUSTERS) -> np.ndarray:
+    """Cells whose centre lies inside a planted disc."""
+    cx, cy = _to_lonlat(np.array([c[0] for c in clusters]), np.array([c[1] for c in clusters]))
+    gx, gy = project(grid.proj4, cx, cy)
+    x = frame["x"].to_numpy()[:, None]
+    y = frame["y"].to_numpy()[:, None]
+    return (np.hypot(x - gx[None, :], y - gy[None, :]) <= RADIUS).any(axis=1)
+
+
+# --- the reference library is called correctly -------------------------------------------------------------
+
+
+def test_gi_star_equals_esda_and_the_textbook_formula():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(4, 25).astype(float)
+    y[12] = 30.0
+    ours = gi_star(y, grid_graph(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0)), permutations=499, seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(y, lat2W(5, 5, rook=False), transform="B", star=True, permutations=499, seed=11)
+    np.testing.assert_allclose(ours["gi"], ref.Gs)
+    np.testing.assert_allclose(ours["z"], ref.Zs)
+    np.testing.assert_allclose(ours["p_sim"], np.minimum(1, 2 * ref.p_sim))
+    # Gi* = sum of y over the cell and its queen neighbours / sum of y
+    grid = y.reshape(5, 5)
+    padded = np.pad(grid, 1)
+    window = sum(padded[1 + dr : 6 + dr, 1 + dc : 6 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+    np.testing.assert_allclose(ours["gi"], (window / y.sum()).ravel())
+    assert ours.loc[12, "z"] > 1  # the planted high value lifts its own neighbourhood
+
+
+def test_bh_flags_the_same_cells_as_esda_fdr():
+    rng = np.random.default_rng(5)
+    p = np.concatenate([rng.uniform(0, 1, 400), rng.uniform(0, 0.002, 40)])
+    for alpha in (0.01, 0.05, 0.1):
+        ours = bh_adjust(p) <= alpha
+        theirs = p <= esda.fdr(p, alpha)
+        assert ours.sum() > 0
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_confidence_never_looser_than_the_fdr_level():
+    q = np.array([0.005, 0.02, 0.07, 0.2])
+    assert confidence_of(q, 0.10).tolist() == [99, 95, 90, 0]
+    assert confidence_of(q, 0.05).tolist() == [99, 95, 0, 0]
+
+
+def test_permutation_floor_and_choice():
+    assert choose_permutations(900) == 9999
+    assert choose_permutations(900, periods=6) == 999
+    assert choose_permutations(100_000) == 999
+    # 999 permutations: p >= 0.002; over 1000 cells BH at 10 % needs 20 equally extreme cells
+    assert smallest_detectable(1000, 999, 0.1) == 20
+
+
+def test_constant_values_are_not_significant():
+    frame = gi_star(np.full(25, 3.0), grid_graph(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0)), permutations=99)
+    assert not frame["hot"].any() and not frame["cold"].any()
+
+
+# --- grid ---------------------------------------------------------------------------------------------------
+
+
+def test_grid_counts_every_point_and_keeps_empty_cells():
+    lon, lat = _points(1, noise=500, extra=100)
+    grid, frame = grid_hotspots(lon, lat, permutations=99)
+    assert grid.cell_size == 1000.0 and grid.dropped == 0
+    assert len(frame) == grid.nrows * grid.ncols >= 30 * 30
+    assert frame["count"].sum() == len(lon)
+    assert (frame["count"] == 0).sum() > 100  # the empty cells are there, as zeros
+    # cell centres are 1 km apart on the ground
+    first = frame.iloc[0]
+    east = frame.iloc[1]
+    geod = pyproj.Geod(ellps="WGS84")
+    assert abs(geod.inv(first.lon, first.lat, east.lon, east.lat)[2] - 1000) < 2
+
+
+def test_grid_weights_and_stray_points():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 10_000, 2_000)
+    y = rng.uniform(0, 10_000, 2_000)
+    x[0], y[0] = 5e6, 5e6  # a record geocoded to the other side of the world
+    grid = make_grid(x, y, "", cell_size=1000)
+    assert grid.dropped == 1 and grid.ncols == grid.nrows == 10
+    counts = bin_points(grid, x, y, np.full(x.size, 2.0))
+    assert counts.sum() == 2 * (x.size - 1)
+    graph = grid_graph(grid)
+    assert graph.cardinalities.max() == 8 and graph.cardinalities.min() == 3
+
+
+def test_cell_size_grows_rather_than_exceed_max_cells():
+    x = np.array([0.0, 300_000.0])
+    y = np.array([0.0, 300_000.0])
+    grid = make_grid(np.repeat(x, 1000), np.repeat(y, 1000), "", cell_size=1000, max_cells=10_000)
+    assert grid.cell_size == 5000 and grid.requested_cell_size == 1000
+    assert grid.n_cells <= 10_000
+
+
+# --- detection power and false discoveries ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_planted_clusters_are_found(seed):
+    lon, lat = _points(seed)
+    grid, frame = grid_hotspots(lon, lat, fdr=FDR, seed=seed)
+    planted = _planted(grid, frame)
+    assert planted.sum() >= 15
+    recall = (frame["hot"] & planted).sum() / planted.sum()
+    assert recall >= 0.9, recall
+    # what is flagged is the planted clusters and their immediate surroundings, not the noise far away
+    x = frame["x"].to_numpy()
+    y = frame["y"].to_numpy()
+    cx, cy = _to_lonlat(np.array([c[0] for c in CLUSTERS]), np.array([c[1] for c in CLUSTERS]))
+    gx, gy = project(grid.proj4, cx, cy)
+    near = (np.hypot(x[:, None] - gx, y[:, None] - gy) <= RADIUS + 1500).any(axis=1)
+    far_hot = (frame["hot"] & ~near).sum()
+    assert far_hot <= 0.1 * frame["hot"].sum()
+
+
+def test_pure_noise_stays_within_the_fdr():
+    flagged = []
+    for seed in range(5):
+        lon, lat = _points(100 + seed, extra=0, clusters=())
+        _, frame = grid_hotspots(lon, lat, fdr=FDR, seed=seed)
+        flagged.append(int(frame["hot"].sum() + frame["cold"].sum()))
+    # every flag is false here, so the false-discovery proportion is 1 when anything is flagged: BH bounds
+    # its expectation (= the chance of any flag) by the FDR level
+    fdp = np.mean([f > 0 for f in flagged])
+    assert fdp <= FDR + 0.1, flagged
+    assert sorted(flagged)[len(flagged) // 2] == 0, flagged
+
+
+# --- areas --------------------------------------------------------------------------------------------------
+
+
+def test_area_hotspots_with_knn_weights():
+    rng = np.random.default_rng(4)
+    # 64 districts on an 8 x 8 km lattice, jittered; four adjacent districts have three times the crime
+    gx, gy = np.meshgrid(np.arange(8) * 1000.0, np.arange(8) * 1000.0)
+    x = gx.ravel() + rng.normal(0, 100, 64)
+    y = gy.ravel() + rng.normal(0, 100, 64)
+    counts = rng.poisson(50, 64).astype(float)
+    high = [0, 1, 8, 9]
+    counts[high] = rng.poisson(150, 4)
+    lon, lat = _to_lonlat(x, y)
+    names = [f"district <{i}>" for i in range(64)]
+    frame = area_hotspots(names, counts, lon, lat, fdr=FDR)
+    assert frame.loc[high, "hot"].all()
+    assert frame["hot"].sum() <= 12
+    assert frame["k"].iloc[0] == 8 and frame.attrs["permutations"] == 9999
+    with pytest.raises(ValueError, match="at least"):
+        area_hotspots(names[:5], counts[:5], lon[:5], lat[:5])
+
+
+# --- emerging hot spots -------------------------------------------------------------------------------------
+
+
+def _cube(seed: int, schedule: dict[tuple[float, float], list[int]], years: int = 5):
+    """Counts per period on one grid: noise every year, plus a cluster in the years its schedule lists."""
+    rng = np.random.default_rng(seed)
+    xs, ys, ts = [], [], []
+    for t in range(years):
+        x = rng.uniform(-HALF, HALF, 9_000)
+        y = rng.uniform(-HALF, HALF, 9_000)
+        xs.append(x)
+        ys.append(y)
+        ts.append(np.full(x.size, t))
+        for centre, active in schedule.items():
+            if t in active:
+                cx, cy = _disc(rng, centre, 400)
+                xs.append(cx)
+                ys.append(cy)
+                ts.append(np.full(cx.size, t))
+    lon, lat = _to_lonlat(np.concatenate(xs), np.concatenate(ys))
+    t = np.concatenate(ts)
+    from reports.stats.hotspot_grid import local_proj4
+
+    proj4 = local_proj4(lon, lat)
+    px, py = project(proj4, lon, lat)
+    grid = make_grid(px, py, proj4)
+    counts = np.stack([bin_points(grid, px[t == k], py[t == k]) for k in range(years)])
+    cx, cy = grid.centres()
+    return grid, counts, cx, cy
+
+
+def _cells_near(grid, cx, cy, centre, radius=1000.0):
+    lon, lat = _to_lonlat(np.array([centre[0]]), np.array([centre[1]]))
+    px, py = project(grid.proj4, lon, lat)
+    return np.hypot(cx - px[0], cy - py[0]) <= radius
+
+
+def test_emerging_new_consecutive_and_persistent():
+    persistent, new, consecutive = CLUSTERS
+    schedule = {persistent: [0, 1, 2, 3, 4], new: [4], consecutive: [3, 4]}
+    grid, counts, cx, cy = _cube(21, schedule)
+    result = emerging_hotspots(counts, [2019, 2020, 2021, 2022, 2023], grid_graph(grid), seed=5)
+    category = result.frame["category"].to_numpy()
+
+    def share(centre, wanted):
+        cells = _cells_near(grid, cx, cy, centre)
+        return np.isin(category[cells], wanted).mean()
+
+    assert share(persistent, ["persistent hot spot"]) >= 0.8
+    assert share(new, ["new hot spot"]) >= 0.8
+    assert share(consecutive, ["consecutive hot spot"]) >= 0.8
+    assert set(category) <= set(CATEGORIES)
+    # far from every cluster nothing but "no pattern" (or the odd noise flag) shows up
+    far = ~np.any([_cells_near(grid, cx, cy, c, 4000) for c in CLUSTERS], axis=0)
+    assert (category[far] == "no pattern").mean() >= 0.95
+
+
+def test_a_period_without_data_is_excluded_not_zero():
+    persistent = CLUSTERS[0]
+    grid, counts, cx, cy = _cube(22, {persistent: [0, 1, 2, 3, 4]}, years=5)
+    with_gap = np.insert(counts, 2, 0.0, axis=0)  # 2021: the source sent nothing
+    result = emerging_hotspots(with_gap, [2019, 2020, 2021, 2022, 2023, 2024], grid_graph(grid), seed=5)
+    assert result.excluded_periods == (2021,) and result.periods == (2019, 2020, 2022, 2023, 2024)
+    cells = _cells_near(grid, cx, cy, persistent)
+    assert (result.frame.loc[cells, "category"] == "persistent hot spot").mean() >= 0.8
+    with pytest.raises(ValueError, match="at least 3 periods"):
+        emerging_hotspots(with_gap[:3], [2019, 2020, 2021], grid_graph(grid))
+
+
+def _classes(hot_rows, cold_rows=None, z=None):
+    hot = np.array(hot_rows, dtype=bool).T
+    cold = np.zeros_like(hot) if cold_rows is None else np.array(cold_rows, dtype=bool).T
+    z = np.zeros(hot.shape) if z is None else np.array(z, dtype=float).T
+    return classify(z, hot, cold)
+
+
+def test_classification_rules():
+    up = [[1, 2, 3, 4, 5]]
+    down = [[5, 4, 3, 2, 1]]
+    flat = [[3, 1, 4, 1, 5]]
+    assert _classes([[1, 1, 1, 1, 1]], z=up)["category"][0] == "intensifying hot spot"
+    assert _classes([[1, 1, 1, 1, 1]], z=down)["category"][0] == "diminishing hot spot"
+    assert _classes([[1, 1, 1, 1, 1]], z=flat)["category"][0] == "persistent hot spot"
+    assert _classes([[0, 0, 0, 0, 1]])["category"][0] == "new hot spot"
+    assert _classes([[0, 0, 1, 1, 1]])["category"][0] == "consecutive hot spot"
+    assert _classes([[1, 0, 1, 0, 1]])["category"][0] == "sporadic hot spot"
+    assert _classes([[0, 1, 0, 0, 1]], [[1, 0, 0, 0, 0]])["category"][0] == "oscillating hot spot"
+    assert _classes([[1, 1, 0, 0, 0]])["category"][0] == "no pattern"
+    assert _classes([[1] * 9 + [0]], z=[list(range(10))])["category"][0] == "historical hot spot"
+    # cold spots mirror hot spots; a falling z-score intensifies a cold spot
+    assert _classes([[0] * 5], [[1, 1, 1, 1, 1]], z=down)["category"][0] == "intensifying cold spot"
+    assert _classes([[0] * 5], [[0, 0, 0, 0, 1]])["category"][0] == "new cold spot"
+    assert _classes([[0] * 5], [[1, 0, 0, 1, 1]])["category"][0] == "sporadic cold spot"
+    # hot in 9 of 10 periods but a cold spot now: the current state decides
+    assert _classes([[1] * 9 + [0]], [[0] * 9 + [1]], z=[[1] * 9 + [-3]])["category"][0] == "new cold spot"
+    result = _classes([[1, 1, 1, 1, 1]], z=up)
+    assert result["trend"][0] == "increasing" and result["trend_p"][0] < 0.05
