@@ -28,7 +28,7 @@ def build_definitions(config: Path | None = None, warehouse: Path | None = None,
     facts = source_assets[-1]
     return dg.Definitions(
         assets=[iccs_reference, population, *source_assets, build_report_asset(facts)],
-        jobs=build_jobs(partitions),
+        jobs=build_jobs(),
         resources=build_resources(config, warehouse or settings.warehouse_path(), reports or settings.reports_path()),
     )
 

@@ -10,12 +10,11 @@ SOURCES_JOB = "sources_job"
 REPORTS_JOB = "reports_job"
 
 
-def build_jobs(partitions: dg.PartitionsDefinition) -> list[dg.UnresolvedAssetJobDefinition]:
+def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
     return [
         dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
                             description="ICCS reference tables and population."),
         dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
-                            partitions_def=partitions,
                             description="One source: read, map to ICCS, check and load (one partition per source)."),
         dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reports"),
                             description="Regenerate the HTML reports from the warehouse."),

@@ -5,13 +5,32 @@ Assets receive these instead of reading the environment, so a test can point a w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from schemas.source_config import PipelineConfig, load_config
-from warehouse.connection import CONNECTION_CONFIG
+from warehouse.connection import CONNECTION_CONFIG, connect
+
+
+class WarehouseResource(DuckDBResource):
+    """dagster-duckdb's resource, opening the file exactly as every other part of the project does.
+
+    One connection configuration for the whole process (DuckDB refuses a second, different one on the same file),
+    and the connection is closed even when the step fails, so a failed source never keeps the file locked.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect(self.database)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 class SourcesConfig(dg.ConfigurableResource):
@@ -37,7 +56,7 @@ class ReportsFolder(dg.ConfigurableResource):
 def build_resources(config: Path, warehouse: Path, reports: Path) -> dict[str, dg.ConfigurableResource]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": DuckDBResource(database=str(warehouse), connection_config=dict(CONNECTION_CONFIG)),
+        "duckdb": WarehouseResource(database=str(warehouse), connection_config=dict(CONNECTION_CONFIG)),
         "sources": SourcesConfig(path=str(config)),
         "reports": ReportsFolder(path=str(reports)),
     }

@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.definitions import build_definitions
 from pipelines.jobs import REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from schemas.source_config import load_config
 from warehouse.connection import connect
+
+# Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
+# its traceback.
+EXPECTED_ERRORS = (dg.DagsterError, ValueError, OSError, duckdb.Error)
 
 
 class PipelineError(RuntimeError):
@@ -65,7 +70,7 @@ def _error_text(exc: BaseException) -> str:
     """The user's error without Dagster's wrapping: config and input errors are already one clear line."""
     inner = getattr(exc, "user_exception", None) or exc
     text = str(inner).strip() or type(inner).__name__
-    return text.splitlines()[0] if isinstance(inner, ValueError | OSError) else text
+    return text.splitlines()[0]
 
 
 def _execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance,
@@ -102,7 +107,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         reference = _execute(defs, REFERENCE_JOB, instance)
         failed, _ = _check_failures(reference)
         errors += [f"reference: {text}" for text in failed]
-    except dg.DagsterError as exc:
+    except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
     results = [] if errors else [_run_source(defs, instance, name) for name in (only or names)]
     _fill_from_warehouse(warehouse, results)
@@ -111,7 +116,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         try:
             _execute(defs, REPORTS_JOB, instance)
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
-        except dg.DagsterError as exc:
+        except EXPECTED_ERRORS as exc:
             errors.append(f"reports: {_error_text(exc)}")
     return PipelineResult(results, written, warehouse, reports_dir, errors)
 
@@ -119,7 +124,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
 def _run_source(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> SourceResult:
     try:
         result = _execute(defs, SOURCES_JOB, instance, partition_key=name)
-    except dg.DagsterError as exc:
+    except EXPECTED_ERRORS as exc:
         return SourceResult(source=name, run_id="", error=_error_text(exc))
     failed, warnings = _check_failures(result)
     return SourceResult(source=name, run_id=result.run_id, failed_checks=failed, warnings=warnings)

@@ -82,10 +82,10 @@ def build_source_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         config = sources.load()
         with duckdb.get_connection() as con:
             register_source(con, src, str(config.path))
-            summary = load_source(con, src, context.run_id)
+            summary = load_source(con, src, context.run.run_id)
             counts = con.execute("SELECT count(*), coalesce(sum(count), 0) FROM offence_counts WHERE source = ?",
                                  [src.name]).fetchone()
-            check_results = fact_checks(con, "source_facts", src.name, context.run_id, src.level == "incident")
+            check_results = fact_checks(con, "source_facts", src.name, context.run.run_id, src.level == "incident")
         context.log.info(f"{src.name}: {summary.records_in} in, {summary.records_loaded} loaded, "
                          f"{summary.records_quarantined} quarantined {summary.reasons}")
         return dg.MaterializeResult(check_results=check_results, metadata={

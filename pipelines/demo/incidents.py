@@ -1,0 +1,146 @@
+"""Draw the valid incidents of the SYNTHETIC demo country: counts, dates and places, all vectorised.
+
+Background offences follow a rate per resident that varies by offence, district, season and year; counts per
+(offence, district, month) come from one multinomial draw, so the total is exact. Planted hotspots add records
+uniformly inside small discs. Nothing loops over records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.demo.country import (
+    CLUSTERS,
+    KM_PER_DEG_LAT,
+    KM_PER_DEG_LON,
+    LAYOUT_SEED,
+    OFFENCE_PROFILES,
+    START,
+    YEARS,
+    ClusterSpec,
+    Geography,
+    cluster_centre,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Valid records sorted by date; ``cluster`` is -1 for background records, else the index in CLUSTERS."""
+
+    day: np.ndarray        # int32 days since 1970-01-01
+    offence: np.ndarray    # int16 index into the offence list
+    district: np.ndarray   # int16 index into the districts
+    lon: np.ndarray
+    lat: np.ndarray
+    cluster: np.ndarray    # int8
+
+
+def month_starts() -> np.ndarray:
+    """Days since 1970 of the first day of every month of the series, plus the day after its end."""
+    months = [dt.date(y, m, 1) for y in YEARS for m in range(1, 13)] + [dt.date(YEARS[-1] + 1, 1, 1)]
+    return np.array([(d - EPOCH).days for d in months], dtype=np.int32)
+
+
+def district_weights(codes: tuple[str, ...], geo: Geography) -> np.ndarray:
+    """(offences, districts) relative risk, scaled so the population-weighted national rate is the nominal one."""
+    urban = np.array([OFFENCE_PROFILES[c].urban for c in codes])
+    relative = geo.town_share / np.average(geo.town_share, weights=geo.population[:, 0])
+    noise = np.random.default_rng(LAYOUT_SEED + 1).lognormal(0.0, 0.15, (len(codes), len(geo.codes)))
+    weights = relative[None, :] ** urban[:, None] * noise
+    return weights / np.average(weights, axis=1, weights=geo.population[:, 0])[:, None]
+
+
+def intensity(codes: tuple[str, ...], geo: Geography) -> np.ndarray:
+    """Expected records (offences, districts, months) at the nominal rates."""
+    profiles = [OFFENCE_PROFILES[c] for c in codes]
+    rate = np.array([p.rate for p in profiles]) / 100_000 / 12
+    month = np.tile(np.arange(1, 13), len(YEARS))
+    year = np.repeat(np.arange(len(YEARS)), 12)
+    amplitude = np.array([p.season_amplitude for p in profiles])[:, None]
+    peak = np.array([p.peak_month for p in profiles])[:, None]
+    season = 1 + amplitude * np.cos(2 * np.pi * (month[None, :] - peak) / 12)
+    trend = (1 + np.array([p.annual_change for p in profiles]))[:, None] ** year[None, :]
+    pop = geo.population[:, year]  # (districts, months)
+    return (rate[:, None, None] * district_weights(codes, geo)[:, :, None] * pop[None, :, :]
+            * (season * trend)[:, None, :])
+
+
+def _place(rng: np.random.Generator, offence: np.ndarray, district: np.ndarray, codes: tuple[str, ...],
+           geo: Geography) -> tuple[np.ndarray, np.ndarray]:
+    """Points inside each record's district: around a town (Gaussian) or anywhere in the district (rural)."""
+    n = len(district)
+    urban = np.array([OFFENCE_PROFILES[c].urban for c in codes])
+    p_town = np.clip(geo.town_share[district] * (0.6 + 0.2 * urban[offence]), 0.05, 0.98)
+    in_town = rng.random(n) < p_town
+    cum = np.cumsum(geo.town_weight, axis=1)
+    town = (rng.random(n)[:, None] > cum[district]).sum(axis=1)
+    sigma = geo.town_sigma_km[district, town]
+    offset = rng.standard_normal((n, 2))
+    box = geo.bounds[district]
+    uniform = rng.random((n, 2))
+    lon = np.where(in_town, geo.town_lon[district, town] + offset[:, 0] * sigma / KM_PER_DEG_LON,
+                   box[:, 0] + uniform[:, 0] * (box[:, 2] - box[:, 0]))
+    lat = np.where(in_town, geo.town_lat[district, town] + offset[:, 1] * sigma / KM_PER_DEG_LAT,
+                   box[:, 1] + uniform[:, 1] * (box[:, 3] - box[:, 1]))
+    inset = 1e-4
+    return (np.clip(lon, box[:, 0] + inset, box[:, 2] - inset), np.clip(lat, box[:, 1] + inset, box[:, 3] - inset))
+
+
+def cluster_sizes(n_valid: int) -> list[int]:
+    return [max(12, round(spec.share * n_valid)) for spec in CLUSTERS]
+
+
+def _cluster(rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tuple[str, ...],
+             geo: Geography) -> tuple[np.ndarray, ...]:
+    years = np.array(spec.years)
+    p = np.outer(np.array(spec.year_weights, float), np.array(spec.code_weights, float)).ravel()
+    counts = rng.multinomial(size, p / p.sum())
+    cell = np.repeat(np.arange(len(p)), counts)
+    year, code = years[cell // len(spec.codes)], np.array([codes.index(c) for c in spec.codes])[cell % len(spec.codes)]
+    first = np.array([(dt.date(int(y), 1, 1) - EPOCH).days for y in years])
+    length = np.array([(dt.date(int(y) + 1, 1, 1) - dt.date(int(y), 1, 1)).days for y in years])
+    index = cell // len(spec.codes)
+    day = first[index] + np.floor(rng.random(size) * length[index]).astype(np.int64)
+    lon0, lat0 = cluster_centre(spec, geo)
+    radius = spec.radius_km * np.sqrt(rng.random(size))
+    angle = 2 * np.pi * rng.random(size)
+    lon = lon0 + radius * np.cos(angle) / KM_PER_DEG_LON
+    lat = lat0 + radius * np.sin(angle) / KM_PER_DEG_LAT
+    district = np.full(size, geo.codes.index(spec.district))
+    del year
+    return day, code, district, lon, lat
+
+
+def draw_incidents(rng: np.random.Generator, n_valid: int, codes: tuple[str, ...], geo: Geography) -> Incidents:
+    """Exactly ``n_valid`` records: background plus every planted hotspot, sorted by date (stable)."""
+    sizes = cluster_sizes(n_valid)
+    n_background = n_valid - sum(sizes)
+    if n_background <= 0:
+        raise ValueError(f"{n_valid} valid records leave no room for background offences")
+    lam = intensity(codes, geo)
+    n_codes, n_districts, n_months = lam.shape
+    counts = rng.multinomial(n_background, (lam / lam.sum()).ravel())
+    cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
+    offence = (cell // (n_districts * n_months)).astype(np.int16)
+    district = ((cell // n_months) % n_districts).astype(np.int16)
+    month = cell % n_months
+    del cell
+    starts = month_starts()
+    day = starts[month] + np.floor(rng.random(n_background) * (starts[month + 1] - starts[month])).astype(np.int32)
+    del month
+    lon, lat = _place(rng, offence, district, codes, geo)
+    parts = [(day, offence, district, lon, lat, np.full(n_background, -1, np.int8))]
+    for k, (spec, size) in enumerate(zip(CLUSTERS, sizes, strict=True)):
+        c_day, c_code, c_district, c_lon, c_lat = _cluster(rng, spec, size, codes, geo)
+        parts.append((c_day, c_code, c_district, c_lon, c_lat, np.full(size, k, np.int8)))
+    columns = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    order = np.argsort(columns[0], kind="stable")
+    day, offence, district, lon, lat, cluster = (col[order] for col in columns)
+    assert int(day.min()) >= (START - EPOCH).days
+    return Incidents(day=day.astype(np.int32), offence=offence.astype(np.int16), district=district.astype(np.int16),
+                     lon=np.round(lon, 5), lat=np.round(lat, 5), cluster=cluster.astype(np.int8))
