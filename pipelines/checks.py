@@ -24,20 +24,20 @@ FACT_CONTRACTS: dict[str, tuple[type[pa.DataFrameModel], str]] = {
 }
 
 
-def _spec(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
+def _spec(name: str, asset: str | dg.AssetKey, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(name=name, asset=asset, description=description, blocking=blocking)
 
 
-def fact_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+def fact_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         _spec("records_conserved", asset, "records_in = records_loaded + records_quarantined, against the tables"),
-        *(_spec(name, asset, f"{model.__name__} contract over the source's rows of {table}")
+        *(_spec(name, asset, f"{model.__name__} contract over the file's rows of {table}")
           for name, (model, table) in FACT_CONTRACTS.items()),
         _spec("mapped_share", asset, f"share of records mapped to ICCS ≥ {MAPPED_SHARE_WARNING:.0%}", blocking=False),
     ]
 
 
-def _contract_result(name: str, asset: str, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
+def _contract_result(name: str, asset: str | dg.AssetKey, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
     failed = [o for o in outcomes if not o.passed]
     return dg.AssetCheckResult(
         check_name=name, asset_key=asset, passed=not failed,
@@ -47,12 +47,13 @@ def _contract_result(name: str, asset: str, outcomes: list[CheckOutcome]) -> dg.
     )
 
 
-def fact_checks(con: duckdb.DuckDBPyConnection, asset: str, source: str, run_id: str,
+def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str,
                 incident: bool) -> list[dg.AssetCheckResult]:
-    """Every check of ``fact_check_specs`` for one source after its load."""
-    results = [_conservation(con, asset, source, run_id, incident)]
+    """Every check of ``fact_check_specs`` for one landed file after its load."""
+    results = [_conservation(con, asset, source, file, run_id, incident)]
     for name, (model, table) in FACT_CONTRACTS.items():
-        results.append(_contract_result(name, asset, validate_table(con, model, table, "source = ?", [source])))
+        outcomes = validate_table(con, model, table, "source = ? AND file = ?", [source, file])
+        results.append(_contract_result(name, asset, outcomes))
     mapped, total = con.execute(
         "SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) FROM staging.records_" + source).fetchone()
     share = mapped / total if total else 0.0
@@ -65,14 +66,15 @@ def fact_checks(con: duckdb.DuckDBPyConnection, asset: str, source: str, run_id:
     return results
 
 
-def _conservation(con: duckdb.DuckDBPyConnection, asset: str, source: str, run_id: str,
+def _conservation(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str,
                   incident: bool) -> dg.AssetCheckResult:
     records_in, loaded, quarantined = con.execute(
-        "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND run_id = ? "
-        "ORDER BY finished_at DESC LIMIT 1", [source, run_id]).fetchone()
-    in_quarantine = con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchone()[0]
-    in_facts = (con.execute("SELECT count(*) FROM offences WHERE source = ?", [source]).fetchone()[0]
-                if incident else loaded)
+        "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND file = ? "
+        "AND run_id = ? ORDER BY finished_at DESC LIMIT 1", [source, file, run_id]).fetchone()
+    in_quarantine = con.execute("SELECT count(*) FROM quarantine WHERE source = ? AND file = ?",
+                                [source, file]).fetchone()[0]
+    in_facts = (con.execute("SELECT count(*) FROM offences WHERE source = ? AND file = ?",
+                            [source, file]).fetchone()[0] if incident else loaded)
     passed = records_in == loaded + quarantined and in_quarantine == quarantined and in_facts == loaded
     return dg.AssetCheckResult(
         check_name="records_conserved", asset_key=asset, passed=passed,

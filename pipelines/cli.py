@@ -82,16 +82,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = run_pipeline(config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source)
     except PipelineError as exc:
         return _fail(str(exc))
-    for src in result.sources:
-        if src.error:
-            print(f"✗ {src.source}: {src.error}")
-            continue
-        reasons = ", ".join(f"{k} {v:,}" for k, v in src.reasons.items()) or "none"
-        mark = "✓" if src.ok else "✗"
-        print(f"{mark} {src.source}: {src.records_in:,} records in, {src.records_loaded:,} loaded, "
+    for src in result.by_source().values():
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(src.reasons.items(), key=lambda kv: -kv[1])) or "none"
+        mark = "✗" if src.problems else "✓"
+        files = f" from {src.files} files" if src.files > 1 else ""
+        print(f"{mark} {src.source}: {src.records_in:,} records in{files}, {src.records_loaded:,} loaded, "
               f"{src.records_quarantined:,} quarantined ({reasons}); mapped to ICCS {src.mapped_share:.1%}")
-        for text in src.failed_checks:
-            print(f"  blocking check failed: {text}")
+        for text in src.problems:
+            print(f"  {text}")
         for text in src.warnings:
             print(f"  warning: {text}")
     for text in result.errors:

@@ -1,7 +1,7 @@
 """The one Dagster entry point: `dagster dev -m pipelines.definitions` and `iccs run` load these definitions.
 
-Partitions are the configured sources, so the definitions are built from a configuration file (``ICCS_CONFIG``,
-the synthetic demo by default); loading is lazy so importing this module never generates or reads data.
+Which sources exist comes from the configuration (``ICCS_CONFIG``, the synthetic demo by default) at run time,
+through the `sources` resource; partitions are the landed files, added by `iccs run` and the landing sensor.
 """
 
 from __future__ import annotations
@@ -12,23 +12,22 @@ import dagster as dg
 
 from pipelines import settings
 from pipelines.assets.reference import iccs_reference, population
-from pipelines.assets.reports import build_report_asset
-from pipelines.assets.sources import build_source_assets
+from pipelines.assets.reports import html_reports
+from pipelines.assets.sources import landed_file
 from pipelines.jobs import build_jobs
-from pipelines.partitions import source_partitions
 from pipelines.resources import build_resources
-from schemas.source_config import load_config
+from pipelines.schedules import build_schedules
+from pipelines.sensors import landing_sensor
 
 
 def build_definitions(config: Path | None = None, warehouse: Path | None = None,
                       reports: Path | None = None) -> dg.Definitions:
     config = Path(config) if config is not None else settings.config_path()
-    partitions = source_partitions(load_config(config))
-    source_assets = build_source_assets(partitions)
-    facts = source_assets[-1]
     return dg.Definitions(
-        assets=[iccs_reference, population, *source_assets, build_report_asset(facts)],
+        assets=[iccs_reference, population, landed_file, html_reports],
         jobs=build_jobs(),
+        schedules=build_schedules(),
+        sensors=[landing_sensor],
         resources=build_resources(config, warehouse or settings.warehouse_path(), reports or settings.reports_path()),
     )
 

@@ -1,5 +1,5 @@
-"""Jobs, one per layer: partitioned and unpartitioned assets cannot share a run, and each layer runs on its own
-schedule (sources monthly, reports daily)."""
+"""Jobs, one per layer: partitioned and unpartitioned assets cannot share a run, and the layers run on their own
+triggers (files as they land, all sources monthly, reports daily)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
         dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
                             description="ICCS reference tables and population."),
         dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
-                            description="One source: read, map to ICCS, check and load (one partition per source)."),
-        dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reports"),
-                            description="Regenerate the HTML reports from the warehouse."),
+                            description="One landed file: read, map to ICCS, check and load (a partition per file)."),
+        dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "reports"),
+                            description="Refresh reference data and population, then regenerate the HTML reports."),
     ]

@@ -14,10 +14,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
 from pipelines.jobs import REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
 from warehouse.connection import connect
+from warehouse.ddl import ensure_schema
+from warehouse.load import prune_files
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
 # its traceback.
@@ -30,7 +34,10 @@ class PipelineError(RuntimeError):
 
 @dataclass
 class SourceResult:
+    """One landed file's load (a source with several files has several results)."""
+
     source: str
+    file: str
     run_id: str
     records_in: int = 0
     records_loaded: int = 0
@@ -57,6 +64,40 @@ class PipelineResult:
     @property
     def ok(self) -> bool:
         return not self.errors and all(s.ok for s in self.sources)
+
+    def by_source(self) -> dict[str, SourceTotals]:
+        """The file results added up per source, for summaries."""
+        totals: dict[str, SourceTotals] = {}
+        for r in self.sources:
+            t = totals.setdefault(r.source, SourceTotals(r.source))
+            t.files += 1
+            t.records_in += r.records_in
+            t.records_loaded += r.records_loaded
+            t.records_quarantined += r.records_quarantined
+            t.mapped += r.mapped_share * r.records_in
+            for reason, count in r.reasons.items():
+                t.reasons[reason] = t.reasons.get(reason, 0) + count
+            t.problems += [f"{Path(r.file).name}: {r.error}"] if r.error else []
+            t.problems += [f"{Path(r.file).name}: blocking check failed: {text}" for text in r.failed_checks]
+            t.warnings += [f"{Path(r.file).name}: {text}" for text in r.warnings]
+        return totals
+
+
+@dataclass
+class SourceTotals:
+    source: str
+    files: int = 0
+    records_in: int = 0
+    records_loaded: int = 0
+    records_quarantined: int = 0
+    mapped: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def mapped_share(self) -> float:
+        return self.mapped / self.records_in if self.records_in else 0.0
 
 
 def _instance() -> dg.DagsterInstance:
@@ -94,7 +135,11 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[
 
 def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports: bool = True,
                  only: Sequence[str] | None = None) -> PipelineResult:
-    """Load every configured source (or ``only`` those) and, unless told not to, regenerate the reports."""
+    """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
+
+    Rows of files that no longer match a source's pattern are removed, so the warehouse mirrors the landing
+    folders; each file is its own run, so one bad file does not stop the others.
+    """
     pipeline_config = load_config(config)
     names = sorted(pipeline_config.sources)
     unknown = sorted(set(only or ()) - set(names))
@@ -109,7 +154,18 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         errors += [f"reference: {text}" for text in failed]
     except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
-    results = [] if errors else [_run_source(defs, instance, name) for name in (only or names)]
+    results: list[SourceResult] = []
+    for name in ([] if errors else (only or names)):
+        files = source_files(pipeline_config, pipeline_config.sources[name])
+        if not files:
+            src = pipeline_config.sources[name]
+            results.append(SourceResult(source=name, file="", run_id="", error=(
+                f"{src.files}: source '{name}': field 'files' matches no file (relative to {src.base_dir})")))
+            continue
+        instance.add_dynamic_partitions(LANDED_FILES.name, sorted(set(files) - set(
+            instance.get_dynamic_partitions(LANDED_FILES.name))))
+        results += [_run_file(defs, instance, name, key, path) for key, path in files.items()]
+        _prune(warehouse, name, [str(p) for p in files.values()])
     _fill_from_warehouse(warehouse, results)
     written: dict[str, Path] = {}
     if with_reports and not errors and all(r.ok for r in results):
@@ -121,13 +177,23 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
     return PipelineResult(results, written, warehouse, reports_dir, errors)
 
 
-def _run_source(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> SourceResult:
+def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key: str, path: Path) -> SourceResult:
     try:
-        result = _execute(defs, SOURCES_JOB, instance, partition_key=name)
+        result = _execute(defs, SOURCES_JOB, instance, partition_key=key)
     except EXPECTED_ERRORS as exc:
-        return SourceResult(source=name, run_id="", error=_error_text(exc))
+        return SourceResult(source=name, file=str(path), run_id="", error=_error_text(exc))
     failed, warnings = _check_failures(result)
-    return SourceResult(source=name, run_id=result.run_id, failed_checks=failed, warnings=warnings)
+    mapped = [event.materialization.metadata["mapped_share"].value
+              for event in result.get_asset_materialization_events()
+              if event.asset_key == MAPPED and "mapped_share" in event.materialization.metadata]
+    return SourceResult(source=name, file=str(path), run_id=result.run_id, failed_checks=failed, warnings=warnings,
+                        mapped_share=float(mapped[0]) if mapped else 0.0)
+
+
+def _prune(warehouse: Path, source: str, keep: list[str]) -> None:
+    with connect(warehouse) as con:
+        ensure_schema(con)
+        prune_files(con, source, keep)
 
 
 def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
@@ -138,14 +204,11 @@ def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
     with connect(warehouse) as con:
         for result in loaded:
             row = con.execute(
-                "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND run_id = ?",
-                [result.source, result.run_id]).fetchone()
+                "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND file = ? "
+                "AND run_id = ?", [result.source, result.file, result.run_id]).fetchone()
             if row is None:
                 continue
             result.records_in, result.records_loaded, result.records_quarantined = row
             result.reasons = dict(con.execute(
-                "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY 1 ORDER BY 2 DESC, 1",
-                [result.source]).fetchall())
-            mapped = con.execute(f"SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) "
-                                 f"FROM staging.records_{result.source}").fetchone()
-            result.mapped_share = mapped[0] / mapped[1] if mapped[1] else 0.0
+                "SELECT reason, count(*) FROM quarantine WHERE source = ? AND file = ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                [result.source, result.file]).fetchall())

@@ -26,7 +26,7 @@ def _query(path: Path, sql: str, params: list[object] | None = None) -> list[tup
 
 def test_every_record_is_loaded_or_quarantined(mini_run) -> None:
     assert mini_run.ok, mini_run
-    by_source = {s.source: s for s in mini_run.sources}
+    by_source = mini_run.by_source()
     police = by_source["mini_police"]
     assert police.records_in == 18  # 15 + 3 data lines in the two files
     assert police.records_loaded == 9
@@ -71,11 +71,12 @@ def test_rerun_replaces_rows_and_a_fixed_input_releases_quarantine(tmp_path: Pat
     first = run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False)
     again = run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False)
     assert [s.records_loaded for s in first.sources] == [s.records_loaded for s in again.sources]
+    assert _query(warehouse, "SELECT count(*) FROM runs") == [(6,)]  # two runs of three files
     assert _query(warehouse, "SELECT count(*) FROM offences") == [(9,)]
     text = (folder / "incidents_2023.csv").read_text().replace("2023-13-01", "2023-12-01")
     (folder / "incidents_2023.csv").write_text(text)
     fixed = run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False, only=["mini_police"])
-    assert fixed.sources[0].records_loaded == 10
+    assert fixed.by_source()["mini_police"].records_loaded == 10
     assert _query(warehouse, "SELECT count(*) FROM quarantine WHERE reason = 'invalid_date'") == [(0,)]
 
 
@@ -85,6 +86,7 @@ def test_a_missing_file_fails_the_source_with_one_line(tmp_path: Path) -> None:
     (folder / "convictions.csv").unlink()
     result = run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
     failed = {s.source: s.error for s in result.sources if s.error}
+    assert result.by_source()["mini_police"].records_loaded == 9
     assert list(failed) == ["mini_courts"]
     assert "convictions.csv" in failed["mini_courts"] and "\n" not in failed["mini_courts"]
     assert not result.ok
@@ -93,3 +95,28 @@ def test_a_missing_file_fails_the_source_with_one_line(tmp_path: Path) -> None:
 def test_warehouse_file_opens_read_only_and_refuses_writes(mini_run) -> None:
     with connect(mini_run.warehouse, read_only=True) as con, pytest.raises(duckdb.Error, match="read-only"):
         con.execute("DELETE FROM offences")
+
+
+def test_a_duplicate_id_in_another_file_is_quarantined(tmp_path: Path) -> None:
+    folder = tmp_path / "cfg"
+    shutil.copytree(MINI_CONFIG.parent, folder)
+    (folder / "incidents_2025.csv").write_text("id,date,code,lat,lon,district\nb1,2025-01-05,HOM,40.5,10.5,North\n"
+                                               "c1,2025-01-06,HOM,40.5,10.5,North\n")
+    result = run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False,
+                          only=["mini_police"])
+    police = result.by_source()["mini_police"]
+    assert (police.records_in, police.records_loaded, police.reasons["duplicate_record_id"]) == (20, 10, 2)
+    detail = _query(tmp_path / "w.duckdb", "SELECT detail FROM quarantine WHERE reason = 'duplicate_record_id' "
+                                           "AND file LIKE '%2025.csv'")
+    assert detail == [("record id 'b1' already loaded from incidents_2024.csv line 2",)]
+
+
+def test_files_removed_from_the_landing_folder_leave_the_warehouse(tmp_path: Path) -> None:
+    folder = tmp_path / "cfg"
+    shutil.copytree(MINI_CONFIG.parent, folder)
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False)
+    (folder / "incidents_2024.csv").unlink()
+    run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False)
+    assert _query(warehouse, "SELECT count(*) FROM offences WHERE file LIKE '%2024.csv'") == [(0,)]
+    assert _query(warehouse, "SELECT count(*) FROM offences") == [(6,)]

@@ -24,14 +24,14 @@ CREATE TABLE IF NOT EXISTS offences (
 CREATE TABLE IF NOT EXISTS offence_counts (
     source VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
     national_code VARCHAR, year INTEGER NOT NULL, month INTEGER, unit VARCHAR NOT NULL, stage VARCHAR NOT NULL,
-    count DOUBLE NOT NULL);
+    count DOUBLE NOT NULL, file VARCHAR);
 CREATE TABLE IF NOT EXISTS population (country VARCHAR NOT NULL, area VARCHAR, year INTEGER NOT NULL,
     population DOUBLE NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (
     source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR,
     run_id VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR, source VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
+    run_id VARCHAR, source VARCHAR, file VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
     records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
 """
 

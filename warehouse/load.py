@@ -1,13 +1,17 @@
-"""Replace one source's facts, counts and quarantine in a single transaction.
+"""Replace one landed file's facts, counts and quarantine in a single transaction.
 
-Either the whole new state of the source is visible or none of it: a crash mid-load leaves the previous state,
-and re-running the same input gives the same rows (no duplicates).
+A file is the unit of loading: a new monthly extract adds its rows, a corrected file replaces exactly its own
+rows, and a crash at any point leaves the previous state (DuckDB rolls back an uncommitted transaction when the
+file is next opened). Re-running the same input gives the same rows: never duplicates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -15,59 +19,112 @@ from schemas.source_config import SourceConfig
 from warehouse.classify import records_table
 from warehouse.staging import rejects_table
 
+# Fault injection for the crash-safety test: with this set to a path, the load writes that file once its
+# deletes and inserts are done but not committed, then waits to be killed.
+CRASH_TEST_PAUSE = "ICCS_CRASH_TEST_PAUSE"
+
 
 @dataclass(frozen=True)
 class LoadSummary:
     run_id: str
+    file: str
     records_in: int
     records_loaded: int
     records_quarantined: int
     reasons: dict[str, int]
-    files: int
+    seconds: float
 
 
-def load_source(con: duckdb.DuckDBPyConnection, src: SourceConfig, run_id: str,
-                started_at: dt.datetime | None = None) -> LoadSummary:
+def _pause_if_crash_test() -> None:
+    marker = os.environ.get(CRASH_TEST_PAUSE)
+    if marker:
+        Path(marker).write_text("loading, not committed")
+        time.sleep(600)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_id: str,
+              started_at: dt.datetime | None = None) -> LoadSummary:
+    """Move the staged, classified records of ``file`` into the fact tables, replacing what that file gave before.
+
+    A record whose id was already loaded from another file of the source is quarantined as a duplicate here:
+    classification sees one file, the warehouse sees them all.
+    """
     records, rejects = records_table(src.name), rejects_table(src.name)
     started_at = started_at or dt.datetime.now()
+    clock = time.perf_counter()
     month = "month(occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     name = src.name
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("offences", "offence_counts", "quarantine"):
-            con.execute(f"DELETE FROM {table} WHERE source = ?", [name])
+            con.execute(f"DELETE FROM {table} WHERE source = ? AND file = ?", [name, file])
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE load_batch AS
+            SELECT r.*, o.file AS other_file, o.row_number AS other_line
+            FROM {records} r
+            LEFT JOIN (SELECT record_id, any_value(file) AS file, any_value(row_number) AS row_number
+                       FROM offences WHERE source = ? GROUP BY record_id) o
+              ON r.reason IS NULL AND o.record_id = r.record_id""", [name])
         if src.level == "incident":
-            con.execute(f"""
+            con.execute("""
                 INSERT INTO offences
                 SELECT ?, ?, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
                        file, line
-                FROM {records} WHERE reason IS NULL""", [name, src.country, src.unit, src.stage])
+                FROM load_batch WHERE reason IS NULL AND other_file IS NULL""",
+                        [name, src.country, src.unit, src.stage])
         con.execute(f"""
-            INSERT INTO offence_counts
-            SELECT ?, ?, area, iccs_code, national_code, year(occurred_on), {month}, ?, ?, sum(count)
-            FROM {records} WHERE reason IS NULL GROUP BY ALL""", [name, src.country, src.unit, src.stage])
+            INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
+                                        count, file)
+            SELECT ?, ?, area, iccs_code, national_code, year(occurred_on), {month}, ?, ?, sum(count), file
+            FROM load_batch WHERE reason IS NULL AND other_file IS NULL GROUP BY ALL""",
+                    [name, src.country, src.unit, src.stage])
         con.execute(f"""
             INSERT INTO quarantine
-            SELECT ?, file, line, reason, detail, raw, ? FROM {records} WHERE reason IS NOT NULL
+            SELECT ?, file, line, reason, detail, raw, ? FROM load_batch WHERE reason IS NOT NULL
+            UNION ALL
+            SELECT ?, file, line, 'duplicate_record_id',
+                   'record id ''' || record_id || ''' already loaded from ' || parse_filename(other_file)
+                       || ' line ' || other_line::VARCHAR,
+                   to_json({{record_id: record_id, occurred_on: occurred_on, national_code: national_code,
+                             area: area, latitude: latitude, longitude: longitude}})::VARCHAR, ?
+            FROM load_batch WHERE reason IS NULL AND other_file IS NOT NULL
             UNION ALL
             SELECT ?, file, line, 'malformed_line', error_type || ': ' || message, csv_line, ? FROM {rejects}""",
-                    [name, run_id, name, run_id])
-        loaded = con.execute(f"SELECT count(*) FROM {records} WHERE reason IS NULL").fetchone()[0]
+                    [name, run_id, name, run_id, name, run_id])
+        records_in, loaded = con.execute(f"""
+            SELECT (SELECT count(*) FROM load_batch) + (SELECT count(*) FROM {rejects}),
+                   (SELECT count(*) FROM load_batch WHERE reason IS NULL AND other_file IS NULL)""").fetchone()
         reasons = dict(con.execute(
-            "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY reason ORDER BY 2 DESC", [name]
-        ).fetchall())
+            "SELECT reason, count(*) FROM quarantine WHERE source = ? AND file = ? GROUP BY reason ORDER BY 2 DESC, 1",
+            [name, file]).fetchall())
         quarantined = sum(reasons.values())
-        records_in = (con.execute(f"SELECT count(*) FROM {records}").fetchone()[0]
-                      + con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0])
-        files = con.execute(f"SELECT count(DISTINCT file) FROM {records}").fetchone()[0]
-        con.execute("INSERT INTO runs VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)",
-                    [run_id, name, started_at, records_in, loaded, quarantined, files, "loaded"])
+        seconds = time.perf_counter() - clock
+        con.execute("INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
+                    "records_quarantined, files, status) VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, 1, ?)",
+                    [run_id, name, file, started_at, records_in, loaded, quarantined, "loaded"])
+        con.execute("DROP TABLE load_batch")
+        _pause_if_crash_test()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadSummary(run_id=run_id, records_in=records_in, records_loaded=loaded,
-                       records_quarantined=quarantined, reasons=reasons, files=files)
+    return LoadSummary(run_id=run_id, file=file, records_in=records_in, records_loaded=loaded,
+                       records_quarantined=quarantined, reasons=reasons, seconds=seconds)
+
+
+def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) -> int:
+    """Remove the rows of files that no longer match the source's `files` pattern; returns the rows removed."""
+    removed = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("offences", "offence_counts", "quarantine"):
+            removed += con.execute(
+                f"DELETE FROM {table} WHERE source = ? AND NOT list_contains(?, file)", [source, keep]).fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return removed
 
 
 def register_source(con: duckdb.DuckDBPyConnection, src: SourceConfig, config_path: str) -> None:

@@ -2,10 +2,9 @@
 
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from pipelines.checks import population_check_specs, population_checks, reference_check_specs, reference_checks
-from pipelines.resources import SourcesConfig
+from pipelines.resources import SourcesConfig, WarehouseResource
 from warehouse.ddl import ensure_schema
 from warehouse.population import load_population
 from warehouse.reference import load_classification
@@ -15,7 +14,7 @@ WRITER_POOL = "duckdb_writer"
 
 @dg.asset(group_name="reference", pool=WRITER_POOL, kinds={"duckdb"}, check_specs=reference_check_specs(),
           description="ICCS v1.0 categories, code → ancestor pairs for roll-ups, and SDG 16 indicator codes.")
-def iccs_reference(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def iccs_reference(duckdb: WarehouseResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         ensure_schema(con)
         categories = load_classification(con)
@@ -30,7 +29,7 @@ def iccs_reference(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(group_name="reference", pool=WRITER_POOL, kinds={"duckdb"}, check_specs=population_check_specs(),
           description="Population by country, area (NULL = national) and year: the denominator of every rate.")
-def population(duckdb: DuckDBResource, sources: SourcesConfig) -> dg.MaterializeResult:
+def population(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
     config = sources.load()
     with duckdb.get_connection() as con:
         ensure_schema(con)
@@ -42,3 +41,4 @@ def population(duckdb: DuckDBResource, sources: SourcesConfig) -> dg.Materialize
         "rows": rows, "countries": countries, "first_year": first, "last_year": last,
         "files": len(config.population),
     })
+

@@ -1,26 +1,21 @@
-"""Report layer: the HTML reports analysts publish, regenerated from the warehouse after every load."""
-
+"""Report layer: the HTML reports analysts publish, regenerated from the warehouse after the loads."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.reference import population
-from pipelines.resources import ReportsFolder
+from pipelines.assets.sources import FACTS
+from pipelines.resources import ReportsFolder, WarehouseResource
 from reports import build_reports
 
 
-def build_report_asset(upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    """The reports asset, downstream of every source's facts (``upstream``) and the population."""
-
-    @dg.asset(group_name="reports", deps=[upstream, population], kinds={"html", "plotly"},
-              description="trends.html, hotspots.html, sdg16.html, quality.html and index.html, offline HTML.")
-    def html_reports(duckdb: DuckDBResource, reports: ReportsFolder) -> dg.MaterializeResult:
-        out_dir = reports.directory()
-        with duckdb.get_connection() as con:
-            written = build_reports(con, out_dir)
-        return dg.MaterializeResult(metadata={
-            "folder": dg.MetadataValue.path(str(out_dir.resolve())),
-            **{kind: dg.MetadataValue.path(str(path.resolve())) for kind, path in written.items()},
-        })
-
-    return html_reports
+@dg.asset(group_name="reports", deps=[FACTS, population], kinds={"html", "plotly"},
+          description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.")
+def html_reports(duckdb: WarehouseResource, reports: ReportsFolder) -> dg.MaterializeResult:
+    out_dir = reports.directory()
+    with duckdb.get_connection() as con:
+        written = build_reports(con, out_dir)
+        sources, records = con.execute("SELECT count(DISTINCT source), count(*) FROM offences").fetchone()
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(out_dir.resolve())), "sources": sources, "incident_records": records,
+        **{kind: dg.MetadataValue.path(str(path.resolve())) for kind, path in written.items()},
+    })

@@ -1,0 +1,61 @@
+"""The landing-folder sensor: a file added to or changed in a source's folder triggers the load of that file.
+
+The cursor keeps each file's size, modification time and content hash. Size and time decide whether the file
+is read at all; the hash decides whether it changed, so a file that is only touched or copied again with the
+same content triggers nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.jobs import SOURCES_JOB
+from pipelines.partitions import LANDED_FILES, all_files
+from pipelines.resources import SourcesConfig
+
+CHUNK = 1 << 20
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def landed_changes(files: dict[str, Path], cursor: dict[str, list]) -> tuple[list[tuple[str, str]], dict[str, list]]:
+    """(partition key, content hash) of the new or changed files, and the cursor to store."""
+    changed: list[tuple[str, str]] = []
+    updated: dict[str, list] = {}
+    for key, path in files.items():
+        stat = path.stat()
+        before = cursor.get(key)
+        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
+            updated[key] = before
+            continue
+        digest = content_hash(path)
+        if not before or before[2] != digest:
+            changed.append((key, digest))
+        updated[key] = [stat.st_size, stat.st_mtime_ns, digest]
+    return changed, updated
+
+
+@dg.sensor(name="landing_sensor", job_name=SOURCES_JOB, minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Loads each new or changed file matching a configured source's `files` pattern.")
+def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig) -> dg.SensorResult:
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    files = all_files(sources.load())
+    changed, updated = landed_changes(files, cursor)
+    known = set(context.instance.get_dynamic_partitions(LANDED_FILES.name))
+    new_keys = sorted({key for key, _ in changed} - known)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=key, run_key=f"{key}@{digest[:16]}") for key, digest in changed],
+        dynamic_partitions_requests=[LANDED_FILES.build_add_request(new_keys)] if new_keys else [],
+        cursor=json.dumps(updated, sort_keys=True),
+    )
