@@ -18,7 +18,6 @@ from pipelines.demo.country import (
     KM_PER_DEG_LON,
     LAYOUT_SEED,
     OFFENCE_PROFILES,
-    START,
     YEARS,
     ClusterSpec,
     Geography,
@@ -70,25 +69,31 @@ def intensity(codes: tuple[str, ...], geo: Geography) -> np.ndarray:
             * (season * trend)[:, None, :])
 
 
+PLACE_CHUNK = 2_000_000  # bounds the memory of placing 10M records; fixed so draws do not depend on size
+
+
 def _place(rng: np.random.Generator, offence: np.ndarray, district: np.ndarray, codes: tuple[str, ...],
            geo: Geography) -> tuple[np.ndarray, np.ndarray]:
     """Points inside each record's district: around a town (Gaussian) or anywhere in the district (rural)."""
-    n = len(district)
     urban = np.array([OFFENCE_PROFILES[c].urban for c in codes])
-    p_town = np.clip(geo.town_share[district] * (0.6 + 0.2 * urban[offence]), 0.05, 0.98)
-    in_town = rng.random(n) < p_town
     cum = np.cumsum(geo.town_weight, axis=1)
-    town = (rng.random(n)[:, None] > cum[district]).sum(axis=1)
-    sigma = geo.town_sigma_km[district, town]
-    offset = rng.standard_normal((n, 2))
-    box = geo.bounds[district]
-    uniform = rng.random((n, 2))
-    lon = np.where(in_town, geo.town_lon[district, town] + offset[:, 0] * sigma / KM_PER_DEG_LON,
-                   box[:, 0] + uniform[:, 0] * (box[:, 2] - box[:, 0]))
-    lat = np.where(in_town, geo.town_lat[district, town] + offset[:, 1] * sigma / KM_PER_DEG_LAT,
-                   box[:, 1] + uniform[:, 1] * (box[:, 3] - box[:, 1]))
-    inset = 1e-4
-    return (np.clip(lon, box[:, 0] + inset, box[:, 2] - inset), np.clip(lat, box[:, 1] + inset, box[:, 3] - inset))
+    lon, lat = np.empty(len(district)), np.empty(len(district))
+    for start in range(0, len(district), PLACE_CHUNK):
+        part = slice(start, start + PLACE_CHUNK)
+        d, o = district[part], offence[part]
+        n = len(d)
+        in_town = rng.random(n) < np.clip(geo.town_share[d] * (0.6 + 0.2 * urban[o]), 0.05, 0.98)
+        town = (rng.random(n)[:, None] > cum[d]).sum(axis=1)
+        sigma = geo.town_sigma_km[d, town]
+        x0, y0, x1, y1 = (geo.bounds[d, k] for k in range(4))
+        near_lon = geo.town_lon[d, town] + rng.standard_normal(n) * sigma / KM_PER_DEG_LON
+        near_lat = geo.town_lat[d, town] + rng.standard_normal(n) * sigma / KM_PER_DEG_LAT
+        any_lon = x0 + rng.random(n) * (x1 - x0)
+        any_lat = y0 + rng.random(n) * (y1 - y0)
+        inset = 1e-4  # keeps rounded coordinates inside the district
+        lon[part] = np.clip(np.where(in_town, near_lon, any_lon), x0 + inset, x1 - inset)
+        lat[part] = np.clip(np.where(in_town, near_lat, any_lat), y0 + inset, y1 - inset)
+    return lon, lat
 
 
 def cluster_sizes(n_valid: int) -> list[int]:
@@ -101,7 +106,7 @@ def _cluster(rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tupl
     p = np.outer(np.array(spec.year_weights, float), np.array(spec.code_weights, float)).ravel()
     counts = rng.multinomial(size, p / p.sum())
     cell = np.repeat(np.arange(len(p)), counts)
-    year, code = years[cell // len(spec.codes)], np.array([codes.index(c) for c in spec.codes])[cell % len(spec.codes)]
+    code = np.array([codes.index(c) for c in spec.codes])[cell % len(spec.codes)]
     first = np.array([(dt.date(int(y), 1, 1) - EPOCH).days for y in years])
     length = np.array([(dt.date(int(y) + 1, 1, 1) - dt.date(int(y), 1, 1)).days for y in years])
     index = cell // len(spec.codes)
@@ -112,16 +117,15 @@ def _cluster(rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tupl
     lon = lon0 + radius * np.cos(angle) / KM_PER_DEG_LON
     lat = lat0 + radius * np.sin(angle) / KM_PER_DEG_LAT
     district = np.full(size, geo.codes.index(spec.district))
-    del year
     return day, code, district, lon, lat
 
 
-def draw_incidents(rng: np.random.Generator, n_valid: int, codes: tuple[str, ...], geo: Geography) -> Incidents:
-    """Exactly ``n_valid`` records: background plus every planted hotspot, sorted by date (stable)."""
-    sizes = cluster_sizes(n_valid)
-    n_background = n_valid - sum(sizes)
+def draw_incidents(rng: np.random.Generator, n_rows: int, sizes: list[int], codes: tuple[str, ...],
+                   geo: Geography) -> Incidents:
+    """Exactly ``n_rows`` records: background plus ``sizes[k]`` for planted hotspot k, sorted by date (stable)."""
+    n_background = n_rows - sum(sizes)
     if n_background <= 0:
-        raise ValueError(f"{n_valid} valid records leave no room for background offences")
+        raise ValueError(f"{n_rows} records leave no room for background offences")
     lam = intensity(codes, geo)
     n_codes, n_districts, n_months = lam.shape
     counts = rng.multinomial(n_background, (lam / lam.sum()).ravel())
@@ -139,8 +143,8 @@ def draw_incidents(rng: np.random.Generator, n_valid: int, codes: tuple[str, ...
         c_day, c_code, c_district, c_lon, c_lat = _cluster(rng, spec, size, codes, geo)
         parts.append((c_day, c_code, c_district, c_lon, c_lat, np.full(size, k, np.int8)))
     columns = [np.concatenate(col) for col in zip(*parts, strict=True)]
-    order = np.argsort(columns[0], kind="stable")
+    # by date, in random order within a day (as reports arrive), not in the order the cells were drawn
+    order = np.argsort(columns[0].astype(np.int64) << 32 | rng.integers(0, 1 << 32, len(columns[0])))
     day, offence, district, lon, lat, cluster = (col[order] for col in columns)
-    assert int(day.min()) >= (START - EPOCH).days
     return Incidents(day=day.astype(np.int32), offence=offence.astype(np.int16), district=district.astype(np.int16),
                      lon=np.round(lon, 5), lat=np.round(lat, 5), cluster=cluster.astype(np.int8))
