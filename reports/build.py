@@ -27,14 +27,10 @@ def _renderer(kind: str) -> Callable[[duckdb.DuckDBPyConnection, Path], Path]:
     try:
         return getattr(module, f"render_{kind}")
     except AttributeError as exc:
-        raise ReportUnavailableError(
-            f"report '{kind}': {module_name} has no render_{kind}(con, out_dir)"
-        ) from exc
+        raise ReportUnavailableError(f"report '{kind}': {module_name} has no render_{kind}(con, out_dir)") from exc
 
 
-def build_reports(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence[str] | None = None
-) -> dict[str, Path]:
+def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence[str] | None = None) -> dict[str, Path]:
     """Render `kinds` (all by default) into `out_dir`, then index.html; returns kind -> page path."""
     requested = tuple(REPORT_KINDS if kinds is None else kinds)
     unknown = [k for k in requested if k not in REPORT_KINDS]

@@ -57,14 +57,16 @@ section.report { background:#fff; border:1px solid var(--line); border-radius:6p
 p.summary { font-size:1.02rem; margin:.25rem 0 1rem; padding:.5rem .75rem; background:#eef4fb;
             border-left:4px solid var(--accent); }
 p.note, .caveat { color:var(--warn); }
+.block { margin:1.5rem 0 2rem; padding-top:.5rem; border-top:1px solid var(--line); }
+.block:first-of-type { border-top:none; }
 .chart { width:100%; min-height:420px; }
-.table-wrap { overflow-x:auto; margin:.5rem 0 1rem; }
+.table-wrap { overflow:auto; max-height:380px; margin:.5rem 0 .25rem; border:1px solid var(--line); }
 table.data { border-collapse:collapse; font-size:.88rem; width:100%; }
-table.data caption { text-align:left; font-weight:600; padding:.25rem 0; caption-side:top; }
+table.data caption { text-align:left; font-weight:600; padding:.4rem .6rem; caption-side:top; background:#fff; }
 table.data th, table.data td { border-bottom:1px solid var(--line); padding:.3rem .6rem; text-align:left; }
-table.data th { background:#f0f4f8; position:sticky; top:0; }
+table.data th { background:#f0f4f8; position:sticky; top:0; z-index:1; }
 table.data td.num { text-align:right; font-variant-numeric:tabular-nums; }
-.table-foot { font-size:.85rem; color:var(--muted); display:flex; gap:1rem; flex-wrap:wrap; }
+.table-foot { font-size:.85rem; color:var(--muted); display:flex; gap:1rem; flex-wrap:wrap; margin-bottom:1rem; }
 a.csv { color:var(--accent); font-weight:600; }
 details.metadata { margin-top:.75rem; font-size:.88rem; color:var(--muted); }
 details.metadata summary { cursor:pointer; color:var(--accent); }
@@ -107,20 +109,26 @@ def _escape_values(values: Any) -> Any:
     return values
 
 
+def _is_text_array(value: Any) -> bool:
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is not None:
+        return kind in "OUS"  # numeric and datetime arrays are left alone (datetime64.tolist() gives ints)
+    return isinstance(value, list | tuple | str)
+
+
 def escape_figure(fig: go.Figure) -> go.Figure:
     """A copy of `fig` with every string value in its traces (and axis category orders) HTML-escaped."""
     fig = go.Figure(fig)
     for trace in fig.data:
         for field in _TRACE_TEXT_FIELDS:
-            if field in trace and trace[field] is not None:
+            if field in trace and trace[field] is not None and _is_text_array(trace[field]):
                 value = trace[field]
                 if hasattr(value, "tolist"):
                     value = value.tolist()
                 trace[field] = _escape_values(value)
-    for axis in ("xaxis", "yaxis"):
-        for key in fig.layout:
-            if key.startswith(axis) and fig.layout[key].categoryarray is not None:
-                fig.layout[key].categoryarray = _escape_values(list(fig.layout[key].categoryarray))
+    for key in fig.layout:
+        if key.startswith(("xaxis", "yaxis")) and fig.layout[key].categoryarray is not None:
+            fig.layout[key].categoryarray = _escape_values(list(fig.layout[key].categoryarray))
     return fig
 
 
@@ -140,16 +148,21 @@ def csv_data_uri(frame: pd.DataFrame) -> str:
 
 
 def _cell(value: Any) -> tuple[str, bool]:
+    """Text of a table cell and whether it is numeric. Thousands separators only from 10,000 so that years
+    (2019) and small counts read naturally."""
     if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
         return "", False
     if isinstance(value, bool):
-        return str(value), False
-    if isinstance(value, int):
-        return f"{value:,}", True
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | float) and float(value).is_integer() and abs(value) < 1e15:
+        number = int(value)
+        return (f"{number:,}" if abs(number) >= 10_000 else str(number)), True
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}", True
-        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}", True
+        if abs(value) >= 1000:
+            return f"{value:,.0f}", True
+        return (f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"), True
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(), False
     return str(value), False
 
 
@@ -184,9 +197,7 @@ def metadata_html(metadata: Mapping[str, str]) -> str:
     return f'<details class="metadata"><summary>About these data</summary><dl>{items}</dl></details>'
 
 
-def section_html(
-    title: str, body: str, *, summary: str = "", metadata: Mapping[str, str] | None = None
-) -> str:
+def section_html(title: str, body: str, *, summary: str = "", metadata: Mapping[str, str] | None = None) -> str:
     """A report section: `title`, `summary`, `metadata` are text (escaped); `body` is HTML."""
     parts = [f'<section class="report" id="{esc(slug(title))}"><h2>{esc(title)}</h2>']
     if summary:
@@ -195,6 +206,18 @@ def section_html(
     if metadata:
         parts.append(metadata_html(metadata))
     parts.append("</section>")
+    return "".join(parts)
+
+
+def block_html(title: str, body: str, *, summary: str = "", metadata: Mapping[str, str] | None = None) -> str:
+    """One chart/table unit inside a section: h3 title, summary, body HTML, metadata (text is escaped)."""
+    parts = [f'<div class="block" id="{esc(slug(title))}">{heading(title)}']
+    if summary:
+        parts.append(paragraph(summary, cls="summary"))
+    parts.append(body)
+    if metadata:
+        parts.append(metadata_html(metadata))
+    parts.append("</div>")
     return "".join(parts)
 
 
@@ -208,9 +231,7 @@ def heading(text: str) -> str:
 
 
 def nav_html(current: str) -> str:
-    links = "".join(
-        f'<a href="{href}"{_CURRENT if href == current else ""}>{label}</a>' for href, label in NAV
-    )
+    links = "".join(f'<a href="{href}"{_CURRENT if href == current else ""}>{label}</a>' for href, label in NAV)
     return f'<nav class="site"><span class="brand">ICCS crime statistics</span>{links}</nav>'
 
 

@@ -21,19 +21,19 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
+    # fetchall, not fetchone: duckdb 2 keeps a half-read result open and refuses the next query on `con`.
+    rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
         [name],
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return bool(rows[0][0])
 
 
 def has_columns(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]) -> bool:
     present = {
         row[0]
         for row in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = ? AND table_schema = 'main'",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
             [name],
         ).fetchall()
     }
@@ -74,6 +74,4 @@ def source_names(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
         [list(sources)],
     ).fetchall()
     described = {name: desc for name, desc in rows}
-    return "; ".join(
-        f"{name} ({described[name]})" if described.get(name) else name for name in sorted(set(sources))
-    )
+    return "; ".join(f"{name} ({described[name]})" if described.get(name) else name for name in sorted(set(sources)))

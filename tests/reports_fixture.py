@@ -91,7 +91,8 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         WHERE NOT (year(mo.month_start) = {MISSING_MONTH[0]} AND month(mo.month_start) = {MISSING_MONTH[1]})
     """)
     con.execute("""
-        INSERT INTO offences
+        INSERT INTO offences (source, country, record_id, occurred_on, national_code, iccs_code, area, latitude,
+                              longitude, unit, stage, file, row_number)
         SELECT 'alpha_police', 'AAA', code || '-' || strftime(month_start, '%Y%m') || '-' || area_no || '-' || k,
                (month_start + INTERVAL ((hash(code || area || month_start || k) % 28)) DAY)::DATE,
                'N' || code, code, area,
@@ -101,13 +102,13 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         FROM (SELECT *, dense_rank() OVER (ORDER BY area) AS area_no, unnest(range(n)) AS k FROM alpha_cells)
     """)
     con.execute("""
-        INSERT INTO offence_counts
+        INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT source, country, area, iccs_code, national_code, year(occurred_on), month(occurred_on), unit, stage,
                count(*)
         FROM offences WHERE source = 'alpha_police' GROUP BY ALL
     """)
     con.execute(f"""
-        INSERT INTO offence_counts
+        INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT 'alpha_victims', 'AAA', NULL, code, 'V' || code, y, NULL, 'victims', 'police', n
         FROM (VALUES ('0101', 30.0, -0.04), ('02041', 12.0, 0.06)) v(code, base, growth),
              LATERAL (SELECT y, round(base * pow(1 + growth, y - 2012)
@@ -116,13 +117,13 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         WHERE y <> {VICTIMS_MISSING_YEAR}
     """)
     con.execute("""
-        INSERT INTO offence_counts
+        INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT 'beta_stats', 'BBB', NULL, code, 'B' || code, y, NULL, 'offences', 'police',
                round(base * pow(1 + growth, y - 2010) * (0.97 + 0.06 * ((hash(code || y) % 1000) / 1000.0)))
         FROM beta_codes, range(2010, 2024) r(y)
     """)
     con.execute("""
-        INSERT INTO population
+        INSERT INTO population (country, area, year, population)
         SELECT 'AAA', NULL, y, 5000000 * pow(1.005, y - 2012) FROM range(2012, 2024) r(y)
         UNION ALL
         SELECT 'AAA', area, y, population * pow(1.004, y - 2016)
@@ -131,7 +132,8 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         SELECT 'BBB', NULL, y, 10000000 * pow(1.003, y - 2010) FROM range(2010, 2024) r(y) WHERE y <> 2015
     """)
     con.execute("""
-        INSERT INTO sources VALUES
+        INSERT INTO sources (source, country, level, unit, stage, period, description, files, correspondence,
+                             config) VALUES
         ('alpha_police', 'AAA', 'incident', 'offences', 'police', 'day',
          'Alpha national police, recorded offences (synthetic)', 'alpha_*.csv', 'alpha.csv', 'sources.yaml'),
         ('alpha_victims', 'AAA', 'aggregate', 'victims', 'police', 'year',
@@ -140,7 +142,8 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
          'Beta statistical office, recorded offences (synthetic)', 'beta.csv', 'beta_map.csv', 'sources.yaml')
     """)
     con.execute("""
-        INSERT INTO runs
+        INSERT INTO runs (run_id, source, started_at, finished_at, records_in, records_loaded, records_quarantined,
+                          files, status)
         SELECT 'run-' || source, source, TIMESTAMP '2024-05-01 10:00:00', TIMESTAMP '2024-05-01 10:00:05',
                n, n, 0, 1, 'loaded'
         FROM (SELECT source, sum(count)::BIGINT AS n FROM offence_counts GROUP BY source)

@@ -20,9 +20,7 @@ MIN_MONTHS = 24  # two full seasonal cycles
 
 @dataclass(frozen=True)
 class Decomposition:
-    components: (
-        pd.DataFrame
-    )  # index: monthly Period; observed, trend, seasonal, remainder (NaN where missing)
+    components: pd.DataFrame  # index: monthly Period; observed, trend, seasonal, remainder (NaN where missing)
     bridged_months: int  # missing months interpolated for fitting only
     dropped_months: int  # observed months outside the decomposed stretch
     seasonal_strength: float  # 1 - var(remainder) / var(seasonal + remainder), Wang-Smith-Hyndman

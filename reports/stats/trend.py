@@ -20,10 +20,10 @@ MIN_MONTHLY_POINTS = 24
 MIN_MONTHLY_YEARS = 2
 
 TEST_NAMES = {
-    "original": "Mann-Kendall (original)",
-    "seasonal": "Seasonal Mann-Kendall (period 12)",
-    "hamed_rao": "Mann-Kendall, Hamed-Rao autocorrelation correction",
-    "yue_wang": "Mann-Kendall, Yue-Wang autocorrelation correction",
+    "original": "Mann-Kendall",
+    "seasonal": "Seasonal Mann-Kendall",
+    "hamed_rao": "Mann-Kendall (Hamed-Rao)",
+    "yue_wang": "Mann-Kendall (Yue-Wang)",
 }
 
 
@@ -68,7 +68,9 @@ def monthly_grid(series: pd.Series) -> pd.Series:
     index = values.index
     if isinstance(index, pd.MultiIndex):
         periods = pd.PeriodIndex.from_fields(
-            year=index.get_level_values(0).astype(int), month=index.get_level_values(1).astype(int), freq="M"
+            year=index.get_level_values(0).to_numpy(dtype=int),
+            month=index.get_level_values(1).to_numpy(dtype=int),
+            freq="M",
         )
     elif isinstance(index, pd.PeriodIndex):
         periods = index.asfreq("M")
@@ -101,9 +103,7 @@ def _result(raw: object, test: str, grid: pd.Series, slope_per_year: float, alph
     )
 
 
-def annual_trend(
-    series: pd.Series, *, alpha: float = 0.05, min_points: int = MIN_ANNUAL_POINTS
-) -> TrendResult | None:
+def annual_trend(series: pd.Series, *, alpha: float = 0.05, min_points: int = MIN_ANNUAL_POINTS) -> TrendResult | None:
     """Original Mann-Kendall test and Sen's slope (per year) of an annual series indexed by year.
 
     Returns None when fewer than `min_points` years are observed (the test says nothing useful then).
@@ -161,7 +161,5 @@ def describe_trend(label: str, result: TrendResult | None, *, unit_word: str = "
     if not result.significant:
         return f"{label}: no significant trend (Mann-Kendall p={result.p_value:.2f}, n={result.n})."
     pct = result.relative_slope_pct
-    amount = (
-        f"{pct:+.1f}% per year" if np.isfinite(pct) else f"{result.slope_per_year:+.3g} {unit_word} per year"
-    )
+    amount = f"{pct:+.1f}% per year" if np.isfinite(pct) else f"{result.slope_per_year:+.3g} {unit_word} per year"
     return f"{label}: {result.direction}, {amount} (Mann-Kendall p={result.p_value:.3f}, n={result.n})."

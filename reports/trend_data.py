@@ -1,0 +1,133 @@
+"""The aggregated frames behind trends.html, each one SQL query over the warehouse.
+
+A *dataset* is one source and counting unit (and stage): counts are only ever added or compared within a
+dataset's unit. Coverage is measured per source, country and year (months with any record): a month in which the
+source recorded nothing at all is missing, while a category absent from a covered month is a true zero.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from reports import queries
+
+DATASET_KEYS = ["source", "unit", "stage"]
+SERIES_KEYS = ["source", "unit", "stage", "country"]
+
+
+def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """source, country, year, months (distinct months with data; 0 = annual data), monthly (source is monthly)."""
+    return queries.frame(
+        con,
+        """
+        WITH cov AS (
+            SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
+            FROM offence_counts GROUP BY ALL)
+        SELECT *, max(months) OVER (PARTITION BY source) > 0 AS monthly FROM cov ORDER BY ALL
+        """,
+    )
+
+
+def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.DataFrame:
+    """National yearly counts and rates for ICCS levels 1..max_level on a complete year grid per series.
+
+    Years the source did not cover have a NULL count (a gap). Within covered years a category with no records
+    is 0 for incident-level or monthly sources (absence of records is a zero) but stays NULL for annual
+    aggregate tables, where an absent cell usually means "not reported". `partial` marks monthly data with
+    fewer than 12 months in the year.
+    """
+    return queries.frame(
+        con,
+        """
+        WITH base AS (
+            SELECT source, unit, stage, country, iccs_code, level, year, count
+            FROM v_counts WHERE area IS NULL AND level <= ?),
+        cov AS (
+            SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
+            FROM offence_counts GROUP BY ALL),
+        kind AS (
+            SELECT c.source, max(c.months) > 0 OR bool_or(s.level = 'incident') AS fill_zero,
+                   max(c.months) > 0 AS monthly
+            FROM cov c LEFT JOIN sources s USING (source) GROUP BY c.source),
+        series AS (
+            SELECT source, unit, stage, country, min(year) AS y0, max(year) AS y1 FROM base GROUP BY ALL),
+        codes AS (SELECT DISTINCT source, unit, stage, country, iccs_code, level FROM base),
+        grid AS (
+            SELECT k.*, unnest(range(s.y0, s.y1 + 1)) AS year
+            FROM codes k JOIN series s USING (source, unit, stage, country))
+        SELECT g.source, g.unit, g.stage, g.country, g.iccs_code, g.level, c.label, c.section, c.parent_code,
+               p.label AS parent_label, g.year::INTEGER AS year,
+               CASE WHEN b.count IS NOT NULL THEN b.count
+                    WHEN cv.months IS NOT NULL AND k.fill_zero THEN 0.0 END AS count,
+               pop.population,
+               cv.months, k.monthly, coalesce(k.monthly AND cv.months < 12, false) AS partial
+        FROM grid g
+        JOIN iccs_categories c ON c.code = g.iccs_code
+        LEFT JOIN iccs_categories p ON p.code = c.parent_code
+        LEFT JOIN base b USING (source, unit, stage, country, iccs_code, year)
+        LEFT JOIN cov cv ON cv.source = g.source AND cv.country = g.country AND cv.year = g.year
+        LEFT JOIN kind k ON k.source = g.source
+        LEFT JOIN population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
+        ORDER BY g.source, g.unit, g.stage, g.country, g.iccs_code, g.year
+        """,
+        [max_level],
+    ).assign(rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"])
+
+
+def monthly_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.DataFrame:
+    """National monthly counts for ICCS levels 1..max_level over the months each source covered.
+
+    A category with no records in a covered month is 0; months the source did not cover are absent (gaps).
+    """
+    return queries.frame(
+        con,
+        """
+        WITH months AS (
+            SELECT DISTINCT source, country, year, month FROM offence_counts WHERE month IS NOT NULL),
+        rolled AS (
+            SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
+                   c.year, c.month, sum(c.count) AS count
+            FROM offence_counts c
+            JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level <= ?
+            WHERE c.month IS NOT NULL
+            GROUP BY ALL),
+        codes AS (SELECT DISTINCT source, unit, stage, country, iccs_code, level FROM rolled)
+        SELECT k.source, k.unit, k.stage, k.country, k.iccs_code, k.level, cat.label, m.year, m.month,
+               coalesce(r.count, 0.0) AS count
+        FROM codes k
+        JOIN months m USING (source, country)
+        JOIN iccs_categories cat ON cat.code = k.iccs_code
+        LEFT JOIN rolled r
+            ON r.source = k.source AND r.unit = k.unit AND r.stage = k.stage AND r.country = k.country
+           AND r.iccs_code = k.iccs_code AND r.year = m.year AND r.month = m.month
+        ORDER BY ALL
+        """,
+        [max_level],
+    )
+
+
+def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per area and year: all recorded crime of the dataset's unit (sum of ICCS sections) and the population."""
+    return queries.frame(
+        con,
+        """
+        SELECT source, unit, stage, country, area, year, sum(count) AS count, any_value(population) AS population,
+               sum(count) * 100000.0 / any_value(population) AS rate_per_100k
+        FROM v_rates
+        WHERE area IS NOT NULL AND level = 1
+        GROUP BY ALL
+        ORDER BY ALL
+        """,
+    )
+
+
+def series_breaks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Declared breaks in series (source, iccs_code, period, kind, detail); empty when the table does not exist."""
+    columns = ["source", "iccs_code", "period", "kind", "detail"]
+    if not (queries.table_exists(con, "series_breaks") and queries.has_columns(con, "series_breaks", columns)):
+        return pd.DataFrame(columns=columns)
+    return queries.frame(
+        con,
+        "SELECT source, iccs_code, CAST(period AS VARCHAR) AS period, kind, detail FROM series_breaks ORDER BY ALL",
+    )
