@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="only this report (repeatable; default: all)")
     _output_options(report)
 
+    runs = sub.add_parser("runs", help="recent loads: per file, records in/loaded/quarantined and duration")
+    runs.add_argument("--source")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    runs.add_argument("--warehouse", type=Path)
+
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
     demo.add_argument("--records", type=int, default=None, help="number of records (default 200,000)")
@@ -140,6 +146,15 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    warehouse = args.warehouse or settings.warehouse_path()
+    where, params = ("source = $1", [args.source]) if args.source else ("true", [])
+    query = (f"SELECT started_at::TIMESTAMP(0) AS started, source, parse_filename(file) AS file, records_in, "
+             f"records_loaded, records_quarantined, round(epoch(finished_at - started_at), 2) AS seconds, status, "
+             f"left(run_id, 8) AS run FROM runs WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
+    return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -174,16 +189,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine": _cmd_quarantine,
-            "report": _cmd_report, "demo-data": _cmd_demo}
+            "runs": _cmd_runs, "report": _cmd_report, "demo-data": _cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from schemas.source_config import ConfigError
+    from warehouse.connection import WarehouseBusyError
 
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
+    except (ConfigError, WarehouseBusyError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

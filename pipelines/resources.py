@@ -14,7 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from schemas.source_config import PipelineConfig, load_config
-from warehouse.connection import CONNECTION_CONFIG, connect
+from warehouse.connection import CONNECTION_CONFIG, connect, writing
 
 
 class WarehouseResource(DuckDBResource):
@@ -28,7 +28,8 @@ class WarehouseResource(DuckDBResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = connect(self.database)
         try:
-            yield con
+            with writing(Path(self.database), "a pipeline step"):
+                yield con
         finally:
             con.close()
 

@@ -19,13 +19,13 @@ from pipelines.definitions import build_definitions
 from pipelines.jobs import REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
-from warehouse.connection import connect
+from warehouse.connection import WarehouseBusyError, connect
 from warehouse.ddl import ensure_schema
 from warehouse.load import prune_files
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
 # its traceback.
-EXPECTED_ERRORS = (dg.DagsterError, ValueError, OSError, duckdb.Error)
+EXPECTED_ERRORS = (dg.DagsterError, ValueError, OSError, duckdb.Error, WarehouseBusyError)
 
 
 class PipelineError(RuntimeError):

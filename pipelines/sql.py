@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.csv as pacsv
 
-from warehouse.connection import connect
+from warehouse.connection import WarehouseBusyError, connect
 
 
 def _fail(message: str) -> int:
@@ -21,12 +21,9 @@ def _open(warehouse: Path) -> duckdb.DuckDBPyConnection | str:
     """A read-only connection, or the one-line reason there is none."""
     try:
         return connect(warehouse, read_only=True)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, WarehouseBusyError) as exc:
         return str(exc)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            return (f"{warehouse}: the warehouse is busy (a pipeline run is writing it); "
-                    "retry when the run has finished")
+    except duckdb.Error as exc:
         return f"{warehouse}: {str(exc).splitlines()[0]}"
 
 

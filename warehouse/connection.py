@@ -1,4 +1,9 @@
-"""Where the warehouse lives and how to open it.
+"""Where the warehouse lives and how to open it, with one rule for sharing the file between processes.
+
+DuckDB lets one process write a file and no other process open it meanwhile, not even to read. So writers hold
+the file only for a step, wait (with a message) while another process holds it, and leave a small status file
+that tells a reader who is writing and since when; readers hold it for one query and, when it is busy, say so
+in one line instead of failing with a traceback.
 
 The file is created with storage compatibility v1.4.0 so that the DuckDB command-line client users install from
 PyPI (1.x) can open it, not only the duckdb 2.x library the pipeline runs on.
@@ -6,7 +11,14 @@ PyPI (1.x) can open it, not only the duckdb 2.x library the pipeline runs on.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -14,6 +26,11 @@ import duckdb
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
 DEFAULT_REPORTS = Path("data") / "reports"
 CONNECTION_CONFIG: dict[str, str] = {"storage_compatibility_version": "v1.4.0"}
+DEFAULT_LOCK_WAIT_SECONDS = 300.0
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse file; the message says who, since when, and what to do."""
 
 
 def warehouse_path() -> Path:
@@ -24,12 +41,75 @@ def reports_path() -> Path:
     return Path(os.environ.get("ICCS_REPORTS", DEFAULT_REPORTS))
 
 
-def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; read-only connections refuse every write with DuckDB's own message."""
+def status_path(path: Path) -> Path:
+    return path.with_name(path.name + ".writer.json")
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _holder(exc: duckdb.Error) -> str:
+    found = re.search(r"PID (\d+)", str(exc))
+    return f"process {found.group(1)}" if found else "another process"
+
+
+def writer_status(path: Path) -> str:
+    """Who is writing the warehouse, from the status file the writer leaves: for messages only."""
+    try:
+        status = json.loads(status_path(path).read_text())
+    except (OSError, ValueError):
+        return "another process is writing it"
+    return (f"a pipeline run (pid {status.get('pid')}, since {status.get('since')}, {status.get('doing', 'loading')})"
+            " is writing it")
+
+
+@contextmanager
+def writing(path: Path, doing: str) -> Iterator[None]:
+    """Announce, for readers' messages, that this process is writing the warehouse."""
+    status = status_path(path)
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text(json.dumps({"pid": os.getpid(), "since": dt.datetime.now().strftime("%H:%M:%S"),
+                                  "doing": doing}))
+    try:
+        yield
+    finally:
+        status.unlink(missing_ok=True)
+
+
+def connect(path: str | Path | None = None, read_only: bool = False,
+            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Read-only connections refuse every write with DuckDB's own message and fail at once
+    with WarehouseBusyError while a writer holds the file; writers wait up to ``wait_seconds`` (default
+    ``ICCS_LOCK_WAIT_SECONDS`` or 300) for the file, saying once on stderr that they wait."""
     path = Path(path) if path is not None else warehouse_path()
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no warehouse yet; run `iccs run` first")
-        return duckdb.connect(str(path), read_only=True)
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if _is_lock_error(exc):
+                raise WarehouseBusyError(f"{path}: the warehouse is busy: {writer_status(path)}; retry in a few "
+                                         "seconds, when its current step has finished") from None
+            raise
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), config=CONNECTION_CONFIG)
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("ICCS_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS))
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(path), config=CONNECTION_CONFIG)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            holder = _holder(exc)
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(f"{path}: gave up after waiting {wait_seconds:.0f} s for the warehouse, "
+                                         f"held by {holder}") from None
+            if not told:
+                print(f"iccs: waiting for the warehouse {path}, held by {holder} (up to {wait_seconds:.0f} s)",
+                      file=sys.stderr, flush=True)
+                told = True
+            time.sleep(0.2)

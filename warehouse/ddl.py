@@ -58,6 +58,31 @@ SELECT c.country, c.area, c.iccs_code, c.level, c.year, c.unit, c.count, p.popul
        c.count * 100000.0 / p.population AS rate_per_100k, c.source, c.stage, c.months
 FROM v_counts c
 LEFT JOIN population p ON p.country = c.country AND p.year = c.year AND p.area IS NOT DISTINCT FROM c.area;
+
+CREATE OR REPLACE VIEW v_counts_by_section_year AS
+SELECT r.country, r.source, r.unit, r.stage, r.iccs_code AS section, c.label, r.year, r.count, r.population,
+       r.rate_per_100k, r.months
+FROM v_rates r JOIN iccs_categories c ON c.code = r.iccs_code
+WHERE r.level = 1 AND r.area IS NULL;
+
+CREATE OR REPLACE VIEW v_sdg16 AS
+-- A record counts towards an indicator when its own code is one of the indicator's codes (a record mapped to a
+-- coarser code than the indicator's never does): no roll-up, so nothing is counted twice.
+SELECT s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year, sum(o.count) AS count,
+       any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k
+FROM offence_counts o
+JOIN sdg16_codes s ON s.iccs_code = o.iccs_code
+LEFT JOIN population p ON p.country = o.country AND p.year = o.year AND p.area IS NULL
+GROUP BY s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year;
+
+CREATE OR REPLACE VIEW v_quarantine_summary AS
+SELECT source, reason, count(*) AS records, count(DISTINCT file) AS files, any_value(detail) AS example
+FROM quarantine GROUP BY ALL;
+
+CREATE OR REPLACE VIEW v_latest_runs AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY source, file ORDER BY finished_at DESC) AS rn FROM runs)
+WHERE rn = 1;
 """
 
 
@@ -77,6 +102,10 @@ COMMENTS: dict[str, str] = {
                 "months of the year covered (0 = annual data)",
     "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
                "never sum across unit",
+    "v_counts_by_section_year": "national counts and rates by ICCS section (level 1) and year, with labels",
+    "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit",
+    "v_quarantine_summary": "quarantined records by source and reason, with an example detail",
+    "v_latest_runs": "the latest load of every landed file: records in, loaded, quarantined",
 }
 
 

@@ -6,6 +6,8 @@ overhead once instead of three times. The source's correspondence table is check
 table stops the load (naming file, line and problem) rather than misclassifying silently.
 """
 
+import datetime as dt
+
 import dagster as dg
 
 from pipelines.assets.reference import WRITER_POOL, iccs_reference
@@ -41,6 +43,7 @@ FACTS = dg.AssetKey("source_facts")
     pool=WRITER_POOL,
 )
 def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, sources: SourcesConfig):
+    started = dt.datetime.now()
     config = sources.load()
     src, path = resolve(config, context.partition_key)
     with duckdb.get_connection() as con:
@@ -61,7 +64,7 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
             **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
         })
         register_source(con, src, str(config.path))
-        loaded = load_file(con, src, str(path), context.run.run_id)
+        loaded = load_file(con, src, str(path), context.run.run_id, started_at=started)
         checks = fact_checks(con, FACTS, src.name, str(path), context.run.run_id, src.level == "incident")
     context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
                      f"{loaded.records_quarantined} quarantined {loaded.reasons}")
