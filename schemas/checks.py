@@ -1,20 +1,37 @@
-"""Checks shared by several contracts, registered by name so the SQL compiler can translate them too."""
+"""Checks shared by several contracts, registered with pandera by name so that the SQL compiler
+(``warehouse.contracts``) can translate them too: pandera on pandas and the SQL pass run the same rule.
+
+A field may also carry ``metadata={"reason": <quarantine reason>}``: breaking that field's rules does not stop a
+run, it sends the record to quarantine with that reason (see ``warehouse.contracts.quarantine_rules``).
+"""
 
 from __future__ import annotations
 
+from functools import cache
+
 import pandas as pd
+import pandera.extensions as extensions
 import pandera.pandas as pa
 
 import iccs
 
 ISO3 = r"^[A-Z]{3}$"
+ICCS_CODE_PATTERN = r"^\d{2,6}$"
 
 
+@cache
+def _iccs_codes() -> frozenset[str]:
+    return frozenset(c.code for c in iccs.categories())
+
+
+@extensions.register_check_method(statistics=[], supported_types=pd.Series)
 def iccs_code_exists(series: pd.Series) -> pd.Series:
-    """True where the value is an ICCS v1.0 code (any level)."""
-    return series.map(lambda code: code is None or iccs.is_valid(code)).astype(bool)
+    """True where the value is an ICCS v1.0 code (any level); SQL: ``code IN (SELECT code FROM iccs_categories)``."""
+    return series.isin(_iccs_codes()) | series.isna()
 
 
-def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)") -> object:
-    return pa.Field(nullable=nullable, str_matches=r"^\d{2,6}$", description=description,
-                    metadata={"check": "iccs_code_exists"})
+def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)",
+                    metadata: dict[str, object] | None = None) -> object:
+    """An ICCS code column: two to six digits (leading zeros kept) and a category of ICCS v1.0."""
+    return pa.Field(nullable=nullable, str_matches=ICCS_CODE_PATTERN, iccs_code_exists=(), description=description,
+                    metadata=metadata)

@@ -7,10 +7,11 @@ from schemas.checks import ISO3
 
 
 class PopulationRow(pa.DataFrameModel):
-    country: Series[str] = pa.Field(str_matches=ISO3)
-    area: Series[str] = pa.Field(nullable=True, description="NULL = whole country")
-    year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100})
-    population: Series[float] = pa.Field(gt=0)
+    country: Series[str] = pa.Field(str_matches=ISO3, description="ISO 3166-1 alpha-3")
+    area: Series[str] = pa.Field(nullable=True, description="reporting area, as named by the sources; NULL = whole "
+                                                            "country")
+    year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100}, description="calendar year")
+    population: Series[float] = pa.Field(gt=0, description="residents (mid-year or as the file gives)")
 
     class Config:
         strict = False

@@ -18,12 +18,13 @@ REASONS: dict[str, str] = {
 
 
 class QuarantineRow(pa.DataFrameModel):
-    source: Series[str]
-    file: Series[str]
+    source: Series[str] = pa.Field(description="source name from the configuration")
+    file: Series[str] = pa.Field(description="file the record was read from")
     row_number: Series[int] = pa.Field(ge=1, description="line in the file, header = line 1")
-    reason: Series[str] = pa.Field(isin=list(REASONS))
+    reason: Series[str] = pa.Field(isin=list(REASONS), description="reason code, one of schemas.quarantine.REASONS")
     detail: Series[str] = pa.Field(description="what was wrong, naming the field and value")
     raw: Series[str] = pa.Field(nullable=True, description="the record as read")
+    run_id: Series[str] = pa.Field(nullable=True, description="the run that quarantined it (see runs)")
 
     class Config:
         strict = False

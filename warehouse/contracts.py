@@ -1,18 +1,39 @@
-"""Run a pandera contract where the data lives: the model's checks compiled to one SQL pass over a DuckDB table.
+"""Run a pandera contract where the data lives: the model's rules compiled to one SQL pass over a DuckDB table.
 
-pandera on pandas needs the whole table in memory (5.3 GB and 17 s for 10M rows here); the same checks as SQL
-aggregates take a fraction of that and still say, per check, how many rows failed and show some of them. The
+pandera on pandas needs the whole table in memory (5.3 GB and 17 s for 10M rows here); the same rules as SQL
+aggregates take a fraction of that and still say, per rule, how many rows failed and show some of them. The
 model stays the single definition: a check the compiler does not know is an error, never silently skipped.
+
+What is compiled, with pandera's meaning kept:
+- column presence (``required=False`` columns may be absent) and the column's type family (``dtype``); with
+  ``coerce=True`` the type is not required, only that every value casts to it (``coercible``), and the checks
+  run on the cast value;
+- ``nullable`` (``not_null``), the built-in checks (``isin``, ``notin``, ``in_range``, ``ge``/``gt``/``le``/``lt``,
+  ``eq``/``ne``, ``str_matches``, ``str_contains``, ``str_startswith``/``str_endswith``, ``str_length``) and the
+  checks registered in ``schemas.checks`` (``iccs_code_exists``), NULLs ignored as pandera does;
+- ``unique`` per column and ``Config.unique`` over several columns (every occurrence of a duplicate counts);
+- ``raise_warning=True`` checks report severity ``warn`` instead of ``error``.
+
+The same rules drive row-level quarantine: a field with ``metadata={"reason": ...}`` yields predicates
+(``quarantine_rules``) that the record classifier can put in its CASE, and ``allowed_values`` / ``value_range``
+give the lists and bounds for code that needs the numbers themselves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
+import pandera.dtypes as pdt
 import pandera.pandas as pa
 
+from schemas.quarantine import REASONS
+
 SAMPLE_ROWS = 5
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT"}
 
 
 class UnsupportedCheckError(ValueError):
@@ -21,16 +42,28 @@ class UnsupportedCheckError(ValueError):
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One check of the contract over the table: how many rows broke it, and a few of them."""
+    """One rule of the contract over the table: how many rows broke it, and a few of them."""
 
     check: str
     column: str | None
     failures: int
     examples: list[dict[str, object]]
+    severity: str = "error"
 
     @property
     def passed(self) -> bool:
         return self.failures == 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule: ``predicate`` is SQL that is TRUE on a row that breaks it."""
+
+    check: str
+    column: str
+    predicate: str
+    severity: str = "error"
+    reason: str | None = None
 
 
 def _ident(name: str) -> str:
@@ -40,101 +73,222 @@ def _ident(name: str) -> str:
 def _literal(value: object) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    raise UnsupportedCheckError(f"value {value!r} has no SQL literal")
 
 
-def _check_sql(column: str, check: pa.Check) -> str:
-    """A SQL predicate that is TRUE where a non-NULL value breaks the check."""
-    col, stats = _ident(column), check.statistics or {}
-    if check.name == "str_matches":
-        return f"NOT regexp_full_match({col}::VARCHAR, {_literal(stats['pattern'])})"
-    if check.name == "isin":
-        return f"{col} NOT IN ({', '.join(_literal(v) for v in stats['allowed_values'])})"
-    if check.name == "in_range":
+def _sql_type(dtype: object) -> str:
+    """The DuckDB type a pandera dtype casts to (for ``coerce=True``)."""
+    if str(dtype) == "date":
+        return "DATE"
+    if pdt.is_datetime(dtype):
+        return "TIMESTAMP"
+    if pdt.is_bool(dtype):
+        return "BOOLEAN"
+    if pdt.is_int(dtype) or pdt.is_uint(dtype):
+        return "BIGINT"
+    if pdt.is_float(dtype):
+        return "DOUBLE"
+    if pdt.is_string(dtype) or str(dtype) in ("str", "string", "object"):
+        return "VARCHAR"
+    raise UnsupportedCheckError(f"dtype '{dtype}' has no SQL translation")
+
+
+def _type_matches(dtype: object, column_type: str) -> bool:
+    """Same type family: the width of an integer or float is the database's business, not the contract's."""
+    sql = _sql_type(dtype)
+    base = column_type.split("(")[0].upper()
+    if sql == "BIGINT":
+        return base in _INTEGER_TYPES
+    if sql == "DOUBLE":
+        return base in ("FLOAT", "DOUBLE", "DECIMAL")
+    if sql == "TIMESTAMP":
+        return base.startswith("TIMESTAMP")
+    return base == sql
+
+
+def _check_sql(value: str, column: str, name: str, stats: Mapping[str, object]) -> str:
+    """A SQL predicate that is TRUE where a non-NULL ``value`` breaks the check ``name`` with ``stats``."""
+    comparisons = {"greater_than_or_equal_to": "<", "greater_than": "<=", "less_than_or_equal_to": ">",
+                   "less_than": ">=", "equal_to": "<>", "not_equal_to": "="}
+    if name in comparisons:
+        key = "min_value" if name.startswith("greater") else "max_value" if name.startswith("less") else "value"
+        return f"{value} {comparisons[name]} {_literal(stats[key])}"
+    if name == "in_range":
         low = ">=" if stats.get("include_min", True) else ">"
         high = "<=" if stats.get("include_max", True) else "<"
-        return f"NOT ({col} {low} {stats['min_value']} AND {col} {high} {stats['max_value']})"
-    if check.name == "greater_than_or_equal_to":
-        return f"{col} < {stats['min_value']}"
-    if check.name == "greater_than":
-        return f"{col} <= {stats['min_value']}"
-    if check.name == "str_length":
+        return (f"NOT ({value} {low} {_literal(stats['min_value'])} AND "
+                f"{value} {high} {_literal(stats['max_value'])})")
+    if name in ("isin", "notin"):
+        values = ", ".join(_literal(v) for v in stats["allowed_values" if name == "isin" else "forbidden_values"])
+        if not values:
+            return "true" if name == "isin" else "false"
+        return f"{value} {'NOT IN' if name == 'isin' else 'IN'} ({values})"
+    if name == "str_matches":  # pandas str.match: anchored at the start only
+        return f"NOT regexp_matches({value}::VARCHAR, {_literal('^(?:' + stats['pattern'] + ')')})"
+    if name == "str_contains":
+        return f"NOT regexp_matches({value}::VARCHAR, {_literal(stats['pattern'])})"
+    if name == "str_startswith":
+        return f"NOT starts_with({value}::VARCHAR, {_literal(stats['string'])})"
+    if name == "str_endswith":
+        return f"NOT ends_with({value}::VARCHAR, {_literal(stats['string'])})"
+    if name == "str_length":
         parts = []
         if stats.get("min_value") is not None:
-            parts.append(f"length({col}) < {stats['min_value']}")
+            parts.append(f"length({value}::VARCHAR) < {int(stats['min_value'])}")
         if stats.get("max_value") is not None:
-            parts.append(f"length({col}) > {stats['max_value']}")
+            parts.append(f"length({value}::VARCHAR) > {int(stats['max_value'])}")
         return " OR ".join(parts) or "false"
-    raise UnsupportedCheckError(f"column '{column}': check '{check.name}' has no SQL translation")
-
-
-def _metadata_sql(column: str, name: str) -> str:
-    """Checks that need reference data, named in the field's metadata (see ``schemas.checks``)."""
     if name == "iccs_code_exists":
-        return f"{_ident(column)} NOT IN (SELECT code FROM iccs_categories)"
-    raise UnsupportedCheckError(f"column '{column}': metadata check '{name}' has no SQL translation")
+        return f"{value}::VARCHAR NOT IN (SELECT code FROM iccs_categories)"
+    raise UnsupportedCheckError(f"column '{column}': check '{name}' has no SQL translation")
 
 
-def _predicates(schema: pa.DataFrameSchema, present: set[str]) -> list[tuple[str, str | None, str]]:
-    """(check name, column, failing-row predicate) for every rule of the schema."""
-    rules: list[tuple[str, str | None, str]] = []
+def row_rules(model: type[pa.DataFrameModel], present: set[str] | None = None,
+              expressions: Mapping[str, str] | None = None) -> list[Rule]:
+    """Every row-level rule of ``model`` as SQL, for the columns in ``present`` (all when None).
+
+    ``expressions`` replaces a column by a SQL expression (``{"national_code": "offence_txt"}``) so the rules can
+    run inside another query before the columns get their final names.
+    """
+    schema = model.to_schema()
+    expressions = expressions or {}
+    rules: list[Rule] = []
     for name, column in schema.columns.items():
-        if name not in present:
-            rules.append(("column_present", name, "true"))
+        if present is not None and name not in present:
             continue
+        reason = (column.metadata or {}).get("reason")
+        raw = expressions.get(name, _ident(name))
+        value = raw
+        if column.coerce:
+            value = f"TRY_CAST({raw} AS {_sql_type(column.dtype)})"
+            rules.append(Rule("coercible", name, f"{raw} IS NOT NULL AND {value} IS NULL", reason=reason))
         if not column.nullable:
-            rules.append(("not_null", name, f"{_ident(name)} IS NULL"))
+            rules.append(Rule("not_null", name, f"{raw} IS NULL", reason=reason))
         for check in column.checks:
-            rules.append((check.name, name, f"{_ident(name)} IS NOT NULL AND ({_check_sql(name, check)})"))
-        extra = (column.metadata or {}).get("check")
-        if extra:
-            rules.append((extra, name, f"{_ident(name)} IS NOT NULL AND {_metadata_sql(name, extra)}"))
+            severity = "warn" if check.raise_warning else "error"
+            sql = _check_sql(value, name, check.name, check.statistics or {})
+            rules.append(Rule(check.name, name, f"{value} IS NOT NULL AND ({sql})", severity, reason))
+        named = (column.metadata or {}).get("check")
+        if named:  # a check named in metadata (models written before checks were registered): same translations
+            rules.append(Rule(named, name, f"{value} IS NOT NULL AND ({_check_sql(value, name, named, {})})",
+                              reason=reason))
     return rules
+
+
+def quarantine_rules(model: type[pa.DataFrameModel], expressions: Mapping[str, str] | None = None,
+                     present: set[str] | None = None) -> list[Rule]:
+    """The model's row rules that carry a quarantine reason, in the order of ``REASONS`` (the first that applies
+    is the record's reason). Uniqueness is a set-level rule and is not among them: see ``unique_columns``."""
+    order = list(REASONS)
+    rules = [r for r in row_rules(model, present, expressions) if r.reason]
+    unknown = {r.reason for r in rules} - set(order)
+    if unknown:
+        raise UnsupportedCheckError(f"{model.__name__}: reason(s) {sorted(unknown)} are not in schemas.quarantine")
+    return sorted(rules, key=lambda r: order.index(r.reason))
+
+
+def quarantine_case_sql(rules: list[Rule]) -> str:
+    """``CASE WHEN <rule> THEN '<reason>' ... END``: the reason of the first rule a row breaks, else NULL."""
+    if not rules:
+        return "NULL::VARCHAR"
+    return "CASE " + " ".join(f"WHEN {r.predicate} THEN {_literal(r.reason)}" for r in rules) + " END"
+
+
+def unique_columns(model: type[pa.DataFrameModel]) -> list[tuple[list[str], str | None]]:
+    """Column sets that must be unique, with the quarantine reason of a duplicate where the model gives one."""
+    schema = model.to_schema()
+    sets = [([name], (column.metadata or {}).get("duplicate_reason")) for name, column in schema.columns.items()
+            if column.unique]
+    if schema.unique:
+        sets.append((list(schema.unique), None))
+    return sets
+
+
+def _column(model: type[pa.DataFrameModel], column: str) -> pa.Column:
+    schema = model.to_schema()
+    if column not in schema.columns:
+        raise KeyError(f"{model.__name__} has no column '{column}'")
+    return schema.columns[column]
+
+
+def allowed_values(model: type[pa.DataFrameModel], column: str) -> tuple[object, ...]:
+    """The ``isin`` list of a column (e.g. the counting units of ``OffenceRow.unit``)."""
+    for check in _column(model, column).checks:
+        if check.name == "isin":
+            return tuple(check.statistics["allowed_values"])
+    raise KeyError(f"{model.__name__}.{column} has no isin check")
+
+
+def value_range(model: type[pa.DataFrameModel], column: str) -> tuple[object | None, object | None]:
+    """(minimum, maximum) allowed for a column from its range checks; None where unbounded."""
+    low: object | None = None
+    high: object | None = None
+    for check in _column(model, column).checks:
+        stats = check.statistics or {}
+        if check.name == "in_range":
+            low, high = stats["min_value"], stats["max_value"]
+        elif check.name in ("greater_than_or_equal_to", "greater_than"):
+            low = stats["min_value"]
+        elif check.name in ("less_than_or_equal_to", "less_than"):
+            high = stats["max_value"]
+    if low is None and high is None:
+        raise KeyError(f"{model.__name__}.{column} has no range check")
+    return low, high
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], table: str,
                    where: str = "true", params: list[object] | None = None) -> list[CheckOutcome]:
-    """Every rule of ``model`` checked over ``table`` rows matching ``where``: one scan for the column checks,
-    one grouped scan for each uniqueness rule."""
+    """Every rule of ``model`` checked over ``table`` rows matching ``where``: one scan for the row rules, one
+    grouped scan for each uniqueness rule. Schema-level rules (presence, type) count 1 failure when broken."""
     schema = model.to_schema()
     params = params or []
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
-    rules = _predicates(schema, present)
+    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
     outcomes: list[CheckOutcome] = []
-    scanned = [r for r in rules if r[0] != "column_present"]
-    if scanned:
-        counts = ", ".join(f"count(*) FILTER ({pred})" for _, _, pred in scanned)
-        totals = con.execute(f"SELECT {counts} FROM {table} WHERE {where}", params).fetchone()
-        for (check, column, pred), failures in zip(scanned, totals, strict=True):
-            examples = _examples(con, table, f"({where}) AND ({pred})", params) if failures else []
-            outcomes.append(CheckOutcome(check, column, int(failures), examples))
-    outcomes += [CheckOutcome("column_present", column, 1, []) for check, column, _ in rules
-                 if check == "column_present"]
-    unique_sets = [[name] for name, column in schema.columns.items() if column.unique and name in present]
-    if schema.unique:
-        unique_sets.append([c for c in schema.unique if c in present])
-    for columns in unique_sets:
+    checkable = set(types)
+    for name, column in schema.columns.items():
+        if name not in types:
+            if column.required:
+                outcomes.append(CheckOutcome("column_present", name, 1, [{"columns": ", ".join(types)}]))
+        elif not column.coerce and column.dtype is not None and not _type_matches(column.dtype, types[name]):
+            # values of another type cannot be compared with the checks' literals: the type is the failure
+            checkable.discard(name)
+            outcomes.append(CheckOutcome("dtype", name, 1, [{"expected": str(column.dtype),
+                                                             "column_type": types[name]}]))
+    rules = row_rules(model, checkable)
+    if rules:
+        counts = ", ".join(f"count(*) FILTER ({rule.predicate})" for rule in rules)
+        totals = con.execute(f"SELECT {counts} FROM {table} WHERE {where}", params).fetchall()[0]
+        for rule, failures in zip(rules, totals, strict=True):
+            examples = (_rows(con, f"SELECT * FROM {table} WHERE ({where}) AND ({rule.predicate}) LIMIT {SAMPLE_ROWS}",
+                              params) if failures else [])
+            outcomes.append(CheckOutcome(rule.check, rule.column, int(failures), examples, rule.severity))
+    for columns, _ in unique_columns(model):
+        if not set(columns) <= set(types):
+            continue
         keys = ", ".join(_ident(c) for c in columns)
         duplicated = f"SELECT {keys}, count(*) AS n FROM {table} WHERE {where} GROUP BY ALL HAVING count(*) > 1"
-        failures = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({duplicated})", params).fetchone()[0]
+        failures = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({duplicated})", params).fetchall()[0][0]
         examples = _rows(con, f"{duplicated} ORDER BY n DESC LIMIT {SAMPLE_ROWS}", params) if failures else []
         outcomes.append(CheckOutcome("unique", ", ".join(columns), int(failures), examples))
     return outcomes
 
 
-def _examples(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list[object]) -> list[dict[str, object]]:
-    return _rows(con, f"SELECT * FROM {table} WHERE {where} LIMIT {SAMPLE_ROWS}", params)
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> list[dict[str, object]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [{k: (v if isinstance(v, int | float | str) or v is None else str(v)) for k, v in zip(names, row,
-                                                                                                  strict=True)}
-            for row in cursor.fetchall()]
+    return [{k: (v if isinstance(v, int | float | str) or v is None else str(v))
+             for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 
 def failures_text(outcomes: list[CheckOutcome]) -> str:
-    """One line per failed check, for logs and error messages."""
+    """One line per failed rule, for logs and error messages."""
     return "; ".join(f"{o.check}({o.column}): {o.failures} row(s), e.g. {o.examples[:1]}"
                      for o in outcomes if not o.passed)
