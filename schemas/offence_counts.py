@@ -20,7 +20,9 @@ class OffenceCountRow(pa.DataFrameModel):
     unit: Series[str] = pa.Field(isin=list(UNITS), description="counting unit; never summed across units")
     stage: Series[str] = pa.Field(isin=list(STAGES), description="recording stage (police, prosecution, ...)")
     count: Series[float] = pa.Field(ge=0, description="number of units (offences, victims, ...) in the cell")
+    file: Series[str] = pa.Field(nullable=True, required=False,
+                                 description="landed file the counts came from (files are loaded one by one)")
 
     class Config:
         strict = False
-        unique = ["source", "area", "iccs_code", "national_code", "year", "month", "unit"]
+        unique = ["source", "area", "iccs_code", "national_code", "year", "month", "unit", "file"]

@@ -271,7 +271,9 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
                               params) if failures else [])
             outcomes.append(CheckOutcome(rule.check, rule.column, int(failures), examples, rule.severity))
     for columns, _ in unique_columns(model):
-        if not set(columns) <= set(types):
+        # an optional column that is absent drops out of the key; a required one already failed column_present
+        columns = [c for c in columns if c in types or schema.columns[c].required]
+        if not columns or not set(columns) <= checkable:
             continue
         keys = ", ".join(_ident(c) for c in columns)
         duplicated = f"SELECT {keys}, count(*) AS n FROM {table} WHERE {where} GROUP BY ALL HAVING count(*) > 1"

@@ -1,0 +1,144 @@
+"""Completeness checks on a hand-built warehouse with one planted problem of each kind, and a clean source that
+must pass every check (a check that always warns is as useless as one that never does)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from warehouse import completeness
+from warehouse.ddl import ensure_schema
+from warehouse.reference import load_classification
+
+CODES = ("0101", "0501", "0502", "07041")
+
+
+def _counts(con: duckdb.DuckDBPyConnection, source: str, where: str = "true", count: str = "50",
+            areas: tuple[str | None, ...] = ("N", "S"), years: tuple[int, ...] = (2020, 2021),
+            monthly: bool = True, codes: tuple[str, ...] = CODES) -> None:
+    month = "m" if monthly else "NULL"
+    con.execute(f"""
+        INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
+        SELECT ?, 'XTS', a, code, 'n' || code, y, {month}, 'offences', 'police', {count}
+        FROM (SELECT unnest(?::VARCHAR[]) AS a), (SELECT unnest(?::INTEGER[]) AS y),
+             (SELECT unnest(range(1, {13 if monthly else 2})) AS m), (SELECT unnest(?::VARCHAR[]) AS code)
+        WHERE {where}""", [source, list(areas), list(years), list(codes)])
+
+
+def _offences(con: duckdb.DuckDBPyConnection, source: str, n: int, date: str = "DATE '2020-01-01' + (i % 700)::INTEGER",
+              point: str = "40 + (i % 997) / 1000, 10 + (i % 991) / 1000") -> None:
+    con.execute(f"""
+        INSERT INTO offences (source, country, record_id, occurred_on, national_code, iccs_code, area, latitude,
+                              longitude, unit, stage)
+        SELECT ?, 'XTS', ? || i, {date}, 'x', '0101', 'N', {point}, 'offences', 'police' FROM range(?) t(i)""",
+                [source, f"{source}-{date[:4]}-", n])
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    for source, period in (("clean", "day"), ("gappy", "day"), ("national", "month"), ("annual", "year"),
+                           ("rare", "month")):
+        con.execute("INSERT INTO sources (source, country, level, unit, stage, period) "
+                    "VALUES (?, 'XTS', 'incident', 'offences', 'police', ?)", [source, period])
+    _counts(con, "clean")
+    _offences(con, "clean", 5000)
+    # gappy: area S sends nothing for 2021-03; area N's 2021-09 is a fifth of usual (a partial extract);
+    # 0502 stops and 0501 starts in 2021-06 (a recording change); 400 records dated 2020-01-01 at one point.
+    _counts(con, "gappy", "NOT (a = 'S' AND y = 2021 AND m = 3) AND NOT (code = '0502' AND y * 12 + m >= 2021 * 12 + 6)"
+            " AND NOT (code = '0501' AND y * 12 + m < 2021 * 12 + 6)",
+            count="CASE WHEN a = 'N' AND y = 2021 AND m = 9 THEN 10 ELSE 50 END")
+    _offences(con, "gappy", 5000)
+    _offences(con, "gappy", 400, date="DATE '2020-01-01'", point="40.5, 10.5")
+    # national: no areas, the whole of 2020-07 missing; the months around the gap must not read as breaks
+    _counts(con, "national", "NOT (y = 2020 AND m = 7)", areas=(None,))
+    # annual: years 2015-2021 without 2018; monthly dates are first days and must not read as placeholders
+    _counts(con, "annual", "y <> 2018", areas=("N",), years=tuple(range(2015, 2022)), monthly=False)
+    # rare: 07041 only every other month (a rare offence, not a break); tiny counts never read as drops
+    _counts(con, "rare", "code <> '07041' OR m % 2 = 0", count="CASE WHEN m = 5 THEN 1 ELSE 4 END", areas=("N",))
+    con.execute("""INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded,
+                                     records_quarantined, files, status) VALUES
+        ('r1', 'gappy', 'land/a.csv', NULL, TIMESTAMP '2024-01-01', 1000, 1000, 0, 1, 'loaded'),
+        ('r2', 'gappy', 'land/a.csv', NULL, TIMESTAMP '2024-02-01', 500, 450, 50, 1, 'loaded'),
+        ('r1', 'gappy', 'land/b.csv', NULL, TIMESTAMP '2024-01-01', 100, 100, 0, 1, 'loaded'),
+        ('r1', 'clean', 'land/c.csv', NULL, TIMESTAMP '2024-01-01', 100, 100, 0, 1, 'loaded'),
+        ('r2', 'clean', 'land/c.csv', NULL, TIMESTAMP '2024-02-01', 100, 95, 5, 1, 'loaded')""")
+    return con
+
+
+def _by_name(findings: list[completeness.Finding]) -> dict[str, completeness.Finding]:
+    return {f.name: f for f in findings}
+
+
+def test_a_clean_source_passes_every_check(con) -> None:
+    found = completeness.assess_source(con, "clean")
+    assert [f.name for f in found] == list(completeness.FINDINGS)
+    assert all(f.passed and f.severity == "warn" for f in found), [f for f in found if not f.passed]
+
+
+def test_every_planted_problem_is_found_with_where_to_look(con) -> None:
+    found = _by_name(completeness.assess_source(con, "gappy"))
+    assert not any(f.passed for f in found.values())
+    periods = found["periods_complete"].metadata
+    assert (periods["missing_cells"], periods["cells"], periods["missing_by_area"]) == (1, 48, {"S": ["2021-03"]})
+    drop = found["drop_vs_previous_period"].metadata
+    # 2021-03 (area S missing) is compared like for like over area N and is not a drop; 2021-09 is
+    assert drop["periods"] == ["2021-09"]
+    assert drop["drops"][0]["previous_period"] == "2021-08"
+    rerun = found["drop_vs_previous_run"].metadata["drops"]
+    assert [(d["loaded_from"], d["records_loaded"], d["previous_records_loaded"]) for d in rerun] == [
+        ("land/a.csv", 450, 1000)]
+    assert [v["value"] for v in found["placeholder_date"].metadata["values"]] == ["2020-01-01"]
+    assert [v["value"] for v in found["placeholder_coordinates"].metadata["values"]] == ["40.50000, 10.50000"]
+    breaks = {(b["iccs_code"], b["period"], b["kind"]) for b in found["series_breaks"].metadata["breaks"]}
+    assert breaks == {("0501", "2021-06", "appeared"), ("0502", "2021-06", "vanished")}
+
+
+def test_tables_hold_every_cell_and_break_and_reruns_replace_them(con) -> None:
+    completeness.assess_source(con, "gappy")
+    completeness.assess_source(con, "gappy")
+    cells = con.execute("SELECT count(*), count(*) FILTER (NOT present), sum(records) FROM completeness "
+                        "WHERE source = 'gappy'").fetchall()[0]
+    expected_total = con.execute("SELECT sum(count) FROM offence_counts WHERE source = 'gappy'").fetchall()[0][0]
+    assert cells == (48, 1, expected_total)
+    assert con.execute("SELECT area, period, records FROM completeness WHERE source = 'gappy' AND NOT present"
+                       ).fetchall() == [("S", "2021-03", 0.0)]
+    rows = con.execute("SELECT iccs_code, period, kind, detail FROM series_breaks WHERE source = 'gappy' "
+                       "ORDER BY iccs_code").fetchall()
+    assert [r[:3] for r in rows] == [("0501", "2021-06", "appeared"), ("0502", "2021-06", "vanished")]
+    assert rows[1][3].startswith("0502 Theft: records in each of the 3 periods before")
+    assert "national codes: n0502" in rows[1][3]
+
+
+def test_a_source_without_areas_lists_the_months_missing_everywhere(con) -> None:
+    found = _by_name(completeness.assess_source(con, "national"))
+    assert found["periods_complete"].metadata["missing_everywhere"] == ["2020-07"]
+    assert "no records at all in 2020-07" in found["periods_complete"].description
+    assert found["series_breaks"].passed, "a month missing from the whole feed is not a recording change"
+    assert found["drop_vs_previous_period"].passed
+    cov = completeness.coverage(con, "national")
+    assert cov["area"].isna().all() and len(cov) == 24
+
+
+def test_annual_sources_use_years_and_never_judge_dates(con) -> None:
+    cov = completeness.coverage(con, "annual")
+    assert cov["period"].tolist() == [str(y) for y in range(2015, 2022)]
+    assert cov.loc[~cov["present"], "period"].tolist() == ["2018"]
+    found = _by_name(completeness.findings(con, "annual"))
+    assert found["placeholder_date"].passed and found["series_breaks"].passed
+
+
+def test_rare_categories_and_small_counts_are_not_flagged(con) -> None:
+    found = _by_name(completeness.findings(con, "rare"))
+    assert found["series_breaks"].passed
+    assert completeness.series_breaks(con, "rare", min_run=1).shape[0] > 0, "with no run required, it would be"
+    assert found["drop_vs_previous_period"].passed
+    assert not completeness.period_drops(con, "rare", min_records=0).empty, "without the floor, May is a drop"
+
+
+def test_thresholds_are_the_callers(con) -> None:
+    assert _by_name(completeness.findings(con, "gappy", placeholder_threshold=0.2))["placeholder_date"].passed
+    assert _by_name(completeness.findings(con, "gappy", drop_threshold=0.9))["drop_vs_previous_run"].passed
+    assert not _by_name(completeness.findings(con, "clean", drop_threshold=0.01))["drop_vs_previous_run"].passed

@@ -1,0 +1,333 @@
+"""Completeness checks: the gaps, drops, placeholders and recording changes a loaded source hides.
+
+Police data publishes a missing month as if complete, geocodes unknown places to one point, and reads a
+recording change as a trend. Each check here is a SQL aggregate over the warehouse that returns a small frame,
+and ``assess_source`` turns them into warnings (``Finding``) for the asset checks and writes two tables the
+quality report reads: ``completeness`` (every expected period × reporting area, present or not) and
+``series_breaks`` (categories that appear or vanish between periods).
+
+Periods are months when the source's counts carry months, else years; the expected periods run from the
+source's first to its last period; the reporting areas are those that ever report (a source without areas is
+one national area, ``area`` NULL). Records loaded without an area are not a reporting area of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+SEVERITY = "warn"
+PLACEHOLDER_FACTOR = 3.0  # a placeholder value holds this many times the median records per distinct value
+
+FINDINGS: dict[str, str] = {
+    "periods_complete": "every expected period × reporting area has records (missing months listed)",
+    "drop_vs_previous_period": "no period's records fall by more than the threshold versus the period before",
+    "drop_vs_previous_run": "no file's reload carries fewer records than its previous load by more than the threshold",
+    "placeholder_date": "no single date holds an outsized share of the records (unknown dates set to a default)",
+    "placeholder_coordinates": "no single point holds an outsized share of the records (ungeocoded places)",
+    "series_breaks": "no ICCS category appears or vanishes between periods (a likely recording change)",
+}
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS completeness (
+    source VARCHAR NOT NULL, area VARCHAR, period VARCHAR NOT NULL, present BOOLEAN NOT NULL, records DOUBLE);
+CREATE TABLE IF NOT EXISTS series_breaks (
+    source VARCHAR NOT NULL, iccs_code VARCHAR NOT NULL, period VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    detail VARCHAR);
+COMMENT ON TABLE completeness IS 'per source: every expected period (month, or year for annual data) x reporting
+ area (NULL = national), whether it has records and how many (in the source''s unit)';
+COMMENT ON TABLE series_breaks IS 'per source: ICCS categories that appear or vanish between periods (kind
+ appeared/vanished), a likely recording change rather than a trend';
+"""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One completeness check of one source: a warning, never a blocker; metadata says where to look."""
+
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, object] = field(default_factory=dict)
+    severity: str = SEVERITY
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(TABLES)
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> pd.DataFrame:
+    return con.execute(sql, params).fetch_df()
+
+
+def monthly(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """True when the source's counts carry months (periods are months), False for annual data."""
+    found = con.execute("SELECT count(month) > 0 FROM offence_counts WHERE source = ?", [source]).fetchall()[0]
+    return bool(found and found[0])
+
+
+def _index(is_monthly: bool) -> str:
+    """The period of an offence_counts row as an integer (months since year 0, or the year)."""
+    return "year * 12 + month - 1" if is_monthly else "year"
+
+
+def _label(is_monthly: bool, index: str = "p") -> str:
+    """The period index as text: '2023-04' or '2023'."""
+    return f"printf('%04d-%02d', {index} // 12, {index} % 12 + 1)" if is_monthly else f"{index}::VARCHAR"
+
+
+def _coverage_sql(is_monthly: bool) -> str:
+    index, label = _index(is_monthly), _label(is_monthly, "periods.p")
+    return f"""
+        WITH cells AS (
+            SELECT area, {index} AS p, sum(count) AS n
+            FROM offence_counts WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+        periods AS (SELECT unnest(range(min(p), max(p) + 1)) AS p FROM cells),
+        areas AS (
+            SELECT DISTINCT area FROM cells WHERE area IS NOT NULL
+            UNION ALL
+            SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cells WHERE area IS NOT NULL))
+        SELECT $source AS source, a.area, {label} AS period, c.n IS NOT NULL AS present,
+               coalesce(c.n, 0)::DOUBLE AS records
+        FROM areas a CROSS JOIN periods
+        LEFT JOIN cells c ON c.p = periods.p AND c.area IS NOT DISTINCT FROM a.area
+        ORDER BY a.area NULLS FIRST, periods.p"""
+
+
+def coverage(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
+    """source, area, period, present, records: every expected period × reporting area of the source."""
+    return _frame(con, _coverage_sql(monthly(con, source)), {"source": source})
+
+
+def _drops_sql(is_monthly: bool) -> str:
+    """Each present period against the previous present one, like for like: only the areas with records in both
+    count, so an area that stopped sending shows in ``coverage``, not as a drop of the whole source."""
+    index = _index(is_monthly)
+    return f"""
+        WITH cells AS (
+            SELECT area, {index} AS p, sum(count) AS n FROM offence_counts
+            WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+        pairs AS (SELECT p, lag(p) OVER (ORDER BY p) AS q FROM (SELECT DISTINCT p FROM cells)),
+        compared AS (
+            SELECT pairs.p, pairs.q, sum(cur.n)::DOUBLE AS records, sum(prev.n)::DOUBLE AS previous_records,
+                   count(*) AS areas
+            FROM pairs JOIN cells cur ON cur.p = pairs.p
+            JOIN cells prev ON prev.p = pairs.q AND prev.area IS NOT DISTINCT FROM cur.area
+            GROUP BY ALL)
+        SELECT {_label(is_monthly)} AS period, records, {_label(is_monthly, 'q')} AS previous_period,
+               previous_records, records / previous_records - 1 AS change, areas
+        FROM compared
+        WHERE previous_records >= $min_records AND records < (1 - $threshold) * previous_records
+        ORDER BY p"""
+
+
+def period_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3,
+                 min_records: int = 20) -> pd.DataFrame:
+    """period, records, previous_period, previous_records, change, areas: periods whose records fall by more
+    than ``drop_threshold`` versus the previous period with records, over the areas reporting in both.
+
+    Missing periods are ``coverage``'s business and are skipped, not counted as a 100% drop; a previous period
+    under ``min_records`` is too small to judge.
+    """
+    return _frame(con, _drops_sql(monthly(con, source)),
+                  {"source": source, "threshold": drop_threshold, "min_records": min_records})
+
+
+def run_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3) -> pd.DataFrame:
+    """Files (or the source, for a ``runs`` table without files) whose latest load carries more than
+    ``drop_threshold`` fewer records than the load before it: a re-sent extract that lost rows."""
+    columns = {r[0] for r in con.execute("DESCRIBE runs").fetchall()}
+    key = "file" if "file" in columns else "source"
+    sql = f"""
+        WITH ranked AS (
+            SELECT {key} AS loaded_from, run_id, finished_at, records_loaded,
+                   row_number() OVER (PARTITION BY {key} ORDER BY finished_at DESC, run_id DESC) AS k
+            FROM runs WHERE source = $source)
+        SELECT cur.loaded_from, cur.run_id, cur.records_loaded, prev.run_id AS previous_run_id,
+               prev.records_loaded AS previous_records_loaded,
+               cur.records_loaded / prev.records_loaded - 1 AS change
+        FROM ranked cur JOIN ranked prev ON prev.loaded_from = cur.loaded_from AND cur.k = 1 AND prev.k = 2
+        WHERE prev.records_loaded > 0 AND cur.records_loaded < (1 - $threshold) * prev.records_loaded
+        ORDER BY change"""
+    return _frame(con, sql, {"source": source, "threshold": drop_threshold})
+
+
+def _day_level(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Dates of a monthly or annual source are all first days by construction: only daily dates can be judged."""
+    rows = con.execute("SELECT period FROM sources WHERE source = ?", [source]).fetchall()
+    if rows and rows[0][0]:
+        return rows[0][0] == "day"
+    found = con.execute("SELECT count(*) FILTER (day(occurred_on) <> 1) > 0 FROM offences WHERE source = ?",
+                        [source]).fetchall()[0]
+    return bool(found and found[0])
+
+
+def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_threshold: float = 0.05) -> pd.DataFrame:
+    """kind ('date' | 'coordinates'), value, records, share: single values holding more than
+    ``placeholder_threshold`` of the source's records and over ``PLACEHOLDER_FACTOR`` × the median per value."""
+    parts = []
+    if _day_level(con, source):
+        parts.append("SELECT 'date' AS kind, occurred_on::VARCHAR AS value, count(*) AS n FROM offences "
+                     "WHERE source = $source GROUP BY ALL")
+    parts.append("SELECT 'coordinates' AS kind, printf('%.5f, %.5f', latitude, longitude) AS value, count(*) AS n "
+                 "FROM offences WHERE source = $source AND latitude IS NOT NULL AND longitude IS NOT NULL "
+                 "GROUP BY ALL")
+    sql = f"""
+        WITH v AS ({' UNION ALL '.join(parts)}),
+        s AS (SELECT kind, sum(n) AS total, median(n) AS typical FROM v GROUP BY kind)
+        SELECT v.kind, v.value, v.n AS records, v.n / s.total AS share, s.typical AS median_records
+        FROM v JOIN s USING (kind)
+        WHERE v.n > $threshold * s.total AND v.n > {PLACEHOLDER_FACTOR} * s.typical
+        ORDER BY v.kind, v.n DESC"""
+    return _frame(con, sql, {"source": source, "threshold": placeholder_threshold})
+
+
+def _breaks_sql(is_monthly: bool, run: int) -> str:
+    """A category vanishes at period k when it had records in each of the ``run`` present periods before k and
+    none in k and the ``run - 1`` after; it appears at k in the mirror case. Periods where the whole source is
+    missing are skipped, so a gap in the feed is not read as every category vanishing."""
+    index, label = _index(is_monthly), _label(is_monthly)
+    return f"""
+        WITH cells AS (
+            SELECT iccs_code, {index} AS p, sum(count) AS n
+            FROM offence_counts WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+        codes AS (
+            SELECT iccs_code, string_agg(DISTINCT national_code, ', ' ORDER BY national_code) AS codes
+            FROM offence_counts WHERE source = $source GROUP BY ALL),
+        periods AS (SELECT p, row_number() OVER (ORDER BY p) AS k FROM (SELECT DISTINCT p FROM cells)),
+        grid AS (
+            SELECT c.iccs_code, periods.p, periods.k, coalesce(x.n, 0) > 0 AS has, coalesce(x.n, 0) AS n
+            FROM (SELECT DISTINCT iccs_code FROM cells) c CROSS JOIN periods
+            LEFT JOIN cells x ON x.iccs_code = c.iccs_code AND x.p = periods.p),
+        windows AS (
+            SELECT *,
+                   count(*) OVER before AS rows_before, count(*) FILTER (has) OVER before AS with_before,
+                   avg(n) OVER before AS mean_before,
+                   count(*) OVER after AS rows_after, count(*) FILTER (has) OVER after AS with_after,
+                   avg(n) OVER after AS mean_after
+            FROM grid
+            WINDOW before AS (PARTITION BY iccs_code ORDER BY k ROWS BETWEEN {run} PRECEDING AND 1 PRECEDING),
+                   after AS (PARTITION BY iccs_code ORDER BY k ROWS BETWEEN CURRENT ROW AND {run - 1} FOLLOWING)),
+        flagged AS (
+            SELECT *, CASE WHEN with_before = {run} AND with_after = 0 THEN 'vanished'
+                           WHEN with_before = 0 AND with_after = {run} THEN 'appeared' END AS kind
+            FROM windows WHERE rows_before = {run} AND rows_after = {run})
+        SELECT $source AS source, f.iccs_code, {label} AS period, f.kind,
+               f.iccs_code || ' ' || coalesce(i.label, '?') || ': ' ||
+               CASE f.kind
+                   WHEN 'vanished' THEN printf('records in each of the %d periods before (%.1f per period), none '
+                                               'from %s for %d periods', {run}, f.mean_before, {label}, {run})
+                   ELSE printf('no records in the %d periods before, then %.1f per period from %s',
+                               {run}, f.mean_after, {label}) END
+               || coalesce(' (national codes: ' || c.codes || ')', '') AS detail
+        FROM flagged f LEFT JOIN iccs_categories i ON i.code = f.iccs_code LEFT JOIN codes c USING (iccs_code)
+        WHERE f.kind IS NOT NULL
+        ORDER BY f.p, f.iccs_code"""
+
+
+def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None) -> pd.DataFrame:
+    """source, iccs_code, period, kind ('appeared' | 'vanished'), detail. ``min_run`` periods of presence and
+    absence must meet at the break (default 3 for months, 2 for years) so that a rare category's empty month
+    is not a break."""
+    is_monthly = monthly(con, source)
+    run = min_run if min_run is not None else (3 if is_monthly else 2)
+    return _frame(con, _breaks_sql(is_monthly, int(run)), {"source": source})
+
+
+def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[dict[str, object]]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in frame[columns].head(limit).to_dict("records")]
+
+
+def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None) -> None:
+    """Replace the source's rows of ``completeness`` and ``series_breaks`` (in one transaction)."""
+    ensure_tables(con)
+    is_monthly = monthly(con, source)
+    run = min_run if min_run is not None else (3 if is_monthly else 2)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM completeness WHERE source = ?", [source])
+        con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
+        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly)})", {"source": source})
+        con.execute(f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run))})",
+                    {"source": source})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: float = 0.3,
+             placeholder_threshold: float = 0.05, min_records: int = 20,
+             min_run: int | None = None) -> list[Finding]:
+    """Every completeness check of the source as a warning, without writing anything."""
+    cov = coverage(con, source)
+    missing = cov[~cov["present"]]
+    by_area = {("(national)" if pd.isna(area) else str(area)): group["period"].tolist()
+               for area, group in missing.groupby("area", dropna=False, sort=True)}
+    areas = cov["area"].nunique(dropna=False)
+    whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area \
+        else []
+    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ? AND area IS NULL "
+                             "AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND area IS NOT NULL)",
+                             [source, source]).fetchall()[0][0]
+    result = [Finding(
+        "periods_complete", missing.empty,
+        (f"{len(missing)} of {len(cov)} period × area cells have no records"
+         + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
+         if not missing.empty else f"all {len(cov)} period × area cells have records"),
+        {"cells": len(cov), "missing_cells": len(missing), "areas": int(areas),
+         "periods": int(cov["period"].nunique()), "missing_everywhere": whole,
+         "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
+         "records_without_area": float(unassigned)})]
+
+    drops = period_drops(con, source, drop_threshold, min_records)
+    result.append(Finding(
+        "drop_vs_previous_period", drops.empty,
+        f"{len(drops)} period(s) with records down more than {drop_threshold:.0%} on the period before "
+        "(areas reporting in both)"
+        + (": " + ", ".join(f"{r.period} ({r.change:+.0%})" for r in drops.head(12).itertuples()) if len(drops)
+           else ""),
+        {"threshold": drop_threshold, "min_records": min_records, "periods": drops["period"].tolist(),
+         "drops": _examples(drops, ["period", "records", "previous_period", "previous_records", "change"])}))
+
+    reruns = run_drops(con, source, drop_threshold)
+    result.append(Finding(
+        "drop_vs_previous_run", reruns.empty,
+        f"{len(reruns)} reload(s) with records down more than {drop_threshold:.0%} on the previous load"
+        + (": " + ", ".join(f"{str(r.loaded_from).rsplit('/', 1)[-1]} ({r.change:+.0%})"
+                            for r in reruns.head(12).itertuples()) if len(reruns) else ""),
+        {"threshold": drop_threshold,
+         "drops": _examples(reruns, ["loaded_from", "records_loaded", "previous_records_loaded", "change"])}))
+
+    found = placeholders(con, source, placeholder_threshold)
+    for kind in ("date", "coordinates"):
+        rows = found[found["kind"] == kind]
+        result.append(Finding(
+            f"placeholder_{kind}", rows.empty,
+            (f"{len(rows)} {kind} value(s) each hold more than {placeholder_threshold:.0%} of the records: "
+             + ", ".join(f"{r.value} ({r.share:.1%})" for r in rows.head(5).itertuples())) if len(rows)
+            else f"no single {kind} holds more than {placeholder_threshold:.0%} of the records",
+            {"threshold": placeholder_threshold, "factor_over_median": PLACEHOLDER_FACTOR,
+             "values": _examples(rows, ["value", "records", "share", "median_records"])}))
+
+    breaks = series_breaks(con, source, min_run)
+    result.append(Finding(
+        "series_breaks", breaks.empty,
+        f"{len(breaks)} ICCS categor(y/ies) appear or vanish between periods"
+        + (": " + "; ".join(f"{r.iccs_code} {r.kind} {r.period}" for r in breaks.head(10).itertuples())
+           if len(breaks) else ""),
+        {"breaks": _examples(breaks, ["iccs_code", "period", "kind", "detail"], 20)}))
+    return result
+
+
+def assess_source(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: float = 0.3,
+                  placeholder_threshold: float = 0.05, min_records: int = 20,
+                  min_run: int | None = None) -> list[Finding]:
+    """Write the source's ``completeness`` and ``series_breaks`` rows and return every check as a Finding
+    (severity 'warn': the records are loaded; the analyst should look before trusting a trend)."""
+    write_source(con, source, min_run)
+    return findings(con, source, drop_threshold=drop_threshold, placeholder_threshold=placeholder_threshold,
+                    min_records=min_records, min_run=min_run)
