@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.demo.columns import coordinate_text, format_columns
-from pipelines.demo.incidents import Incidents
+from pipelines.demo.incidents import Incidents, calendar_year
 
 # share of all records, per quarantine reason (the pipeline's names, schemas/quarantine.py)
 BAD_SHARES = {
@@ -77,10 +77,6 @@ class Plan:
         return self.malformed_before + 2 + np.arange(len(self.malformed_before))
 
 
-def _year(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 def _cycle(n: int, kinds: tuple[str, ...]) -> np.ndarray:
     return np.arange(n) % len(kinds)
 
@@ -120,7 +116,7 @@ def _spoil(reason: str, rng: np.random.Generator, inc: Incidents, rows: np.ndarr
         sub = _cycle(n, OUT_OF_RANGE_KINDS)
         dates = pa.array(inc.day[rows], pa.date32())
         month_day = pc.strftime(dates, format="-%m-%d")
-        year = _year(inc.day[rows])
+        year = calendar_year(inc.day[rows])
         shifted = [pc.binary_join_element_wise(pc.cast(pa.array(year + delta), pa.string()), month_day, "")
                    for delta in (100, -1000)]
         return sub, [("date", np.ones(n, bool), _choose(sub, *shifted, _const("1899-12-30", n)))]

@@ -37,7 +37,7 @@ from pipelines.demo.country import (
     geography,
 )
 from pipelines.demo.defects import CORRUPTING, Plan, bad_counts, plan_defects
-from pipelines.demo.incidents import Incidents, cluster_sizes, draw_incidents, intensity
+from pipelines.demo.incidents import Incidents, calendar_year, cluster_sizes, draw_incidents, intensity
 from pipelines.demo.manifest import MANIFEST_FILE, DemoManifest
 from pipelines.demo.writers import (
     SOURCE,
@@ -101,7 +101,7 @@ def generate_demo(out_dir: str | Path, records: int = DEFAULT_RECORDS, seed: int
 
 
 def _year_index(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970 - YEARS[0]
+    return calendar_year(days) - YEARS[0]
 
 
 def _details(inc: Incidents, plan: Plan, geo: Geography, rows: tuple[dict[str, str], ...], sizes: list[int],

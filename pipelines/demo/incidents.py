@@ -39,6 +39,11 @@ class Incidents:
     cluster: np.ndarray    # int8
 
 
+def calendar_year(days: np.ndarray) -> np.ndarray:
+    """Calendar year of days counted from 1970-01-01."""
+    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 def month_starts() -> np.ndarray:
     """Days since 1970 of the first day of every month of the series, plus the day after its end."""
     months = [dt.date(y, m, 1) for y in YEARS for m in range(1, 13)] + [dt.date(YEARS[-1] + 1, 1, 1)]
