@@ -3,10 +3,16 @@
 One YAML file lists every source and the population files. Paths are relative to that file and may use
 environment variables (``${LANDING}/police/*.csv``), so one configuration serves a laptop and a server.
 Every problem is reported as a single :class:`ConfigError` line that names the file, the source and the field.
+
+A new country is added by configuration only: the reading options (format, compression by file suffix,
+encoding, delimiter, wide layouts, Eurostat's bulk TSV, row filters, number formats) and the mapping options
+(combined offence columns, mapping by label, a country lookup) cover what national files look like, so no code
+changes. ``pipelines/sources/README.md`` walks through it.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,16 +24,64 @@ import yaml
 LEVELS = ("incident", "aggregate")
 UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted")
 STAGES = ("police", "prosecution", "courts", "prisons")
-FORMATS = ("csv", "parquet")
-STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count")
+FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat")
+LAYOUTS = ("long", "wide")
+OFFENCE_MATCHES = ("code", "label")
+COMPRESSIONS = (".gz", ".bz2", ".zip")
+STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
 POPULATION_FIELDS = ("country", "area", "year", "population")
+# A field given as a list of columns is read as the columns' values joined by this text.
+JOINERS = {"date": "-", "offence": " > ", "area": " / ", "record_id": ":"}
+DEFAULT_JOINER = " "
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
-_DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSf]")
+_DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSfq]")
+_READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "decimal", "thousands"}
 
 
 class ConfigError(ValueError):
     """A configuration problem, as one line that names where it is."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a file is read, shared by sources and population files.
+
+    ``format`` eurostat is Eurostat's bulk TSV: a comma-joined key column named like ``freq,iccs,unit,geo\\TIME``
+    split into one column per dimension, one column per period reshaped to rows (``TIME``) with the number in
+    ``value`` and the status letters after it (``p``, ``e``, ``b`` ...) in ``flag``. A ``wide`` layout reshapes
+    the columns whose names match ``wide_columns`` (a regular expression) into ``names_to`` (the column name,
+    e.g. the year) and ``values_to`` (the cell); empty cells are not records. ``filters`` keep only rows whose
+    column holds one of the listed values (e.g. the count rows of a table that also has rates).
+    """
+
+    format: str = "csv"
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    sheet: str | None = None
+    layout: str = "long"
+    wide_columns: str | None = None
+    names_to: str = "period"
+    values_to: str = "value"
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    decimal: str = "."
+    thousands: str = ""
+
+    @property
+    def reshaped(self) -> bool:
+        return self.layout == "wide" or self.format == "eurostat"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A small table that turns a source value (a country name, a Eurostat geo code) into an ISO3 code."""
+
+    file: Path
+    key: str
+    value: str
+    area: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -48,22 +102,44 @@ class SourceConfig:
     description: str = ""
     bbox: tuple[float, float, float, float] | None = None
     date_floor: str = "1900-01-01"
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    sheet: str | None = None
+    layout: str = "long"
+    wide_columns: str | None = None
+    names_to: str = "period"
+    values_to: str = "value"
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    decimal: str = "."
+    thousands: str = ""
+    offence_match: str = "code"
+    country_lookup: Lookup | None = None
+    fiscal_year_start: int = 1
 
     @property
     def period(self) -> str:
-        """'day', 'month' or 'year': the finest period the date format carries."""
+        """'day', 'month' or 'year': the finest period the date format carries (a quarter is dated by its
+        first month)."""
         if "%d" in self.date_format or "%j" in self.date_format:
             return "day"
-        if "%m" in self.date_format or "%b" in self.date_format or "%B" in self.date_format:
+        if any(d in self.date_format for d in ("%m", "%b", "%B", "%q")):
             return "month"
         return "year"
 
+    @property
+    def read(self) -> ReadOptions:
+        return ReadOptions(format=self.format, delimiter=self.delimiter, encoding=self.encoding, sheet=self.sheet,
+                           layout=self.layout, wide_columns=self.wide_columns, names_to=self.names_to,
+                           values_to=self.values_to, filters=self.filters, decimal=self.decimal,
+                           thousands=self.thousands)
+
+    def source_columns(self, name: str) -> tuple[str, ...]:
+        """The file columns a standard field is read from (empty when it is a constant or not configured)."""
+        return self.parts.get(name, (self.columns[name],) if name in self.columns else ())
+
     def paths(self) -> list[Path]:
         """The files the glob matches now, sorted so that runs are repeatable."""
-        pattern = Path(self.files)
-        if not pattern.is_absolute():
-            pattern = self.base_dir / pattern
-        return sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
+        return _glob(self.files, self.base_dir)
 
 
 @dataclass(frozen=True)
@@ -73,12 +149,29 @@ class PopulationConfig:
     columns: dict[str, str] = field(default_factory=dict)
     country: str | None = None
     format: str = "csv"
+    read: ReadOptions = field(default_factory=ReadOptions)
+    multiplier: float = 1.0
+    country_lookup: Lookup | None = None
+    area_lookup: Lookup | None = None
 
     def paths(self) -> list[Path]:
-        pattern = Path(self.files)
-        if not pattern.is_absolute():
-            pattern = self.base_dir / pattern
-        return sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
+        return _glob(self.files, self.base_dir)
+
+
+@dataclass(frozen=True)
+class CorrespondenceConfig:
+    """A correspondence table published on its own (no records), checked and reported by `iccs map-check`.
+
+    ``columns`` maps our names (national_code, national_label, iccs_code, ...) to the file's; values of
+    iccs_code listed in ``excluded_values`` (e.g. 'Excluido 2024') mark national codes deliberately left out.
+    """
+
+    name: str
+    file: Path
+    country: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    excluded_values: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +180,14 @@ class PipelineConfig:
     sources: dict[str, SourceConfig]
     population: tuple[PopulationConfig, ...] = ()
     description: str = ""
+    correspondences: dict[str, CorrespondenceConfig] = field(default_factory=dict)
+
+
+def _glob(files: str, base_dir: Path) -> list[Path]:
+    pattern = Path(files)
+    if not pattern.is_absolute():
+        pattern = base_dir / pattern
+    return sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -96,24 +197,128 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}: configuration file not found")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with 'sources' at the top level")
-    unknown = set(doc) - {"sources", "population", "description"}
+    unknown = set(doc) - {"sources", "population", "description", "correspondences"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
-    raw_sources = doc.get("sources")
-    if not isinstance(raw_sources, dict) or not raw_sources:
+    raw_sources = doc.get("sources") or {}
+    raw_tables = doc.get("correspondences") or {}
+    if not isinstance(raw_sources, dict) or not isinstance(raw_tables, dict) or not (raw_sources or raw_tables):
         raise ConfigError(f"{path}: 'sources' must be a mapping of source name to settings")
     sources = {name: _source(path, name, spec) for name, spec in raw_sources.items()}
+    tables = {name: _correspondence(path, name, spec) for name, spec in raw_tables.items()}
     population = tuple(_population(path, i, spec) for i, spec in enumerate(doc.get("population") or []))
     return PipelineConfig(path=path, sources=sources, population=population,
-                          description=str(doc.get("description", "")))
+                          description=str(doc.get("description", "")), correspondences=tables)
 
 
 def _expand(value: str) -> str:
     return os.path.expandvars(os.path.expanduser(value))
+
+
+def _file(path: Path, where: str, key: str, value: Any) -> Path:
+    """A referenced file, relative to the configuration; an unset ${VARIABLE} is named in the error."""
+    text = _expand(str(value))
+    unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text)
+    if unset:
+        raise ConfigError(f"{where}: field '{key}': environment variable {unset[0]} is not set ({value})")
+    resolved = Path(text)
+    if not resolved.is_absolute():
+        resolved = path.parent / resolved
+    if not resolved.is_file():
+        raise ConfigError(f"{where}: field '{key}': file not found: {resolved}")
+    return resolved
+
+
+def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
+    fmt = spec.get("format", "csv")
+    if fmt not in FORMATS:
+        raise ConfigError(f"{where}: field 'format': '{fmt}' is not one of {', '.join(FORMATS)}")
+    default_delimiter = "\t" if fmt in ("tsv", "eurostat") else ","
+    delimiter = str(spec.get("delimiter", default_delimiter))
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ConfigError(f"{where}: field 'delimiter': {delimiter!r} must be one character (not a quote or newline)")
+    encoding = str(spec.get("encoding", "utf-8"))
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig", "latin-1", "latin1", "iso-8859-1",
+                                                  "utf-16", "windows-1252", "cp1252"):
+        raise ConfigError(f"{where}: field 'encoding': '{encoding}' is not supported "
+                          "(utf-8, latin-1, windows-1252 or utf-16)")
+    layout = spec.get("layout", "long")
+    if layout not in LAYOUTS:
+        raise ConfigError(f"{where}: field 'layout': '{layout}' is not one of {', '.join(LAYOUTS)}")
+    wide = spec.get("wide") or {}
+    if not isinstance(wide, dict) or set(wide) - {"columns", "names_to", "values_to"}:
+        raise ConfigError(f"{where}: field 'wide' must be a mapping with columns, names_to, values_to")
+    if layout == "wide" and not wide.get("columns"):
+        raise ConfigError(f"{where}: field 'wide.columns' (a regular expression for the period columns, "
+                          "e.g. '^\\d{4}$') is required for layout: wide")
+    if wide.get("columns"):
+        try:
+            re.compile(str(wide["columns"]))
+        except re.error as exc:
+            raise ConfigError(f"{where}: field 'wide.columns': not a regular expression: {exc}") from None
+    filters = spec.get("filter") or {}
+    if not isinstance(filters, dict):
+        raise ConfigError(f"{where}: field 'filter' must map a column to the value(s) to keep")
+    kept = tuple((str(col), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
+                 for col, vals in filters.items())
+    decimal, thousands = str(spec.get("decimal", ".")), str(spec.get("thousands", ""))
+    if decimal not in (".", ",") or thousands not in ("", ",", ".", " ", "'") or decimal == thousands:
+        raise ConfigError(f"{where}: fields 'decimal'/'thousands': decimal is '.' or ',', thousands one of "
+                          "'', ',', '.', ' ', \"'\" and different from decimal")
+    return ReadOptions(format=fmt, delimiter=delimiter, encoding=encoding,
+                       sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None, layout=layout,
+                       wide_columns=str(wide["columns"]) if wide.get("columns") else None,
+                       names_to=str(wide.get("names_to", "period")), values_to=str(wide.get("values_to", "value")),
+                       filters=kept, decimal=decimal, thousands=thousands)
+
+
+def _lookup(path: Path, where: str, key: str, spec: Any) -> Lookup | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not {"file", "from", "to"} <= set(spec):
+        raise ConfigError(f"{where}: field '{key}' needs file, from (the source value's column in that file) "
+                          "and to (the ISO 3166-1 alpha-3 column)")
+    lookup = Lookup(file=_file(path, where, f"{key}.file", spec["file"]), key=str(spec["from"]),
+                    value=str(spec["to"]), area=str(spec["area"]) if spec.get("area") else None,
+                    delimiter=str(spec.get("delimiter", ",")), encoding=str(spec.get("encoding", "utf-8")))
+    try:
+        with lookup.file.open(encoding="utf-8-sig" if lookup.encoding.lower() in ("utf-8", "utf8") else lookup.encoding,
+                              newline="") as handle:
+            header = next(csv.reader(handle, delimiter=lookup.delimiter), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{where}: field '{key}.file': cannot read {lookup.file}: {exc}") from None
+    wanted = [("from", lookup.key), ("to", lookup.value)] + ([("area", lookup.area)] if lookup.area else [])
+    for name, column in wanted:
+        if column not in header:
+            raise ConfigError(f"{where}: field '{key}.{name}': column '{column}' not in {lookup.file} "
+                              f"(columns: {', '.join(header)})")
+    return lookup
+
+
+def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    if not isinstance(columns, dict):
+        raise ConfigError(f"{where}: field 'columns' must map standard fields to source columns")
+    bad = set(columns) - set(allowed)
+    if bad:
+        raise ConfigError(f"{where}: field 'columns': unknown standard field(s) {sorted(bad)}; "
+                          f"allowed: {', '.join(allowed)}")
+    shown: dict[str, str] = {}
+    parts: dict[str, tuple[str, ...]] = {}
+    for key, value in columns.items():
+        names = tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
+        if not names or any(not n for n in names):
+            raise ConfigError(f"{where}: field 'columns.{key}' must name a column or a list of columns")
+        parts[key] = names
+        shown[key] = " + ".join(names)
+    return shown, parts
+
+
+_SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
+                "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -122,42 +327,54 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         raise ConfigError(f"{where}: name must be lower-case letters, digits and '_' (starting with a letter)")
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: settings must be a mapping")
-    allowed = {"country", "level", "unit", "stage", "files", "format", "columns", "date_format", "correspondence",
-               "delimiter", "encoding", "description", "bbox", "date_floor"}
+    allowed = _SOURCE_KEYS | _READ_KEYS
     unknown = set(spec) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    for required in ("country", "level", "unit", "files", "columns", "date_format", "correspondence"):
+    for required in ("level", "unit", "files", "columns", "date_format", "correspondence"):
         if spec.get(required) in (None, ""):
             raise ConfigError(f"{where}: field '{required}' is required")
-    country = str(spec["country"])
-    if not _COUNTRY.match(country):
-        raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
-    choices = {"level": LEVELS, "unit": UNITS, "stage": STAGES, "format": FORMATS}
+    choices = {"level": LEVELS, "unit": UNITS, "stage": STAGES, "offence_match": OFFENCE_MATCHES}
     values = {"level": spec["level"], "unit": spec["unit"], "stage": spec.get("stage", "police"),
-              "format": spec.get("format", "csv")}
+              "offence_match": spec.get("offence_match", "code")}
     for key, value in values.items():
         if value not in choices[key]:
             raise ConfigError(f"{where}: field '{key}': '{value}' is not one of {', '.join(choices[key])}")
-    columns = spec["columns"]
-    if not isinstance(columns, dict):
-        raise ConfigError(f"{where}: field 'columns' must map standard fields to source columns")
-    bad = set(columns) - set(STANDARD_FIELDS)
-    if bad:
-        raise ConfigError(f"{where}: field 'columns': unknown standard field(s) {sorted(bad)}; "
-                          f"allowed: {', '.join(STANDARD_FIELDS)}")
+    read = _read_options(where, spec)
+    columns, parts = _columns(where, spec["columns"], STANDARD_FIELDS)
+    constants = spec.get("constants") or {}
+    if not isinstance(constants, dict) or set(constants) - set(STANDARD_FIELDS):
+        raise ConfigError(f"{where}: field 'constants' must map standard fields ({', '.join(STANDARD_FIELDS)}) "
+                          "to a fixed value")
+    both = set(constants) & set(columns)
+    if both:
+        raise ConfigError(f"{where}: field(s) {sorted(both)} given both as columns and as constants")
+    constants = {k: str(v) for k, v in constants.items()}
+    given = set(columns) | set(constants)
     needed = ("date", "offence", "count") if spec["level"] == "aggregate" else ("date", "offence")
     for key in needed:
-        if not columns.get(key):
+        if key not in given:
             raise ConfigError(f"{where}: field 'columns.{key}' is required for a {spec['level']} source")
-    if spec["level"] == "incident" and "count" in columns:
+    if spec["level"] == "incident" and "count" in given:
         raise ConfigError(f"{where}: field 'columns.count' belongs to aggregate sources; use level: aggregate")
     if ("latitude" in columns) != ("longitude" in columns):
         raise ConfigError(f"{where}: field 'columns': latitude and longitude go together")
+    country = str(spec.get("country") or "")
+    if country and not _COUNTRY.match(country):
+        raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
+    if spec.get("country_lookup") is not None and "country" not in columns:
+        raise ConfigError(f"{where}: field 'country_lookup' needs columns.country (the column it looks up)")
+    if not country and "country" not in given:
+        raise ConfigError(f"{where}: field 'country' is required (or columns.country for a multi-country source)")
     date_format = str(spec["date_format"])
     if not _DATE_DIRECTIVES.search(date_format) or "%Y" not in date_format and "%y" not in date_format:
         raise ConfigError(f"{where}: field 'date_format': '{date_format}' needs a year directive (%Y) "
                           "and strptime codes such as %d/%m/%Y or %Y-%m")
+    if "%q" in date_format and re.search(r"%[dmjbB]", date_format):
+        raise ConfigError(f"{where}: field 'date_format': %q (quarter) cannot be combined with a month or day")
+    fiscal = spec.get("fiscal_year_start", 1)
+    if not isinstance(fiscal, int) or not 1 <= fiscal <= 12:
+        raise ConfigError(f"{where}: field 'fiscal_year_start': month number 1-12 (4 = April), got {fiscal!r}")
     bbox = spec.get("bbox")
     if bbox is not None:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
@@ -165,17 +382,16 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         if not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
             raise ConfigError(f"{where}: field 'bbox': minimums must be below maximums")
         bbox = tuple(float(v) for v in bbox)
-    correspondence = Path(_expand(str(spec["correspondence"])))
-    if not correspondence.is_absolute():
-        correspondence = path.parent / correspondence
-    if not correspondence.is_file():
-        raise ConfigError(f"{where}: field 'correspondence': file not found: {correspondence}")
+    correspondence = _file(path, where, "correspondence", spec["correspondence"])
     return SourceConfig(
         name=name, country=country, level=spec["level"], unit=spec["unit"], stage=values["stage"],
-        files=_expand(str(spec["files"])), format=values["format"], columns={k: str(v) for k, v in columns.items()},
-        date_format=date_format, correspondence=correspondence, base_dir=path.parent,
-        delimiter=str(spec.get("delimiter", ",")), encoding=str(spec.get("encoding", "utf-8")),
+        files=_expand(str(spec["files"])), format=read.format, columns=columns, date_format=date_format,
+        correspondence=correspondence, base_dir=path.parent, delimiter=read.delimiter, encoding=read.encoding,
         description=str(spec.get("description", "")), bbox=bbox, date_floor=str(spec.get("date_floor", "1900-01-01")),
+        parts=parts, constants=constants, sheet=read.sheet, layout=read.layout, wide_columns=read.wide_columns,
+        names_to=read.names_to, values_to=read.values_to, filters=read.filters, decimal=read.decimal,
+        thousands=read.thousands, offence_match=values["offence_match"],
+        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
     )
 
 
@@ -183,6 +399,10 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
     where = f"{path}: population[{index}]"
     if not isinstance(spec, dict) or not spec.get("files"):
         raise ConfigError(f"{where}: field 'files' is required")
+    allowed = {"files", "columns", "country", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     columns = spec.get("columns") or {}
     bad = set(columns) - set(POPULATION_FIELDS)
     if bad:
@@ -196,9 +416,35 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
     for key in ("year", "population"):
         if key not in columns:
             raise ConfigError(f"{where}: field 'columns.{key}' is required")
-    fmt = spec.get("format", "csv")
-    if fmt not in FORMATS:
-        raise ConfigError(f"{where}: field 'format': '{fmt}' is not one of {', '.join(FORMATS)}")
+    multiplier = spec.get("multiplier", 1)
+    if not isinstance(multiplier, int | float) or multiplier <= 0:
+        raise ConfigError(f"{where}: field 'multiplier' must be a positive number (1000 for thousands)")
+    read = _read_options(where, spec)
     return PopulationConfig(files=_expand(str(spec["files"])), base_dir=path.parent,
                             columns={k: str(v) for k, v in columns.items()},
-                            country=str(country) if country else None, format=fmt)
+                            country=str(country) if country else None, format=read.format, read=read,
+                            multiplier=float(multiplier),
+                            country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
+                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")))
+
+
+def _correspondence(path: Path, name: Any, spec: Any) -> CorrespondenceConfig:
+    where = f"{path}: correspondence '{name}'"
+    if not isinstance(name, str) or not _SOURCE_NAME.match(name):
+        raise ConfigError(f"{where}: name must be lower-case letters, digits and '_' (starting with a letter)")
+    if not isinstance(spec, dict) or not spec.get("file"):
+        raise ConfigError(f"{where}: field 'file' is required")
+    unknown = set(spec) - {"file", "country", "columns", "excluded_values", "description"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    country = str(spec.get("country") or "")
+    if country and not _COUNTRY.match(country):
+        raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise ConfigError(f"{where}: field 'columns' must map our column names to the file's")
+    excluded = spec.get("excluded_values") or []
+    return CorrespondenceConfig(name=name, file=_file(path, where, "file", spec["file"]), country=country,
+                                columns={str(k): str(v) for k, v in columns.items()},
+                                excluded_values=tuple(str(v) for v in excluded),
+                                description=str(spec.get("description", "")))

@@ -3,16 +3,30 @@
 The reasons are tested in the order of ``schemas.quarantine.REASONS``; a record gets the first that applies, so
 every record is counted exactly once. Duplicates are judged only among records that pass every other check: the
 first valid occurrence of an id is loaded, later ones are quarantined and say where the first one is.
+
+Mapping. A record's offence text gives one or more keys: the text itself, or for an offence read from several
+columns (a national hierarchy such as bien jurídico > tipo > subtipo > modalidad) every leading part of the path,
+so a correspondence row may map a whole branch. With ``offence_match: label`` keys are folded labels
+(:func:`iccs.matching.label_key`). The deepest key with a correspondence row valid on the record's date wins.
+The work is done once per distinct (offence, date) pair, not per record. A split row group gives the record its
+dominant target (largest share) and ``group_id``; ``counts_sql`` spreads counts over every target by share.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
-from schemas.source_config import SourceConfig
+from iccs.matching import label_key
+from schemas.source_config import JOINERS, SourceConfig
+from warehouse.correspondence import CorrespondenceError
 from warehouse.staging import line_offsets_sql, raw_table
+
+_ISO3 = "^[A-Z]{3}$"
+_HIERARCHY = JOINERS["offence"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,15 @@ def records_table(source: str) -> str:
     return f"staging.records_{source}"
 
 
+def targets_table(source: str) -> str:
+    """One row per correspondence row of the source: group (national code + validity), target and share."""
+    return f"staging.targets_{source}"
+
+
+def keys_table(source: str) -> str:
+    return f"staging.offence_keys_{source}"
+
+
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -35,23 +58,180 @@ def _txt(field: str) -> str:
     return f"nullif(trim({field}_raw), '')"
 
 
+def _number(text: str, decimal: str, thousands: str) -> str:
+    if thousands:
+        text = f"replace({text}, {_q(thousands)}, '')"
+    if decimal != ".":
+        text = f"replace({text}, {_q(decimal)}, '.')"
+    return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def _date_sql(src: SourceConfig, text: str) -> str:
+    """The date of a record: strptime, or for a quarter format (``%q``) the first day of the quarter, with
+    quarter 1 starting in ``fiscal_year_start`` of the year the %Y names (2017/18 Q4 from April = 2018-01-01)."""
+    if "%q" not in src.date_format:
+        return f"try_strptime({text}, {_q(src.date_format)})::DATE"
+    groups: list[str] = []
+    pattern = ""
+    for token in re.split(r"(%[Yyq%])", src.date_format):
+        if token == "%Y":
+            pattern += r"(\d{4})"
+            groups.append("Y")
+        elif token == "%y":
+            pattern += r"(\d{2})"
+            groups.append("y")
+        elif token == "%q":
+            pattern += r"Q?([1-4])"
+            groups.append("q")
+        elif token == "%%":
+            pattern += "%"
+        else:
+            pattern += re.escape(token)
+    pattern = "^" + pattern + "$"
+    year = (f"TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('Y') + 1}) AS INTEGER)" if "Y" in groups
+            else f"2000 + TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('y') + 1}) AS INTEGER)")
+    quarter = f"TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('q') + 1}) AS INTEGER)"
+    months = f"({src.fiscal_year_start - 1} + ({quarter} - 1) * 3)"
+    return f"make_date({year} + {months} // 12, {months} % 12 + 1, 1)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keys: what a record's offence text and a correspondence row are compared on
+
+
+def _key_of(src: SourceConfig, text: str) -> str:
+    return label_key(text) if src.offence_match == "label" else text.strip()
+
+
+def _offence_keys(src: SourceConfig, offences: list[str]) -> pd.DataFrame:
+    """Every key of each distinct offence text with its depth (a deeper key is a more specific category)."""
+    hierarchical = len(src.source_columns("offence")) > 1
+    rows = []
+    for text in offences:
+        parts = text.split(_HIERARCHY) if hierarchical else [text]
+        for depth in range(1, len(parts) + 1):
+            key = _key_of(src, _HIERARCHY.join(parts[:depth]))
+            if key:
+                rows.append((text, key, depth))
+    return pd.DataFrame(rows, columns=["offence_txt", "key", "depth"]).astype(
+        {"offence_txt": "string", "key": "string", "depth": "int64"})
+
+
+def prepare_targets(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> int:
+    """Build the source's targets table from the warehouse `correspondence` rows; returns the number of groups.
+
+    In label mode two national codes may fold to the same key: that would make the mapping depend on row order,
+    so it stops the run like any other bad correspondence table.
+    """
+    rows = con.execute("""
+        SELECT national_code, iccs_code, coalesce(correspondence, 'full') AS kind, share, valid_from, valid_to,
+               note
+        FROM correspondence WHERE source = ?""", [src.name]).fetch_df()
+    rows["key"] = [_key_of(src, str(code)) for code in rows["national_code"]]
+    if src.offence_match == "label":
+        folded = rows.drop_duplicates(["national_code", "valid_from", "valid_to"])
+        clash = folded[folded.duplicated(["key", "valid_from", "valid_to"], keep=False)]
+        if len(clash):
+            codes = sorted(clash["national_code"].astype(str))[:2]
+            raise CorrespondenceError(
+                f"{src.correspondence}: national codes {codes[0]!r} and {codes[1]!r} are the same label once case, "
+                "accents and punctuation are ignored (offence_match: label); keep one row")
+    con.register("corr_rows", rows)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {targets_table(src.name)} AS
+            SELECT dense_rank() OVER (ORDER BY national_code, valid_from NULLS FIRST, valid_to NULLS FIRST)
+                       AS group_id,
+                   national_code, key::VARCHAR AS key, valid_from, valid_to, kind, iccs_code,
+                   CASE WHEN kind = 'split' THEN share ELSE 1.0 END AS share, note
+            FROM corr_rows""")
+    finally:
+        con.unregister("corr_rows")
+    return con.execute(f"SELECT count(DISTINCT group_id) FROM {targets_table(src.name)}").fetchone()[0]
+
+
+def _prepare_keys(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
+    """Keys for the distinct offence texts of the staged records (few, even for millions of records)."""
+    table = keys_table(src.name)
+    if src.offence_match == "code" and len(src.source_columns("offence")) <= 1:
+        con.execute(f"""CREATE OR REPLACE TABLE {table} AS
+                        SELECT DISTINCT {_txt('offence')} AS offence_txt, {_txt('offence')} AS key, 1 AS depth
+                        FROM {raw_table(src.name)} WHERE {_txt('offence')} IS NOT NULL""")
+        return
+    offences = [row[0] for row in con.execute(
+        f"SELECT DISTINCT {_txt('offence')} FROM {raw_table(src.name)} WHERE {_txt('offence')} IS NOT NULL"
+    ).fetchall()]
+    frame = _offence_keys(src, offences)
+    con.register("offence_key_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT offence_txt::VARCHAR AS offence_txt, "
+                    "key::VARCHAR AS key, depth::INTEGER AS depth FROM offence_key_frame")
+    finally:
+        con.unregister("offence_key_frame")
+
+
+def _lookup_sql(src: SourceConfig) -> str:
+    lookup = src.country_lookup
+    if lookup is None:
+        return ""
+    area = f"any_value(trim({_ident(lookup.area)}::VARCHAR))" if lookup.area else "NULL::VARCHAR"
+    return f"""
+        , lookup AS (
+            SELECT trim({_ident(lookup.key)}::VARCHAR) AS lookup_key,
+                   min(upper(trim({_ident(lookup.value)}::VARCHAR))) AS lookup_country, {area} AS lookup_area
+            FROM read_csv({_q(str(lookup.file))}, header = true, all_varchar = true,
+                          delim = {_q(lookup.delimiter)}, encoding = {_q(lookup.encoding)})
+            WHERE nullif(trim({_ident(lookup.value)}::VARCHAR), '') IS NOT NULL
+            GROUP BY 1)"""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _has(src: SourceConfig, field: str) -> bool:
+    return field in src.columns or field in src.constants
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The classification pass
+
+
 def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> ClassifySummary:
     """Replace ``staging.records_<source>`` with typed, mapped records and their reasons."""
-    cols = src.columns
-    has = cols.__contains__
+    prepare_targets(con, src)
+    _prepare_keys(con, src)
+    has = lambda field: _has(src, field)  # noqa: E731
     fmt = _q(src.date_format)
-    shown = {field: _q(col) for field, col in cols.items()}
-    date_value = f"try_strptime({_txt('date')}, {fmt})::DATE"
-    lat = f"TRY_CAST({_txt('latitude')} AS DOUBLE)" if has("latitude") else "NULL::DOUBLE"
-    lon = f"TRY_CAST({_txt('longitude')} AS DOUBLE)" if has("longitude") else "NULL::DOUBLE"
-    count = f"TRY_CAST({_txt('count')} AS DOUBLE)" if has("count") else "1.0"
-    rid = f"{_txt('record_id')}" if has("record_id") else "NULL"
+    shown = {field: _q(src.columns.get(field, f"{field} (constant)")) for field in
+             ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")}
+    lat = _number(_txt("latitude"), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
+    lon = _number(_txt("longitude"), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
+    count = _number(_txt("count"), src.decimal, src.thousands) if has("count") else "1.0"
+    rid = _txt("record_id") if has("record_id") else "NULL"
+    if src.country_lookup is not None:
+        country = "lk.lookup_country"
+    elif has("country"):
+        country = f"upper({_txt('country')})"
+    else:
+        country = _q(src.country)
+    area = _txt("area") if has("area") else "NULL::VARCHAR"
+    if src.country_lookup is not None:
+        area = f"coalesce({area}, lk.lookup_area)"
+    flag = _txt("flag") if has("flag") or src.format == "eurostat" else "NULL::VARCHAR"
+    corr_name = _q(src.correspondence.name)[1:-1]
     checks: list[tuple[str, str, str]] = [
         ("missing_field", "date_txt IS NULL", f"{shown['date']} || ': empty'"),
         ("missing_field", "offence_txt IS NULL", f"{shown['offence']} || ': empty'"),
     ]
     if has("count"):
-        checks.append(("missing_field", "count_txt IS NULL", f"{shown['count']} || ': empty'"))
+        checks.append(("missing_field", "count_txt IS NULL",
+                       f"{shown['count']} || ': empty' || coalesce(' (flag ''' || flag || ''')', '')"))
+    if has("country"):
+        where = (f"not in {src.country_lookup.file.name}" if src.country_lookup is not None
+                 else "not an ISO 3166-1 alpha-3 code")
+        checks.append(("missing_field", f"country IS NULL OR NOT regexp_full_match(country, '{_ISO3}')",
+                       f"{shown['country']} || ': ''' || coalesce(country_txt, '') || ''' {where}'"))
     checks += [
         ("invalid_date", "occurred_on IS NULL",
          f"{shown['date']} || ': ''' || date_txt || ''' does not match ' || {fmt}"),
@@ -60,8 +240,10 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         ("date_out_of_range", f"occurred_on < DATE {_q(src.date_floor)}",
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor {src.date_floor}'"),
         ("unmapped_offence", "iccs_code IS NULL",
-         f"{shown['offence']} || ': national code ''' || offence_txt || ''' is not in "
-         f"{_q(src.correspondence.name)[1:-1]}'"),
+         f"""{shown['offence']} || ': national code ''' || offence_txt || ''' ' || CASE
+                 WHEN mapping = 'excluded' THEN 'is outside ICCS ({corr_name}: ' || coalesce(map_note, '') || ')'
+                 WHEN known THEN 'has no row in {corr_name} valid on ' || occurred_on::VARCHAR
+                 ELSE 'is not in {corr_name}' END"""),
     ]
     if has("latitude"):
         shown_ll = f"{shown['latitude']} || '/' || {shown['longitude']}"
@@ -83,40 +265,72 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                        f"{shown['count']} || ': ''' || count_txt || ''' is not a non-negative number'"))
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
-    raw_json = "to_json({" + ", ".join(f"{_q(col)}: {field}_raw" for field, col in cols.items()) + "})::VARCHAR"
-    area = _txt("area") if has("area") else "NULL::VARCHAR"
-    base_name = _q(src.name)
-    duplicate_sql = _duplicates_sql(has("record_id"), shown.get("record_id", "'record_id'"))
+    raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
+    pairs_json = [f"{_q(src.columns.get(f, f))}: {f}_raw" for f in raw_fields]
+    if src.read.reshaped:
+        pairs_json.append("'column': cell")
+    raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
+    cell_id = " || coalesce(':' || trim(cell), '')"
+    duplicate_sql = _duplicates_sql(has("record_id"), shown["record_id"])
+    targets, keys = targets_table(src.name), keys_table(src.name)
+    lookup_join = "LEFT JOIN lookup lk ON lk.lookup_key = trim(t0.country_raw)" if src.country_lookup else ""
     con.execute(f"""
         CREATE OR REPLACE TABLE {records_table(src.name)} AS
         WITH offsets AS (
-            SELECT file_index, threshold, max(skipped) AS skipped FROM ({line_offsets_sql(src.name)}) GROUP BY ALL),
+            SELECT file_index, threshold, max(skipped) AS skipped FROM ({line_offsets_sql(src.name)}) GROUP BY ALL)
+        {_lookup_sql(src)},
         located AS (
             SELECT r.*, r.ordinal + 1 + coalesce(o.skipped, 0) AS line
             FROM {raw_table(src.name)} r
             ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.ordinal > o.threshold),
         typed AS (
-            SELECT *, {_txt('date')} AS date_txt, {_txt('offence')} AS offence_txt,
+            SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
                    {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
                    {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
                    {_txt('count') if has('count') else 'NULL'} AS count_txt,
-                   {date_value} AS occurred_on, {lat} AS latitude, {lon} AS longitude, {count} AS count,
-                   coalesce({rid}, parse_filename(file) || ':' || line) AS record_id, {area} AS area
-            FROM located),
+                   {_txt('country') if has('country') else 'NULL'} AS country_txt,
+                   {_date_sql(src, _txt('date'))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
+                   {count} AS count, {country} AS country, {flag} AS flag,
+                   coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
+            FROM located t0 {lookup_join}),
+        pairs AS (SELECT DISTINCT offence_txt, occurred_on FROM typed WHERE offence_txt IS NOT NULL),
+        groups AS (SELECT DISTINCT group_id, key, valid_from, valid_to FROM {targets}),
+        matched AS (
+            SELECT p.offence_txt, p.occurred_on, arg_max(g.group_id, k.depth) AS group_id
+            FROM pairs p JOIN {keys} k ON k.offence_txt = p.offence_txt JOIN groups g ON g.key = k.key
+            WHERE (g.valid_from IS NULL OR p.occurred_on >= g.valid_from)
+              AND (g.valid_to IS NULL OR p.occurred_on <= g.valid_to)
+            GROUP BY ALL),
+        known AS (SELECT DISTINCT k.offence_txt FROM {keys} k JOIN groups g ON g.key = k.key),
+        dominant AS (
+            SELECT group_id, any_value(kind) AS mapping, arg_max(iccs_code, share * 1e6 - rank_in_group) AS iccs_code,
+                   any_value(note) AS map_note
+            FROM (SELECT *, row_number() OVER (PARTITION BY group_id ORDER BY iccs_code) AS rank_in_group
+                  FROM {targets})
+            GROUP BY group_id),
         mapped AS (
-            SELECT t.*, m.iccs_code FROM typed t
-            LEFT JOIN (SELECT national_code, iccs_code FROM correspondence WHERE source = {base_name}) m
-                   ON m.national_code = t.offence_txt),
+            SELECT t.*, d.group_id, d.mapping, d.iccs_code, d.map_note, kn.offence_txt IS NOT NULL AS known
+            FROM typed t
+            LEFT JOIN matched m ON m.offence_txt = t.offence_txt AND m.occurred_on IS NOT DISTINCT FROM t.occurred_on
+            LEFT JOIN dominant d ON d.group_id = m.group_id
+            LEFT JOIN known kn ON kn.offence_txt = t.offence_txt),
         checked AS (
             SELECT *, {reason} AS reason_pre, {detail} AS detail_pre FROM mapped)
         {duplicate_sql}
         SELECT file_index, file, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
-               latitude, longitude, count,
+               latitude, longitude, count, country, flag, group_id, mapping, cell,
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
                coalesce(detail_pre, CASE WHEN is_duplicate THEN duplicate_detail END) AS detail,
                CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw
         FROM flagged""")
     return summarise(con, src.name)
+
+
+def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    schema, table = raw_table(source).split(".")
+    return {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [schema, table]).fetchall()}
 
 
 def _duplicates_sql(has_ids: bool, shown_id: str) -> str:
@@ -132,6 +346,25 @@ def _duplicates_sql(has_ids: bool, shown_id: str) -> str:
                    {shown_id} || ': ''' || c.record_id || ''' already loaded from line '
                        || (f.first_pos % 1000000000000)::VARCHAR AS duplicate_detail
             FROM checked c LEFT JOIN firsts f ON f.record_id = c.record_id)"""
+
+
+def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> str:
+    """The offence_counts rows of the records in ``batch`` (a table shaped like the records table):
+    (country, area, iccs_code, national_code, year, month, count, flag, file).
+
+    A record of a split national code counts in every target of its split, multiplied by the target's share;
+    other records count once in their ICCS code. Flags of the records summed into a row are kept, joined.
+    """
+    month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
+    return f"""
+        SELECT b.country, b.area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
+               year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
+               string_agg(DISTINCT b.flag, ',' ORDER BY b.flag) AS flag, b.file
+        FROM {batch} b
+        LEFT JOIN {targets_table(src.name)} t ON t.group_id = b.group_id AND t.kind = 'split'
+        WHERE {where}
+        GROUP BY b.country, b.area, coalesce(t.iccs_code, b.iccs_code), b.national_code, year(b.occurred_on),
+                 {month}, b.file"""
 
 
 def summarise(con: duckdb.DuckDBPyConnection, source: str) -> ClassifySummary:
