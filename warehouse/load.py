@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from schemas.source_config import SourceConfig
-from warehouse.classify import records_table
+from warehouse.classify import counts_sql, records_table
 from warehouse.staging import rejects_table
 
 # Fault injection for the crash-safety test: with this set to a path, the load writes that file once its
@@ -52,7 +52,6 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
     records, rejects = records_table(src.name), rejects_table(src.name)
     started_at = started_at or dt.datetime.now()
     clock = time.perf_counter()
-    month = "month(occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     name = src.name
     con.execute("BEGIN TRANSACTION")
     try:
@@ -68,16 +67,16 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
         if src.level == "incident":
             con.execute("""
                 INSERT INTO offences
-                SELECT ?, ?, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
+                SELECT ?, country, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
                        file, line
                 FROM load_batch WHERE reason IS NULL AND other_file IS NULL""",
-                        [name, src.country, src.unit, src.stage])
+                        [name, src.unit, src.stage])
         con.execute(f"""
             INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
-                                        count, file)
-            SELECT ?, ?, area, iccs_code, national_code, year(occurred_on), {month}, ?, ?, sum(count), file
-            FROM load_batch WHERE reason IS NULL AND other_file IS NULL GROUP BY ALL""",
-                    [name, src.country, src.unit, src.stage])
+                                        count, file, flag)
+            SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
+            FROM ({counts_sql(src, "load_batch", "reason IS NULL AND other_file IS NULL")})""",
+                    [name, src.unit, src.stage])
         con.execute(f"""
             INSERT INTO quarantine
             SELECT ?, file, line, reason, detail, raw, ? FROM load_batch WHERE reason IS NOT NULL
