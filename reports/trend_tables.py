@@ -132,7 +132,7 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
     return table.reset_index(drop=True)
 
 
-def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "") -> str:
+def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show_measure: bool = True) -> str:
     """'Theft rose 12% from 2019 to 2024 (Mann-Kendall p=0.01)' from a trend_table row."""
     y0, y1, v0, v1 = row["first_year"], row["last_year"], row["first_value"], row["last_value"]
     if pd.isna(y0) or pd.isna(y1) or y0 == y1:
@@ -149,7 +149,7 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "") -> s
     else:
         verdict = "significant" if row["significant"] else "not significant"
         test = f"Mann-Kendall {format_p(row['p_value'])}, {verdict}"
-    measure = " (rate per 100,000)" if row.get("change_measure") == "rate per 100,000" else ""
+    measure = " (rate per 100,000)" if show_measure and row.get("change_measure") == "rate per 100,000" else ""
     return f"{label}{measure} {change} from {int(y0)} to {int(y1)} ({test})."
 
 

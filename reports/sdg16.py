@@ -1,0 +1,427 @@
+"""sdg16.html: SDG 16 indicators that recorded crime can inform, computed from ICCS codes.
+
+16.1.1 (homicide victims per 100,000) and 16.2.2 (trafficking victims per 100,000) are victim counts: offence
+counts are shown apart and labelled, never mixed in. Target 16.4 components are counted, rated, tested for trend
+and set against all recorded crime of the same source and unit. 16.4.2 needs arms seizure and tracing counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from reports import charts, page, queries, sdg16_data, trend_tables
+from reports.trend_data import SERIES_KEYS
+
+CAVEAT = (
+    "Recorded crime reflects reporting and recording practice as well as crime: a rise can mean more crime, "
+    "more reporting, or more police activity (especially for trafficking, drugs and corruption, which are "
+    "mostly found by enforcement)."
+)
+COMPONENTS_16_4 = (
+    "firearms_trafficking",
+    "drug_trafficking",
+    "money_laundering",
+    "corruption",
+    "trafficking_in_persons",
+    "migrant_smuggling",
+    "organized_criminal_group",
+    "terrorism_financing",
+    "wildlife_trafficking",
+)
+MATCHING = (
+    "Records count under their own ICCS code only (exact match to the indicator's code list, which includes "
+    "sub-categories), so no record is counted twice and records coded more coarsely than the indicator "
+    "(e.g. 0601 'drugs' for 06012 'drug trafficking') are left out."
+)
+
+
+def component_name(component: str) -> str:
+    return component.replace("_", " ").capitalize()
+
+
+def _series_label(frame: pd.DataFrame) -> pd.Series:
+    return frame["country"] + " — " + frame["source"] + " (" + frame["unit"] + ")"
+
+
+def _as_trend_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shape indicator rows like trend_data frames so trend_tables can test them (component as category)."""
+    return frame.assign(iccs_code=frame["component"], label=frame["component"].map(component_name), level=0)
+
+
+def _trends(annual: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
+    if annual.empty:
+        return pd.DataFrame()
+    return trend_tables.trend_table(_as_trend_input(annual), _as_trend_input(monthly))
+
+
+def _coverage(frame: pd.DataFrame, country_years: pd.DataFrame) -> str:
+    """Which countries and years of the warehouse the indicator lacks."""
+    present = frame[frame["count"].notna()][["country", "year"]].drop_duplicates()
+    if present.empty:
+        return "no data for any country"
+    have = set(map(tuple, present.to_numpy().tolist()))
+    missing = country_years[[(c, y) not in have for c, y in country_years.itertuples(index=False)]]
+    parts = []
+    for country, years in missing.groupby("country")["year"]:
+        if country not in set(present["country"]):
+            parts.append(f"{country}: no data")
+        else:
+            parts.append(f"{country}: {', '.join(str(y) for y in sorted(years))} missing")
+    covered = ", ".join(f"{c} {int(g.min())}–{int(g.max())}" for c, g in present.groupby("country")["year"])
+    return f"covered: {covered}" + ("; " + "; ".join(parts) if parts else "; no gaps")
+
+
+def _metadata(
+    con: duckdb.DuckDBPyConnection, info: pd.Series, frame: pd.DataFrame, country_years: pd.DataFrame
+) -> dict[str, str]:
+    return {
+        "Indicator": f"{info['indicator']}: {info['title']}",
+        "Unit": str(info["unit"]),
+        "ICCS codes": str(info["codes"]),
+        "Matching": MATCHING,
+        "Data sources": queries.source_names(con, sorted(frame["source"].unique())) if not frame.empty else "none",
+        "Coverage": _coverage(frame, country_years),
+        "Partial years": ", ".join(
+            f"{r.country} {r.year} ({int(r.months)} months)"
+            for r in frame[frame["partial"]][["country", "year", "months"]].drop_duplicates().itertuples()
+        )
+        or "none",
+        "Caveat": CAVEAT,
+    }
+
+
+def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
+    full = frame[~frame["partial"] & frame[measure].notna()]
+    return full.sort_values("year").groupby(SERIES_KEYS + ["component"], as_index=False).tail(1)
+
+
+def _victims_block(con, info: pd.Series, frame: pd.DataFrame, trends: pd.DataFrame, country_years: pd.DataFrame) -> str:
+    """A per-100,000 victims indicator (16.1.1, 16.2.2); other units are shown apart and labelled."""
+    indicator = info["indicator"]
+    title = f"{indicator} {info['title']}"
+    if frame.empty or frame["count"].notna().sum() == 0:
+        body = page.paragraph(f"No source records ICCS {info['codes']}: {indicator} cannot be computed.", cls="note")
+        return page.section_html(title, body, metadata=_metadata(con, info, frame, country_years))
+    data = frame.copy()
+    is_victims = data["unit"] == "victims"
+    data["measure"] = (
+        data["unit"]
+        .where(~is_victims, "victims")
+        .map(lambda u: "victims per 100,000 (the indicator)" if u == "victims" else f"{u} per 100,000 (not victims)")
+    )
+    data["trace"] = data["country"] + " (" + data["source"] + ")"
+    data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+    data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])
+    fig = charts.menu_lines(
+        data,
+        menu="measure",
+        trace="trace",
+        x="year",
+        y="rate_per_100k",
+        title=lambda m: f"{indicator}: {m}",
+        x_title="Year",
+        y_title="per 100,000 population",
+        partial="partial",
+        note="note",
+        y_format=",.2f",
+    )
+    sentences = []
+    victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
+    rated = _latest(data, "rate_per_100k")
+    for country in sorted(set(data["country"])):
+        rows = rated[(rated["country"] == country) & (rated["unit"] == "victims")]
+        if not rows.empty:
+            r = rows.iloc[0]
+            t = trends[
+                (trends["country"] == country) & (trends["unit"] == "victims") & (trends["source"] == r["source"])
+            ]
+            trend = (
+                (" " + trend_tables.change_sentence("The rate", t.iloc[0], show_measure=False)) if not t.empty else ""
+            )
+            sentences.append(f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 in {int(r['year'])}.{trend}")
+        elif country not in victim_countries:
+            other = rated[rated["country"] == country]
+            if not other.empty:
+                r = other.iloc[0]
+                sentences.append(
+                    f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000 in "
+                    f"{int(r['year'])}), shown separately because they are not the indicator's unit."
+                )
+            else:
+                sentences.append(f"{country}: no victim counts and no population for a rate.")
+    no_pop = data[data["count"].notna() & data["population"].isna()][["country", "year"]].drop_duplicates()
+    if not no_pop.empty:
+        sentences.append(
+            "No population (rate absent): " + ", ".join(f"{r.country} {r.year}" for r in no_pop.itertuples()) + "."
+        )
+    table = data[["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial"]].rename(
+        columns={"rate_per_100k": "per 100,000", "partial": "partial year"}
+    )
+    body = page.figure_html(fig) + page.table_html(
+        table, caption=f"{indicator}: counts and rates per 100,000 by unit", csv_name=f"sdg_{indicator}"
+    )
+    return page.section_html(
+        title, body, summary=" ".join(sentences), metadata=_metadata(con, info, frame, country_years)
+    )
+
+
+def _target_16_4(
+    con,
+    infos: pd.DataFrame,
+    frame: pd.DataFrame,
+    trends: pd.DataFrame,
+    country_years: pd.DataFrame,
+) -> str:
+    present = sorted(set(frame.loc[frame["count"].fillna(0) > 0, "component"]))
+    absent = [c for c in COMPONENTS_16_4 if c not in present]
+    title = "Target 16.4: organized crime, illicit flows, trafficking and corruption"
+    summary = [
+        f"{len(present)} of {len(COMPONENTS_16_4)} components have recorded data"
+        + (f" ({', '.join(component_name(c) for c in present)})" if present else "")
+        + "."
+    ]
+    if absent:
+        summary.append("No source records: " + ", ".join(component_name(c) for c in absent) + ".")
+    blocks = []
+    if present:
+        data = frame[frame["component"].isin(present)].copy()
+        data["series"] = _series_label(data)
+        data["name"] = data["component"].map(component_name)
+        data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+        data = data.sort_values(["series", "component", "year"])
+        rates = data.assign(menu=data["series"] + " — per 100,000")
+        counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"])
+        fig = charts.menu_lines(
+            pd.concat([rates, counts]),
+            menu="menu",
+            trace="name",
+            x="year",
+            y="rate_per_100k",
+            title=lambda m: f"Target 16.4 components: {m}",
+            x_title="Year",
+            y_title="per 100,000 population / count",
+            partial="partial",
+            note="note",
+            y_format=",.3g",
+        )
+        table = data[
+            [
+                "country",
+                "source",
+                "unit",
+                "component",
+                "year",
+                "count",
+                "population",
+                "rate_per_100k",
+                "share_pct",
+                "partial",
+            ]
+        ].rename(
+            columns={
+                "rate_per_100k": "per 100,000",
+                "share_pct": "% of recorded (same unit)",
+                "partial": "partial year",
+            }
+        )
+        meta = _metadata(
+            con,
+            pd.Series(
+                {
+                    **infos.iloc[0].to_dict(),
+                    "codes": "; ".join(f"{component_name(r.component)}: {r.codes}" for r in infos.itertuples()),
+                }
+            ),
+            data,
+            country_years,
+        )
+        blocks.append(
+            page.block_html(
+                "Counts and rates per 100,000",
+                page.figure_html(fig)
+                + page.table_html(
+                    table, caption="Target 16.4 components by year (each unit apart)", csv_name="sdg_16_4_components"
+                ),
+                summary="Choose a country, source and measure above the chart. Rates use the national population "
+                "of the same year.",
+                metadata=meta,
+            )
+        )
+        latest = _latest(data, "share_pct")
+        if not latest.empty:
+            latest = latest.assign(
+                menu=_series_label(latest) + " " + latest["year"].astype(str),
+                hover=latest["count"].map("{:,.0f}".format)
+                + " of "
+                + latest["all_recorded"].map("{:,.0f}".format)
+                + " recorded "
+                + latest["unit"],
+            )
+            bars = charts.menu_bars(
+                latest,
+                menu="menu",
+                category="name",
+                value="share_pct",
+                title=lambda m: f"Share of all recorded crime, {m}",
+                value_title="% of all recorded (same source and unit)",
+                hover="hover",
+                value_format=".3f",
+                diverging=False,
+            )
+            top = latest.sort_values("share_pct", ascending=False).iloc[0]
+            share_sentence = (
+                f"The largest share: {top['name']} at {top['share_pct']:.2f}% of everything {top['source']} "
+                f"recorded in {top['country']} in {int(top['year'])} ({top['unit']})."
+            )
+            blocks.append(
+                page.block_html(
+                    "Share of each country's recorded crime",
+                    page.figure_html(bars)
+                    + page.table_html(
+                        latest[
+                            ["country", "source", "unit", "name", "year", "count", "all_recorded", "share_pct"]
+                        ].rename(
+                            columns={
+                                "name": "component",
+                                "all_recorded": "all recorded (same unit)",
+                                "share_pct": "share %",
+                            }
+                        ),
+                        caption="Latest full year: component as a share of all recorded crime of the same unit",
+                        csv_name="sdg_16_4_shares",
+                    ),
+                    summary=share_sentence,
+                    metadata={
+                        **meta,
+                        "Definition": "Component count / all records of the same source, country, "
+                        "year and unit x 100. Units are never mixed.",
+                    },
+                )
+            )
+        if not trends.empty:
+            t = trends.assign(component=trends["iccs_code"].map(component_name))
+            columns = [
+                "country",
+                "source",
+                "unit",
+                "component",
+                "test",
+                "measure",
+                "n",
+                "direction",
+                "slope_per_year",
+                "relative_slope_pct",
+                "p_value",
+                "first_year",
+                "last_year",
+                "change_pct",
+            ]
+            t_table = (
+                t[columns]
+                .assign(p_value=t["p_value"].map(lambda p: "" if pd.isna(p) else trend_tables.format_p(p)))
+                .rename(columns={"relative_slope_pct": "% per year", "p_value": "p", "change_pct": "change %"})
+            )
+            sentences = [
+                trend_tables.change_sentence(f"{r['country']} {r['component']} ({r['unit']})", r)
+                for _, r in t[t["significant"]].head(4).iterrows()
+            ] or ["No component shows a significant trend (Mann-Kendall, p<0.05)."]
+            blocks.append(
+                page.block_html(
+                    "Trends (Mann-Kendall)",
+                    page.table_html(
+                        t_table,
+                        caption="Target 16.4 components: trend tests, ranked by significant change",
+                        csv_name="sdg_16_4_trends",
+                    ),
+                    summary=" ".join(sentences),
+                    metadata={
+                        **meta,
+                        "Method": "Seasonal Mann-Kendall on monthly counts for monthly sources; original "
+                        "Mann-Kendall on full-year rates (or counts where a population is missing) otherwise; "
+                        "Sen's slope per year.",
+                    },
+                )
+            )
+    else:
+        blocks.append(page.paragraph("No source records any Target 16.4 component.", cls="note"))
+    return page.section_html(title, "".join(blocks), summary=" ".join(summary))
+
+
+def _arms_tracing(con, info: pd.Series, frame: pd.DataFrame, country_years: pd.DataFrame) -> str:
+    """16.4.2 is the share of seized arms whose origin was traced: it needs seizure and tracing counts."""
+    title = f"16.4.2 {info['title']}"
+    seized = frame[frame["unit"].str.contains("seiz", case=False) & frame["count"].notna()]
+    traced = frame[frame["unit"].str.contains("trac", case=False) & frame["count"].notna()]
+    if seized.empty or traced.empty:
+        body = page.paragraph(
+            "No source supplies it: 16.4.2 needs counts of seized, found or surrendered arms and of those traced, "
+            "and no loaded source has those units (recorded firearms-trafficking offences are in Target 16.4 above).",
+            cls="note",
+        )
+        return page.section_html(title, body, metadata=_metadata(con, info, frame, country_years))
+    keys = ["country", "year"]
+    merged = (
+        seized.groupby(keys, as_index=False)["count"]
+        .sum()
+        .merge(traced.groupby(keys, as_index=False)["count"].sum(), on=keys, suffixes=("_seized", "_traced"))
+    )
+    merged["pct_traced"] = merged["count_traced"] * 100.0 / merged["count_seized"].where(merged["count_seized"] > 0)
+    merged = merged.assign(menu="16.4.2", trace=merged["country"], partial=False)
+    fig = charts.menu_lines(
+        merged,
+        menu="menu",
+        trace="trace",
+        x="year",
+        y="pct_traced",
+        title=lambda _: "16.4.2: percent of seized arms traced",
+        x_title="Year",
+        y_title="% traced",
+    )
+    last = merged.sort_values("year").groupby("country").tail(1)
+    summary = " ".join(f"{r.country}: {r.pct_traced:.0f}% traced in {r.year}." for r in last.itertuples())
+    body = page.figure_html(fig) + page.table_html(
+        merged.drop(columns=["menu", "trace", "partial"]), caption="16.4.2 by country and year", csv_name="sdg_16_4_2"
+    )
+    return page.section_html(title, body, summary=summary, metadata=_metadata(con, info, frame, country_years))
+
+
+def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
+    """Write sdg16.html into `out_dir` and return its path."""
+    infos = sdg16_data.indicators(con)
+    annual = sdg16_data.indicator_annual(con)
+    monthly = sdg16_data.indicator_monthly(con)
+    country_years = sdg16_data.country_years(con)
+    trends = _trends(annual, monthly)
+    if trends.empty:
+        trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
+
+    def rows(indicator: str) -> pd.DataFrame:
+        return annual[annual["indicator"] == indicator]
+
+    def trend_rows(indicator: str) -> pd.DataFrame:
+        codes = set(infos.loc[infos["indicator"] == indicator, "component"])
+        return trends[trends["iccs_code"].isin(codes)]
+
+    def info(indicator: str) -> pd.Series:
+        found = infos[infos["indicator"] == indicator]
+        if found.empty:
+            raise ValueError(f"sdg16_codes has no indicator {indicator}: load the classification first")
+        return found.iloc[0]
+
+    sections = [
+        _victims_block(con, info("16.1.1"), rows("16.1.1"), trend_rows("16.1.1"), country_years),
+        _victims_block(con, info("16.2.2"), rows("16.2.2"), trend_rows("16.2.2"), country_years),
+        _target_16_4(con, infos[infos["indicator"] == "16.4"], rows("16.4"), trend_rows("16.4"), country_years),
+        _arms_tracing(con, info("16.4.2"), rows("16.4.2"), country_years),
+    ]
+    intro = (
+        "Sustainable Development Goal 16 indicators that police-recorded data can inform, computed from records "
+        "classified with ICCS v1.0. Indicators defined per victim use victim counts only; offence counts are "
+        "shown apart and labelled.\n\n" + CAVEAT
+    )
+    return page.write_page(
+        out_dir, "sdg16.html", "SDG 16: peace, justice and strong institutions", sections, intro=intro
+    )

@@ -1,0 +1,119 @@
+"""The shared page frame: offline pages, escaping of data labels, CSV downloads, build_reports and index.html."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from reports_fixture import XSS_AREA, build_warehouse
+
+import reports
+from reports import build, page
+
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def _plot_json(html: str) -> list:
+    """The data array passed to Plotly.newPlot in a figure div."""
+    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", html, re.S)
+    assert match, "no Plotly.newPlot call found"
+    return json.loads(match.group(1))
+
+
+def test_figure_html_escapes_trace_text_and_leaves_numbers_and_dates():
+    fig = go.Figure(
+        go.Scatter(
+            x=pd.to_datetime(["2020-01-01", "2020-02-01"]),
+            y=[1.5, 2.5],
+            name=XSS_AREA,
+            text=[XSS_AREA, "plain"],
+        )
+    )
+    html = page.figure_html(fig, div_id="chart-1")
+    assert "cdn.plot.ly" not in html and "<script src" not in html  # plotly.js is loaded by the page
+    assert len(html) < 20_000  # no inlined plotly.js (4.8 MB)
+    trace = _plot_json(html)[0]
+    assert trace["name"] == ESCAPED
+    assert trace["text"] == [ESCAPED, "plain"]
+    assert trace["y"] == [1.5, 2.5]
+    assert str(trace["x"][0]).startswith("2020-01-01")
+    assert "<script>alert(1)" not in html
+
+
+def test_figure_html_accepts_plain_dicts():
+    spec = {"data": [{"type": "bar", "x": [XSS_AREA], "y": [3]}], "layout": {"title": {"text": "t"}}}
+    trace = _plot_json(page.figure_html(spec))[0]
+    assert trace["x"] == [ESCAPED] and trace["y"] == [3]
+    assert spec["data"][0]["x"] == [XSS_AREA]  # the caller's figure is not modified
+
+
+def test_table_html_escapes_cells_and_csv_holds_every_row():
+    frame = pd.DataFrame({"area": [XSS_AREA, "North", "South"], "count": [12345.0, 7.0, None], "year": [2019] * 3})
+    html = page.table_html(frame, caption="Areas <b>", csv_name="areas", max_rows=2)
+    assert ESCAPED in html and "<script>alert" not in html
+    assert "Areas &lt;b&gt;" in html
+    assert "12,345" in html and ">2019<" in html  # years are not given thousands separators
+    assert "First 2 of 3 rows shown" in html
+    href = re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', html).group(1)
+    csv = urllib.parse.unquote(href.replace("&amp;", "&"))
+    back = pd.read_csv(io.StringIO(csv))
+    assert back["area"].tolist() == frame["area"].tolist()
+    assert back["count"].iloc[0] == 12345.0 and pd.isna(back["count"].iloc[2])
+    assert 'download="areas.csv"' in html
+
+
+def test_section_and_block_escape_their_text():
+    html = page.section_html(XSS_AREA, "<p>body</p>", summary=XSS_AREA, metadata={XSS_AREA: XSS_AREA})
+    assert "<p>body</p>" in html
+    assert html.count(ESCAPED) == 4 and "<script>alert" not in html
+    block = page.block_html("t", "<i>b</i>", summary=XSS_AREA)
+    assert ESCAPED in block and "<i>b</i>" in block
+
+
+def test_write_page_is_offline_with_nav_and_escaped_intro(tmp_path: Path):
+    path = page.write_page(tmp_path, "trends.html", "Trends <x>", ["<section>s</section>"], intro=XSS_AREA)
+    html = path.read_text()
+    assert (tmp_path / "plotly.min.js").stat().st_size > 1_000_000
+    assert '<script src="plotly.min.js"></script>' in html
+    assert not re.search(r'<script[^>]+src="(https?:)?//', html) and "cdn.plot.ly" not in html
+    for target in ("index.html", "trends.html", "hotspots.html", "sdg16.html", "quality.html"):
+        assert f'href="{target}"' in html
+    assert 'href="trends.html" class="current"' in html
+    assert "Trends &lt;x&gt;" in html and ESCAPED in html
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    con = build_warehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+    yield con
+    con.close()
+
+
+def test_build_reports_rejects_unknown_kinds(warehouse, tmp_path: Path):
+    with pytest.raises(ValueError, match="unknown report kind"):
+        reports.build_reports(warehouse, tmp_path, ["trends", "maps"])
+
+
+def test_missing_report_module_fails_only_that_kind(warehouse, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(build, "REPORT_KINDS", (*build.REPORT_KINDS, "nosuchreport"))
+    with pytest.raises(reports.ReportUnavailableError, match="nosuchreport"):
+        reports.build_reports(warehouse, tmp_path, ["sdg16", "nosuchreport"])
+    assert (tmp_path / "sdg16.html").exists() and (tmp_path / "index.html").exists()
+
+
+def test_index_links_present_reports_and_shows_vintage(warehouse, tmp_path: Path):
+    written = reports.build_reports(warehouse, tmp_path, ["sdg16"])
+    assert set(written) == {"sdg16", "index"}
+    html = (tmp_path / "index.html").read_text()
+    listing = html[html.index('<ul class="reports">') : html.index("</ul>")]
+    assert 'href="sdg16.html"' in listing and 'href="trends.html"' not in listing
+    for source in ("alpha_police", "alpha_victims", "beta_stats"):
+        assert source in html
+    assert "2024-05-01 10:00" in html  # latest run time from the runs table
+    assert "2010" in html and "2023" in html

@@ -1,0 +1,262 @@
+"""trends.html and the statistics behind it: Mann-Kendall/Sen against pymannkendall, gaps, partial years, units,
+rates without population, escaping, offline rendering and series breaks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymannkendall as mk
+import pytest
+from browser import chart_divs, needs_browser, render
+from reports_fixture import (
+    BETA_MISSING_POPULATION_YEAR,
+    MISSING_MONTH,
+    NO_POPULATION_AREA,
+    PARTIAL_YEAR,
+    VICTIMS_MISSING_YEAR,
+    build_warehouse,
+)
+
+from reports import trend_data, trend_tables
+from reports.sdg16 import render_sdg16
+from reports.stats import seasonal, trend
+from reports.trends import render_trends
+
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+# --- statistics -------------------------------------------------------------------------------------------
+
+
+def _noisy(n: int, slope: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 100 + slope * np.arange(n) + rng.normal(0, 3, n)
+
+
+def test_annual_trend_equals_pymannkendall_with_a_missing_year_as_gap():
+    years = [2010, 2011, 2012, 2014, 2015, 2016, 2017, 2018]  # 2013 missing
+    values = _noisy(len(years), 2.0, 1)
+    result = trend.annual_trend(pd.Series(values, index=years))
+    grid = np.insert(values, 3, np.nan)  # 2013 stays a gap on the time axis
+    expected = mk.original_test(grid)
+    assert result.p_value == pytest.approx(expected.p)
+    assert result.s == pytest.approx(expected.s)
+    assert result.tau == pytest.approx(expected.Tau)
+    assert result.slope_per_year == pytest.approx(expected.slope)
+    assert result.direction == expected.trend
+    assert result.n == len(years) and result.first_period == "2010" and result.last_period == "2018"
+    # Dropping the gap instead would change Sen's slope: the gap matters.
+    assert mk.original_test(values).slope != pytest.approx(expected.slope)
+
+
+def test_annual_trend_known_values_and_too_few_years():
+    result = trend.annual_trend(pd.Series([1.0, 2, 3, 4, 5, 6], index=range(2001, 2007)))
+    assert result.s == 15 and result.slope_per_year == pytest.approx(1.0)
+    assert result.direction == "increasing" and result.significant
+    assert result.relative_slope_pct == pytest.approx(1.0 / 3.5 * 100)
+    assert trend.annual_trend(pd.Series([1.0, 2, 3, 4], index=range(2001, 2005))) is None
+
+
+def test_monthly_seasonal_trend_equals_pymannkendall_on_a_january_aligned_grid():
+    index = pd.period_range("2016-03", "2020-10", freq="M")
+    values = _noisy(len(index), 0.4, 2) + 15 * np.sin(np.arange(len(index)) * 2 * np.pi / 12)
+    series = pd.Series(values, index=index).drop(pd.Period("2018-06", "M"))
+    result = trend.monthly_trend(series, method="seasonal")
+    grid = np.full(60, np.nan)  # 2016-01 .. 2020-12
+    positions = [(p.year - 2016) * 12 + p.month - 1 for p in series.index]
+    grid[positions] = series.to_numpy()
+    expected = mk.seasonal_test(grid, period=12)
+    assert result.p_value == pytest.approx(expected.p)
+    assert result.s == pytest.approx(expected.s)
+    assert result.slope_per_year == pytest.approx(expected.slope)  # seasonal slope is already per year
+    assert result.n == len(series)
+
+
+@pytest.mark.parametrize(
+    ("method", "function"),
+    [("hamed_rao", mk.hamed_rao_modification_test), ("yue_wang", mk.yue_wang_modification_test)],
+)
+def test_monthly_autocorrelation_corrected_trends_equal_pymannkendall(method, function):
+    index = pd.MultiIndex.from_tuples([(y, m) for y in range(2015, 2019) for m in range(1, 13)])
+    values = _noisy(48, 0.5, 3)
+    result = trend.monthly_trend(pd.Series(values, index=index), method=method)
+    expected = function(values)
+    assert result.p_value == pytest.approx(expected.p)
+    assert result.z == pytest.approx(expected.z)
+    assert result.slope_per_year == pytest.approx(expected.slope * 12)  # per month -> per year
+
+
+def test_monthly_trend_needs_two_years_of_data():
+    short = pd.Series(np.arange(20.0), index=pd.period_range("2020-01", periods=20, freq="M"))
+    assert trend.monthly_trend(short) is None
+
+
+def test_stl_bridges_a_short_gap_for_fitting_but_leaves_it_blank():
+    index = pd.period_range("2016-01", "2020-12", freq="M")
+    values = _noisy(len(index), 0.3, 4) + 20 * np.sin(np.arange(len(index)) * 2 * np.pi / 12)
+    series = pd.Series(values, index=index).drop(pd.Period("2018-04", "M"))
+    result = seasonal.decompose(series)
+    assert result.bridged_months == 1 and result.dropped_months == 0
+    gap = result.components.loc[pd.Period("2018-04", "M")]
+    assert gap.isna().all()
+    assert result.components.drop(pd.Period("2018-04", "M")).notna().all().all()
+    assert result.seasonal_strength > 0.8
+    assert seasonal.decompose(series.iloc[:20]) is None
+
+
+def test_stl_uses_the_longest_stretch_when_a_gap_is_long():
+    index = pd.period_range("2015-01", "2020-12", freq="M")
+    series = pd.Series(_noisy(len(index), 0.3, 5), index=index)
+    series = series[(series.index < pd.Period("2016-06", "M")) | (series.index > pd.Period("2016-11", "M"))]
+    result = seasonal.decompose(series)
+    assert result.components.index[0] == pd.Period("2016-12", "M")
+    assert result.dropped_months == 17
+
+
+# --- warehouse frames --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    con = build_warehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def annual(warehouse):
+    return trend_data.annual_national(warehouse)
+
+
+def test_a_missing_month_is_a_gap_not_a_zero(warehouse):
+    monthly = trend_data.monthly_national(warehouse)
+    alpha = monthly[monthly["source"] == "alpha_police"]
+    assert not ((alpha["year"] == MISSING_MONTH[0]) & (alpha["month"] == MISSING_MONTH[1])).any()
+    grid = trend.monthly_grid(alpha[alpha["iccs_code"] == "05"].set_index(["year", "month"])["count"])
+    assert np.isnan(grid[pd.Period(f"{MISSING_MONTH[0]}-{MISSING_MONTH[1]:02d}", "M")])
+
+
+def test_missing_year_of_annual_data_is_null_and_partial_years_are_flagged(annual):
+    victims = annual[(annual["source"] == "alpha_victims") & (annual["iccs_code"] == "01")].set_index("year")
+    assert pd.isna(victims.loc[VICTIMS_MISSING_YEAR, "count"])
+    police = annual[(annual["source"] == "alpha_police") & (annual["iccs_code"] == "05")].set_index("year")
+    assert police.loc[PARTIAL_YEAR, "partial"] and police.loc[MISSING_MONTH[0], "partial"]
+    assert not police.loc[2018, "partial"]
+    latest = trend_tables.latest_full_year(annual).set_index("source")
+    assert latest.loc["alpha_police", "latest"] == 2022  # 2023 has 6 months: not a full year
+    yoy = trend_tables.yoy_table(annual)
+    alpha = yoy[yoy["source"] == "alpha_police"]
+    assert set(alpha["year_latest"]) == {2022} and set(alpha["year_previous"]) == {2021}
+
+
+def test_units_are_never_added_together(warehouse, annual):
+    # AAA homicide has offences (alpha_police) and victims (alpha_victims): each row keeps its own unit.
+    rows = annual[(annual["country"] == "AAA") & (annual["iccs_code"] == "0101") & (annual["year"] == 2018)]
+    assert sorted(rows["unit"]) == ["offences", "victims"]
+    truth = dict(
+        warehouse.execute(
+            "SELECT unit, sum(count) FROM offence_counts WHERE country = 'AAA' AND iccs_code = '0101' "
+            "AND year = 2018 GROUP BY unit"
+        ).fetchall()
+    )
+    assert dict(zip(rows["unit"], rows["count"], strict=True)) == truth
+    assert annual.groupby(["source", "country", "iccs_code", "year"])["unit"].nunique().max() == 1
+
+
+def test_rates_use_same_year_population_and_are_absent_without_it(warehouse, annual):
+    beta = annual[(annual["source"] == "beta_stats") & (annual["iccs_code"] == "05")].set_index("year")
+    assert pd.isna(beta.loc[BETA_MISSING_POPULATION_YEAR, "rate_per_100k"])
+    pop_2016 = warehouse.execute(
+        "SELECT population FROM population WHERE country = 'BBB' AND area IS NULL AND year = 2016"
+    ).fetchall()[0][0]
+    assert beta.loc[2016, "rate_per_100k"] == pytest.approx(beta.loc[2016, "count"] * 1e5 / pop_2016)
+    areas = trend_data.area_totals(warehouse)
+    nowhere = areas[areas["area"] == NO_POPULATION_AREA]
+    assert nowhere["count"].gt(0).all() and nowhere["rate_per_100k"].isna().all()
+
+
+def test_trend_table_ranks_significant_changes_first(annual, warehouse):
+    table = trend_tables.trend_table(annual, trend_data.monthly_national(warehouse))
+    alpha = table[table["source"] == "alpha_police"].set_index("iccs_code")
+    assert alpha.loc["0502", "direction"] == "increasing" and alpha.loc["0502", "significant"]
+    assert alpha.loc["0501", "direction"] == "decreasing" and alpha.loc["0501", "significant"]
+    assert alpha.loc["0502", "test"] == "Seasonal Mann-Kendall"
+    assert table[table["source"] == "beta_stats"]["test"].eq("Mann-Kendall").all()
+    assert not table["significant"].iloc[: table["significant"].sum()].eq(False).any()
+    assert alpha.loc["0502", "last_year"] == 2022  # the partial year is not an endpoint
+    sentence = trend_tables.change_sentence("Theft", alpha.loc["0502"])
+    assert sentence.startswith("Theft (rate per 100,000) rose") and "Mann-Kendall p<0.001" in sentence
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pages(warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    started = time.perf_counter()
+    trends_page = render_trends(warehouse, out)
+    middle = time.perf_counter()
+    sdg_page = render_sdg16(warehouse, out)
+    ended = time.perf_counter()
+    print(f"\nrender_trends {middle - started:.2f} s, render_sdg16 {ended - middle:.2f} s on the fixture")
+    return {"trends": trends_page, "sdg16": sdg_page, "seconds": ended - started}
+
+
+def test_trends_page_is_offline_and_escapes_labels(pages):
+    html = pages["trends"].read_text()
+    assert "cdn.plot.ly" not in html and 'src="http' not in html
+    assert (pages["trends"].parent / "plotly.min.js").exists()
+    assert "<script>alert(1)" not in html
+    assert ESCAPED in html  # the area shows as text in the table, the summary and the chart data
+
+
+def test_trends_page_says_where_rates_are_missing_and_labels_units(pages):
+    html = pages["trends"].read_text()
+    assert f"rates are absent for BBB {BETA_MISSING_POPULATION_YEAR}" in html
+    assert f"No population for 1 area(s) ({NO_POPULATION_AREA})" in html
+    for dataset in ("alpha_police — offences (police)", "alpha_victims — victims (police)"):
+        assert dataset in html
+    assert "partial year" in html and f"{PARTIAL_YEAR} (6 months)" in html
+    assert "Seasonal Mann-Kendall" in html
+    assert html.count('class="plotly-graph-div"') >= 10
+
+
+def test_rendering_is_fast_on_the_fixture(pages):
+    assert pages["seconds"] < 20  # a guard against per-record Python work; measured ~2 s
+
+
+def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Path):
+    cursor = warehouse.cursor()
+    cursor.execute(
+        "CREATE TABLE series_breaks AS SELECT * FROM (VALUES "
+        "('alpha_police', NULL, '2020', 'new recording system', 'crime recording standard changed'), "
+        "('alpha_police', '05', '2021-07', 'reclassification', 'theft codes remapped')) "
+        "v(source, iccs_code, period, kind, detail)"
+    )
+    try:
+        html = render_trends(cursor, tmp_path).read_text()
+    finally:
+        cursor.execute("DROP TABLE series_breaks")
+        cursor.close()
+    assert "series break: new recording system" in html
+    assert "series break: reclassification" in html
+    assert "2021-07 reclassification (05): theft codes remapped" in html
+
+
+@pytest.mark.browser
+@needs_browser
+def test_trends_and_sdg16_render_in_a_browser_without_errors(pages):
+    for name in ("trends", "sdg16"):
+        path = pages[name]
+        rendered = render(path)
+        divs = chart_divs(path.read_text())
+        assert divs > 0
+        assert rendered.plotly_svgs >= divs, f"{name}: {rendered.plotly_svgs} plotly svgs for {divs} charts"
+        assert rendered.console_errors == [], rendered.console_errors
+        assert "<script>alert(1)" not in rendered.dom
+    dom = render(pages["trends"]).dom
+    assert ESCAPED in dom  # shown as text in the rendered page
