@@ -1,0 +1,143 @@
+"""quality.html: every record accounted for, reasons and unmapped codes, coverage holes drawn as holes, data
+labels escaped, and the page renders offline in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from browser import needs_browser, render
+from reports_fixture import MISSING_MONTH, XSS_AREA, build_warehouse
+
+from reports import build
+from reports.quality import render_quality
+from warehouse import completeness, quality
+from warehouse.connection import connect
+
+
+def _csv(html: str, name: str) -> pd.DataFrame:
+    """The frame behind a table's CSV download link."""
+    match = re.search(rf'download="{re.escape(name)}" href="data:text/csv;charset=utf-8,([^"]+)"', html)
+    assert match, f"no CSV download named {name}"
+    return pd.read_csv(StringIO(urllib.parse.unquote(match.group(1).replace("&amp;", "&"))))
+
+
+def _plots(html: str) -> dict[str, list]:
+    """div id -> the data array of its Plotly.newPlot call."""
+    found = re.findall(r'Plotly\.newPlot\(\s*"([^"]+)",\s*(\[.*?\]),\s*\{"', html, re.S)
+    return {div: json.loads(data) for div, data in found}
+
+
+@pytest.fixture(scope="module")
+def mini_page(mini_run, tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("quality_mini")
+    with connect(mini_run.warehouse, read_only=True) as con:  # the report reads; it never writes
+        path = render_quality(con, out)
+    return path, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def fixture_page(tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("quality_fixture")
+    con = build_warehouse(folder / "w.duckdb")
+    try:
+        path = render_quality(con, folder / "reports")
+    finally:
+        con.close()
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_every_record_is_accounted_for_per_source(mini_run, mini_page) -> None:
+    _, html = mini_page
+    loads = _csv(html, "quality_loads.csv").set_index("source")
+    for result in mini_run.by_source().values():
+        row = loads.loc[result.source]
+        assert (row.records_in, row.records_loaded, row.records_quarantined) == (
+            result.records_in, result.records_loaded, result.records_quarantined)
+        assert bool(row.balanced) and row.quarantine_rows == result.records_quarantined
+    assert "Every record is accounted for" in html
+
+
+def test_reasons_and_unmapped_codes_name_file_and_line(mini_run, mini_page) -> None:
+    _, html = mini_page
+    reasons = _csv(html, "quality_reasons.csv")
+    police = reasons[reasons["source"] == "mini_police"].set_index("reason")["records"].to_dict()
+    assert police == mini_run.by_source()["mini_police"].reasons
+    unmapped = _csv(html, "quality_unmapped_codes.csv")
+    assert unmapped[["source", "national_code", "records", "first_at"]].values.tolist() == [
+        ["mini_police", "XXX", 1, "incidents_2023.csv:8"]]
+    assert unmapped["why"].tolist() == ["not in the correspondence table"]
+
+
+def test_contract_rules_hold_over_the_loaded_tables(mini_run) -> None:
+    with connect(mini_run.warehouse, read_only=True) as con:
+        results = quality.contract_results(con)
+    assert set(results["table"]) == {"offences", "offence_counts", "population", "quarantine"}
+    assert results["failures"].sum() == 0, results[results["failures"] > 0]
+
+
+def test_coverage_heat_map_draws_the_missing_month_as_a_hole(fixture_page) -> None:
+    _, html = fixture_page
+    plots = _plots(html)
+    assert {"heatmap-alpha-police", "heatmap-alpha-victims", "heatmap-beta-stats"} <= set(plots)
+    records, holes = plots["heatmap-alpha-police"]
+    missing = f"{MISSING_MONTH[0]}-{MISSING_MONTH[1]:02d}"
+    column = records["x"].index(missing)
+    assert [row[column] for row in holes["z"]] == [1] * len(records["y"]), "every area is missing that month"
+    assert all(row[column] is None for row in records["z"])
+    assert sum(v == 1 for row in holes["z"] for v in row) == len(records["y"]), "and no other cell is a hole"
+    checks = _csv(html, "quality_completeness_checks.csv")
+    found = checks[(checks["source"] == "alpha_police") & (checks["check"] == "periods_complete")]
+    assert f"no records at all in {missing}" in found["finding"].iloc[0]
+
+
+def test_data_labels_are_escaped(fixture_page) -> None:
+    _, html = fixture_page
+    assert XSS_AREA not in html
+    heat = _plots(html)["heatmap-alpha-police"][0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in heat["y"]
+
+
+def test_stored_completeness_tables_are_what_the_page_shows(tmp_path) -> None:
+    con = build_warehouse(tmp_path / "w.duckdb")
+    try:
+        completeness.assess_source(con, "alpha_police")
+        con.execute("UPDATE completeness SET present = false, records = 0 WHERE source = 'alpha_police' "
+                    "AND period = '2016-01'")
+        html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
+    finally:
+        con.close()
+    records, holes = _plots(html)["heatmap-alpha-police"]
+    column = records["x"].index("2016-01")
+    assert all(row[column] == 1 for row in holes["z"]), "the stored table, not a fresh computation, is drawn"
+
+
+def test_an_empty_warehouse_gives_a_page_not_an_error(tmp_path) -> None:
+    from warehouse.ddl import ensure_schema
+
+    with connect(tmp_path / "empty.duckdb") as con:
+        ensure_schema(con)
+        html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
+    assert "No source has been loaded yet" in html
+
+
+def test_build_reports_writes_quality_and_links_it(mini_run, tmp_path) -> None:
+    with connect(mini_run.warehouse, read_only=True) as con:
+        written = build.build_reports(con, tmp_path, kinds=["quality"])
+    assert written["quality"] == tmp_path / "quality.html"
+    assert 'href="quality.html"' in written["index"].read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+@needs_browser
+def test_quality_page_renders_offline_in_a_browser(fixture_page) -> None:
+    path, html = fixture_page
+    rendered = render(path)
+    assert rendered.console_errors == []
+    assert rendered.plotly_svgs >= len(_plots(html)), "every chart drew its SVG"
+    assert "Plotly is not defined" not in rendered.stderr
