@@ -271,7 +271,9 @@ def _target_16_4(
                 value_format=".3f",
                 diverging=False,
             )
-            top = latest.sort_values("share_pct", ascending=False).iloc[0]
+            # Prefer offence counts: a victims-only source covering two offences gives shares of little meaning.
+            pool = latest[latest["unit"] == "offences"] if (latest["unit"] == "offences").any() else latest
+            top = pool.sort_values("share_pct", ascending=False).iloc[0]
             share_sentence = (
                 f"The largest share: {top['name']} at {top['share_pct']:.2f}% of everything {top['source']} "
                 f"recorded in {top['country']} in {int(top['year'])} ({top['unit']})."

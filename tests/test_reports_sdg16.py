@@ -1,0 +1,127 @@
+"""sdg16.html: exact-code matching (no double counting, no coarser codes), victims vs offences, shares within a
+unit, coverage, 16.4.2 without a source, escaping and offline rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from browser import chart_divs, needs_browser, render
+from reports_fixture import VICTIMS_MISSING_YEAR, build_warehouse
+
+from reports import sdg16_data
+from reports.sdg16 import render_sdg16
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    con = build_warehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def annual(warehouse):
+    return sdg16_data.indicator_annual(warehouse)
+
+
+@pytest.fixture(scope="module")
+def html(warehouse, tmp_path_factory) -> str:
+    return render_sdg16(warehouse, tmp_path_factory.mktemp("reports")).read_text()
+
+
+def _value(frame: pd.DataFrame, **where) -> float:
+    rows = frame
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    assert len(rows) == 1, rows
+    return float(rows["count"].iloc[0])
+
+
+def _sql_sum(con, codes: tuple[str, ...], year: int, source: str) -> float:
+    placeholders = ", ".join("?" for _ in codes)
+    return con.execute(
+        f"SELECT sum(count) FROM offence_counts WHERE source = ? AND year = ? AND iccs_code IN ({placeholders})",
+        [source, year, *codes],
+    ).fetchall()[0][0]
+
+
+def test_records_count_once_under_their_own_code(warehouse, annual):
+    # Corruption lists both 0703 and its child 07031; the fixture has records on both codes.
+    corruption = _value(annual, component="corruption", source="alpha_police", year=2018)
+    assert corruption == _sql_sum(warehouse, ("0703", "07031"), 2018, "alpha_police")
+    # Joining the rolled-up view instead would count each 07031 record again under 0703.
+    naive = warehouse.execute(
+        "SELECT sum(v.count) FROM v_counts v JOIN sdg16_codes s ON s.iccs_code = v.iccs_code "
+        "WHERE s.component = 'corruption' AND v.source = 'alpha_police' AND v.year = 2018 AND v.area IS NULL"
+    ).fetchall()[0][0]
+    assert naive > corruption
+
+
+def test_records_coded_coarser_than_the_indicator_are_not_counted(warehouse, annual):
+    drugs = _value(annual, component="drug_trafficking", source="alpha_police", year=2018)
+    assert drugs == _sql_sum(warehouse, ("060121",), 2018, "alpha_police")  # 0601 records are left out
+    assert _sql_sum(warehouse, ("0601",), 2018, "alpha_police") > 0
+
+
+def test_shares_use_all_records_of_the_same_source_and_unit(warehouse, annual):
+    row = annual[(annual["component"] == "money_laundering") & (annual["source"] == "alpha_police")]
+    row = row[row["year"] == 2018].iloc[0]
+    total = warehouse.execute(
+        "SELECT sum(count) FROM offence_counts WHERE source = 'alpha_police' AND year = 2018"
+    ).fetchall()[0][0]
+    assert row["share_pct"] == pytest.approx(row["count"] * 100 / total)
+    assert annual.groupby(["indicator", "component", "source", "country", "year"])["unit"].nunique().max() == 1
+
+
+def test_homicide_victims_and_offences_stay_apart(annual, html):
+    homicide = annual[annual["indicator"] == "16.1.1"]
+    assert set(homicide.loc[homicide["source"] == "alpha_victims", "unit"]) == {"victims"}
+    victims = homicide[(homicide["source"] == "alpha_victims") & homicide["count"].notna()]
+    assert VICTIMS_MISSING_YEAR not in set(victims["year"]) and len(victims) == 11
+    assert "victims per 100,000 (the indicator)" in html
+    assert "offences per 100,000 (not victims)" in html
+    assert "BBB: no victim counts; offences only" in html
+    assert "AAA: 0.38 victims per 100,000 in 2023" in html
+
+
+def test_coverage_lists_missing_years_and_countries(html):
+    assert f"AAA: {VICTIMS_MISSING_YEAR} missing" in html  # 16.1.1/16.2.2 victims lack 2016
+    assert "BBB: no data" in html  # no trafficking victims for BBB
+
+
+def test_target_16_4_components_and_trends(html):
+    assert "5 of 9 components have recorded data" in html
+    assert "No source records: Migrant smuggling, Organized criminal group, Terrorism financing" in html
+    assert "Trends (Mann-Kendall)" in html and "Drug trafficking" in html
+    assert "No source supplies it" in html  # 16.4.2 has no seizure/tracing counts
+
+
+def test_sdg16_page_is_offline_and_escaped(html):
+    assert "cdn.plot.ly" not in html and 'src="http' not in html
+    assert "<script>alert(1)" not in html
+    assert "Recorded crime reflects reporting and recording" in html
+    assert chart_divs(html) == 4  # 16.1.1, 16.2.2, 16.4 counts/rates, 16.4 shares
+
+
+def test_empty_warehouse_says_so(tmp_path: Path):
+    from warehouse.connection import connect
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = connect(tmp_path / "empty.duckdb")
+    ensure_schema(con)
+    load_classification(con)
+    page = render_sdg16(con, tmp_path).read_text()
+    con.close()
+    assert "cannot be computed" in page and "No source records any Target 16.4 component" in page
+
+
+@pytest.mark.browser
+@needs_browser
+def test_sdg16_renders_every_chart(warehouse, tmp_path: Path):
+    path = render_sdg16(warehouse, tmp_path)
+    rendered = render(path)
+    assert rendered.plotly_svgs >= chart_divs(path.read_text())
+    assert rendered.console_errors == []
