@@ -6,20 +6,22 @@ import warnings
 
 import esda
 import numpy as np
+import pymannkendall
 import pyproj
 import pytest
 from libpysal.weights import lat2W
 
 from reports.stats.hotspot import (
     bh_adjust,
-    choose_permutations,
+    conditional_p,
     confidence_of,
+    default_permutations,
     gi_star,
     smallest_detectable,
 )
 from reports.stats.hotspot_areas import area_hotspots
-from reports.stats.hotspot_emerging import CATEGORIES, classify, emerging_hotspots
-from reports.stats.hotspot_grid import Grid, bin_points, grid_graph, grid_hotspots, make_grid, project
+from reports.stats.hotspot_emerging import CATEGORIES, classify, emerging_hotspots, mann_kendall
+from reports.stats.hotspot_grid import Grid, bin_points, grid_hotspots, grid_weights, make_grid, project
 
 LON0, LAT0 = 2.17, 41.39  # synthetic city; the analysis must not care where it is
 HALF = 15_000.0  # 30 x 30 km
@@ -68,7 +70,8 @@ def test_gi_star_equals_esda_and_the_textbook_formula():
     rng = np.random.default_rng(3)
     y = rng.poisson(4, 25).astype(float)
     y[12] = 30.0
-    ours = gi_star(y, grid_graph(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0)), permutations=499, seed=11)
+    lattice = grid_weights(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0))
+    ours = gi_star(y, lattice, permutations=499, seed=11, engine="esda")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = esda.G_Local(y, lat2W(5, 5, rook=False), transform="B", star=True, permutations=499, seed=11)
@@ -76,11 +79,44 @@ def test_gi_star_equals_esda_and_the_textbook_formula():
     np.testing.assert_allclose(ours["z"], ref.Zs)
     np.testing.assert_allclose(ours["p_sim"], np.minimum(1, 2 * ref.p_sim))
     # Gi* = sum of y over the cell and its queen neighbours / sum of y
-    grid = y.reshape(5, 5)
-    padded = np.pad(grid, 1)
+    padded = np.pad(y.reshape(5, 5), 1)
     window = sum(padded[1 + dr : 6 + dr, 1 + dc : 6 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1))
     np.testing.assert_allclose(ours["gi"], (window / y.sum()).ravel())
     assert ours.loc[12, "z"] > 1  # the planted high value lifts its own neighbourhood
+    # the default engine reports the same statistic and z, only its draws differ
+    shared = gi_star(y, lattice, permutations=499, seed=11)
+    np.testing.assert_allclose(shared["gi"], ref.Gs)
+    np.testing.assert_allclose(shared["z"], ref.Zs)
+
+
+def test_shared_engine_agrees_with_esda_conditional_randomisation():
+    rng = np.random.default_rng(9)
+    side = 20
+    y = rng.poisson(5, side * side).astype(float)
+    y.reshape(side, side)[3:6, 3:6] += 12  # one clear hot spot
+    y.reshape(side, side)[14:17, 12:15] = 0  # one clear cold spot
+    lattice = grid_weights(Grid("", 1.0, 0.0, 0.0, side, side, 1.0))
+    shared = gi_star(y, lattice, permutations=9_999, seed=1)
+    reference = gi_star(y, lattice, permutations=9_999, seed=1, engine="esda")
+    # two Monte Carlo estimates of the same exact two-sided p-values, each with a standard error <= 0.01: their
+    # difference has sd <= 0.014, so a mean absolute difference <= 0.011 and no cell beyond ~4 sd
+    diff = np.abs(shared["p_sim"] - reference["p_sim"])
+    assert diff.mean() < 0.015 and diff.max() < 0.06, (diff.mean(), diff.max())
+    assert (shared["hot"] == reference["hot"]).mean() >= 0.99
+    assert (shared["cold"] == reference["cold"]).mean() >= 0.99
+    assert shared["hot"].sum() >= 6 and shared["cold"].sum() >= 3
+
+
+def test_conditional_p_is_exact_on_a_tiny_case():
+    # 4 cells, every cell has one neighbour: the reference set of cell i is the 3 other values, equally likely
+    y = np.array([0.0, 1.0, 2.0, 10.0])
+    neighbours = np.array([10.0, 2.0, 1.0, 0.0])
+    p = conditional_p(y, neighbours, np.ones(4, dtype=int), 60_000, seed=3)
+    # cell 0: others {1, 2, 10}; P(draw >= 10) = 1/3, P(draw < 10) = 2/3 -> directed p ~ 1/3
+    # cell 3: others {0, 1, 2}; P(draw >= 0) = 1, P(draw < 0) = 0 -> directed p ~ 1/60001
+    np.testing.assert_allclose(p[0], 1 / 3, atol=0.01)
+    assert p[3] < 1e-4
+    np.testing.assert_allclose(p[1], 1 / 3, atol=0.01)  # cell 1: others {0, 2, 10}, 2 -> P(>=2) = 2/3
 
 
 def test_bh_flags_the_same_cells_as_esda_fdr():
@@ -100,15 +136,15 @@ def test_confidence_never_looser_than_the_fdr_level():
 
 
 def test_permutation_floor_and_choice():
-    assert choose_permutations(900) == 9999
-    assert choose_permutations(900, periods=6) == 999
-    assert choose_permutations(100_000) == 999
     # 999 permutations: p >= 0.002; over 1000 cells BH at 10 % needs 20 equally extreme cells
     assert smallest_detectable(1000, 999, 0.1) == 20
+    assert default_permutations(900) == 9_999
+    assert default_permutations(81_000) == 99_999
+    assert smallest_detectable(81_000, default_permutations(81_000), 0.1) <= 20
 
 
 def test_constant_values_are_not_significant():
-    frame = gi_star(np.full(25, 3.0), grid_graph(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0)), permutations=99)
+    frame = gi_star(np.full(25, 3.0), grid_weights(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0)))
     assert not frame["hot"].any() and not frame["cold"].any()
 
 
@@ -138,8 +174,9 @@ def test_grid_weights_and_stray_points():
     assert grid.dropped == 1 and grid.ncols == grid.nrows == 10
     counts = bin_points(grid, x, y, np.full(x.size, 2.0))
     assert counts.sum() == 2 * (x.size - 1)
-    graph = grid_graph(grid)
-    assert graph.cardinalities.max() == 8 and graph.cardinalities.min() == 3
+    weights = grid_weights(grid)
+    assert weights.cardinality.max() == 8 and weights.cardinality.min() == 3
+    assert weights.star.sparse.diagonal().tolist() == [1.0] * grid.n_cells
 
 
 def test_cell_size_grows_rather_than_exceed_max_cells():
@@ -201,7 +238,7 @@ def test_area_hotspots_with_knn_weights():
     frame = area_hotspots(names, counts, lon, lat, fdr=FDR)
     assert frame.loc[high, "hot"].all()
     assert frame["hot"].sum() <= 12
-    assert frame["k"].iloc[0] == 8 and frame.attrs["permutations"] == 9999
+    assert frame["k"].iloc[0] == 8 and frame.attrs["permutations"] == 9_999
     with pytest.raises(ValueError, match="at least"):
         area_hotspots(names[:5], counts[:5], lon[:5], lat[:5])
 
@@ -247,7 +284,7 @@ def test_emerging_new_consecutive_and_persistent():
     persistent, new, consecutive = CLUSTERS
     schedule = {persistent: [0, 1, 2, 3, 4], new: [4], consecutive: [3, 4]}
     grid, counts, cx, cy = _cube(21, schedule)
-    result = emerging_hotspots(counts, [2019, 2020, 2021, 2022, 2023], grid_graph(grid), seed=5)
+    result = emerging_hotspots(counts, [2019, 2020, 2021, 2022, 2023], grid_weights(grid), seed=5)
     category = result.frame["category"].to_numpy()
 
     def share(centre, wanted):
@@ -267,12 +304,12 @@ def test_a_period_without_data_is_excluded_not_zero():
     persistent = CLUSTERS[0]
     grid, counts, cx, cy = _cube(22, {persistent: [0, 1, 2, 3, 4]}, years=5)
     with_gap = np.insert(counts, 2, 0.0, axis=0)  # 2021: the source sent nothing
-    result = emerging_hotspots(with_gap, [2019, 2020, 2021, 2022, 2023, 2024], grid_graph(grid), seed=5)
+    result = emerging_hotspots(with_gap, [2019, 2020, 2021, 2022, 2023, 2024], grid_weights(grid), seed=5)
     assert result.excluded_periods == (2021,) and result.periods == (2019, 2020, 2022, 2023, 2024)
     cells = _cells_near(grid, cx, cy, persistent)
     assert (result.frame.loc[cells, "category"] == "persistent hot spot").mean() >= 0.8
     with pytest.raises(ValueError, match="at least 3 periods"):
-        emerging_hotspots(with_gap[:3], [2019, 2020, 2021], grid_graph(grid))
+        emerging_hotspots(with_gap[:3], [2019, 2020, 2021], grid_weights(grid))
 
 
 def _classes(hot_rows, cold_rows=None, z=None):
@@ -303,3 +340,26 @@ def test_classification_rules():
     assert _classes([[1] * 9 + [0]], [[0] * 9 + [1]], z=[[1] * 9 + [-3]])["category"][0] == "new cold spot"
     result = _classes([[1, 1, 1, 1, 1]], z=up)
     assert result["trend"][0] == "increasing" and result["trend_p"][0] < 0.05
+
+
+def test_vectorised_mann_kendall_equals_pymannkendall():
+    rng = np.random.default_rng(12)
+    series = np.column_stack(
+        [
+            rng.normal(size=(7, 40)),
+            np.round(rng.normal(size=(7, 40))),  # many ties
+            np.arange(7.0)[:, None] + rng.normal(0, 0.3, size=(7, 20)),  # clear upward trends
+            np.array([[1.0, 1, 2, 2, 2, 3, 1]]).T,
+            np.full((7, 1), 4.0),  # no variation at all
+        ]
+    )
+    ours = mann_kendall(series, alpha=0.05)
+    for i in range(series.shape[1] - 1):
+        ref = pymannkendall.original_test(series[:, i], alpha=0.05)
+        assert ours["s"][i] == ref.s
+        np.testing.assert_allclose(ours["var_s"][i], ref.var_s)
+        np.testing.assert_allclose(ours["z"][i], ref.z)
+        np.testing.assert_allclose(ours["p"][i], ref.p)
+        assert ours["direction"][i] == {"increasing": 1, "decreasing": -1, "no trend": 0}[ref.trend]
+    assert (ours["direction"][80:100] == 1).all()
+    assert ours["p"].iloc[-1] == 1.0 and ours["direction"].iloc[-1] == 0

@@ -4,34 +4,84 @@ Why these choices:
 - Gi* (`esda.G_Local(star=True)`) on *binary* weights with a self-weight of 1 is the classic hot-spot statistic;
   its analytical z-score is the one ESRI's Hot Spot Analysis reports, and row standardisation would only rescale
   it (esda's analytical variance assumes binary weights).
-- Significance comes from conditional permutations (seeded, so a report is reproducible). esda's `p_sim` is
-  the one-sided p of whichever tail the observation lies in; doubling it (capped at 1) gives the two-sided
-  pseudo p-value a test for "hot *or* cold" needs.
+- Significance comes from conditional randomisation: a cell's own value stays, the values of its k neighbours
+  are replaced by k values drawn at random from the other cells, many times (seeded, so a report is
+  reproducible). The p-value is the rank of the observed neighbourhood sum among the draws, folded to the tail
+  it lies in (esda's "directed" p) and doubled for a two-sided test of "hot *or* cold".
 - Testing every cell at 10 % would flag ~10 % of a random map; the Benjamini-Hochberg adjustment keeps the
   expected share of false discoveries among flagged cells at or below the chosen level.
-- A permutation p-value is never below 2 / (permutations + 1), so with many cells BH can only flag a cell when
-  enough other cells are equally extreme; `smallest_detectable` says how many, and the report prints it.
+- A rank p-value is never below 2 / (permutations + 1), so BH can only flag a cell when enough cells are
+  equally extreme (`smallest_detectable`). A 1 km grid of a region has tens of thousands of cells and needs
+  tens of thousands of permutations; esda's engine (`engine="esda"`) draws them per cell in Python without
+  numba, ~30 ns per cell and permutation: 13 s for 81,000 cells x 999 permutations, 80 s for six yearly maps.
+  The default engine (`engine="shared"`) runs the same conditional randomisation with one set of draws per
+  neighbour count, as esda also shares its draws between cells, but sums each draw once and ranks every cell
+  against the sorted sums; draws that contain the cell itself are removed from that cell's reference set, so
+  every cell gets an exact conditional test on the other cells. Tests check it against esda's engine.
+- The shortcut of a normal p-value from the permutation z-score (esda's `p_z_sim`) is continuous but
+  anti-conservative exactly where BH looks (p < 1e-4): on pure Poisson noise it flagged cells in 2 of 5 maps
+  at an FDR of 10 %, while rank p-values flagged none.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
+from typing import Literal
 
 import esda
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from libpysal.graph import Graph
 from scipy.stats import false_discovery_control
 
-DEFAULT_PERMUTATIONS = 999
-PERMUTATION_STEPS: tuple[int, ...] = (999, 1999, 4999, 9999)
-# cells x periods x permutations per report section: ~0.3 s of esda's conditional randomisation.
-PERMUTATION_BUDGET = 10_000_000
 DEFAULT_FDR = 0.10
 DEFAULT_SEED = 20240501
 CONFIDENCE_LEVELS: tuple[int, ...] = (99, 95, 90)
+PERMUTATION_STEPS: tuple[int, ...] = (9_999, 19_999, 49_999, 99_999)
+# BH at the FDR level must be able to flag a group of this many cells that all reach the smallest p.
+DETECTABLE_GROUP = 20
+# When k is a large share of the cells, rejection of draws with repeats would be slow: shuffle whole rows instead.
+_DENSE_SHARE = 0.1
 
+Engine = Literal["shared", "esda"]
 GI_COLUMNS: tuple[str, ...] = ("gi", "z", "p_sim", "p_fdr", "hot", "cold", "confidence", "gi_bin")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Binary neighbours prepared once for repeated Gi* runs (one per period): the self-weighted graph esda
+    gets, and the plain adjacency and neighbour counts the permutation engine uses."""
+
+    star: Graph
+    adjacency: sp.csr_array
+    cardinality: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.cardinality.size)
+
+
+def prepare_weights(graph: Graph | sp.sparray | sp.spmatrix | Weights) -> Weights:
+    """Check the neighbours are binary without self-links and add Gi*'s self-weight of 1, once.
+
+    Building a libpysal Graph of 80,000 cells the usual way takes ~0.5 s, so it is built once here, from arrays
+    already in libpysal's canonical order (which skips its re-sorting and island search), and reused for
+    every period.
+    """
+    if isinstance(graph, Weights):
+        return graph
+    adjacency = sp.csr_array(graph.sparse if isinstance(graph, Graph) else graph)
+    adjacency.sort_indices()
+    if adjacency.diagonal().any() or not np.all(adjacency.data == 1):
+        raise ValueError("Gi* needs binary weights without self-links (Gi* adds the self-weight itself)")
+    star = sp.coo_array(adjacency + sp.eye_array(adjacency.shape[0], format="csr"))
+    order = np.lexsort((star.col, star.row))
+    # ids are 0..n-1 and the arrays are ordered by (focal, neighbour): the canonical order libpysal would sort into
+    star_graph = Graph.from_arrays(star.row[order], star.col[order], star.data[order].astype(float), is_sorted=True)
+    return Weights(star_graph, adjacency, np.diff(adjacency.indptr))
 
 
 def two_sided(p_directed: np.ndarray) -> np.ndarray:
@@ -58,53 +108,110 @@ def confidence_of(p_fdr: np.ndarray, fdr: float) -> np.ndarray:
     return out
 
 
-def choose_permutations(n_cells: int, periods: int = 1, budget: int = PERMUTATION_BUDGET) -> int:
-    """The most permutations (999 ... 9999) that fit the work budget; small maps get a finer p-value floor.
-
-    With 999 permutations the smallest two-sided p is 0.002, which after BH over a thousand cells rarely
-    reaches the 95 % or 99 % level; 9999 permutations lower it to 0.0002 where the map is small enough to
-    afford them. Deterministic in the map size, so a report is reproducible.
-    """
-    fitting = [p for p in PERMUTATION_STEPS if n_cells * max(periods, 1) * p <= budget]
-    return max(fitting) if fitting else PERMUTATION_STEPS[0]
-
-
 def smallest_detectable(n_cells: int, permutations: int, fdr: float = DEFAULT_FDR) -> int:
     """How many cells must share the smallest attainable p before BH at `fdr` can flag any of them."""
     p_floor = 2.0 / (permutations + 1)
     return max(1, math.ceil(n_cells * p_floor / fdr - 1e-9))
 
 
+def default_permutations(n_cells: int, fdr: float = DEFAULT_FDR) -> int:
+    """The fewest permutations (9,999 ... 99,999) with which BH can flag a group of DETECTABLE_GROUP cells."""
+    for permutations in PERMUTATION_STEPS:
+        if smallest_detectable(n_cells, permutations, fdr) <= DETECTABLE_GROUP:
+            return permutations
+    return PERMUTATION_STEPS[-1]
+
+
+def _draw_sets(n: int, k: int, permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """`permutations` rows of k distinct cell indices, each row a uniform k-subset of range(n)."""
+    if k > _DENSE_SHARE * n:
+        return np.argsort(rng.random((permutations, n)), axis=1)[:, :k]
+    sets = rng.integers(0, n, size=(permutations, k))
+    while True:  # with k << n duplicates are rare: redraw only the rows that have one
+        ordered = np.sort(sets, axis=1)
+        clash = (np.diff(ordered, axis=1) == 0).any(axis=1)
+        if not clash.any():
+            return sets
+        sets[clash] = rng.integers(0, n, size=(int(clash.sum()), k))
+
+
+def conditional_p(
+    y: np.ndarray, neighbours: np.ndarray, cardinality: np.ndarray, permutations: int, seed: int
+) -> np.ndarray:
+    """Directed pseudo p of each cell's neighbour sum under conditional randomisation (the shared engine).
+
+    `neighbours` is the observed sum of y over each cell's neighbours (self excluded), `cardinality` their
+    number. For each neighbour count k, `permutations` random k-subsets of all cells are drawn once and summed;
+    a cell's reference set is those draws that do not contain the cell itself, i.e. uniform k-subsets of the
+    other cells, exactly the null of conditional randomisation.
+    """
+    rng = np.random.default_rng(seed)
+    n = y.size
+    p = np.ones(n)
+    for k in np.unique(cardinality):
+        if k <= 0:
+            continue  # an island has no neighbours to shuffle: p = 1
+        cells = np.flatnonzero(cardinality == k)
+        sets = _draw_sets(n, int(k), permutations, rng)
+        sums = y[sets].sum(axis=1)
+        observed = neighbours[cells]
+        at_least = permutations - np.searchsorted(np.sort(sums), observed, side="left")
+        # remove, for each cell, the draws that contain the cell itself
+        slot = np.full(n, -1)
+        slot[cells] = np.arange(cells.size)
+        member = slot[sets.ravel()]
+        own = member >= 0
+        draw_sum = np.repeat(sums, int(k))[own]
+        member = member[own]
+        own_draws = np.bincount(member, minlength=cells.size)
+        own_at_least = np.bincount(member, weights=draw_sum >= observed[member], minlength=cells.size)
+        valid = permutations - own_draws
+        at_least = at_least - own_at_least
+        below = valid - at_least
+        p[cells] = (np.minimum(at_least, below) + 1) / (valid + 1)
+    return p
+
+
+def _not_significant(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "gi": np.full(n, np.nan),
+            "z": np.zeros(n),
+            "p_sim": np.ones(n),
+            "p_fdr": np.ones(n),
+            "hot": np.zeros(n, dtype=bool),
+            "cold": np.zeros(n, dtype=bool),
+            "confidence": np.zeros(n, dtype=np.int64),
+            "gi_bin": np.zeros(n, dtype=np.int64),
+        }
+    )
+
+
 def gi_star(
     y: np.ndarray,
-    graph,
+    graph: Graph | sp.sparray | Weights,
     *,
-    permutations: int = DEFAULT_PERMUTATIONS,
+    permutations: int | None = None,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
+    engine: Engine = "shared",
 ) -> pd.DataFrame:
-    """Gi* for values `y` on binary weights `graph` (libpysal Graph or W, no self-links needed).
+    """Gi* for values `y` on binary weights `graph` (Graph or sparse adjacency without self-links, or `Weights`).
 
-    Returns one row per observation (same order as `y`) with the statistic `gi`, its analytical z `z`,
-    the two-sided permutation p `p_sim`, the BH-adjusted `p_fdr`, `hot`/`cold` flags at `fdr`, the
-    `confidence` level (0/90/95/99) and ESRI's signed `gi_bin` (-3..3).
+    Returns one row per observation (same order as `y`) with the statistic `gi`, its analytical z `z`, the
+    two-sided permutation p `p_sim`, the BH-adjusted `p_fdr`, `hot`/`cold` flags at `fdr`, the `confidence`
+    level (0/90/95/99) and ESRI's signed `gi_bin` (-3..3). `permutations=None` uses `default_permutations`;
+    the number used is in `frame.attrs["permutations"]`.
     """
     y = np.asarray(y, dtype=float)
     n = y.size
+    if permutations is None:
+        permutations = default_permutations(n, fdr)
     if n < 3 or not np.isfinite(y).all() or y.sum() <= 0 or np.ptp(y) == 0:
-        # No spread, nothing to compare: every observation is "not significant".
-        return pd.DataFrame(
-            {
-                "gi": np.full(n, np.nan),
-                "z": np.zeros(n),
-                "p_sim": np.ones(n),
-                "p_fdr": np.ones(n),
-                "hot": np.zeros(n, dtype=bool),
-                "cold": np.zeros(n, dtype=bool),
-                "confidence": np.zeros(n, dtype=np.int64),
-                "gi_bin": np.zeros(n, dtype=np.int64),
-            }
-        )
+        frame = _not_significant(n)  # no spread, nothing to compare
+        frame.attrs["permutations"] = permutations
+        return frame
+    weights = prepare_weights(graph)
     with warnings.catch_warnings():
         # esda warns that the default alternative of conditional randomisation will change; we fold the
         # directed p-value to a two-sided one ourselves, so the current behaviour is what we want.
@@ -112,17 +219,20 @@ def gi_star(
         warnings.simplefilter("ignore", FutureWarning)
         result = esda.G_Local(
             y,
-            graph,
+            weights.star,
             transform="B",
             star=True,
-            permutations=permutations,
+            permutations=permutations if engine == "esda" else 0,
             seed=seed,
             n_jobs=1,
             keep_simulations=False,
         )
+    if engine == "esda":
+        p = two_sided(result.p_sim)
+    else:
+        neighbours = weights.adjacency @ y
+        p = two_sided(conditional_p(y, neighbours, weights.cardinality, permutations, seed))
     z = np.nan_to_num(np.asarray(result.Zs, dtype=float), nan=0.0)
-    # permutations=0 falls back to the analytical p (quick looks only; the reports always permute)
-    p = two_sided(result.p_sim if permutations else result.p_norm)
     p_fdr = bh_adjust(p)
     confidence = confidence_of(p_fdr, fdr)
     significant = confidence > 0
@@ -132,7 +242,7 @@ def gi_star(
         [confidence == 99, confidence == 95, confidence == 90], [3, 2, 1], 0
     )
     gi_bin[~(hot | cold)] = 0
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "gi": np.asarray(result.Gs, dtype=float),
             "z": z,
@@ -144,3 +254,5 @@ def gi_star(
             "gi_bin": gi_bin,
         }
     )
+    frame.attrs["permutations"] = permutations
+    return frame

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, choose_permutations, gi_star
+from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, Weights, gi_star, prepare_weights
 from reports.stats.hotspot_grid import local_proj4, project
 
 DEFAULT_K = 8
@@ -26,10 +26,10 @@ def neighbours_k(n_areas: int, k: int = DEFAULT_K) -> int:
     return int(min(k, max(2, n_areas // 4), n_areas - 1))
 
 
-def knn_graph(x: np.ndarray, y: np.ndarray, k: int) -> Graph:
+def knn_weights(x: np.ndarray, y: np.ndarray, k: int) -> Weights:
     """Binary k-nearest-neighbour weights on projected centroids; coincident centroids become mutual neighbours."""
     coords = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-    return Graph.build_knn(coords, k=k, coplanar="clique")
+    return prepare_weights(Graph.build_knn(coords, k=k, coplanar="clique"))
 
 
 def area_hotspots(
@@ -42,6 +42,7 @@ def area_hotspots(
     permutations: int | None = None,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
+    engine: Engine = "shared",
 ) -> pd.DataFrame:
     """One row per area: area, centroid lon/lat and projected x/y, count, k used, and the Gi* columns."""
     areas = list(areas)
@@ -52,10 +53,8 @@ def area_hotspots(
         raise ValueError(f"Gi* on areas needs at least {MIN_AREAS} areas with a centroid, got {len(areas)}")
     x, y = project(local_proj4(lon, lat), lon, lat)
     k_used = neighbours_k(len(areas), k)
-    if permutations is None:
-        permutations = choose_permutations(len(areas))
-    stats = gi_star(counts, knn_graph(x, y, k_used), permutations=permutations, fdr=fdr, seed=seed)
+    stats = gi_star(counts, knn_weights(x, y, k_used), permutations=permutations, fdr=fdr, seed=seed, engine=engine)
     base = pd.DataFrame({"area": areas, "lon": lon, "lat": lat, "x": x, "y": y, "count": counts, "k": k_used})
     frame = pd.concat([base, stats], axis=1)
-    frame.attrs["permutations"] = permutations
+    frame.attrs["permutations"] = stats.attrs["permutations"]
     return frame

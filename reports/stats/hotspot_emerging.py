@@ -2,9 +2,10 @@
 
 esda has no emerging-hot-spot analysis, so it is built the way ESRI's Emerging Hot Spot Analysis is
 described: Gi* per period (here a purely spatial neighbourhood per period, not ESRI's space-time
-neighbourhood), BH-controlled significance per period, and a Mann-Kendall trend test (pymannkendall) on each
-location's series of Gi* z-scores. Categories, checked in this order for hot spots (cold spots mirror them
-with hot and cold swapped and the trend reversed):
+neighbourhood), BH-controlled significance per period, and a Mann-Kendall trend test on each location's series
+of Gi* z-scores (vectorised; identical to pymannkendall's `original_test`, which the tests check).
+Categories, checked in this order for hot spots (cold spots mirror them with hot and cold swapped and the trend
+reversed):
 
 - intensifying / persistent / diminishing: hot in >= 90 % of periods including the last one, with a
   significant increasing / no / a significant decreasing trend of the z-score;
@@ -30,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pymannkendall
+from scipy.stats import norm
 
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, choose_permutations, gi_star
+from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, gi_star, prepare_weights
 
 DEFAULT_TREND_ALPHA = 0.05
 MIN_PERIODS = 3
@@ -86,20 +87,34 @@ def _pattern(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> np.ndarra
     )
 
 
-def mann_kendall(z: np.ndarray, columns: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Trend direction (+1 / -1 / 0) and p-value of the z-series of the given locations (others: 0, NaN)."""
-    n = z.shape[1]
-    direction = np.zeros(n, dtype=np.int64)
-    p = np.full(n, np.nan)
-    for i in np.flatnonzero(columns):  # only locations whose class depends on the trend
-        series = z[:, i]
-        if np.ptp(series) == 0:
-            p[i] = 1.0
-            continue
-        test = pymannkendall.original_test(series, alpha=alpha)
-        p[i] = test.p
-        direction[i] = {"increasing": 1, "decreasing": -1}.get(test.trend, 0)
-    return direction, p
+def mann_kendall(z: np.ndarray, alpha: float = DEFAULT_TREND_ALPHA) -> pd.DataFrame:
+    """Mann-Kendall trend test of every column of `z` (periods x locations) at once.
+
+    The same statistic, tie-corrected variance, continuity correction and two-sided normal p-value as
+    `pymannkendall.original_test` (the tests compare them column by column), computed for thousands of
+    locations in numpy instead of one Python call per location (~0.7 ms each). Columns without any variation
+    get p = 1 and no trend.
+    """
+    z = np.asarray(z, dtype=float)
+    t_len = z.shape[0]
+    s = np.zeros(z.shape[1])
+    for i in range(t_len - 1):  # pairs of periods, a few dozen at most
+        s += np.sign(z[i + 1 :] - z[i]).sum(axis=0)
+    ordered = np.sort(z, axis=0)
+    ties = np.zeros(z.shape[1])
+    run = np.ones(z.shape[1])
+    for i in range(1, t_len + 1):  # close each group of equal values: t(t-1)(2t+5)
+        same = ordered[i] == ordered[i - 1] if i < t_len else np.zeros(z.shape[1], dtype=bool)
+        ties += np.where(same, 0.0, run * (run - 1) * (2 * run + 5))
+        run = np.where(same, run + 1, 1.0)
+    var_s = (t_len * (t_len - 1) * (2 * t_len + 5) - ties) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(s > 0, (s - 1) / np.sqrt(var_s), np.where(s < 0, (s + 1) / np.sqrt(var_s), 0.0))
+    score = np.where(var_s > 0, score, 0.0)
+    p = 2 * norm.sf(np.abs(score))
+    significant = np.abs(score) > norm.ppf(1 - alpha / 2)
+    direction = np.where(significant, np.sign(score), 0).astype(np.int64)
+    return pd.DataFrame({"s": s, "var_s": var_s, "z": score, "p": p, "direction": direction})
 
 
 def classify(
@@ -110,7 +125,9 @@ def classify(
     hot = np.asarray(hot, dtype=bool)
     cold = np.asarray(cold, dtype=bool)
     needs_trend = (_mostly(hot) & hot[-1]) | (_mostly(cold) & cold[-1])
-    direction, trend_p = mann_kendall(z, needs_trend, trend_alpha)
+    trend_test = mann_kendall(z, trend_alpha)
+    direction = np.where(needs_trend, trend_test["direction"].to_numpy(), 0)
+    trend_p = np.where(needs_trend, trend_test["p"].to_numpy(), np.nan)
     hot_pattern = _pattern(hot, cold, direction)
     cold_pattern = _pattern(cold, hot, -direction)  # a falling z intensifies a cold spot
     use_cold = (cold_pattern != "") & ((hot_pattern == "") | cold[-1])
@@ -142,6 +159,7 @@ def emerging_hotspots(
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
     trend_alpha: float = DEFAULT_TREND_ALPHA,
+    engine: Engine = "shared",
 ) -> EmergingResult:
     """Classify each location from `counts` (periods x locations) on binary weights `graph`.
 
@@ -158,13 +176,13 @@ def emerging_hotspots(
     if len(used) < MIN_PERIODS:
         raise ValueError(f"emerging hot spots need at least {MIN_PERIODS} periods with data, got {len(used)}")
     rows = counts[present]
-    if permutations is None:
-        permutations = choose_permutations(rows.shape[1], periods=rows.shape[0])
+    weights = prepare_weights(graph)
     z = np.empty_like(rows)
     hot = np.zeros(rows.shape, dtype=bool)
     cold = np.zeros(rows.shape, dtype=bool)
     for t in range(rows.shape[0]):  # one Gi* per period (a handful), never per location
-        stats = gi_star(rows[t], graph, permutations=permutations, fdr=fdr, seed=seed + t)
+        stats = gi_star(rows[t], weights, permutations=permutations, fdr=fdr, seed=seed + t, engine=engine)
+        permutations = stats.attrs["permutations"]
         z[t] = stats["z"].to_numpy()
         hot[t] = stats["hot"].to_numpy()
         cold[t] = stats["cold"].to_numpy()

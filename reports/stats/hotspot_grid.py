@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyproj
-from libpysal.graph import Graph
+import scipy.sparse as sp
 from libpysal.weights import lat2SW
 
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, choose_permutations, gi_star
+from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, Weights, gi_star, prepare_weights
 
 DEFAULT_CELL_M = 1000.0
 DEFAULT_MAX_CELLS = 10_000
@@ -127,9 +127,9 @@ def make_grid(
     return Grid(proj4, size, x0, y0, ncols, nrows, float(cell_size), int((~keep).sum()))
 
 
-def grid_graph(grid: Grid) -> Graph:
+def grid_weights(grid: Grid) -> Weights:
     """Queen contiguity between cells (the 8 surrounding cells), binary, in cell-id order."""
-    return Graph.from_sparse(lat2SW(grid.nrows, grid.ncols, criterion="queen").tocsr())
+    return prepare_weights(sp.csr_array(lat2SW(grid.nrows, grid.ncols, criterion="queen")))
 
 
 def bin_points(grid: Grid, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -150,6 +150,7 @@ def grid_hotspots(
     permutations: int | None = None,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
+    engine: Engine = "shared",
 ) -> tuple[Grid, pd.DataFrame]:
     """Gi* hot spots of points counted on a grid: the grid and one row per cell (empty cells included)."""
     lon = np.asarray(lon, dtype=float)
@@ -158,7 +159,7 @@ def grid_hotspots(
     x, y = project(proj4, lon, lat)
     grid = make_grid(x, y, proj4, cell_size=cell_size, max_cells=max_cells)
     counts = bin_points(grid, x, y, weights)
-    return grid, grid_frame(grid, counts, permutations=permutations, fdr=fdr, seed=seed)
+    return grid, grid_frame(grid, counts, permutations=permutations, fdr=fdr, seed=seed, engine=engine)
 
 
 def grid_frame(
@@ -168,22 +169,21 @@ def grid_frame(
     permutations: int | None = None,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
+    engine: Engine = "shared",
 ) -> pd.DataFrame:
     """Per-cell frame: cell, row, col, projected centre x/y (m), centre lon/lat, count, and Gi* columns.
 
-    `permutations=None` chooses them from the map size (`choose_permutations`); the number used is in
+    `permutations=None` chooses them from the map size (`default_permutations`); the number used is in
     `frame.attrs["permutations"]`.
     """
     cx, cy = grid.centres()
     lon, lat = grid.to_lonlat(cx, cy)
     cell = np.arange(grid.n_cells)
     rows, cols = np.divmod(cell, grid.ncols)
-    if permutations is None:
-        permutations = choose_permutations(grid.n_cells)
-    stats = gi_star(counts, grid_graph(grid), permutations=permutations, fdr=fdr, seed=seed)
+    stats = gi_star(counts, grid_weights(grid), permutations=permutations, fdr=fdr, seed=seed, engine=engine)
     base = pd.DataFrame(
         {"cell": cell, "row": rows, "col": cols, "x": cx, "y": cy, "lon": lon, "lat": lat, "count": counts}
     )
     frame = pd.concat([base, stats], axis=1)
-    frame.attrs["permutations"] = permutations
+    frame.attrs["permutations"] = stats.attrs["permutations"]
     return frame
