@@ -71,19 +71,28 @@ def _layout(title: str, x_title: str, y_title: str, has_menu: bool) -> dict[str,
 
 
 def add_breaks(fig: Figure, breaks: pd.DataFrame, *, x_of: Callable[[str], object] | None = None) -> None:
-    """Dashed vertical lines (all panels) at declared series breaks (`period`, `kind`, `detail` columns)."""
+    """Dashed vertical lines (all panels) at declared series breaks (`period`, `kind`, `detail`, `iccs_code`),
+    one per position however many categories break there."""
+    if breaks.empty:
+        return
+    marks = breaks.assign(x=[x_of(p) if x_of else p for p in breaks["period"]]).dropna(subset=["x"])
     layout = fig["layout"]
-    for row in breaks.itertuples(index=False):
-        x = x_of(row.period) if x_of else row.period
-        if x is None:
-            continue
-        if isinstance(x, pd.Timestamp):
-            x = x.strftime("%Y-%m-%d")
+    for x, group in marks.groupby("x", sort=True):
+        kinds = ", ".join(sorted(set(group["kind"].astype(str))))
+        codes = group["iccs_code"].dropna().nunique()
+        text = f"series break: {kinds}" + (f" ({codes} categories)" if codes > 1 else "")
+        details = "; ".join(
+            f"{c}: {d}" if isinstance(c, str) else str(d)
+            for c, d in group[["iccs_code", "detail"]].head(5).itertuples(index=False)
+        )
+        position = x.strftime("%Y-%m-%d") if isinstance(x, pd.Timestamp) else x
+        if isinstance(position, np.integer):
+            position = int(position)
         layout.setdefault("shapes", []).append(
             {
                 "type": "line",
-                "x0": x,
-                "x1": x,
+                "x0": position,
+                "x1": position,
                 "xref": "x",
                 "y0": 0,
                 "y1": 1,
@@ -93,14 +102,14 @@ def add_breaks(fig: Figure, breaks: pd.DataFrame, *, x_of: Callable[[str], objec
         )
         layout.setdefault("annotations", []).append(
             {
-                "x": x,
+                "x": position,
                 "xref": "x",
                 "y": 1,
                 "yref": "paper",
                 "yanchor": "bottom",
                 "showarrow": False,
-                "text": plot_text(f"series break: {row.kind}"),
-                "hovertext": plot_text(str(row.detail or "")),
+                "text": plot_text(text),
+                "hovertext": plot_text(details),
                 "font": {"size": 10, "color": BREAK_COLOUR},
             }
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.stats.trend import TrendResult, annual_trend, monthly_trend, percent_change
+from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
 
 
@@ -59,75 +59,97 @@ def yoy_table(annual: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(SERIES_KEYS + ["iccs_code"]).reset_index(drop=True)
 
 
-def _endpoints(g: pd.DataFrame, measure: str) -> tuple[float, float, float, float]:
-    full = g[g["months"].notna() & ~g["partial"] & g[measure].notna()]
-    if full.empty:
-        return (np.nan,) * 4
-    first, last = full.iloc[0], full.iloc[-1]
-    return float(first["year"]), float(first[measure]), float(last["year"]), float(last[measure])
+def _matrix(frame: pd.DataFrame, keys: list[str], column: str, value: str) -> pd.DataFrame:
+    """Rows = series/category, columns = every period from the first to the last (absent = NaN)."""
+    wide = frame.set_index(keys + [column])[value].unstack(column)
+    if wide.empty:
+        return wide
+    full = range(int(wide.columns.min()), int(wide.columns.max()) + 1)
+    return wide.reindex(columns=full)
+
+
+def _first_last(matrix: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per row: first and last column with a value, and those values (NaN where the row is empty)."""
+    seen = ~np.isnan(matrix)
+    has = seen.any(axis=1)
+    first = np.where(has, seen.argmax(axis=1), 0)
+    last = np.where(has, matrix.shape[1] - 1 - seen[:, ::-1].argmax(axis=1), 0)
+    rows = np.arange(matrix.shape[0])
+    nan = np.full(matrix.shape[0], np.nan)
+    return (
+        np.where(has, columns[first], nan),
+        np.where(has, matrix[rows, first], nan),
+        np.where(has, columns[last], nan),
+        np.where(has, matrix[rows, last], nan),
+    )
 
 
 def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Mann-Kendall trend per series and ICCS category (levels in `annual`), ranked by significant change.
 
     Monthly sources use the seasonal test on monthly counts; annual sources the original test on full years,
-    on rates per 100,000 when every full year has a population, otherwise on counts.
+    on rates per 100,000 when every full year has a population, otherwise on counts. Series are laid out as
+    matrices (category x period) so that only the tests themselves run per category.
     """
-    rows: list[dict[str, object]] = []
-    monthly_groups = (
-        {key: g for key, g in monthly.groupby(SERIES_KEYS + ["iccs_code"], sort=False)} if not monthly.empty else {}
-    )
-    for key, g in annual.sort_values("year").groupby(SERIES_KEYS + ["iccs_code"], sort=False):
-        full = g[g["months"].notna() & ~g["partial"] & g["count"].notna()]
-        use_rate = not full.empty and full["rate_per_100k"].notna().all()
-        measure = "rate_per_100k" if use_rate else "count"
-        result: TrendResult | None
-        if bool(g["monthly"].iloc[0]) and key in monthly_groups:
-            m = monthly_groups[key]
-            result = monthly_trend(m.set_index(["year", "month"])["count"], method="seasonal", alpha=alpha)
-            tested = "monthly count"
+    keys = SERIES_KEYS + ["iccs_code"]
+    if annual.empty:
+        return pd.DataFrame()
+    full = annual[annual["months"].notna() & ~annual["partial"]]
+    info = annual.drop_duplicates(keys).set_index(keys)[["level", "label", "monthly"]]
+    counts = _matrix(full, keys, "year", "count").reindex(info.index)
+    rates = _matrix(full, keys, "year", "rate_per_100k").reindex(index=info.index, columns=counts.columns)
+    use_rate = counts.notna().any(axis=1) & ~(counts.notna() & rates.isna()).any(axis=1)
+    measure = np.where(use_rate.to_numpy()[:, None], rates.to_numpy(), counts.to_numpy())
+    years = counts.columns.to_numpy(dtype=float)
+    y0, v0, y1, v1 = _first_last(measure, years)
+
+    month_rows: dict[tuple, np.ndarray] = {}
+    first_year = 0
+    if not monthly.empty:
+        first_year = int(monthly["year"].min())
+        positions = monthly.assign(position=(monthly["year"] - first_year) * 12 + monthly["month"] - 1)
+        wide = positions.set_index(keys + ["position"])["count"].unstack("position")
+        wide = wide.reindex(columns=range(0, int(wide.columns.max()) + 1))
+        month_rows = dict(zip(wide.index, wide.to_numpy(dtype=float), strict=True))
+
+    results: list[TrendResult | None] = []
+    tested: list[str] = []
+    for i, (key, is_monthly) in enumerate(zip(info.index, info["monthly"], strict=True)):
+        if bool(is_monthly) and key in month_rows:
+            results.append(mk_monthly(month_rows[key], first_year, method="seasonal", alpha=alpha))
+            tested.append("monthly count")
         else:
-            result = annual_trend(full.set_index("year")[measure], alpha=alpha)
-            tested = "rate per 100,000" if use_rate else "annual count"
-        y0, v0, y1, v1 = _endpoints(g, measure)
-        first = g.iloc[0]
-        row: dict[str, object] = dict(zip(SERIES_KEYS + ["iccs_code"], key, strict=True))
-        row.update(
-            level=int(first["level"]),
-            label=first["label"],
+            results.append(mk_annual(measure[i], int(years[0]) if years.size else 0, alpha=alpha))
+            tested.append("rate per 100,000" if use_rate.iloc[i] else "annual count")
+
+    def pick(attribute: str, missing: object) -> list[object]:
+        return [missing if r is None else getattr(r, attribute) for r in results]
+
+    table = (
+        info.reset_index()
+        .assign(
+            level=lambda f: f["level"].astype(int),
             measure=tested,
-            change_measure="rate per 100,000" if use_rate else "count",
+            change_measure=np.where(use_rate, "rate per 100,000", "count"),
             first_year=y0,
             first_value=v0,
             last_year=y1,
             last_value=v1,
-            change_pct=percent_change(v0, v1),
+            change_pct=np.where((v0 > 0) & (y1 > y0), (v1 - v0) / np.where(v0 > 0, v0, 1) * 100, np.nan),
+            test=pick("test", "too few periods"),
+            n=[
+                int(np.count_nonzero(~np.isnan(row))) if r is None else r.n
+                for r, row in zip(results, measure, strict=True)
+            ],
+            direction=pick("direction", "not tested"),
+            p_value=pick("p_value", np.nan),
+            slope_per_year=pick("slope_per_year", np.nan),
+            relative_slope_pct=pick("relative_slope_pct", np.nan),
+            significant=pick("significant", False),
         )
-        if result is None:
-            row.update(
-                test="too few periods",
-                n=int(full.shape[0]),
-                direction="not tested",
-                p_value=np.nan,
-                slope_per_year=np.nan,
-                relative_slope_pct=np.nan,
-                significant=False,
-            )
-        else:
-            row.update(
-                test=result.test,
-                n=result.n,
-                direction=result.direction,
-                p_value=result.p_value,
-                slope_per_year=result.slope_per_year,
-                relative_slope_pct=result.relative_slope_pct,
-                significant=result.significant,
-            )
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    table["rank_key"] = table["relative_slope_pct"].abs().fillna(-1)
+        .drop(columns="monthly")
+    )
+    table["rank_key"] = table["relative_slope_pct"].astype(float).abs().fillna(-1)
     table = table.sort_values(["significant", "rank_key"], ascending=[False, False]).drop(columns="rank_key")
     return table.reset_index(drop=True)
 

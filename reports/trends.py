@@ -59,9 +59,14 @@ def _missing_population(frame: pd.DataFrame) -> str:
 
 
 def _breaks_for(breaks: pd.DataFrame, source: str, codes: set[str] | None = None) -> pd.DataFrame:
+    """The source's breaks that concern the charted codes: a break in 05022 concerns 05 and 0502 (ICCS codes
+    nest by prefix), a break without a code concerns every category."""
     sub = breaks[breaks["source"] == source]
-    if codes is not None:
-        sub = sub[sub["iccs_code"].isna() | sub["iccs_code"].isin(codes)]
+    if codes is not None and not sub.empty:
+        related = sub["iccs_code"].map(
+            lambda b: not isinstance(b, str) or any(b.startswith(c) or c.startswith(b) for c in codes)
+        )
+        sub = sub[related.astype(bool)]
     return sub
 
 
@@ -91,12 +96,14 @@ def _metadata(
         "Caveat": CAVEAT,
     }
     if breaks is not None and not breaks.empty:
-        meta["Series breaks"] = "; ".join(
+        listed = [
             f"{r.period} {r.kind}"
             + (f" ({r.iccs_code})" if isinstance(r.iccs_code, str) else "")
             + (f": {r.detail}" if isinstance(r.detail, str) and r.detail else "")
-            for r in breaks.itertuples()
-        )
+            for r in breaks.head(10).itertuples()
+        ]
+        more = f"; and {len(breaks) - 10} more" if len(breaks) > 10 else ""
+        meta["Series breaks"] = "; ".join(listed) + more
     return meta
 
 

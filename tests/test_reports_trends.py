@@ -234,7 +234,7 @@ def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Pat
     cursor.execute(
         "CREATE TABLE series_breaks AS SELECT * FROM (VALUES "
         "('alpha_police', NULL, '2020', 'new recording system', 'crime recording standard changed'), "
-        "('alpha_police', '05', '2021-07', 'reclassification', 'theft codes remapped')) "
+        "('alpha_police', '05022', '2021-07', 'reclassification', 'theft codes remapped')) "
         "v(source, iccs_code, period, kind, detail)"
     )
     try:
@@ -244,7 +244,7 @@ def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Pat
         cursor.close()
     assert "series break: new recording system" in html
     assert "series break: reclassification" in html
-    assert "2021-07 reclassification (05): theft codes remapped" in html
+    assert "2021-07 reclassification (05022): theft codes remapped" in html  # a level-3 break marks 05 and 0502
 
 
 @pytest.mark.browser

@@ -81,9 +81,11 @@ def monthly_grid(series: pd.Series) -> pd.Series:
     return data.reindex(grid)
 
 
-def _result(raw: object, test: str, grid: pd.Series, slope_per_year: float, alpha: float) -> TrendResult:
-    observed = grid.dropna()
-    level = float(np.median(np.abs(observed.to_numpy())))
+def _result(
+    raw: object, test: str, values: np.ndarray, labels: tuple[str, str], slope_per_year: float, alpha: float
+) -> TrendResult:
+    observed = values[~np.isnan(values)]
+    level = float(np.median(np.abs(observed)))
     relative = slope_per_year / level * 100.0 if level > 0 else float("nan")
     p_value = float(raw.p)
     return TrendResult(
@@ -98,9 +100,65 @@ def _result(raw: object, test: str, grid: pd.Series, slope_per_year: float, alph
         intercept=float(raw.intercept),
         relative_slope_pct=float(relative),
         significant=bool(p_value < alpha),
-        first_period=str(observed.index[0]),
-        last_period=str(observed.index[-1]),
+        first_period=labels[0],
+        last_period=labels[1],
     )
+
+
+def _trim(values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The stretch from the first to the last observed value, and its start/end positions."""
+    seen = np.flatnonzero(~np.isnan(values))
+    if seen.size == 0:
+        return values[:0], 0, -1
+    return values[seen[0] : seen[-1] + 1], int(seen[0]), int(seen[-1])
+
+
+def mk_annual(
+    values: np.ndarray, first_year: int, *, alpha: float = 0.05, min_points: int = MIN_ANNUAL_POINTS
+) -> TrendResult | None:
+    """Original Mann-Kendall + Sen's slope on values for consecutive years from `first_year` (NaN = gap)."""
+    values = np.asarray(values, dtype=float)
+    trimmed, start, end = _trim(values)
+    if np.count_nonzero(~np.isnan(trimmed)) < min_points:
+        return None
+    raw = mk.original_test(trimmed, alpha=alpha)
+    return _result(raw, "original", trimmed, (str(first_year + start), str(first_year + end)), float(raw.slope), alpha)
+
+
+def mk_monthly(
+    values: np.ndarray,
+    first_year: int,
+    *,
+    method: MonthlyMethod = "seasonal",
+    alpha: float = 0.05,
+    min_points: int = MIN_MONTHLY_POINTS,
+) -> TrendResult | None:
+    """Mann-Kendall on monthly values laid out from January of `first_year` (NaN = missing month)."""
+    values = np.asarray(values, dtype=float)
+    seen = np.flatnonzero(~np.isnan(values))
+    if seen.size < min_points or seen[-1] // 12 == seen[0] // 12:
+        return None
+    # Whole calendar years from the first to the last observed one, so season i is always month i + 1.
+    first_row, last_row = int(seen[0] // 12), int(seen[-1] // 12)
+    grid = np.full((last_row - first_row + 1) * 12, np.nan)
+    stop = min(values.size, (last_row + 1) * 12)
+    grid[: stop - first_row * 12] = values[first_row * 12 : stop]
+    if method == "seasonal":
+        raw = mk.seasonal_test(grid, period=12, alpha=alpha)
+        slope = float(raw.slope)
+    elif method == "hamed_rao":
+        raw = mk.hamed_rao_modification_test(grid, alpha=alpha)
+        slope = float(raw.slope) * 12.0
+    elif method == "yue_wang":
+        raw = mk.yue_wang_modification_test(grid, alpha=alpha)
+        slope = float(raw.slope) * 12.0
+    else:
+        raise ValueError(f"unknown monthly trend method {method!r}")
+
+    def label(position: int) -> str:
+        return f"{first_year + position // 12}-{position % 12 + 1:02d}"
+
+    return _result(raw, method, grid, (label(int(seen[0])), label(int(seen[-1]))), slope, alpha)
 
 
 def annual_trend(series: pd.Series, *, alpha: float = 0.05, min_points: int = MIN_ANNUAL_POINTS) -> TrendResult | None:
@@ -109,10 +167,9 @@ def annual_trend(series: pd.Series, *, alpha: float = 0.05, min_points: int = MI
     Returns None when fewer than `min_points` years are observed (the test says nothing useful then).
     """
     grid = annual_grid(series)
-    if grid.notna().sum() < min_points:
+    if grid.empty:
         return None
-    raw = mk.original_test(grid.to_numpy(), alpha=alpha)
-    return _result(raw, "original", grid, float(raw.slope), alpha)
+    return mk_annual(grid.to_numpy(), int(grid.index[0]), alpha=alpha, min_points=min_points)
 
 
 def monthly_trend(
@@ -129,22 +186,9 @@ def monthly_trend(
     Returns None with fewer than `min_points` observed months or fewer than two calendar years.
     """
     grid = monthly_grid(series)
-    observed = grid.dropna()
-    if observed.size < min_points or observed.index.year.nunique() < MIN_MONTHLY_YEARS:
+    if grid.empty:
         return None
-    values = grid.to_numpy()
-    if method == "seasonal":
-        raw = mk.seasonal_test(values, period=12, alpha=alpha)
-        slope = float(raw.slope)
-    elif method == "hamed_rao":
-        raw = mk.hamed_rao_modification_test(values, alpha=alpha)
-        slope = float(raw.slope) * 12.0
-    elif method == "yue_wang":
-        raw = mk.yue_wang_modification_test(values, alpha=alpha)
-        slope = float(raw.slope) * 12.0
-    else:
-        raise ValueError(f"unknown monthly trend method {method!r}")
-    return _result(raw, method, grid, slope, alpha)
+    return mk_monthly(grid.to_numpy(), int(grid.index[0].year), method=method, alpha=alpha, min_points=min_points)
 
 
 def percent_change(before: float | None, after: float | None) -> float:
