@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m compileall -q $(VENV)/lib > /dev/null || true
 	touch $(STAMP)
 
-$(DAGSTER_HOME):
+$(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
+	cp pipelines/dagster.yaml $@
 
-run: $(STAMP) | $(DAGSTER_HOME)
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/iccs run
 
 test: $(STAMP)
@@ -31,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-ui: $(STAMP) | $(DAGSTER_HOME)
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m pipelines.definitions
 
 bench: $(STAMP)

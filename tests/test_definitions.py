@@ -36,3 +36,14 @@ def test_the_module_entry_point_is_lazy_and_loads(monkeypatch, tmp_path) -> None
     loaded = defs()
     assert isinstance(loaded, dg.Definitions)
     assert loaded.resolve_job_def("sources_job").partitions_def.name == "landed_files"
+
+
+def test_the_shipped_instance_settings_limit_the_writer_pool_to_one(tmp_path) -> None:
+    from pathlib import Path
+
+    (tmp_path / "dagster.yaml").write_text((Path(__file__).parents[1] / "pipelines" / "dagster.yaml").read_text())
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
