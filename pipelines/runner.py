@@ -172,8 +172,9 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         try:
             _execute(defs, REPORTS_JOB, instance)
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
-        except EXPECTED_ERRORS as exc:
-            errors.append(f"reports: {_error_text(exc)}")
+        except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
+            errors.append(f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
+                          "(run `iccs report` for the details)")
     return PipelineResult(results, written, warehouse, reports_dir, errors)
 
 

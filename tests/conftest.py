@@ -30,3 +30,15 @@ def mini_run(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("mini")
     result = run_pipeline(MINI_CONFIG, folder / "warehouse.duckdb", folder / "reports", with_reports=False)
     return result
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    """A small synthetic demo (20,000 records) run through the whole pipeline, reports included."""
+    from pipelines.demo import generate_demo
+    from pipelines.runner import run_pipeline
+
+    folder = tmp_path_factory.mktemp("demo")
+    manifest = generate_demo(folder / "input", records=20_000)
+    result = run_pipeline(manifest.config_path, folder / "warehouse.duckdb", folder / "reports")
+    return manifest, result
