@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from reports import page, queries
 
@@ -20,12 +22,43 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+def _when(value: object) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _source_line(row: pd.Series) -> str:
+    """One plain line per source: what it counts, where, which years, and when it was last loaded."""
+    parts = [str(row["source"])]
+    where = str(row["country"]) if isinstance(row["country"], str) else ""
+    if pd.notna(row["countries"]) and int(row["countries"]) > 1:
+        where = f"{int(row['countries'])} countries"
+    if where:
+        parts.append(where)
+    if isinstance(row["unit"], str):
+        parts.append(f"{row['unit']} ({row['stage']}, {row['level']} level, {row['period']} dates)")
+    if pd.notna(row["first_year"]):
+        parts.append(f"{int(row['first_year'])}–{int(row['last_year'])}")
+    if pd.notna(row["last_run"]):
+        loaded = f", {int(row['records_loaded']):,} records" if pd.notna(row["records_loaded"]) else ""
+        parts.append(f"last loaded {_when(row['last_run'])} ({row['status']}{loaded})")
+    line = page.esc(" · ".join(parts))
+    if isinstance(row["description"], str) and row["description"]:
+        line += f'<br><span class="muted">{page.esc(row["description"])}</span>'
+    return f"<li>{line}</li>"
+
+
 def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
+    """Write index.html: one line per report present in `out_dir`, then the data vintage of every source."""
     out_dir = Path(out_dir)
     items = []
     for kind, (title, blurb) in DESCRIPTIONS.items():
-        if (out_dir / f"{kind}.html").exists():
-            items.append(f'<li><a href="{kind}.html">{page.esc(title)}</a> — {page.esc(blurb)}</li>')
+        path = out_dir / f"{kind}.html"
+        if path.exists():
+            made = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            items.append(
+                f'<li><a href="{kind}.html">{page.esc(title)}</a> — {page.esc(blurb)} '
+                f'<span class="muted">(generated {made})</span></li>'
+            )
     if items:
         listing = f'<ul class="reports">{"".join(items)}</ul>'
     else:
@@ -38,14 +71,23 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         summary = ""
     else:
         periods = vintage.dropna(subset=["first_year"])
-        summary = f"{len(vintage)} source(s) covering {vintage['country'].nunique()} countr(y/ies)" + (
-            f", years {int(periods['first_year'].min())}–{int(periods['last_year'].max())}."
-            if not periods.empty
-            else "; no counts loaded."
+        countries = int(vintage["countries"].fillna(0).max()) if len(vintage) == 1 else None
+        summary = (
+            f"{len(vintage)} source(s)"
+            + (f", {countries} countr(y/ies)" if countries else "")
+            + (
+                f", years {int(periods['first_year'].min())}–{int(periods['last_year'].max())}."
+                if not periods.empty
+                else "; no counts loaded."
+            )
         )
         if vintage["last_run"].notna().any():
-            summary += f" Latest load finished {vintage['last_run'].max():%Y-%m-%d %H:%M}."
-        body = page.table_html(vintage, caption="Sources, periods and latest run", csv_name="sources_vintage")
+            summary += f" Latest load finished {_when(vintage['last_run'].max())}."
+        lines = "".join(_source_line(row) for _, row in vintage.iterrows())
+        table = vintage.drop(columns=["description"]).assign(last_run=vintage["last_run"].map(_when))
+        body = f'<ul class="reports">{lines}</ul>' + page.table_html(
+            table, caption="Sources, periods and latest run", csv_name="sources_vintage"
+        )
     sections.append(
         page.section_html(
             "Data vintage",

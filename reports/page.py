@@ -77,6 +77,7 @@ details.metadata dl { display:grid; grid-template-columns:max-content 1fr; gap:.
 details.metadata dt { font-weight:600; color:var(--ink); }
 details.metadata dd { margin:0; }
 ul.reports li { margin:.4rem 0; }
+.muted { color:var(--muted); font-size:.9em; }
 .no-plotly-warning { display:none; background:#fff3cd; border:1px solid #e0c36b; padding:.75rem 1rem;
                      margin:1rem 0; }
 body.no-plotly .no-plotly-warning { display:block; }

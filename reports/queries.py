@@ -46,17 +46,17 @@ def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         con,
         """
         WITH periods AS (
-            SELECT source, min(year) AS first_year, max(year) AS last_year, sum(count) AS total
+            SELECT source, min(year) AS first_year, max(year) AS last_year, count(DISTINCT country) AS countries
             FROM offence_counts GROUP BY source),
         latest AS (
             SELECT source, max(finished_at) AS finished_at, arg_max(status, finished_at) AS status,
                    arg_max(records_loaded, finished_at) AS records_loaded
             FROM runs GROUP BY source)
-        SELECT s.source, s.country, s.level, s.unit, s.stage, s.period, s.description,
+        SELECT s.source, s.country, p.countries, s.level, s.unit, s.stage, s.period, s.description,
                p.first_year, p.last_year, l.finished_at AS last_run, l.status, l.records_loaded
         FROM sources s LEFT JOIN periods p USING (source) LEFT JOIN latest l USING (source)
         UNION ALL
-        SELECT p.source, NULL, NULL, NULL, NULL, NULL, NULL, p.first_year, p.last_year, l.finished_at,
+        SELECT p.source, NULL, p.countries, NULL, NULL, NULL, NULL, NULL, p.first_year, p.last_year, l.finished_at,
                l.status, l.records_loaded
         FROM periods p LEFT JOIN latest l USING (source)
         WHERE p.source NOT IN (SELECT source FROM sources)
