@@ -32,16 +32,27 @@ def values(series: pd.Series) -> list[Any]:
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in array.tolist()]
 
 
-def _menu(labels: Sequence[str], trace_menu: Sequence[int], titles: Sequence[str], y: float = 1.02) -> list[dict]:
-    """A dropdown just above the plot area (paper coordinates), below the title."""
-    buttons = [
-        {
-            "label": plot_text(label),
-            "method": "update",
-            "args": [{"visible": [m == i for m in trace_menu]}, {"title.text": titles[i]}],
-        }
-        for i, label in enumerate(labels)
-    ]
+def _menu(
+    labels: Sequence[str],
+    trace_menu: Sequence[int],
+    titles: Sequence[str],
+    y: float = 1.02,
+    y_titles: Sequence[str] | None = None,
+) -> list[dict]:
+    """A dropdown just above the plot area (paper coordinates), below the title; each entry shows its traces
+    and sets the title (and y-axis title, when they differ by entry)."""
+    buttons = []
+    for i, label in enumerate(labels):
+        relayout = {"title.text": titles[i]}
+        if y_titles is not None:
+            relayout["yaxis.title.text"] = y_titles[i]
+        buttons.append(
+            {
+                "label": plot_text(label),
+                "method": "update",
+                "args": [{"visible": [m == i for m in trace_menu]}, relayout],
+            }
+        )
     return [
         {
             "buttons": buttons,
@@ -134,7 +145,7 @@ def menu_lines(
     y: str,
     title: Callable[[str], str],
     x_title: str,
-    y_title: str,
+    y_title: str | Callable[[str], str],
     partial: str | None = None,
     note: str | None = None,
     y_format: str = ",.1f",
@@ -183,11 +194,13 @@ def menu_lines(
                 )
                 trace_menu.append(i)
     titles = [plot_text(title(label)) for label in labels]
-    layout = _layout(titles[0] if titles else "", x_title, y_title, len(labels) > 1)
+    y_titles = [plot_text(y_title(label)) for label in labels] if callable(y_title) else None
+    first_y_title = (y_titles[0] if y_titles else "") if callable(y_title) else y_title
+    layout = _layout(titles[0] if titles else "", x_title, first_y_title, len(labels) > 1)
     per_menu = frame.groupby(menu)[trace].nunique().max() if not frame.empty else 0
     layout["height"] = HEIGHT + 22 * ((int(per_menu) + 1) // 2)
     if len(labels) > 1:
-        layout["updatemenus"] = _menu(labels, trace_menu, titles)
+        layout["updatemenus"] = _menu(labels, trace_menu, titles, y_titles=y_titles)
     if not frame.empty and pd.api.types.is_integer_dtype(frame[x]):
         layout["xaxis"].update(tickformat="d")
         if frame[x].nunique() <= 15:

@@ -152,6 +152,8 @@ def _victims_block(con, info: pd.Series, frame: pd.DataFrame, trends: pd.DataFra
                 )
             else:
                 sentences.append(f"{country}: no victim counts and no population for a rate.")
+    if not victim_countries:
+        sentences.insert(0, f"{indicator} itself cannot be computed: no source records victims.")
     no_pop = data[data["count"].notna() & data["population"].isna()][["country", "year"]].drop_duplicates()
     if not no_pop.empty:
         sentences.append(
@@ -202,7 +204,7 @@ def _target_16_4(
             y="rate_per_100k",
             title=lambda m: f"Target 16.4 components: {m}",
             x_title="Year",
-            y_title="per 100,000 population / count",
+            y_title=lambda m: m.split(" — ", 1)[-1],
             partial="partial",
             note="note",
             y_format=",.3g",

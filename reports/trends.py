@@ -140,7 +140,7 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
         y="value",
         title=lambda m: f"{label}: {m} by ICCS section",
         x_title="Year",
-        y_title=unit,
+        y_title=lambda m: m.split(" — ", 1)[-1],
         partial="partial",
         note="note",
     )
