@@ -7,7 +7,8 @@ Three sources with traps the reports must handle:
   coded coarser than the SDG 16.4 lists (0601, 0502) and must not count as drug trafficking/theft detail.
 - `alpha_victims` (AAA): annual national homicide and trafficking *victims* (unit `victims`) 2012-2023 with 2016
   missing; it overlaps alpha_police's homicide *offences* so that summing across units would be visible.
-- `beta_stats` (BBB): annual national offences 2010-2023; population for 2015 is missing.
+- `beta_stats` (BBB and CCC, one multi-country table like Eurostat's): annual national offences 2010-2023;
+  BBB's population for 2015 is missing.
 """
 
 from __future__ import annotations
@@ -118,9 +119,10 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.execute("""
         INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
-        SELECT 'beta_stats', 'BBB', NULL, code, 'B' || code, y, NULL, 'offences', 'police',
-               round(base * pow(1 + growth, y - 2010) * (0.97 + 0.06 * ((hash(code || y) % 1000) / 1000.0)))
-        FROM beta_codes, range(2010, 2024) r(y)
+        SELECT 'beta_stats', country, NULL, code, 'B' || code, y, NULL, 'offences', 'police',
+               round(scale * base * pow(1 + growth, y - 2010)
+                     * (0.97 + 0.06 * ((hash(code || y || country) % 1000) / 1000.0)))
+        FROM beta_codes, range(2010, 2024) r(y), (VALUES ('BBB', 1.0), ('CCC', 0.3)) c(country, scale)
     """)
     con.execute("""
         INSERT INTO population (country, area, year, population)
@@ -130,6 +132,8 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         FROM alpha_areas, range(2016, 2024) r(y) WHERE population IS NOT NULL
         UNION ALL
         SELECT 'BBB', NULL, y, 10000000 * pow(1.003, y - 2010) FROM range(2010, 2024) r(y) WHERE y <> 2015
+        UNION ALL
+        SELECT 'CCC', NULL, y, 4000000 FROM range(2010, 2024) r(y)
     """)
     con.execute("""
         INSERT INTO sources (source, country, level, unit, stage, period, description, files, correspondence,

@@ -167,7 +167,7 @@ def test_units_are_never_added_together(warehouse, annual):
 
 
 def test_rates_use_same_year_population_and_are_absent_without_it(warehouse, annual):
-    beta = annual[(annual["source"] == "beta_stats") & (annual["iccs_code"] == "05")].set_index("year")
+    beta = annual[(annual["country"] == "BBB") & (annual["iccs_code"] == "05")].set_index("year")
     assert pd.isna(beta.loc[BETA_MISSING_POPULATION_YEAR, "rate_per_100k"])
     pop_2016 = warehouse.execute(
         "SELECT population FROM population WHERE country = 'BBB' AND area IS NULL AND year = 2016"
@@ -223,6 +223,14 @@ def test_trends_page_says_where_rates_are_missing_and_labels_units(pages):
     assert "partial year" in html and f"{PARTIAL_YEAR} (6 months)" in html
     assert "Seasonal Mann-Kendall" in html
     assert html.count('class="plotly-graph-div"') >= 10
+
+
+def test_countries_of_one_source_are_compared_by_rate(pages, annual):
+    html = pages["trends"].read_text()
+    assert "beta_stats — offences (police): countries compared" in html
+    latest = annual[(annual["source"] == "beta_stats") & (annual["year"] == 2023) & (annual["iccs_code"] == "05")]
+    top = latest.sort_values("rate_per_100k", ascending=False).iloc[0]
+    assert f"the highest rate in the latest full year is {top['country']} ({top['rate_per_100k']:,.1f}" in html
 
 
 def test_rendering_is_fast_on_the_fixture(pages):
