@@ -98,6 +98,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"  {text}")
         for text in src.warnings:
             print(f"  warning: {text}")
+    for text in result.quality_warnings:
+        print(f"  data quality (warning): {text[:300]}{' …' if len(text) > 300 else ''}")
     for text in result.errors:
         print(f"✗ {text}")
     print(f"warehouse: {result.warehouse.resolve()}  (query it: iccs sql \"SELECT ...\")")

@@ -7,6 +7,7 @@ import dagster as dg
 
 REFERENCE_JOB = "reference_job"
 SOURCES_JOB = "sources_job"
+QUALITY_JOB = "quality_job"
 REPORTS_JOB = "reports_job"
 
 
@@ -16,6 +17,8 @@ def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
                             description="ICCS reference tables and population."),
         dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
                             description="One landed file: read, map to ICCS, check and load (a partition per file)."),
-        dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "reports"),
-                            description="Refresh reference data and population, then regenerate the HTML reports."),
+        dg.define_asset_job(QUALITY_JOB, selection=dg.AssetSelection.groups("quality"),
+                            description="Completeness of every loaded source: gaps, drops, placeholders, breaks."),
+        dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "quality", "reports"),
+                            description="Refresh reference data, population and completeness, then the HTML reports."),
     ]

@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
-from pipelines.jobs import REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
 from warehouse.connection import WarehouseBusyError, connect
@@ -60,6 +60,7 @@ class PipelineResult:
     warehouse: Path
     reports_dir: Path
     errors: list[str]
+    quality_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -167,6 +168,12 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         results += [_run_file(defs, instance, name, key, path) for key, path in files.items()]
         _prune(warehouse, name, [str(p) for p in files.values()])
     _fill_from_warehouse(warehouse, results)
+    quality: list[str] = []
+    if results and not errors:
+        try:
+            _, quality = _check_failures(_execute(defs, QUALITY_JOB, instance))
+        except EXPECTED_ERRORS as exc:
+            errors.append(f"data quality: {_error_text(exc)}")
     written: dict[str, Path] = {}
     if with_reports and not errors and all(r.ok for r in results):
         try:
@@ -175,7 +182,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
             errors.append(f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
                           "(run `iccs report` for the details)")
-    return PipelineResult(results, written, warehouse, reports_dir, errors)
+    return PipelineResult(results, written, warehouse, reports_dir, errors, quality)
 
 
 def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key: str, path: Path) -> SourceResult:

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
+from pipelines.assets.quality import QUALITY
 from pipelines.assets.reference import population
 from pipelines.assets.sources import FACTS
 from pipelines.resources import ReportsFolder, WarehouseResource
 from reports import build_reports
 
 
-@dg.asset(group_name="reports", deps=[FACTS, population], kinds={"html", "plotly"},
+@dg.asset(group_name="reports", deps=[FACTS, population, QUALITY], kinds={"html", "plotly"},
           description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.")
 def html_reports(duckdb: WarehouseResource, reports: ReportsFolder) -> dg.MaterializeResult:
     out_dir = reports.directory()
