@@ -38,6 +38,19 @@ def latest_full_year(annual: pd.DataFrame) -> pd.DataFrame:
     return latest.rename(columns={"year": "latest"})
 
 
+def reference_year(annual: pd.DataFrame) -> pd.DataFrame:
+    """Per series: the year to show in snapshot tables. The latest full year; where a series has no full
+    year at all (e.g. one month a year), its latest covered year, flagged partial and never compared."""
+    full = latest_full_year(annual)
+    covered = annual[annual["months"].notna()][SERIES_KEYS + ["year", "months", "partial"]].drop_duplicates()
+    fallback = covered.sort_values("year").groupby(SERIES_KEYS, as_index=False).tail(1)
+    fallback = fallback.rename(columns={"year": "latest"}).assign(has_previous=False)
+    fallback = fallback.merge(full[SERIES_KEYS], on=SERIES_KEYS, how="left", indicator=True)
+    fallback = fallback[fallback["_merge"] == "left_only"].drop(columns="_merge")
+    full = full.assign(partial=False, months=np.nan)
+    return pd.concat([full, fallback], ignore_index=True)
+
+
 def yoy_table(annual: pd.DataFrame) -> pd.DataFrame:
     """Change from the previous full year to the latest full year for every category of every series."""
     latest = latest_full_year(annual)
@@ -70,6 +83,9 @@ def _matrix(frame: pd.DataFrame, keys: list[str], column: str, value: str) -> pd
 
 def _first_last(matrix: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per row: first and last column with a value, and those values (NaN where the row is empty)."""
+    if matrix.shape[1] == 0:
+        nan = np.full(matrix.shape[0], np.nan)
+        return nan, nan, nan, nan
     seen = ~np.isnan(matrix)
     has = seen.any(axis=1)
     first = np.where(has, seen.argmax(axis=1), 0)

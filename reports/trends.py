@@ -380,10 +380,11 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
 
 def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, latest: pd.DataFrame) -> str:
     unit = areas["unit"].iloc[0]
-    a = areas.merge(latest[SERIES_KEYS + ["latest"]], on=SERIES_KEYS)
+    a = areas.merge(latest[SERIES_KEYS + ["latest", "has_previous", "partial", "months"]], on=SERIES_KEYS)
     last = a[a["year"] == a["latest"]]
-    prev = a[a["year"] == a["latest"] - 1][SERIES_KEYS + ["area", "count"]].rename(columns={"count": "prev"})
-    top = last.merge(prev, on=SERIES_KEYS + ["area"], how="left")
+    # The previous year only when it is a full year too: a partial year is never compared.
+    prev = a[(a["year"] == a["latest"] - 1) & a["has_previous"]][SERIES_KEYS + ["area", "count"]]
+    top = last.merge(prev.rename(columns={"count": "prev"}), on=SERIES_KEYS + ["area"], how="left")
     if top.empty:
         return ""
     top["change %"] = (top["count"] / top["prev"].where(top["prev"] > 0) - 1) * 100
@@ -391,14 +392,14 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
     no_pop = top[top["population"].isna()]
     ranked = top.dropna(subset=["rate_per_100k"]).sort_values("rate_per_100k", ascending=False)
     ranked = ranked.groupby("country").head(TOP_AREAS_CHART)
-    ranked = ranked.assign(
-        menu=ranked["country"] + " " + ranked["year"].astype(str),
-        hover=ranked["count"].map("{:,.0f}".format)
-        + f" {unit}; population "
-        + ranked["population"].map("{:,.0f}".format),
-    )
     body = ""
     if not ranked.empty:
+        ranked = ranked.assign(
+            menu=ranked["country"] + " " + ranked["year"].astype(str),
+            hover=ranked["count"].map("{:,.0f}".format)
+            + f" {unit}; population "
+            + ranked["population"].map("{:,.0f}".format),
+        )
         fig = charts.menu_bars(
             ranked,
             menu="menu",
@@ -423,24 +424,39 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
             sentences.append(
                 f"Highest rate: {rated.iloc[0]['area']} ({rated.iloc[0]['rate_per_100k']:,.1f} per 100,000)."
             )
+    partial = top[top["partial"]][["country", "year", "months"]].drop_duplicates()
+    for r in partial.itertuples():
+        sentences.append(
+            f"{r.country} has no full year: {r.year} covers {int(r.months)} of 12 months, so its counts and rates "
+            "are not annual figures and no change is computed."
+        )
     if not no_pop.empty:
         names = ", ".join(no_pop["area"].astype(str).head(10))
         more = "" if len(no_pop) <= 10 else f" and {len(no_pop) - 10} more"
         sentences.append(f"No population for {len(no_pop)} area(s) ({names}{more}): their rates are absent.")
-    table = top[["country", "area", "year", "count", "population", "rate_per_100k", "prev", "change %"]].rename(
-        columns={"count": f"{unit} (all sections)", "rate_per_100k": f"{unit} per 100,000", "prev": "previous year"}
+    columns = ["country", "area", "year", "count", "population", "rate_per_100k", "prev", "change %"]
+    if top["partial"].any():
+        columns.append("partial")
+    table = top[columns].rename(
+        columns={
+            "count": f"{unit} (all sections)",
+            "rate_per_100k": f"{unit} per 100,000",
+            "prev": "previous year",
+            "partial": "partial year",
+        }
     )
     body += page.table_html(
         table,
-        caption=f"{label}: areas in the latest full year, by {unit} (all ICCS sections)",
+        caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
         csv_name=f"trends_areas_{page.slug(label)}",
     )
     g = annual[(annual["source"] == areas["source"].iloc[0]) & (annual["unit"] == unit)]
     meta = _metadata(
         con,
         g,
-        "All recorded crime of this unit per area (sum of the ICCS sections), latest full year, with the area's "
-        "own population for that year. " + RATE_DEFINITION,
+        "All recorded crime of this unit per area (sum of the ICCS sections) in the latest full year (or the "
+        "latest, flagged partial year where there is no full year), with the area's own population for that "
+        "year; change against the previous year only when both are full years. " + RATE_DEFINITION,
     )
     meta["Period"] = ", ".join(
         sorted({f"{r.country} {int(r.latest)}" for r in latest.itertuples() if r.source == areas["source"].iloc[0]})
@@ -610,8 +626,9 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         if bool(g["monthly"].any()):
             groups["Monthly series and seasonality"].append(_seasonal_block(con, label, g, monthly, breaks))
         groups["Trend significance"].append(_significance_block(con, label, g, trends))
+    reference = trend_tables.reference_year(annual)
     for label, a in _datasets(areas):
-        groups["Areas"].append(_areas_block(con, label, a, annual, latest))
+        groups["Areas"].append(_areas_block(con, label, a, annual, reference))
 
     summaries = {
         "By ICCS section": "Counts and rates per 100,000 by ICCS section; choose a country and measure above "

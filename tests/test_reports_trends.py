@@ -268,3 +268,24 @@ def test_trends_and_sdg16_render_in_a_browser_without_errors(pages):
         assert "<script>alert(1)" not in rendered.dom
     dom = render(pages["trends"]).dom
     assert ESCAPED in dom  # shown as text in the rendered page
+
+
+def test_a_source_with_only_partial_years_is_shown_flagged_never_compared(tmp_path: Path):
+    import duckdb
+
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    con.execute(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count) "
+        "SELECT 'july_only', 'GBR', 'LSOA ' || a, c, 'n', y, 7, 'offences', 'police', 5 + a % 7 "
+        "FROM range(2016, 2019) t(y), range(12) s(a), (VALUES ('05022'), ('0401')) v(c)"
+    )
+    html = render_trends(con, tmp_path).read_text()
+    con.close()
+    assert "GBR has no full year: 2018 covers 1 of 12 months" in html
+    assert "No two consecutive full years" in html
+    assert "Not decomposed (fewer than 24 usable months)" in html
