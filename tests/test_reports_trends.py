@@ -257,17 +257,15 @@ def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Pat
 
 @pytest.mark.browser
 @needs_browser
-def test_trends_and_sdg16_render_in_a_browser_without_errors(pages):
-    for name in ("trends", "sdg16"):
-        path = pages[name]
-        rendered = render(path)
-        divs = chart_divs(path.read_text())
-        assert divs > 0
-        assert rendered.plotly_svgs >= divs, f"{name}: {rendered.plotly_svgs} plotly svgs for {divs} charts"
-        assert rendered.console_errors == [], rendered.console_errors
-        assert "<script>alert(1)" not in rendered.dom
-    dom = render(pages["trends"]).dom
-    assert ESCAPED in dom  # shown as text in the rendered page
+def test_trends_renders_every_chart_in_a_browser_without_errors(pages):
+    path = pages["trends"]
+    rendered = render(path)
+    divs = chart_divs(path.read_text())
+    assert divs > 0
+    assert rendered.plotly_svgs >= divs, f"{rendered.plotly_svgs} plotly svgs for {divs} charts"
+    assert rendered.console_errors == [], rendered.console_errors
+    assert "<script>alert(1)" not in rendered.dom
+    assert ESCAPED in rendered.dom  # shown as text in the rendered page
 
 
 def test_a_source_with_only_partial_years_is_shown_flagged_never_compared(tmp_path: Path):
