@@ -117,3 +117,33 @@ def test_index_links_present_reports_and_shows_vintage(warehouse, tmp_path: Path
         assert source in html
     assert "2024-05-01 10:00" in html  # latest run time from the runs table
     assert "2010" in html and "2023" in html
+
+
+def test_chart_titles_dropdowns_and_traces_escape_data_labels():
+    from reports import charts
+
+    frame = pd.DataFrame(
+        {
+            "menu": [XSS_AREA, XSS_AREA, "B", "B"],
+            "trace": [XSS_AREA, XSS_AREA, "t", "t"],
+            "year": [2020, 2022, 2020, 2021],
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    fig = charts.menu_lines(
+        frame,
+        menu="menu",
+        trace="trace",
+        x="year",
+        y="value",
+        title=lambda m: f"Areas: {m}",
+        x_title="Year",
+        y_title=lambda m: m,
+    )
+    html = page.figure_html(fig)
+    assert "<script>alert(1)" not in html and "\\u003cscript\\u003ealert" not in html
+    assert fig["layout"]["title"]["text"] == f"Areas: {ESCAPED}"
+    assert fig["layout"]["updatemenus"][0]["buttons"][0]["label"] == ESCAPED
+    first = _plot_json(html)[0]
+    assert first["name"] == ESCAPED
+    assert first["x"] == [2020, 2021, 2022] and first["y"] == [1.0, None, 2.0]  # the missing year is a gap
