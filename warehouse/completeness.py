@@ -22,6 +22,7 @@ SEVERITY = "warn"
 PLACEHOLDER_FACTOR = 3.0  # a placeholder value holds this many times the median records per distinct value
 
 FINDINGS: dict[str, str] = {
+    "single_unit": "the source's counts are in one counting unit (the checks count in the configured one)",
     "periods_complete": "every expected period × reporting area has records (missing months listed)",
     "drop_vs_previous_period": "no period's records fall by more than the threshold versus the period before",
     "drop_vs_previous_run": "no file's reload carries fewer records than its previous load by more than the threshold",
@@ -62,9 +63,25 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) 
     return con.execute(sql, params).fetch_df()
 
 
+def counted_unit(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """The unit the checks count in: the source's configured unit (``sources.unit``) where it has counts, else
+    its most common one. Counts of different units are never added (``warehouse.units``); a source holding
+    several is reported by the ``single_unit`` check."""
+    rows = con.execute("""
+        SELECT unit FROM offence_counts WHERE source = ? GROUP BY unit
+        ORDER BY unit IS NOT DISTINCT FROM (SELECT any_value(unit) FROM sources WHERE source = ?) DESC,
+                 count(*) DESC, unit LIMIT 1""", [source, source]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _params(con: duckdb.DuckDBPyConnection, source: str, **extra: object) -> dict[str, object]:
+    return {"source": source, "unit": counted_unit(con, source), **extra}
+
+
 def monthly(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     """True when the source's counts carry months (periods are months), False for annual data."""
-    found = con.execute("SELECT count(month) > 0 FROM offence_counts WHERE source = ?", [source]).fetchall()[0]
+    found = con.execute("SELECT count(month) > 0 FROM offence_counts WHERE source = ? AND unit = ?",
+                        [source, counted_unit(con, source)]).fetchall()[0]
     return bool(found and found[0])
 
 
@@ -83,7 +100,7 @@ def _coverage_sql(is_monthly: bool) -> str:
     return f"""
         WITH cells AS (
             SELECT area, {index} AS p, sum(count) AS n
-            FROM offence_counts WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+            FROM offence_counts WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
         periods AS (SELECT unnest(range(min(p), max(p) + 1)) AS p FROM cells),
         areas AS (
             SELECT DISTINCT area FROM cells WHERE area IS NOT NULL
@@ -98,7 +115,7 @@ def _coverage_sql(is_monthly: bool) -> str:
 
 def coverage(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     """source, area, period, present, records: every expected period × reporting area of the source."""
-    return _frame(con, _coverage_sql(monthly(con, source)), {"source": source})
+    return _frame(con, _coverage_sql(monthly(con, source)), _params(con, source))
 
 
 def _drops_sql(is_monthly: bool) -> str:
@@ -108,7 +125,7 @@ def _drops_sql(is_monthly: bool) -> str:
     return f"""
         WITH cells AS (
             SELECT area, {index} AS p, sum(count) AS n FROM offence_counts
-            WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+            WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
         pairs AS (SELECT p, lag(p) OVER (ORDER BY p) AS q FROM (SELECT DISTINCT p FROM cells)),
         compared AS (
             SELECT pairs.p, pairs.q, sum(cur.n)::DOUBLE AS records, sum(prev.n)::DOUBLE AS previous_records,
@@ -132,7 +149,7 @@ def period_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: fl
     under ``min_records`` is too small to judge.
     """
     return _frame(con, _drops_sql(monthly(con, source)),
-                  {"source": source, "threshold": drop_threshold, "min_records": min_records})
+                  _params(con, source, threshold=drop_threshold, min_records=min_records))
 
 
 def run_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3) -> pd.DataFrame:
@@ -170,10 +187,10 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
     parts = []
     if _day_level(con, source):
         parts.append("SELECT 'date' AS kind, occurred_on::VARCHAR AS value, count(*) AS n FROM offences "
-                     "WHERE source = $source GROUP BY ALL")
+                     "WHERE source = $source AND unit = $unit GROUP BY ALL")
     parts.append("SELECT 'coordinates' AS kind, printf('%.5f, %.5f', latitude, longitude) AS value, count(*) AS n "
-                 "FROM offences WHERE source = $source AND latitude IS NOT NULL AND longitude IS NOT NULL "
-                 "GROUP BY ALL")
+                 "FROM offences WHERE source = $source AND unit = $unit AND latitude IS NOT NULL "
+                 "AND longitude IS NOT NULL GROUP BY ALL")
     sql = f"""
         WITH v AS ({' UNION ALL '.join(parts)}),
         s AS (SELECT kind, sum(n) AS total, median(n) AS typical FROM v GROUP BY kind)
@@ -181,7 +198,7 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
         FROM v JOIN s USING (kind)
         WHERE v.n > $threshold * s.total AND v.n > {PLACEHOLDER_FACTOR} * s.typical
         ORDER BY v.kind, v.n DESC"""
-    return _frame(con, sql, {"source": source, "threshold": placeholder_threshold})
+    return _frame(con, sql, _params(con, source, threshold=placeholder_threshold))
 
 
 def _breaks_sql(is_monthly: bool, run: int) -> str:
@@ -192,10 +209,10 @@ def _breaks_sql(is_monthly: bool, run: int) -> str:
     return f"""
         WITH cells AS (
             SELECT iccs_code, {index} AS p, sum(count) AS n
-            FROM offence_counts WHERE source = $source AND {index} IS NOT NULL GROUP BY ALL),
+            FROM offence_counts WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
         codes AS (
             SELECT iccs_code, string_agg(DISTINCT national_code, ', ' ORDER BY national_code) AS codes
-            FROM offence_counts WHERE source = $source GROUP BY ALL),
+            FROM offence_counts WHERE source = $source AND unit = $unit GROUP BY ALL),
         periods AS (SELECT p, row_number() OVER (ORDER BY p) AS k FROM (SELECT DISTINCT p FROM cells)),
         grid AS (
             SELECT c.iccs_code, periods.p, periods.k, coalesce(x.n, 0) > 0 AS has, coalesce(x.n, 0) AS n
@@ -233,7 +250,7 @@ def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | No
     is not a break."""
     is_monthly = monthly(con, source)
     run = min_run if min_run is not None else (3 if is_monthly else 2)
-    return _frame(con, _breaks_sql(is_monthly, int(run)), {"source": source})
+    return _frame(con, _breaks_sql(is_monthly, int(run)), _params(con, source))
 
 
 def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[dict[str, object]]:
@@ -250,9 +267,9 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
     try:
         con.execute("DELETE FROM completeness WHERE source = ?", [source])
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
-        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly)})", {"source": source})
+        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly)})", _params(con, source))
         con.execute(f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run))})",
-                    {"source": source})
+                    _params(con, source))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -263,6 +280,14 @@ def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: flo
              placeholder_threshold: float = 0.05, min_records: int = 20,
              min_run: int | None = None) -> list[Finding]:
     """Every completeness check of the source as a warning, without writing anything."""
+    units = [r[0] for r in con.execute("SELECT DISTINCT unit FROM offence_counts WHERE source = ? ORDER BY 1",
+                                       [source]).fetchall()]
+    unit = counted_unit(con, source)
+    result = [Finding(
+        "single_unit", len(units) <= 1,
+        (f"counts in {len(units)} units ({', '.join(units)}); only {unit} is counted here, and no report adds "
+         "them up" if len(units) > 1 else f"all counts in {unit or 'no unit (no counts)'}"),
+        {"units": units, "counted_unit": unit})]
     cov = coverage(con, source)
     missing = cov[~cov["present"]]
     by_area = {("(national)" if pd.isna(area) else str(area)): group["period"].tolist()
@@ -270,10 +295,10 @@ def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: flo
     areas = cov["area"].nunique(dropna=False)
     whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area \
         else []
-    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ? AND area IS NULL "
-                             "AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND area IS NOT NULL)",
-                             [source, source]).fetchall()[0][0]
-    result = [Finding(
+    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ? AND unit = ? "
+                             "AND area IS NULL AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
+                             "AND area IS NOT NULL)", [source, unit, source, unit]).fetchall()[0][0]
+    result.append(Finding(
         "periods_complete", missing.empty,
         (f"{len(missing)} of {len(cov)} period × area cells have no records"
          + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
@@ -281,7 +306,7 @@ def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: flo
         {"cells": len(cov), "missing_cells": len(missing), "areas": int(areas),
          "periods": int(cov["period"].nunique()), "missing_everywhere": whole,
          "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
-         "records_without_area": float(unassigned)})]
+         "records_without_area": float(unassigned)}))
 
     drops = period_drops(con, source, drop_threshold, min_records)
     result.append(Finding(

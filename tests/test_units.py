@@ -1,0 +1,98 @@
+"""A source whose counts are in two units (its configured unit changed between loads) can never be summed across
+units: not by the warehouse views, not by the report queries, not by the trends page; and the guard in
+warehouse.units refuses a sum that would mix them."""
+
+from __future__ import annotations
+
+import pytest
+from reports_fixture import build_warehouse
+
+from reports import trend_data, trend_tables
+from reports.trend_data import DATASET_KEYS, SERIES_KEYS
+from warehouse import completeness
+from warehouse.units import (
+    UNITS,
+    MixedUnitsError,
+    assert_single_unit,
+    assert_single_unit_sql,
+    mixed_unit_groups,
+    mixed_units,
+    source_units,
+)
+
+OFFENCES, VICTIMS = 100.0, 7.0  # per year, code 0101, source 'mixed': a sum across units would give 107
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    con = build_warehouse(tmp_path_factory.mktemp("units") / "w.duckdb")
+    con.execute("""
+        INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
+        SELECT 'mixed', 'AAA', NULL, '0101', 'H', y, NULL, u, 'police', CASE u WHEN 'offences' THEN ? ELSE ? END
+        FROM range(2016, 2024) r(y), (SELECT unnest(['offences', 'victims']) AS u)""", [OFFENCES, VICTIMS])
+    con.execute("INSERT INTO sources (source, country, level, unit, stage, period) "
+                "VALUES ('mixed', 'AAA', 'aggregate', 'victims', 'police', 'year')")
+    yield con
+    con.close()
+
+
+def test_the_views_keep_units_apart(con) -> None:
+    counts = con.execute("SELECT unit, count FROM v_counts WHERE source = 'mixed' AND iccs_code = '01' "
+                         "AND year = 2020 ORDER BY unit").fetchall()
+    assert counts == [("offences", OFFENCES), ("victims", VICTIMS)]
+    rates = {r[0] for r in con.execute("SELECT count FROM v_rates WHERE source = 'mixed' AND year = 2020").fetchall()}
+    assert OFFENCES + VICTIMS not in rates
+    assert mixed_units(con, "v_counts", ["source", "country", "area", "iccs_code", "level", "year", "unit"]).empty
+
+
+@pytest.mark.parametrize("query", [trend_data.annual_national, trend_data.monthly_national, trend_data.area_totals],
+                         ids=lambda f: f.__name__)
+def test_report_queries_return_one_unit_per_dataset(con, query) -> None:
+    frame = query(con)
+    assert not frame.empty
+    assert_single_unit(frame, DATASET_KEYS)
+    assert_single_unit(frame, SERIES_KEYS)
+
+
+def test_the_trends_page_groups_a_mixed_source_into_one_dataset_per_unit(con) -> None:
+    annual = trend_data.annual_national(con)
+    mixed = annual[(annual["source"] == "mixed") & (annual["iccs_code"] == "01")]
+    labels = {trend_tables.dataset_label(*key) for key, _ in mixed.groupby(DATASET_KEYS)}
+    assert labels == {"mixed — offences (police)", "mixed — victims (police)"}
+    assert set(mixed["count"]) == {OFFENCES, VICTIMS}
+    yoy = trend_tables.yoy_table(annual)
+    rows = yoy[yoy["source"] == "mixed"]
+    assert set(rows["unit"]) == {"offences", "victims"}
+    assert set(rows["count_latest"]) == set(rows["count_previous"]) == {OFFENCES, VICTIMS}
+
+
+def test_the_guard_refuses_a_sum_across_units(con) -> None:
+    annual = trend_data.annual_national(con)
+    naive = ["source", "country", "iccs_code", "year"]  # what a sum without the unit would group by
+    assert annual.groupby(naive)["count"].sum().max() >= OFFENCES + VICTIMS, "the naive sum would mix units"
+    with pytest.raises(MixedUnitsError, match=r"source=mixed, country=AAA, iccs_code=01, year=\d+: offences, "
+                                              r"victims"):
+        assert_single_unit(annual, naive)
+    groups = mixed_unit_groups(annual, ["source"])
+    assert groups.to_dict("records") == [{"source": "mixed", "units": "offences, victims"}]
+    with pytest.raises(MixedUnitsError, match="no 'unit' column"):
+        assert_single_unit(annual.drop(columns="unit"), naive)
+
+
+def test_the_sql_guard_checks_a_relation_without_loading_it(con) -> None:
+    with pytest.raises(MixedUnitsError, match="source=mixed: offences, victims"):
+        assert_single_unit_sql(con, "offence_counts", ["source"])
+    assert_single_unit_sql(con, "(SELECT * FROM offence_counts WHERE source = ?)", ["source"], ["alpha_police"])
+    assert source_units(con).set_index("source").loc["mixed", "units"] == "offences, victims"
+
+
+def test_completeness_counts_one_unit_and_warns_about_the_other(con) -> None:
+    found = {f.name: f for f in completeness.findings(con, "mixed")}
+    assert not found["single_unit"].passed
+    assert found["single_unit"].metadata["units"] == ["offences", "victims"]
+    cov = completeness.coverage(con, "mixed")
+    assert set(cov["records"]) == {VICTIMS}, "the configured unit (sources.unit) is the one counted"
+
+
+def test_units_come_from_the_contract() -> None:
+    assert UNITS == ("offences", "victims", "suspects", "prosecuted", "convicted")
