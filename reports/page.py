@@ -11,6 +11,7 @@ Layout text of a figure (titles, annotations, dropdown labels) is the caller's: 
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import re
@@ -145,10 +146,16 @@ def escape_figure(fig: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
 def figure_html(fig: go.Figure | Mapping[str, Any], *, div_id: str | None = None) -> str:
     """The chart as a <div> plus its plotting call; plotly.js itself is loaded once by the page.
 
-    Accepts a plotly Figure or a plain plotly JSON dict (much faster to build for many traces).
+    Accepts a plotly Figure or a plain plotly JSON dict (much faster to build for many traces). Without
+    `div_id` the id is derived from the figure's content; pass one when a page shows the same figure twice.
     """
+    spec = escape_figure(fig)
+    if div_id is None:
+        # Derived from the content (plotly would draw a random uuid): the same data gives the same page.
+        digest = hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+        div_id = f"chart-{digest[:12]}"
     body = plotly.io.to_html(
-        escape_figure(fig),
+        spec,
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,

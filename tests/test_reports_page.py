@@ -147,3 +147,10 @@ def test_chart_titles_dropdowns_and_traces_escape_data_labels():
     first = _plot_json(html)[0]
     assert first["name"] == ESCAPED
     assert first["x"] == [2020, 2021, 2022] and first["y"] == [1.0, None, 2.0]  # the missing year is a gap
+
+
+def test_figure_ids_are_stable_so_the_same_data_gives_the_same_page():
+    spec = {"data": [{"type": "bar", "x": ["a"], "y": [1]}], "layout": {}}
+    other = {"data": [{"type": "bar", "x": ["a"], "y": [2]}], "layout": {}}
+    assert page.figure_html(spec) == page.figure_html(spec)
+    assert page.figure_html(spec) != page.figure_html(other)
