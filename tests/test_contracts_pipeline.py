@@ -1,0 +1,70 @@
+"""The layer contracts hold over what a real pipeline run writes, and the quarantine rules derived from
+MappedRecordRow agree with the classifier: no accepted record breaks a rule, and a record that breaks one is
+quarantined for that reason or an earlier one (the classifier also sees the raw text, so it can be more precise).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import MINI_CONFIG
+
+from pipelines.runner import run_pipeline
+from schemas import REASONS, MappedRecordRow, OffenceCountRow, OffenceRow, QuarantineRow, RawRecordRow
+from warehouse.classify import records_table
+from warehouse.connection import connect
+from warehouse.contracts import failures_text, quarantine_case_sql, quarantine_rules, validate_table
+from warehouse.staging import raw_table
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """The mini configuration with the police source narrowed to the file that holds every kind of bad row, so
+    its staging tables (which hold the last file loaded) keep them."""
+    folder = tmp_path_factory.mktemp("contracts_run")
+    for path in MINI_CONFIG.parent.iterdir():
+        shutil.copy(path, folder / path.name)
+    config = folder / MINI_CONFIG.name
+    config.write_text(config.read_text(encoding="utf-8").replace("files: incidents_*.csv",
+                                                                 "files: incidents_2023.csv"), encoding="utf-8")
+    result = run_pipeline(config, folder / "w.duckdb", folder / "reports", with_reports=False)
+    assert result.ok, result
+    return result.warehouse
+
+
+@pytest.mark.parametrize("source", ["mini_police", "mini_courts"])
+def test_staged_and_mapped_layers_meet_their_contracts(warehouse, source) -> None:
+    with connect(warehouse, read_only=True) as con:
+        raw = validate_table(con, RawRecordRow, raw_table(source))
+        accepted = validate_table(con, MappedRecordRow, records_table(source), "reason IS NULL")
+        quarantined = con.execute(f"SELECT count(*) FROM {records_table(source)} WHERE reason IS NOT NULL"
+                                  ).fetchall()[0][0]
+    assert all(o.passed for o in raw), failures_text(raw)
+    assert all(o.passed for o in accepted), failures_text(accepted)
+    assert quarantined > 0, "the file must hold bad rows, or the comparison below proves nothing"
+
+
+@pytest.mark.parametrize("model, table", [(OffenceRow, "offences"), (OffenceCountRow, "offence_counts"),
+                                          (QuarantineRow, "quarantine")])
+def test_fact_tables_meet_their_contracts(warehouse, model, table) -> None:
+    with connect(warehouse, read_only=True) as con:
+        outcomes = validate_table(con, model, table)
+    assert all(o.passed for o in outcomes), failures_text(outcomes)
+
+
+@pytest.mark.parametrize("source", ["mini_police", "mini_courts"])
+def test_model_quarantine_rules_agree_with_the_classifier(warehouse, source) -> None:
+    case = quarantine_case_sql(quarantine_rules(MappedRecordRow))
+    order = ", ".join(f"'{r}'" for r in REASONS)
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute(f"""
+            SELECT line, reason, model_reason,
+                   list_position([{order}], reason) AS at, list_position([{order}], model_reason) AS model_at
+            FROM (SELECT *, {case} AS model_reason FROM {records_table(source)})
+            WHERE model_reason IS NOT NULL""").fetchall()
+    assert rows, "some record must break a model rule"
+    disagreements = [r for r in rows if r[1] is None or r[3] > r[4]]
+    assert disagreements == []
+    assert {r[2] for r in rows} >= ({"invalid_count"} if source == "mini_courts" else
+                                    {"missing_field", "invalid_date", "unmapped_offence"})
