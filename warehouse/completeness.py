@@ -13,12 +13,14 @@ one national area, ``area`` NULL). Records loaded without an area are not a repo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
 SEVERITY = "warn"
+BREAK_ALPHA = 0.001  # a break's empty run must be this improbable at the category's rate (Poisson)
 PLACEHOLDER_FACTOR = 3.0  # a placeholder value holds this many times the median records per distinct value
 
 FINDINGS: dict[str, str] = {
@@ -201,10 +203,15 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
     return _frame(con, sql, _params(con, source, threshold=placeholder_threshold))
 
 
-def _breaks_sql(is_monthly: bool, run: int) -> str:
+def _breaks_sql(is_monthly: bool, run: int, alpha: float) -> str:
     """A category vanishes at period k when it had records in each of the ``run`` present periods before k and
     none in k and the ``run - 1`` after; it appears at k in the mirror case. Periods where the whole source is
-    missing are skipped, so a gap in the feed is not read as every category vanishing."""
+    missing are skipped, so a gap in the feed is not read as every category vanishing.
+
+    A rare category has empty periods by chance: the break also needs ``run`` empty periods to be improbable
+    at the category's rate on the other side (Poisson: exp(-rate × run) < ``alpha``), so ~1 record a month
+    going quiet for a quarter is not a break, while 50 a month stopping is."""
+    floor = math.log(1 / alpha)
     index, label = _index(is_monthly), _label(is_monthly)
     return f"""
         WITH cells AS (
@@ -228,8 +235,10 @@ def _breaks_sql(is_monthly: bool, run: int) -> str:
             WINDOW before AS (PARTITION BY iccs_code ORDER BY k ROWS BETWEEN {run} PRECEDING AND 1 PRECEDING),
                    after AS (PARTITION BY iccs_code ORDER BY k ROWS BETWEEN CURRENT ROW AND {run - 1} FOLLOWING)),
         flagged AS (
-            SELECT *, CASE WHEN with_before = {run} AND with_after = 0 THEN 'vanished'
-                           WHEN with_before = 0 AND with_after = {run} THEN 'appeared' END AS kind
+            SELECT *, CASE WHEN with_before = {run} AND with_after = 0 AND mean_before * {run} > {floor}
+                                THEN 'vanished'
+                           WHEN with_before = 0 AND with_after = {run} AND mean_after * {run} > {floor}
+                                THEN 'appeared' END AS kind
             FROM windows WHERE rows_before = {run} AND rows_after = {run})
         SELECT $source AS source, f.iccs_code, {label} AS period, f.kind,
                f.iccs_code || ' ' || coalesce(i.label, '?') || ': ' ||
@@ -244,13 +253,14 @@ def _breaks_sql(is_monthly: bool, run: int) -> str:
         ORDER BY f.p, f.iccs_code"""
 
 
-def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None) -> pd.DataFrame:
+def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None,
+                  alpha: float = BREAK_ALPHA) -> pd.DataFrame:
     """source, iccs_code, period, kind ('appeared' | 'vanished'), detail. ``min_run`` periods of presence and
-    absence must meet at the break (default 3 for months, 2 for years) so that a rare category's empty month
-    is not a break."""
+    absence must meet at the break (default 3 for months, 2 for years), and that many empty periods must be
+    improbable (below ``alpha``) at the category's rate, so that a rare category's quiet spell is not a break."""
     is_monthly = monthly(con, source)
     run = min_run if min_run is not None else (3 if is_monthly else 2)
-    return _frame(con, _breaks_sql(is_monthly, int(run)), _params(con, source))
+    return _frame(con, _breaks_sql(is_monthly, int(run), alpha), _params(con, source))
 
 
 def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[dict[str, object]]:
@@ -268,7 +278,7 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
         con.execute("DELETE FROM completeness WHERE source = ?", [source])
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
         con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly)})", _params(con, source))
-        con.execute(f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run))})",
+        con.execute(f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run), BREAK_ALPHA)})",
                     _params(con, source))
         con.execute("COMMIT")
     except BaseException:
