@@ -21,7 +21,7 @@ from reports.stats.hotspot import (
 )
 from reports.stats.hotspot_areas import area_hotspots
 from reports.stats.hotspot_emerging import CATEGORIES, classify, emerging_hotspots, mann_kendall
-from reports.stats.hotspot_grid import Grid, bin_points, grid_hotspots, grid_weights, make_grid, project
+from reports.stats.hotspot_grid import Grid, bin_points, grid_frame, grid_hotspots, grid_weights, make_grid, project
 
 LON0, LAT0 = 2.17, 41.39  # synthetic city; the analysis must not care where it is
 HALF = 15_000.0  # 30 x 30 km
@@ -71,22 +71,45 @@ def test_gi_star_equals_esda_and_the_textbook_formula():
     y = rng.poisson(4, 25).astype(float)
     y[12] = 30.0
     lattice = grid_weights(Grid("", 1.0, 0.0, 0.0, 5, 5, 1.0))
-    ours = gi_star(y, lattice, permutations=499, seed=11, engine="esda")
+    ours = gi_star(y, lattice, permutations=499, seed=11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = esda.G_Local(y, lat2W(5, 5, rook=False), transform="B", star=True, permutations=499, seed=11)
     np.testing.assert_allclose(ours["gi"], ref.Gs)
     np.testing.assert_allclose(ours["z"], ref.Zs)
-    np.testing.assert_allclose(ours["p_sim"], np.minimum(1, 2 * ref.p_sim))
     # Gi* = sum of y over the cell and its queen neighbours / sum of y
     padded = np.pad(y.reshape(5, 5), 1)
     window = sum(padded[1 + dr : 6 + dr, 1 + dc : 6 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1))
     np.testing.assert_allclose(ours["gi"], (window / y.sum()).ravel())
     assert ours.loc[12, "z"] > 1  # the planted high value lifts its own neighbourhood
-    # the default engine reports the same statistic and z, only its draws differ
-    shared = gi_star(y, lattice, permutations=499, seed=11)
-    np.testing.assert_allclose(shared["gi"], ref.Gs)
-    np.testing.assert_allclose(shared["z"], ref.Zs)
+
+
+def test_esda_engine_p_values_are_esdas_own_on_continuous_data():
+    # without ties our tail counting is esda's directed p-value, doubled for two sides
+    y = np.random.default_rng(4).gamma(2.0, 3.0, 36)
+    ours = gi_star(y, grid_weights(Grid("", 1.0, 0.0, 0.0, 6, 6, 1.0)), permutations=999, seed=7, engine="esda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(y, lat2W(6, 6, rook=False), transform="B", star=True, permutations=999, seed=7)
+    np.testing.assert_allclose(ours["p_sim"], np.minimum(1, 2 * ref.p_sim))
+    np.testing.assert_allclose(ours["z"], ref.Zs)
+
+
+def test_ties_count_in_both_tails():
+    # mostly empty cells: an empty cell among empty neighbours is ordinary, not a 99 % cold spot
+    y = np.zeros(400)
+    y[np.random.default_rng(5).choice(400, 60, replace=False)] = 1.0
+    lattice = grid_weights(Grid("", 1.0, 0.0, 0.0, 20, 20, 1.0))
+    ours = gi_star(y, lattice, permutations=4_999, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(y, lat2W(20, 20, rook=False), transform="B", star=True, permutations=4_999, seed=3)
+    empty_neighbourhood = (ours["gi"] == 0).to_numpy()
+    assert empty_neighbourhood.sum() > 20
+    # esda's directed p puts every such cell at the extreme; about a quarter of random draws are empty too
+    assert np.all(ref.p_sim[empty_neighbourhood] == 1 / 5_000)
+    assert ours.loc[empty_neighbourhood, "p_sim"].min() > 0.2
+    assert not ours["cold"].any()
 
 
 def test_shared_engine_agrees_with_esda_conditional_randomisation():
@@ -108,15 +131,16 @@ def test_shared_engine_agrees_with_esda_conditional_randomisation():
 
 
 def test_conditional_p_is_exact_on_a_tiny_case():
-    # 4 cells, every cell has one neighbour: the reference set of cell i is the 3 other values, equally likely
+    # 4 cells with one neighbour each: cell i's reference set is the 3 *other* values, equally likely
     y = np.array([0.0, 1.0, 2.0, 10.0])
-    neighbours = np.array([10.0, 2.0, 1.0, 0.0])
+    neighbours = np.array([20.0, 2.0, 1.0, 0.0])
     p = conditional_p(y, neighbours, np.ones(4, dtype=int), 60_000, seed=3)
-    # cell 0: others {1, 2, 10}; P(draw >= 10) = 1/3, P(draw < 10) = 2/3 -> directed p ~ 1/3
-    # cell 3: others {0, 1, 2}; P(draw >= 0) = 1, P(draw < 0) = 0 -> directed p ~ 1/60001
-    np.testing.assert_allclose(p[0], 1 / 3, atol=0.01)
-    assert p[3] < 1e-4
-    np.testing.assert_allclose(p[1], 1 / 3, atol=0.01)  # cell 1: others {0, 2, 10}, 2 -> P(>=2) = 2/3
+    # cell 0: others {1, 2, 10}, observed 20 is beyond all of them -> p = 1 / (usable draws + 1)
+    assert p[0] < 1e-4
+    # cell 1: others {0, 2, 10}, observed 2: P(>= 2) = 2/3, P(<= 2) = 2/3 (the tie counts in both tails)
+    np.testing.assert_allclose(p[1], 2 / 3, atol=0.01)
+    # cell 3: others {0, 1, 2}, observed 0: P(<= 0) = 1/3, not "more extreme than every draw"
+    np.testing.assert_allclose(p[3], 1 / 3, atol=0.01)
 
 
 def test_bh_flags_the_same_cells_as_esda_fdr():
@@ -363,3 +387,58 @@ def test_vectorised_mann_kendall_equals_pymannkendall():
         assert ours["direction"][i] == {"increasing": 1, "decreasing": -1, "no trend": 0}[ref.trend]
     assert (ours["direction"][80:100] == 1).all()
     assert ours["p"].iloc[-1] == 1.0 and ours["direction"].iloc[-1] == 0
+
+
+# --- the generated demo country ------------------------------------------------------------------------------
+
+
+def test_planted_demo_hotspots_are_found_in_their_years(tmp_path):
+    """The demo generator plants five clusters (manifest.json): each one's core cell is a hot spot at FDR 10 %
+    in the years it was active, and the yearly analysis tells persistent, emerging and stopped ones apart."""
+    import duckdb
+
+    from pipelines.demo.generate import generate_demo
+    from reports.stats.hotspot_grid import local_proj4
+
+    manifest = generate_demo(tmp_path / "demo", 100_000, seed=20261127)
+    west, south, east, north = manifest.bbox
+    years = list(manifest.details["period"]["years"])
+    valid = (
+        duckdb.connect()
+        .execute(
+            f"""
+            SELECT try_cast(longitude AS DOUBLE) AS lon, try_cast(latitude AS DOUBLE) AS lat,
+                   year(try_strptime(date_occurred, '%Y-%m-%d')) AS year
+            FROM read_csv('{manifest.incidents_path}', all_varchar = true, ignore_errors = true)
+            WHERE lon BETWEEN {west} AND {east} AND lat BETWEEN {south} AND {north}
+              AND year BETWEEN {years[0]} AND {years[-1]}
+            """
+        )
+        .fetchnumpy()
+    )
+    proj4 = local_proj4(valid["lon"], valid["lat"])
+    x, y = project(proj4, valid["lon"], valid["lat"])
+    grid = make_grid(x, y, proj4)
+    assert grid.cell_size == 1000
+    weights = grid_weights(grid)
+    year = valid["year"]
+    emerging = emerging_hotspots(
+        np.stack([bin_points(grid, x[year == k], y[year == k]) for k in years]), years, weights, fdr=FDR
+    )
+    found = 0
+    for cluster in manifest.clusters:
+        core = grid.cell_of(*project(proj4, np.array([cluster["centre"]["lon"]]), np.array([cluster["centre"]["lat"]])))
+        active = np.isin(year, cluster["years"])
+        pooled = grid_frame(grid, bin_points(grid, x[active], y[active]), weights=weights, fdr=FDR)
+        found += bool(pooled.loc[core[0], "hot"])
+        pattern = emerging.frame.loc[core[0], "category"]
+        hot_by_year = emerging.hot[:, core[0]]
+        if cluster["kind"] == "persistent":
+            assert hot_by_year[-1] and hot_by_year.sum() >= len(years) - 2, (cluster["id"], hot_by_year)
+            assert pattern in {"persistent hot spot", "intensifying hot spot", "sporadic hot spot"}, pattern
+        elif cluster["kind"] == "emerging":
+            assert pattern in {"new hot spot", "consecutive hot spot"}, (cluster["id"], pattern)
+            assert not hot_by_year[: years.index(cluster["years"][0])].any()
+        else:  # stopped mid-series: hot while active, not any more
+            assert hot_by_year[0] and not hot_by_year[-1], (cluster["id"], hot_by_year)
+    assert found / len(manifest.clusters) >= 0.9

@@ -6,8 +6,11 @@ Why these choices:
   it (esda's analytical variance assumes binary weights).
 - Significance comes from conditional randomisation: a cell's own value stays, the values of its k neighbours
   are replaced by k values drawn at random from the other cells, many times (seeded, so a report is
-  reproducible). The p-value is the rank of the observed neighbourhood sum among the draws, folded to the tail
-  it lies in (esda's "directed" p) and doubled for a two-sided test of "hot *or* cold".
+  reproducible). The p-value is the rank of the observed neighbourhood sum among the draws in the tail it lies
+  in, doubled for a two-sided test of "hot *or* cold". Draws *equal* to the observed sum count in both tails:
+  esda's `p_sim` counts them only in the upper tail, so a cell whose neighbourhood sum is the smallest possible
+  (an empty cell among empty cells, common in count data) gets p = 1/(permutations+1) and every such cell
+  becomes a "99 % cold spot" although a third of all draws may equal it. On continuous data the two agree.
 - Testing every cell at 10 % would flag ~10 % of a random map; the Benjamini-Hochberg adjustment keeps the
   expected share of false discoveries among flagged cells at or below the chosen level.
 - A rank p-value is never below 2 / (permutations + 1), so BH can only flag a cell when enough cells are
@@ -43,6 +46,8 @@ CONFIDENCE_LEVELS: tuple[int, ...] = (99, 95, 90)
 PERMUTATION_STEPS: tuple[int, ...] = (9_999, 19_999, 49_999, 99_999)
 # BH at the FDR level must be able to flag a group of this many cells that all reach the smallest p.
 DETECTABLE_GROUP = 20
+# Relative difference under which a simulated and the observed sum count as equal (a tie).
+TIE_TOLERANCE = 1e-9
 # When k is a large share of the cells, rejection of draws with repeats would be slow: shuffle whole rows instead.
 _DENSE_SHARE = 0.1
 
@@ -141,35 +146,50 @@ def conditional_p(
     """Directed pseudo p of each cell's neighbour sum under conditional randomisation (the shared engine).
 
     `neighbours` is the observed sum of y over each cell's neighbours (self excluded), `cardinality` their
-    number. For each neighbour count k, `permutations` random k-subsets of all cells are drawn once and summed;
-    a cell's reference set is those draws that do not contain the cell itself, i.e. uniform k-subsets of the
-    other cells, exactly the null of conditional randomisation.
+    number. `permutations` random subsets of the largest neighbour count are drawn once, as esda does, and a
+    cell with k neighbours uses the first k members of each (themselves a uniform k-subset). A cell's reference
+    set is the draws that do not contain the cell itself, i.e. uniform k-subsets of the *other* cells: exactly
+    the null of conditional randomisation.
     """
     rng = np.random.default_rng(seed)
     n = y.size
     p = np.ones(n)
+    k_max = int(cardinality.max()) if cardinality.size else 0
+    if k_max <= 0:
+        return p  # islands only: nothing to shuffle
+    drawn = _draw_sets(n, k_max, permutations, rng)
     for k in np.unique(cardinality):
         if k <= 0:
             continue  # an island has no neighbours to shuffle: p = 1
         cells = np.flatnonzero(cardinality == k)
-        sets = _draw_sets(n, int(k), permutations, rng)
-        sums = y[sets].sum(axis=1)
+        sets = drawn[:, : int(k)]
+        drawn_sums = y[sets].sum(axis=1)
+        sums = np.sort(drawn_sums)
         observed = neighbours[cells]
-        at_least = permutations - np.searchsorted(np.sort(sums), observed, side="left")
+        tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(observed))  # sums in another order may differ in the last bit
+        at_least = permutations - np.searchsorted(sums, observed - tol, side="left")
+        at_most = np.searchsorted(sums, observed + tol, side="right")
         # remove, for each cell, the draws that contain the cell itself
         slot = np.full(n, -1)
         slot[cells] = np.arange(cells.size)
         member = slot[sets.ravel()]
         own = member >= 0
-        draw_sum = np.repeat(sums, int(k))[own]
+        draw_sum = np.repeat(drawn_sums, int(k))[own]
         member = member[own]
         own_draws = np.bincount(member, minlength=cells.size)
-        own_at_least = np.bincount(member, weights=draw_sum >= observed[member], minlength=cells.size)
+        own_at_least = np.bincount(member, weights=draw_sum >= observed[member] - tol[member], minlength=cells.size)
+        own_at_most = np.bincount(member, weights=draw_sum <= observed[member] + tol[member], minlength=cells.size)
         valid = permutations - own_draws
-        at_least = at_least - own_at_least
-        below = valid - at_least
-        p[cells] = (np.minimum(at_least, below) + 1) / (valid + 1)
+        p[cells] = (np.minimum(at_least - own_at_least, at_most - own_at_most) + 1) / (valid + 1)
     return p
+
+
+def tail_p(simulated: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Directed pseudo p from simulated statistics (locations x permutations), ties counted in both tails."""
+    tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(observed))[:, None]
+    at_least = (simulated >= observed[:, None] - tol).sum(axis=1)
+    at_most = (simulated <= observed[:, None] + tol).sum(axis=1)
+    return (np.minimum(at_least, at_most) + 1) / (simulated.shape[1] + 1)
 
 
 def _not_significant(n: int) -> pd.DataFrame:
@@ -225,10 +245,10 @@ def gi_star(
             permutations=permutations if engine == "esda" else 0,
             seed=seed,
             n_jobs=1,
-            keep_simulations=False,
+            keep_simulations=engine == "esda",
         )
     if engine == "esda":
-        p = two_sided(result.p_sim)
+        p = two_sided(tail_p(result.rGs, result.Gs))
     else:
         neighbours = weights.adjacency @ y
         p = two_sided(conditional_p(y, neighbours, weights.cardinality, permutations, seed))

@@ -16,7 +16,10 @@ reversed):
 - oscillating: hot in the last period and in some earlier ones, and a cold spot in at least one period;
 - no pattern: none of these (including locations that were hot only in the past, below 90 %).
 A location matching a hot and a cold pattern (only possible with 10+ periods) takes the pattern of its state
-in the last period.
+in the last period. As in ESRI's tool, only locations with at least one record in some period are classified;
+the others ("no records", e.g. empty land inside the grid's rectangle) still count as zeros in their
+neighbours' Gi*, but a place where nothing was ever recorded is not called an intensifying cold spot just
+because records grew elsewhere.
 
 Missing periods: a period in which the source has no record at all is *excluded* from the series (its
 absence says the data are missing, not that no crime happened); it is not treated as a map of zeros, which
@@ -38,6 +41,7 @@ from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, gi_star, pr
 DEFAULT_TREND_ALPHA = 0.05
 MIN_PERIODS = 3
 NO_PATTERN = "no pattern"
+NO_RECORDS = "no records"
 _PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating", "historical")
 CATEGORIES: tuple[str, ...] = (
     *(f"{p} hot spot" for p in _PATTERNS),
@@ -187,4 +191,8 @@ def emerging_hotspots(
         hot[t] = stats["hot"].to_numpy()
         cold[t] = stats["cold"].to_numpy()
     frame = classify(z, hot, cold, trend_alpha=trend_alpha)
+    empty = rows.sum(axis=0) == 0
+    frame.loc[empty, "category"] = NO_RECORDS
+    frame.loc[empty, "trend"] = "not tested"
+    frame.loc[empty, "trend_p"] = np.nan
     return EmergingResult(frame, used, excluded, permutations, z, hot, cold)

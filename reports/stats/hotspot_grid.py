@@ -26,7 +26,7 @@ from libpysal.weights import lat2SW
 from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, Weights, gi_star, prepare_weights
 
 DEFAULT_CELL_M = 1000.0
-DEFAULT_MAX_CELLS = 10_000
+DEFAULT_MAX_CELLS = 100_000  # 1 km cells over ~300 x 300 km; Gi* with permutations stays well under a second
 TRIM_QUANTILE = 0.001
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
 
@@ -166,6 +166,7 @@ def grid_frame(
     grid: Grid,
     counts: np.ndarray,
     *,
+    weights: Weights | None = None,
     permutations: int | None = None,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
@@ -174,13 +175,14 @@ def grid_frame(
     """Per-cell frame: cell, row, col, projected centre x/y (m), centre lon/lat, count, and Gi* columns.
 
     `permutations=None` chooses them from the map size (`default_permutations`); the number used is in
-    `frame.attrs["permutations"]`.
+    `frame.attrs["permutations"]`. Pass `weights` (from `grid_weights`) to reuse them across calls.
     """
     cx, cy = grid.centres()
     lon, lat = grid.to_lonlat(cx, cy)
     cell = np.arange(grid.n_cells)
     rows, cols = np.divmod(cell, grid.ncols)
-    stats = gi_star(counts, grid_weights(grid), permutations=permutations, fdr=fdr, seed=seed, engine=engine)
+    weights = grid_weights(grid) if weights is None else weights
+    stats = gi_star(counts, weights, permutations=permutations, fdr=fdr, seed=seed, engine=engine)
     base = pd.DataFrame(
         {"cell": cell, "row": rows, "col": cols, "x": cx, "y": cy, "lon": lon, "lat": lat, "count": counts}
     )
