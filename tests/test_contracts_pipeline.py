@@ -68,3 +68,12 @@ def test_model_quarantine_rules_agree_with_the_classifier(warehouse, source) -> 
     assert disagreements == []
     assert {r[2] for r in rows} >= ({"invalid_count"} if source == "mini_courts" else
                                     {"missing_field", "invalid_date", "unmapped_offence"})
+
+
+@pytest.mark.parametrize("case", ["offences", "mapped_records"])
+def test_the_benchmark_checks_the_same_rows_with_both_engines(warehouse, case) -> None:
+    from warehouse.contract_benchmark import _measure
+
+    sql, pandas = (_measure(str(warehouse), case, engine, "mini_police") for engine in ("sql", "pandas"))
+    assert sql["rows"] == pandas["rows"] > 0
+    assert sql["failures"] == pandas["failures"] == 0
