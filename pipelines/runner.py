@@ -6,6 +6,7 @@ Each layer is a Dagster job run, so every run shows up in the Dagster UI with it
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -101,11 +102,17 @@ class SourceTotals:
         return self.mapped / self.records_in if self.records_in else 0.0
 
 
+@functools.cache
+def _ephemeral_instance() -> dg.DagsterInstance:
+    """One in-memory instance per process: creating one costs over a second, and runs do not share state."""
+    return dg.DagsterInstance.ephemeral()
+
+
 def _instance() -> dg.DagsterInstance:
     if os.environ.get("DAGSTER_HOME"):
         Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
         return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    return _ephemeral_instance()
 
 
 def _error_text(exc: BaseException) -> str:
