@@ -6,7 +6,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from schemas import CompletenessRow, SeriesBreakRow
 from warehouse import completeness
+from warehouse.contracts import failures_text, validate_table
 from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification
 
@@ -112,6 +114,9 @@ def test_tables_hold_every_cell_and_break_and_reruns_replace_them(con) -> None:
     assert [r[:3] for r in rows] == [("0501", "2021-06", "appeared"), ("0502", "2021-06", "vanished")]
     assert rows[1][3].startswith("0502 Theft: records in each of the 3 periods before")
     assert "national codes: n0502" in rows[1][3]
+    for model, table in ((CompletenessRow, "completeness"), (SeriesBreakRow, "series_breaks")):
+        outcomes = validate_table(con, model, table)
+        assert all(o.passed for o in outcomes), failures_text(outcomes)
 
 
 def test_a_source_without_areas_lists_the_months_missing_everywhere(con) -> None:

@@ -14,6 +14,7 @@ from pandera.typing import Series
 
 from schemas import (
     REASONS,
+    CompletenessRow,
     IccsCategoryRow,
     MappedRecordRow,
     OffenceCountRow,
@@ -21,6 +22,7 @@ from schemas import (
     PopulationRow,
     QuarantineRow,
     RawRecordRow,
+    SeriesBreakRow,
 )
 from schemas.source_config import STAGES, UNITS
 from warehouse.contracts import (
@@ -37,7 +39,7 @@ from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification
 
 LAYER_MODELS = (RawRecordRow, MappedRecordRow, OffenceRow, OffenceCountRow, PopulationRow, QuarantineRow,
-                IccsCategoryRow)
+                IccsCategoryRow, CompletenessRow, SeriesBreakRow)
 
 
 @pytest.fixture(scope="module")
