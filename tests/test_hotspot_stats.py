@@ -9,7 +9,7 @@ import numpy as np
 import pymannkendall
 import pyproj
 import pytest
-from libpysal.weights import lat2W
+from libpysal.weights import lat2SW, lat2W
 
 from reports.stats.hotspot import (
     bh_adjust,
@@ -21,7 +21,16 @@ from reports.stats.hotspot import (
 )
 from reports.stats.hotspot_areas import area_hotspots
 from reports.stats.hotspot_emerging import CATEGORIES, classify, emerging_hotspots, mann_kendall
-from reports.stats.hotspot_grid import Grid, bin_points, grid_frame, grid_hotspots, grid_weights, make_grid, project
+from reports.stats.hotspot_grid import (
+    Grid,
+    bin_points,
+    grid_frame,
+    grid_hotspots,
+    grid_weights,
+    make_grid,
+    project,
+    queen_adjacency,
+)
 
 LON0, LAT0 = 2.17, 41.39  # synthetic city; the analysis must not care where it is
 HALF = 15_000.0  # 30 x 30 km
@@ -201,6 +210,15 @@ def test_grid_weights_and_stray_points():
     weights = grid_weights(grid)
     assert weights.cardinality.max() == 8 and weights.cardinality.min() == 3
     assert weights.star.sparse.diagonal().tolist() == [1.0] * grid.n_cells
+
+
+def test_queen_adjacency_is_libpysals_lattice():
+    ours = queen_adjacency(7, 9)
+    assert (ours != lat2SW(7, 9, criterion="queen").tocsr()).nnz == 0
+    for nrows, ncols in ((1, 4), (2, 2), (3, 1), (2, 5)):  # sizes where lat2SW itself fails
+        ref = lat2W(nrows, ncols, rook=False).full()[0]
+        np.testing.assert_array_equal(queen_adjacency(nrows, ncols).toarray(), ref)
+    assert queen_adjacency(1, 1).nnz == 0  # one cell, no neighbour
 
 
 def test_cell_size_grows_rather_than_exceed_max_cells():

@@ -65,6 +65,13 @@ def _add_sources(con) -> None:
                'police'
         FROM range(30) r(k)
     """)
+    # zeta_points: 60 records at one spot in one year: a one-cell map, nothing to compare, no years to follow
+    con.execute(f"""
+        INSERT INTO offences ({columns})
+        SELECT 'zeta_points', 'ZZZ', 'z-' || k, DATE '2021-05-01', 'T', '05022', NULL, -33.9, 18.4, 'offences',
+               'police'
+        FROM range(60) r(k)
+    """)
     con.execute("DROP TABLE gamma_areas")
 
 
@@ -104,7 +111,8 @@ def test_page_has_a_section_per_dataset_with_maps_tables_and_metadata(page: Path
     assert "Year by year (2016–2023)" in alpha
     # a table of hot spot groups with counts and the ICCS level-2 mix, labelled from iccs_categories
     assert "hot spot groups</caption>" in alpha and "Theft (0502)" in alpha
-    assert chart_divs(html) == 5  # alpha: Gi* + patterns; gamma_points: Gi* + patterns; gamma_areas: Gi*
+    # alpha and gamma_points: Gi* + patterns; gamma_areas: Gi* by area; zeta_points: Gi* (one year, no patterns)
+    assert chart_divs(html) == 6
 
 
 def test_planted_cluster_is_found_and_named_after_its_area_escaped(page: Path):
@@ -131,6 +139,13 @@ def test_sources_that_cannot_be_mapped_say_why(page: Path):
     delta = _section(html, "delta_areas (offences)")
     assert "Not analysed: 0 of 12 areas have a position" in delta
     assert "Not mapped" in html and "epsilon_none (offences): 0 geocoded records, no areas" in html
+
+
+def test_a_one_cell_one_year_source_is_reported_not_analysed_into_noise(page: Path):
+    zeta = _section(page.read_text(), "zeta_points (offences)")
+    assert "No 1 km cell is a hot spot" in zeta
+    assert "not computed: 1 year(s) with records, at least 3 needed" in zeta
+    assert "<dt>Grid</dt><dd>1 × 1 = 1 cells" in zeta
 
 
 def test_same_data_same_page(warehouse, page: Path, tmp_path: Path):
@@ -167,7 +182,7 @@ def test_the_fixture_xss_area_stays_text_in_the_alpha_tables(page: Path):
 def test_hotspots_render_every_chart_in_a_browser_without_errors(page: Path):
     rendered = render(page)
     divs = chart_divs(page.read_text())
-    assert divs == 5
+    assert divs == 6
     assert rendered.plotly_svgs >= divs, f"{rendered.plotly_svgs} plotly svgs for {divs} charts"
     assert rendered.console_errors == [], rendered.console_errors
     assert XSS_HOT not in rendered.dom

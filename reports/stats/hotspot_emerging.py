@@ -43,6 +43,26 @@ MIN_PERIODS = 3
 NO_PATTERN = "no pattern"
 NO_RECORDS = "no records"
 _PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating", "historical")
+MEANING: dict[str, str] = {
+    NO_PATTERN: "no significant pattern over the periods",
+    NO_RECORDS: "no record in any period: not classified",
+    "new hot spot": "hot in the last period only",
+    "consecutive hot spot": "hot in an unbroken run of recent periods only",
+    "intensifying hot spot": "hot in >= 90% of periods, getting hotter",
+    "persistent hot spot": "hot in >= 90% of periods, no trend",
+    "diminishing hot spot": "hot in >= 90% of periods, cooling",
+    "sporadic hot spot": "hot now and on and off before, never cold",
+    "oscillating hot spot": "hot now, a cold spot in an earlier period",
+    "historical hot spot": "hot in >= 90% of periods but not the last",
+    "new cold spot": "cold in the last period only",
+    "consecutive cold spot": "cold in an unbroken run of recent periods only",
+    "intensifying cold spot": "cold in >= 90% of periods, getting colder",
+    "persistent cold spot": "cold in >= 90% of periods, no trend",
+    "diminishing cold spot": "cold in >= 90% of periods, warming",
+    "sporadic cold spot": "cold now and on and off before, never hot",
+    "oscillating cold spot": "cold now, a hot spot in an earlier period",
+    "historical cold spot": "cold in >= 90% of periods but not the last",
+}
 CATEGORIES: tuple[str, ...] = (
     *(f"{p} hot spot" for p in _PATTERNS),
     *(f"{p} cold spot" for p in _PATTERNS),

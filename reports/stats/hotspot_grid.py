@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
-from libpysal.weights import lat2SW
 
 from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, Weights, gi_star, prepare_weights
 
@@ -127,9 +126,26 @@ def make_grid(
     return Grid(proj4, size, x0, y0, ncols, nrows, float(cell_size), int((~keep).sum()))
 
 
+def queen_adjacency(nrows: int, ncols: int) -> sp.csr_array:
+    """Binary queen contiguity of a row-major lattice (what libpysal's lat2SW builds, which fails when a side
+    has fewer than 3 cells), from eight shifted copies of the id grid."""
+    ids = np.arange(nrows * ncols).reshape(nrows, ncols)
+    focal, neighbour = [], []
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr == dc == 0:
+                continue
+            r0, r1 = max(0, -dr), nrows - max(0, dr)
+            c0, c1 = max(0, -dc), ncols - max(0, dc)
+            focal.append(ids[r0:r1, c0:c1].ravel())
+            neighbour.append(ids[r0 + dr : r1 + dr, c0 + dc : c1 + dc].ravel())
+    i, j = np.concatenate(focal), np.concatenate(neighbour)
+    return sp.csr_array((np.ones(i.size), (i, j)), shape=(ids.size, ids.size))
+
+
 def grid_weights(grid: Grid) -> Weights:
     """Queen contiguity between cells (the 8 surrounding cells), binary, in cell-id order."""
-    return prepare_weights(sp.csr_array(lat2SW(grid.nrows, grid.ncols, criterion="queen")))
+    return prepare_weights(queen_adjacency(grid.nrows, grid.ncols))
 
 
 def bin_points(grid: Grid, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
