@@ -158,24 +158,13 @@ def test_quoted_fields_with_delimiters_and_doubled_quotes_load(bad_run) -> None:
     assert 'North, "old" town' in areas
 
 
-@pytest.mark.xfail(strict=True, reason="reader (warehouse/staging.py, issue-3 helper): an unterminated quote on "
-                   "line 5 swallows lines 6-8 into the same rejected 'line' (UNQUOTED VALUE), so records_in is 4 "
-                   "instead of 7 and three good records are neither loaded nor quarantined at their own lines")
 def test_broken_quote_spoils_only_its_own_line(bad_run) -> None:
     _assert_every_line_accounted(bad_run, "broken_quotes", len(BROKEN_QUOTES) - 1)
     bad = [(line, reason) for line, reason, _ in _quarantine(bad_run, "broken_quotes")]
     assert bad == [(5, "malformed_line")]
 
 
-@pytest.mark.xfail(strict=True, reason="reader (warehouse/staging.py, issue-3 helper): a file declared utf-8 with "
-                   "one latin-1 line fails as a whole with 'line 1: not utf-8 text (invalid start byte at byte 128)';"
-                   " the bad byte is on line 4, so the error names the wrong line (and the 4 good lines are not "
-                   "loaded); expected: that line quarantined as malformed_line, or an error naming line 4")
-def test_a_line_in_another_encoding_is_quarantined_or_named(bad_run) -> None:
-    result = _result(bad_run, "mixed_encodings")
-    if result.error:
-        _assert_clear_error(result, "mixed_encodings.csv", "line 4")
-        return
+def test_a_line_in_another_encoding_is_quarantined_alone(bad_run) -> None:
     _assert_every_line_accounted(bad_run, "mixed_encodings", 5)
     bad = _quarantine(bad_run, "mixed_encodings")
     assert [(line, reason) for line, reason, _ in bad] == [(4, "malformed_line")]
@@ -242,8 +231,8 @@ def test_generated_malformed_csvs_lose_no_record(tmp_path_factory, lines: list[s
 
 @st.composite
 def _with_reader_trouble(draw: st.DrawFn) -> list[bytes]:
-    """Good lines with, before the last one, a line the reader cannot yet take line by line: an unterminated
-    opening quote, or a byte of another encoding."""
+    """Good lines and, somewhere among them, a line that must not take its neighbours down with it: an
+    unterminated opening quote, or a byte of another encoding."""
     lines = [line.encode() for line in draw(st.lists(_line_kinds().filter(str.strip), min_size=2, max_size=8))]
     trouble = draw(st.sampled_from([b'r7,2023-01-02,"THF,40.1,10.1,North', _row(8, area="M\u00f6lln").encode(
         "latin-1")]))
@@ -251,9 +240,6 @@ def _with_reader_trouble(draw: st.DrawFn) -> list[bytes]:
     return lines
 
 
-@pytest.mark.xfail(strict=True, reason="reader (warehouse/staging.py, issue-3 helper): an unterminated quote "
-                   "swallows the lines after it, and one latin-1 byte fails the whole utf-8 file (see the two "
-                   "xfailed cases above); records_in then differs from the number of data lines")
 @settings(PROPERTY, max_examples=2)
 @given(lines=_with_reader_trouble())
 def test_generated_csvs_with_broken_quotes_or_encodings_lose_no_record(tmp_path_factory, lines: list[bytes]) -> None:
