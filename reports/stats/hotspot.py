@@ -17,10 +17,10 @@ Why these choices:
   equally extreme (`smallest_detectable`). A 1 km grid of a region has tens of thousands of cells and needs
   tens of thousands of permutations; esda's engine (`engine="esda"`) draws them per cell in Python without
   numba, ~30 ns per cell and permutation: 13 s for 81,000 cells x 999 permutations, 80 s for six yearly maps.
-  The default engine (`engine="shared"`) runs the same conditional randomisation with one set of draws per
-  neighbour count, as esda also shares its draws between cells, but sums each draw once and ranks every cell
-  against the sorted sums; draws that contain the cell itself are removed from that cell's reference set, so
-  every cell gets an exact conditional test on the other cells. Tests check it against esda's engine.
+  The default engine (`engine="shared"`) runs the same conditional randomisation with one set of draws shared
+  by all cells, as esda's engine also shares them, but sums each draw once and ranks every cell against the
+  sorted sums; draws that contain the cell itself are removed from that cell's reference set, so every cell
+  gets an exact conditional test on the other cells. Tests check it against esda's engine.
 - The shortcut of a normal p-value from the permutation z-score (esda's `p_z_sim`) is continuous but
   anti-conservative exactly where BH looks (p < 1e-4): on pure Poisson noise it flagged cells in 2 of 5 maps
   at an FDR of 10 %, while rank p-values flagged none.
@@ -52,7 +52,6 @@ TIE_TOLERANCE = 1e-9
 _DENSE_SHARE = 0.1
 
 Engine = Literal["shared", "esda"]
-GI_COLUMNS: tuple[str, ...] = ("gi", "z", "p_sim", "p_fdr", "hot", "cold", "confidence", "gi_bin")
 
 
 @dataclass(frozen=True)
