@@ -36,7 +36,8 @@ DEFAULT_JOINER = " "
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 _DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSfq]")
-_READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "decimal", "thousands"}
+_READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "exclude", "decimal",
+              "thousands", "missing_values"}
 
 
 class ConfigError(ValueError):
@@ -52,7 +53,9 @@ class ReadOptions:
     ``value`` and the status letters after it (``p``, ``e``, ``b`` ...) in ``flag``. A ``wide`` layout reshapes
     the columns whose names match ``wide_columns`` (a regular expression) into ``names_to`` (the column name,
     e.g. the year) and ``values_to`` (the cell); empty cells are not records. ``filters`` keep only rows whose
-    column holds one of the listed values (e.g. the count rows of a table that also has rates).
+    column holds one of the listed values (e.g. the count rows of a table that also has rates); ``excludes``
+    drop rows whose column holds one of the listed values (e.g. sub-national rows beside the national total).
+    ``missing_values`` are cell texts that mean "no value" besides the empty cell (R's ``NA``, ``..``).
     """
 
     format: str = "csv"
@@ -64,8 +67,10 @@ class ReadOptions:
     names_to: str = "period"
     values_to: str = "value"
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    excludes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     decimal: str = "."
     thousands: str = ""
+    missing_values: tuple[str, ...] = ()
 
     @property
     def reshaped(self) -> bool:
@@ -110,11 +115,14 @@ class SourceConfig:
     names_to: str = "period"
     values_to: str = "value"
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    excludes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     decimal: str = "."
     thousands: str = ""
+    missing_values: tuple[str, ...] = ()
     offence_match: str = "code"
     country_lookup: Lookup | None = None
     fiscal_year_start: int = 1
+    nested_totals: bool = False
 
     @property
     def period(self) -> str:
@@ -130,8 +138,8 @@ class SourceConfig:
     def read(self) -> ReadOptions:
         return ReadOptions(format=self.format, delimiter=self.delimiter, encoding=self.encoding, sheet=self.sheet,
                            layout=self.layout, wide_columns=self.wide_columns, names_to=self.names_to,
-                           values_to=self.values_to, filters=self.filters, decimal=self.decimal,
-                           thousands=self.thousands)
+                           values_to=self.values_to, filters=self.filters, excludes=self.excludes,
+                           decimal=self.decimal, thousands=self.thousands, missing_values=self.missing_values)
 
     def source_columns(self, name: str) -> tuple[str, ...]:
         """The file columns a standard field is read from (empty when it is a constant or not configured)."""
@@ -153,6 +161,7 @@ class PopulationConfig:
     multiplier: float = 1.0
     country_lookup: Lookup | None = None
     area_lookup: Lookup | None = None
+    year: int | None = None
 
     def paths(self) -> list[Path]:
         return _glob(self.files, self.base_dir)
@@ -260,20 +269,27 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
             re.compile(str(wide["columns"]))
         except re.error as exc:
             raise ConfigError(f"{where}: field 'wide.columns': not a regular expression: {exc}") from None
-    filters = spec.get("filter") or {}
-    if not isinstance(filters, dict):
-        raise ConfigError(f"{where}: field 'filter' must map a column to the value(s) to keep")
-    kept = tuple((str(col), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
-                 for col, vals in filters.items())
+    selections = {}
+    for key in ("filter", "exclude"):
+        given = spec.get(key) or {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: field '{key}' must map a column to the value(s) to "
+                              f"{'keep' if key == 'filter' else 'drop'}")
+        selections[key] = tuple((str(col), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
+                                for col, vals in given.items())
     decimal, thousands = str(spec.get("decimal", ".")), str(spec.get("thousands", ""))
     if decimal not in (".", ",") or thousands not in ("", ",", ".", " ", "'") or decimal == thousands:
         raise ConfigError(f"{where}: fields 'decimal'/'thousands': decimal is '.' or ',', thousands one of "
                           "'', ',', '.', ' ', \"'\" and different from decimal")
+    missing = spec.get("missing_values") or []
+    if not isinstance(missing, list) or not all(isinstance(v, str | int | float) for v in missing):
+        raise ConfigError(f"{where}: field 'missing_values' must be a list of texts meaning 'no value' (e.g. [NA])")
     return ReadOptions(format=fmt, delimiter=delimiter, encoding=encoding,
                        sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None, layout=layout,
                        wide_columns=str(wide["columns"]) if wide.get("columns") else None,
                        names_to=str(wide.get("names_to", "period")), values_to=str(wide.get("values_to", "value")),
-                       filters=kept, decimal=decimal, thousands=thousands)
+                       filters=selections["filter"], excludes=selections["exclude"], decimal=decimal,
+                       thousands=thousands, missing_values=tuple(str(v) for v in missing))
 
 
 def _lookup(path: Path, where: str, key: str, spec: Any) -> Lookup | None:
@@ -318,7 +334,8 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
 
 
 _SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
-                "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start"}
+                "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
+                "nested_totals"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -375,6 +392,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     fiscal = spec.get("fiscal_year_start", 1)
     if not isinstance(fiscal, int) or not 1 <= fiscal <= 12:
         raise ConfigError(f"{where}: field 'fiscal_year_start': month number 1-12 (4 = April), got {fiscal!r}")
+    nested = spec.get("nested_totals", False)
+    if not isinstance(nested, bool) or (nested and spec["level"] != "aggregate"):
+        raise ConfigError(f"{where}: field 'nested_totals': true or false, for aggregate sources that publish a "
+                          "category beside its own sub-categories")
     bbox = spec.get("bbox")
     if bbox is not None:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
@@ -389,9 +410,11 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         correspondence=correspondence, base_dir=path.parent, delimiter=read.delimiter, encoding=read.encoding,
         description=str(spec.get("description", "")), bbox=bbox, date_floor=str(spec.get("date_floor", "1900-01-01")),
         parts=parts, constants=constants, sheet=read.sheet, layout=read.layout, wide_columns=read.wide_columns,
-        names_to=read.names_to, values_to=read.values_to, filters=read.filters, decimal=read.decimal,
-        thousands=read.thousands, offence_match=values["offence_match"],
+        names_to=read.names_to, values_to=read.values_to, filters=read.filters, excludes=read.excludes,
+        decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
+        offence_match=values["offence_match"],
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
+        nested_totals=nested,
     )
 
 
@@ -399,7 +422,7 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
     where = f"{path}: population[{index}]"
     if not isinstance(spec, dict) or not spec.get("files"):
         raise ConfigError(f"{where}: field 'files' is required")
-    allowed = {"files", "columns", "country", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
+    allowed = {"files", "columns", "country", "year", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
     unknown = set(spec) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -413,8 +436,13 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
         raise ConfigError(f"{where}: give 'columns.country' or a constant 'country'")
     if country is not None and not _COUNTRY.match(str(country)):
         raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
+    year = spec.get("year")
+    if year is not None and not (isinstance(year, int) and 1900 <= year <= 2100):
+        raise ConfigError(f"{where}: field 'year': a constant year such as 2011 (a census), got {year!r}")
+    if year is not None and "year" in columns:
+        raise ConfigError(f"{where}: give 'columns.year' or a constant 'year', not both")
     for key in ("year", "population"):
-        if key not in columns:
+        if key not in columns and not (key == "year" and year is not None):
             raise ConfigError(f"{where}: field 'columns.{key}' is required")
     multiplier = spec.get("multiplier", 1)
     if not isinstance(multiplier, int | float) or multiplier <= 0:
@@ -425,7 +453,7 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
                             country=str(country) if country else None, format=read.format, read=read,
                             multiplier=float(multiplier),
                             country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
-                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")))
+                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")), year=year)
 
 
 def _correspondence(path: Path, name: Any, spec: Any) -> CorrespondenceConfig:

@@ -26,6 +26,8 @@ from warehouse.correspondence import CorrespondenceError
 from warehouse.staging import line_offsets_sql, raw_table
 
 _ISO3 = "^[A-Z]{3}$"
+# Flag of a nested total smaller than its published sub-categories (see counts_sql).
+NESTED_FLAG = "subcategories_exceed_total"
 _HIERARCHY = JOINERS["offence"]
 
 
@@ -241,7 +243,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor {src.date_floor}'"),
         ("unmapped_offence", "iccs_code IS NULL",
          f"""{shown['offence']} || ': national code ''' || offence_txt || ''' ' || CASE
-                 WHEN mapping = 'excluded' THEN 'is outside ICCS ({corr_name}: ' || coalesce(map_note, '') || ')'
+                 WHEN mapping = 'excluded' THEN 'is excluded from ICCS by {corr_name}: ' || coalesce(map_note, '')
                  WHEN known THEN 'has no row in {corr_name} valid on ' || occurred_on::VARCHAR
                  ELSE 'is not in {corr_name}' END"""),
     ]
@@ -283,7 +285,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             SELECT r.*, r.ordinal + 1 + coalesce(o.skipped, 0) AS line
             FROM {raw_table(src.name)} r
             ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.ordinal > o.threshold),
-        typed AS (
+        typed AS MATERIALIZED (
             SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
                    {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
                    {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
@@ -354,9 +356,14 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
 
     A record of a split national code counts in every target of its split, multiplied by the target's share;
     other records count once in their ICCS code. Flags of the records summed into a row are kept, joined.
+    With ``nested_totals`` (a table that publishes a category beside some of its sub-categories, as Eurostat
+    does with 0301 and 03011), a category's row is stored net of its nearest published sub-categories in the same
+    country, area and period, so that rolling up to every ancestor gives the published totals, not twice them.
+    Where the published sub-categories exceed the published total (definitions differ between them), the
+    category's own remainder is 0 and its flag says so (``NESTED_FLAG``): the roll-up then shows the parts' sum.
     """
     month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
-    return f"""
+    grouped = f"""
         SELECT b.country, b.area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
                string_agg(DISTINCT b.flag, ',' ORDER BY b.flag) AS flag, b.file
@@ -365,6 +372,25 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
         WHERE {where}
         GROUP BY b.country, b.area, coalesce(t.iccs_code, b.iccs_code), b.national_code, year(b.occurred_on),
                  {month}, b.file"""
+    if not src.nested_totals:
+        return grouped
+    same_cell = ("p.country = c.country AND p.area IS NOT DISTINCT FROM c.area AND p.year = c.year "
+                 "AND p.month IS NOT DISTINCT FROM c.month AND p.file = c.file")
+    return f"""
+        WITH cells AS (SELECT *, row_number() OVER () AS cell_id FROM ({grouped})),
+        nearest AS (
+            SELECT c.cell_id AS child, any_value(c.count) AS child_count,
+                   arg_max(p.cell_id, a.ancestor_level) AS parent
+            FROM cells c
+            JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_code <> c.iccs_code
+            JOIN cells p ON p.iccs_code = a.ancestor_code AND {same_cell}
+            GROUP BY c.cell_id),
+        taken AS (SELECT parent, sum(child_count) AS children FROM nearest GROUP BY parent)
+        SELECT country, area, iccs_code, national_code, year, month,
+               greatest(count - coalesce(children, 0), 0) AS count,
+               CASE WHEN count < coalesce(children, 0) THEN concat_ws(',', flag, '{NESTED_FLAG}') ELSE flag END AS flag,
+               file
+        FROM cells LEFT JOIN taken ON taken.parent = cells.cell_id"""
 
 
 def summarise(con: duckdb.DuckDBPyConnection, source: str) -> ClassifySummary:

@@ -35,6 +35,7 @@ from schemas.source_config import DEFAULT_JOINER, JOINERS, ReadOptions, SourceCo
 # free-text fields can be long, so allow more before calling a line malformed.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _CHUNK = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 1024 * 1024
 _MEMBER_SUFFIXES = {"csv": (".csv", ".txt"), "tsv": (".tsv", ".tab", ".txt"), "eurostat": (".tsv",),
                     "parquet": (".parquet",), "xlsx": (".xlsx",)}
 _DELIMITER_HINTS = (",", ";", "\t", "|")
@@ -222,17 +223,30 @@ def _dedupe(header: list[str]) -> list[str]:
     return names
 
 
+def _first_line(item: Readable) -> bytes:
+    opener = gzip.open if item.path.suffix.lower() == ".gz" else open
+    with opener(item.path, "rb") as handle:
+        line = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(line) > MAX_HEADER_BYTES:
+        raise ValueError(f"no line break in the first {MAX_HEADER_BYTES // 1024} KB: not a delimited text file")
+    return line
+
+
 def read_header(item: Readable, opts: ReadOptions, label: str) -> list[str]:
     """The header line, read directly: DuckDB's dialect sniffer gives up on small files with a malformed line,
-    so the columns are given to it explicitly and nothing is sniffed."""
+    so the columns are given to it explicitly and nothing is sniffed. Only line 1 is decoded here, so a badly
+    encoded later line is DuckDB's to reject (and quarantine) at its own line."""
     try:
-        with _open_text(item.path, _python_encoding(opts.encoding)) as handle:
-            header = next(csv.reader(handle, delimiter=opts.delimiter), None)
+        raw = _first_line(item)
+        text = raw.decode(_python_encoding(opts.encoding))
+        header = next(csv.reader([text.rstrip("\r\n")], delimiter=opts.delimiter), None)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{item.shown}: {label}: line 1: not {opts.encoding} text ({exc.reason} at byte "
                           f"{exc.start}); set 'encoding' (e.g. latin-1) or check that this is a text file") from None
-    except (OSError, EOFError, csv.Error) as exc:
+    except (OSError, EOFError, ValueError, csv.Error) as exc:
         raise SourceError(f"{item.shown}: {label}: line 1: cannot read the header line: {exc}") from None
+    if "\x00" in text:
+        raise SourceError(f"{item.shown}: {label}: line 1: contains NUL bytes: not a delimited text file")
     if not header or not any(h.strip() for h in header):
         raise SourceError(f"{item.shown}: {label}: line 1: the file is empty or has no header line")
     return _dedupe(header)
@@ -247,13 +261,16 @@ def _delimiter_hint(header: list[str], opts: ReadOptions) -> str:
     return ""
 
 
-def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: bool) -> str:
+def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: bool, has_header: bool = True) -> str:
     columns = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in header) + "}"
     options = [
-        "header = true", "auto_detect = false", f"columns = {columns}", f"delim = {_quote(opts.delimiter)}",
+        f"header = {str(has_header).lower()}", "auto_detect = false", f"columns = {columns}",
+        f"delim = {_quote(opts.delimiter)}",
         "quote = '\"'", "escape = '\"'", f"encoding = {_quote(_duckdb_encoding(opts.encoding))}",
         "strict_mode = true", "null_padding = false", f"max_line_size = {MAX_LINE_BYTES}",
     ]
+    if opts.missing_values:
+        options.append(f"nullstr = [{', '.join(_quote(v) for v in ('', *opts.missing_values))}]")
     if rejects:
         options += ["store_rejects = true", "rejects_table = 'iccs_reject_errors'",
                     "rejects_scan = 'iccs_reject_scans'"]
@@ -304,9 +321,13 @@ def _wide_sql(base: str, columns: list[str], opts: ReadOptions, item: Readable, 
 
 
 def relation_sql(con: duckdb.DuckDBPyConnection, item: Readable, opts: ReadOptions, label: str,
-                 rejects: bool = False) -> tuple[str, list[str]]:
+                 rejects: bool = False, header: list[str] | None = None, ordinal_base: int = 0
+                 ) -> tuple[str, list[str]]:
     """A SELECT over the file giving its columns as text plus ``ordinal`` (the record's position in the file,
-    1 = first data row), reshaped for wide and Eurostat layouts; and the column names it gives."""
+    1 = first data row), reshaped for wide and Eurostat layouts; and the column names it gives.
+
+    With ``header`` given, the file has no header line (the rest of a file after a broken line) and its rows are
+    numbered from ``ordinal_base`` + 1."""
     if opts.format == "parquet":
         reader = f"read_parquet({_quote(str(item.path))}, file_row_number = true)"
         try:
@@ -318,8 +339,10 @@ def relation_sql(con: duckdb.DuckDBPyConnection, item: Readable, opts: ReadOptio
         base = f"SELECT {cast}, file_row_number + 1 AS ordinal FROM {reader}"
         header = names
     else:
-        header = read_header(item, opts, label)
-        base = f"SELECT *, row_number() OVER () AS ordinal FROM {_csv_reader(item, opts, header, rejects)}"
+        has_header = header is None
+        header = read_header(item, opts, label) if header is None else header
+        reader = _csv_reader(item, opts, header, rejects, has_header)
+        base = f"SELECT *, row_number() OVER () + {int(ordinal_base)} AS ordinal FROM {reader}"
     if opts.format == "eurostat":
         return _eurostat_sql(base, header, item, label)
     if opts.layout == "wide":
@@ -367,16 +390,18 @@ def field_sql(src: SourceConfig, name: str) -> str | None:
     return f"concat_ws({_quote(JOINERS.get(name, DEFAULT_JOINER))}, {parts})"
 
 
-def _filter_sql(src: SourceConfig) -> str:
-    if not src.filters:
-        return "true"
-    return " AND ".join(f"trim({_ident(col)}::VARCHAR) IN ({', '.join(_quote(v) for v in values)})"
-                        for col, values in src.filters)
+def _filter_sql(opts: ReadOptions, prefix: str = "") -> str:
+    """TRUE for the rows the configuration keeps (``filter``) and does not drop (``exclude``)."""
+    def values(vals: tuple[str, ...]) -> str:
+        return ", ".join(_quote(v) for v in vals)
+    kept = [f"coalesce(trim({prefix}{_ident(c)}::VARCHAR) IN ({values(v)}), false)" for c, v in opts.filters]
+    kept += [f"coalesce(trim({prefix}{_ident(c)}::VARCHAR) NOT IN ({values(v)}), true)" for c, v in opts.excludes]
+    return " AND ".join(kept) or "true"
 
 
 def _check_columns(src: SourceConfig, item: Readable, present: list[str]) -> None:
     needed = [(f"columns.{field}", col) for field in src.columns for col in src.source_columns(field)]
-    needed += [("filter", col) for col, _ in src.filters]
+    needed += [("filter", col) for col, _ in src.filters] + [("exclude", col) for col, _ in src.excludes]
     missing = [(key, col) for key, col in needed if col not in present]
     if missing:
         key, column = missing[0]
@@ -413,12 +438,79 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     return StageSummary(files=tuple(shown), rows=rows, rejected_lines=rejected, filtered_rows=filtered)
 
 
+def _tail(item: Readable, after_line: int, work: Path) -> Readable:
+    """The lines after ``after_line`` as a file of their own (found by counting newlines in large chunks)."""
+    opener = gzip.open if item.path.suffix.lower() == ".gz" else open
+    target = work / f"tail_{after_line}.csv"
+    seen = 0
+    with opener(item.path, "rb") as source, target.open("wb") as sink:
+        while chunk := source.read(_CHUNK):
+            if seen < after_line:
+                newlines = chunk.count(b"\n")
+                if seen + newlines < after_line:
+                    seen += newlines
+                    continue
+                position = -1
+                for _ in range(after_line - seen):
+                    position = chunk.index(b"\n", position + 1)
+                seen = after_line
+                chunk = chunk[position + 1:]
+            sink.write(chunk)
+    return Readable(item.shown, target)
+
+
 def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
                 rejects: str, skipped: str, first: bool) -> int:
-    """Append one file's records to the raw table; returns the rows the configuration's filter left out."""
+    """Append one file's records to the raw table; returns the rows the configuration's filter left out.
+
+    An unterminated quote makes DuckDB read on to the next quote character (often the end of the file) as one
+    value and reject it as one 'line'. The records after it are not lost: the lines after the broken one are
+    read again as a file of their own (same columns, line numbers carried on), so only the broken line is
+    quarantined. A quoted value that legitimately spans lines is not affected: its quote is closed.
+    """
+    is_csv = src.format != "parquet"
+    blanks = blank_lines(item) if is_csv else []
+    if blanks:
+        con.execute(f"INSERT INTO {skipped} SELECT {index}, unnest(?::BIGINT[])", [blanks])
+    with tempfile.TemporaryDirectory(prefix="iccs-tail-") as work:
+        current, header, line_base, ordinal_base = item, None, 0, 0
+        while True:
+            names = _insert_pass(con, src, current, index, table, first and header is None, header, ordinal_base)
+            if not is_csv:
+                break
+            header = header or names
+            broken = _store_rejects(con, rejects, index, item.shown, line_base)
+            if broken is None:
+                break
+            # Everything before the broken line was parsed as usual: its rows are the first ``before`` of this
+            # pass. What this pass made of the lines after it (a quote closed by a later line's quote, say) is
+            # dropped and those lines are read again on their own.
+            first_data = line_base + (2 if line_base == 0 else 1)
+            not_rows = con.execute(
+                f"""SELECT (SELECT count(*) FROM {rejects} WHERE file_index = ? AND line >= ? AND line < ?)
+                         + (SELECT count(*) FROM {skipped} WHERE file_index = ? AND line >= ? AND line < ?)""",
+                [index, first_data, broken, index, first_data, broken]).fetchone()[0]
+            before = broken - first_data - not_rows
+            con.execute(f"DELETE FROM {table} WHERE file_index = ? AND ordinal > ?", [index, ordinal_base + before])
+            con.execute(f"DELETE FROM {rejects} WHERE file_index = ? AND line > ?", [index, broken])
+            current, line_base, ordinal_base = _tail(item, broken, Path(work)), broken, ordinal_base + before
+    filtered = 0
+    if src.filters or src.excludes:
+        filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]
+                               ).fetchone()[0]
+        con.execute(f"DELETE FROM {table} WHERE file_index = ? AND NOT kept", [index])
+    return filtered
+
+
+def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
+                 create: bool, header: list[str] | None, ordinal_base: int) -> list[str]:
+    """Read ``item`` into the raw table; returns the file's column names (before reshaping). ``header`` is given
+    for the rest of a file after a broken line, which has no header line of its own."""
     is_csv = src.format != "parquet"
     label = f"source '{src.name}'"
-    body, present = relation_sql(con, item, src.read, label, rejects=is_csv)
+    body, present = relation_sql(con, item, src.read, label, rejects=is_csv, header=header,
+                                 ordinal_base=ordinal_base)
+    header = header or (read_header(item, src.read, label) if is_csv else None)
     _check_columns(src, item, present)
     fields = [f for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
               if field_sql(src, f) is not None]
@@ -430,31 +522,31 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
         cell = f"{_ident(present[-3])}::VARCHAR"
     select = f"""
         SELECT {index} AS file_index, {_quote(item.shown)} AS file, ordinal, {cell} AS cell, {selected},
-               {_filter_sql(src)} AS kept
+               {_filter_sql(src.read)} AS kept
         FROM ({body})"""
     if is_csv:
-        # The rejects tables persist on the connection and accumulate across scans: start each file empty.
+        # The rejects tables persist on the connection and accumulate across scans: start each pass empty.
         con.execute("DROP TABLE IF EXISTS iccs_reject_errors; DROP TABLE IF EXISTS iccs_reject_scans")
     try:
-        con.execute(f"{'CREATE TABLE ' + table + ' AS' if first else 'INSERT INTO ' + table} {select}")
+        con.execute(f"{'CREATE TABLE ' + table + ' AS' if create else 'INSERT INTO ' + table} {select}")
     except duckdb.Error as exc:
         raise SourceError(f"{item.shown}: {label}: cannot be read as {src.format}: "
                           f"{str(exc).splitlines()[0]}") from None
-    filtered = 0
-    if src.filters:
-        filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]
-                               ).fetchone()[0]
-        con.execute(f"DELETE FROM {table} WHERE file_index = ? AND NOT kept", [index])
-    if is_csv:
-        con.execute(f"""
-            INSERT INTO {rejects}
-            SELECT {index}, {_quote(item.shown)}, line, string_agg(DISTINCT error_type::VARCHAR, '; '),
-                   string_agg(DISTINCT error_message, '; '), any_value(csv_line)
-            FROM iccs_reject_errors GROUP BY line""")
-        blanks = blank_lines(item)
-        if blanks:
-            con.execute(f"INSERT INTO {skipped} SELECT {index}, unnest(?::BIGINT[])", [blanks])
-    return filtered
+    return header or []
+
+
+def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, shown: str, line_base: int
+                   ) -> int | None:
+    """Keep this pass's rejected lines (at their physical line); returns the line of an unterminated quote."""
+    con.execute(f"""
+        INSERT INTO {rejects}
+        SELECT {index}, {_quote(shown)}, line + {int(line_base)}, string_agg(DISTINCT error_type::VARCHAR, '; '),
+               string_agg(DISTINCT error_message, '; '),
+               CASE WHEN bool_or(error_type::VARCHAR = 'UNQUOTED VALUE')
+                    THEN split_part(any_value(csv_line), chr(10), 1) ELSE any_value(csv_line) END
+        FROM iccs_reject_errors GROUP BY line""")
+    return con.execute("SELECT min(line) + ? FROM iccs_reject_errors WHERE error_type::VARCHAR = 'UNQUOTED VALUE'",
+                       [line_base]).fetchone()[0]
 
 
 def line_offsets_sql(source: str) -> str:
@@ -469,3 +561,88 @@ def line_offsets_sql(source: str) -> str:
                row_number() OVER (PARTITION BY file_index ORDER BY line) AS skipped
         FROM (SELECT file_index, line FROM {rejects_table(source)}
               UNION ALL SELECT file_index, line FROM {skipped_table(source)})"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Population files: the same readers, for the denominators
+
+POPULATION_STAGED = "population_staged"
+
+
+def _lookup_table(lookup, alias: str) -> str:
+    """A lookup file as (key, value) pairs, one value per key."""
+    encoding = _quote(_duckdb_encoding(lookup.encoding))
+    return f"""(SELECT trim({_ident(lookup.key)}::VARCHAR) AS {alias}_key,
+                       min(trim({_ident(lookup.value)}::VARCHAR)) AS {alias}_value
+                FROM read_csv({_quote(str(lookup.file))}, header = true, all_varchar = true,
+                              delim = {_quote(lookup.delimiter)}, encoding = {encoding})
+                WHERE nullif(trim({_ident(lookup.value)}::VARCHAR), '') IS NOT NULL GROUP BY 1)"""
+
+
+def _number_sql(text: str, opts: ReadOptions) -> str:
+    if opts.thousands:
+        text = f"replace({text}, {_quote(opts.thousands)}, '')"
+    if opts.decimal != ".":
+        text = f"replace({text}, {_quote(opts.decimal)}, '.')"
+    return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def _population_select(spec, item: Readable, body: str, present: list[str]) -> str:
+    col = spec.columns
+    needed = [(f"columns.{f}", c) for f, c in col.items()] + [("filter", c) for c, _ in spec.read.filters]
+    needed += [("exclude", c) for c, _ in spec.read.excludes]
+    missing = [(key, c) for key, c in needed if c not in present]
+    if missing:
+        key, column = missing[0]
+        raise SourceError(f"{item.shown}: population: field '{key}': column '{column}' not in the file "
+                          f"(columns: {', '.join(present)}){_delimiter_hint(present, spec.read)}")
+    joins = []
+    if spec.country_lookup is not None:
+        joins.append(f"LEFT JOIN {_lookup_table(spec.country_lookup, 'cl')} cl "
+                     f"ON cl.cl_key = trim(p.{_ident(col['country'])}::VARCHAR)")
+        country = "upper(cl.cl_value)"
+    elif "country" in col:
+        country = f"upper(trim(p.{_ident(col['country'])}::VARCHAR))"
+    else:
+        country = _quote(spec.country or "")
+    area = f"nullif(trim(p.{_ident(col['area'])}::VARCHAR), '')" if "area" in col else "NULL::VARCHAR"
+    filters = _filter_sql(spec.read, "p.")
+    if spec.area_lookup is not None and "area" in col:
+        # A small area the lookup does not place is left out: it must not become a national (NULL area) row.
+        joins.append(f"LEFT JOIN {_lookup_table(spec.area_lookup, 'al')} al ON al.al_key = {area}")
+        filters += f" AND ({area} IS NULL OR al.al_value IS NOT NULL)"
+        area = "al.al_value"
+    year = (f"TRY_CAST(trim(p.{_ident(col['year'])}::VARCHAR) AS INTEGER)" if "year" in col
+            else f"{int(spec.year)}")
+    population = _number_sql(f"trim(p.{_ident(col['population'])}::VARCHAR)", spec.read)
+    return f"""
+        SELECT {country} AS country, {area} AS area, {year} AS year, {population} * {spec.multiplier} AS population
+        FROM ({body}) p {' '.join(joins)}
+        WHERE {filters}"""
+
+
+def stage_population(con: duckdb.DuckDBPyConnection, specs) -> str:
+    """Read every population file (any format or layout the sources accept) into the temporary table
+    ``population_staged(country, area, year, population)``, rows as given (not yet summed); returns its name.
+
+    ``multiplier`` scales the figures (1000 for a table in thousands), ``thousands`` and ``decimal`` read
+    formatted numbers ('1,563'), ``filter`` keeps e.g. the both-sexes rows, ``country_lookup`` turns names into
+    ISO3 codes and ``area_lookup`` maps small areas to the reporting areas whose population they sum to.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {POPULATION_STAGED} (country VARCHAR, area VARCHAR, year INTEGER, "
+                "population DOUBLE)")
+    for spec in specs:
+        paths = spec.paths()
+        if not paths:
+            raise SourceError(f"{spec.files}: population: field 'files' matches no file (relative to {spec.base_dir})")
+        for path in paths:
+            with readable_files(path, spec.read, "population") as items:
+                for item in items:
+                    body, present = relation_sql(con, item, spec.read, "population")
+                    try:
+                        con.execute(f"INSERT INTO {POPULATION_STAGED} "
+                                    f"{_population_select(spec, item, body, present)}")
+                    except duckdb.Error as exc:
+                        raise SourceError(f"{item.shown}: population: cannot be read: "
+                                          f"{str(exc).splitlines()[0]}") from None
+    return POPULATION_STAGED

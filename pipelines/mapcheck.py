@@ -1,0 +1,106 @@
+"""`iccs map-check`: how well each source's correspondence table covers its records, before or after a run.
+
+Each source is read and classified exactly as a run would (same staging, same mapping), but nothing is loaded
+into the fact tables: an analyst can iterate on a correspondence table and see the unmapped codes by volume,
+with candidate ICCS categories, in seconds. Correspondence tables published on their own (``correspondences:``
+in the configuration) are checked and summarised too. The figures are also written to the warehouse tables
+``mapping_coverage`` and ``mapping_coverage_codes``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
+from warehouse.classify import classify_source
+from warehouse.connection import connect, writing
+from warehouse.correspondence import CorrespondenceError, load_correspondence, read_correspondence, store_frame
+from warehouse.ddl import ensure_schema
+from warehouse.mapping_coverage import (
+    Coverage,
+    coverage_text,
+    source_coverage,
+    table_coverage,
+    write_coverage,
+)
+from warehouse.staging import SourceError, stage_source
+
+MIN_PLACEABLE_SHARE = 0.99
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
+    """Stage and classify one source with its current correspondence table, and record its coverage."""
+    load_correspondence(con, src.name, src.correspondence)
+    stage_source(con, src)
+    classify_source(con, src)
+    cov = source_coverage(con, src.name)
+    write_coverage(con, cov)
+    return cov
+
+
+def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: str) -> Coverage:
+    spec = config.correspondences[name]
+    frame = read_correspondence(spec.file, spec.columns or None, spec.excluded_values)
+    store_frame(con, name, frame)
+    cov = table_coverage(name, frame)
+    write_coverage(con, cov)
+    return cov
+
+
+def coverage_frame(covs: list[Coverage]):
+    """The summaries as a small DataFrame (one row per source or table)."""
+    import pandas as pd
+
+    return pd.DataFrame([c.summary() for c in covs])
+
+
+def run_checks(config_path: Path, warehouse: Path, source: str | None = None
+               ) -> tuple[list[Coverage], list[str]]:
+    """Coverage of every source and correspondence table (or the one named); problems as one line each."""
+    config = load_config(config_path)
+    names = sorted(config.sources) + sorted(config.correspondences)
+    if source is not None and source not in names:
+        raise ConfigError(f"{config.path}: no source or correspondence named '{source}' (have: {', '.join(names)})")
+    covs: list[Coverage] = []
+    errors: list[str] = []
+    with writing(warehouse, "map-check"), connect(warehouse) as con:
+        ensure_schema(con)
+        for name in sorted(config.sources):
+            if source in (None, name):
+                try:
+                    covs.append(check_source(con, config.sources[name]))
+                except (SourceError, CorrespondenceError) as exc:
+                    errors.append(f"{name}: {exc}")
+        for name in sorted(config.correspondences):
+            if source in (None, name):
+                try:
+                    covs.append(check_table(con, config, name))
+                except CorrespondenceError as exc:
+                    errors.append(f"{name}: {exc}")
+    return covs, errors
+
+
+def map_check(config: Path, warehouse: Path, source: str | None = None,
+              min_share: float = MIN_PLACEABLE_SHARE) -> int:
+    """Print the coverage of each source, write it to the warehouse; exit code 0 when every source read and
+    maps at least ``min_share`` of what ICCS can place, 1 otherwise, 2 for a bad configuration."""
+    try:
+        covs, errors = run_checks(config, warehouse, source)
+    except ConfigError as exc:
+        print(f"iccs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    low = [c for c in covs if c.kind == "records" and c.placeable_share < min_share]
+    for cov in covs:
+        mark = "✗" if cov in low else "✓"
+        print(f"{mark} {coverage_text(cov)}")
+    for text in errors:
+        print(f"✗ {text}")
+    if low:
+        print(f"below {min_share:.0%} of placeable records mapped: {', '.join(c.source for c in low)}")
+    print(f"written to mapping_coverage and mapping_coverage_codes in {warehouse}")
+    return EXIT_FAILED if errors or low else 0
