@@ -25,4 +25,4 @@ class OffenceCountRow(pa.DataFrameModel):
 
     class Config:
         strict = False
-        unique = ["source", "area", "iccs_code", "national_code", "year", "month", "unit", "file"]
+        unique = ["source", "country", "area", "iccs_code", "national_code", "year", "month", "unit", "file"]
