@@ -82,6 +82,19 @@ def _conservation(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: st
                   "quarantine_rows": in_quarantine, "fact_rows": in_facts})
 
 
+def layer_check_specs(staged: dg.AssetKey, mapped: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        _spec("raw_records_contract", staged, "RawRecordRow contract over the staged file (before mapping)"),
+        _spec("mapped_records_contract", mapped, "MappedRecordRow contract over the accepted records (before load)"),
+    ]
+
+
+def layer_check(con: duckdb.DuckDBPyConnection, name: str, asset: dg.AssetKey, model: type[pa.DataFrameModel],
+                table: str, where: str = "true") -> dg.AssetCheckResult:
+    """A contract over a staging table; the load step stops when it fails, so the warehouse keeps its state."""
+    return _contract_result(name, asset, validate_table(con, model, table, where))
+
+
 def reference_check_specs() -> list[dg.AssetCheckSpec]:
     return [_spec("iccs_categories_contract", "iccs_reference", "IccsCategoryRow contract; 320 categories")]
 

@@ -112,10 +112,18 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
 
 
 def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) -> int:
-    """Remove the rows of files that no longer match the source's `files` pattern; returns the rows removed."""
+    """Remove the rows of files that no longer match the source's `files` pattern, and record each such file in
+    `runs` with status 'pruned' (no longer its last 'loaded' state); returns the rows removed."""
     removed = 0
     con.execute("BEGIN TRANSACTION")
     try:
+        con.execute("""
+            INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded,
+                              records_quarantined, files, status)
+            SELECT 'prune-' || strftime(now(), '%Y%m%dT%H%M%S'), ?, file, now()::TIMESTAMP, now()::TIMESTAMP,
+                   0, 0, 0, 0, 'pruned'
+            FROM (SELECT file FROM offence_counts WHERE source = ? UNION SELECT file FROM quarantine WHERE source = ?)
+            WHERE file IS NOT NULL AND NOT list_contains(?, file)""", [source, source, source, keep])
         for table in ("offences", "offence_counts", "quarantine"):
             removed += con.execute(
                 f"DELETE FROM {table} WHERE source = ? AND NOT list_contains(?, file)", [source, keep]).fetchone()[0]

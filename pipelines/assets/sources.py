@@ -11,19 +11,26 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.assets.reference import WRITER_POOL, iccs_reference
-from pipelines.checks import fact_check_specs, fact_checks
+from pipelines.checks import fact_check_specs, fact_checks, layer_check, layer_check_specs
 from pipelines.partitions import LANDED_FILES, resolve
 from pipelines.resources import SourcesConfig, WarehouseResource
-from warehouse.classify import classify_source
+from schemas import MappedRecordRow, RawRecordRow
+from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import load_file, register_source
 from warehouse.reference import load_classification
-from warehouse.staging import stage_source
+from warehouse.staging import raw_table, stage_source
 
 STAGED = dg.AssetKey("staged_records")
 MAPPED = dg.AssetKey("mapped_records")
 FACTS = dg.AssetKey("source_facts")
+
+
+def _stop_unless(check: dg.AssetCheckResult, key: str) -> None:
+    """A broken contract stops the load before the warehouse is touched: the previous state stays."""
+    if not check.passed:
+        raise dg.Failure(f"{key}: blocking check {check.check_name} failed: {check.description}")
 
 
 @dg.multi_asset(
@@ -39,7 +46,7 @@ FACTS = dg.AssetKey("source_facts")
                      description="The file's rows of offences, offence_counts and quarantine, and its runs row, "
                                  "replaced in one transaction."),
     ],
-    check_specs=fact_check_specs(FACTS),
+    check_specs=[*layer_check_specs(STAGED, MAPPED), *fact_check_specs(FACTS)],
     pool=WRITER_POOL,
 )
 def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, sources: SourcesConfig):
@@ -53,16 +60,21 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         # The correspondence table is reloaded with every file: an edited table takes effect on the next load.
         codes = load_correspondence(con, src.name, src.correspondence)
         staged = stage_source(con, src)
-        yield dg.MaterializeResult(asset_key=STAGED, metadata={
+        raw_check = layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name))
+        yield dg.MaterializeResult(asset_key=STAGED, check_results=[raw_check], metadata={
             "file": dg.MetadataValue.path(str(path)), "rows": staged.rows, "correspondence_codes": codes,
             "malformed_lines": staged.rejected_lines, "records_in": staged.records_in,
         })
+        _stop_unless(raw_check, context.partition_key)
         mapped = classify_source(con, src)
-        yield dg.MaterializeResult(asset_key=MAPPED, metadata={
+        mapped_check = layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(src.name),
+                                   "reason IS NULL")
+        yield dg.MaterializeResult(asset_key=MAPPED, check_results=[mapped_check], metadata={
             "records": mapped.records, "valid": mapped.valid, "quarantined": mapped.records - mapped.valid,
             "mapped_share": dg.MetadataValue.float(round(mapped.mapped_share, 6)),
             **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
         })
+        _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
         loaded = load_file(con, src, str(path), context.run.run_id, started_at=started)
         checks = fact_checks(con, FACTS, src.name, str(path), context.run.run_id, src.level == "incident")
