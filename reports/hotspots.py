@@ -1,9 +1,12 @@
 """hotspots.html: where recorded offences concentrate (Getis-Ord Gi*), and how those places changed by year.
 
 One section per dataset (source + counting unit): records with coordinates are counted on a 1 km grid in a
-local equal-area projection; a source that only gives an area per record is analysed on area centroids with
-k-nearest-neighbour weights. Records are aggregated in DuckDB first (one row per distinct place, year, ICCS
-level-2 category and area), so a million records reach Python as a few numpy arrays, never as Python objects.
+local equal-area projection and tested over the study area (cells with a record in some year, plus one ring of
+neighbours; see `reports.stats.hotspot_grid`); a source that only gives an area per record is analysed on area
+centroids with k-nearest-neighbour weights. Gi* is computed on the square root of the counts, which lets a
+consistently busy neighbourhood stand out from one random very busy cell (see `reports.stats.hotspot`).
+Records are aggregated in DuckDB first (one row per distinct place, year, ICCS level-2 category and area), so a
+million records reach Python as a few numpy arrays, never as Python objects.
 Maps are plain plotly heatmaps/scatters on projected kilometres: no tile server, nothing fetched online.
 """
 
@@ -20,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reports import page, queries
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Weights, smallest_detectable
+from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, DEFAULT_TRANSFORM, Transform, Weights, smallest_detectable
 from reports.stats.hotspot_areas import MIN_AREAS, area_hotspots, knn_weights
 from reports.stats.hotspot_emerging import (
     DEFAULT_TREND_ALPHA,
@@ -30,6 +33,7 @@ from reports.stats.hotspot_emerging import (
     NO_RECORDS,
     EmergingResult,
     emerging_hotspots,
+    on_all_locations,
 )
 from reports.stats.hotspot_grid import (
     DEFAULT_CELL_M,
@@ -40,6 +44,7 @@ from reports.stats.hotspot_grid import (
     local_proj4,
     make_grid,
     project,
+    study_area,
 )
 from reports.stats.hotspot_summary import (
     group_table,
@@ -61,11 +66,16 @@ CAVEAT = (
     "also reflects reporting and recording practice."
 )
 SIGNIFICANCE = (
-    "Significance comes from conditional permutations (the cell keeps its own count, its neighbours' counts are "
+    "Significance comes from conditional permutations (the cell keeps its own value, its neighbours' values are "
     "drawn at random from the map), which stay exact however skewed the counts are; Benjamini-Hochberg keeps "
-    "the expected share of false hot spots among those flagged at the chosen rate. A small cluster far from "
-    "town can therefore stay unflagged when random draws that include a busy town cell often reach its total."
+    "the expected share of false hot spots among those flagged at the chosen rate."
 )
+VALUES = {
+    "sqrt": "Gi* is computed on the square root of the records per {unit} (the variance-stabilising transform of "
+    "counts): on raw counts a random neighbourhood that happens to include one very busy {unit} reaches the total "
+    "of a consistently busy one, so smaller clusters near towns could not be told from chance.",
+    "none": "Gi* is computed on the records per {unit} as they are (the classic statistic).",
+}
 
 # (Gi* bin, label, colour): ESRI's Gi_Bin -3..3
 BIN_STYLE: tuple[tuple[int, str, str], ...] = (
@@ -108,6 +118,7 @@ class Settings:
     fdr: float = DEFAULT_FDR
     seed: int = DEFAULT_SEED
     trend_alpha: float = DEFAULT_TREND_ALPHA
+    transform: Transform = DEFAULT_TRANSFORM
 
 
 # --- queries ------------------------------------------------------------------------------------------------
@@ -363,7 +374,8 @@ def _grid_summary(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, fdr: fl
         first = groups.iloc[0]
         mix = str(first["Top ICCS categories (level 2)"]).split("; ")[0]
         text = (
-            f"{n_hot:,} of {grid.n_cells:,} cells ({size}) are hot spots at a false discovery rate of {fdr:.0%}, "
+            f"{n_hot:,} of {int(cells['tested'].sum()):,} cells ({size}) are hot spots at a false discovery rate of "
+            f"{fdr:.0%}, "
             f"forming {_plural(len(groups), 'group')}. The largest by records, {first['Hot spot']} near "
             f"{first['Near']} ({first['Centre']}), covers {first['Cells']:,} cells and {first['Records']:,} "
             f"records ({first['Share of records']} of all)" + (f", mostly {mix}." if mix else ".")
@@ -405,7 +417,13 @@ def _run_emerging(counts: np.ndarray, years: np.ndarray, weights: Weights, setti
     if present < MIN_PERIODS:
         return None, f"not computed: {present} year(s) with records, at least {MIN_PERIODS} needed"
     result = emerging_hotspots(
-        counts, years.tolist(), weights, fdr=settings.fdr, seed=settings.seed, trend_alpha=settings.trend_alpha
+        counts,
+        years.tolist(),
+        weights,
+        fdr=settings.fdr,
+        seed=settings.seed,
+        trend_alpha=settings.trend_alpha,
+        transform=settings.transform,
     )
     return result, ""
 
@@ -413,7 +431,8 @@ def _run_emerging(counts: np.ndarray, years: np.ndarray, weights: Weights, setti
 @dataclass(frozen=True)
 class GridResult:
     grid: Grid
-    cells: pd.DataFrame  # one row per cell: counts, Gi*, group
+    cells: pd.DataFrame  # one row per cell of the rectangle: counts, Gi* (study area only), group
+    area: np.ndarray  # the study area: cells tested
     years: np.ndarray
     emerging: EmergingResult | None
     emerging_reason: str
@@ -422,8 +441,9 @@ class GridResult:
     dropped: int
 
 
-def _analyse_grid(rec: Records, labels: dict[str, str], settings: Settings) -> GridResult:
-    """Gi* of all years together, Gi* per year, groups of hot cells and their description."""
+def analyse_grid(rec: Records, labels: dict[str, str], settings: Settings = Settings()) -> GridResult:
+    """Gi* of all years together, Gi* per year, groups of hot cells and their description: what the grid
+    section of the report shows. Every map is tested over the same study area (`GridResult.area`)."""
     proj4 = local_proj4(rec.lon, rec.lat)
     x, y = project(proj4, rec.lon, rec.lat)
     grid = make_grid(x, y, proj4, cell_size=settings.cell_size, max_cells=settings.max_cells)
@@ -432,18 +452,24 @@ def _analyse_grid(rec: Records, labels: dict[str, str], settings: Settings) -> G
     dropped = int(rec.n[~inside].sum())
     cell, year, n, code, area = cell[inside], rec.year[inside], rec.n[inside], rec.code[inside], rec.area[inside]
     counts = np.bincount(cell, weights=n, minlength=grid.n_cells)
-    weights = grid_weights(grid)
-    cells = grid_frame(grid, counts, weights=weights, fdr=settings.fdr, seed=settings.seed)
+    studied = study_area(grid, counts)  # every record of every year is in `counts`
+    tested = np.flatnonzero(studied)
+    weights = grid_weights(grid, studied)
+    cells = grid_frame(
+        grid, counts, area=studied, weights=weights, fdr=settings.fdr, seed=settings.seed, transform=settings.transform
+    )
     years = np.arange(int(year.min()), int(year.max()) + 1)
     per_year = np.bincount(
         (year - years[0]) * grid.n_cells + cell, weights=n, minlength=years.size * grid.n_cells
     ).reshape(years.size, grid.n_cells)
-    emerging, reason = _run_emerging(per_year, years, weights, settings)
+    emerging, reason = _run_emerging(per_year[:, tested], years, weights, settings)
+    if emerging is not None:
+        emerging = on_all_locations(emerging, tested, grid.n_cells)
     cells["group"] = label_groups(cells["hot"].to_numpy(), grid.nrows, grid.ncols, weights=counts)
     patterns = None if emerging is None else emerging.frame["category"].to_numpy()
     groups = group_table(cells, cell, code, area, n, labels, patterns)
     hot_cells = hot_cell_table(cells, cell, code, area, n, labels, patterns)
-    return GridResult(grid, cells, years, emerging, reason, groups, hot_cells, dropped)
+    return GridResult(grid, cells, studied, years, emerging, reason, groups, hot_cells, dropped)
 
 
 # --- sections -----------------------------------------------------------------------------------------------
@@ -451,7 +477,7 @@ def _analyse_grid(rec: Records, labels: dict[str, str], settings: Settings) -> G
 
 def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
     started = time.perf_counter()
-    result = _analyse_grid(_records(con, ds["source"], ds["unit"]), labels, settings)
+    result = analyse_grid(_records(con, ds["source"], ds["unit"]), labels, settings)
     grid, cells, groups = result.grid, result.cells, result.groups
     label = f"{ds['source']} ({ds['unit']})"
     slug = page.slug(label)
@@ -491,19 +517,23 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
         body.append(page.block_html("Hot cells", table))
 
     permutations = cells.attrs["permutations"]
-    needed = smallest_detectable(grid.n_cells, permutations, settings.fdr)
+    n_tested = int(cells.attrs["tested"])
+    needed = smallest_detectable(n_tested, permutations, settings.fdr)
     enlarged = (
         f" (requested {grid.requested_cell_size / 1000:g} km, enlarged to stay within {settings.max_cells:,} cells)"
         if grid.cell_size != grid.requested_cell_size
         else ""
     )
     metadata = {
-        "Method": "Getis-Ord Gi* (esda G_Local, star=True) on records per grid cell; binary queen weights "
-        "(each cell with its 8 neighbours and itself); two-sided conditional-randomisation p-values, ties "
-        "counted in both tails; Benjamini-Hochberg false discovery rate control. " + SIGNIFICANCE,
+        "Method": "Getis-Ord Gi* (esda G_Local, star=True) per grid cell; binary queen weights "
+        "(each cell with its 8 neighbours in the study area, and itself); two-sided conditional-randomisation "
+        "p-values, ties counted in both tails; Benjamini-Hochberg false discovery rate control over the cells "
+        "tested. " + VALUES[settings.transform].format(unit="cell") + " " + SIGNIFICANCE,
         "Cell size": f"{size_km:g} km{enlarged}",
-        "Grid": f"{grid.ncols:,} × {grid.nrows:,} = {grid.n_cells:,} cells: the rectangle around the records, "
-        "empty cells included (Gi* needs the zeros)",
+        "Grid": f"{grid.ncols:,} × {grid.nrows:,} = {grid.n_cells:,} cells: the rectangle around the records",
+        "Study area": f"{n_tested:,} of {grid.n_cells:,} cells tested (the false-discovery family): every cell "
+        "with a record in some year, plus the ring of cells around them (empty neighbours stay in as zeros, "
+        "Gi* needs them); cells farther from any record are left out, neither tested nor used as neighbours",
         "Projection": f"Lambert azimuthal equal-area centred on {centre} ({grid.proj4})",
         "Permutations": f"{permutations:,} (smallest attainable p = {2 / (permutations + 1):.1g}; BH can flag a "
         f"group once {_plural(needed, 'cell')} reach it); seed {settings.seed}",
@@ -539,6 +569,7 @@ def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
         located["lat"].to_numpy(),
         fdr=settings.fdr,
         seed=settings.seed,
+        transform=settings.transform,
     )
     areas["label"] = located["label"]
     # each record row's position among the located areas (rows of unlocated areas drop out)
@@ -603,9 +634,12 @@ def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
             summary=_pattern_sentence(emerging, "areas"),
         )
     metadata = {
-        "Method": f"Getis-Ord Gi* (esda G_Local, star=True) on records per area; binary weights to the {k} "
+        "Method": f"Getis-Ord Gi* (esda G_Local, star=True) per area; binary weights to the {k} "
         "nearest area centroids; two-sided conditional-randomisation p-values, ties counted in both tails; "
-        "Benjamini-Hochberg false discovery rate control. " + SIGNIFICANCE,
+        "Benjamini-Hochberg false discovery rate control. "
+        + VALUES[settings.transform].format(unit="area")
+        + " "
+        + SIGNIFICANCE,
         "Area positions": "mean position of the geocoded records (any source) in each area; "
         + (
             f"{len(unlocated)} area(s) without any geocoded record are left out: " + ", ".join(unlocated.head(20))
@@ -630,9 +664,11 @@ def render_hotspots(
     max_cells: int = DEFAULT_MAX_CELLS,
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
+    transform: Transform = DEFAULT_TRANSFORM,
 ) -> Path:
-    """Write hotspots.html into `out_dir` and return its path (`cell_size` in metres)."""
-    settings = Settings(cell_size=cell_size, max_cells=max_cells, fdr=fdr, seed=seed)
+    """Write hotspots.html into `out_dir` and return its path (`cell_size` in metres; `transform` "sqrt" or
+    "none": the values Gi* is computed on)."""
+    settings = Settings(cell_size=cell_size, max_cells=max_cells, fdr=fdr, seed=seed, transform=transform)
     datasets = _datasets(con) if queries.table_exists(con, "offences") else pd.DataFrame()
     labels = _labels(con)
     sections: list[str] = []

@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, Weights, gi_star, prepare_weights
+from reports.stats.hotspot import (
+    DEFAULT_FDR,
+    DEFAULT_SEED,
+    DEFAULT_TRANSFORM,
+    Engine,
+    Transform,
+    Weights,
+    gi_star,
+    prepare_weights,
+)
 from reports.stats.hotspot_grid import local_proj4, project
 
 DEFAULT_K = 8
@@ -43,6 +52,7 @@ def area_hotspots(
     fdr: float = DEFAULT_FDR,
     seed: int = DEFAULT_SEED,
     engine: Engine = "shared",
+    transform: Transform = DEFAULT_TRANSFORM,
 ) -> pd.DataFrame:
     """One row per area: area, centroid lon/lat and projected x/y, count, k used, and the Gi* columns."""
     areas = list(areas)
@@ -53,8 +63,9 @@ def area_hotspots(
         raise ValueError(f"Gi* on areas needs at least {MIN_AREAS} areas with a centroid, got {len(areas)}")
     x, y = project(local_proj4(lon, lat), lon, lat)
     k_used = neighbours_k(len(areas), k)
-    stats = gi_star(counts, knn_weights(x, y, k_used), permutations=permutations, fdr=fdr, seed=seed, engine=engine)
+    weights = knn_weights(x, y, k_used)
+    stats = gi_star(counts, weights, permutations=permutations, fdr=fdr, seed=seed, engine=engine, transform=transform)
     base = pd.DataFrame({"area": areas, "lon": lon, "lat": lat, "x": x, "y": y, "count": counts, "k": k_used})
     frame = pd.concat([base, stats], axis=1)
-    frame.attrs["permutations"] = stats.attrs["permutations"]
+    frame.attrs.update(stats.attrs)
     return frame

@@ -17,8 +17,8 @@ reversed):
 - no pattern: none of these (including locations that were hot only in the past, below 90 %).
 A location matching a hot and a cold pattern (only possible with 10+ periods) takes the pattern of its state
 in the last period. As in ESRI's tool, only locations with at least one record in some period are classified;
-the others ("no records", e.g. empty land inside the grid's rectangle) still count as zeros in their
-neighbours' Gi*, but a place where nothing was ever recorded is not called an intensifying cold spot just
+the others ("no records", e.g. the empty ring at the edge of a grid's study area) still count as zeros in
+their neighbours' Gi*, but a place where nothing was ever recorded is not called an intensifying cold spot just
 because records grew elsewhere.
 
 Missing periods: a period in which the source has no record at all is *excluded* from the series (its
@@ -36,7 +36,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, Engine, gi_star, prepare_weights
+from reports.stats.hotspot import (
+    DEFAULT_FDR,
+    DEFAULT_SEED,
+    DEFAULT_TRANSFORM,
+    Engine,
+    Transform,
+    gi_star,
+    prepare_weights,
+)
 
 DEFAULT_TREND_ALPHA = 0.05
 MIN_PERIODS = 3
@@ -184,6 +192,7 @@ def emerging_hotspots(
     seed: int = DEFAULT_SEED,
     trend_alpha: float = DEFAULT_TREND_ALPHA,
     engine: Engine = "shared",
+    transform: Transform = DEFAULT_TRANSFORM,
 ) -> EmergingResult:
     """Classify each location from `counts` (periods x locations) on binary weights `graph`.
 
@@ -205,7 +214,9 @@ def emerging_hotspots(
     hot = np.zeros(rows.shape, dtype=bool)
     cold = np.zeros(rows.shape, dtype=bool)
     for t in range(rows.shape[0]):  # one Gi* per period (a handful), never per location
-        stats = gi_star(rows[t], weights, permutations=permutations, fdr=fdr, seed=seed + t, engine=engine)
+        stats = gi_star(
+            rows[t], weights, permutations=permutations, fdr=fdr, seed=seed + t, engine=engine, transform=transform
+        )
         permutations = stats.attrs["permutations"]
         z[t] = stats["z"].to_numpy()
         hot[t] = stats["hot"].to_numpy()
@@ -216,3 +227,38 @@ def emerging_hotspots(
     frame.loc[empty, "trend"] = "not tested"
     frame.loc[empty, "trend_p"] = np.nan
     return EmergingResult(frame, used, excluded, permutations, z, hot, cold)
+
+
+def on_all_locations(result: EmergingResult, locations: np.ndarray, n: int) -> EmergingResult:
+    """A result computed on some `locations` (indices into n, e.g. the study area's cells) spread over all n:
+    the others had no record in any period, so they are NO_RECORDS, never hot or cold, z 0."""
+    locations = np.asarray(locations, dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "category": np.full(n, NO_RECORDS, dtype=object),
+            "periods_hot": np.zeros(n, dtype=np.int64),
+            "periods_cold": np.zeros(n, dtype=np.int64),
+            "trend": np.full(n, "not tested", dtype=object),
+            "trend_p": np.full(n, np.nan),
+            "z_last": np.zeros(n),
+        }
+    )
+    for column in frame.columns:
+        values = frame[column].to_numpy(copy=True)
+        values[locations] = result.frame[column].to_numpy()
+        frame[column] = values
+
+    def spread(values: np.ndarray, fill) -> np.ndarray:
+        out = np.full((values.shape[0], n), fill, dtype=values.dtype)
+        out[:, locations] = values
+        return out
+
+    return EmergingResult(
+        frame,
+        result.periods,
+        result.excluded_periods,
+        result.permutations,
+        spread(result.z, 0.0),
+        spread(result.hot, False),
+        spread(result.cold, False),
+    )
