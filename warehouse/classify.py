@@ -282,9 +282,9 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             SELECT file_index, threshold, max(skipped) AS skipped FROM ({line_offsets_sql(src.name)}) GROUP BY ALL)
         {_lookup_sql(src)},
         located AS (
-            SELECT r.*, r.ordinal + 1 + coalesce(o.skipped, 0) AS line
+            SELECT r.*, r.row_ordinal + 1 + coalesce(o.skipped, 0) AS line
             FROM {raw_table(src.name)} r
-            ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.ordinal > o.threshold),
+            ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.row_ordinal > o.threshold),
         typed AS MATERIALIZED (
             SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
                    {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,

@@ -36,7 +36,7 @@ from schemas.source_config import DEFAULT_JOINER, JOINERS, ReadOptions, SourceCo
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _CHUNK = 16 * 1024 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
-_MEMBER_SUFFIXES = {"csv": (".csv", ".txt"), "tsv": (".tsv", ".tab", ".txt"), "eurostat": (".tsv",),
+_MEMBER_SUFFIXES = {"csv": (".csv",), "tsv": (".tsv", ".tab", ".txt"), "eurostat": (".tsv",),
                     "parquet": (".parquet",), "xlsx": (".xlsx",)}
 _DELIMITER_HINTS = (",", ";", "\t", "|")
 
@@ -307,8 +307,9 @@ def _wide_sql(base: str, columns: list[str], opts: ReadOptions, item: Readable, 
     pattern = re.compile(opts.wide_columns or "")
     wide = [c for c in columns if c != "ordinal" and pattern.search(c)]
     if not wide:
-        raise SourceError(f"{item.shown}: {label}: field 'wide.columns': {opts.wide_columns!r} matches no column "
-                          f"(columns: {', '.join(columns)})")
+        shown = ", ".join(c for c in columns if c != "ordinal")
+        raise SourceError(f"{item.shown}: {label}: field 'wide.columns': '{opts.wide_columns}' matches no column "
+                          f"(columns: {shown})")
     kept = [c for c in columns if c not in wide]
     for name in (opts.names_to, opts.values_to):
         if name in kept:
@@ -491,7 +492,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
                          + (SELECT count(*) FROM {skipped} WHERE file_index = ? AND line >= ? AND line < ?)""",
                 [index, first_data, broken, index, first_data, broken]).fetchone()[0]
             before = broken - first_data - not_rows
-            con.execute(f"DELETE FROM {table} WHERE file_index = ? AND ordinal > ?", [index, ordinal_base + before])
+            con.execute(f"DELETE FROM {table} WHERE file_index = ? AND row_ordinal > ?",
+                        [index, ordinal_base + before])
             con.execute(f"DELETE FROM {rejects} WHERE file_index = ? AND line > ?", [index, broken])
             current, line_base, ordinal_base = _tail(item, broken, Path(work)), broken, ordinal_base + before
     filtered = 0
@@ -499,6 +501,15 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
         filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]
                                ).fetchone()[0]
         con.execute(f"DELETE FROM {table} WHERE file_index = ? AND NOT kept", [index])
+    if src.read.reshaped:
+        # A reshaped row gives several records: ``ordinal`` numbers the records, ``row_ordinal`` (the parsed row,
+        # which locates the physical line) stays shared by the cells of one row.
+        con.execute(f"""
+            UPDATE {table} SET ordinal = numbered.position
+            FROM (SELECT row_ordinal AS r, cell AS c, row_number() OVER (ORDER BY row_ordinal, cell) AS position
+                  FROM {table} WHERE file_index = ?) numbered
+            WHERE file_index = ? AND row_ordinal = numbered.r AND cell IS NOT DISTINCT FROM numbered.c""",
+                    [index, index])
     return filtered
 
 
@@ -521,8 +532,8 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
     if src.format == "eurostat":
         cell = f"{_ident(present[-3])}::VARCHAR"
     select = f"""
-        SELECT {index} AS file_index, {_quote(item.shown)} AS file, ordinal, {cell} AS cell, {selected},
-               {_filter_sql(src.read)} AS kept
+        SELECT {index} AS file_index, {_quote(item.shown)} AS file, ordinal, ordinal AS row_ordinal,
+               {cell} AS cell, {selected}, {_filter_sql(src.read)} AS kept
         FROM ({body})"""
     if is_csv:
         # The rejects tables persist on the connection and accumulate across scans: start each pass empty.
@@ -543,7 +554,8 @@ def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, sho
         SELECT {index}, {_quote(shown)}, line + {int(line_base)}, string_agg(DISTINCT error_type::VARCHAR, '; '),
                string_agg(DISTINCT error_message, '; '),
                CASE WHEN bool_or(error_type::VARCHAR = 'UNQUOTED VALUE')
-                    THEN split_part(any_value(csv_line), chr(10), 1) ELSE any_value(csv_line) END
+                    THEN split_part(ltrim(any_value(csv_line), chr(10) || chr(13)), chr(10), 1)
+                    ELSE any_value(csv_line) END
         FROM iccs_reject_errors GROUP BY line""")
     return con.execute("SELECT min(line) + ? FROM iccs_reject_errors WHERE error_type::VARCHAR = 'UNQUOTED VALUE'",
                        [line_base]).fetchone()[0]

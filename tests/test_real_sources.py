@@ -1,0 +1,251 @@
+"""Every shipped source configuration, end to end on the real files in ../shared/data (skipped where absent).
+
+Each configuration is loaded the way the per-file asset does it (correspondence checked, each file staged,
+classified and loaded, population loaded), without Dagster's per-run overhead; one configuration also goes
+through `run_pipeline`. For every source: records_in = loaded + quarantined against the warehouse tables, the
+warehouse contracts hold, and at least 99% of what ICCS can place is mapped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.mapcheck import run_checks
+from pipelines.runner import run_pipeline
+from schemas import OffenceCountRow, OffenceRow, QuarantineRow
+from schemas.source_config import load_config
+from tests.conftest import ROOT, SHARED_DATA, requires_shared_data
+from warehouse.classify import NESTED_FLAG, classify_source
+from warehouse.contracts import failures_text, validate_table
+from warehouse.correspondence import load_correspondence
+from warehouse.ddl import ensure_schema
+from warehouse.load import load_file, register_source
+from warehouse.mapping_coverage import Coverage, source_coverage
+from warehouse.population import load_population
+from warehouse.reference import load_classification
+from warehouse.staging import stage_source
+
+pytestmark = requires_shared_data()
+SOURCES = ROOT / "pipelines" / "sources"
+
+# source -> (records in, quarantined by reason, share of records mapped, codes ICCS cannot place)
+EXPECTED: dict[str, tuple[int, dict[str, int], float, set[str]]] = {
+    "police_uk_west_yorkshire": (87_348, {"unmapped_offence": 18_826}, 0.7845, {"Anti-social behaviour"}),
+    "uk_home_office_prc": (23_068, {"invalid_count": 36}, 1.0, set()),
+    "code_homicides_2015": (1_922, {}, 1.0, set()),
+    "code_nyc_vehicle_thefts": (35_746, {}, 1.0, set()),
+    "vancouver_crime_2020": (37_512, {"unmapped_offence": 861}, 0.9770, {
+        "Vehicle Collision or Pedestrian Struck (with Injury)",
+        "Vehicle Collision or Pedestrian Struck (with Fatality)"}),
+    "chicago_aggravated_assaults": (148_636, {}, 1.0, set()),
+    "san_francisco_robbery": (951, {}, 1.0, set()),
+    "medellin_homicides": (9_360, {}, 1.0, set()),
+    "cincinnati_burglary": (8_723, {}, 1.0, set()),
+    "nyc_shootings": (967, {}, 1.0, set()),
+    "eurostat_crim_off_cat": (8_869, {}, 1.0, set()),
+    "unodc_homicide": (580, {"missing_field": 3}, 1.0, set()),
+    "unodc_homicide_gsh2019": (3_656, {}, 1.0, set()),
+    "mexico_sesnsp_victims": (927_360, {}, 1.0, set()),
+}
+CONFIGS = {
+    "police_uk_west_yorkshire/sources.yaml": ["police_uk_west_yorkshire"],
+    "uk_home_office_prc/sources.yaml": ["uk_home_office_prc"],
+    "crime_open_database/sources.yaml": ["code_homicides_2015", "code_nyc_vehicle_thefts"],
+    "vancouver_crime_2020/sources.yaml": ["vancouver_crime_2020"],
+    "chicago_aggravated_assaults/sources.yaml": ["chicago_aggravated_assaults"],
+    "san_francisco_robbery/sources.yaml": ["san_francisco_robbery"],
+    "medellin_homicides/sources.yaml": ["medellin_homicides"],
+    "cincinnati_burglary/sources.yaml": ["cincinnati_burglary"],
+    "nyc_shootings/sources.yaml": ["nyc_shootings"],
+    "eurostat_crim_off_cat/sources.yaml": ["eurostat_crim_off_cat"],
+    "unodc_homicide/sources.yaml": ["unodc_homicide"],
+    "unodc_homicide/sources_gsh2019.yaml": ["unodc_homicide_gsh2019"],
+    "mexico_sesnsp/sources.yaml": ["mexico_sesnsp_victims"],
+}
+
+
+@dataclasses.dataclass
+class Loaded:
+    con: duckdb.DuckDBPyConnection
+    coverage: dict[str, Coverage]
+    seconds: float
+
+
+def _load(config_path: Path, warehouse: Path) -> Loaded:
+    """Load every source of a configuration file by file, as the per-file asset does."""
+    started = time.perf_counter()
+    config = load_config(config_path)
+    con = duckdb.connect(str(warehouse))
+    ensure_schema(con)
+    load_classification(con)
+    load_population(con, config.population)
+    coverage = {}
+    for name, src in config.sources.items():
+        register_source(con, src, str(config_path))
+        load_correspondence(con, name, src.correspondence)
+        paths = src.paths()
+        if len(paths) > 1:  # coverage over the whole source, then one load per file
+            stage_source(con, src)
+            classify_source(con, src)
+            coverage[name] = source_coverage(con, name)
+        for path in paths:
+            narrowed = dataclasses.replace(src, files=str(path))
+            stage_source(con, narrowed)
+            classify_source(con, narrowed)
+            if len(paths) == 1:
+                coverage[name] = source_coverage(con, name)
+            load_file(con, narrowed, str(path), "test-run")
+    return Loaded(con, coverage, time.perf_counter() - started)
+
+
+@pytest.fixture(scope="module")
+def load(tmp_path_factory):
+    """Each configuration loaded once per module, on first use."""
+    cache: dict[str, Loaded] = {}
+
+    def get(config: str) -> Loaded:
+        if config not in cache:
+            cache[config] = _load(SOURCES / config, tmp_path_factory.mktemp("real") / "w.duckdb")
+        return cache[config]
+
+    yield get
+    for result in cache.values():
+        result.con.close()
+
+
+ALL = pytest.mark.parametrize("config", sorted(CONFIGS))
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    return con.execute(sql, params or []).fetchone()[0]
+
+
+@ALL
+def test_every_record_is_loaded_or_quarantined_and_mapped(load, config) -> None:
+    result = load(config)
+    con = result.con
+    for source in CONFIGS[config]:
+        records, reasons, mapped_share, excluded = EXPECTED[source]
+        records_in, loaded_n, quarantined = con.execute(
+            "SELECT sum(records_in), sum(records_loaded), sum(records_quarantined) FROM runs WHERE source = ?",
+            [source]).fetchone()
+        assert records_in == records and records_in == loaded_n + quarantined, source
+        assert _one(con, "SELECT count(*) FROM quarantine WHERE source = ?", [source]) == quarantined
+        level = _one(con, "SELECT level FROM sources WHERE source = ?", [source])
+        if level == "incident":
+            assert _one(con, "SELECT count(*) FROM offences WHERE source = ?", [source]) == loaded_n
+        got = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY 1",
+                               [source]).fetchall())
+        assert got == reasons, source
+        cov = result.coverage[source]
+        assert cov.records == records
+        assert cov.mapped_share == pytest.approx(mapped_share, abs=5e-5), source
+        assert cov.placeable_share >= 0.99, source
+        assert set(cov.details.loc[cov.details["status"] == "excluded", "national_code"]) == excluded
+        assert not (cov.details["status"] == "unmapped").any(), cov.details
+
+
+@ALL
+def test_warehouse_contracts_hold_on_real_data(load, config) -> None:
+    result = load(config)
+    for model, table in ((OffenceRow, "offences"), (OffenceCountRow, "offence_counts"),
+                         (QuarantineRow, "quarantine")):
+        failed = [o for o in validate_table(result.con, model, table) if not o.passed and o.severity == "error"]
+        assert not failed, f"{table}: {failures_text(failed)}"
+
+
+@ALL
+def test_counts_keep_the_published_totals(load, config) -> None:
+    """Splits spread counts by share and nested totals are netted: either way the total is what was loaded."""
+    result = load(config)
+    con = result.con
+    for source in CONFIGS[config]:
+        stored = _one(con, "SELECT sum(count) FROM offence_counts WHERE source = ?", [source])
+        if _one(con, "SELECT level FROM sources WHERE source = ?", [source]) == "incident":
+            assert stored == pytest.approx(_one(con, "SELECT count(*) FROM offences WHERE source = ?", [source]))
+            continue
+        given = _one(con, f"SELECT sum(count) FROM staging.records_{source} WHERE reason IS NULL")
+        if source == "eurostat_crim_off_cat":
+            # 44 cells where sub-categories exceed their published total: that total becomes their sum.
+            assert _one(con, "SELECT count(*) FROM offence_counts WHERE flag = ?", [NESTED_FLAG]) == 44
+            assert stored < given  # nested totals are no longer counted twice
+        else:
+            assert stored == pytest.approx(given)
+
+
+def test_police_uk_mixed_categories_are_split_by_home_office_shares(load) -> None:
+    con = load("police_uk_west_yorkshire/sources.yaml").con
+    total = _one(con, "SELECT count(*) FROM offences WHERE national_code = 'Violence and sexual offences'")
+    shares = dict(con.execute("SELECT iccs_code, sum(count) FROM offence_counts WHERE national_code = "
+                              "'Violence and sexual offences' GROUP BY 1").fetchall())
+    assert set(shares) == {"01", "02", "03"}
+    assert shares["03"] == pytest.approx(total * 0.0899) and sum(shares.values()) == pytest.approx(total)
+    assert _one(con, "SELECT DISTINCT iccs_code FROM offences WHERE national_code = "
+                     "'Violence and sexual offences'") == "02"  # incidents point at the dominant target
+    assert _one(con, "SELECT count(*) FROM population WHERE area LIKE 'E01%'") > 30_000
+
+
+def test_home_office_quarters_are_dated_by_their_first_month(load) -> None:
+    con = load("uk_home_office_prc/sources.yaml").con
+    months = {r[0] for r in con.execute("SELECT DISTINCT month FROM offence_counts").fetchall()}
+    assert months == {4, 7, 10, 1}
+    assert _one(con, "SELECT count(DISTINCT national_code) FROM offence_counts") == 132
+    assert _one(con, "SELECT count(*) FROM population WHERE area = 'West Yorkshire' AND year = 2011") == 1
+
+
+def test_eurostat_countries_areas_and_rates(load) -> None:
+    con = load("eurostat_crim_off_cat/sources.yaml").con
+    areas = {r[0] for r in con.execute("SELECT DISTINCT area FROM offence_counts WHERE country = 'GBR'").fetchall()}
+    assert areas == {"England and Wales", "Scotland", "Northern Ireland"}
+    assert _one(con, "SELECT count(DISTINCT country) FROM offence_counts") == 39  # 38 + the UK in three parts
+    rate = _one(con, "SELECT rate_per_100k FROM v_rates WHERE country = 'DEU' AND iccs_code = '0101' "
+                     "AND year = 2020 AND area IS NULL")
+    assert rate == pytest.approx(0.86, abs=0.01)
+
+
+def test_unodc_rates_with_wpp_population_reproduce_unodc_rates(load) -> None:
+    con = load("unodc_homicide/sources.yaml").con
+    file = SHARED_DATA / "unodc_homicide_wpp" / "unodc_main.csv"
+    compared = con.execute(f"""
+        SELECT count(*), max(abs(r.rate_per_100k - TRY_CAST(u.rate_per_100k AS DOUBLE)))
+        FROM v_rates r JOIN read_csv('{file}', all_varchar = true) u
+          ON u.iso3 = r.country AND TRY_CAST(u.year AS INTEGER) = r.year AND u.sex = 'Все' AND u.age_group = 'Все'
+        WHERE r.iccs_code = '0101' AND r.area IS NULL AND r.source = 'unodc_homicide'""").fetchone()
+    assert compared[0] > 500
+    assert compared[1] < 0.05  # same counts and same population: the published rates, to rounding
+
+
+def test_mexico_victims_add_up_to_the_published_total(load) -> None:
+    con = load("mexico_sesnsp/sources.yaml").con
+    file = SHARED_DATA / "mexico_sesnsp" / "db_victimas_delitos_ent_long.csv.bz2"
+    assert file.is_file()
+    assert _one(con, "SELECT sum(count) FROM offence_counts") == 3_529_009
+    by_code = dict(con.execute("SELECT iccs_code, sum(count) FROM offence_counts GROUP BY 1").fetchall())
+    assert by_code["010321"] == 145_427  # homicidio culposo en accidente de tránsito
+    assert by_code["0101"] == 317_938  # homicidio doloso + feminicidio
+    assert _one(con, "SELECT count(DISTINCT area) FROM offence_counts") == 32
+
+
+def test_chile_correspondence_coverage(tmp_path) -> None:
+    covs, errors = run_checks(SOURCES / "chile_cnp" / "sources.yaml", tmp_path / "w.duckdb")
+    assert errors == []
+    (cov,) = covs
+    assert (cov.kind, cov.codes, cov.codes_mapped, cov.codes_excluded) == ("table", 595, 580, 15)
+    assert cov.levels == {1: 15, 2: 140, 3: 317, 4: 108}
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert _one(con, "SELECT count(*) FROM mapping_coverage_codes WHERE source = 'chile_cnp' "
+                         "AND status = 'excluded'") == 15
+
+
+def test_a_real_source_through_the_dagster_runner(tmp_path) -> None:
+    result = run_pipeline(SOURCES / "eurostat_crim_off_cat" / "sources.yaml", tmp_path / "w.duckdb",
+                          tmp_path / "reports", with_reports=False)
+    assert result.ok, (result.errors, [(s.source, s.error, s.failed_checks) for s in result.sources])
+    (source,) = result.sources
+    assert (source.records_in, source.records_loaded, source.records_quarantined) == (8_869, 8_869, 0)
+    assert source.mapped_share == 1.0
