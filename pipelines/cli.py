@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
     sql.add_argument("--warehouse", type=Path, help="warehouse file (default: $ICCS_WAREHOUSE or data/)")
 
+    mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
+    mapcheck.add_argument("--config", type=Path, help="sources YAML (default: the synthetic demo)")
+    mapcheck.add_argument("--source", help="only this source or correspondence table")
+    mapcheck.add_argument("--warehouse", type=Path, help="warehouse file for the mapping_coverage tables")
+
     quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
     quarantine.add_argument("--source")
     quarantine.add_argument("--reason")
@@ -131,6 +136,12 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return print_query(warehouse, args.query, args.format, args.max_rows)
 
 
+def _cmd_map_check(args: argparse.Namespace) -> int:
+    from pipelines.mapcheck import map_check
+
+    return map_check(args.config or settings.config_path(), args.warehouse or settings.warehouse_path(), args.source)
+
+
 def _cmd_quarantine(args: argparse.Namespace) -> int:
     warehouse = args.warehouse or settings.warehouse_path()
     where, params = ["true"], []
@@ -191,6 +202,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine": _cmd_quarantine,
+            "map-check": _cmd_map_check,
             "runs": _cmd_runs, "report": _cmd_report, "demo-data": _cmd_demo}
 
 

@@ -7,6 +7,7 @@ table stops the load (naming file, line and problem) rather than misclassifying 
 """
 
 import datetime as dt
+import json
 
 import dagster as dg
 
@@ -19,12 +20,19 @@ from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import load_file, register_source
+from warehouse.mapping_coverage import coverage_metadata, source_coverage
 from warehouse.reference import load_classification
 from warehouse.staging import raw_table, stage_source
 
 STAGED = dg.AssetKey("staged_records")
 MAPPED = dg.AssetKey("mapped_records")
 FACTS = dg.AssetKey("source_facts")
+
+
+def _metadata(values: dict[str, object]) -> dict[str, object]:
+    """Plain Python values for Dagster (the coverage figures come from numpy), markdown where it is a table."""
+    plain = json.loads(json.dumps(values, default=str))
+    return {k: dg.MetadataValue.md(v) if k.endswith("_md") else v for k, v in plain.items() if v is not None}
 
 
 def _stop_unless(check: dg.AssetCheckResult, key: str) -> None:
@@ -69,11 +77,13 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         mapped = classify_source(con, src)
         mapped_check = layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(src.name),
                                    "reason IS NULL")
-        yield dg.MaterializeResult(asset_key=MAPPED, check_results=[mapped_check], metadata={
+        coverage = _metadata(coverage_metadata(source_coverage(con, src.name)))
+        yield dg.MaterializeResult(asset_key=MAPPED, check_results=[mapped_check], metadata={**coverage,
             "records": mapped.records, "valid": mapped.valid, "quarantined": mapped.records - mapped.valid,
             "mapped_share": dg.MetadataValue.float(round(mapped.mapped_share, 6)),
             **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
         })
+
         _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
         loaded = load_file(con, src, str(path), context.run.run_id, started_at=started)
