@@ -16,6 +16,8 @@ from libpysal.weights import lat2SW, lat2W
 from pipelines.demo import DemoManifest, generate_demo
 from reports.hotspots import GridResult, Records, Settings, analyse_grid
 from reports.stats.hotspot import (
+    DEFAULT_TRANSFORM,
+    Transform,
     bh_adjust,
     conditional_p,
     confidence_of,
@@ -493,11 +495,9 @@ def _demo_records(manifest: DemoManifest) -> Records:
     )
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Demo:
-    """The 200k-record demo, generated once and analysed exactly as hotspots.html analyses a geocoded source."""
-    manifest = generate_demo(tmp_path_factory.mktemp("hotspot_demo"), DEMO_RECORDS)
-    result = analyse_grid(_demo_records(manifest), {}, Settings(fdr=FDR))
+def analyse_demo(manifest: DemoManifest, transform: Transform = DEFAULT_TRANSFORM) -> Demo:
+    """The demo analysed exactly as hotspots.html analyses a geocoded source, with its planted cells."""
+    result = analyse_grid(_demo_records(manifest), {}, Settings(fdr=FDR, transform=transform))
     cx, cy = result.grid.centres()
     planted = {}
     for cluster in manifest.clusters:
@@ -507,34 +507,78 @@ def demo(tmp_path_factory) -> Demo:
     return Demo(manifest, result, list(manifest.details["period"]["years"]), planted)
 
 
-def test_planted_demo_cells_are_hot_spots_at_fdr_10(demo: Demo):
-    """Recall of planted cells (cells whose centre lies inside a planted disc) at FDR 10 %: >= 0.9 on the map
-    of all years, and >= 0.9 on the yearly maps of the years each cluster is active; no cluster is missed."""
-    cells = demo.result.cells
-    assert demo.result.grid.cell_size == 1000
-    hot = cells["hot"].to_numpy()
+def recall(demo: Demo) -> dict[str, tuple[int, int]]:
+    """(hot, planted) cells: per cluster on the map of all years ("H1"), per cluster on the map of each year it
+    is active ("H1 2019"), and pooled ("all years", "active years")."""
+    hot = demo.result.cells["hot"].to_numpy()
+    out = {cid: (int(hot[mask].sum()), int(mask.sum())) for cid, mask in demo.planted.items()}
     planted = np.any(list(demo.planted.values()), axis=0)
-    assert planted.sum() >= 25
-    per_cluster = {cid: round(float(hot[mask].mean()), 2) for cid, mask in demo.planted.items()}
-    assert hot[planted].mean() >= 0.9, per_cluster
-    assert min(per_cluster.values()) >= 0.8, per_cluster
-
+    out["all years"] = (int(hot[planted].sum()), int(planted.sum()))
     emerging = demo.result.emerging
-    assert emerging is not None and list(emerging.periods) == demo.years
     found = total = 0
-    per_year = {}
     for cluster in demo.manifest.clusters:
         mask = demo.planted[cluster["id"]]
         for year in cluster["years"]:
-            hot_then = emerging.hot[demo.years.index(year)][mask]
-            found += int(hot_then.sum())
+            hot_then = int(emerging.hot[list(emerging.periods).index(year)][mask].sum())
+            out[f"{cluster['id']} {year}"] = (hot_then, int(mask.sum()))
+            found += hot_then
             total += int(mask.sum())
-            per_year[f"{cluster['id']} {year}"] = round(float(hot_then.mean()), 2)
-    assert found / total >= 0.9, per_year
-    assert min(per_year.values()) >= 0.8, per_year
+    out["active years"] = (found, total)
+    return out
 
+
+def noise_flags(
+    demo: Demo, shuffles: int = NOISE_SHUFFLES, seed: int = 99, transform: Transform = DEFAULT_TRANSFORM
+) -> dict[str, int]:
+    """Cells flagged (hot or cold) on maps of pure noise at the demo's scale, where every flag is false:
+    the demo's own cell counts shuffled over its study area (busy town cells included, no spatial pattern),
+    and as many points uniform over the demo's rectangle and years through the whole grid analysis."""
+    area = demo.result.area
+    weights = grid_weights(demo.result.grid, area)
+    values = demo.result.cells["count"].to_numpy()[area]
+    flagged = {}
+    for k in range(shuffles):
+        shuffled = np.random.default_rng(seed + k).permutation(values)
+        frame = gi_star(shuffled, weights, fdr=FDR, seed=seed + k, transform=transform)
+        flagged[f"shuffle {k}"] = int(frame["hot"].sum() + frame["cold"].sum())
+    rng = np.random.default_rng(seed)
+    grid = demo.result.grid
+    n = int(demo.result.cells["count"].sum())
+    x = rng.uniform(grid.x0, grid.x0 + grid.ncols * grid.cell_size, n)
+    y = rng.uniform(grid.y0, grid.y0 + grid.nrows * grid.cell_size, n)
+    lon, lat = grid.to_lonlat(x, y)
+    year = rng.integers(demo.years[0], demo.years[-1] + 1, n)
+    noise = Records(lon, lat, year, np.full(n, "X", dtype=object), np.full(n, None, dtype=object), np.ones(n))
+    uniform = analyse_grid(noise, {}, Settings(fdr=FDR, transform=transform))
+    flagged["uniform, all years"] = int(uniform.cells["hot"].sum() + uniform.cells["cold"].sum())
+    for i, period in enumerate(uniform.emerging.periods):
+        flagged[f"uniform, {period}"] = int(uniform.emerging.hot[i].sum() + uniform.emerging.cold[i].sum())
+    return flagged
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Demo:
+    """The 200k-record demo, generated once per test session."""
+    return analyse_demo(generate_demo(tmp_path_factory.mktemp("hotspot_demo"), DEMO_RECORDS))
+
+
+def _share(found: int, total: int) -> float:
+    return found / total
+
+
+def test_planted_demo_cells_are_hot_spots_at_fdr_10(demo: Demo):
+    """Recall of planted cells (cells whose centre lies inside a planted disc) at FDR 10 %: >= 0.9 on the map
+    of all years, and >= 0.9 on the yearly maps of the years each cluster is active; no cluster is missed."""
+    assert demo.result.grid.cell_size == 1000
+    assert demo.result.emerging is not None and list(demo.result.emerging.periods) == demo.years
+    figures = recall(demo)
+    assert figures["all years"][1] >= 25
+    assert _share(*figures["all years"]) >= 0.9, figures
+    assert _share(*figures["active years"]) >= 0.9, figures
+    # every cluster, on the map of all years and in each year it is active
+    assert min(_share(*figures[key]) for key in figures if "years" not in key) >= 0.8, figures
     # the hot spots are places (the towns and the clusters), not the map
-    assert hot.sum() <= 0.05 * cells.attrs["tested"]
+    assert demo.result.cells["hot"].sum() <= 0.05 * demo.result.cells.attrs["tested"]
 
 
 def test_planted_demo_clusters_keep_their_pattern_over_the_years(demo: Demo):
@@ -558,30 +602,38 @@ def test_planted_demo_clusters_keep_their_pattern_over_the_years(demo: Demo):
 
 
 def test_demo_scale_noise_is_flagged_no_more_often_than_the_fdr_allows(demo: Demo):
-    """Two kinds of pure noise at the demo's scale; every flag is false, so the share of maps with any flag is
-    what BH bounds by the FDR level. (ESRI-style normal p-values flag ~1,750 cells on every shuffled map.)"""
-    area = demo.result.area
-    weights = grid_weights(demo.result.grid, area)
-    values = demo.result.cells["count"].to_numpy()[area]
-    flagged = {}
-    # 1. the demo's own cell counts, busy town cells included, shuffled over the study area: no spatial pattern
-    for seed in range(NOISE_SHUFFLES):
-        shuffled = np.random.default_rng(seed).permutation(values)
-        frame = gi_star(shuffled, weights, fdr=FDR, seed=seed)
-        flagged[f"shuffle {seed}"] = int(frame["hot"].sum() + frame["cold"].sum())
-    # 2. as many points, uniform over the demo's area and years, through the whole grid analysis
-    rng = np.random.default_rng(99)
-    grid = demo.result.grid
-    n = int(demo.result.cells["count"].sum())
-    x = rng.uniform(grid.x0, grid.x0 + grid.ncols * grid.cell_size, n)
-    y = rng.uniform(grid.y0, grid.y0 + grid.nrows * grid.cell_size, n)
-    lon, lat = grid.to_lonlat(x, y)
-    year = rng.integers(demo.years[0], demo.years[-1] + 1, n)
-    noise = Records(lon, lat, year, np.full(n, "X", dtype=object), np.full(n, None, dtype=object), np.ones(n))
-    uniform = analyse_grid(noise, {}, Settings(fdr=FDR))
-    flagged["uniform, all years"] = int(uniform.cells["hot"].sum() + uniform.cells["cold"].sum())
-    for i, period in enumerate(uniform.emerging.periods):
-        flagged[f"uniform, {period}"] = int(uniform.emerging.hot[i].sum() + uniform.emerging.cold[i].sum())
+    """Every flag on noise is false, so the share of maps with any flag is what BH bounds by the FDR level.
+    (ESRI-style normal p-values flag ~1,750 cells on every shuffled map: this test can fail.)"""
+    flagged = noise_flags(demo)
+    assert len(flagged) == NOISE_SHUFFLES + 1 + len(demo.years)
     maps_with_flags = np.mean([count > 0 for count in flagged.values()])
     assert maps_with_flags <= FDR + 0.1, flagged
     assert sorted(flagged.values())[len(flagged) // 2] == 0, flagged
+
+
+if __name__ == "__main__":
+    # Measure recall and noise over several demo seeds (the figures quoted in reports/stats/hotspot.py):
+    #   .venv/bin/python tests/test_hotspot_stats.py [seeds, default 5] [records, default 200000] [sqrt|none]
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    records = int(sys.argv[2]) if len(sys.argv) > 2 else DEMO_RECORDS
+    transform = sys.argv[3] if len(sys.argv) > 3 else DEFAULT_TRANSFORM
+    with tempfile.TemporaryDirectory() as folder:
+        for seed in [20261127, *range(1, seeds)]:
+            manifest = generate_demo(Path(folder) / str(seed), records, seed=seed)
+            started = time.perf_counter()
+            analysed = analyse_demo(manifest, transform)
+            seconds = time.perf_counter() - started
+            figures = recall(analysed)
+            flags = noise_flags(analysed, seed=seed, transform=transform)
+            cells = analysed.result.cells
+            print(
+                f"seed {seed} ({transform}): {records:,} records, {cells.attrs['tested']:,} of {len(cells):,} cells "
+                f"tested, {int(cells['hot'].sum()):,} hot, {int(cells['cold'].sum()):,} cold; analysis {seconds:.1f} s"
+            )
+            print("  recall " + ", ".join(f"{k} {f}/{t}" for k, (f, t) in figures.items()))
+            print(f"  noise: {sum(v > 0 for v in flags.values())} of {len(flags)} maps with a flag; {flags}")

@@ -28,12 +28,14 @@ Why these choices:
 - The statistic is computed on the square root of the counts (`transform="sqrt"`, the variance-stabilising
   transform of Poisson counts), not on the raw counts. On raw counts the neighbourhood sum of a map with a
   few very busy town cells is dominated by whether a random draw happens to include one of them: on the
-  200k-record demo a 2 km cluster of 20-45 records per cell amid ~5 gets p ~ 0.01-0.05 under permutation
+  200k-record demo a 2 km cluster of 20-45 records per cell amid ~5 gets p ~ 0.01-0.08 under permutation
   because 8 random cells include a town-centre cell that often, so no FDR procedure can flag it (recall of
-  planted cells 0.34-0.56 over five demo seeds). On the square-root scale each cell adds comparable noise,
-  and the sum measures a neighbourhood that is *consistently* high: recall 0.97-1.00 over the same seeds,
-  while the permutation test stays exact whatever the transform (it permutes the transformed values), so
-  pure-noise maps still flag nothing (0 of 80 maps). `transform="none"` gives the classic Gi* on counts.
+  planted cells on the map of all years 0.34-0.53 over five demo seeds, 0 of 11 cells of that cluster). On
+  the square-root scale each cell adds comparable noise, and the sum measures a neighbourhood that is
+  *consistently* high: recall 0.97-1.00 over the same seeds (1.00 on the yearly maps), while the permutation
+  test stays exact whatever the transform (it permutes the transformed values), so pure-noise maps still flag
+  nothing (0 of 85 maps: `python tests/test_hotspot_stats.py` measures both). `transform="none"` gives the
+  classic Gi* on counts.
 """
 
 from __future__ import annotations

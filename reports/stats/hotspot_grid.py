@@ -18,7 +18,11 @@ coastline, where nothing was ever recorded, is neither tested (no "cold spot" in
 random neighbourhoods that calibrate the tests. This is the usual practice of a study area clipped to where
 the phenomenon can occur (ESRI's fishnet clipped to a boundary, PySAL on observed polygons). The same cells
 are used for every period, so the yearly maps stay comparable. On the synthetic demo, whose rural records
-reach almost every square kilometre, it keeps 79,100 of the 81,000 cells; on a coastal city, far fewer.
+reach almost every square kilometre, it keeps 79,100 of the 81,000 cells. On real feeds it matters: NYC vehicle
+thefts keep 1,097 of 2,209 cells (the rest is water and New Jersey) and their "cold spots" drop from 981 to
+190; Chicago aggravated assaults 778 of 1,204 (Lake Michigan), cold spots 481 to 150; West Yorkshire street
+crime 2,220 of 3,200, cold spots 1,018 to 321. A one-cell fringe of empty cells along a coast stays in, and
+can still show as cold next to a busy shore.
 """
 
 from __future__ import annotations
