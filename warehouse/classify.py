@@ -274,8 +274,8 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
     cell_id = " || coalesce(':' || trim(cell), '')"
     duplicate_sql = _duplicates_sql(has("record_id"), shown["record_id"])
-    targets, keys = targets_table(src.name), keys_table(src.name)
     lookup_join = "LEFT JOIN lookup lk ON lk.lookup_key = trim(t0.country_raw)" if src.country_lookup else ""
+    mapping_ctes, mapping_join, known = _mapping_sql(con, src)
     con.execute(f"""
         CREATE OR REPLACE TABLE {records_table(src.name)} AS
         WITH offsets AS (
@@ -285,7 +285,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             SELECT r.*, r.row_ordinal + 1 + coalesce(o.skipped, 0) AS line
             FROM {raw_table(src.name)} r
             ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.row_ordinal > o.threshold),
-        typed AS MATERIALIZED (
+        typed AS (
             SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
                    {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
                    {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
@@ -295,27 +295,10 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                    {count} AS count, {country} AS country, {flag} AS flag,
                    coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
             FROM located t0 {lookup_join}),
-        pairs AS (SELECT DISTINCT offence_txt, occurred_on FROM typed WHERE offence_txt IS NOT NULL),
-        groups AS (SELECT DISTINCT group_id, key, valid_from, valid_to FROM {targets}),
-        matched AS (
-            SELECT p.offence_txt, p.occurred_on, arg_max(g.group_id, k.depth) AS group_id
-            FROM pairs p JOIN {keys} k ON k.offence_txt = p.offence_txt JOIN groups g ON g.key = k.key
-            WHERE (g.valid_from IS NULL OR p.occurred_on >= g.valid_from)
-              AND (g.valid_to IS NULL OR p.occurred_on <= g.valid_to)
-            GROUP BY ALL),
-        known AS (SELECT DISTINCT k.offence_txt FROM {keys} k JOIN groups g ON g.key = k.key),
-        dominant AS (
-            SELECT group_id, any_value(kind) AS mapping, arg_max(iccs_code, share * 1e6 - rank_in_group) AS iccs_code,
-                   any_value(note) AS map_note
-            FROM (SELECT *, row_number() OVER (PARTITION BY group_id ORDER BY iccs_code) AS rank_in_group
-                  FROM {targets})
-            GROUP BY group_id),
+        {mapping_ctes}
         mapped AS (
-            SELECT t.*, d.group_id, d.mapping, d.iccs_code, d.map_note, kn.offence_txt IS NOT NULL AS known
-            FROM typed t
-            LEFT JOIN matched m ON m.offence_txt = t.offence_txt AND m.occurred_on IS NOT DISTINCT FROM t.occurred_on
-            LEFT JOIN dominant d ON d.group_id = m.group_id
-            LEFT JOIN known kn ON kn.offence_txt = t.offence_txt),
+            SELECT t.*, mp.group_id, mp.mapping, mp.iccs_code, mp.map_note, {known} AS known
+            FROM typed t {mapping_join}),
         checked AS (
             SELECT *, {reason} AS reason_pre, {detail} AS detail_pre FROM mapped)
         {duplicate_sql}
@@ -326,6 +309,52 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw
         FROM flagged""")
     return summarise(con, src.name)
+
+
+def mapping_table(source: str) -> str:
+    return f"staging.mapping_{source}"
+
+
+def _mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str, str, str]:
+    """How records meet their correspondence group: (CTEs, join, 'known' expression).
+
+    Without dated rows the group depends on the offence text alone: a table of the few distinct texts is built
+    first and records join it on one key. With dated rows the group is found once per distinct (offence, date).
+    """
+    targets, keys = targets_table(src.name), keys_table(src.name)
+    dominant = f"""
+        SELECT group_id, any_value(kind) AS mapping, arg_max(iccs_code, share * 1e6 - rank_in_group) AS iccs_code,
+               any_value(note) AS map_note
+        FROM (SELECT *, row_number() OVER (PARTITION BY group_id ORDER BY iccs_code) AS rank_in_group FROM {targets})
+        GROUP BY group_id"""
+    dated = con.execute(f"SELECT count(*) FROM {targets} WHERE valid_from IS NOT NULL OR valid_to IS NOT NULL"
+                        ).fetchone()[0] > 0
+    if not dated:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {mapping_table(src.name)} AS
+            SELECT m.offence_txt, d.*
+            FROM (SELECT k.offence_txt, arg_max(g.group_id, k.depth) AS group_id
+                  FROM {keys} k JOIN (SELECT DISTINCT group_id, key FROM {targets}) g ON g.key = k.key
+                  GROUP BY k.offence_txt) m
+            JOIN ({dominant}) d ON d.group_id = m.group_id""")
+        return "", f"LEFT JOIN {mapping_table(src.name)} mp ON mp.offence_txt = t.offence_txt", "false"
+    ctes = f"""
+        pairs AS (SELECT DISTINCT offence_txt, occurred_on FROM typed WHERE offence_txt IS NOT NULL),
+        groups AS (SELECT DISTINCT group_id, key, valid_from, valid_to FROM {targets}),
+        matched AS (
+            SELECT p.offence_txt, p.occurred_on, arg_max(g.group_id, k.depth) AS group_id
+            FROM pairs p JOIN {keys} k ON k.offence_txt = p.offence_txt JOIN groups g ON g.key = k.key
+            WHERE (g.valid_from IS NULL OR p.occurred_on >= g.valid_from)
+              AND (g.valid_to IS NULL OR p.occurred_on <= g.valid_to)
+            GROUP BY ALL),
+        known AS (SELECT DISTINCT k.offence_txt FROM {keys} k JOIN groups g ON g.key = k.key),
+        mapping AS (
+            SELECT m.offence_txt, m.occurred_on, d.*, true AS known
+            FROM matched m JOIN ({dominant}) d ON d.group_id = m.group_id),"""
+    join = """LEFT JOIN mapping mp
+              ON mp.offence_txt = t.offence_txt AND mp.occurred_on IS NOT DISTINCT FROM t.occurred_on
+            LEFT JOIN known kn ON kn.offence_txt = t.offence_txt"""
+    return ctes, join, "kn.offence_txt IS NOT NULL"
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
