@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS sources (
     source VARCHAR PRIMARY KEY, country VARCHAR, level VARCHAR, unit VARCHAR, stage VARCHAR,
     period VARCHAR, description VARCHAR, files VARCHAR, correspondence VARCHAR, config VARCHAR);
 CREATE TABLE IF NOT EXISTS correspondence (
-    source VARCHAR, national_code VARCHAR, national_label VARCHAR, iccs_code VARCHAR, note VARCHAR);
+    source VARCHAR, national_code VARCHAR, national_label VARCHAR, iccs_code VARCHAR, note VARCHAR,
+    correspondence VARCHAR, share DOUBLE, valid_from DATE, valid_to DATE, basis VARCHAR);
 CREATE TABLE IF NOT EXISTS offences (
     source VARCHAR NOT NULL, country VARCHAR NOT NULL, record_id VARCHAR NOT NULL, occurred_on DATE NOT NULL,
     national_code VARCHAR NOT NULL, iccs_code VARCHAR NOT NULL, area VARCHAR, latitude DOUBLE, longitude DOUBLE,
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS offences (
 CREATE TABLE IF NOT EXISTS offence_counts (
     source VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
     national_code VARCHAR, year INTEGER NOT NULL, month INTEGER, unit VARCHAR NOT NULL, stage VARCHAR NOT NULL,
-    count DOUBLE NOT NULL, file VARCHAR);
+    count DOUBLE NOT NULL, file VARCHAR, flag VARCHAR);
 CREATE TABLE IF NOT EXISTS population (country VARCHAR NOT NULL, area VARCHAR, year INTEGER NOT NULL,
     population DOUBLE NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -102,6 +103,10 @@ COMMENTS: dict[str, str] = {
                 "months of the year covered (0 = annual data)",
     "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
                "never sum across unit",
+    "completeness": "every expected period x reporting area of each source, present or not (data quality)",
+    "series_breaks": "ICCS categories that appear or vanish between periods of a source: a likely recording change",
+    "mapping_coverage": "per source or correspondence table: records and national codes mapped to ICCS",
+    "mapping_coverage_codes": "unmapped or excluded national codes by volume, with candidate ICCS categories",
     "v_counts_by_section_year": "national counts and rates by ICCS section (level 1) and year, with labels",
     "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit",
     "v_quarantine_summary": "quarantined records by source and reason, with an example detail",
@@ -110,7 +115,13 @@ COMMENTS: dict[str, str] = {
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it."""
+    from warehouse import completeness, correspondence, mapping_coverage
+
     con.execute(TABLES)
+    correspondence.ensure_columns(con)  # warehouses created before the mapping engine
+    completeness.ensure_tables(con)
+    mapping_coverage.ensure_tables(con)
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
