@@ -240,7 +240,7 @@ def test_rendering_is_fast_on_the_fixture(pages):
 def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Path):
     cursor = warehouse.cursor()
     cursor.execute(
-        "CREATE TABLE series_breaks AS SELECT * FROM (VALUES "
+        "CREATE OR REPLACE TABLE series_breaks AS SELECT * FROM (VALUES "
         "('alpha_police', NULL, '2020', 'new recording system', 'crime recording standard changed'), "
         "('alpha_police', '05022', '2021-07', 'reclassification', 'theft codes remapped')) "
         "v(source, iccs_code, period, kind, detail)"
