@@ -130,7 +130,8 @@ def test_config_loads_with_the_pipeline_loader(demo: DemoManifest, demo_parquet:
         assert src.paths() == [m.incidents_path]
         assert src.bbox == m.bbox and src.period == "day" and src.date_format == "%Y-%m-%d"
         assert set(src.columns) == {"record_id", "date", "offence", "latitude", "longitude", "area"}
-        assert src.correspondence == correspondence_path() and src.correspondence.is_absolute()
+        assert src.correspondence == m.config_path.parent / "correspondence.csv"
+        assert src.correspondence.read_bytes() == correspondence_path().read_bytes()
         assert "SYNTHETIC" in src.description and "SYNTHETIC" in config.description
         (pop,) = config.population
         assert pop.paths() == [m.population_path]
