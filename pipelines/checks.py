@@ -61,7 +61,7 @@ def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str,
         check_name="mapped_share", asset_key=asset, passed=share >= MAPPED_SHARE_WARNING,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{share:.1%} of {total:,} records mapped to ICCS ({total - mapped:,} not mapped; "
-                    f"see `iccs quarantine --source {source} --reason unmapped_offence`)",
+                    f"`iccs map-check --source {source}` lists the codes by volume)",
         metadata={"mapped_share": round(share, 6), "mapped": mapped, "records": total}))
     return results
 

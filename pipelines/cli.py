@@ -7,6 +7,7 @@ stderr naming the file and field, and a non-zero exit; tracebacks are for bugs o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from pipelines import settings
 from pipelines.sql import print_query, print_tables
 
+WAREHOUSE_HELP = "warehouse file (default: $ICCS_WAREHOUSE or data/warehouse.duckdb)"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -38,20 +40,20 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
-    sql.add_argument("--warehouse", type=Path, help="warehouse file (default: $ICCS_WAREHOUSE or data/)")
+    sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
     mapcheck.add_argument("--config", type=Path, help="sources YAML (default: the synthetic demo)")
     mapcheck.add_argument("--source", help="only this source or correspondence table")
-    mapcheck.add_argument("--warehouse", type=Path, help="warehouse file for the mapping_coverage tables")
+    mapcheck.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
-    quarantine.add_argument("--source")
-    quarantine.add_argument("--reason")
+    quarantine.add_argument("--source", help="only this source")
+    quarantine.add_argument("--reason", help="only this reason (see README: Nothing is lost)")
     quarantine.add_argument("--limit", type=int, default=50)
     quarantine.add_argument("--summary", action="store_true", help="counts by source and reason only")
     quarantine.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    quarantine.add_argument("--warehouse", type=Path)
+    quarantine.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     report = sub.add_parser("report", help="regenerate the HTML reports from the warehouse")
     report.add_argument("--kind", action="append", choices=("trends", "hotspots", "sdg16", "quality"),
@@ -62,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--source")
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    runs.add_argument("--warehouse", type=Path)
+    runs.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
@@ -73,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", type=Path, help="warehouse file (default: $ICCS_WAREHOUSE or data/)")
+    parser.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
     parser.add_argument("--reports", type=Path, help="reports folder (default: $ICCS_REPORTS or data/reports)")
 
 
@@ -94,6 +96,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except PipelineError as exc:
         return _fail(str(exc))
     for src in result.by_source().values():
+        if src.problems and src.records_in == 0:  # nothing was read: the problem is the whole story
+            for text in dict.fromkeys(src.problems):
+                print(f"✗ {src.source}: {text}")
+            continue
         reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(src.reasons.items(), key=lambda kv: -kv[1])) or "none"
         mark = "✗" if src.problems else "✓"
         files = f" from {src.files} files" if src.files > 1 else ""
@@ -107,7 +113,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  data quality (warning): {text[:300]}{' …' if len(text) > 300 else ''}")
     for text in result.errors:
         print(f"✗ {text}")
-    print(f"warehouse: {result.warehouse.resolve()}  (query it: iccs sql \"SELECT ...\")")
+    if any(src.records_in for src in result.sources):
+        print(f"warehouse: {result.warehouse.resolve()}  (query it: iccs sql \"SELECT ...\")")
     if result.reports:
         print(f"reports:   {(result.reports_dir / 'index.html').resolve()}")
         for kind, path in result.reports.items():
@@ -143,7 +150,11 @@ def _cmd_map_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
+    from schemas.quarantine import REASONS
+
     warehouse = args.warehouse or settings.warehouse_path()
+    if args.reason and args.reason not in REASONS:
+        return _fail(f"--reason {args.reason!r} is not a quarantine reason; reasons: {', '.join(REASONS)}", EXIT_USAGE)
     where, params = ["true"], []
     for column in ("source", "reason"):
         value = getattr(args, column)
@@ -217,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class PipelineResult:
             t.mapped += r.mapped_share * r.records_in
             for reason, count in r.reasons.items():
                 t.reasons[reason] = t.reasons.get(reason, 0) + count
-            t.problems += [f"{Path(r.file).name}: {r.error}"] if r.error else []
+            t.problems += [r.error] if r.error else []  # errors name their file already
             t.problems += [f"{Path(r.file).name}: blocking check failed: {text}" for text in r.failed_checks]
             t.warnings += [f"{Path(r.file).name}: {text}" for text in r.warnings]
         return totals
@@ -176,7 +176,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         _prune(warehouse, name, [str(p) for p in files.values()])
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
-    if results and not errors:
+    if any(r.run_id for r in results) and not errors:
         try:
             _, quality = _check_failures(_execute(defs, QUALITY_JOB, instance))
         except EXPECTED_ERRORS as exc:

@@ -18,9 +18,10 @@ def _fail(message: str) -> int:
 
 
 def _open(warehouse: Path) -> duckdb.DuckDBPyConnection | str:
-    """A read-only connection, or the one-line reason there is none."""
+    """A read-only, sandboxed connection (the query can read the warehouse and nothing else), or the one-line
+    reason there is none."""
     try:
-        return connect(warehouse, read_only=True)
+        return connect(warehouse, read_only=True, sandboxed=True)
     except (FileNotFoundError, WarehouseBusyError) as exc:
         return str(exc)
     except duckdb.Error as exc:
@@ -28,7 +29,7 @@ def _open(warehouse: Path) -> duckdb.DuckDBPyConnection | str:
 
 
 def print_query(warehouse: Path, query: str, fmt: str = "table", max_rows: int = 100,
-                params: list[object] | None = None) -> int:
+                params: list[object] | None = None, max_width: int = 60) -> int:
     con = _open(warehouse)
     if isinstance(con, str):
         return _fail(con)
@@ -43,6 +44,9 @@ def print_query(warehouse: Path, query: str, fmt: str = "table", max_rows: int =
             if "read-only" in text or "read_only" in text:
                 return _fail("the warehouse is read-only from `iccs sql`: the pipeline alone writes it "
                              f"(refused: {text})")
+            if "disabled by config" in text:
+                return _fail("`iccs sql` reads the warehouse only: no other files, no extensions (use --format csv "
+                             f"and redirect to export) (refused: {text})")
             return _fail(text)
         except duckdb.Error as exc:
             return _fail(str(exc).splitlines()[0])
@@ -52,16 +56,25 @@ def print_query(warehouse: Path, query: str, fmt: str = "table", max_rows: int =
         json.dump(table.to_pylist(), sys.stdout, default=str, ensure_ascii=False, indent=1)
         print()
     else:
-        _print_table(table.to_pydict(), table.num_rows, max_rows)
+        _print_table(table.to_pydict(), table.num_rows, max_rows, max_width)
     return 0
 
 
-def _print_table(columns: dict[str, list[object]], rows: int, max_rows: int) -> None:
+def _cell(value: object) -> str:
+    """Display text: whole numbers without '.0', other numbers to 4 decimals (--format csv/json keep full values)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() else f"{value:.4f}".rstrip("0")
+    return str(value).replace("\n", " ")
+
+
+def _print_table(columns: dict[str, list[object]], rows: int, max_rows: int, max_width: int = 60) -> None:
     """Aligned plain text; long cells are cut so a row stays on one line."""
     names = list(columns)
     shown = min(rows, max_rows)
-    cells = {n: ["" if v is None else str(v).replace("\n", " ") for v in columns[n][:shown]] for n in names}
-    cells = {n: [c if len(c) <= 60 else c[:57] + "..." for c in vals] for n, vals in cells.items()}
+    cells = {n: [_cell(v) for v in columns[n][:shown]] for n in names}
+    cells = {n: [c if len(c) <= max_width else c[: max_width - 3] + "..." for c in vals] for n, vals in cells.items()}
     widths = {n: max([len(n), *map(len, cells[n])]) for n in names}
     print("  ".join(n.ljust(widths[n]) for n in names))
     print("  ".join("-" * widths[n] for n in names))
@@ -78,4 +91,4 @@ def print_tables(warehouse: Path) -> int:
         UNION ALL
         SELECT view_name, 'view', comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal
         ORDER BY kind, name"""
-    return print_query(warehouse, query, "table", 1000)
+    return print_query(warehouse, query, "table", 1000, max_width=200)

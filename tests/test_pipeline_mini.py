@@ -120,3 +120,17 @@ def test_files_removed_from_the_landing_folder_leave_the_warehouse(tmp_path: Pat
     run_pipeline(folder / "sources.yaml", warehouse, tmp_path / "r", with_reports=False)
     assert _query(warehouse, "SELECT count(*) FROM offences WHERE file LIKE '%2024.csv'") == [(0,)]
     assert _query(warehouse, "SELECT count(*) FROM offences") == [(6,)]
+
+
+def test_a_source_that_cannot_be_read_is_one_line_and_a_non_zero_exit(tmp_path: Path, capsys) -> None:
+    from pipelines.cli import main
+
+    folder = tmp_path / "cfg"
+    shutil.copytree(MINI_CONFIG.parent, folder)
+    config = folder / "sources.yaml"
+    config.write_text(config.read_text().replace("offence: offence, area: region", "offence: ofence, area: region"))
+    assert main(["run", "--config", str(config), "--no-reports", "--warehouse", str(tmp_path / "w.duckdb"),
+                 "--source", "mini_courts"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✗ mini_courts: ") and "field 'columns.offence': column 'ofence' not in the file" in out[0]
+    assert not any(line.startswith("warehouse:") for line in out)

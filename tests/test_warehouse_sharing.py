@@ -87,3 +87,14 @@ def test_sql_refuses_writes_and_names_a_missing_warehouse(tmp_path: Path, capsys
     connect(warehouse).close()
     assert main(["sql", "--warehouse", str(warehouse), "CREATE TABLE x (a INT)"]) == 1
     assert "read-only" in capsys.readouterr().err
+
+
+def test_sql_reads_the_warehouse_and_no_other_file(mini_run, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "leak.csv"
+    assert main(["sql", "--warehouse", str(mini_run.warehouse), f"COPY offences TO '{target}'"]) == 1
+    assert not target.exists()
+    assert "reads the warehouse only" in capsys.readouterr().err
+    assert main(["sql", "--warehouse", str(mini_run.warehouse), "SELECT * FROM read_csv('/etc/hostname')"]) == 1
+    assert main(["sql", "--warehouse", str(mini_run.warehouse), "--format", "csv",
+                 "SELECT count(*) AS n FROM offences"]) == 0
+    assert capsys.readouterr().out.split() == ['"n"', "9"]

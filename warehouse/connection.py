@@ -78,16 +78,19 @@ def writing(path: Path, doing: str) -> Iterator[None]:
 
 
 def connect(path: str | Path | None = None, read_only: bool = False,
-            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+            wait_seconds: float | None = None, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Read-only connections refuse every write with DuckDB's own message and fail at once
     with WarehouseBusyError while a writer holds the file; writers wait up to ``wait_seconds`` (default
-    ``ICCS_LOCK_WAIT_SECONDS`` or 300) for the file, saying once on stderr that they wait."""
+    ``ICCS_LOCK_WAIT_SECONDS`` or 300) for the file, saying once on stderr that they wait. A ``sandboxed``
+    read-only connection can touch no other file (no COPY TO, read_csv, ATTACH or extension install): for ad-hoc
+    SQL typed by a user."""
     path = Path(path) if path is not None else warehouse_path()
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no warehouse yet; run `iccs run` first")
         try:
-            return duckdb.connect(str(path), read_only=True)
+            config = {"enable_external_access": False} if sandboxed else {}
+            return duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.IOException as exc:
             if _is_lock_error(exc):
                 raise WarehouseBusyError(f"{path}: the warehouse is busy: {writer_status(path)}; retry in a few "
