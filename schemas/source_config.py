@@ -207,7 +207,10 @@ def load_config(path: str | Path) -> PipelineConfig:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with 'sources' at the top level")
     unknown = set(doc) - {"sources", "population", "description", "correspondences"}
