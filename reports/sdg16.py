@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import charts, page, queries, sdg16_data, trend_tables
+from reports import charts, page, queries, sdg16_data, trend_data, trend_tables
 from reports.trend_data import SERIES_KEYS
 
 CAVEAT = (
@@ -75,9 +75,13 @@ def _coverage(frame: pd.DataFrame, country_years: pd.DataFrame) -> str:
 
 
 def _metadata(
-    con: duckdb.DuckDBPyConnection, info: pd.Series, frame: pd.DataFrame, country_years: pd.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    info: pd.Series,
+    frame: pd.DataFrame,
+    country_years: pd.DataFrame,
+    breaks: pd.DataFrame | None = None,
 ) -> dict[str, str]:
-    return {
+    meta = {
         "Indicator": f"{info['indicator']}: {info['title']}",
         "Unit": str(info["unit"]),
         "ICCS codes": str(info["codes"]),
@@ -91,6 +95,41 @@ def _metadata(
         or "none",
         "Caveat": CAVEAT,
     }
+    if breaks is not None and not breaks.empty:
+        meta["Series breaks"] = "; ".join(
+            f"{r.source} {r.period} {r.kind}"
+            + (f" ({r.iccs_code})" if isinstance(r.iccs_code, str) else "")
+            + (f": {r.detail}" if isinstance(r.detail, str) and r.detail else "")
+            for r in breaks.itertuples()
+        )
+    return meta
+
+
+def _codes(codes: str) -> list[str]:
+    return [c.strip() for c in str(codes).split(",") if c.strip()]
+
+
+def _add_breaks(fig: charts.Figure, data: pd.DataFrame, menu: str, codes: dict[str, str], breaks: pd.DataFrame):
+    """Mark the series breaks of the sources drawn whose ICCS code the indicator (or component) counts: per
+    dropdown entry, `codes` maps each drawn `component` to its comma-separated code list."""
+    entries = [
+        [(r.source, code, name) for r in rows.itertuples() for name, code in _named_codes(r.component, codes)]
+        for rows in (
+            data.loc[data[menu] == label, ["source", "component"]].drop_duplicates()
+            for label in dict.fromkeys(data[menu])
+        )
+    ]
+    return charts.add_breaks(fig, breaks, x_of=_year_of, entries=entries)
+
+
+def _named_codes(component: str, codes: dict[str, str]) -> list[tuple[str, str]]:
+    name = component if component[:2].isdigit() else component_name(component)
+    return [(name, code) for code in _codes(codes.get(component, ""))]
+
+
+def _year_of(period: str) -> int | None:
+    text = str(period)
+    return int(text[:4]) if text[:4].isdigit() else None
 
 
 def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -98,7 +137,14 @@ def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     return full.sort_values("year").groupby(SERIES_KEYS + ["component"], as_index=False).tail(1)
 
 
-def _victims_block(con, info: pd.Series, frame: pd.DataFrame, trends: pd.DataFrame, country_years: pd.DataFrame) -> str:
+def _victims_block(
+    con,
+    info: pd.Series,
+    frame: pd.DataFrame,
+    trends: pd.DataFrame,
+    country_years: pd.DataFrame,
+    breaks: pd.DataFrame,
+) -> str:
     """A per-100,000 victims indicator (16.1.1, 16.2.2); other units are shown apart and labelled."""
     indicator = info["indicator"]
     title = f"{indicator} {info['title']}"
@@ -128,6 +174,7 @@ def _victims_block(con, info: pd.Series, frame: pd.DataFrame, trends: pd.DataFra
         note="note",
         y_format=",.2f",
     )
+    drawn_breaks = _add_breaks(fig, data, "measure", {indicator: info["codes"]}, breaks)
     sentences = []
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
     rated = _latest(data, "rate_per_100k")
@@ -166,7 +213,7 @@ def _victims_block(con, info: pd.Series, frame: pd.DataFrame, trends: pd.DataFra
         table, caption=f"{indicator}: counts and rates per 100,000 by unit", csv_name=f"sdg_{indicator}"
     )
     return page.section_html(
-        title, body, summary=" ".join(sentences), metadata=_metadata(con, info, frame, country_years)
+        title, body, summary=" ".join(sentences), metadata=_metadata(con, info, frame, country_years, drawn_breaks)
     )
 
 
@@ -176,6 +223,7 @@ def _target_16_4(
     frame: pd.DataFrame,
     trends: pd.DataFrame,
     country_years: pd.DataFrame,
+    breaks: pd.DataFrame,
 ) -> str:
     present = sorted(set(frame.loc[frame["count"].fillna(0) > 0, "component"]))
     absent = [c for c in COMPONENTS_16_4 if c not in present]
@@ -196,8 +244,9 @@ def _target_16_4(
         data = data.sort_values(["series", "component", "year"])
         rates = data.assign(menu=data["series"] + " — per 100,000")
         counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"])
+        both = pd.concat([rates, counts])
         fig = charts.menu_lines(
-            pd.concat([rates, counts]),
+            both,
             menu="menu",
             trace="name",
             x="year",
@@ -209,6 +258,8 @@ def _target_16_4(
             note="note",
             y_format=",.3g",
         )
+        component_codes = dict(zip(infos["component"], infos["codes"], strict=True))
+        drawn_breaks = _add_breaks(fig, both, "menu", component_codes, breaks)
         table = data[
             [
                 "country",
@@ -239,6 +290,7 @@ def _target_16_4(
             ),
             data,
             country_years,
+            drawn_breaks,
         )
         blocks.append(
             page.block_html(
@@ -399,6 +451,7 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     monthly = sdg16_data.indicator_monthly(con)
     country_years = sdg16_data.country_years(con)
     trends = _trends(annual, monthly)
+    breaks = trend_data.series_breaks(con)
     if trends.empty:
         trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
 
@@ -416,9 +469,9 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         return found.iloc[0]
 
     sections = [
-        _victims_block(con, info("16.1.1"), rows("16.1.1"), trend_rows("16.1.1"), country_years),
-        _victims_block(con, info("16.2.2"), rows("16.2.2"), trend_rows("16.2.2"), country_years),
-        _target_16_4(con, infos[infos["indicator"] == "16.4"], rows("16.4"), trend_rows("16.4"), country_years),
+        _victims_block(con, info("16.1.1"), rows("16.1.1"), trend_rows("16.1.1"), country_years, breaks),
+        _victims_block(con, info("16.2.2"), rows("16.2.2"), trend_rows("16.2.2"), country_years, breaks),
+        _target_16_4(con, infos[infos["indicator"] == "16.4"], rows("16.4"), trend_rows("16.4"), country_years, breaks),
         _arms_tracing(con, info("16.4.2"), rows("16.4.2"), country_years),
     ]
     intro = (

@@ -58,16 +58,8 @@ def _missing_population(frame: pd.DataFrame) -> str:
     return "rates are absent for " + "; ".join(f"{c} {years}" for c, years in by_country.items())
 
 
-def _breaks_for(breaks: pd.DataFrame, source: str, codes: set[str] | None = None) -> pd.DataFrame:
-    """The source's breaks that concern the charted codes: a break in 05022 concerns 05 and 0502 (ICCS codes
-    nest by prefix), a break without a code concerns every category."""
-    sub = breaks[breaks["source"] == source]
-    if codes is not None and not sub.empty:
-        related = sub["iccs_code"].map(
-            lambda b: not isinstance(b, str) or any(b.startswith(c) or c.startswith(b) for c in codes)
-        )
-        sub = sub[related.astype(bool)]
-    return sub
+def _of_source(breaks: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
+    return breaks[breaks["source"] == g["source"].iloc[0]]
 
 
 def _year_of(period: str) -> int | None:
@@ -100,6 +92,7 @@ def _metadata(
             f"{r.period} {r.kind}"
             + (f" ({r.iccs_code})" if isinstance(r.iccs_code, str) else "")
             + (f": {r.detail}" if isinstance(r.detail, str) and r.detail else "")
+            + (f" [marked on {r.series}]" if isinstance(getattr(r, "series", None), str) and r.series else "")
             for r in breaks.head(10).itertuples()
         ]
         more = f"; and {len(breaks) - 10} more" if len(breaks) > 10 else ""
@@ -144,8 +137,8 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
         partial="partial",
         note="note",
     )
-    source_breaks = _breaks_for(breaks, g["source"].iloc[0], set(level1["iccs_code"]))
-    charts.add_breaks(fig, source_breaks, x_of=_year_of)
+    entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
+    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
     for country, tc in t.groupby("country", sort=True):
@@ -182,7 +175,7 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
     return _block(f"{label}: by ICCS section", body, " ".join(sentences), meta)
 
 
-def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
+def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks: pd.DataFrame) -> str:
     unit = g["unit"].iloc[0]
     level2 = g[g["level"] == 2].copy()
     if level2.empty:
@@ -209,6 +202,8 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str
         partial="partial",
         note="note",
     )
+    entries = charts.menu_series(shown, "menu", "source", "iccs_code", "iccs_code")
+    drill_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
     y = yoy[(yoy["source"] == g["source"].iloc[0]) & (yoy["unit"] == unit) & (yoy["level"] == 2)]
     summary = ""
     solid = y[y["count_previous"] >= 10].dropna(subset=["change_pct"])
@@ -243,11 +238,11 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str
         f"The chart shows up to {MAX_LEVEL2_LINES} leading level-2 categories per section for the "
         f"{len(countries)} largest countries; the table and CSV cover every level-2 category."
     )
-    meta = _metadata(con, g, "ICCS level-2 categories (divisions) within each section; counts. " + note)
+    meta = _metadata(con, g, "ICCS level-2 categories (divisions) within each section; counts. " + note, drill_breaks)
     return _block(f"{label}: level-2 drill-down", body, summary, meta)
 
 
-def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame) -> str:
+def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, breaks: pd.DataFrame) -> str:
     unit = g["unit"].iloc[0]
     level1 = g[(g["level"] == 1)].copy()
     if level1["country"].nunique() < 2:
@@ -271,6 +266,8 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame) ->
         note="note",
         y_format=",.2f",
     )
+    entries = charts.menu_series(shown, "category", "source", "iccs_code", "section")
+    compare_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
     table = last[["country", "section", "label", "year", "count", "population", "rate_per_100k"]].sort_values(
         ["section", "rate_per_100k"], ascending=[True, False]
     )
@@ -297,6 +294,7 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame) ->
         "Rates per 100,000 by country within one source and unit. Differences between countries also reflect "
         f"legal definitions and recording rules. Up to {MAX_COMPARE_COUNTRIES} countries with the highest "
         "rates are drawn; the table has all. " + RATE_DEFINITION,
+        compare_breaks,
     )
     return _block(f"{label}: countries compared", body, summary, meta)
 
@@ -470,6 +468,7 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
     if m.empty:
         return ""
     frames: dict[str, pd.DataFrame] = {}
+    drawn: list[list[charts.Series]] = []
     rows, sentences, skipped = [], [], []
     countries = m.groupby("country")["count"].sum().nlargest(MAX_STL_COUNTRIES).index
     for country in countries:
@@ -478,6 +477,7 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
         for code in sections:
             series = mc[mc["iccs_code"] == code]
             name = f"{country} — {code} {series['label'].iloc[0]}"
+            drawn.append([(series["source"].iloc[0], code, code)])
             values = series.set_index(["year", "month"])["count"]
             grid = monthly_grid(values)
             grid = grid.loc[grid.first_valid_index() : grid.last_valid_index()]
@@ -503,8 +503,7 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
             rows.append(comp.reset_index(names="month").assign(series=name))
     observed_only = all(f[["trend"]].isna().all().all() for f in frames.values())
     fig = charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
-    source_breaks = _breaks_for(breaks, g["source"].iloc[0], set(m["iccs_code"]))
-    charts.add_breaks(fig, source_breaks, x_of=_month_of)
+    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_month_of, entries=drawn)
     table = pd.concat(rows)[["series", "month", "observed", "trend", "seasonal", "remainder"]]
     table["month"] = table["month"].dt.strftime("%Y-%m")
     gaps = int(table["observed"].isna().sum())
@@ -620,8 +619,8 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     }
     for label, g in _datasets(annual):
         groups["By ICCS section"].append(_sections_block(con, label, g, trends, breaks))
-        groups["Level-2 drill-down"].append(_drilldown_block(con, label, g, yoy))
-        groups["Countries compared"].append(_comparison_block(con, label, g, latest))
+        groups["Level-2 drill-down"].append(_drilldown_block(con, label, g, yoy, breaks))
+        groups["Countries compared"].append(_comparison_block(con, label, g, latest, breaks))
         groups["Year-over-year change"].append(_yoy_block(con, label, g, yoy))
         if bool(g["monthly"].any()):
             groups["Monthly series and seasonality"].append(_seasonal_block(con, label, g, monthly, breaks))

@@ -13,6 +13,10 @@ Three sources with traps the reports must handle:
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -163,3 +167,46 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     load_classification(con)
     populate(con)
     return con
+
+
+def plotly_figures(html: str) -> list[tuple[str, list, dict]]:
+    """(div id, data, layout) of every Plotly.newPlot call in a page."""
+    decoder = json.JSONDecoder()
+    figures = []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', html):
+        data, end = decoder.raw_decode(html, match.end())
+        while html[end] in ", \n\t":
+            end += 1
+        layout, _ = decoder.raw_decode(html, end)
+        figures.append((match.group(1), data, layout))
+    return figures
+
+
+def break_labels(layout: dict) -> dict[str, list[str]]:
+    """Per dropdown entry (or '' for a chart without one): the series-break labels it shows."""
+
+    def labels(relayout: dict) -> list[str]:
+        return [a["text"] for a in relayout.get("annotations", []) if a.get("text", "").startswith("series break")]
+
+    menus = layout.get("updatemenus")
+    if not menus:
+        return {"": labels(layout)}
+    return {b["label"]: labels(b["args"][1]) for b in menus[0]["buttons"]}
+
+
+@contextmanager
+def declared_breaks(con: duckdb.DuckDBPyConnection, rows: tuple[tuple, ...]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on `con` whose series_breaks table holds `rows` (source, iccs_code, period, kind, detail; a NULL
+    code is a break of the whole source) until the block ends, when the original table comes back."""
+    cursor = con.cursor()
+    cursor.execute("CREATE OR REPLACE TEMP TABLE saved_breaks AS SELECT * FROM series_breaks")
+    cursor.execute(
+        "CREATE OR REPLACE TABLE series_breaks AS SELECT * FROM "
+        f"(VALUES {_values(rows)}) v(source, iccs_code, period, kind, detail)"
+    )
+    try:
+        yield cursor
+    finally:
+        cursor.execute("CREATE OR REPLACE TABLE series_breaks AS SELECT * FROM saved_breaks")
+        cursor.execute("DROP TABLE saved_breaks")
+        cursor.close()

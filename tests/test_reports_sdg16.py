@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from browser import chart_divs, needs_browser, render
-from reports_fixture import VICTIMS_MISSING_YEAR, build_warehouse
+from reports_fixture import VICTIMS_MISSING_YEAR, break_labels, build_warehouse, declared_breaks, plotly_figures
 
 from reports import sdg16_data
 from reports.sdg16 import render_sdg16
@@ -116,6 +116,25 @@ def test_empty_warehouse_says_so(tmp_path: Path):
     page = render_sdg16(con, tmp_path).read_text()
     con.close()
     assert "cannot be computed" in page and "No source records any Target 16.4 component" in page
+
+
+def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_path: Path):
+    breaks = (
+        ("alpha_victims", "02041", "2019", "appeared", "trafficking victims first recorded"),
+        ("alpha_police", "02011", "2020-03", "appeared", "assault codes split"),  # in no indicator
+    )
+    with declared_breaks(warehouse, breaks) as cursor:
+        html = render_sdg16(cursor, tmp_path).read_text()
+    marks = {layout["title"]["text"]: break_labels(layout) for _, _, layout in plotly_figures(html)}
+    trafficking = next(v for k, v in marks.items() if k.startswith("16.2.2"))
+    assert list(trafficking.values()) == [["series break: appeared (16.2.2)"]]
+    homicide = next(v for k, v in marks.items() if k.startswith("16.1.1"))
+    assert not any(homicide.values())
+    components = next(v for k, v in marks.items() if k.startswith("Target 16.4 components"))
+    victims = [labels for entry, labels in components.items() if "alpha_victims" in entry]
+    assert victims and all(labels == ["series break: appeared (Trafficking in persons)"] for labels in victims)
+    assert not any(labels for entry, labels in components.items() if "alpha_victims" not in entry)
+    assert "assault codes split" not in html
 
 
 @pytest.mark.browser

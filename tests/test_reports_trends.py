@@ -17,10 +17,13 @@ from reports_fixture import (
     NO_POPULATION_AREA,
     PARTIAL_YEAR,
     VICTIMS_MISSING_YEAR,
+    break_labels,
     build_warehouse,
+    declared_breaks,
+    plotly_figures,
 )
 
-from reports import trend_data, trend_tables
+from reports import charts, trend_data, trend_tables
 from reports.sdg16 import render_sdg16
 from reports.stats import seasonal, trend
 from reports.trends import render_trends
@@ -237,22 +240,43 @@ def test_rendering_is_fast_on_the_fixture(pages):
     assert pages["seconds"] < 20  # a guard against per-record Python work; measured ~2 s
 
 
-def test_series_breaks_are_marked_when_the_table_exists(warehouse, tmp_path: Path):
-    cursor = warehouse.cursor()
-    cursor.execute(
-        "CREATE OR REPLACE TABLE series_breaks AS SELECT * FROM (VALUES "
-        "('alpha_police', NULL, '2020', 'new recording system', 'crime recording standard changed'), "
-        "('alpha_police', '05022', '2021-07', 'reclassification', 'theft codes remapped')) "
-        "v(source, iccs_code, period, kind, detail)"
-    )
-    try:
+BREAKS = (
+    ("alpha_police", None, "2020", "new recording system", "crime recording standard changed"),
+    ("alpha_police", "05022", "2021-07", "reclassification", "theft codes remapped"),
+    ("alpha_police", "02011", "2020-03", "appeared", "assault codes split"),
+)
+
+
+def test_a_break_concerns_its_own_category_and_its_ancestors_only():
+    assert charts.concerns("02041", "02041") and charts.concerns("02041", "0204") and charts.concerns("02041", "02")
+    assert not charts.concerns("02041", "0205") and not charts.concerns("02041", "05")
+    assert not charts.concerns("0204", "02041")  # a descendant's series does not hold the parent's records
+    assert charts.concerns(None, "05")  # a break of the whole source
+
+
+def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse, tmp_path: Path):
+    with declared_breaks(warehouse, BREAKS) as cursor:
         html = render_trends(cursor, tmp_path).read_text()
-    finally:
-        cursor.execute("DROP TABLE series_breaks")
-        cursor.close()
-    assert "series break: new recording system" in html
-    assert "series break: reclassification" in html
-    assert "2021-07 reclassification (05022): theft codes remapped" in html  # a level-3 break marks 05 and 0502
+    assert "2021-07 reclassification (05022): theft codes remapped" in html  # listed in the metadata
+    marks = {layout["title"]["text"]: break_labels(layout) for _, _, layout in plotly_figures(html)}
+
+    def chart(start: str) -> dict[str, list[str]]:
+        return next(v for k, v in marks.items() if k.startswith(start))
+
+    monthly = chart("alpha_police — offences (police): monthly offences")
+    property_, harm = (next(v for k, v in monthly.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
+    assert "series break: reclassification (05)" in property_ and "series break: appeared (02)" not in property_
+    assert "series break: appeared (02)" in harm and not any("reclassification" in t for t in harm)
+    assert "series break: new recording system" in property_ and "series break: new recording system" in harm
+    level2 = chart("alpha_police — offences (police): level-2 categories")
+    property_, harm = (next(v for k, v in level2.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
+    assert "series break: reclassification (0502)" in property_ and not any("appeared" in t for t in property_)
+    assert "series break: appeared (0201); new recording system" in harm  # 2020 and 2020-03: one year mark
+    sections = chart("alpha_police — offences (police): AAA — offences (count)")
+    assert "series break: reclassification (05)" in sections["AAA — offences (count)"]
+    assert "series break: appeared (02); new recording system" in sections["AAA — offences (count)"]
+    others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
+    assert others and not any(others)  # other sources' charts carry none of alpha_police's breaks
 
 
 @pytest.mark.browser
