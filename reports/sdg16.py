@@ -133,8 +133,47 @@ def _year_of(period: str) -> int | None:
 
 
 def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
-    full = frame[~frame["partial"] & frame[measure].notna()]
-    return full.sort_values("year").groupby(SERIES_KEYS + ["component"], as_index=False).tail(1)
+    """Per series: the latest full year with a value of `measure`; where no year with a value is full, the latest
+    partial year (its `partial` flag stays set, so the text can say so)."""
+    have = frame[frame[measure].notna()]
+    ranked = have.assign(full=~have["partial"].astype(bool)).sort_values(["full", "year"])
+    return ranked.groupby(SERIES_KEYS + ["component"], as_index=False).tail(1).drop(columns="full")
+
+
+def _when(row: pd.Series) -> str:
+    """'in 2023', or 'in 2023, a partial year (6 of 12 months)' for a year the source did not fully cover."""
+    text = f"in {int(row['year'])}"
+    if bool(row["partial"]):
+        text += f", a partial year ({int(row['months'])} of 12 months with records, not an annual figure)"
+    return text
+
+
+def _country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame) -> str:
+    """What the table shows for one country: the indicator (victims) where recorded, else the other unit apart;
+    a rate where there is a population, else the count; partial years flagged."""
+    mine = data[(data["country"] == country) & data["count"].notna()]
+    victims = mine[mine["unit"] == "victims"]
+    rated = _latest(victims, "rate_per_100k")
+    if not rated.empty:
+        r = rated.iloc[0]
+        t = trends[(trends["country"] == country) & (trends["unit"] == "victims") & (trends["source"] == r["source"])]
+        trend = (" " + trend_tables.change_sentence("The rate", t.iloc[0], show_measure=False)) if not t.empty else ""
+        return f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 {_when(r)}.{trend}"
+    if not victims.empty:
+        r = _latest(victims, "count").iloc[0]
+        return f"{country}: {r['count']:,.0f} victims {_when(r)}; no population for a rate."
+    rated = _latest(mine, "rate_per_100k")
+    if not rated.empty:
+        r = rated.iloc[0]
+        return (
+            f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000 {_when(r)}), "
+            "shown separately because they are not the indicator's unit."
+        )
+    r = _latest(mine, "count").iloc[0]
+    return (
+        f"{country}: no victim counts; {r['unit']} only ({r['count']:,.0f} {_when(r)}; no population for a rate), "
+        "shown separately because they are not the indicator's unit."
+    )
 
 
 def _victims_block(
@@ -175,30 +214,8 @@ def _victims_block(
         y_format=",.2f",
     )
     drawn_breaks = _add_breaks(fig, data, "measure", {indicator: info["codes"]}, breaks)
-    sentences = []
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
-    rated = _latest(data, "rate_per_100k")
-    for country in sorted(set(data["country"])):
-        rows = rated[(rated["country"] == country) & (rated["unit"] == "victims")]
-        if not rows.empty:
-            r = rows.iloc[0]
-            t = trends[
-                (trends["country"] == country) & (trends["unit"] == "victims") & (trends["source"] == r["source"])
-            ]
-            trend = (
-                (" " + trend_tables.change_sentence("The rate", t.iloc[0], show_measure=False)) if not t.empty else ""
-            )
-            sentences.append(f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 in {int(r['year'])}.{trend}")
-        elif country not in victim_countries:
-            other = rated[rated["country"] == country]
-            if not other.empty:
-                r = other.iloc[0]
-                sentences.append(
-                    f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000 in "
-                    f"{int(r['year'])}), shown separately because they are not the indicator's unit."
-                )
-            else:
-                sentences.append(f"{country}: no victim counts and no population for a rate.")
+    sentences = [_country_sentence(c, data, trends) for c in sorted(set(data.loc[data["count"].notna(), "country"]))]
     if not victim_countries:
         sentences.insert(0, f"{indicator} itself cannot be computed: no source records victims.")
     no_pop = data[data["count"].notna() & data["population"].isna()][["country", "year"]].drop_duplicates()
@@ -307,7 +324,10 @@ def _target_16_4(
         latest = _latest(data, "share_pct")
         if not latest.empty:
             latest = latest.assign(
-                menu=_series_label(latest) + " " + latest["year"].astype(str),
+                menu=_series_label(latest)
+                + " "
+                + latest["year"].astype(str)
+                + latest["partial"].map({True: " (partial year)", False: ""}),
                 hover=latest["count"].map("{:,.0f}".format)
                 + " of "
                 + latest["all_recorded"].map("{:,.0f}".format)
@@ -330,7 +350,7 @@ def _target_16_4(
             top = pool.sort_values("share_pct", ascending=False).iloc[0]
             share_sentence = (
                 f"The largest share: {top['name']} at {top['share_pct']:.2f}% of everything {top['source']} "
-                f"recorded in {top['country']} in {int(top['year'])} ({top['unit']})."
+                f"recorded in {top['country']} {_when(top)} ({top['unit']})."
             )
             blocks.append(
                 page.block_html(
@@ -346,7 +366,8 @@ def _target_16_4(
                                 "share_pct": "share %",
                             }
                         ),
-                        caption="Latest full year: component as a share of all recorded crime of the same unit",
+                        caption="Latest full year (the latest partial year where none is full): component as a "
+                        "share of all recorded crime of the same unit",
                         csv_name="sdg_16_4_shares",
                     ),
                     summary=share_sentence,

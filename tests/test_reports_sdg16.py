@@ -144,3 +144,30 @@ def test_sdg16_renders_every_chart(warehouse, tmp_path: Path):
     rendered = render(path)
     assert rendered.plotly_svgs >= chart_divs(path.read_text())
     assert rendered.console_errors == []
+
+
+def test_partial_years_only_the_summary_describes_what_the_table_shows(tmp_path: Path):
+    """Every year has records in a few months only: the summary gives the latest (partial) year's rate, says it
+    is partial, and does not claim that there is no population."""
+    import duckdb
+
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    con.execute(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count) "
+        "SELECT 'sparse', 'ISL', NULL, '0101', 'H1', y, m, 'offences', 'police', 1 "
+        "FROM range(2021, 2024) t(y), (VALUES (2), (8), (10)) s(m)"
+    )
+    con.execute(
+        "INSERT INTO population VALUES ('ISL', NULL, 2021, 150000), ('ISL', NULL, 2022, 151500), "
+        "('ISL', NULL, 2023, 153000)"
+    )
+    html = render_sdg16(con, tmp_path).read_text()
+    con.close()
+    summary = html[html.index("16.1.1 Number of victims") :].split('<p class="summary">', 1)[1].split("</p>", 1)[0]
+    assert "no population" not in summary
+    assert "ISL: no victim counts; offences only (1.96 per 100,000 in 2023, a partial year (3 of 12 months" in summary
