@@ -9,6 +9,7 @@ REASONS: dict[str, str] = {
     "missing_field": "a required field (date, offence, count) is empty",
     "invalid_date": "the date does not match the source's date_format",
     "date_out_of_range": "the date is in the future or before the source's date_floor",
+    "excluded_offence": "the correspondence table places the national category outside ICCS (its note says why)",
     "unmapped_offence": "the national offence code is not in the correspondence table",
     "invalid_coordinates": "latitude/longitude are not numbers or not valid degrees",
     "coordinates_outside_country": "the point lies outside the source's bounding box",

@@ -181,7 +181,7 @@ def test_eurostat_bulk_tsv_keeps_flags_and_handles_groupings(tmp_path) -> None:
         (4, "GRC", None, "ICCS0101", 2020, None, "c", "missing_field"),
         (4, "GRC", None, "ICCS0101", 2021, 80.0, "e", None),
         (4, "GRC", None, "ICCS0101", 2022, 77.0, None, None),
-        (5, "AUT", None, "ICCS0101_0102", 2020, 120.0, None, "unmapped_offence"),
+        (5, "AUT", None, "ICCS0101_0102", 2020, 120.0, None, "excluded_offence"),
         (6, "GBR", "England and Wales", "ICCS0101", 2020, 600.0, "b", None),
     ]
     details = dict(con.execute(f"SELECT line, detail FROM {records_table('src')} WHERE reason IS NOT NULL "

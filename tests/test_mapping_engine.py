@@ -49,7 +49,7 @@ def test_split_counts_are_spread_by_share_and_records_point_at_the_dominant_targ
     con = _load(tmp_path, _aggregate(tmp_path), SPLIT)
     assert records(con, columns="line, iccs_code, mapping, reason") == [
         (2, "02", "split", None), (3, "02", "split", None), (4, "0502", "full", None), (5, "02", "split", None),
-        (6, None, "excluded", "unmapped_offence")]
+        (6, None, "excluded", "excluded_offence")]
     counts = con.execute("SELECT area, month, iccs_code, national_code, count FROM offence_counts ORDER BY ALL"
                          ).fetchall()
     assert counts == [("North", 1, "02", "VIO", pytest.approx(135.0)), ("North", 1, "03", "VIO", pytest.approx(15.0)),

@@ -35,11 +35,11 @@ SOURCES = ROOT / "pipelines" / "sources"
 
 # source -> (records in, quarantined by reason, share of records mapped, codes ICCS cannot place)
 EXPECTED: dict[str, tuple[int, dict[str, int], float, set[str]]] = {
-    "police_uk_west_yorkshire": (87_348, {"unmapped_offence": 18_826}, 0.7845, {"Anti-social behaviour"}),
+    "police_uk_west_yorkshire": (87_348, {"excluded_offence": 18_826}, 0.7845, {"Anti-social behaviour"}),
     "uk_home_office_prc": (23_068, {"invalid_count": 36}, 1.0, set()),
     "code_homicides_2015": (1_922, {}, 1.0, set()),
     "code_nyc_vehicle_thefts": (35_746, {}, 1.0, set()),
-    "vancouver_crime_2020": (37_512, {"unmapped_offence": 861}, 0.9770, {
+    "vancouver_crime_2020": (37_512, {"excluded_offence": 861}, 0.9770, {
         "Vehicle Collision or Pedestrian Struck (with Injury)",
         "Vehicle Collision or Pedestrian Struck (with Fatality)"}),
     "chicago_aggravated_assaults": (148_636, {}, 1.0, set()),

@@ -241,9 +241,11 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is in the future'"),
         ("date_out_of_range", f"occurred_on < DATE {_q(src.date_floor)}",
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor {src.date_floor}'"),
+        ("excluded_offence", "iccs_code IS NULL AND mapping = 'excluded'",
+         f"{shown['offence']} || ': national code ''' || offence_txt || ''' is excluded from ICCS by {corr_name}: '"
+         " || coalesce(map_note, '')"),
         ("unmapped_offence", "iccs_code IS NULL",
          f"""{shown['offence']} || ': national code ''' || offence_txt || ''' ' || CASE
-                 WHEN mapping = 'excluded' THEN 'is excluded from ICCS by {corr_name}: ' || coalesce(map_note, '')
                  WHEN known THEN 'has no row in {corr_name} valid on ' || occurred_on::VARCHAR
                  ELSE 'is not in {corr_name}' END"""),
     ]
