@@ -116,7 +116,7 @@ def run(config_path: Path, warehouse: Path) -> dict[str, object]:
     frame["longitude"] = pd.to_numeric(frame["longitude_text"], errors="coerce")
     lap("type")
 
-    correspondence = pd.read_csv(src["correspondence"], dtype=str, keep_default_na=False)
+    correspondence = pd.read_csv(config_path.parent / src["correspondence"], dtype=str, keep_default_na=False)
     frame = frame.merge(correspondence[["national_code", "iccs_code"]], on="national_code", how="left")
     lap("map")
 
