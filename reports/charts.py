@@ -212,6 +212,21 @@ def menu_series(frame: pd.DataFrame, menu: str, source: str, code: str, name: st
     return entries
 
 
+def drawable(frame: pd.DataFrame, *, menu: str, x: str, y: str, what: str = "year") -> tuple[pd.DataFrame, str]:
+    """The rows of the dropdown entries that have something to draw, and, when the chart as a whole would show
+    nothing worth a chart (no value, or values for one `what` only), one line saying why (else '')."""
+    has = frame[y].notna()
+    keep = frame[frame[menu].isin(set(frame.loc[has, menu]))]
+    points = keep.loc[keep[y].notna(), x]
+    if points.empty:
+        return keep, "Nothing to chart: no values."
+    if points.nunique() == 1:
+        only = points.iloc[0]
+        shown = only.strftime("%Y-%m") if isinstance(only, pd.Timestamp) else str(only)
+        return keep, f"One {what} of data ({shown}): no chart over time; the table has the figures."
+    return keep, ""
+
+
 def _full_years(g: pd.DataFrame, x: str) -> pd.DataFrame:
     """Insert rows for absent integer x values (years) so that the line shows a gap instead of joining."""
     if g.empty or not pd.api.types.is_integer_dtype(g[x]):
@@ -287,11 +302,16 @@ def menu_lines(
     layout["height"] = HEIGHT + 22 * ((int(per_menu) + 1) // 2)
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, trace_menu, titles, y_titles=y_titles)
+    if not frame.empty and not (frame[y] < 0).any():
+        layout["yaxis"]["rangemode"] = "nonnegative"  # counts, rates and shares: never a negative axis
     if not frame.empty and pd.api.types.is_integer_dtype(frame[x]):
         layout["xaxis"].update(tickformat="d")
         if frame[x].nunique() <= 15:
             layout["xaxis"]["dtick"] = 1
     return {"data": data, "layout": layout}
+
+
+MUTED_COLOUR = "#b8c2cc"
 
 
 def menu_bars(
@@ -305,39 +325,65 @@ def menu_bars(
     hover: str | None = None,
     value_format: str = "+.1f",
     diverging: bool = True,
+    order: str | None = None,
+    muted: str | None = None,
+    text: str | None = None,
 ) -> Figure:
     """Horizontal bars of `value` by `category`, a dropdown over `menu`; if `diverging`, red for rises and
-    blue for falls, else one colour."""
+    blue for falls, else one colour. Bars are stacked bottom-up in ascending `order` (default: the value), so
+    the largest `order` is on top; rows flagged in the `muted` column are grey (e.g. a change within chance),
+    and `text` labels each bar (e.g. the counts behind a percentage)."""
     data: list[dict[str, Any]] = []
+    ranges: list[list[float]] = []
     labels = list(dict.fromkeys(frame[menu]))
     for i, label in enumerate(labels):
-        g = frame[frame[menu] == label].sort_values(value)
-        colour: Any = g[value].gt(0).map({True: "#b2182b", False: "#2166ac"}).tolist() if diverging else "#1d4e89"
-        data.append(
-            {
-                "type": "bar",
-                "orientation": "h",
-                "x": values(g[value]),
-                "y": values(g[category].astype(str)),
-                "name": str(label),
-                "marker": {"color": colour},
-                "hovertext": values(g[hover]) if hover else None,
-                "visible": i == 0,
-                "showlegend": False,
-                "hovertemplate": f"%{{y}}<br>%{{x:{value_format}}}"
-                + ("<br>%{hovertext}" if hover else "")
-                + "<extra></extra>",
-            }
-        )
+        g = frame[frame[menu] == label].sort_values(order or value)
+        colour: Any = g[value].gt(0).map({True: "#b2182b", False: "#2166ac"}) if diverging else None
+        if muted:
+            base = colour if colour is not None else pd.Series("#1d4e89", index=g.index)
+            colour = base.where(~g[muted].astype(bool), MUTED_COLOUR)
+        trace: dict[str, Any] = {
+            "type": "bar",
+            "orientation": "h",
+            "x": values(g[value]),
+            "y": values(g[category].astype(str)),
+            "name": str(label),
+            "marker": {"color": colour.tolist() if colour is not None else "#1d4e89"},
+            "hovertext": values(g[hover]) if hover else None,
+            "visible": i == 0,
+            "showlegend": False,
+            "hovertemplate": f"%{{y}}<br>%{{x:{value_format}}}"
+            + ("<br>%{hovertext}" if hover else "")
+            + "<extra></extra>",
+        }
+        if text:
+            trace.update(text=values(g[text]), textposition="outside", cliponaxis=False, textfont={"size": 11})
+            ranges.append(_padded_range(g[value]))
+        data.append(trace)
     titles = [plot_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", value_title, "", len(labels) > 1)
+    if ranges:
+        layout["xaxis"]["range"] = ranges[0]
     rows = frame.groupby(menu)[category].nunique().max() if not frame.empty else 1
     layout["height"] = max(HEIGHT, 140 + 24 * int(rows))
     layout["margin"]["l"] = 260
+    if text:
+        layout["margin"]["r"] = 140
     layout["showlegend"] = False
+    if not diverging and not frame.empty and not (frame[value] < 0).any():
+        layout["xaxis"]["rangemode"] = "nonnegative"
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, list(range(len(labels))), titles)
+        for button, x_range in zip(layout["updatemenus"][0]["buttons"], ranges, strict=False):
+            button["args"][1]["xaxis.range"] = x_range
     return {"data": data, "layout": layout}
+
+
+def _padded_range(values_: pd.Series, room: float = 0.4) -> list[float]:
+    """An x range with `room` (a share of the data's span) beyond each end that has bars, for outside labels."""
+    lo, hi = min(0.0, float(values_.min())), max(0.0, float(values_.max()))
+    span = (hi - lo) or 1.0
+    return [lo - room * span if lo < 0 else 0.0, hi + room * span if hi > 0 else 0.0]
 
 
 def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str], str], y_title: str) -> Figure:

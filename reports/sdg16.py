@@ -31,6 +31,7 @@ COMPONENTS_16_4 = (
     "terrorism_financing",
     "wildlife_trafficking",
 )
+NO_RATES = "No population for these countries and years: no rate per 100,000 to chart; the table has the counts."
 MATCHING = (
     "Records count under their own ICCS code only (exact match to the indicator's code list, which includes "
     "sub-categories), so no record is counted twice and records coded more coarsely than the indicator "
@@ -200,20 +201,26 @@ def _victims_block(
     data["trace"] = data["country"] + " (" + data["source"] + ")"
     data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
     data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])
-    fig = charts.menu_lines(
-        data,
-        menu="measure",
-        trace="trace",
-        x="year",
-        y="rate_per_100k",
-        title=lambda m: f"{indicator}: {m}",
-        x_title="Year",
-        y_title="per 100,000 population",
-        partial="partial",
-        note="note",
-        y_format=",.2f",
-    )
-    drawn_breaks = _add_breaks(fig, data, "measure", {indicator: info["codes"]}, breaks)
+    charted, why_not = charts.drawable(data, menu="measure", x="year", y="rate_per_100k")
+    drawn_breaks = None
+    if why_not:
+        chart = page.paragraph(why_not.replace("Nothing to chart: no values.", NO_RATES), cls="note")
+    else:
+        fig = charts.menu_lines(
+            charted,
+            menu="measure",
+            trace="trace",
+            x="year",
+            y="rate_per_100k",
+            title=lambda m: f"{indicator}: {m}",
+            x_title="Year",
+            y_title="per 100,000 population",
+            partial="partial",
+            note="note",
+            y_format=",.2f",
+        )
+        drawn_breaks = _add_breaks(fig, charted, "measure", {indicator: info["codes"]}, breaks)
+        chart = page.figure_html(fig)
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
     sentences = [_country_sentence(c, data, trends) for c in sorted(set(data.loc[data["count"].notna(), "country"]))]
     if not victim_countries:
@@ -223,10 +230,8 @@ def _victims_block(
         sentences.append(
             "No population (rate absent): " + ", ".join(f"{r.country} {r.year}" for r in no_pop.itertuples()) + "."
         )
-    table = data[["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial"]].rename(
-        columns={"rate_per_100k": "per 100,000", "partial": "partial year"}
-    )
-    body = page.figure_html(fig) + page.table_html(
+    table = data[["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial"]]
+    body = chart + page.table_html(
         table, caption=f"{indicator}: counts and rates per 100,000 by unit", csv_name=f"sdg_{indicator}"
     )
     return page.section_html(
@@ -261,7 +266,7 @@ def _target_16_4(
         data = data.sort_values(["series", "component", "year"])
         rates = data.assign(menu=data["series"] + " — per 100,000")
         counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"])
-        both = pd.concat([rates, counts])
+        both, _ = charts.drawable(pd.concat([rates, counts]), menu="menu", x="year", y="rate_per_100k")
         fig = charts.menu_lines(
             both,
             menu="menu",
@@ -290,13 +295,7 @@ def _target_16_4(
                 "share_pct",
                 "partial",
             ]
-        ].rename(
-            columns={
-                "rate_per_100k": "per 100,000",
-                "share_pct": "% of recorded (same unit)",
-                "partial": "partial year",
-            }
-        )
+        ]
         meta = _metadata(
             con,
             pd.Series(
@@ -314,7 +313,10 @@ def _target_16_4(
                 "Counts and rates per 100,000",
                 page.figure_html(fig)
                 + page.table_html(
-                    table, caption="Target 16.4 components by year (each unit apart)", csv_name="sdg_16_4_components"
+                    table,
+                    caption="Target 16.4 components by year (each unit apart)",
+                    csv_name="sdg_16_4_components",
+                    labels={"share_pct": "share of all recorded (same unit)"},
                 ),
                 summary="Choose a country, source and measure above the chart. Rates use the national population "
                 "of the same year.",
@@ -333,6 +335,7 @@ def _target_16_4(
                 + latest["all_recorded"].map("{:,.0f}".format)
                 + " recorded "
                 + latest["unit"],
+                share_text=latest["share_pct"].map(page.percent),
             )
             bars = charts.menu_bars(
                 latest,
@@ -342,8 +345,9 @@ def _target_16_4(
                 title=lambda m: f"Share of all recorded crime, {m}",
                 value_title="% of all recorded (same source and unit)",
                 hover="hover",
-                value_format=".3f",
+                value_format=".2f",
                 diverging=False,
+                text="share_text",
             )
             # Prefer offence counts: a victims-only source covering two offences gives shares of little meaning.
             pool = latest[latest["unit"] == "offences"] if (latest["unit"] == "offences").any() else latest
@@ -359,16 +363,12 @@ def _target_16_4(
                     + page.table_html(
                         latest[
                             ["country", "source", "unit", "name", "year", "count", "all_recorded", "share_pct"]
-                        ].rename(
-                            columns={
-                                "name": "component",
-                                "all_recorded": "all recorded (same unit)",
-                                "share_pct": "share %",
-                            }
-                        ),
+                            + ["partial"]
+                        ].rename(columns={"name": "component"}),
                         caption="Latest full year (the latest partial year where none is full): component as a "
                         "share of all recorded crime of the same unit",
                         csv_name="sdg_16_4_shares",
+                        labels={"all_recorded": "all recorded (same unit)", "share_pct": "share"},
                     ),
                     summary=share_sentence,
                     metadata={
@@ -380,45 +380,43 @@ def _target_16_4(
             )
         if not trends.empty:
             t = trends.assign(component=trends["iccs_code"].map(component_name))
-            columns = [
-                "country",
-                "source",
-                "unit",
-                "component",
-                "test",
-                "measure",
-                "n",
-                "direction",
-                "slope_per_year",
-                "relative_slope_pct",
-                "p_value",
-                "first_year",
-                "last_year",
-                "change_pct",
-            ]
-            t_table = (
-                t[columns]
-                .assign(p_value=t["p_value"].map(lambda p: "" if pd.isna(p) else trend_tables.format_p(p)))
-                .rename(columns={"relative_slope_pct": "% per year", "p_value": "p", "change_pct": "change %"})
-            )
+            columns = ["country", "source", "unit", "component", "verdict", "relative_slope_pct", "p_value"]
+            columns += ["first_year", "first_count", "last_year", "last_count", "change_pct"]
             sentences = [
                 trend_tables.change_sentence(f"{r['country']} {r['component']} ({r['unit']})", r)
                 for _, r in t[t["significant"]].head(4).iterrows()
             ] or ["No component shows a significant trend (Mann-Kendall, p<0.05)."]
+            sparse = t[~t["enough"].astype(bool) & (t["test"] != "too few periods")]
+            if not sparse.empty:
+                sentences.append(
+                    f"Too few records to judge a trend (fewer than {trend_tables.MIN_RECORDS} in the first and last "
+                    "full year together): "
+                    + ", ".join(f"{r.country} {r.component} ({r.unit})" for r in sparse.itertuples())
+                    + "."
+                )
             blocks.append(
                 page.block_html(
                     "Trends (Mann-Kendall)",
                     page.table_html(
-                        t_table,
-                        caption="Target 16.4 components: trend tests, ranked by significant change",
+                        t[columns],
+                        caption="Target 16.4 components: trend tests, significant changes first",
                         csv_name="sdg_16_4_trends",
+                        labels={
+                            "first_year": "first full year",
+                            "last_year": "last full year",
+                            "first_count": "count, first year",
+                            "last_count": "count, last year",
+                            "change_pct": "change, first to last year",
+                        },
+                        csv=t,
                     ),
                     summary=" ".join(sentences),
                     metadata={
                         **meta,
                         "Method": "Seasonal Mann-Kendall on monthly counts for monthly sources; original "
                         "Mann-Kendall on full-year rates (or counts where a population is missing) otherwise; "
-                        "Sen's slope per year.",
+                        "Sen's slope per year. A trend is called significant only with p<0.05 and at least "
+                        f"{trend_tables.MIN_RECORDS} records in the first and last full year together.",
                     },
                 )
             )
@@ -447,20 +445,29 @@ def _arms_tracing(con, info: pd.Series, frame: pd.DataFrame, country_years: pd.D
     )
     merged["pct_traced"] = merged["count_traced"] * 100.0 / merged["count_seized"].where(merged["count_seized"] > 0)
     merged = merged.assign(menu="16.4.2", trace=merged["country"], partial=False)
-    fig = charts.menu_lines(
-        merged,
-        menu="menu",
-        trace="trace",
-        x="year",
-        y="pct_traced",
-        title=lambda _: "16.4.2: percent of seized arms traced",
-        x_title="Year",
-        y_title="% traced",
-    )
-    last = merged.sort_values("year").groupby("country").tail(1)
+    charted, why_not = charts.drawable(merged, menu="menu", x="year", y="pct_traced")
+    if why_not:
+        chart = page.paragraph(why_not, cls="note")
+    else:
+        fig = charts.menu_lines(
+            charted,
+            menu="menu",
+            trace="trace",
+            x="year",
+            y="pct_traced",
+            title=lambda _: "16.4.2: percent of seized arms traced",
+            x_title="Year",
+            y_title="% traced",
+        )
+        chart = page.figure_html(fig)
+    last = merged.dropna(subset=["pct_traced"]).sort_values("year").groupby("country").tail(1)
     summary = " ".join(f"{r.country}: {r.pct_traced:.0f}% traced in {r.year}." for r in last.itertuples())
-    body = page.figure_html(fig) + page.table_html(
-        merged.drop(columns=["menu", "trace", "partial"]), caption="16.4.2 by country and year", csv_name="sdg_16_4_2"
+    body = chart + page.table_html(
+        merged.drop(columns=["menu", "trace", "partial"]),
+        caption="16.4.2 by country and year",
+        csv_name="sdg_16_4_2",
+        labels={"count_seized": "arms seized", "count_traced": "arms traced", "pct_traced": "traced"},
+        kinds={"pct_traced": page.PERCENT},
     )
     return page.section_html(title, body, summary=summary, metadata=_metadata(con, info, frame, country_years))
 

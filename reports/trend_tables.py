@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from reports import page
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
+
+# Fewest records in the two compared years (first and last, or previous and latest) for a percent change to be
+# a headline or a trend to be called significant: below it, one or two records more or less swing the figure.
+MIN_RECORDS = 20
 
 
 def dataset_label(source: str, unit: str, stage: str) -> str:
@@ -51,8 +57,10 @@ def reference_year(annual: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([full, fallback], ignore_index=True)
 
 
-def yoy_table(annual: pd.DataFrame) -> pd.DataFrame:
-    """Change from the previous full year to the latest full year for every category of every series."""
+def yoy_table(annual: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Change from the previous full year to the latest full year for every category of every series, with an
+    exact test of the change in counts (`p_value`); `significant` needs p < alpha and at least MIN_RECORDS
+    records in the two years. Ranked within each series and level by that evidence."""
     latest = latest_full_year(annual)
     latest = latest[latest["has_previous"]]
     cols = SERIES_KEYS + ["iccs_code", "level", "label", "section", "year", "count", "rate_per_100k"]
@@ -69,7 +77,30 @@ def yoy_table(annual: pd.DataFrame) -> pd.DataFrame:
         out["count_previous"] > 0, out["change"] / out["count_previous"].where(out["count_previous"] > 0) * 100, np.nan
     )
     out["rate_change_pct"] = (out["rate_per_100k_latest"] / out["rate_per_100k_previous"] - 1) * 100
-    return out.sort_values(SERIES_KEYS + ["iccs_code"]).reset_index(drop=True)
+    out["records"] = out["count_previous"] + out["count_latest"]
+    out["p_value"] = count_change_p(out["count_previous"], out["count_latest"])
+    out["enough"] = out["records"] >= MIN_RECORDS
+    out["significant"] = out["enough"] & (out["p_value"] < alpha)
+    out["verdict"] = np.select(
+        [out["records"].isna(), ~out["enough"], out["significant"] & (out["change"] > 0), out["significant"]],
+        ["no count", "too few records", "significant rise", "significant fall"],
+        "within chance",
+    )
+    # Most convincing changes first within each series and level: significant ones, then by p-value.
+    out = out.assign(_order=np.where(out["enough"], out["p_value"], 2.0))
+    return out.sort_values(SERIES_KEYS + ["level", "_order", "iccs_code"]).drop(columns="_order").reset_index(drop=True)
+
+
+def count_change_p(before: pd.Series, after: pd.Series) -> np.ndarray:
+    """Two-sided exact p-value that two yearly counts differ by more than chance: conditional on their sum n,
+    the later count is Binomial(n, 1/2) when the underlying rate is the same (counts as Poisson; the small
+    change in population from one year to the next is ignored). NaN where a count is missing."""
+    a, b = before.to_numpy(dtype=float), after.to_numpy(dtype=float)
+    valid = ~(np.isnan(a) | np.isnan(b))
+    n = np.where(valid, np.rint(a) + np.rint(b), 0)
+    k = np.where(valid, np.rint(b), 0)
+    tail = np.minimum(stats.binom.cdf(k, n, 0.5), stats.binom.sf(k - 1, n, 0.5))
+    return np.where(valid, np.minimum(1.0, 2 * tail), np.nan)
 
 
 def _matrix(frame: pd.DataFrame, keys: list[str], column: str, value: str) -> pd.DataFrame:
@@ -118,6 +149,7 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
     measure = np.where(use_rate.to_numpy()[:, None], rates.to_numpy(), counts.to_numpy())
     years = counts.columns.to_numpy(dtype=float)
     y0, v0, y1, v1 = _first_last(measure, years)
+    c0, c1 = _counts_at(counts.to_numpy(dtype=float), years, y0), _counts_at(counts.to_numpy(dtype=float), years, y1)
 
     month_rows: dict[tuple, np.ndarray] = {}
     first_year = 0
@@ -162,12 +194,41 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
             slope_per_year=pick("slope_per_year", np.nan),
             relative_slope_pct=pick("relative_slope_pct", np.nan),
             significant=pick("significant", False),
+            first_count=c0,
+            last_count=c1,
+            records=c0 + c1,
         )
         .drop(columns="monthly")
     )
+    table["enough"] = table["records"] >= MIN_RECORDS
+    table["significant"] = table["significant"].astype(bool) & table["enough"]
+    table["verdict"] = [
+        verdict(r) for r in table[["test", "enough", "significant", "direction", "records"]].to_dict("records")
+    ]
     table["rank_key"] = table["relative_slope_pct"].astype(float).abs().fillna(-1)
     table = table.sort_values(["significant", "rank_key"], ascending=[False, False]).drop(columns="rank_key")
     return table.reset_index(drop=True)
+
+
+def _counts_at(counts: np.ndarray, years: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Per row: the count in the year `at` (NaN where `at` is NaN)."""
+    if counts.shape[1] == 0:
+        return np.full(counts.shape[0], np.nan)
+    column = np.searchsorted(years, np.nan_to_num(at, nan=years[0]))
+    column = np.clip(column, 0, counts.shape[1] - 1)
+    return np.where(np.isnan(at), np.nan, counts[np.arange(counts.shape[0]), column])
+
+
+def verdict(row: pd.Series | dict) -> str:
+    """What a trend-table row allows one to say, in words for the table."""
+    if row["test"] == "too few periods":
+        return "too few periods"
+    if not row["enough"]:
+        records = row["records"]
+        return "too few records" + ("" if pd.isna(records) else f" (n={records:,.0f})")
+    if row["significant"]:
+        return "significant rise" if row["direction"] == "increasing" else "significant fall"
+    return "no significant trend"
 
 
 def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show_measure: bool = True) -> str:
@@ -175,9 +236,16 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
     y0, y1, v0, v1 = row["first_year"], row["last_year"], row["first_value"], row["last_value"]
     if pd.isna(y0) or pd.isna(y1) or y0 == y1:
         return f"{label}: fewer than two full years to compare."
+    records = row.get("records", np.nan)
+    if pd.notna(records) and records < MIN_RECORDS:
+        return (
+            f"{label}: too few records to judge a trend (n={records:,.0f} in {int(y0)} and {int(y1)} together; "
+            f"at least {MIN_RECORDS} needed)."
+        )
     pct = row["change_pct"]
     if pd.isna(pct):
-        change = f"went from {v0:,.0f} to {v1:,.0f}{(' ' + unit_word) if unit_word else ''}"
+        digits = 2 if row.get("change_measure") == "rate per 100,000" else 0
+        change = f"went from {v0:,.{digits}f} to {v1:,.{digits}f}{(' ' + unit_word) if unit_word else ''}"
     elif abs(pct) < 0.5:
         change = "was unchanged"
     else:
@@ -186,10 +254,14 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
         test = "too few periods for a trend test"
     else:
         verdict = "significant" if row["significant"] else "not significant"
-        test = f"Mann-Kendall {format_p(row['p_value'])}, {verdict}"
+        test = f"{row.get('test') or 'Mann-Kendall'} {format_p(row['p_value'])}, {verdict}"
     measure = " (rate per 100,000)" if show_measure and row.get("change_measure") == "rate per 100,000" else ""
-    return f"{label}{measure} {change} from {int(y0)} to {int(y1)} ({test})."
+    c0, c1 = row.get("first_count", np.nan), row.get("last_count", np.nan)
+    counts = f"{c0:,.0f} to {c1:,.0f} recorded; " if pd.notna(c0) and pd.notna(c1) and pd.notna(pct) else ""
+    return f"{label}{measure} {change} from {int(y0)} to {int(y1)} ({counts}{test})."
 
 
 def format_p(p: float) -> str:
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.01 else f"p={p:.2f}"
+    """'p<0.001' or 'p=0.049' (see page.format_p)."""
+    text = page.format_p(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"

@@ -16,6 +16,7 @@ from reports import charts, page, queries, trend_data, trend_tables
 from reports.stats.seasonal import decompose
 from reports.stats.trend import monthly_grid
 from reports.trend_data import DATASET_KEYS, SERIES_KEYS
+from reports.trend_tables import MIN_RECORDS
 
 MAX_DRILL_COUNTRIES = 6
 MAX_LEVEL2_LINES = 8
@@ -24,6 +25,19 @@ MAX_STL_COUNTRIES = 3
 MAX_STL_SECTIONS = 4
 TOP_AREAS_CHART = 20
 CAVEAT = "Recorded crime reflects reporting and recording practice as well as crime itself."
+YOY_TEST = (
+    "A change counts as significant when an exact test on the two yearly counts (the later count as Binomial(n, "
+    f"1/2) given their sum n, i.e. Poisson counts with the same rate) gives p<0.05 and the two years hold at least "
+    f"{MIN_RECORDS} records together; changes are ranked by that p-value."
+)
+_YOY_LABELS = {
+    "year_previous": "previous year",
+    "count_previous": "count, previous year",
+    "year_latest": "latest year",
+    "count_latest": "count, latest year",
+    "change_pct": "change",
+    "p_value": "p (exact test)",
+}
 RATE_DEFINITION = (
     "Rate per 100,000 = count x 100,000 / population of the same country (and area) and year; "
     "absent where that population is missing."
@@ -125,20 +139,26 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
     )
     long["menu"] = long["country"] + " — " + long["measure"]
     long = long.sort_values(["country", "measure", "section", "year"])
-    fig = charts.menu_lines(
-        long,
-        menu="menu",
-        trace="category",
-        x="year",
-        y="value",
-        title=lambda m: f"{label}: {m} by ICCS section",
-        x_title="Year",
-        y_title=lambda m: m.split(" — ", 1)[-1],
-        partial="partial",
-        note="note",
-    )
-    entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
-    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
+    long, why_not = charts.drawable(long, menu="menu", x="year", y="value")
+    source_breaks = _of_source(breaks, g).iloc[0:0]
+    if why_not:
+        chart = page.paragraph(why_not, cls="note")
+    else:
+        fig = charts.menu_lines(
+            long,
+            menu="menu",
+            trace="category",
+            x="year",
+            y="value",
+            title=lambda m: f"{label}: {m} by ICCS section",
+            x_title="Year",
+            y_title=lambda m: m.split(" — ", 1)[-1],
+            partial="partial",
+            note="note",
+        )
+        entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
+        source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
+        chart = page.figure_html(fig)
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
     for country, tc in t.groupby("country", sort=True):
@@ -153,18 +173,11 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
     columns = ["country", "section", "label", "year", "count", "population", "rate_per_100k"]
     if bool(level1["monthly"].any()):
         columns += ["months", "partial"]
-    table = level1[columns].rename(
-        columns={
-            "count": f"count ({unit})",
-            "rate_per_100k": f"{unit} per 100,000",
-            "months": "months with data",
-            "partial": "partial year",
-        }
-    )
-    body = page.figure_html(fig) + page.table_html(
-        table,
+    body = chart + page.table_html(
+        level1[columns],
         caption=f"{label}: {unit} by ICCS section and year",
         csv_name=f"trends_sections_{page.slug(label)}",
+        labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = _metadata(
         con,
@@ -173,6 +186,48 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
         source_breaks,
     )
     return _block(f"{label}: by ICCS section", body, " ".join(sentences), meta)
+
+
+def _change_text(row: pd.Series, unit: str) -> str:
+    """'+12%, 1,000 to 1,120 offences' (the counts always beside the percentage)."""
+    counts = f"{row['count_previous']:,.0f} to {row['count_latest']:,.0f} {unit}"
+    return counts if pd.isna(row["change_pct"]) else f"{row['change_pct']:+.0f}%, {counts}"
+
+
+def _changes_sentence(y: pd.DataFrame, unit: str, *, lead: str, with_country: bool) -> str:
+    """The most significant rise and fall from the previous to the latest full year (exact test on counts, with
+    at least MIN_RECORDS records in the two years), or that no change goes beyond chance."""
+    first, last = int(y["year_previous"].min()), int(y["year_latest"].max())
+    years = f"{first} to {last}" if first + 1 == last else f"the previous to the latest full year ({first}–{last})"
+    sig = y[y["significant"]].sort_values("p_value")
+    parts = []
+    for word, rows in (("rise", sig[sig["change"] > 0]), ("fall", sig[sig["change"] < 0])):
+        if not rows.empty:
+            r = rows.iloc[0]
+            where = f"{r['country']}, " if with_country else ""
+            parts.append(f"the clearest {word} is {r['label']} ({where}{_change_text(r, unit)})")
+    test = f"exact test on counts, p<0.05, at least {MIN_RECORDS} records in the two years"
+    if not parts:
+        return f"{lead}{years}: no change goes beyond chance ({test})."
+    return (
+        f"{lead}{years}: " + "; ".join(parts) + f". {len(sig)} of {len(y)} changes are significant ({test}); "
+        "the others are within chance or rest on too few records."
+    )
+
+
+def _no_change_reason(g: pd.DataFrame) -> str:
+    """Why a dataset has no year-over-year change, in one line."""
+    covered = g[g["months"].notna()]
+    years = sorted(covered["year"].unique())
+    full = sorted(covered.loc[~covered["partial"].astype(bool), "year"].unique())
+    if len(years) <= 1:
+        return f"One year of data ({years[0] if years else 'none'}): no year-over-year change."
+    if not full:
+        return (
+            "No full year (every year has fewer than 12 months with records): no year-over-year change, since "
+            "partial years are not compared."
+        )
+    return "No two consecutive full years: year-over-year change cannot be computed."
 
 
 def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks: pd.DataFrame) -> str:
@@ -190,53 +245,45 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks
     shown["menu"] = shown["country"] + " — " + shown["section"] + " " + shown["parent_label"].fillna("")
     shown["note"] = _partial_note(shown)
     shown = shown.sort_values(["country", "section", "total", "iccs_code", "year"], ascending=[1, 1, 0, 1, 1])
-    fig = charts.menu_lines(
-        shown,
-        menu="menu",
-        trace="category",
-        x="year",
-        y="count",
-        title=lambda m: f"{label}: level-2 categories, {m}",
-        x_title="Year",
-        y_title=f"{unit} (count)",
-        partial="partial",
-        note="note",
-    )
-    entries = charts.menu_series(shown, "menu", "source", "iccs_code", "iccs_code")
-    drill_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
-    y = yoy[(yoy["source"] == g["source"].iloc[0]) & (yoy["unit"] == unit) & (yoy["level"] == 2)]
-    summary = ""
-    solid = y[y["count_previous"] >= 10].dropna(subset=["change_pct"])
-    if not solid.empty:
-        up, down = solid.loc[solid["change_pct"].idxmax()], solid.loc[solid["change_pct"].idxmin()]
-        summary = (
-            f"Largest rise from {int(up['year_previous'])} to {int(up['year_latest'])}: {up['label']} "
-            f"({up['country']}, {up['change_pct']:+.0f}%, {up['count_previous']:,.0f} to "
-            f"{up['count_latest']:,.0f} {unit}). Largest fall: {down['label']} ({down['country']}, "
-            f"{down['change_pct']:+.0f}%)."
+    shown, why_not = charts.drawable(shown, menu="menu", x="year", y="count")
+    drill_breaks = None
+    if why_not:
+        body = page.paragraph(why_not, cls="note")
+    else:
+        fig = charts.menu_lines(
+            shown,
+            menu="menu",
+            trace="category",
+            x="year",
+            y="count",
+            title=lambda m: f"{label}: level-2 categories, {m}",
+            x_title="Year",
+            y_title=f"{unit} (count)",
+            partial="partial",
+            note="note",
         )
-    table = y[
-        [
-            "country",
-            "iccs_code",
-            "label",
-            "year_previous",
-            "count_previous",
-            "year_latest",
-            "count_latest",
-            "change",
-            "change_pct",
-            "rate_per_100k_latest",
-        ]
-    ].rename(columns={"change_pct": "change %", "rate_per_100k_latest": f"{unit} per 100,000 (latest)"})
-    body = page.figure_html(fig) + page.table_html(
-        table,
-        caption=f"{label}: level-2 categories, latest full year against the year before ({unit})",
-        csv_name=f"trends_level2_{page.slug(label)}",
-    )
+        entries = charts.menu_series(shown, "menu", "source", "iccs_code", "iccs_code")
+        drill_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
+        body = page.figure_html(fig)
+    y = yoy[(yoy["source"] == g["source"].iloc[0]) & (yoy["unit"] == unit) & (yoy["level"] == 2)]
+    if y.empty:
+        summary = ""
+        body += page.paragraph(_no_change_reason(g), cls="note")
+    else:
+        summary = _changes_sentence(y, unit, lead="Level-2 categories, ", with_country=y["country"].nunique() > 1)
+        columns = ["country", "iccs_code", "label", "year_previous", "count_previous", "year_latest", "count_latest"]
+        columns += ["change_pct", "p_value", "verdict", "rate_per_100k_latest"]
+        body += page.table_html(
+            y[columns],
+            caption=f"{label}: level-2 categories, latest full year against the year before ({unit}), most "
+            "significant changes first",
+            csv_name=f"trends_level2_{page.slug(label)}",
+            labels=_YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
+            csv=y[[*columns, "change", "enough", "significant"]],
+        )
     note = (
         f"The chart shows up to {MAX_LEVEL2_LINES} leading level-2 categories per section for the "
-        f"{len(countries)} largest countries; the table and CSV cover every level-2 category."
+        f"{len(countries)} largest countries; the table and CSV cover every level-2 category. " + YOY_TEST
     )
     meta = _metadata(con, g, "ICCS level-2 categories (divisions) within each section; counts. " + note, drill_breaks)
     return _block(f"{label}: level-2 drill-down", body, summary, meta)
@@ -253,21 +300,27 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, br
     keep = last.groupby("country")["rate_per_100k"].max().nlargest(MAX_COMPARE_COUNTRIES).index
     shown = level1[level1["country"].isin(keep)].sort_values(["section", "country", "year"])
     shown["note"] = _partial_note(shown)
-    fig = charts.menu_lines(
-        shown,
-        menu="category",
-        trace="country",
-        x="year",
-        y="rate_per_100k",
-        title=lambda m: f"{label}: {unit} per 100,000 by country — {m}",
-        x_title="Year",
-        y_title=f"{unit} per 100,000",
-        partial="partial",
-        note="note",
-        y_format=",.2f",
-    )
-    entries = charts.menu_series(shown, "category", "source", "iccs_code", "section")
-    compare_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
+    shown, why_not = charts.drawable(shown, menu="category", x="year", y="rate_per_100k")
+    compare_breaks = None
+    if why_not:
+        chart = page.paragraph(why_not.replace("Nothing to chart: no values.", "No rates: no population."), cls="note")
+    else:
+        fig = charts.menu_lines(
+            shown,
+            menu="category",
+            trace="country",
+            x="year",
+            y="rate_per_100k",
+            title=lambda m: f"{label}: {unit} per 100,000 by country — {m}",
+            x_title="Year",
+            y_title=f"{unit} per 100,000",
+            partial="partial",
+            note="note",
+            y_format=",.2f",
+        )
+        entries = charts.menu_series(shown, "category", "source", "iccs_code", "section")
+        compare_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
+        chart = page.figure_html(fig)
     table = last[["country", "section", "label", "year", "count", "population", "rate_per_100k"]].sort_values(
         ["section", "rate_per_100k"], ascending=[True, False]
     )
@@ -280,13 +333,14 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, br
             hi, lo = sec.iloc[0], sec.iloc[-1]
             summary = (
                 f"{hi['label']}: the highest rate in the latest full year is {hi['country']} "
-                f"({hi['rate_per_100k']:,.1f} per 100,000 in {int(hi['year'])}), the lowest {lo['country']} "
-                f"({lo['rate_per_100k']:,.1f} in {int(lo['year'])})."
+                f"({hi['rate_per_100k']:,.2f} per 100,000 in {int(hi['year'])}), the lowest {lo['country']} "
+                f"({lo['rate_per_100k']:,.2f} in {int(lo['year'])})."
             )
-    body = page.figure_html(fig) + page.table_html(
+    body = chart + page.table_html(
         table,
         caption=f"{label}: latest full year, {unit} per 100,000 by country and section",
         csv_name=f"trends_countries_{page.slug(label)}",
+        labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = _metadata(
         con,
@@ -305,12 +359,20 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
     if y.empty:
         return _block(
             f"{label}: year-over-year change",
-            page.paragraph("No two consecutive full years: year-over-year change cannot be computed.", cls="note"),
+            page.paragraph(_no_change_reason(g), cls="note"),
             "",
             _metadata(con, g, "Change between consecutive full years."),
         )
     level1 = y[y["level"] == 1].dropna(subset=["change_pct"]).copy()
     level1["category"] = level1["section"] + " " + level1["label"]
+    level1["bar_text"] = (
+        level1["change_pct"].map("{:+.0f}%".format)
+        + " ("
+        + level1["count_previous"].map("{:,.0f}".format)
+        + " → "
+        + level1["count_latest"].map("{:,.0f}".format)
+        + ")"
+    )
     level1["hover"] = (
         level1["year_previous"].astype(str)
         + ": "
@@ -319,7 +381,11 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         + level1["year_latest"].astype(str)
         + ": "
         + level1["count_latest"].map("{:,.0f}".format)
-        + f" {unit}"
+        + f" {unit}; "
+        + level1["verdict"]
+        + " (p="
+        + level1["p_value"].map(page.format_p)
+        + ")"
     )
     level1["menu"] = (
         level1["country"]
@@ -329,49 +395,48 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         + level1["year_latest"].astype(str)
         + ")"
     )
-    fig = charts.menu_bars(
-        level1,
-        menu="menu",
-        category="category",
-        value="change_pct",
-        title=lambda m: f"{label}: change in {unit} from the previous full year, {m}",
-        value_title="Change (%)",
-        hover="hover",
-    )
-    sentences = []
-    for country, c in level1.groupby("country"):
-        up, down = c.loc[c["change_pct"].idxmax()], c.loc[c["change_pct"].idxmin()]
-        sentences.append(
-            f"{country}, {int(up['year_previous'])} to {int(up['year_latest'])}: {up['label']} changed "
-            f"{up['change_pct']:+.0f}% (largest rise); {down['label']} {down['change_pct']:+.0f}% (largest fall)."
+    # Most significant change on top; changes within chance or on too few records in grey.
+    level1["order"] = -level1["p_value"].where(level1["enough"], 2.0)
+    body = ""
+    if not level1.empty:
+        level1["muted"] = ~level1["significant"]
+        fig = charts.menu_bars(
+            level1,
+            menu="menu",
+            category="category",
+            value="change_pct",
+            title=lambda m: f"{label}: change in {unit} from the previous full year, {m} — most significant on top",
+            value_title="Change (%)",
+            hover="hover",
+            order="order",
+            muted="muted",
+            text="bar_text",
         )
-    table = y[
-        [
-            "country",
-            "level",
-            "iccs_code",
-            "label",
-            "year_previous",
-            "count_previous",
-            "year_latest",
-            "count_latest",
-            "change",
-            "change_pct",
-            "rate_per_100k_previous",
-            "rate_per_100k_latest",
-            "rate_change_pct",
-        ]
-    ].rename(columns={"change_pct": "change %", "rate_change_pct": "rate change %"})
-    body = page.figure_html(fig) + page.table_html(
-        table,
-        caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2",
+        body += page.figure_html(fig)
+    sentences = [
+        _changes_sentence(c, unit, lead=f"{country}, ", with_country=False)
+        for country, c in y[y["level"] == 1].groupby("country")
+    ]
+    if body:
+        sentences.append("Grey bars: changes within chance or on too few records.")
+    columns = ["country", "iccs_code", "label", "year_previous", "count_previous", "year_latest", "count_latest"]
+    columns += ["change_pct", "p_value", "verdict", "rate_per_100k_latest", "rate_change_pct"]
+    body += page.table_html(
+        y[columns],
+        caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2, most "
+        "significant changes first",
         csv_name=f"trends_yoy_{page.slug(label)}",
+        labels=_YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
+        csv=y[[*columns[:3], "level", *columns[3:], "change", "rate_per_100k_previous", "enough", "significant"]],
     )
     meta = _metadata(
         con,
         g,
         "Change from the previous calendar year to the latest full year. Partial years (fewer than 12 months "
-        "of monthly data) are not used. " + RATE_DEFINITION,
+        "of monthly data) are not used. Bars in grey are changes within chance or on too few records. "
+        + YOY_TEST
+        + " "
+        + RATE_DEFINITION,
     )
     return _block(f"{label}: year-over-year change", body, " ".join(sentences), meta)
 
@@ -385,7 +450,7 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
     top = last.merge(prev.rename(columns={"count": "prev"}), on=SERIES_KEYS + ["area"], how="left")
     if top.empty:
         return ""
-    top["change %"] = (top["count"] / top["prev"].where(top["prev"] > 0) - 1) * 100
+    top["change_pct"] = (top["count"] / top["prev"].where(top["prev"] > 0) - 1) * 100
     top = top.sort_values(["country", "count"], ascending=[True, False])
     no_pop = top[top["population"].isna()]
     ranked = top.dropna(subset=["rate_per_100k"]).sort_values("rate_per_100k", ascending=False)
@@ -406,7 +471,7 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
             title=lambda m: f"{label}: areas with the highest {unit} per 100,000, {m}",
             value_title=f"{unit} per 100,000",
             hover="hover",
-            value_format=",.1f",
+            value_format=",.2f",
             diverging=False,
         )
         body += page.figure_html(fig)
@@ -420,7 +485,7 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
         rated = ranked[ranked["country"] == country]
         if not rated.empty:
             sentences.append(
-                f"Highest rate: {rated.iloc[0]['area']} ({rated.iloc[0]['rate_per_100k']:,.1f} per 100,000)."
+                f"Highest rate: {rated.iloc[0]['area']} ({rated.iloc[0]['rate_per_100k']:,.2f} per 100,000)."
             )
     partial = top[top["partial"]][["country", "year", "months"]].drop_duplicates()
     for r in partial.itertuples():
@@ -432,21 +497,18 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
         names = ", ".join(no_pop["area"].astype(str).head(10))
         more = "" if len(no_pop) <= 10 else f" and {len(no_pop) - 10} more"
         sentences.append(f"No population for {len(no_pop)} area(s) ({names}{more}): their rates are absent.")
-    columns = ["country", "area", "year", "count", "population", "rate_per_100k", "prev", "change %"]
+    columns = ["country", "area", "year", "count", "population", "rate_per_100k", "prev", "change_pct"]
     if top["partial"].any():
         columns.append("partial")
-    table = top[columns].rename(
-        columns={
-            "count": f"{unit} (all sections)",
-            "rate_per_100k": f"{unit} per 100,000",
-            "prev": "previous year",
-            "partial": "partial year",
-        }
-    )
     body += page.table_html(
-        table,
+        top[columns].rename(columns={"prev": "count_previous"}),
         caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
         csv_name=f"trends_areas_{page.slug(label)}",
+        labels={
+            "count": f"{unit} (all sections)",
+            "rate_per_100k": f"{unit} per 100,000",
+            "count_previous": "count, previous year",
+        },
     )
     g = annual[(annual["source"] == areas["source"].iloc[0]) & (annual["unit"] == unit)]
     meta = _metadata(
@@ -502,9 +564,24 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
             frames[name] = comp
             rows.append(comp.reset_index(names="month").assign(series=name))
     observed_only = all(f[["trend"]].isna().all().all() for f in frames.values())
-    fig = charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
-    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_month_of, entries=drawn)
     table = pd.concat(rows)[["series", "month", "observed", "trend", "seasonal", "remainder"]]
+    if observed_only:
+        # Nothing decomposed: one plain monthly line per series, and no empty component panels or columns.
+        table = table.drop(columns=["trend", "seasonal", "remainder"])
+        fig = charts.menu_lines(
+            table.assign(what=unit),
+            menu="series",
+            trace="what",
+            x="month",
+            y="observed",
+            title=lambda n: f"{label}: monthly {unit}, {n}",
+            x_title="Month",
+            y_title=unit,
+            y_format=",.0f",
+        )
+    else:
+        fig = charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
+    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_month_of, entries=drawn)
     table["month"] = table["month"].dt.strftime("%Y-%m")
     gaps = int(table["observed"].isna().sum())
     notes = []
@@ -515,8 +592,12 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
     summary = " ".join(sentences + notes)
     body = page.figure_html(fig) + page.table_html(
         table,
-        caption=f"{label}: monthly {unit} with STL components (blank = missing month)",
+        caption=f"{label}: monthly {unit}"
+        + ("" if observed_only else " with STL components")
+        + " (blank = missing month)",
         csv_name=f"trends_monthly_{page.slug(label)}",
+        labels={"observed": f"{unit} (observed)"},
+        kinds={"observed": page.COUNT},
     )
     meta = _metadata(
         con,
@@ -541,7 +622,16 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) 
     if not sig.empty:
         sig = sig.assign(
             menu=label,
-            hover=sig["direction"] + ", " + sig["p_value"].map(trend_tables.format_p) + ", n=" + sig["n"].astype(str),
+            hover=sig["direction"]
+            + ", p="
+            + sig["p_value"].map(page.format_p)
+            + ", "
+            + sig["n"].astype(str)
+            + " periods; "
+            + sig["first_count"].map("{:,.0f}".format)
+            + " → "
+            + sig["last_count"].map("{:,.0f}".format)
+            + f" {unit} (first → last full year)",
         )
         fig = charts.menu_bars(
             sig,
@@ -556,28 +646,31 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) 
     tested = t[t["test"] != "too few periods"]
     up = int((tested["significant"] & (tested["direction"] == "increasing")).sum())
     down = int((tested["significant"] & (tested["direction"] == "decreasing")).sum())
-    sentences = [f"Of {len(tested)} tested categories, {up} rose and {down} fell significantly (p<0.05)."]
+    sparse = int((~tested["enough"]).sum())
+    sentences = [
+        f"Of {len(tested)} tested categories, {up} rose and {down} fell significantly (p<0.05, with at least "
+        f"{MIN_RECORDS} records in the first and last full year together)."
+    ]
     for _, row in t[t["significant"]].head(3).iterrows():
         sentences.append(trend_tables.change_sentence(f"{row['country']} {row['label']}", row))
+    if sparse:
+        sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
     if len(tested) < len(t):
         sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
-    columns = ["country", "iccs_code", "label", "test", "measure", "n", "direction", "slope_per_year"]
-    columns += ["relative_slope_pct", "p_value", "first_year", "last_year", "change_pct"]
-    table = t[columns].assign(p_value=t["p_value"].map(lambda p: "" if pd.isna(p) else trend_tables.format_p(p)))
-    table = table.rename(
-        columns={
-            "slope_per_year": "Sen's slope per year",
-            "relative_slope_pct": "% per year",
-            "p_value": "p",
+    columns = ["country", "iccs_code", "label", "verdict", "relative_slope_pct", "p_value", "first_year"]
+    columns += ["first_count", "last_year", "last_count", "change_pct"]
+    body += page.table_html(
+        t[columns],
+        caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit})",
+        csv_name=f"trends_mann_kendall_{page.slug(label)}",
+        labels={
             "first_year": "first full year",
             "last_year": "last full year",
-            "change_pct": "change %",
-        }
-    )
-    body += page.table_html(
-        table,
-        caption=f"{label}: Mann-Kendall trend tests, ranked by significant change ({unit})",
-        csv_name=f"trends_mann_kendall_{page.slug(label)}",
+            "first_count": f"{unit}, first year",
+            "last_count": f"{unit}, last year",
+            "change_pct": "change, first to last year",
+        },
+        csv=t.drop(columns="category"),
     )
     meta = _metadata(
         con,
@@ -585,7 +678,10 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) 
         "Mann-Kendall test with Sen's slope (pymannkendall). Monthly data: seasonal Mann-Kendall on monthly "
         "counts (each calendar month against itself); annual data: original test on full years, on rates per "
         "100,000 when every year has a population, otherwise counts. '% per year' is Sen's slope divided by the "
-        "median level; categories are ranked by significance, then by its size.",
+        f"median level. A trend is called significant only with p<0.05 and at least {MIN_RECORDS} records in "
+        "the first and last full year together; below that, one record more or less swings the change, and the "
+        "verdict says 'too few records'. Categories are ranked by significance, then by the size of the slope. "
+        "The CSV also holds the test used, the measure, the number of periods, Sen's slope and the direction.",
     )
     return _block(f"{label}: trend significance", body, " ".join(sentences), meta)
 

@@ -22,8 +22,10 @@ from reports_fixture import (
     declared_breaks,
     plotly_figures,
 )
+from scipy import stats
 
 from reports import charts, trend_data, trend_tables
+from reports import trends as trends_page
 from reports.sdg16 import render_sdg16
 from reports.stats import seasonal, trend
 from reports.trends import render_trends
@@ -233,7 +235,7 @@ def test_countries_of_one_source_are_compared_by_rate(pages, annual):
     assert "beta_stats — offences (police): countries compared" in html
     latest = annual[(annual["source"] == "beta_stats") & (annual["year"] == 2023) & (annual["iccs_code"] == "05")]
     top = latest.sort_values("rate_per_100k", ascending=False).iloc[0]
-    assert f"the highest rate in the latest full year is {top['country']} ({top['rate_per_100k']:,.1f}" in html
+    assert f"the highest rate in the latest full year is {top['country']} ({top['rate_per_100k']:,.2f}" in html
 
 
 def test_rendering_is_fast_on_the_fixture(pages):
@@ -309,5 +311,67 @@ def test_a_source_with_only_partial_years_is_shown_flagged_never_compared(tmp_pa
     html = render_trends(con, tmp_path).read_text()
     con.close()
     assert "GBR has no full year: 2018 covers 1 of 12 months" in html
-    assert "No two consecutive full years" in html
+    assert "No full year (every year has fewer than 12 months with records): no year-over-year change" in html
+    assert "<span>0 rows" not in html  # no empty level-2 or year-over-year table
     assert "Not decomposed (fewer than 24 usable months)" in html
+
+
+def _annual(counts: dict[str, list[float]], first_year: int) -> pd.DataFrame:
+    """An annual_national-shaped frame: one series, one row per category and full year, no population."""
+    rows = [
+        {
+            "source": "s",
+            "unit": "offences",
+            "stage": "police",
+            "country": "XSY",
+            "iccs_code": code,
+            "level": 2,
+            "label": f"Category {code}",
+            "section": code[:2],
+            "monthly": False,
+            "months": 0,
+            "partial": False,
+            "year": first_year + i,
+            "count": float(v),
+            "population": np.nan,
+        }
+        for code, values in counts.items()
+        for i, v in enumerate(values)
+    ]
+    frame = pd.DataFrame(rows)
+    return frame.assign(rate_per_100k=frame["count"] * 1e5 / frame["population"])
+
+
+def test_a_trend_on_a_handful_of_records_is_never_called_significant():
+    annual = _annual({"0101": [0, 1, 1, 2, 3, 4], "0502": [100, 110, 120, 130, 140, 150]}, 2019)
+    table = trend_tables.trend_table(annual, pd.DataFrame()).set_index("iccs_code")
+    assert table.loc["0101", "p_value"] < 0.05  # the test alone would call it significant
+    assert not table.loc["0101", "significant"] and table.loc["0101", "verdict"] == "too few records (n=4)"
+    assert table.loc["0502", "significant"] and table.loc["0502", "verdict"] == "significant rise"
+    assert (table.loc["0502", "first_count"], table.loc["0502", "last_count"]) == (100, 150)
+    tiny = trend_tables.change_sentence("Homicide", table.loc["0101"])
+    assert tiny == (
+        f"Homicide: too few records to judge a trend (n=4 in 2019 and 2024 together; at least "
+        f"{trend_tables.MIN_RECORDS} needed)."
+    )
+    assert "significant" not in tiny and "%" not in tiny
+    big = trend_tables.change_sentence("Theft", table.loc["0502"])
+    assert big.startswith("Theft rose 50% from 2019 to 2024 (100 to 150 recorded; Mann-Kendall p=")
+    assert trend_tables.trend_table(annual, pd.DataFrame()).iloc[0]["iccs_code"] == "0502"  # ranked first
+
+
+def test_year_over_year_changes_are_tested_and_small_ones_are_not_headlines():
+    annual = _annual({"0101": [19, 13], "0201": [40, 46], "0502": [400, 470], "0601": [2, 9]}, 2023)
+    yoy = trend_tables.yoy_table(annual)
+    assert yoy["iccs_code"].tolist()[0] == "0502"  # the most significant change first
+    row = yoy.set_index("iccs_code")
+    assert row.loc["0502", "p_value"] == pytest.approx(stats.binomtest(470, 870, 0.5).pvalue)
+    assert row.loc["0502", "significant"] and row.loc["0502", "verdict"] == "significant rise"
+    assert not row.loc["0101", "significant"] and row.loc["0101", "verdict"] == "within chance"  # 19 -> 13
+    assert not row.loc["0201", "significant"]  # +15% from 40 to 46 is within chance
+    assert row.loc["0601", "verdict"] == "too few records"  # +350% from 2 to 9
+    sentence = trends_page._changes_sentence(yoy, "offences", lead="", with_country=False)
+    assert sentence.startswith("2023 to 2024: the clearest rise is Category 0502 (+18%, 400 to 470 offences).")
+    assert "0101" not in sentence and "fall" not in sentence
+    calm = trends_page._changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
+    assert calm.startswith("2023 to 2024: no change goes beyond chance")
