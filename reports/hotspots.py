@@ -5,6 +5,10 @@ local equal-area projection and tested over the study area (cells with a record 
 neighbours; see `reports.stats.hotspot_grid`); a source that only gives an area per record is analysed on area
 centroids with k-nearest-neighbour weights. Gi* is computed on the square root of the counts, which lets a
 consistently busy neighbourhood stand out from one random very busy cell (see `reports.stats.hotspot`).
+Gi* on counts finds where most offences are recorded, which mostly follows where people live, work and go out
+(on the demo every hot spot group is a town), so each grid section also tests where the Target 16.4 offences
+make up more of the records than on the whole map (`reports.stats.hotspot_mix`), and lists apart the places
+whose yearly pattern changed (emerging, no longer hot), which otherwise disappear into their town's group.
 Records are aggregated in DuckDB first (one row per distinct place, year, ICCS level-2 category and area), so a
 million records reach Python as a few numpy arrays, never as Python objects.
 Maps are plain plotly heatmaps/scatters on projected kilometres: no tile server, nothing fetched online.
@@ -46,11 +50,14 @@ from reports.stats.hotspot_grid import (
     project,
     study_area,
 )
+from reports.stats.hotspot_mix import MIN_CATEGORY_RECORDS, MIN_RATIO, mix_hotspots
 from reports.stats.hotspot_summary import (
+    change_table,
     group_table,
     hot_cell_table,
     label_groups,
     lonlat_text,
+    mix_group_table,
     pattern_table,
     top_mix,
 )
@@ -64,6 +71,31 @@ CAVEAT = (
     "A hot spot is a place where recorded offences concentrate relative to the rest of the same map. Counts "
     "are not divided by population or footfall, so town centres are expected to stand out; recorded crime "
     "also reflects reporting and recording practice."
+)
+FOLLOWS_PEOPLE = (
+    "Gi* on counts finds where most offences are recorded, which mostly follows where people live, work and go "
+    "out: a hot spot is a busy place, not necessarily a place of unusual crime."
+)
+MIX_NAME = "Target 16.4"
+MIX_WHAT = "Target 16.4 offences (trafficking of drugs, arms, persons and wildlife, migrant smuggling, "
+MIX_WHAT += "organised crime, money laundering, corruption, terrorism financing)"
+MIX_METHOD = (
+    "Random labelling: where records are is taken as given, and the Target 16.4 records are compared with a random "
+    "draw of as many records among all of them (exact hypergeometric p-value of each cell's neighbourhood, the cell"
+    " and its 8 neighbours in the study area: the permutation test of Gi* when record labels are shuffled); one-"
+    "sided (higher share only); Benjamini-Hochberg over the cells with a record in their neighbourhood; a flagged "
+    "cell also needs at least {min} Target 16.4 records in its neighbourhood (one incident recorded as several "
+    "offences is not several independent labels), a share there at least {ratio:g} times the overall one (with "
+    "thousands of records a trivially higher share is significant) and a Target 16.4 record of its own. Gi* on each"
+    " cell's share is not used: a cell with one record has a share of 0 or 1, so the sparse countryside would make "
+    "the hot spots. Records count under their own ICCS code when it is on the Target 16.4 code list (sub-categories"
+    " included), as on the SDG 16 page."
+)
+MIX_STYLE: tuple[tuple[str, str], ...] = (
+    ("records, share not significantly higher", "#e8e8e8"),
+    ("higher share, 90% confidence", "#dadaeb"),
+    ("higher share, 95% confidence", "#9e9ac8"),
+    ("higher share, 99% confidence", "#54278f"),
 )
 SIGNIFICANCE = (
     "Significance comes from conditional permutations (the cell keeps its own value, its neighbours' values are "
@@ -155,6 +187,7 @@ class Records:
     code: np.ndarray
     area: np.ndarray  # object array, None where the record has no area
     n: np.ndarray
+    component: np.ndarray | None = None  # object array: the record's Target 16.4 component, None if not one
 
 
 def _strings(column: pa.ChunkedArray) -> np.ndarray:
@@ -166,11 +199,18 @@ def _strings(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
+    # a record is a Target 16.4 offence when its own ICCS code is on the 16.4 list (sub-categories included)
+    components = (
+        "SELECT iccs_code, min(component) AS component FROM sdg16_codes WHERE indicator = '16.4' GROUP BY iccs_code"
+        if queries.table_exists(con, "sdg16_codes")
+        else "SELECT NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS component WHERE false"
+    )
     table = con.sql(
         f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
-               coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, count(*) AS n
+               coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
         FROM offences o {_LEVEL2}
+        LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
         WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
         GROUP BY ALL
         """,
@@ -183,6 +223,7 @@ def _records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
         code=_strings(table.column("code")),
         area=_strings(table.column("area")),
         n=table.column("n").to_numpy().astype(float),
+        component=_strings(table.column("component")),
     )
 
 
@@ -258,6 +299,25 @@ def _heatmap(grid: Grid, z: np.ndarray, colours: list[str], ticktext: list[str],
     }
 
 
+def _markers(places: pd.DataFrame, id_column: str, hover: list[str], name: str) -> dict:
+    """Labelled circles at the count-weighted centres of places (hot spot groups, changes, mix groups); the
+    hover shows `hover` columns (the first is the id) as text."""
+    lines = "<br>".join(f"{column}: %{{customdata[{i}]}}" for i, column in enumerate(hover) if i > 0)
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "x": (places["x"] / 1000).round(3).tolist(),
+        "y": (places["y"] / 1000).round(3).tolist(),
+        "text": [g if i < GROUP_LABELS_SHOWN else "" for i, g in enumerate(places[id_column])],
+        "textposition": "top right",
+        "marker": {"size": 9, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 1.5}},
+        "customdata": places[hover].astype(str).to_numpy().tolist(),
+        "hovertemplate": "<b>%{customdata[0]}</b><br>" + lines + "<extra></extra>",
+        "name": name,
+        "showlegend": True,
+    }
+
+
 def _gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, centre: str) -> dict:
     codes = cells["gi_bin"].to_numpy()
     counts = cells["count"].to_numpy()
@@ -265,37 +325,39 @@ def _gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, c
     z = np.where(shown, codes + 3, np.nan)
     data = [_heatmap(grid, z, [c for _, _, c in BIN_STYLE], [t for _, t, _ in BIN_STYLE], counts, "records")]
     if not groups.empty:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "x": (groups["x"] / 1000).round(3).tolist(),
-                "y": (groups["y"] / 1000).round(3).tolist(),
-                "text": [g if i < GROUP_LABELS_SHOWN else "" for i, g in enumerate(groups["Hot spot"])],
-                "textposition": "top right",
-                "marker": {"size": 9, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 1.5}},
-                "customdata": groups[["Hot spot", "Near", "Cells", "Records", "Top ICCS categories (level 2)"]]
-                .astype(str)
-                .to_numpy()
-                .tolist(),
-                "hovertemplate": "<b>%{customdata[0]}</b> near %{customdata[1]}<br>%{customdata[2]} cells, "
-                "%{customdata[3]} records<br>%{customdata[4]}<extra></extra>",
-                "name": "hot spot groups",
-                "showlegend": True,
-            }
-        )
+        hover = ["Hot spot", "Near", "Cells", "Records", "Top ICCS categories (level 2)"]
+        data.append(_markers(groups, "Hot spot", hover, "hot spot groups"))
     return {"data": data, "layout": _layout(title, centre)}
 
 
-def _pattern_map(grid: Grid, counts: np.ndarray, emerging: EmergingResult, title: str, centre: str) -> dict:
+def _pattern_map(
+    grid: Grid, counts: np.ndarray, emerging: EmergingResult, changes: pd.DataFrame, title: str, centre: str
+) -> dict:
     category = emerging.frame["category"].to_numpy().astype(str)
     shown = category != NO_RECORDS  # never a record there: left transparent
     found = set(np.unique(category[shown]).tolist())
     present = [c for c in PATTERN_COLOUR if c in found]
     code = pd.Categorical(category, categories=present).codes.astype(float)
     z = np.where(shown, code, np.nan)
-    heat = _heatmap(grid, z, [PATTERN_COLOUR[c] for c in present], present, counts, "records in all years")
-    return {"data": [heat], "layout": _layout(title, centre)}
+    data = [_heatmap(grid, z, [PATTERN_COLOUR[c] for c in present], present, counts, "records in all years")]
+    if not changes.empty:
+        hover = ["Place", "Change", "Near", "Cells", "Hot in (half its cells or more)"]
+        shown = changes.head(GROUP_LABELS_SHOWN)  # the largest; the table lists them all
+        data.append(_markers(shown, "Place", hover, f"largest places that changed ({len(shown)})"))
+    return {"data": data, "layout": _layout(title, centre)}
+
+
+def _mix_map(grid: Grid, counts: np.ndarray, mix: MixResult, title: str, centre: str) -> dict:
+    confidence = mix.cells["confidence"].to_numpy()
+    level = np.select([confidence == 99, confidence == 95, confidence == 90], [3, 2, 1], 0)
+    z = np.where((counts > 0) | (level > 0), level, np.nan)
+    window = mix.cells["k_window"].to_numpy()
+    hover = f"{MIX_NAME} records in the cell and its neighbours"
+    data = [_heatmap(grid, z, [c for _, c in MIX_STYLE], [t for t, _ in MIX_STYLE], window, hover)]
+    if not mix.groups.empty:
+        hover_columns = ["Place", "Near", "Cells", f"{MIX_NAME} share", f"{MIX_NAME} offences"]
+        data.append(_markers(mix.groups, "Place", hover_columns, f"{MIX_NAME} places"))
+    return {"data": data, "layout": _layout(title, centre)}
 
 
 def _area_map(areas: pd.DataFrame, title: str, centre: str) -> dict:
@@ -341,25 +403,74 @@ def _emerging_note(emerging: EmergingResult | None, reason: str, trend_alpha: fl
         excluded = f"; years without any record are left out, not read as zero: {years}"
     return (
         f"Gi* per year ({emerging.periods[0]}–{emerging.periods[-1]}, {len(emerging.periods)} years{excluded}), "
-        f"{emerging.permutations:,} permutations each; Mann-Kendall trend of the yearly z-scores at "
-        f"{trend_alpha:.0%}; ESRI's emerging hot spot categories; places never recorded are not classified"
+        f"{emerging.permutations:,} permutations each; ESRI's emerging hot spot categories with two changes: the "
+        f"Mann-Kendall trend (at {trend_alpha:.0%} per place, so a few percent of steady hot spots get one by "
+        "chance) is tested on each year's Gi, the neighbourhood's share of the map's total, not on its z-score, "
+        "which rises for every other hot spot when one cluster stops; and 'historical' is also given to places hot "
+        "from the first year in one unbroken run and not since (ESRI's rule, hot in 90% of the years but not the "
+        "last, needs 10 or more years); places never recorded are not classified"
     )
 
 
-def _pattern_sentence(emerging: EmergingResult, unit_word: str) -> str:
-    counts = emerging.frame["category"].value_counts()
+def _pattern_sentence(emerging: EmergingResult, unit_word: str, locations: np.ndarray | None = None) -> str:
+    """Counts of hot spot patterns over `locations` (a mask; all locations by default)."""
+    frame = emerging.frame if locations is None else emerging.frame[locations]
+    last_hot = emerging.hot[-1] if locations is None else emerging.hot[-1][locations]
+    counts = frame["category"].value_counts()
     parts = [_plural(int(counts[c]), c) for c in HOT_PATTERNS if counts.get(c, 0)]
     span = f"{emerging.periods[0]}–{emerging.periods[-1]}"
     text = f"Year by year ({span}): " + (", ".join(parts) if parts else "no hot spot pattern") + f" ({unit_word})."
-    formerly = int(
-        ((emerging.frame["periods_hot"] > 0) & ~emerging.hot[-1] & (emerging.frame["category"] == NO_PATTERN)).sum()
-    )
+    formerly = int(((frame["periods_hot"] > 0).to_numpy() & ~last_hot & (frame["category"] == NO_PATTERN)).sum())
     if formerly:
         text += (
-            f" {formerly:,} {unit_word} were hot spots in earlier years but not in {emerging.periods[-1]} "
-            "(too rarely for ESRI's 'historical' class, so they count as no pattern)."
+            f" {_plural(formerly, unit_word.removesuffix('s'))} "
+            f"{'was a hot spot' if formerly == 1 else 'were hot spots'} "
+            f"in some earlier years but not in {emerging.periods[-1]}, "
+            "neither in nearly all years nor in one run from the first year, so they count as no pattern."
         )
     return text
+
+
+def _changes_sentence(changes: pd.DataFrame, shown: int = 3) -> str:
+    if changes.empty:
+        return "No place has an emerging or a no-longer-hot pattern."
+    records_by_year = next(c for c in changes.columns if c.startswith("Records by year"))
+    span = records_by_year.removeprefix("Records by year ")
+    parts = []
+    for change, rows in changes.groupby("Change", sort=False):
+        listed = "; ".join(
+            f"{row['Place']} near {row['Near']} ({_plural(int(row['Cells']), 'cell')}, hot in "
+            f"{row['Hot in (half its cells or more)']}; records {span}: {row[records_by_year]})"
+            for _, row in rows.head(shown).iterrows()
+        )
+        more = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
+        parts.append(f"{_plural(len(rows), 'place')} {change}: {listed}{more}.")
+    return (
+        "Places whose cells share an emerging pattern (new, consecutive, intensifying) or a no-longer-hot one "
+        "(historical, diminishing), grouped apart from the hot spot groups above, which can join them to a "
+        "neighbouring busy place. " + " ".join(parts)
+    )
+
+
+def _mix_sentence(mix: MixResult, fdr: float, shown: int = 3) -> str:
+    text = (
+        f"{MIX_WHAT} are {mix.share:.1%} of the mapped records ({mix.records:,}). This map asks where they make up "
+        "more of the records than that, whatever the number of records, so busy town centres do not stand out "
+        "for being busy."
+    )
+    if mix.groups.empty:
+        return text + f" Nowhere is their share significantly higher at a false discovery rate of {fdr:.0%}."
+    n_cells = int(mix.cells["hot"].sum())
+    listed = "; ".join(
+        f"{row['Place']} near {row['Near']} ({row[f'{MIX_NAME} share']}, {row['Times the overall share']:g} times "
+        f"the overall share: {row[f'{MIX_NAME} offences']})"
+        for _, row in mix.groups.head(shown).iterrows()
+    )
+    more = f" and {len(mix.groups) - shown:,} more" if len(mix.groups) > shown else ""
+    return (
+        text + f" Their share is significantly higher (false discovery rate {fdr:.0%}) in {_plural(n_cells, 'cell')} "
+        f"forming {_plural(len(mix.groups), 'place')}: {listed}{more}."
+    )
 
 
 def _grid_summary(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, fdr: float) -> str:
@@ -374,21 +485,22 @@ def _grid_summary(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, fdr: fl
         first = groups.iloc[0]
         mix = str(first["Top ICCS categories (level 2)"]).split("; ")[0]
         text = (
-            f"{n_hot:,} of {int(cells['tested'].sum()):,} cells ({size}) are hot spots at a false discovery rate of "
-            f"{fdr:.0%}, "
-            f"forming {_plural(len(groups), 'group')}. The largest by records, {first['Hot spot']} near "
-            f"{first['Near']} ({first['Centre']}), covers {first['Cells']:,} cells and {first['Records']:,} "
-            f"records ({first['Share of records']} of all)" + (f", mostly {mix}." if mix else ".")
+            f"{n_hot:,} of the {int(cells['tested'].sum()):,} cells of the study area ({size} cells) are hot spots at "
+            f"a false discovery rate of {fdr:.0%}, forming {_plural(len(groups), 'group')} of touching cells. The "
+            f"largest by records, {first['Hot spot']} near {first['Near']} ({first['Centre']}), covers "
+            f"{first['Cells']:,} cells and {first['Records']:,} records ({first['Share of records']} of all)"
+            + (f", mostly {mix}." if mix else ".")
         )
-        if "Pattern over the years (most cells)" in groups:
+        if "Patterns over the years (cells)" in groups:
             text += (
-                " "
+                " Cells by pattern over the years: "
                 + "; ".join(
-                    f"{row['Hot spot']} (near {row['Near']}) is mostly a {row['Pattern over the years (most cells)']}"
+                    f"{row['Hot spot']} (near {row['Near']}) {row['Patterns over the years (cells)']}"
                     for _, row in groups.head(3).iterrows()
                 )
                 + "."
             )
+        text += " " + FOLLOWS_PEOPLE
     n_cold = int(cells["cold"].sum())
     if n_cold:
         empty = int((cells["cold"] & (cells["count"] == 0)).sum())
@@ -429,6 +541,16 @@ def _run_emerging(counts: np.ndarray, years: np.ndarray, weights: Weights, setti
 
 
 @dataclass(frozen=True)
+class MixResult:
+    """Where the Target 16.4 offences are over-represented among records (`reports.stats.hotspot_mix`)."""
+
+    cells: pd.DataFrame  # one row per cell of the rectangle: hot, confidence, ratio, k_window, n_window
+    groups: pd.DataFrame
+    share: float  # of all mapped records
+    records: int  # Target 16.4 records mapped
+
+
+@dataclass(frozen=True)
 class GridResult:
     grid: Grid
     cells: pd.DataFrame  # one row per cell of the rectangle: counts, Gi* (study area only), group
@@ -439,11 +561,62 @@ class GridResult:
     groups: pd.DataFrame
     hot_cells: pd.DataFrame
     dropped: int
+    changes: pd.DataFrame  # places whose yearly pattern is emerging or no longer hot
+    mix: MixResult | None
+    mix_reason: str
+
+
+def _component_name(component: str) -> str:
+    return str(component).replace("_", " ").capitalize()
+
+
+def _analyse_mix(
+    grid: Grid,
+    cells: pd.DataFrame,
+    studied: np.ndarray,
+    weights: Weights,
+    cell: np.ndarray,
+    component: np.ndarray | None,
+    area: np.ndarray,
+    n: np.ndarray,
+    fdr: float,
+) -> tuple[MixResult | None, str]:
+    if component is None:
+        return None, "not computed: the records carry no ICCS code on the Target 16.4 list"
+    is_category = pd.notna(component)
+    category = np.bincount(cell[is_category], weights=n[is_category], minlength=grid.n_cells)
+    k = int(round(category.sum()))
+    if k < MIN_CATEGORY_RECORDS:
+        return None, f"not computed: {_plural(k, 'Target 16.4 record')}, at least {MIN_CATEGORY_RECORDS} needed"
+    tested = np.flatnonzero(studied)
+    counts = cells["count"].to_numpy()
+    stats = mix_hotspots(counts[tested], category[tested], weights, fdr=fdr)
+    full = pd.DataFrame(
+        {
+            "hot": np.zeros(grid.n_cells, dtype=bool),
+            "confidence": np.zeros(grid.n_cells, dtype=np.int64),
+            "ratio": np.full(grid.n_cells, np.nan),
+            "k_window": np.zeros(grid.n_cells, dtype=np.int64),
+            "n_window": np.zeros(grid.n_cells, dtype=np.int64),
+        }
+    )
+    for column in full.columns:
+        values = full[column].to_numpy(copy=True)
+        values[tested] = stats[column].to_numpy()
+        full[column] = values
+    full.attrs.update(stats.attrs)
+    group = label_groups(full["hot"].to_numpy(), grid.nrows, grid.ncols, weights=category)
+    full["group"] = group
+    kinds = np.asarray(component, dtype=object)
+    names = {c: _component_name(c) for c in pd.unique(kinds[is_category])}
+    groups = mix_group_table(cells, group, cell, is_category, kinds, area, n, names, stats.attrs["share"], MIX_NAME)
+    return MixResult(full, groups, float(stats.attrs["share"]), k), ""
 
 
 def analyse_grid(rec: Records, labels: dict[str, str], settings: Settings = Settings()) -> GridResult:
-    """Gi* of all years together, Gi* per year, groups of hot cells and their description: what the grid
-    section of the report shows. Every map is tested over the same study area (`GridResult.area`)."""
+    """Gi* of all years together, Gi* per year, groups of hot cells and their description, the places that
+    changed and the Target 16.4 mix: what the grid section of the report shows. Every map is tested over the
+    same study area (`GridResult.area`)."""
     proj4 = local_proj4(rec.lon, rec.lat)
     x, y = project(proj4, rec.lon, rec.lat)
     grid = make_grid(x, y, proj4, cell_size=settings.cell_size, max_cells=settings.max_cells)
@@ -451,6 +624,7 @@ def analyse_grid(rec: Records, labels: dict[str, str], settings: Settings = Sett
     inside = cell >= 0
     dropped = int(rec.n[~inside].sum())
     cell, year, n, code, area = cell[inside], rec.year[inside], rec.n[inside], rec.code[inside], rec.area[inside]
+    component = None if rec.component is None else rec.component[inside]
     counts = np.bincount(cell, weights=n, minlength=grid.n_cells)
     studied = study_area(grid, counts)  # every record of every year is in `counts`
     tested = np.flatnonzero(studied)
@@ -469,7 +643,17 @@ def analyse_grid(rec: Records, labels: dict[str, str], settings: Settings = Sett
     patterns = None if emerging is None else emerging.frame["category"].to_numpy()
     groups = group_table(cells, cell, code, area, n, labels, patterns)
     hot_cells = hot_cell_table(cells, cell, code, area, n, labels, patterns)
-    return GridResult(grid, cells, studied, years, emerging, reason, groups, hot_cells, dropped)
+    changes = (
+        pd.DataFrame()
+        if emerging is None
+        else change_table(
+            cells, patterns, emerging.periods, emerging.hot, per_year, years, cell, area, n, grid.nrows, grid.ncols
+        )
+    )
+    mix, mix_reason = _analyse_mix(grid, cells, studied, weights, cell, component, area, n, settings.fdr)
+    return GridResult(
+        grid, cells, studied, years, emerging, reason, groups, hot_cells, dropped, changes, mix, mix_reason
+    )
 
 
 # --- sections -----------------------------------------------------------------------------------------------
@@ -496,20 +680,44 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
     body = [
         page.block_html("Where offences concentrate", where, summary=_grid_summary(grid, cells, groups, settings.fdr))
     ]
-    if result.emerging is not None:
-        changes = page.figure_html(
-            _pattern_map(grid, counts, result.emerging, f"{label}: emerging hot spot patterns", centre),
-            div_id=f"hotspots-{slug}-patterns",
-        ) + page.table_html(
-            pattern_table(result.emerging.frame["category"].to_numpy(), counts, MEANING),
-            caption=f"{label}: cells by pattern",
-            csv_name=f"hotspot_patterns_{slug}",
+    n_tested = int(cells.attrs["tested"])
+    if result.mix is not None:
+        mix_body = page.figure_html(
+            _mix_map(grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", centre),
+            div_id=f"hotspots-{slug}-mix",
         )
+        if not result.mix.groups.empty:
+            mix_body += page.table_html(
+                result.mix.groups.drop(columns=["x", "y"]),
+                caption=f"{label}: places where {MIX_NAME} offences are a larger share of the records",
+                csv_name=f"hotspot_mix_{slug}",
+            )
         body.append(
             page.block_html(
-                "How the hot spots changed by year", changes, summary=_pattern_sentence(result.emerging, "cells")
+                f"Where {MIX_NAME} offences make up more of the records",
+                mix_body,
+                summary=_mix_sentence(result.mix, settings.fdr),
             )
         )
+    if result.emerging is not None:
+        category = result.emerging.frame["category"].to_numpy()
+        changes = page.figure_html(
+            _pattern_map(grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", centre),
+            div_id=f"hotspots-{slug}-patterns",
+        )
+        if not result.changes.empty:
+            changes += page.table_html(
+                result.changes.drop(columns=["x", "y"]),
+                caption=f"{label}: places that changed (emerging or no longer hot)",
+                csv_name=f"hotspot_changes_{slug}",
+            )
+        changes += page.table_html(
+            pattern_table(category[result.area], counts[result.area], MEANING),
+            caption=f"{label}: the {n_tested:,} cells of the study area (the cells tested) by pattern",
+            csv_name=f"hotspot_patterns_{slug}",
+        )
+        summary = _pattern_sentence(result.emerging, "cells", result.area) + " " + _changes_sentence(result.changes)
+        body.append(page.block_html("How the hot spots changed by year", changes, summary=summary))
     if not result.hot_cells.empty:
         table = page.table_html(
             result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{slug}"
@@ -517,7 +725,6 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
         body.append(page.block_html("Hot cells", table))
 
     permutations = cells.attrs["permutations"]
-    n_tested = int(cells.attrs["tested"])
     needed = smallest_detectable(n_tested, permutations, settings.fdr)
     enlarged = (
         f" (requested {grid.requested_cell_size / 1000:g} km, enlarged to stay within {settings.max_cells:,} cells)"
@@ -525,7 +732,7 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
         else ""
     )
     metadata = {
-        "Method": "Getis-Ord Gi* (esda G_Local, star=True) per grid cell; binary queen weights "
+        "Method": "Getis-Ord Gi* (esda's G_Local formula, star=True) per grid cell; binary queen weights "
         "(each cell with its 8 neighbours in the study area, and itself); two-sided conditional-randomisation "
         "p-values, ties counted in both tails; Benjamini-Hochberg false discovery rate control over the cells "
         "tested. " + VALUES[settings.transform].format(unit="cell") + " " + SIGNIFICANCE,
@@ -538,6 +745,9 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
         "Permutations": f"{permutations:,} (smallest attainable p = {2 / (permutations + 1):.1g}; BH can flag a "
         f"group once {_plural(needed, 'cell')} reach it); seed {settings.seed}",
         **_common_metadata(con, ds, settings, result.emerging, result.emerging_reason, result.years),
+        f"{MIX_NAME} share": MIX_METHOD.format(min=MIN_CATEGORY_RECORDS, ratio=MIN_RATIO)
+        if result.mix is not None
+        else result.mix_reason,
         "Records": f"{int(counts.sum()):,} mapped; {int(ds['records'] - ds['with_points']):,} without usable "
         f"coordinates; {result.dropped:,} left out as stray points far outside the area of the others",
         "Computed in": f"{time.perf_counter() - started:.2f} s",
@@ -545,8 +755,19 @@ def _grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
     return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
 
 
+def _no_grid_reason(with_points: int, settings: Settings) -> str:
+    """Why a dataset gets no grid analysis, with the numbers."""
+    if with_points == 0:
+        return "no record has usable coordinates"
+    return (
+        f"{_plural(with_points, 'geocoded record')}: too few for a {settings.cell_size / 1000:g} km grid analysis "
+        f"(at least {MIN_POINTS} are needed)"
+    )
+
+
 def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
     started = time.perf_counter()
+    no_grid = _no_grid_reason(int(ds["with_points"]), settings)
     label = f"{ds['source']} ({ds['unit']})"
     slug = page.slug(label)
     rows = _area_records(con, ds["source"], ds["unit"])
@@ -557,8 +778,9 @@ def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
     unlocated = merged.loc[merged["lon"].isna(), "area"].astype(str)
     if len(located) < MIN_AREAS:
         note = (
-            f"Not analysed: {len(located)} of {len(merged)} areas have a position (centroids come from geocoded "
-            f"records of the same areas), at least {MIN_AREAS} are needed."
+            f"Not analysed. On a grid: {no_grid}. By area: {len(located)} of {len(merged)} areas have a position "
+            f"(an area's position is the mean of the geocoded records, of any source, that carry its name), at "
+            f"least {MIN_AREAS} are needed."
         )
         return page.section_html(f"Hot spots: {label}", page.paragraph(note, cls="note"))
     located["label"] = located["area"] + (" (" + located["country"] + ")" if len(countries) > 1 else "")
@@ -613,6 +835,8 @@ def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
     n_cold = int(areas["cold"].sum())
     if n_cold:
         summary += f" {_plural(n_cold, 'area')} {'is a cold spot' if n_cold == 1 else 'are cold spots'}."
+    if ds["with_points"] > 0:
+        summary = f"{no_grid[0].upper()}{no_grid[1:]}, so the records are analysed by area. {summary}"
     centre = lonlat_text(float(np.median(areas["lon"])), float(np.median(areas["lat"])))
     body = page.block_html(
         "Where offences concentrate",
@@ -647,6 +871,7 @@ def _area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[st
             else "every area has one"
         ),
         "Permutations": f"{areas.attrs['permutations']:,}; seed {settings.seed}",
+        "Why by area": f"{no_grid[0].upper()}{no_grid[1:]}, so the records are analysed by the area they name",
         **_common_metadata(con, ds, settings, emerging, reason, years),
         "Computed in": f"{time.perf_counter() - started:.2f} s",
     }
@@ -679,17 +904,21 @@ def render_hotspots(
         elif ds["with_area"] > 0:
             sections.append(_area_section(con, ds, labels, settings))
         else:
-            skipped.append(f"{ds['source']} ({ds['unit']}): {ds['with_points']} geocoded records, no areas")
+            reason = _no_grid_reason(int(ds["with_points"]), settings)
+            skipped.append(f"{ds['source']} ({ds['unit']}): {reason}, and no record names an area")
     if not sections:
         note = "No incident-level records with coordinates or areas: hot spots need where each offence happened."
         sections.append(page.section_html("No data to map", page.paragraph(note, cls="note")))
     if skipped:
-        text = f"Fewer than {MIN_POINTS} geocoded records and no areas: " + "; ".join(skipped)
+        text = "Not analysed, neither on a grid nor by area: " + "; ".join(skipped) + "."
         sections.append(page.section_html("Not mapped", page.paragraph(text, cls="note")))
     intro = (
         "Where recorded offences cluster more than chance would explain, found with the Getis-Ord Gi* statistic "
-        "on a regular grid (or on areas when records carry only an area), and how each place changed year by "
-        "year (emerging hot spot patterns). Only incident-level records are mapped: each one needs a place.\n\n"
+        "on a regular grid (or on areas when records carry only an area), how each place changed year by "
+        "year (emerging hot spot patterns), and where the Target 16.4 offences make up more of the records than "
+        "on the whole map. Only incident-level records are mapped: each one needs a place.\n\n"
         + CAVEAT
+        + " "
+        + FOLLOWS_PEOPLE
     )
     return page.write_page(out_dir, FILENAME, TITLE, sections, intro=intro)

@@ -1,5 +1,6 @@
 """hotspots.html on the synthetic report warehouse plus sources built for hot spots: a geocoded source with a
-planted cluster, an area-only source, an area-only source that cannot be placed, and one with neither."""
+planted cluster, an area-only source, an area-only source that cannot be placed, one with neither, and two with
+coordinates but too few of them for a grid (one naming areas nobody geocoded, one naming no area)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,22 @@ def _add_sources(con) -> None:
                'police'
         FROM range(30) r(k)
     """)
+    # eta_few: 25 geocoded records without an area, and 48 records naming 24 areas that nobody geocoded;
+    # theta_few: 30 geocoded records and no area at all
+    con.execute(f"""
+        INSERT INTO offences ({columns})
+        SELECT 'eta_few', 'HHH', 'h-' || k, DATE '2021-03-01', 'T', '05022', NULL, 12.0 + k / 1000.0, 30.0,
+               'offences', 'police'
+        FROM range(25) r(k)
+        UNION ALL
+        SELECT 'eta_few', 'HHH', 'ha-' || k, DATE '2021-03-01', 'T', '05022', 'E' || (k % 24), NULL, NULL,
+               'offences', 'police'
+        FROM range(48) r(k)
+        UNION ALL
+        SELECT 'theta_few', 'TTT', 't-' || k, DATE '2021-03-01', 'T', '05022', NULL, 14.0, 31.0 + k / 1000.0,
+               'offences', 'police'
+        FROM range(30) r(k)
+    """)
     # zeta_points: 60 records at one spot in one year: a one-cell map, nothing to compare, no years to follow
     con.execute(f"""
         INSERT INTO offences ({columns})
@@ -107,12 +124,25 @@ def test_page_has_a_section_per_dataset_with_maps_tables_and_metadata(page: Path
     alpha = _section(html, "alpha_police (offences)")
     assert "<dt>Cell size</dt><dd>1 km</dd>" in alpha
     assert "Benjamini-Hochberg" in alpha and "queen" in alpha
-    assert re.search(r"\d+ of \d+ cells \(1 km\) are hot spots at a false discovery rate of 10%", alpha)
+    assert re.search(
+        r"\d+ of the \d+ cells of the study area \(1 km cells\) are hot spots at a false discovery "
+        r"rate of 10%",
+        alpha,
+    )
     assert "Year by year (2016–2023)" in alpha
     # a table of hot spot groups with counts and the ICCS level-2 mix, labelled from iccs_categories
     assert "hot spot groups</caption>" in alpha and "Theft (0502)" in alpha
-    # alpha and gamma_points: Gi* + patterns; gamma_areas: Gi* by area; zeta_points: Gi* (one year, no patterns)
-    assert chart_divs(html) == 6
+    # the groups report their mix of patterns, not the pattern of most cells
+    assert "<th>Patterns over the years (cells)</th>" in alpha and "most cells" not in alpha
+    # Gi* on counts follows people, said on the page and in the summary of each grid section
+    assert "Gi* on counts finds where most offences are recorded, which mostly follows where people live" in alpha
+    # alpha: Gi*, Target 16.4 mix (it records drug trafficking, corruption, money laundering) and patterns;
+    # gamma_points: Gi* + patterns (no Target 16.4 record); gamma_areas: Gi* by area; zeta_points: Gi* only
+    assert chart_divs(html) == 7
+    assert "Where Target 16.4 offences make up more of the records" in alpha
+    assert "<dt>Target 16.4 share</dt><dd>Random labelling" in alpha
+    gamma = _section(html, "gamma_points (offences)")
+    assert "Target 16.4 share</dt><dd>not computed: 0 Target 16.4 records, at least 10 needed" in gamma
 
 
 def test_planted_cluster_is_found_and_named_after_its_area_escaped(page: Path):
@@ -137,8 +167,19 @@ def test_every_label_from_data_is_escaped(page: Path):
 def test_sources_that_cannot_be_mapped_say_why(page: Path):
     html = page.read_text()
     delta = _section(html, "delta_areas (offences)")
-    assert "Not analysed: 0 of 12 areas have a position" in delta
-    assert "Not mapped" in html and "epsilon_none (offences): 0 geocoded records, no areas" in html
+    assert "Not analysed. On a grid: no record has usable coordinates. By area: 0 of 12 areas have a position" in delta
+    # coordinates, but too few: the grid's reason with the numbers, then the areas'
+    eta = _section(html, "eta_few (offences)")
+    assert (
+        "Not analysed. On a grid: 25 geocoded records: too few for a 1 km grid analysis (at least 50 are needed). "
+        "By area: 0 of 24 areas have a position" in eta
+    )
+    assert "Not mapped" in html
+    assert "epsilon_none (offences): no record has usable coordinates, and no record names an area" in html
+    assert (
+        "theta_few (offences): 30 geocoded records: too few for a 1 km grid analysis (at least 50 are needed), and "
+        "no record names an area" in html
+    )
 
 
 def test_a_one_cell_one_year_source_is_reported_not_analysed_into_noise(page: Path):
@@ -178,8 +219,24 @@ def test_the_fixture_xss_area_stays_text_in_the_alpha_tables(page: Path):
     # alpha's four districts are equal squares on a diagonal; over the study area (the squares and the ring
     # around them, not the empty corners of their rectangle) North (40 % of records) and South (30 %) are the
     # concentrations, and the <script> district (20 %, below the average 25 %) is not a hot spot at all
-    assert "HS1 near North" in alpha and "HS2 (near South)" in alpha
-    assert "&lt;script&gt;" not in alpha.split("Hot cells")[0]
+    gi_block = alpha.split("Where Target 16.4 offences")[0]
+    assert "HS1 near North" in gi_block and "HS2 (near South)" in gi_block
+    assert "&lt;script&gt;" not in gi_block
+    # its mix differs (rounding its small counts gave it more drug trafficking): the mix view names it, escaped
+    mix_block = alpha.split("Where Target 16.4 offences")[1].split("How the hot spots changed")[0]
+    assert "near &lt;script&gt;alert(1)&lt;/script&gt; (" in mix_block
+
+
+def test_pattern_table_counts_the_study_area_like_the_summary(page: Path):
+    for title in ("alpha_police (offences)", "gamma_points (offences)"):
+        section = _section(page.read_text(), title)
+        tested = int(re.search(r"of the ([\d,]+) cells of the study area", section).group(1).replace(",", ""))
+        caption = f"the {tested:,} cells of the study area (the cells tested) by pattern</caption>"
+        table = section.split(caption)[1].split("</tbody>")[0]
+        cells = [
+            int(v.replace(",", "")) for v in re.findall(r"<tr><td>[^<]*</td><td class=\"num\">([\d,]+)</td>", table)
+        ]
+        assert sum(cells) == tested, (title, cells)
 
 
 @pytest.mark.browser
@@ -187,7 +244,7 @@ def test_the_fixture_xss_area_stays_text_in_the_alpha_tables(page: Path):
 def test_hotspots_render_every_chart_in_a_browser_without_errors(page: Path):
     rendered = render(page)
     divs = chart_divs(page.read_text())
-    assert divs == 6
+    assert divs == 7
     assert rendered.plotly_svgs >= divs, f"{rendered.plotly_svgs} plotly svgs for {divs} charts"
     assert rendered.console_errors == [], rendered.console_errors
     assert XSS_HOT not in rendered.dom

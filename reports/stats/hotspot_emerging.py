@@ -3,23 +3,45 @@
 esda has no emerging-hot-spot analysis, so it is built the way ESRI's Emerging Hot Spot Analysis is
 described: Gi* per period (here a purely spatial neighbourhood per period, not ESRI's space-time
 neighbourhood), BH-controlled significance per period, and a Mann-Kendall trend test on each location's series
-of Gi* z-scores (vectorised; identical to pymannkendall's `original_test`, which the tests check).
+of Gi values (ESRI uses the z-scores; see "Trends" below; vectorised, identical to pymannkendall's
+`original_test`, which the tests check).
 Categories, checked in this order for hot spots (cold spots mirror them with hot and cold swapped and the trend
 reversed):
 
 - intensifying / persistent / diminishing: hot in >= 90 % of periods including the last one, with a
-  significant increasing / no / a significant decreasing trend of the z-score;
-- historical: hot in >= 90 % of periods but not in the last one (possible only with 10 or more periods);
+  significant increasing / no / a significant decreasing trend of Gi;
+- historical: not hot in the last period, and either hot in >= 90 % of periods (ESRI's rule, possible only with
+  10 or more periods) or hot in one uninterrupted run of >= 2 periods from the first period and never after
+  (our addition, the time-reverse of "consecutive"; see below);
 - new: hot in the last period and never before;
 - consecutive: one uninterrupted run of >= 2 hot periods ending with the last, never hot before the run;
 - sporadic: hot in the last period and in some earlier ones, with gaps, and never a cold spot;
 - oscillating: hot in the last period and in some earlier ones, and a cold spot in at least one period;
-- no pattern: none of these (including locations that were hot only in the past, below 90 %).
+- no pattern: none of these (including locations hot only in some middle periods).
 A location matching a hot and a cold pattern (only possible with 10+ periods) takes the pattern of its state
 in the last period. As in ESRI's tool, only locations with at least one record in some period are classified;
 the others ("no records", e.g. the empty ring at the edge of a grid's study area) still count as zeros in
 their neighbours' Gi*, but a place where nothing was ever recorded is not called an intensifying cold spot just
 because records grew elsewhere.
+
+Why "historical" is extended: ESRI's classes describe a place that *started* being hot (new, consecutive) at
+any series length, but a place that *stopped* only through the 90 % rule, which a series of fewer than ten
+periods can never meet ("diminishing" needs the place still hot in the last period). On six yearly maps a
+cluster hot in 2019-2021 and gone since, whose Gi* z-scores fall from ~25 to ~1, was "no pattern". Its mirror
+image in time, hot from the first period in one run and never since, is the same evidence as "consecutive" read
+backwards, so it takes the class that means "no longer hot". A place hot only in some middle years stays "no
+pattern", as one hot only in some middle years does for the emerging classes.
+
+Trends: ESRI tests a Mann-Kendall trend of the yearly Gi* z-scores. A z-score says how surprising a
+neighbourhood is on that year's map, so it moves whenever the rest of the map changes: when one cluster stops,
+the map's variance falls and every other hot spot's z rises. On synthetic maps of a steady cluster beside one
+that stops after three of six years, the z-score trend called the steady cluster "intensifying" in 6 of its 20
+cells over five seeds. The trend is therefore tested on Gi itself, the neighbourhood's share of the map's total
+(on the transformed scale): unchanged when the whole map grows or shrinks in proportion, up only when the place
+gains on the rest; 0 of 20 steady cells got a trend, and a cluster that grows every year is still
+"intensifying" (tests/test_hotspot_stats.py). The test runs at `trend_alpha` per location without a
+multiple-testing correction, as ESRI's does, so a few percent of steady hot spots get a trend by chance (35 of
+the demo's ~1,530 nearly-always-hot cells).
 
 Missing periods: a period in which the source has no record at all is *excluded* from the series (its
 absence says the data are missing, not that no crime happened); it is not treated as a map of zeros, which
@@ -61,7 +83,7 @@ MEANING: dict[str, str] = {
     "diminishing hot spot": "hot in >= 90% of periods, cooling",
     "sporadic hot spot": "hot now and on and off before, never cold",
     "oscillating hot spot": "hot now, a cold spot in an earlier period",
-    "historical hot spot": "hot in >= 90% of periods but not the last",
+    "historical hot spot": "no longer hot: hot in >= 90% of periods, or in one run from the first, not in the last",
     "new cold spot": "cold in the last period only",
     "consecutive cold spot": "cold in an unbroken run of recent periods only",
     "intensifying cold spot": "cold in >= 90% of periods, getting colder",
@@ -69,7 +91,7 @@ MEANING: dict[str, str] = {
     "diminishing cold spot": "cold in >= 90% of periods, warming",
     "sporadic cold spot": "cold now and on and off before, never hot",
     "oscillating cold spot": "cold now, a hot spot in an earlier period",
-    "historical cold spot": "cold in >= 90% of periods but not the last",
+    "historical cold spot": "no longer cold: cold in >= 90% of periods, or in one run from the first, not in the last",
 }
 CATEGORIES: tuple[str, ...] = (
     *(f"{p} hot spot" for p in _PATTERNS),
@@ -101,6 +123,7 @@ def _pattern(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> np.ndarra
     final = sig[-1]
     n_sig = sig.sum(axis=0)
     run = np.cumprod(sig[::-1], axis=0).sum(axis=0)  # length of the significant run ending in the last period
+    lead = np.cumprod(sig, axis=0).sum(axis=0)  # length of the significant run starting in the first period
     mostly = _mostly(sig)
     ever_other = other.any(axis=0)
     return np.select(
@@ -109,12 +132,23 @@ def _pattern(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> np.ndarra
             mostly & final & (trend < 0),
             mostly & final,
             mostly & ~final,
+            ~final & (lead >= 2) & (n_sig == lead),
             final & (n_sig == 1),
             final & (run >= 2) & (n_sig == run),
             final & ~ever_other,
             final & ever_other,
         ],
-        ["intensifying", "diminishing", "persistent", "historical", "new", "consecutive", "sporadic", "oscillating"],
+        [
+            "intensifying",
+            "diminishing",
+            "persistent",
+            "historical",
+            "historical",
+            "new",
+            "consecutive",
+            "sporadic",
+            "oscillating",
+        ],
         "",
     )
 
@@ -150,18 +184,24 @@ def mann_kendall(z: np.ndarray, alpha: float = DEFAULT_TREND_ALPHA) -> pd.DataFr
 
 
 def classify(
-    z: np.ndarray, hot: np.ndarray, cold: np.ndarray, *, trend_alpha: float = DEFAULT_TREND_ALPHA
+    z: np.ndarray,
+    hot: np.ndarray,
+    cold: np.ndarray,
+    *,
+    trend_alpha: float = DEFAULT_TREND_ALPHA,
+    trend_values: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Categories from per-period z-scores and hot/cold flags (arrays of shape periods x locations)."""
+    """Categories from per-period z-scores and hot/cold flags (arrays of shape periods x locations); the trend
+    is tested on `trend_values` (same shape) when given, else on the z-scores."""
     z = np.asarray(z, dtype=float)
     hot = np.asarray(hot, dtype=bool)
     cold = np.asarray(cold, dtype=bool)
     needs_trend = (_mostly(hot) & hot[-1]) | (_mostly(cold) & cold[-1])
-    trend_test = mann_kendall(z, trend_alpha)
+    trend_test = mann_kendall(z if trend_values is None else np.asarray(trend_values, dtype=float), trend_alpha)
     direction = np.where(needs_trend, trend_test["direction"].to_numpy(), 0)
     trend_p = np.where(needs_trend, trend_test["p"].to_numpy(), np.nan)
     hot_pattern = _pattern(hot, cold, direction)
-    cold_pattern = _pattern(cold, hot, -direction)  # a falling z intensifies a cold spot
+    cold_pattern = _pattern(cold, hot, -direction)  # a falling Gi intensifies a cold spot
     use_cold = (cold_pattern != "") & ((hot_pattern == "") | cold[-1])
     category = np.where(
         use_cold,
@@ -211,6 +251,7 @@ def emerging_hotspots(
     rows = counts[present]
     weights = prepare_weights(graph)
     z = np.empty_like(rows)
+    gi = np.empty_like(rows)
     hot = np.zeros(rows.shape, dtype=bool)
     cold = np.zeros(rows.shape, dtype=bool)
     for t in range(rows.shape[0]):  # one Gi* per period (a handful), never per location
@@ -219,9 +260,10 @@ def emerging_hotspots(
         )
         permutations = stats.attrs["permutations"]
         z[t] = stats["z"].to_numpy()
+        gi[t] = stats["gi"].to_numpy()
         hot[t] = stats["hot"].to_numpy()
         cold[t] = stats["cold"].to_numpy()
-    frame = classify(z, hot, cold, trend_alpha=trend_alpha)
+    frame = classify(z, hot, cold, trend_alpha=trend_alpha, trend_values=gi)
     empty = rows.sum(axis=0) == 0
     frame.loc[empty, "category"] = NO_RECORDS
     frame.loc[empty, "trend"] = "not tested"
