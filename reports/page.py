@@ -69,7 +69,7 @@ table.data { border-collapse:collapse; font-size:.88rem; width:100%; }
 table.data.wide { font-size:.78rem; }
 table.data caption { text-align:left; font-weight:600; padding:.4rem .6rem; caption-side:top; background:#fff; }
 table.data th, table.data td { border-bottom:1px solid var(--line); padding:.3rem .6rem; text-align:left;
-                               overflow-wrap:anywhere; }
+                               overflow-wrap:break-word; }
 table.data.wide th, table.data.wide td { padding:.25rem .35rem; }
 table.data th { background:#f0f4f8; position:sticky; top:0; z-index:1; vertical-align:bottom; font-weight:600;
                 overflow-wrap:normal; hyphens:auto; min-width:3.5em; }
@@ -330,7 +330,8 @@ def table_html(
         cells = []
         for value, kind in zip(record, column_kinds, strict=True):
             text, is_number = format_value(value.item() if hasattr(value, "item") else value, kind)
-            cells.append(f"<td{num if is_number else ''}>{esc(text)}</td>")
+            # A break opportunity after each underscore, so identifiers like coordinates_outside_country wrap.
+            cells.append(f"<td{num if is_number else ''}>{esc(text).replace('_', '_<wbr>')}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     name = csv_name if csv_name.endswith(".csv") else f"{csv_name}.csv"
     more = (

@@ -22,6 +22,15 @@ HEATMAP_ROW_PX = 22
 MISSING_COLOUR = "#d62728"
 RECORDS_SCALE = [[0.0, "#deebf7"], [0.5, "#6baed6"], [1.0, "#08306b"]]  # light = few records, dark = many
 MIN_CHART_PX = 420  # the page's chart box is at least this tall
+LOAD_LABELS = {
+    "records_in": "records in",
+    "records_loaded": "loaded",
+    "records_quarantined": "quarantined",
+    "quarantined_share": "share quarantined",
+    "balanced": "in = loaded + quarantined",
+    "quarantine_rows": "rows in quarantine now",
+    "last_loaded": "last loaded",
+}
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
@@ -104,33 +113,58 @@ def _loads_section(summary: pd.DataFrame) -> str:
     text += (f" Not balanced (in ≠ loaded + quarantined): {', '.join(unbalanced)}." if unbalanced
              else " Every record is accounted for: in = loaded + quarantined for every source.")
     body = page.figure_html(_loads_chart(summary), div_id="loads-chart") + page.table_html(
-        summary, caption="Records per source (latest load of each file)", csv_name="quality_loads")
+        summary, caption="Records per source (latest load of each file)", csv_name="quality_loads",
+        labels=LOAD_LABELS)
     return page.section_html("Records in, loaded, quarantined", body, summary=text, metadata={
         "Records in": "Data lines read from the source's files (malformed lines included), from the runs table.",
         "Quarantined": "Records not loaded, each with a reason; `iccs quarantine --source S` lists them. Fixing "
-                       "the input and re-running releases them.",
-        "quarantine_rows": "Rows in the quarantine table now; equals records_quarantined when nothing was pruned.",
+                       "the input and re-running releases them. The share is of the records in.",
+        "Rows in quarantine now": "Rows in the quarantine table now; equals the records quarantined when nothing "
+                                  "was pruned.",
     })
+
+
+def _most_common(reasons: pd.DataFrame) -> str:
+    """The most common reason, or the tie when several reasons share the largest count."""
+    by_reason = reasons.groupby("reason", sort=True)["records"].sum().sort_values(ascending=False, kind="stable")
+    most = int(by_reason.iloc[0])
+    tied = list(by_reason[by_reason == most].index)
+    if len(tied) == 1:
+        where = f" in {reasons['source'].iloc[0]}" if reasons["source"].nunique() == 1 else ""
+        return f"the most common reason is {tied[0]} ({most:,}{where})"
+    names = ", ".join(tied[:-1]) + f" and {tied[-1]}"
+    if len(tied) == len(by_reason):
+        return f"all {len(tied)} reasons are tied at {most:,} record{'s' if most != 1 else ''} each ({names})"
+    return f"the most common reasons are tied at {most:,} records each: {names}"
 
 
 def _reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
     if reasons.empty:
         return page.section_html("Quarantine reasons", page.paragraph("No record is in quarantine."))
     body = page.table_html(reasons, caption="Quarantined records by source and reason",
-                           csv_name="quality_reasons")
-    body += page.heading("Unmapped national offence codes, by volume")
+                           csv_name="quality_reasons", labels={"first_at": "first at (file:line)"})
+    body += page.heading("National offence codes not classified to ICCS, by volume")
     if unmapped.empty:
         body += page.paragraph("Every national code found a row in its correspondence table.")
     else:
-        body += page.table_html(unmapped, caption="National codes without an ICCS code (most records first)",
-                                csv_name="quality_unmapped_codes")
-    top = reasons.sort_values("records", ascending=False).iloc[0]
-    summary = (f"{int(reasons['records'].sum()):,} records in quarantine; the most common reason is "
-               f"{top['reason']} ({int(top['records']):,} in {top['source']}).")
+        shown = unmapped.drop(columns="note") if unmapped["note"].isna().all() else unmapped
+        body += page.table_html(
+            shown, caption="National codes without an ICCS code: not in the correspondence table, or outside "
+            "ICCS by it (most records first)", csv_name="quality_unmapped_codes", csv=unmapped,
+            labels={"national_code": "national code", "note": "correspondence note",
+                    "first_at": "first at (file:line)"})
+    summary = f"{int(reasons['records'].sum()):,} records in quarantine; {_most_common(reasons)}."
+    if not unmapped.empty:
+        kinds = unmapped.groupby("why")["records"].sum()
+        summary += " Unclassified national codes: " + "; ".join(
+            f"{n:,} record{'s' if n != 1 else ''} {why}" for why, n in kinds.sort_values(ascending=False).items()
+        ) + "."
     return page.section_html("Quarantine reasons", body, summary=summary, metadata={
         "Order": "A record gets the first reason that applies, in the order of the reason list, so it is counted "
                  "once.",
-        "Unmapped codes": "Add the code to the source's correspondence table (or mark it outside ICCS) and re-run.",
+        "Unclassified codes": "A code not in the correspondence table: add it (or mark it outside ICCS) and re-run. "
+                              "A code outside ICCS by the correspondence table was left out on purpose: its note "
+                              "says why.",
     })
 
 
@@ -171,7 +205,7 @@ def _breaks_section(breaks: pd.DataFrame) -> str:
         summary = ""
     else:
         body = page.table_html(breaks, caption="Series breaks: categories that appear or vanish",
-                               csv_name="quality_series_breaks")
+                               csv_name="quality_series_breaks", labels={"iccs_code": "ICCS code"})
         summary = (f"{len(breaks)} series break(s) in {breaks['source'].nunique()} source(s): read changes across "
                    "them as a likely recording change, not a trend.")
     return page.section_html("Series-break flags", body, summary=summary, metadata={

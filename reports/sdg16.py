@@ -149,7 +149,7 @@ def _when(row: pd.Series) -> str:
     return text
 
 
-def _country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame) -> str:
+def _country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, codes: list[str], breaks) -> str:
     """What the table shows for one country: the indicator (victims) where recorded, else the other unit apart;
     a rate where there is a population, else the count; partial years flagged."""
     mine = data[(data["country"] == country) & data["count"].notna()]
@@ -158,7 +158,11 @@ def _country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame) ->
     if not rated.empty:
         r = rated.iloc[0]
         t = trends[(trends["country"] == country) & (trends["unit"] == "victims") & (trends["source"] == r["source"])]
-        trend = (" " + trend_tables.change_sentence("The rate", t.iloc[0], show_measure=False)) if not t.empty else ""
+        trend = ""
+        if not t.empty:
+            tr = t.iloc[0]
+            trend = " " + trend_tables.change_sentence("The rate", tr, show_measure=False)
+            trend += trend_tables.break_note(breaks, tr["source"], codes, tr["first_year"], tr["last_year"])
         return f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 {_when(r)}.{trend}"
     if not victims.empty:
         r = _latest(victims, "count").iloc[0]
@@ -222,7 +226,11 @@ def _victims_block(
         drawn_breaks = _add_breaks(fig, charted, "measure", {indicator: info["codes"]}, breaks)
         chart = page.figure_html(fig)
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
-    sentences = [_country_sentence(c, data, trends) for c in sorted(set(data.loc[data["count"].notna(), "country"]))]
+    codes = _codes(info["codes"])
+    sentences = [
+        _country_sentence(c, data, trends, codes, breaks)
+        for c in sorted(set(data.loc[data["count"].notna(), "country"]))
+    ]
     if not victim_countries:
         sentences.insert(0, f"{indicator} itself cannot be computed: no source records victims.")
     no_pop = data[data["count"].notna() & data["population"].isna()][["country", "year"]].drop_duplicates()
@@ -384,6 +392,13 @@ def _target_16_4(
             columns += ["first_year", "first_count", "last_year", "last_count", "change_pct"]
             sentences = [
                 trend_tables.change_sentence(f"{r['country']} {r['component']} ({r['unit']})", r)
+                + trend_tables.break_note(
+                    breaks,
+                    r["source"],
+                    _codes(component_codes.get(r["iccs_code"], "")),
+                    r["first_year"],
+                    r["last_year"],
+                )
                 for _, r in t[t["significant"]].head(4).iterrows()
             ] or ["No component shows a significant trend (Mann-Kendall, p<0.05)."]
             sparse = t[~t["enough"].astype(bool) & (t["test"] != "too few periods")]

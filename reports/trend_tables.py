@@ -6,11 +6,14 @@ added or compared. A partial year (monthly data with fewer than 12 months) is ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from reports import page
+from reports.charts import concerns
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
 
@@ -234,8 +237,10 @@ def verdict(row: pd.Series | dict) -> str:
 def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show_measure: bool = True) -> str:
     """'Theft rose 12% from 2019 to 2024 (Mann-Kendall p=0.01)' from a trend_table row."""
     y0, y1, v0, v1 = row["first_year"], row["last_year"], row["first_value"], row["last_value"]
-    if pd.isna(y0) or pd.isna(y1) or y0 == y1:
-        return f"{label}: fewer than two full years to compare."
+    if pd.isna(y0) or pd.isna(y1):
+        return f"{label}: no full year to compare (partial years are not compared)."
+    if y0 == y1:
+        return f"{label}: one full year only ({int(y0)}), nothing to compare."
     records = row.get("records", np.nan)
     if pd.notna(records) and records < MIN_RECORDS:
         return (
@@ -259,6 +264,24 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
     c0, c1 = row.get("first_count", np.nan), row.get("last_count", np.nan)
     counts = f"{c0:,.0f} to {c1:,.0f} recorded; " if pd.notna(c0) and pd.notna(c1) and pd.notna(pct) else ""
     return f"{label}{measure} {change} from {int(y0)} to {int(y1)} ({counts}{test})."
+
+
+def break_note(breaks: pd.DataFrame, source: str, codes: Iterable[str], first_year: float, last_year: float) -> str:
+    """A sentence naming the declared series breaks of `source` that concern `codes` (the category or an
+    ancestor series of the break's code) between `first_year` and `last_year`, or '' when there is none: a change
+    across a break may come from recording rather than crime."""
+    if breaks.empty or pd.isna(first_year) or pd.isna(last_year):
+        return ""
+    year = pd.to_numeric(breaks["period"].astype(str).str[:4], errors="coerce")
+    mine = breaks[(breaks["source"] == source) & (year >= first_year) & (year <= last_year)]
+    codes = list(codes)
+    hits = [r for r in mine.to_dict("records") if any(concerns(r["iccs_code"], c) for c in codes)]
+    if not hits:
+        return ""
+    listed = "; ".join(
+        (f"{r['iccs_code']} " if isinstance(r["iccs_code"], str) else "") + f"{r['kind']} {r['period']}" for r in hits
+    )
+    return f" A series break lies in this period ({listed}): part of the change may come from recording, not crime."
 
 
 def format_p(p: float) -> str:

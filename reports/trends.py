@@ -14,7 +14,7 @@ import pandas as pd
 
 from reports import charts, page, queries, trend_data, trend_tables
 from reports.stats.seasonal import decompose
-from reports.stats.trend import monthly_grid
+from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS, monthly_grid
 from reports.trend_data import DATASET_KEYS, SERIES_KEYS
 from reports.trend_tables import MIN_RECORDS
 
@@ -38,6 +38,15 @@ _YOY_LABELS = {
     "change_pct": "change",
     "p_value": "p (exact test)",
 }
+SIGNIFICANCE = (
+    "Mann-Kendall test with Sen's slope (pymannkendall). Monthly data: seasonal Mann-Kendall on monthly counts "
+    "(each calendar month against itself); annual data: original test on full years, on rates per 100,000 when "
+    "every year has a population, otherwise counts. '% per year' is Sen's slope divided by the median level. A "
+    f"trend is called significant only with p<0.05 and at least {MIN_RECORDS} records in the first and last full "
+    "year together; below that, one record more or less swings the change, and the verdict says 'too few "
+    "records'. Categories are ranked by significance, then by the size of the slope. The CSV also holds the test "
+    "used, the measure, the number of periods, Sen's slope and the direction."
+)
 RATE_DEFINITION = (
     "Rate per 100,000 = count x 100,000 / population of the same country (and area) and year; "
     "absent where that population is missing."
@@ -70,6 +79,11 @@ def _missing_population(frame: pd.DataFrame) -> str:
         return "none: every count has a population"
     by_country = missing.groupby("country")["year"].apply(lambda y: ", ".join(str(v) for v in sorted(y)))
     return "rates are absent for " + "; ".join(f"{c} {years}" for c, years in by_country.items())
+
+
+def _across(breaks: pd.DataFrame, row: pd.Series) -> str:
+    """The series breaks inside the years a trend-table row compares, as a sentence (or '')."""
+    return trend_tables.break_note(breaks, row["source"], [row["iccs_code"]], row["first_year"], row["last_year"])
 
 
 def _of_source(breaks: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
@@ -159,17 +173,23 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
         entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
         source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
         chart = page.figure_html(fig)
+        if bool(level1.loc[level1["count"].notna(), "partial"].all()):
+            chart += page.paragraph(
+                "Every year is partial (fewer than 12 months with records): its points are open circles, not "
+                "joined by lines, because partial years are not comparable with each other.",
+                cls="note",
+            )
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
     for country, tc in t.groupby("country", sort=True):
         totals = level1[level1["country"] == country].groupby("iccs_code")["count"].sum()
         biggest = totals.idxmax()
         row = tc[tc["iccs_code"] == biggest].iloc[0]
-        sentences.append(f"{country}: " + trend_tables.change_sentence(row["label"], row))
+        sentences.append(f"{country}: " + trend_tables.change_sentence(row["label"], row) + _across(breaks, row))
         movers = tc[tc["significant"] & (tc["iccs_code"] != biggest)]
         if not movers.empty:
             top = movers.iloc[0]
-            sentences.append(trend_tables.change_sentence(top["label"], top))
+            sentences.append(trend_tables.change_sentence(top["label"], top) + _across(breaks, top))
     columns = ["country", "section", "label", "year", "count", "population", "rate_per_100k"]
     if bool(level1["monthly"].any()):
         columns += ["months", "partial"]
@@ -611,12 +631,20 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
     return _block(title, body, summary, meta)
 
 
-def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) -> str:
+def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, breaks: pd.DataFrame) -> str:
     unit = g["unit"].iloc[0]
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit)].copy()
     if t.empty:
         return ""
     t["category"] = t["country"] + " · " + t["iccs_code"] + " " + t["label"]
+    if (t["test"] == "too few periods").all():
+        note = (
+            f"No trend test: none of the {len(t)} categories has enough periods (at least "
+            f"{MIN_ANNUAL_POINTS} full years, or {MIN_MONTHLY_POINTS} months over two calendar years)."
+        )
+        return _block(
+            f"{label}: trend significance", page.paragraph(note, cls="note"), "", _metadata(con, g, SIGNIFICANCE)
+        )
     sig = t[t["significant"]].dropna(subset=["relative_slope_pct"]).head(25)
     body = ""
     if not sig.empty:
@@ -652,7 +680,7 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) 
         f"{MIN_RECORDS} records in the first and last full year together)."
     ]
     for _, row in t[t["significant"]].head(3).iterrows():
-        sentences.append(trend_tables.change_sentence(f"{row['country']} {row['label']}", row))
+        sentences.append(trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + _across(breaks, row))
     if sparse:
         sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
     if len(tested) < len(t):
@@ -672,17 +700,7 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame) 
         },
         csv=t.drop(columns="category"),
     )
-    meta = _metadata(
-        con,
-        g,
-        "Mann-Kendall test with Sen's slope (pymannkendall). Monthly data: seasonal Mann-Kendall on monthly "
-        "counts (each calendar month against itself); annual data: original test on full years, on rates per "
-        "100,000 when every year has a population, otherwise counts. '% per year' is Sen's slope divided by the "
-        f"median level. A trend is called significant only with p<0.05 and at least {MIN_RECORDS} records in "
-        "the first and last full year together; below that, one record more or less swings the change, and the "
-        "verdict says 'too few records'. Categories are ranked by significance, then by the size of the slope. "
-        "The CSV also holds the test used, the measure, the number of periods, Sen's slope and the direction.",
-    )
+    meta = _metadata(con, g, SIGNIFICANCE)
     return _block(f"{label}: trend significance", body, " ".join(sentences), meta)
 
 
@@ -720,7 +738,7 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         groups["Year-over-year change"].append(_yoy_block(con, label, g, yoy))
         if bool(g["monthly"].any()):
             groups["Monthly series and seasonality"].append(_seasonal_block(con, label, g, monthly, breaks))
-        groups["Trend significance"].append(_significance_block(con, label, g, trends))
+        groups["Trend significance"].append(_significance_block(con, label, g, trends, breaks))
     reference = trend_tables.reference_year(annual)
     for label, a in _datasets(areas):
         groups["Areas"].append(_areas_block(con, label, a, annual, reference))

@@ -141,3 +141,53 @@ def test_quality_page_renders_offline_in_a_browser(fixture_page) -> None:
     assert rendered.console_errors == []
     assert rendered.plotly_svgs >= len(_plots(html)), "every chart drew its SVG"
     assert "Plotly is not defined" not in rendered.stderr
+
+
+def test_excluded_codes_are_told_apart_from_unmapped_ones_and_show_their_code(tmp_path) -> None:
+    """An excluded code (old loads: reason unmapped_offence with an 'is excluded' detail; new loads:
+    excluded_offence, whose detail may not quote the code) is 'outside ICCS by the correspondence table', with its
+    code read from the detail or the raw record; a code missing from the table is 'not in' it."""
+    con = build_warehouse(tmp_path / "w.duckdb")
+    try:
+        con.execute("""
+            INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id) VALUES
+            ('alpha_police', 'a.csv', 5, 'unmapped_offence',
+             'offence: national code ''X9'' is excluded from ICCS by alpha.csv: traffic offence',
+             '{"offence": "X9"}', 'r'),
+            ('alpha_police', 'a.csv', 6, 'unmapped_offence',
+             'offence: national code ''X9'' is excluded from ICCS by alpha.csv: traffic offence',
+             '{"offence": "X9"}', 'r'),
+            ('alpha_police', 'a.csv', 7, 'excluded_offence', 'offence: outside ICCS by alpha.csv (civil matter)',
+             '{"offence": "T1", "date": "2020-01-01"}', 'r'),
+            ('alpha_police', 'a.csv', 9, 'unmapped_offence', 'offence: national code ''Q1'' is not in alpha.csv',
+             '{"offence": "Q1"}', 'r')
+        """)
+        html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
+    finally:
+        con.close()
+    codes = _csv(html, "quality_unmapped_codes.csv").set_index("national_code")
+    assert codes.loc["X9", "why"] == "outside ICCS by the correspondence table"
+    assert codes.loc["X9", "note"] == "traffic offence" and codes.loc["X9", "records"] == 2
+    assert codes.loc["T1", "why"] == "outside ICCS by the correspondence table"  # code from the raw record
+    assert codes.loc["Q1", "why"] == "not in the correspondence table"
+    reasons = _csv(html, "quality_reasons.csv")
+    unmapped = reasons[reasons["reason"] == "unmapped_offence"]
+    assert dict(zip(unmapped["meaning"], unmapped["records"], strict=True)) == {
+        "the national offence code is outside ICCS by the correspondence table": 2,
+        "the national offence code is not in the correspondence table": 1,
+    }
+    excluded = reasons[reasons["reason"] == "excluded_offence"]
+    assert excluded["meaning"].tolist() == ["the national offence code is outside ICCS by the correspondence table"]
+    assert "3 records outside ICCS by the correspondence table; 1 record not in the correspondence table" in html
+
+
+def test_a_tie_between_reasons_is_called_a_tie() -> None:
+    from reports.quality import _most_common
+
+    def frame(counts: dict[str, int]) -> pd.DataFrame:
+        return pd.DataFrame({"source": "s", "reason": list(counts), "records": list(counts.values())})
+
+    assert _most_common(frame({"a": 1, "b": 1, "c": 1})) == "all 3 reasons are tied at 1 record each (a, b and c)"
+    tied = "the most common reasons are tied at 5 records each: a and b"
+    assert _most_common(frame({"a": 5, "b": 5, "c": 1})) == tied
+    assert _most_common(frame({"a": 2, "b": 5})) == "the most common reason is b (5 in s)"

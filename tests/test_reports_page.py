@@ -154,3 +154,53 @@ def test_figure_ids_are_stable_so_the_same_data_gives_the_same_page():
     other = {"data": [{"type": "bar", "x": ["a"], "y": [2]}], "layout": {}}
     assert page.figure_html(spec) == page.figure_html(spec)
     assert page.figure_html(spec) != page.figure_html(other)
+
+
+def test_tables_show_plain_headers_and_formatted_numbers_while_the_csv_stays_raw():
+    frame = pd.DataFrame(
+        {
+            "records_in": [200_000, 1_426],
+            "quarantined_share": [0.00713, 0.000255],
+            "share_pct": [0.0937, 12.5],
+            "rate_per_100k": [4.2, 1234.5678],
+            "change_pct": [15.0, -0.5],
+            "first_year": [2019, 2020],
+            "slope_per_year": [1.25, -3.0],
+            "p_value": [0.0491, 0.0004],
+        }
+    )
+    html = page.table_html(frame, caption="c", csv_name="t")
+    head = re.search(r"<thead>(.*)</thead>", html).group(1)
+    assert "_" not in head  # no snake_case header
+    assert ">records in<" in head and ">Sen&#x27;s slope per year<" in head and ">first year<" in head
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert cells[:8] == ["200,000", "0.71%", "0.09%", "4.20", "+15.0%", "2019", "1.25", "0.049"]
+    assert cells[8:] == ["1,426", "0.03%", "12.5%", "1,234.57", "-0.50%", "2020", "-3", "&lt;0.001"]
+    href = re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', html).group(1)
+    back = pd.read_csv(io.StringIO(urllib.parse.unquote(href.replace("&amp;", "&"))))
+    assert list(back.columns) == list(frame.columns)
+    assert back["quarantined_share"].tolist() == [0.00713, 0.000255]  # raw values for machines
+    assert 'class="data wide"' not in html  # 8 columns fit at the normal size
+    wide = page.table_html(frame.assign(extra=1), caption="c", csv_name="t")
+    assert 'class="data wide"' in wide
+
+
+def test_an_empty_table_is_one_line_saying_so():
+    html = page.table_html(pd.DataFrame(columns=["a", "b"]), caption="Level-2 changes", csv_name="t", empty="why")
+    assert "<table" not in html and "0 rows" not in html and "Level-2 changes: why" in html
+
+
+def test_charts_skip_what_has_nothing_to_draw_and_never_go_negative():
+    from reports import charts
+
+    frame = pd.DataFrame({"menu": ["a", "a", "b", "b"], "year": [2021, 2022, 2021, 2022], "v": [0.0, 0.0, None, None]})
+    kept, why = charts.drawable(frame, menu="menu", x="year", y="v")
+    assert why == "" and set(kept["menu"]) == {"a"}  # the entry without values is dropped
+    _, why = charts.drawable(frame.assign(v=None), menu="menu", x="year", y="v")
+    assert why.startswith("Nothing to chart")
+    _, why = charts.drawable(frame[frame["year"] == 2022].assign(v=3.0), menu="menu", x="year", y="v")
+    assert why.startswith("One year of data (2022)")
+    fig = charts.menu_lines(
+        kept, menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count"
+    )
+    assert fig["layout"]["yaxis"]["rangemode"] == "nonnegative"  # all zeros: no axis from -1

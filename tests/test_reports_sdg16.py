@@ -135,6 +135,9 @@ def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_
     assert victims and all(labels == ["series break: appeared (Trafficking in persons)"] for labels in victims)
     assert not any(labels for entry, labels in components.items() if "alpha_victims" not in entry)
     assert "assault codes split" not in html
+    # The trend sentence of the trafficking rate warns that the break lies inside the years it compares.
+    assert "The rate rose 89% from 2012 to 2023" in html
+    assert "A series break lies in this period (02041 appeared 2019)" in html
 
 
 @pytest.mark.browser

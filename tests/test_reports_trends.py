@@ -277,6 +277,8 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
     sections = chart("alpha_police — offences (police): AAA — offences (count)")
     assert "series break: reclassification (05)" in sections["AAA — offences (count)"]
     assert "series break: appeared (02); new recording system" in sections["AAA — offences (count)"]
+    assert "AAA Theft (rate per 100,000) rose" in html
+    assert "A series break lies in this period (05022 reclassification 2021-07; new recording system 2020)" in html
     others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
     assert others and not any(others)  # other sources' charts carry none of alpha_police's breaks
 

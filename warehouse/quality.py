@@ -20,9 +20,31 @@ TABLE_CONTRACTS: tuple[tuple[str, type[pa.DataFrameModel]], ...] = (
     ("population", PopulationRow),
     ("quarantine", QuarantineRow),
 )
-# classify.py words an unmapped record's detail as "<column>: national code '<code>' <why>"
-_UNMAPPED_CODE = r"national code '(.*)' (?:is not in|has no row in|is outside ICCS)"
-_UNMAPPED_WHY = r"national code '.*' (is not in|has no row in|is outside ICCS)"
+# classify.py words an unmapped record's detail as "<column>: national code '<code>' <why>", where <why> is
+# "is not in <table>", "has no row in <table> valid on <date>" or "is excluded from ICCS by <table>: <note>".
+# Records outside ICCS by the correspondence table carry reason `unmapped_offence` (older loads) or
+# `excluded_offence`; both are read here.
+UNCLASSIFIED_REASONS = ("unmapped_offence", "excluded_offence")
+_CODE = r"national code '(.*?)' (?:is not in|has no row in|is excluded from ICCS|is outside ICCS)"
+_COLUMN = r"^([^:']+): "
+_QUOTED = r"'(.*?)'"
+_NOTE = r"is excluded from ICCS by [^:]*: (.*)$"
+# What each kind of unclassified record means, in the words the reports use.
+KIND_MEANINGS = {
+    "unmapped": "not in the correspondence table",
+    "no_row_on_date": "in the correspondence table, but with no row valid on the record's date",
+    "excluded": "outside ICCS by the correspondence table",
+}
+
+
+def _kind_sql() -> str:
+    """SQL for the kind of an unclassified quarantine row (NULL for other reasons)."""
+    return f"""CASE WHEN reason NOT IN {UNCLASSIFIED_REASONS} THEN NULL
+                    WHEN reason = 'excluded_offence'
+                         OR regexp_matches(detail, 'national code ''.*'' (is excluded from|is outside) ICCS')
+                         THEN 'excluded'
+                    WHEN regexp_matches(detail, 'national code ''.*'' has no row in') THEN 'no_row_on_date'
+                    ELSE 'unmapped' END"""
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pd.DataFrame:
@@ -60,38 +82,52 @@ def load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per source and reason: records, what the reason means, the first quarantined line and its detail."""
-    frame = _frame(con, """
-        SELECT source, reason, count(*) AS records,
+    """Per source and reason: records, what the reason means, the first quarantined line and its detail.
+
+    Records with an unclassified national code are split by what happened to the code (not in the
+    correspondence table, no row valid on the date, or outside ICCS by the table), each its own row."""
+    frame = _frame(con, f"""
+        SELECT source, reason, {_kind_sql()} AS kind, count(*) AS records,
                arg_min(parse_filename(file) || ':' || row_number, (file, row_number)) AS first_at,
                arg_min(detail, (file, row_number)) AS example
-        FROM quarantine GROUP BY ALL ORDER BY source, records DESC, reason""")
-    frame.insert(2, "meaning", frame["reason"].map(REASONS).fillna("(not a known reason code)"))
-    return frame
+        FROM quarantine GROUP BY ALL ORDER BY source, records DESC, reason, kind""")
+    kind = frame["kind"].map(KIND_MEANINGS)
+    meaning = ("the national offence code is " + kind).fillna(frame["reason"].map(REASONS))
+    frame.insert(2, "meaning", meaning.fillna("(not a known reason code)"))
+    return frame.drop(columns="kind")
 
 
 def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """National codes that could not be given an ICCS code, by volume: source, national_code, why, records,
-    share of the source's records, where it was first seen."""
+    """National codes that could not be given an ICCS code, by volume: source, national_code, why (not in the
+    correspondence table, no row valid on the date, or outside ICCS by it), the table's note for an excluded
+    code, records, share of the source's records, where it was first seen.
+
+    The code is read from the detail text, or from the raw record (the detail names its column) when the
+    detail does not quote it."""
+    kinds = " ".join(f"WHEN '{k}' THEN {_sql_text(v)}" for k, v in KIND_MEANINGS.items())
     return _frame(con, f"""
-        WITH u AS (
-            SELECT source, regexp_extract(detail, {_sql_text(_UNMAPPED_CODE)}, 1) AS national_code,
-                   regexp_extract(detail, {_sql_text(_UNMAPPED_WHY)}, 1) AS why, file, row_number
-            FROM quarantine WHERE reason = 'unmapped_offence'),
+        WITH q AS (
+            SELECT *, {_kind_sql()} AS kind,
+                   nullif(regexp_extract(detail, {_sql_text(_CODE)}, 1), '') AS quoted,
+                   nullif(regexp_extract(detail, {_sql_text(_COLUMN)}, 1), '') AS code_column
+            FROM quarantine WHERE reason IN {UNCLASSIFIED_REASONS}),
+        u AS (
+            SELECT source, kind, file, row_number,
+                   coalesce(quoted, json_extract_string(try_cast(raw AS JSON), '$."' || code_column || '"'),
+                            nullif(regexp_extract(detail, {_sql_text(_QUOTED)}, 1), '')) AS national_code,
+                   nullif(regexp_extract(detail, {_sql_text(_NOTE)}, 1), '') AS note
+            FROM q),
         totals AS (
             SELECT source, sum(records_in) AS records_in FROM (
                 SELECT * FROM runs QUALIFY row_number() OVER (PARTITION BY source, {_file_key(con)}
                                                             ORDER BY finished_at DESC, run_id DESC) = 1)
             GROUP BY source)
-        SELECT u.source, u.national_code,
-               CASE u.why WHEN 'is not in' THEN 'not in the correspondence table'
-                          WHEN 'has no row in' THEN 'no mapping valid on the record''s date'
-                          WHEN 'is outside ICCS' THEN 'excluded from ICCS by the correspondence table'
-                          ELSE 'unmapped' END AS why,
+        SELECT u.source, u.national_code, CASE u.kind {kinds} END AS why, any_value(u.note) AS note,
                count(*) AS records, count(*) / any_value(t.records_in) AS share_of_source,
                arg_min(parse_filename(u.file) || ':' || u.row_number, (u.file, u.row_number)) AS first_at
         FROM u LEFT JOIN totals t USING (source)
-        GROUP BY ALL ORDER BY records DESC, u.source, u.national_code""")
+        GROUP BY u.source, u.national_code, u.kind
+        ORDER BY records DESC, u.source, u.national_code""")
 
 
 def _sql_text(value: str) -> str:
