@@ -54,6 +54,10 @@ def _add_sources(con) -> None:
         SELECT 'gamma_areas', 'CCC', 'ga-' || area || '-' || y || '-' || k, make_date(y, 1 + k % 12, 1 + k % 28),
                'T', '05022', area, NULL, NULL, 'offences', 'police'
         FROM gamma_areas, range(2019, 2023) t(y), range(n) r(k)
+        UNION ALL  -- and 5 records with coordinates: too few for a grid, so it is still analysed by area
+        SELECT 'gamma_areas', 'CCC', 'gx-' || k, DATE '2020-06-01', 'T', '05022', 'G00', 10.0, 20.0, 'offences',
+               'police'
+        FROM range(5) r(k)
     """)
     # delta_areas: areas nobody geocoded; epsilon_none: neither coordinates nor areas
     con.execute(f"""
@@ -152,6 +156,9 @@ def test_planted_cluster_is_found_and_named_after_its_area_escaped(page: Path):
     assert "Assaults and threats (0201)" in points  # the cluster's offences lead its ICCS mix
     areas = _section(html, "gamma_areas (offences)")
     assert re.search(r"\d+ of 64 areas are hot spots", areas)
+    why = "5 geocoded records: too few for a 1 km grid analysis (at least 50 are needed)"
+    assert f'<p class="summary">{why}, so the records are analysed by area.' in areas
+    assert f"<dt>Why by area</dt><dd>{why}, so the records are analysed by the area they name</dd>" in areas
     assert XSS_HOT_ESCAPED in areas.split("</p>")[0]  # named in the summary as one of the hot areas
 
 

@@ -6,7 +6,8 @@ ICCS categories and the area name most of its records carry. Everything is vecto
 
 A group of the map of all years is a contiguous hot area, and a planted emerging cluster 6 km from a town joins
 the town's group when the hot cells between them touch: naming a group after the pattern of most of its cells
-called such a cluster "a persistent hot spot" (its 7 cells among the town's 110). Groups therefore report their
+called such a cluster "a persistent hot spot" (on the demo, the 20 consecutive cells around the retail park
+planted in 2022 among the 117 of their town's group, 81 of them persistent). Groups therefore report their
 mix of patterns, and the places that changed (cells of an emerging or a no-longer-hot pattern) are grouped
 apart, each family on its own (`change_table`).
 """
