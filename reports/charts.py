@@ -249,15 +249,17 @@ def menu_lines(
     y_title: str | Callable[[str], str],
     partial: str | None = None,
     note: str | None = None,
-    y_format: str = ",.1f",
+    y_format: str | Callable[[str], str] = ",.1f",
 ) -> Figure:
     """One line per `trace` value, a dropdown over `menu` values. Rows flagged `partial` are drawn as open
-    markers off the line (e.g. a year with only some months), labelled with the `note` column."""
+    markers off the line (e.g. a year with only some months), labelled with the `note` column. `y_format` (a
+    d3 format, or a function of the dropdown entry) formats values on hover."""
     data: list[dict[str, Any]] = []
     labels = list(dict.fromkeys(frame[menu]))
     trace_menu: list[int] = []
     for i, label in enumerate(labels):
         sub = frame[frame[menu] == label]
+        fmt = y_format(label) if callable(y_format) else y_format
         for j, (name, g) in enumerate(sub.groupby(trace, sort=False)):
             g = _full_years(g.sort_values(x), x)
             color = PALETTE[j % len(PALETTE)]
@@ -273,7 +275,7 @@ def menu_lines(
                     "line": {"color": color, "width": 2},
                     "marker": {"size": 6},
                     "visible": i == 0,
-                    "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{y_format}}}<extra></extra>",
+                    "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{fmt}}}<extra></extra>",
                 }
             )
             trace_menu.append(i)
@@ -290,7 +292,7 @@ def menu_lines(
                         "marker": {"color": color, "size": 9, "symbol": "circle-open", "line": {"width": 2}},
                         "text": values(g.loc[flagged, note]) if note else None,
                         "visible": i == 0,
-                        "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{y_format}}}<br>%{{text}}<extra></extra>",
+                        "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{fmt}}}<br>%{{text}}<extra></extra>",
                     }
                 )
                 trace_menu.append(i)

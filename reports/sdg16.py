@@ -286,7 +286,7 @@ def _target_16_4(
             y_title=lambda m: m.split(" — ", 1)[-1],
             partial="partial",
             note="note",
-            y_format=",.3g",
+            y_format=lambda m: ",.2f" if m.endswith("per 100,000") else ",.0f",
         )
         component_codes = dict(zip(infos["component"], infos["codes"], strict=True))
         drawn_breaks = _add_breaks(fig, both, "menu", component_codes, breaks)

@@ -81,6 +81,11 @@ def _missing_population(frame: pd.DataFrame) -> str:
     return "rates are absent for " + "; ".join(f"{c} {years}" for c, years in by_country.items())
 
 
+def _hover_format(menu: str) -> str:
+    """Rates with 2 decimals, counts as whole numbers."""
+    return ",.2f" if "per 100,000" in menu else ",.0f"
+
+
 def _across(breaks: pd.DataFrame, row: pd.Series) -> str:
     """The series breaks inside the years a trend-table row compares, as a sentence (or '')."""
     return trend_tables.break_note(breaks, row["source"], [row["iccs_code"]], row["first_year"], row["last_year"])
@@ -169,6 +174,7 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
             y_title=lambda m: m.split(" — ", 1)[-1],
             partial="partial",
             note="note",
+            y_format=_hover_format,
         )
         entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
         source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
@@ -281,6 +287,7 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks
             y_title=f"{unit} (count)",
             partial="partial",
             note="note",
+            y_format=",.0f",
         )
         entries = charts.menu_series(shown, "menu", "source", "iccs_code", "iccs_code")
         drill_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)

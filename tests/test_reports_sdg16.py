@@ -174,3 +174,24 @@ def test_partial_years_only_the_summary_describes_what_the_table_shows(tmp_path:
     summary = html[html.index("16.1.1 Number of victims") :].split('<p class="summary">', 1)[1].split("</p>", 1)[0]
     assert "no population" not in summary
     assert "ISL: no victim counts; offences only (1.96 per 100,000 in 2023, a partial year (3 of 12 months" in summary
+
+
+def test_without_population_there_is_no_empty_rate_chart(tmp_path: Path):
+    import duckdb
+
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    con.execute(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count) "
+        "SELECT 'no_pop', 'ISL', NULL, '0101', 'H1', y, NULL, 'offences', 'police', 4 FROM range(2019, 2022) t(y)"
+    )
+    html = render_sdg16(con, tmp_path).read_text()
+    con.close()
+    homicide = html[html.index("16.1.1 Number of victims") : html.index("16.2.2")]
+    assert "Plotly.newPlot" not in homicide  # an all-empty chart would show an axis from -1 to 4
+    assert "No population for these countries and years: no rate per 100,000 to chart" in homicide
+    assert "ISL: no victim counts; offences only (4 in 2021; no population for a rate)" in homicide

@@ -377,3 +377,37 @@ def test_year_over_year_changes_are_tested_and_small_ones_are_not_headlines():
     assert "0101" not in sentence and "fall" not in sentence
     calm = trends_page._changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
     assert calm.startswith("2023 to 2024: no change goes beyond chance")
+
+
+def _one_source(rows_sql: str, population_sql: str | None = None):
+    import duckdb
+
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    con.execute(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count) "
+        + rows_sql
+    )
+    if population_sql:
+        con.execute("INSERT INTO population " + population_sql)
+    return con
+
+
+def test_a_source_with_one_year_says_so_instead_of_drawing_points_and_empty_tables(tmp_path: Path):
+    con = _one_source(
+        "SELECT 'one_year', 'ISL', NULL, c, 'n', 2023, m, 'offences', 'police', 3 "
+        "FROM range(1, 13) t(m), (VALUES ('0101'), ('0502'), ('02011')) v(c)",
+        "VALUES ('ISL', NULL, 2023, 150000)",
+    )
+    html = render_trends(con, tmp_path).read_text()
+    con.close()
+    assert "One year of data (2023): no chart over time; the table has the figures." in html
+    assert "One year of data (2023): no year-over-year change." in html
+    assert "<span>0 rows" not in html and "No data for this table" not in html
+    for _, data, layout in plotly_figures(html):  # what is still drawn (monthly series) spans more than one x
+        xs = {x for trace in data for x in trace.get("x") or [] if x is not None}
+        assert len(xs) > 1, layout["title"]["text"]
