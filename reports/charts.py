@@ -227,6 +227,18 @@ def drawable(frame: pd.DataFrame, *, menu: str, x: str, y: str, what: str = "yea
     return keep, ""
 
 
+PARTIAL_ONLY = (
+    "Every year shown is partial (fewer than 12 months with records): its points are open circles, not joined by "
+    "lines, because partial years are not comparable with each other."
+)
+
+
+def partial_only(frame: pd.DataFrame, *, y: str, partial: str = "partial") -> str:
+    """PARTIAL_ONLY when every value drawn is flagged partial (so no line is drawn at all), else ''."""
+    drawn = frame[frame[y].notna()]
+    return PARTIAL_ONLY if not drawn.empty and bool(drawn[partial].astype(bool).all()) else ""
+
+
 def _full_years(g: pd.DataFrame, x: str) -> pd.DataFrame:
     """Insert rows for absent integer x values (years) so that the line shows a gap instead of joining."""
     if g.empty or not pd.api.types.is_integer_dtype(g[x]):

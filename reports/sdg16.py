@@ -142,10 +142,11 @@ def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 
 def _when(row: pd.Series) -> str:
-    """'in 2023', or 'in 2023, a partial year (6 of 12 months)' for a year the source did not fully cover."""
+    """'in 2023', or 'in 2023, a partial year with records in 6 of 12 months, ...' for a year the source did not
+    fully cover."""
     text = f"in {int(row['year'])}"
     if bool(row["partial"]):
-        text += f", a partial year ({int(row['months'])} of 12 months with records, not an annual figure)"
+        text += f", a partial year with records in {int(row['months'])} of 12 months, not an annual figure"
     return text
 
 
@@ -225,6 +226,8 @@ def _victims_block(
         )
         drawn_breaks = _add_breaks(fig, charted, "measure", {indicator: info["codes"]}, breaks)
         chart = page.figure_html(fig)
+        if note := charts.partial_only(charted, y="rate_per_100k"):
+            chart += page.paragraph(note, cls="note")
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
     codes = _codes(info["codes"])
     sentences = [
@@ -290,20 +293,9 @@ def _target_16_4(
         )
         component_codes = dict(zip(infos["component"], infos["codes"], strict=True))
         drawn_breaks = _add_breaks(fig, both, "menu", component_codes, breaks)
-        table = data[
-            [
-                "country",
-                "source",
-                "unit",
-                "component",
-                "year",
-                "count",
-                "population",
-                "rate_per_100k",
-                "share_pct",
-                "partial",
-            ]
-        ]
+        columns = ["country", "source", "unit", "component", "year", "count", "population", "rate_per_100k"]
+        columns += ["share_pct", "partial"]
+        table = data[columns]
         meta = _metadata(
             con,
             pd.Series(
@@ -321,10 +313,11 @@ def _target_16_4(
                 "Counts and rates per 100,000",
                 page.figure_html(fig)
                 + page.table_html(
-                    table,
+                    table.assign(component=data["name"]),  # the component in words; the CSV keeps its code
                     caption="Target 16.4 components by year (each unit apart)",
                     csv_name="sdg_16_4_components",
                     labels={"share_pct": "share of all recorded (same unit)"},
+                    csv=table,
                 ),
                 summary="Choose a country, source and measure above the chart. Rates use the national population "
                 "of the same year.",
@@ -386,7 +379,18 @@ def _target_16_4(
                     },
                 )
             )
-        if not trends.empty:
+        if not trends.empty and (trends["test"] == "too few periods").all():
+            blocks.append(
+                page.block_html(
+                    "Trends (Mann-Kendall)",
+                    page.paragraph(
+                        "No trend test: no component has enough periods (at least 5 full years, or 24 months over "
+                        "two calendar years).",
+                        cls="note",
+                    ),
+                )
+            )
+        elif not trends.empty:
             t = trends.assign(component=trends["iccs_code"].map(component_name))
             columns = ["country", "source", "unit", "component", "verdict", "relative_slope_pct", "p_value"]
             columns += ["first_year", "first_count", "last_year", "last_count", "change_pct"]

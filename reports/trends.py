@@ -179,12 +179,8 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
         entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
         source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
         chart = page.figure_html(fig)
-        if bool(level1.loc[level1["count"].notna(), "partial"].all()):
-            chart += page.paragraph(
-                "Every year is partial (fewer than 12 months with records): its points are open circles, not "
-                "joined by lines, because partial years are not comparable with each other.",
-                cls="note",
-            )
+        if note := charts.partial_only(long, y="value"):
+            chart += page.paragraph(note, cls="note")
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
     for country, tc in t.groupby("country", sort=True):
