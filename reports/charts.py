@@ -451,6 +451,8 @@ def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str]
             "automargin": True,
             "title": {"text": y_title if axis == "y" else ""},
         }
+        if axis == "y":
+            layout[key]["rangemode"] = "nonnegative"  # observed counts and their trend: never a negative axis
     layout["annotations"] = [
         {
             "text": text,

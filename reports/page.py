@@ -5,7 +5,8 @@ referenced relatively (a CDN script renders a blank page offline), and CSV downl
 Everything that comes from data is HTML-escaped here: table cells, titles, summaries, metadata, and the string
 values inside chart traces (plotly renders a subset of HTML in labels, so a label is escaped to show as text).
 Layout text of a figure (titles, annotations, dropdown labels) is the caller's: pass data labels through
-`plot_text` before putting them there.
+`plot_text` before putting them there. Tables show plain-words headers and one format per kind of column
+(counts, rates, shares, changes, years, p-values); their CSV downloads keep the raw values and column names.
 """
 
 from __future__ import annotations
