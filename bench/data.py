@@ -41,4 +41,8 @@ def demo_data(records: int, fmt: str, seed: int = DEFAULT_SEED, cache_dir: Path 
     generate_demo(partial, records=records, seed=seed, fmt=fmt)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    # The same input from an older generator can never be used again: do not let 10M-record copies pile up.
+    for stale in cache_dir.glob(f"demo-{records}-{fmt}-seed{seed}-gen*"):
+        if stale != target and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
     return read_manifest(target), True
