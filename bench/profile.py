@@ -24,6 +24,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 _OURS = ("/warehouse/", "/pipelines/", "/reports/")
 
 
@@ -48,7 +49,7 @@ def _caller() -> str:
     while frame is not None:
         name = frame.f_code.co_filename
         if any(part in name for part in _OURS):
-            short = name.split("/work/main/")[-1] if "/work/main/" in name else Path(name).name
+            short = name[len(_ROOT):] if name.startswith(_ROOT) else Path(name).name
             return f"{short}:{frame.f_lineno} {frame.f_code.co_name}"
         frame = frame.f_back
     return "?"
