@@ -275,41 +275,64 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         pairs_json.append("'column': cell")
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
     cell_id = " || coalesce(':' || trim(cell), '')"
-    duplicate_sql = _duplicates_sql(has("record_id"), shown["record_id"])
     lookup_join = "LEFT JOIN lookup lk ON lk.lookup_key = trim(t0.country_raw)" if src.country_lookup else ""
-    mapping_ctes, mapping_join, known = _mapping_sql(con, src)
+    mapping_join, known = _mapping_sql(con, src)
+    located = _located_sql(con, src.name)
+
+    def checked(where: str = "true") -> str:
+        """Every staged record (or those ``where`` selects, on raw columns) typed, mapped and judged, streaming:
+        no CTE over the records is read twice, so DuckDB never materialises them."""
+        return f"""
+            WITH {located.format(where=where)}
+            {_lookup_sql(src)},
+            typed AS (
+                SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
+                       {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
+                       {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
+                       {_txt('count') if has('count') else 'NULL'} AS count_txt,
+                       {_txt('country') if has('country') else 'NULL'} AS country_txt,
+                       {_date_sql(src, _txt('date'))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
+                       {count} AS count, {country} AS country, {flag} AS flag,
+                       coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
+                FROM located t0 {lookup_join}),
+            mapped AS (
+                SELECT t.*, mp.group_id, mp.mapping, mp.iccs_code, mp.map_note, {known} AS known
+                FROM typed t {mapping_join})
+            SELECT *, {reason} AS reason_pre FROM mapped"""
+
+    if has("record_id"):
+        # Duplicates are judged among valid records only, but ids seen twice are few: find their hashes on the
+        # raw ids (an 8-byte aggregate, cheaper than one on the strings), judge just those records, and keep each
+        # id's first valid position for the one streaming pass below; a hash collision drops out there, where
+        # the ids themselves are grouped.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {DUP_IDS} AS
+            SELECT hash({rid}) AS h FROM {raw_table(src.name)} WHERE {rid} IS NOT NULL
+            GROUP BY 1 HAVING count(*) > 1""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {DUP_FIRST} AS
+            SELECT record_id, min(file_index * 1000000000000 + line) AS first_pos
+            FROM ({checked(f"hash({rid}) IN (SELECT h FROM {DUP_IDS})")})
+            WHERE reason_pre IS NULL GROUP BY record_id HAVING count(*) > 1""")
+        flagged = f"""
+            SELECT c.*, coalesce(c.reason_pre IS NULL AND f.first_pos <> c.file_index * 1000000000000 + c.line,
+                                 false) AS is_duplicate,
+                   {shown['record_id']} || ': ''' || c.record_id || ''' already loaded from line '
+                       || (f.first_pos % 1000000000000)::VARCHAR AS duplicate_detail
+            FROM checked c LEFT JOIN {DUP_FIRST} f ON f.record_id = c.record_id"""
+    else:
+        flagged = "SELECT *, false AS is_duplicate, NULL AS duplicate_detail FROM checked"
     con.execute(f"""
         CREATE OR REPLACE TABLE {records_table(src.name)} AS
-        WITH offsets AS (
-            SELECT file_index, threshold, max(skipped) AS skipped FROM ({line_offsets_sql(src.name)}) GROUP BY ALL)
-        {_lookup_sql(src)},
-        located AS (
-            SELECT r.*, r.row_ordinal + 1 + coalesce(o.skipped, 0) AS line
-            FROM {raw_table(src.name)} r
-            ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.row_ordinal > o.threshold),
-        typed AS (
-            SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
-                   {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
-                   {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
-                   {_txt('count') if has('count') else 'NULL'} AS count_txt,
-                   {_txt('country') if has('country') else 'NULL'} AS country_txt,
-                   {_date_sql(src, _txt('date'))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
-                   {count} AS count, {country} AS country, {flag} AS flag,
-                   coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
-            FROM located t0 {lookup_join}),
-        {mapping_ctes}
-        mapped AS (
-            SELECT t.*, mp.group_id, mp.mapping, mp.iccs_code, mp.map_note, {known} AS known
-            FROM typed t {mapping_join}),
-        checked AS (
-            SELECT *, {reason} AS reason_pre, {detail} AS detail_pre FROM mapped)
-        {duplicate_sql}
+        WITH checked AS ({checked()}), flagged AS ({flagged})
         SELECT file_index, file, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
                latitude, longitude, count, country, flag, group_id, mapping, cell,
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
-               coalesce(detail_pre, CASE WHEN is_duplicate THEN duplicate_detail END) AS detail,
+               CASE WHEN reason_pre IS NOT NULL THEN {detail} WHEN is_duplicate THEN duplicate_detail END AS detail,
                CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw
         FROM flagged""")
+    for table in (DUP_IDS, DUP_FIRST):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return summarise(con, src.name)
 
 
@@ -317,8 +340,8 @@ def mapping_table(source: str) -> str:
     return f"staging.mapping_{source}"
 
 
-def _mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str, str, str]:
-    """How records meet their correspondence group: (CTEs, join, 'known' expression).
+def _mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str, str]:
+    """How records meet their correspondence group: (join, 'known' expression).
 
     Without dated rows the group depends on the offence text alone: a table of the few distinct texts is built
     first and records join it on one key. With dated rows the group is found once per distinct (offence, date).
@@ -339,24 +362,31 @@ def _mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str
                   FROM {keys} k JOIN (SELECT DISTINCT group_id, key FROM {targets}) g ON g.key = k.key
                   GROUP BY k.offence_txt) m
             JOIN ({dominant}) d ON d.group_id = m.group_id""")
-        return "", f"LEFT JOIN {mapping_table(src.name)} mp ON mp.offence_txt = t.offence_txt", "false"
-    ctes = f"""
-        pairs AS (SELECT DISTINCT offence_txt, occurred_on FROM typed WHERE offence_txt IS NOT NULL),
+        return f"LEFT JOIN {mapping_table(src.name)} mp ON mp.offence_txt = t.offence_txt", "false"
+    # Dated rows: the group is found once per distinct (offence, date text) of the staged rows, into the same
+    # small table, so the records pass joins it instead of deduplicating the records itself.
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {mapping_table(src.name)} AS
+        WITH pairs AS (
+            SELECT *, {_date_sql(src, 'date_txt')} AS occurred_on
+            FROM (SELECT DISTINCT {_txt('offence')} AS offence_txt, {_txt('date')} AS date_txt
+                  FROM {raw_table(src.name)} WHERE {_txt('offence')} IS NOT NULL)),
         groups AS (SELECT DISTINCT group_id, key, valid_from, valid_to FROM {targets}),
         matched AS (
-            SELECT p.offence_txt, p.occurred_on, arg_max(g.group_id, k.depth) AS group_id
+            SELECT p.offence_txt, p.date_txt, arg_max(g.group_id, k.depth) AS group_id
             FROM pairs p JOIN {keys} k ON k.offence_txt = p.offence_txt JOIN groups g ON g.key = k.key
             WHERE (g.valid_from IS NULL OR p.occurred_on >= g.valid_from)
               AND (g.valid_to IS NULL OR p.occurred_on <= g.valid_to)
             GROUP BY ALL),
-        known AS (SELECT DISTINCT k.offence_txt FROM {keys} k JOIN groups g ON g.key = k.key),
-        mapping AS (
-            SELECT m.offence_txt, m.occurred_on, d.*, true AS known
-            FROM matched m JOIN ({dominant}) d ON d.group_id = m.group_id),"""
-    join = """LEFT JOIN mapping mp
-              ON mp.offence_txt = t.offence_txt AND mp.occurred_on IS NOT DISTINCT FROM t.occurred_on
-            LEFT JOIN known kn ON kn.offence_txt = t.offence_txt"""
-    return ctes, join, "kn.offence_txt IS NOT NULL"
+        known AS (SELECT DISTINCT k.offence_txt FROM {keys} k JOIN groups g ON g.key = k.key)
+        SELECT p.offence_txt, p.date_txt, d.*, kn.offence_txt IS NOT NULL AS known
+        FROM pairs p
+        LEFT JOIN matched m ON m.offence_txt = p.offence_txt AND m.date_txt IS NOT DISTINCT FROM p.date_txt
+        LEFT JOIN ({dominant}) d ON d.group_id = m.group_id
+        LEFT JOIN known kn ON kn.offence_txt = p.offence_txt""")
+    return (f"LEFT JOIN {mapping_table(src.name)} mp "
+            "ON mp.offence_txt = t.offence_txt AND mp.date_txt IS NOT DISTINCT FROM t.date_txt",
+            "coalesce(mp.known, false)")
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
@@ -366,19 +396,32 @@ def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
         [schema, table]).fetchall()}
 
 
-def _duplicates_sql(has_ids: bool, shown_id: str) -> str:
-    if not has_ids:
-        return ", flagged AS (SELECT *, false AS is_duplicate, NULL AS duplicate_detail FROM checked)"
-    return f"""
-        , firsts AS (
-            SELECT record_id, min(file_index * 1000000000000 + line) AS first_pos, count(*) AS n
-            FROM checked WHERE reason_pre IS NULL GROUP BY record_id HAVING count(*) > 1),
-        flagged AS (
-            SELECT c.*, coalesce(c.reason_pre IS NULL AND f.first_pos <> c.file_index * 1000000000000 + c.line,
-                                 false) AS is_duplicate,
-                   {shown_id} || ': ''' || c.record_id || ''' already loaded from line '
-                       || (f.first_pos % 1000000000000)::VARCHAR AS duplicate_detail
-            FROM checked c LEFT JOIN firsts f ON f.record_id = c.record_id)"""
+# Small working tables of one classification (temporary: they live only on this connection).
+DUP_IDS = "classify_dup_ids"
+DUP_FIRST = "classify_dup_first"
+# Up to this many rejected or blank lines in a source's files, a row's line is a sum of comparisons with them;
+# beyond, an ASOF join (which sorts every staged row) is used.
+MAX_LINE_TERMS = 64
+
+
+def _located_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """The CTE ``located``: staged rows (``{where}`` selects them) with their physical line.
+
+    A row's line is its ordinal + 1 + the number of non-row lines (rejected, blank) before it, i.e. of those whose
+    threshold is below its ordinal (see ``line_offsets_sql``). Files usually have none or a handful: then that
+    number is a sum of comparisons with constants, computed as the rows stream by.
+    """
+    raw = raw_table(source)
+    offsets = con.execute(f"SELECT file_index, threshold FROM ({line_offsets_sql(source)}) ORDER BY ALL").fetchall()
+    if len(offsets) <= MAX_LINE_TERMS:
+        terms = "".join(f" + (r.file_index = {f} AND r.row_ordinal > {t})::BIGINT" for f, t in offsets)
+        return f"located AS (SELECT r.*, r.row_ordinal + 1{terms} AS line FROM {raw} r WHERE {{where}})"
+    return f"""offsets AS (
+            SELECT file_index, threshold, max(skipped) AS skipped FROM ({line_offsets_sql(source)}) GROUP BY ALL),
+        located AS (
+            SELECT r.*, r.row_ordinal + 1 + coalesce(o.skipped, 0) AS line
+            FROM {raw} r ASOF LEFT JOIN offsets o ON r.file_index = o.file_index AND r.row_ordinal > o.threshold
+            WHERE {{where}})"""
 
 
 def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> str:

@@ -57,42 +57,50 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
     try:
         for table in ("offences", "offence_counts", "quarantine"):
             con.execute(f"DELETE FROM {table} WHERE source = ? AND file = ?", [name, file])
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE load_batch AS
-            SELECT r.*, o.file AS other_file, o.row_number AS other_line
-            FROM {records} r
-            LEFT JOIN (SELECT record_id, any_value(file) AS file, any_value(row_number) AS row_number
-                       FROM offences WHERE source = ? GROUP BY record_id) o
-              ON r.reason IS NULL AND o.record_id = r.record_id""", [name])
+        # Records whose id another file of the source already loaded: found by a join only when such files
+        # exist, so a first or only file streams from the records table straight into the facts.
+        if con.execute("SELECT count(*) FROM offences WHERE source = ?", [name]).fetchone()[0]:
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE load_duplicates AS
+                SELECT r.file_index, r.line, r.cell, any_value(o.file) AS other_file,
+                       any_value(o.row_number) AS other_line
+                FROM {records} r JOIN offences o ON o.source = ? AND o.record_id = r.record_id
+                WHERE r.reason IS NULL GROUP BY ALL""", [name])
+            batch = f"""(SELECT r.*, d.other_file, d.other_line FROM {records} r LEFT JOIN load_duplicates d
+                         ON d.file_index = r.file_index AND d.line = r.line AND d.cell IS NOT DISTINCT FROM r.cell)"""
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE load_duplicates (other_file VARCHAR)")
+            batch = f"(SELECT *, NULL::VARCHAR AS other_file, NULL::BIGINT AS other_line FROM {records})"
         if src.level == "incident":
-            con.execute("""
+            con.execute(f"""
                 INSERT INTO offences
                 SELECT ?, country, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
                        file, line
-                FROM load_batch WHERE reason IS NULL AND other_file IS NULL""",
+                FROM {batch} WHERE reason IS NULL AND other_file IS NULL""",
                         [name, src.unit, src.stage])
         con.execute(f"""
             INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
                                         count, file, flag)
             SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
-            FROM ({counts_sql(src, "load_batch", "reason IS NULL AND other_file IS NULL")})""",
+            FROM ({counts_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
                     [name, src.unit, src.stage])
         con.execute(f"""
             INSERT INTO quarantine
-            SELECT ?, file, line, reason, detail, raw, ? FROM load_batch WHERE reason IS NOT NULL
+            SELECT ?, file, line, reason, detail, raw, ? FROM {records} WHERE reason IS NOT NULL
             UNION ALL
             SELECT ?, file, line, 'duplicate_record_id',
                    'record id ''' || record_id || ''' already loaded from ' || parse_filename(other_file)
                        || ' line ' || other_line::VARCHAR,
                    to_json({{record_id: record_id, occurred_on: occurred_on, national_code: national_code,
                              area: area, latitude: latitude, longitude: longitude}})::VARCHAR, ?
-            FROM load_batch WHERE reason IS NULL AND other_file IS NOT NULL
+            FROM {batch} WHERE reason IS NULL AND other_file IS NOT NULL
             UNION ALL
             SELECT ?, file, line, 'malformed_line', error_type || ': ' || message, csv_line, ? FROM {rejects}""",
                     [name, run_id, name, run_id, name, run_id])
         records_in, loaded = con.execute(f"""
-            SELECT (SELECT count(*) FROM load_batch) + (SELECT count(*) FROM {rejects}),
-                   (SELECT count(*) FROM load_batch WHERE reason IS NULL AND other_file IS NULL)""").fetchone()
+            SELECT (SELECT count(*) FROM {records}) + (SELECT count(*) FROM {rejects}),
+                   (SELECT count(*) FROM {records} WHERE reason IS NULL)
+                   - (SELECT count(*) FROM load_duplicates)""").fetchone()
         reasons = dict(con.execute(
             "SELECT reason, count(*) FROM quarantine WHERE source = ? AND file = ? GROUP BY reason ORDER BY 2 DESC, 1",
             [name, file]).fetchall())
@@ -101,7 +109,7 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
         con.execute("INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
                     "records_quarantined, files, status) VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, 1, ?)",
                     [run_id, name, file, started_at, records_in, loaded, quarantined, "loaded"])
-        con.execute("DROP TABLE load_batch")
+        con.execute("DROP TABLE load_duplicates")
         _pause_if_crash_test()
         con.execute("COMMIT")
     except BaseException:
