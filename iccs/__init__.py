@@ -22,7 +22,7 @@ from iccs.classification import (
     rollup,
     section,
 )
-from iccs.sdg16 import indicator_codes, sdg16_frame
+from iccs.sdg16 import components, indicator_codes, sdg16_frame
 from iccs.search import normalise_label, search
 from iccs.tree import render_tree
 
@@ -35,6 +35,7 @@ __all__ = [
     "categories",
     "categories_frame",
     "children",
+    "components",
     "descendants",
     "get",
     "indicator_codes",

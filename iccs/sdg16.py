@@ -46,6 +46,11 @@ def _select(indicator: str, component: str | None) -> list[dict[str, str]]:
     return chosen
 
 
+def components(indicator: str) -> tuple[str, ...]:
+    """The indicator's components in the order the shipped mapping lists them (empty when it has none)."""
+    return tuple(dict.fromkeys(r["component"] for r in _select(indicator, None) if r["component"]))
+
+
 def indicator_codes(indicator: str, component: str | None = None) -> list[str]:
     """Sorted, de-duplicated ICCS codes for an indicator (all its components unless one is named)."""
     rows = _select(indicator, component)

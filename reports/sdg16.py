@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+import iccs
 from reports import charts, page, queries, sdg16_data, trend_data, trend_tables
 from reports.trend_data import SERIES_KEYS
 
@@ -20,17 +21,8 @@ CAVEAT = (
     "more reporting, or more police activity (especially for trafficking, drugs and corruption, which are "
     "mostly found by enforcement)."
 )
-COMPONENTS_16_4 = (
-    "firearms_trafficking",
-    "drug_trafficking",
-    "money_laundering",
-    "corruption",
-    "trafficking_in_persons",
-    "migrant_smuggling",
-    "organized_criminal_group",
-    "terrorism_financing",
-    "wildlife_trafficking",
-)
+# The components come from the shipped indicator-to-ICCS mapping, so a component added there is counted here.
+COMPONENTS_16_4 = iccs.components("16.4")
 NO_RATES = "No population for these countries and years: no rate per 100,000 to chart; the table has the counts."
 MATCHING = (
     "Records count under their own ICCS code only (exact match to the indicator's code list, which includes "

@@ -125,3 +125,9 @@ def test_sdg16_frame() -> None:
     for (indicator, component), group in frame.groupby(["indicator", "component"], dropna=False):
         comp = None if pd.isna(component) else component
         assert sorted(group["iccs_code"]) == iccs.indicator_codes(indicator, comp)
+
+
+def test_components_are_listed_in_the_shipped_order() -> None:
+    shipped = [r["component"] for r in _shipped_rows() if r["indicator"] == "16.4"]
+    assert iccs.components("16.4") == tuple(dict.fromkeys(shipped))
+    assert iccs.components("16.1.1") == ()
