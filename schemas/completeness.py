@@ -3,6 +3,8 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from schemas.checks import number_field
+
 PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]))?$"
 
 
@@ -11,7 +13,7 @@ class CompletenessRow(pa.DataFrameModel):
     area: Series[str] = pa.Field(nullable=True, description="reporting area; NULL = the source has no areas")
     period: Series[str] = pa.Field(str_matches=PERIOD, description="'YYYY-MM', or 'YYYY' for annual data")
     present: Series[bool] = pa.Field(description="the period × area cell has records")
-    records: Series[float] = pa.Field(ge=0, description="sum of counts in the cell, in the source's counted unit")
+    records: Series[float] = number_field(ge=0, description="sum of counts in the cell, in the source's counted unit")
 
     class Config:
         strict = False

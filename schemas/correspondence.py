@@ -20,7 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.checks import iccs_code_field
+from schemas.checks import iccs_code_field, number_field
 
 KINDS = ("full", "partial", "split", "excluded")
 BASES = ("legal_text", "official_crosswalk", "source_coding", "analyst_judgement")
@@ -53,7 +53,7 @@ class CorrespondenceRow(pa.DataFrameModel):
     national_label: Series[str] = pa.Field(nullable=True, description="the national category's name")
     iccs_code: Series[str] = iccs_code_field(nullable=True, description="target ICCS code; must exist in ICCS v1.0")
     correspondence: Series[str] = pa.Field(isin=list(KINDS), description="full, partial, split or excluded")
-    share: Series[float] = pa.Field(nullable=True, gt=0, le=1, description="split rows: fraction of the records")
+    share: Series[float] = number_field(nullable=True, gt=0, le=1, description="split rows: fraction of the records")
     valid_from: Series[pd.Timestamp] = pa.Field(nullable=True, description="first day the row applies (inclusive)")
     valid_to: Series[pd.Timestamp] = pa.Field(nullable=True, description="last day the row applies (inclusive)")
     basis: Series[str] = pa.Field(nullable=True, isin=list(BASES), description="why the mapping holds")

@@ -14,7 +14,7 @@ import datetime as dt
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.checks import iccs_code_field
+from schemas.checks import iccs_code_field, number_field
 from schemas.quarantine import REASONS
 
 
@@ -31,11 +31,11 @@ class MappedRecordRow(pa.DataFrameModel):
     iccs_code: Series[str] = iccs_code_field(metadata={"reason": "unmapped_offence"},
                                              description="ICCS code from the source's correspondence table")
     area: Series[str] = pa.Field(nullable=True, description="reporting area (district, force area, ...)")
-    latitude: Series[float] = pa.Field(nullable=True, in_range={"min_value": -90, "max_value": 90},
+    latitude: Series[float] = number_field(nullable=True, in_range={"min_value": -90, "max_value": 90},
                                        metadata={"reason": "invalid_coordinates"}, description="WGS84 degrees")
-    longitude: Series[float] = pa.Field(nullable=True, in_range={"min_value": -180, "max_value": 180},
+    longitude: Series[float] = number_field(nullable=True, in_range={"min_value": -180, "max_value": 180},
                                         metadata={"reason": "invalid_coordinates"}, description="WGS84 degrees")
-    count: Series[float] = pa.Field(ge=0, metadata={"reason": "invalid_count"},
+    count: Series[float] = number_field(ge=0, metadata={"reason": "invalid_count"},
                                     description="records this row stands for: 1 for an incident, as given for counts")
     reason: Series[str] = pa.Field(nullable=True, isin=list(REASONS),
                                    description="quarantine reason code (schemas.quarantine.REASONS); NULL = accepted")

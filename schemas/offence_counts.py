@@ -4,7 +4,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.checks import ISO3, iccs_code_field
+from schemas.checks import ISO3, iccs_code_field, number_field
 from schemas.source_config import STAGES, UNITS
 
 
@@ -19,7 +19,7 @@ class OffenceCountRow(pa.DataFrameModel):
                                             description="1-12; NULL for annual data")
     unit: Series[str] = pa.Field(isin=list(UNITS), description="counting unit; never summed across units")
     stage: Series[str] = pa.Field(isin=list(STAGES), description="recording stage (police, prosecution, ...)")
-    count: Series[float] = pa.Field(ge=0, description="number of units (offences, victims, ...) in the cell")
+    count: Series[float] = number_field(ge=0, description="number of units (offences, victims, ...) in the cell")
     file: Series[str] = pa.Field(nullable=True, required=False,
                                  description="landed file the counts came from (files are loaded one by one)")
 

@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.checks import ISO3
+from schemas.checks import ISO3, number_field
 
 
 class PopulationRow(pa.DataFrameModel):
@@ -11,7 +11,7 @@ class PopulationRow(pa.DataFrameModel):
     area: Series[str] = pa.Field(nullable=True, description="reporting area, as named by the sources; NULL = whole "
                                                             "country")
     year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100}, description="calendar year")
-    population: Series[float] = pa.Field(gt=0, description="residents (mid-year or as the file gives)")
+    population: Series[float] = number_field(gt=0, description="residents (mid-year or as the file gives)")
 
     class Config:
         strict = False

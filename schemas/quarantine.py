@@ -6,15 +6,19 @@ from pandera.typing import Series
 # Reason codes, in the order they are tested: a record gets the first that applies.
 REASONS: dict[str, str] = {
     "malformed_line": "the line could not be parsed (wrong number of fields, broken quoting, bad encoding)",
-    "missing_field": "a required field (date, offence, count) is empty",
+    "missing_field": "a required field (date, offence, country) is empty",
     "invalid_date": "the date does not match the source's date_format",
     "date_out_of_range": "the date is in the future or before the source's date_floor",
     "excluded_offence": "the correspondence table places the national category outside ICCS (its note says why)",
     "unmapped_offence": "the national offence code is not in the correspondence table",
     "invalid_coordinates": "latitude/longitude are not numbers or not valid degrees",
     "coordinates_outside_country": "the point lies outside the source's bounding box",
-    "invalid_count": "the count is not a number or is negative",
+    "missing_count": "the count is missing or suppressed: an empty cell, a marker of the source's missing_values "
+                     "('..', ':', 'x', 'NaN', ...) or a NaN/infinite number from a typed file",
+    "invalid_count": "the count is not a number, is negative, or has a fraction in a source of whole counts",
     "duplicate_record_id": "an earlier record of the same source has this id",
+    "invalid_population": "a population row whose figure is not a positive finite number, or whose country or "
+                          "year cannot be read (source 'population'; never used as a denominator)",
 }
 
 

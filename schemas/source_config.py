@@ -36,6 +36,15 @@ DEFAULT_JOINER = " "
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 _DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSfq]")
+# Cell texts that mean "no number" in a numeric field (count, coordinates, population), compared trimmed and
+# case-insensitively, so NaN/NAN/nan, X/x and N/A/n/a are all covered: empty, not a number, Eurostat/OECD '..' and
+# ':', a dash for "not available", 'x'/'*' for suppressed (confidential) cells, R's NA, Excel's #N/A. None of them
+# is a number, so listing them can only turn an "invalid" count into a "missing" one: a source's own
+# ``missing_values`` are added to these. They never apply to text fields (an area or offence code named 'x' or
+# '-' stays a name).
+DEFAULT_MISSING_VALUES = ("", "nan", "..", "...", ":", "-", "\u2013", "\u2014", "x", "*", "n/a", "na", "#n/a")
+# Where the configuration's population is marked in the quarantine table (a source may not take this name).
+POPULATION_SOURCE = "population"
 _READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "exclude", "decimal",
               "thousands", "missing_values"}
 
@@ -55,7 +64,8 @@ class ReadOptions:
     e.g. the year) and ``values_to`` (the cell); empty cells are not records. ``filters`` keep only rows whose
     column holds one of the listed values (e.g. the count rows of a table that also has rates); ``excludes``
     drop rows whose column holds one of the listed values (e.g. sub-national rows beside the national total).
-    ``missing_values`` are cell texts that mean "no value" besides the empty cell (R's ``NA``, ``..``).
+    ``missing_values`` are cell texts that mean "no number" in numeric fields, in addition to
+    ``DEFAULT_MISSING_VALUES`` (see ``missing_markers``); text fields keep them as text.
     """
 
     format: str = "csv"
@@ -75,6 +85,12 @@ class ReadOptions:
     @property
     def reshaped(self) -> bool:
         return self.layout == "wide" or self.format == "eurostat"
+
+    @property
+    def missing_markers(self) -> tuple[str, ...]:
+        """Every text meaning "no number", trimmed and lower-cased (compare with ``lower(trim(value))``)."""
+        given = (str(v).strip().lower() for v in self.missing_values)
+        return tuple(dict.fromkeys((*DEFAULT_MISSING_VALUES, *given)))
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class SourceConfig:
     country_lookup: Lookup | None = None
     fiscal_year_start: int = 1
     nested_totals: bool = False
+    fractional_counts: bool = False
 
     @property
     def period(self) -> str:
@@ -162,6 +179,9 @@ class PopulationConfig:
     country_lookup: Lookup | None = None
     area_lookup: Lookup | None = None
     year: int | None = None
+    # Fields whose column was not configured and is looked up by its standard name (country, area, year,
+    # population; case-insensitive): an absent area is simply not there, an absent other field is an error.
+    implicit: tuple[str, ...] = ()
 
     def paths(self) -> list[Path]:
         return _glob(self.files, self.base_dir)
@@ -222,7 +242,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}: 'sources' must be a mapping of source name to settings")
     sources = {name: _source(path, name, spec) for name, spec in raw_sources.items()}
     tables = {name: _correspondence(path, name, spec) for name, spec in raw_tables.items()}
-    population = tuple(_population(path, i, spec) for i, spec in enumerate(doc.get("population") or []))
+    population = _populations(path, doc.get("population"))
     return PipelineConfig(path=path, sources=sources, population=population,
                           description=str(doc.get("description", "")), correspondences=tables)
 
@@ -338,13 +358,16 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
 
 _SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
                 "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
-                "nested_totals"}
+                "nested_totals", "fractional_counts"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     where = f"{path}: source '{name}'"
     if not isinstance(name, str) or not _SOURCE_NAME.match(name):
         raise ConfigError(f"{where}: name must be lower-case letters, digits and '_' (starting with a letter)")
+    if name == POPULATION_SOURCE:
+        raise ConfigError(f"{where}: the name '{POPULATION_SOURCE}' is reserved (rejected population rows are "
+                          "kept in quarantine under it); choose another")
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: settings must be a mapping")
     allowed = _SOURCE_KEYS | _READ_KEYS
@@ -399,6 +422,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if not isinstance(nested, bool) or (nested and spec["level"] != "aggregate"):
         raise ConfigError(f"{where}: field 'nested_totals': true or false, for aggregate sources that publish a "
                           "category beside its own sub-categories")
+    fractional = spec.get("fractional_counts", False)
+    if not isinstance(fractional, bool) or (fractional and spec["level"] != "aggregate"):
+        raise ConfigError(f"{where}: field 'fractional_counts': true or false, for aggregate sources whose counts "
+                          "are estimates with decimals (otherwise a count such as 12.5 is quarantined)")
     bbox = spec.get("bbox")
     if bbox is not None:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
@@ -417,26 +444,42 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
         offence_match=values["offence_match"],
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
-        nested_totals=nested,
+        nested_totals=nested, fractional_counts=fractional,
     )
 
 
-def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
-    where = f"{path}: population[{index}]"
-    if not isinstance(spec, dict) or not spec.get("files"):
-        raise ConfigError(f"{where}: field 'files' is required")
+def _populations(path: Path, given: Any) -> tuple[PopulationConfig, ...]:
+    """``population:`` as one mapping (one set of files) or a list of them."""
+    if given is None:
+        return ()
+    if isinstance(given, dict):
+        return (_population(path, None, given),)
+    if not isinstance(given, list):
+        raise ConfigError(f"{path}: population: expected a mapping (files, columns, ...) or a list of them, "
+                          f"got {type(given).__name__}")
+    return tuple(_population(path, i, spec) for i, spec in enumerate(given))
+
+
+def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
+    where = f"{path}: population" + (f"[{index}]" if index is not None else "")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with files, columns, ... (got {type(spec).__name__}: "
+                          f"{str(spec)[:60]!r})")
+    if not spec.get("files"):
+        raise ConfigError(f"{where}: field 'files' is required (given: {', '.join(map(str, spec)) or 'nothing'})")
     allowed = {"files", "columns", "country", "year", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
     unknown = set(spec) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise ConfigError(f"{where}: field 'columns' must map standard fields ({', '.join(POPULATION_FIELDS)}) "
+                          "to the file's columns")
     bad = set(columns) - set(POPULATION_FIELDS)
     if bad:
         raise ConfigError(f"{where}: field 'columns': unknown field(s) {sorted(bad)}; "
                           f"allowed: {', '.join(POPULATION_FIELDS)}")
     country = spec.get("country")
-    if "country" not in columns and not country:
-        raise ConfigError(f"{where}: give 'columns.country' or a constant 'country'")
     if country is not None and not _COUNTRY.match(str(country)):
         raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
     year = spec.get("year")
@@ -444,9 +487,9 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
         raise ConfigError(f"{where}: field 'year': a constant year such as 2011 (a census), got {year!r}")
     if year is not None and "year" in columns:
         raise ConfigError(f"{where}: give 'columns.year' or a constant 'year', not both")
-    for key in ("year", "population"):
-        if key not in columns and not (key == "year" and year is not None):
-            raise ConfigError(f"{where}: field 'columns.{key}' is required")
+    # A standard field given neither as a column nor as a constant is read from the column of its own name.
+    constant = {"country": country is not None, "year": year is not None}
+    implicit = tuple(f for f in POPULATION_FIELDS if f not in columns and not constant.get(f, False))
     multiplier = spec.get("multiplier", 1)
     if not isinstance(multiplier, int | float) or multiplier <= 0:
         raise ConfigError(f"{where}: field 'multiplier' must be a positive number (1000 for thousands)")
@@ -456,7 +499,8 @@ def _population(path: Path, index: int, spec: Any) -> PopulationConfig:
                             country=str(country) if country else None, format=read.format, read=read,
                             multiplier=float(multiplier),
                             country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
-                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")), year=year)
+                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")), year=year,
+                            implicit=implicit)
 
 
 def _correspondence(path: Path, name: Any, spec: Any) -> CorrespondenceConfig:

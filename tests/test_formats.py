@@ -178,7 +178,7 @@ def test_eurostat_bulk_tsv_keeps_flags_and_handles_groupings(tmp_path) -> None:
     assert got == [
         (2, "AUT", None, "ICCS0101", 2020, 58.0, None, None),
         (2, "AUT", None, "ICCS0101", 2021, 51.0, "p", None),
-        (4, "GRC", None, "ICCS0101", 2020, None, "c", "missing_field"),
+        (4, "GRC", None, "ICCS0101", 2020, None, "c", "missing_count"),
         (4, "GRC", None, "ICCS0101", 2021, 80.0, "e", None),
         (4, "GRC", None, "ICCS0101", 2022, 77.0, None, None),
         (5, "AUT", None, "ICCS0101_0102", 2020, 120.0, None, "excluded_offence"),
@@ -186,7 +186,7 @@ def test_eurostat_bulk_tsv_keeps_flags_and_handles_groupings(tmp_path) -> None:
     ]
     details = dict(con.execute(f"SELECT line, detail FROM {records_table('src')} WHERE reason IS NOT NULL "
                                "").fetchall())
-    assert details[4] == "value: empty (flag 'c')"
+    assert details[4] == "value: empty (missing, flag 'c')"
     assert "is excluded from ICCS by correspondence.csv: sum of ICCS0101 and ICCS0102" in details[5]
     counts = con.execute(f"SELECT country, year, count, flag FROM ({counts_sql(load_config(tmp_path / 'sources.yaml').sources['src'], records_table('src'))}) ORDER BY ALL").fetchall()  # noqa: E501
     assert ("AUT", 2021, 51.0, "p") in counts and ("GBR", 2020, 600.0, "b") in counts
@@ -198,7 +198,7 @@ def test_filters_excludes_missing_values_and_number_formats(tmp_path) -> None:
             "2023-01-01;HOM;all;South;2;NA;10,1\n")
     (tmp_path / "in.csv").write_text(text)
     spec = {**INCIDENT, "level": "aggregate", "files": "in.csv", "delimiter": ";", "decimal": ",",
-            "thousands": ".", "missing_values": ["NA"], "filter": {"sex": "all"},
+            "thousands": ".", "missing_values": ["NA"], "filter": {"sex": "all"}, "fractional_counts": True,
             "exclude": {"region": ["Region total"]},
             "columns": {"date": "date", "offence": "code", "area": "region", "count": "n", "latitude": "lat",
                         "longitude": "lon"}}

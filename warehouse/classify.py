@@ -28,6 +28,9 @@ from warehouse.staging import line_offsets_sql, raw_table
 _ISO3 = "^[A-Z]{3}$"
 # Flag of a nested total smaller than its published sub-categories (see counts_sql).
 NESTED_FLAG = "subcategories_exceed_total"
+# Flag of a count spread over the targets of a split correspondence by share: fractional by design, not a count
+# the source published (see counts_sql).
+ALLOCATED_FLAG = "allocated"
 _HIERARCHY = JOINERS["offence"]
 
 
@@ -58,6 +61,17 @@ def _q(value: str) -> str:
 
 def _txt(field: str) -> str:
     return f"nullif(trim({field}_raw), '')"
+
+
+def _marked(text: str, src: SourceConfig) -> str:
+    """TRUE where a numeric field's text is empty or one of the source's missing-value markers."""
+    markers = ", ".join(_q(m) for m in src.read.missing_markers)
+    return f"({text} IS NULL OR lower({text}) IN ({markers}))"
+
+
+def _numeric_txt(field: str, src: SourceConfig) -> str:
+    """A numeric field's text, NULL where it is a missing-value marker (e.g. R's NA for no coordinates)."""
+    return f"CASE WHEN NOT {_marked(_txt(field), src)} THEN {_txt(field)} END"
 
 
 def _number(text: str, decimal: str, thousands: str) -> str:
@@ -207,9 +221,13 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     fmt = _q(src.date_format)
     shown = {field: _q(src.columns.get(field, f"{field} (constant)")) for field in
              ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")}
-    lat = _number(_txt("latitude"), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
-    lon = _number(_txt("longitude"), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
-    count = _number(_txt("count"), src.decimal, src.thousands) if has("count") else "1.0"
+    lat = _number(_numeric_txt("latitude", src), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
+    lon = _number(_numeric_txt("longitude", src), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
+    # A count is a finite number or NULL: NaN/inf (a typed Parquet or Excel cell, or text such as 'inf') never
+    # reaches a sum; ``count_nonfinite`` keeps the fact for the quarantine reason.
+    number = _number(_txt("count"), src.decimal, src.thousands)
+    count = f"CASE WHEN isfinite({number}) THEN {number} END" if has("count") else "1.0"
+    nonfinite = f"coalesce(NOT isfinite({number}), false)" if has("count") else "false"
     rid = _txt("record_id") if has("record_id") else "NULL"
     if src.country_lookup is not None:
         country = "lk.lookup_country"
@@ -226,9 +244,6 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         ("missing_field", "date_txt IS NULL", f"{shown['date']} || ': empty'"),
         ("missing_field", "offence_txt IS NULL", f"{shown['offence']} || ': empty'"),
     ]
-    if has("count"):
-        checks.append(("missing_field", "count_txt IS NULL",
-                       f"{shown['count']} || ': empty' || coalesce(' (flag ''' || flag || ''')', '')"))
     if has("country"):
         where = (f"not in {src.country_lookup.file.name}" if src.country_lookup is not None
                  else "not an ISO 3166-1 alpha-3 code")
@@ -265,8 +280,17 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                 f"{shown_ll} || ': (' || latitude || ', ' || longitude || ') is outside {src.country} "
                 f"bbox [{x0}, {y0}, {x1}, {y1}]'"))
     if has("count"):
+        flagged = "coalesce(', flag ''' || flag || '''', '')"
+        checks.append(("missing_count", f"{_marked('count_txt', src)} OR count_nonfinite",
+                       f"""{shown['count']} || ': ' || coalesce('''' || count_txt || '''', 'empty') || CASE
+                               WHEN count_nonfinite THEN ' (not a finite number' ELSE ' (missing' END
+                           || {flagged} || ')'"""))
         checks.append(("invalid_count", "count IS NULL OR count < 0",
                        f"{shown['count']} || ': ''' || count_txt || ''' is not a non-negative number'"))
+        if not src.fractional_counts:
+            checks.append(("invalid_count", "count <> trunc(count)",
+                           f"{shown['count']} || ': ''' || count_txt || ''' is not a whole number (a source of "
+                           "estimates with decimals sets fractional_counts: true)'"))
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
     raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
@@ -287,12 +311,12 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             {_lookup_sql(src)},
             typed AS (
                 SELECT t0.*, {_txt('date') if has('date') else 'NULL'} AS date_txt, {_txt('offence')} AS offence_txt,
-                       {_txt('latitude') if has('latitude') else 'NULL'} AS lat_txt,
-                       {_txt('longitude') if has('longitude') else 'NULL'} AS lon_txt,
+                       {_numeric_txt('latitude', src) if has('latitude') else 'NULL'} AS lat_txt,
+                       {_numeric_txt('longitude', src) if has('longitude') else 'NULL'} AS lon_txt,
                        {_txt('count') if has('count') else 'NULL'} AS count_txt,
                        {_txt('country') if has('country') else 'NULL'} AS country_txt,
                        {_date_sql(src, _txt('date'))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
-                       {count} AS count, {country} AS country, {flag} AS flag,
+                       {count} AS count, {nonfinite} AS count_nonfinite, {country} AS country, {flag} AS flag,
                        coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
                 FROM located t0 {lookup_join}),
             mapped AS (
@@ -429,7 +453,8 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
     (country, area, iccs_code, national_code, year, month, count, flag, file).
 
     A record of a split national code counts in every target of its split, multiplied by the target's share;
-    other records count once in their ICCS code. Flags of the records summed into a row are kept, joined.
+    other records count once in their ICCS code. Flags of the records summed into a row are kept, joined; a row
+    made by a split share below 1 is also flagged ``ALLOCATED_FLAG`` (its count may be fractional by design).
     With ``nested_totals`` (a table that publishes a category beside some of its sub-categories, as Eurostat
     does with 0301 and 03011), a category's row is stored net of its nearest published sub-categories in the same
     country, area and period, so that rolling up to every ancestor gives the published totals, not twice them.
@@ -440,7 +465,8 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
     grouped = f"""
         SELECT b.country, b.area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
-               string_agg(DISTINCT b.flag, ',' ORDER BY b.flag) AS flag, b.file
+               nullif(concat_ws(',', string_agg(DISTINCT b.flag, ',' ORDER BY b.flag),
+                                CASE WHEN bool_or(t.share < 1) THEN '{ALLOCATED_FLAG}' END), '') AS flag, b.file
         FROM {batch} b
         LEFT JOIN {targets_table(src.name)} t ON t.group_id = b.group_id AND t.kind = 'split'
         WHERE {where}

@@ -10,7 +10,8 @@ What is compiled, with pandera's meaning kept:
   run on the cast value;
 - ``nullable`` (``not_null``), the built-in checks (``isin``, ``notin``, ``in_range``, ``ge``/``gt``/``le``/``lt``,
   ``eq``/``ne``, ``str_matches``, ``str_contains``, ``str_startswith``/``str_endswith``, ``str_length``) and the
-  checks registered in ``schemas.checks`` (``iccs_code_exists``), NULLs ignored as pandera does;
+  checks registered in ``schemas.checks`` (``iccs_code_exists``, ``finite``), NULLs ignored as pandera does
+  (a NaN is not NULL in SQL: ``finite`` is what stops it, as DuckDB's NaN passes ``< 0`` and ``> 90`` checks);
 - ``unique`` per column and ``Config.unique`` over several columns (every occurrence of a duplicate counts);
 - ``raise_warning=True`` checks report severity ``warn`` instead of ``error``.
 
@@ -148,6 +149,8 @@ def _check_sql(value: str, column: str, name: str, stats: Mapping[str, object]) 
         return " OR ".join(parts) or "false"
     if name == "iccs_code_exists":
         return f"{value}::VARCHAR NOT IN (SELECT code FROM iccs_categories)"
+    if name == "finite":  # NaN passes IS NULL and every comparison with a bound (NaN sorts above all numbers)
+        return f"NOT isfinite({value}::DOUBLE)"
     raise UnsupportedCheckError(f"column '{column}': check '{name}' has no SQL translation")
 
 

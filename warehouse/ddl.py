@@ -95,7 +95,10 @@ COMMENTS: dict[str, str] = {
     "correspondence": "per source: national offence code -> ICCS code (any level)",
     "offences": "incident records that passed every check, one row each, with national and ICCS code",
     "offence_counts": "counts by source, area, ICCS code, year and month (NULL for annual data) and unit; "
-                      "incident sources aggregated, aggregate sources as given",
+                      "incident sources aggregated, aggregate sources as given; count is always finite (a missing "
+                      "or suppressed cell is in quarantine as missing_count); whole, except where flag contains "
+                      "'allocated' (spread over the targets of a split correspondence by share) or the source "
+                      "publishes estimates (fractional_counts)",
     "population": "population by country, area (NULL = national) and year: the denominator of rates",
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record",
     "runs": "one row per source and run: records in = loaded + quarantined",

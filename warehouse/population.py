@@ -1,37 +1,58 @@
-"""Population files -> the ``population`` table, the denominator of every rate."""
+"""Population files -> the ``population`` table, the denominator of every rate.
+
+A row whose figure is not a positive finite number (empty, a missing marker, text, NaN, infinity, zero,
+negative) or whose country or year cannot be read never becomes a denominator: it would give NaN, infinite or
+zero rates. It is not dropped either: it is kept in ``quarantine`` under the source name ``population`` with
+reason ``invalid_population``, file, line and the field and value that were wrong
+(``iccs quarantine --source population``).
+"""
 
 from __future__ import annotations
 
 import duckdb
 
-from schemas.source_config import PopulationConfig
+from schemas.source_config import POPULATION_SOURCE, PopulationConfig
 from warehouse.staging import stage_population
 
 
 def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfig, ...]) -> int:
-    """Replace the population table with the configured files; national rows have area NULL.
+    """Replace the population table (and the population rows of the quarantine) with the configured files;
+    national rows have area NULL. Returns the rows stored.
 
-    Where a country-year has areas but no national row, the national row is the sum of its areas.
+    Where a country-year has areas but no national row, the national row is the sum of its areas, provided
+    none of its area rows was rejected.
     """
     staged = stage_population(con, specs)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM population")
+        con.execute("DELETE FROM quarantine WHERE source = ?", [POPULATION_SOURCE])
         if specs:
             con.execute(f"""
                 INSERT INTO population
-                SELECT country, area, year, sum(population) FROM {staged}
-                WHERE year IS NOT NULL AND population > 0 AND regexp_full_match(country, '^[A-Z]{{3}}$')
-                GROUP BY ALL""")
-            # A national total where the files give only areas: the sum of the areas of that country and year.
-            con.execute("""
+                SELECT country, area, year, sum(population) FROM {staged} WHERE reason IS NULL
+                GROUP BY country, area, year""")
+            con.execute(f"""
+                INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id)
+                SELECT ?, file, line, reason, detail, raw, NULL FROM {staged} WHERE reason IS NOT NULL
+                ORDER BY file, line""", [POPULATION_SOURCE])
+            # A national total where the files give only areas: the sum of the areas of that country and year,
+            # unless an area row of that year was rejected (the sum would understate the country).
+            con.execute(f"""
                 INSERT INTO population
                 SELECT country, NULL, year, sum(population) FROM population a WHERE area IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM population n WHERE n.area IS NULL AND n.country = a.country
                                   AND n.year = a.year)
+                  AND NOT EXISTS (SELECT 1 FROM {staged} r WHERE r.reason IS NOT NULL AND r.area IS NOT NULL
+                                  AND r.country = a.country AND r.year = a.year)
                 GROUP BY ALL""")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return con.execute("SELECT count(*) FROM population").fetchone()[0]
+
+
+def rejected_population(con: duckdb.DuckDBPyConnection) -> int:
+    """Population rows of the last load kept out of the table (in quarantine as ``invalid_population``)."""
+    return con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [POPULATION_SOURCE]).fetchone()[0]
