@@ -379,14 +379,14 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, br
 def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
     unit = g["unit"].iloc[0]
     y = yoy[(yoy["source"] == g["source"].iloc[0]) & (yoy["unit"] == unit)]
-    if y.empty:
+    level1 = y[y["level"] == 1].dropna(subset=["change_pct"]).copy()
+    if level1.empty:  # no section counted in both years (e.g. every category of a short source in one year only)
         return _block(
             f"{label}: year-over-year change",
             page.paragraph(_no_change_reason(g), cls="note"),
             "",
             _metadata(con, g, "Change between consecutive full years."),
         )
-    level1 = y[y["level"] == 1].dropna(subset=["change_pct"]).copy()
     level1["category"] = level1["section"] + " " + level1["label"]
     level1["bar_text"] = (
         level1["change_pct"].map("{:+.0f}%".format)

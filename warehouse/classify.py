@@ -283,7 +283,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         flagged = "coalesce(', flag ''' || flag || '''', '')"
         checks.append(("missing_count", f"{_marked('count_txt', src)} OR count_nonfinite",
                        f"""{shown['count']} || ': ' || coalesce('''' || count_txt || '''', 'empty') || CASE
-                               WHEN count_nonfinite THEN ' (not a finite number' ELSE ' (missing' END
+                               WHEN {_marked('count_txt', src)} THEN ' (missing' ELSE ' (not a finite number' END
                            || {flagged} || ')'"""))
         checks.append(("invalid_count", "count IS NULL OR count < 0",
                        f"{shown['count']} || ': ''' || count_txt || ''' is not a non-negative number'"))

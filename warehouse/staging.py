@@ -633,7 +633,7 @@ def _line_sql(item: Readable, opts: ReadOptions) -> str:
     thresholds = [line - k - 1 for k, line in enumerate(blank_lines(item), start=1)]
     if not thresholds:
         return "ordinal + 1"
-    return f"ordinal + 1 + len(list_filter({thresholds}::BIGINT[], t -> t < ordinal))"
+    return f"ordinal + 1 + len(list_filter({thresholds}::BIGINT[], lambda t: t < ordinal))"
 
 
 def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:

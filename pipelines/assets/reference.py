@@ -6,7 +6,7 @@ import dagster as dg
 from pipelines.checks import population_check_specs, population_checks, reference_check_specs, reference_checks
 from pipelines.resources import SourcesConfig, WarehouseResource
 from warehouse.ddl import ensure_schema
-from warehouse.population import load_population
+from warehouse.population import load_population, rejected_population
 from warehouse.reference import load_classification
 
 WRITER_POOL = "duckdb_writer"
@@ -37,8 +37,11 @@ def population(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Material
         countries, first, last = con.execute(
             "SELECT count(DISTINCT country), min(year), max(year) FROM population").fetchone()
         check_results = population_checks(con)
+        rejected = rejected_population(con)
     return dg.MaterializeResult(check_results=check_results, metadata={
         "rows": rows, "countries": countries, "first_year": first, "last_year": last,
         "files": len(config.population),
+        # rows kept out as invalid_population (iccs quarantine --source population)
+        "rejected_rows": rejected,
     })
 
