@@ -248,3 +248,46 @@ def test_a_source_may_not_be_called_population(tmp_path) -> None:
     path.write_text(path.read_text().replace("  src:", "  population:"))
     with pytest.raises(ConfigError, match="the name 'population' is reserved"):
         load_config(path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Other readers: an Excel sheet, a wide table, a source's own markers
+
+
+def test_excel_errors_nan_and_markers_are_missing_counts(tmp_path) -> None:
+    import openpyxl
+
+    from tests.test_formats import records, stage_and_classify
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["year", "code", "n"], [2020, "THF", 4], [2020, "HOM", "#N/A"], [2021, "THF", float("nan")],
+                [2021, "HOM", " .. "], [2022, "THF", 3.0], [2022, "HOM", 2.5]):
+        sheet.append(row)
+    book.save(tmp_path / "in.xlsx")
+    spec = {"country": "XTS", "level": "aggregate", "unit": "offences", "files": "in.xlsx", "format": "xlsx",
+            "columns": {"date": "year", "offence": "code", "count": "n"}, "date_format": "%Y",
+            "correspondence": "correspondence.csv"}
+    con, _ = stage_and_classify(tmp_path, spec)
+    assert records(con, columns="line, count, reason, detail") == [
+        (2, 4.0, None, None), (3, None, "missing_count", "n: '#N/A' (missing)"),
+        (4, None, "missing_count", "n: empty (missing)"),  # a sheet cannot hold NaN: openpyxl writes no value
+        (5, None, "missing_count", "n: '..' (missing)"),
+        (6, 3.0, None, None), (7, 2.5, "invalid_count", "n: '2.5' is not a whole number (a source of estimates "
+                                                        "with decimals sets fractional_counts: true)")]
+
+
+def test_wide_tables_keep_marked_cells_as_missing_counts_and_own_markers_add_to_the_defaults(tmp_path) -> None:
+    from tests.test_formats import records, stage_and_classify
+
+    (tmp_path / "in.csv").write_text("code,2019,2020,2021\nTHF,5,..,\nHOM,-999,2,c\n")
+    spec = {"country": "XTS", "level": "aggregate", "unit": "offences", "files": "in.csv", "layout": "wide",
+            "wide": {"columns": r"^\d{4}$", "names_to": "year", "values_to": "n"}, "missing_values": [-999],
+            "columns": {"date": "year", "offence": "code", "count": "n"}, "date_format": "%Y",
+            "correspondence": "correspondence.csv"}
+    con, staged = stage_and_classify(tmp_path, spec)
+    assert staged.records_in == 5  # the empty 2021 THF cell is not a record
+    assert records(con, columns="national_code, year(occurred_on), reason, detail") == [
+        ("THF", 2019, None, None), ("THF", 2020, "missing_count", "n: '..' (missing)"),
+        ("HOM", 2019, "missing_count", "n: '-999' (missing)"), ("HOM", 2020, None, None),
+        ("HOM", 2021, "invalid_count", "n: 'c' is not a non-negative number")]
