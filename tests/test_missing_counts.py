@@ -291,3 +291,21 @@ def test_wide_tables_keep_marked_cells_as_missing_counts_and_own_markers_add_to_
         ("THF", 2019, None, None), ("THF", 2020, "missing_count", "n: '..' (missing)"),
         ("HOM", 2019, "missing_count", "n: '-999' (missing)"), ("HOM", 2020, None, None),
         ("HOM", 2021, "invalid_count", "n: 'c' is not a non-negative number")]
+
+
+def test_the_population_asset_counts_rejected_rows(tmp_path) -> None:
+    import dagster as dg
+
+    from pipelines.assets.reference import iccs_reference, population
+    from pipelines.resources import SourcesConfig, WarehouseResource
+
+    config = _copy_fixture(tmp_path / "input")
+    result = dg.materialize([iccs_reference, population], resources={
+        "duckdb": WarehouseResource(database=str(tmp_path / "w.duckdb")), "sources": SourcesConfig(path=str(config))})
+    assert result.success
+    materialized = [e for e in result.get_asset_materialization_events()
+                    if e.asset_key == dg.AssetKey("population")]
+    metadata = materialized[0].materialization.metadata
+    assert metadata["rows"].value == 12 and metadata["rejected_rows"].value == 6
+    checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["population_contract"]
