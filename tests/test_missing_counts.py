@@ -309,3 +309,25 @@ def test_the_population_asset_counts_rejected_rows(tmp_path) -> None:
     assert metadata["rows"].value == 12 and metadata["rejected_rows"].value == 6
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["population_contract"]
+
+
+def test_a_sum_of_small_areas_is_not_stored_short(tmp_path) -> None:
+    """Small areas summed to a reporting area: one rejected small area keeps the whole sum out, saying why."""
+    from warehouse.ddl import ensure_schema
+    from warehouse.population import load_population
+
+    path = _config(tmp_path, "population:\n  files: small.csv\n  area_lookup: {file: lookup.csv, from: small, "
+                             "to: area}\n")
+    (tmp_path / "lookup.csv").write_text("small,area\na1,North\na2,North\nb1,South\n")
+    (tmp_path / "small.csv").write_text("country,area,year,population\nXMC,a1,2020,100\nXMC,a2,2020,-\n"
+                                        "XMC,b1,2020,50\nXMC,a1,2021,110\nXMC,a2,2021,120\n")
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_population(con, load_config(path).population)
+    assert con.execute("SELECT area, year, population FROM population ORDER BY ALL").fetchall() == [
+        ("North", 2021, 230.0), ("South", 2020, 50.0), (None, 2021, 230.0)]
+    assert con.execute("SELECT row_number, detail FROM quarantine WHERE source = 'population' ORDER BY 1"
+                       ).fetchall() == [
+        (2, "population: 100.0 not used: small.csv line 3 of the same country, area and year was "
+            "rejected (the sum would be short)"),
+        (3, "population: '-' (missing)")]

@@ -19,8 +19,10 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
     """Replace the population table (and the population rows of the quarantine) with the configured files;
     national rows have area NULL. Returns the rows stored.
 
-    Where a country-year has areas but no national row, the national row is the sum of its areas, provided
-    none of its area rows was rejected.
+    Rows of one country, area and year are summed (small areas of an ``area_lookup``), so where one of them was
+    rejected the others are kept out too, with a detail naming it: a sum without it would be short. Where a
+    country-year has areas but no national row, the national row is the sum of its areas, provided none of its
+    area rows was rejected.
     """
     staged = stage_population(con, specs)
     con.execute("BEGIN TRANSACTION")
@@ -28,6 +30,15 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
         con.execute("DELETE FROM population")
         con.execute("DELETE FROM quarantine WHERE source = ?", [POPULATION_SOURCE])
         if specs:
+            con.execute(f"""
+                UPDATE {staged} s SET reason = 'invalid_population',
+                       detail = 'population: ' || s.population::VARCHAR || ' not used: ' || r.first
+                                || ' of the same country, area and year was rejected (the sum would be short)'
+                FROM (SELECT country, area, year, min(parse_filename(file) || ' line ' || line) AS first FROM {staged}
+                      WHERE reason IS NOT NULL AND regexp_full_match(country, '^[A-Z]{{3}}$') AND year IS NOT NULL
+                      GROUP BY ALL) r
+                WHERE s.reason IS NULL AND s.country = r.country AND s.area IS NOT DISTINCT FROM r.area
+                  AND s.year = r.year""")
             con.execute(f"""
                 INSERT INTO population
                 SELECT country, area, year, sum(population) FROM {staged} WHERE reason IS NULL
