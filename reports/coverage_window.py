@@ -26,7 +26,7 @@ def _outside(row: pd.Series, side: str) -> str:
     if row["records_are"] == "cells":
         return (f"{records:,.0f} table cells ({count:,.0f} {row['unit']}) fall {when} the coverage window"
                 + (" (late or stray old periods)" if side == "before" else ""))
-    return (f"{records:,.0f} {row['unit']} records occurred {when} the coverage window"
+    return (f"{records:,.0f} records occurred {when} the coverage window"
             + (" (late reports)" if side == "before" else ""))
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 FIRST_YEAR, LAST_YEAR = 2016, 2023
 TAIL_FIRST = 1966
 DOWNTOWN = (7.680, 45.070)  # lon, lat
-CODES = {"ASS": ("Assault", "02011", 0.3), "THF": ("Theft", "0502", 0.4), "BUR": ("Burglary", "0501", 0.2),
-         "ROB": ("Robbery", "0401", 0.1)}
+CODES = {"ASS": ("Assault", "02011", 0.3), "THF": ("Theft", "0502", 0.38), "BUR": ("Burglary", "0501", 0.2),
+         "ROB": ("Robbery", "0401", 0.1), "HOM": ("Homicide", "0101", 0.02)}
 
 
 def city_records(seed: int = 7, per_month: float = 100.0, tail_share: float = 0.004) -> pd.DataFrame:
