@@ -21,7 +21,6 @@ from warehouse.connection import connect
 from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification
 
-
 # --- the inference rule on small warehouses -------------------------------------------------------------------
 
 def _warehouse(level: str = "incident") -> duckdb.DuckDBPyConnection:
