@@ -242,3 +242,26 @@ def test_the_demo_infers_its_whole_span(demo_run) -> None:
         rows = con.execute("SELECT source, first_period, last_period, basis, records_before, records_after "
                            "FROM v_coverage ORDER BY source").fetchall()
     assert rows and all(r[1:] == ("2019-01", "2024-12", "inferred", 0.0, 0.0) for r in rows), rows
+
+
+def test_an_annual_table_through_the_pipeline(tmp_path: Path) -> None:
+    result = run_pipeline(write_annual(tmp_path / "in"), tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
+    assert result.ok, result
+    with connect(result.warehouse, read_only=True) as con:
+        assert con.execute("SELECT first_period, last_period, basis, records_inside, records_before, count_before, "
+                           "records_are FROM v_coverage").fetchall() == \
+            [("2019", "2023", "inferred", 5 * 5 * 2.0, 1.0, 2.0, "cells")]
+        assert con.execute("SELECT count(*) FILTER (NOT present), min(period) FROM completeness").fetchall() == \
+            [(0, "2019")]
+
+
+def test_a_month_loaded_after_the_assessment_counts_until_the_next_one() -> None:
+    con = _warehouse()
+    _monthly(con, _months(2016, 2023))
+    coverage.compute(con)
+    _monthly(con, {(2024, 1): 100})  # a monthly extract landed; data_quality has not run again yet
+    newest = "SELECT max(year * 12 + month - 1) = 2024 * 12 FROM v_offence_counts_in_window"
+    assert con.execute(newest).fetchall() == [(True,)]
+    coverage.compute(con, {"s": ("2016-01", "2023-12")})  # a configured end is kept, whatever lands after it
+    _monthly(con, {(2024, 2): 100})
+    assert con.execute(newest.replace("= 2024 * 12", "= 2023 * 12 + 11")).fetchall() == [(True,)]

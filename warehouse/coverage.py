@@ -26,7 +26,9 @@ last period) or inferred from the data by this rule, computed in DuckDB per sour
 
 With one or two periods, or a short annual table, every non-trivial period is dense and the window is the
 whole series; the rule can only leave out sparse edges and small isolated runs, never the bulk of the data.
-Sources without a row in ``coverage_windows`` (never assessed) are treated as covering everything.
+Sources without a row in ``coverage_windows`` (never assessed) are treated as covering everything, and periods
+loaded after the last assessment beyond a window's open end (inferred, or configured without ``to``) count until the
+next assessment (``data_quality``, which every run and the reports job repeat) places them.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     source VARCHAR NOT NULL, unit VARCHAR NOT NULL, period_kind VARCHAR NOT NULL, first_index INTEGER NOT NULL,
     last_index INTEGER NOT NULL, first_period VARCHAR NOT NULL, last_period VARCHAR NOT NULL, basis VARCHAR NOT NULL,
     records_inside DOUBLE, records_before DOUBLE, records_after DOUBLE, count_inside DOUBLE, count_before DOUBLE,
-    count_after DOUBLE, records_are VARCHAR);
+    count_after DOUBLE, records_are VARCHAR, data_last_index INTEGER, open_end BOOLEAN);
 """
 
 
@@ -71,17 +73,23 @@ def position_sql(kind: str, first: str, last: str, year: str, month: str) -> str
         ELSE CASE WHEN {index} < {first} THEN -1 WHEN {index} > {last} THEN 1 ELSE 0 END END"""
 
 
+def inside_sql(year: str, month: str) -> str:
+    """True when a row (of ``year``/``month``) counts for the window ``w``: no window, inside it, or newer than
+    every period the window was assessed on while its end is open (inferred, or no configured ``to``), so a month
+    loaded since the last assessment is in the reports before the next one, not silently left out."""
+    inside = position_sql("w.period_kind", "w.first_index", "w.last_index", year, month)
+    newer = position_sql("w.period_kind", "w.data_last_index + 1", "w.data_last_index + 1000000", year, month)
+    return f"(w.source IS NULL OR {inside} = 0 OR (w.open_end AND {newer} = 0))"
+
+
 def _views() -> str:
-    counts_pos = position_sql("w.period_kind", "w.first_index", "w.last_index", "c.year", "c.month")
-    offences_pos = position_sql("w.period_kind", "w.first_index", "w.last_index", "year(o.occurred_on)",
-                                "month(o.occurred_on)")
     return f"""
 CREATE OR REPLACE VIEW {COUNTS_IN_WINDOW} AS
 SELECT c.* FROM offence_counts c LEFT JOIN {TABLE} w ON w.source = c.source AND w.unit = c.unit
-WHERE w.source IS NULL OR {counts_pos} = 0;
+WHERE {inside_sql("c.year", "c.month")};
 CREATE OR REPLACE VIEW {OFFENCES_IN_WINDOW} AS
 SELECT o.* FROM offences o LEFT JOIN {TABLE} w ON w.source = o.source AND w.unit = o.unit
-WHERE w.source IS NULL OR {offences_pos} = 0;
+WHERE {inside_sql("year(o.occurred_on)", "month(o.occurred_on)")};
 CREATE OR REPLACE VIEW v_coverage AS
 SELECT source, unit, first_period, last_period, basis, records_inside, records_before, records_after,
        count_inside, count_before, count_after, records_are
@@ -214,7 +222,8 @@ def compute(con: duckdb.DuckDBPyConnection,
                             WHEN i.kind = 'year' THEN coalesce(g.last_year, s.p1)
                             ELSE coalesce(g.last_year * 12 + coalesce(g.last_month, 12) - 1, s.p1) END
                            AS last_index,
-                       CASE WHEN g.source IS NULL THEN 'inferred' ELSE 'configured' END AS basis
+                       CASE WHEN g.source IS NULL THEN 'inferred' ELSE 'configured' END AS basis,
+                       s.p1 AS data_last_index, g.source IS NULL OR g.last_year IS NULL AS open_end
                 FROM _inferred i JOIN spans s USING (source, unit) LEFT JOIN _configured g USING (source)),
             placed AS (
                 SELECT w.source, w.unit, {position} AS pos, c.count,
@@ -229,7 +238,8 @@ def compute(con: duckdb.DuckDBPyConnection,
                    coalesce(sum(p.count) FILTER (WHERE p.pos = 0), 0),
                    coalesce(sum(p.count) FILTER (WHERE p.pos < 0), 0),
                    coalesce(sum(p.count) FILTER (WHERE p.pos > 0), 0),
-                   CASE WHEN any_value(s.level) = 'aggregate' THEN 'cells' ELSE 'records' END
+                   CASE WHEN any_value(s.level) = 'aggregate' THEN 'cells' ELSE 'records' END,
+                   w.data_last_index, w.open_end
             FROM chosen w LEFT JOIN placed p USING (source, unit) LEFT JOIN sources s ON s.source = w.source
             GROUP BY ALL""")
         con.execute("DROP TABLE _inferred")
