@@ -62,6 +62,7 @@ def section(con: duckdb.DuckDBPyConnection) -> str:
                      f"records; gaps of up to {coverage.MAX_GAP['month']} months ({coverage.MAX_GAP['year']} years) "
                      f"do not cut a series; a run of dense periods holding under {coverage.MIN_RUN_SHARE:.0%} of the "
                      "records (a stray busy month in a tail) is left out unless it is the largest.",
-        "Records": "records are rows of an incident source; for aggregate sources they are table cells, and the "
-                   "count columns give the offences (or the source's unit) they hold.",
+        "Records": "Records are the loaded records of an incident source. For aggregate sources they are cells: "
+                   "rows of offence_counts (one per area, national code, ICCS code and period, input rows of the "
+                   "same cell summed), and the count columns give the offences (or the source's unit) they hold.",
     })

@@ -102,7 +102,8 @@ COMMENTS = {
            "the records inside, before and after it",
     "v_coverage": "per source and unit: the periods the source covers (first_period..last_period, basis "
                   "configured | inferred) and its records inside, before (late reports of old offences) and after "
-                  "the window; records are cells for aggregate sources (records_are), count_* are in the unit",
+                  "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
+                  "records_are); count_* are the counts in the unit (offences, victims ...)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
 }
@@ -291,9 +292,3 @@ def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
                        "AND table_schema = 'main'", [TABLE]).fetchall()
     return bool(rows[0][0])
 
-
-def windows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """Every row of ``v_coverage`` (empty when the warehouse has none)."""
-    if not _has_table(con):
-        return []
-    return con.execute("SELECT * FROM v_coverage ORDER BY source, unit").fetchall()
