@@ -92,3 +92,10 @@ sources:
     correspondence: correspondence.csv
 {coverage}""")
     return folder / "sources.yaml"
+
+
+if __name__ == "__main__":  # python -m tests.coverage_fixture FOLDER: the city, to run `iccs run --config` on
+    import sys
+
+    config, _ = write_city(Path(sys.argv[1]))
+    print(config)
