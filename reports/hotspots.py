@@ -61,6 +61,7 @@ from reports.stats.hotspot_summary import (
     pattern_table,
     top_mix,
 )
+from warehouse.coverage import relation, window_text
 
 FILENAME = "hotspots.html"
 TITLE = "Hot spots"
@@ -168,7 +169,7 @@ def _datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                count(*) AS records,
                count(*) FILTER (WHERE {_VALID_POINT}) AS with_points,
                count(*) FILTER (WHERE area IS NOT NULL) AS with_area
-        FROM offences GROUP BY source, unit ORDER BY source, unit
+        FROM {relation(con, "offences")} GROUP BY source, unit ORDER BY source, unit
         """,
     )
 
@@ -209,7 +210,7 @@ def _records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
         f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
-        FROM offences o {_LEVEL2}
+        FROM {relation(con, "offences")} o {_LEVEL2}
         LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
         WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
         GROUP BY ALL
@@ -233,7 +234,7 @@ def _area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> pd.
         f"""
         SELECT o.country, o.area, year(o.occurred_on) AS year, coalesce(a.ancestor_code, o.iccs_code) AS code,
                count(*) AS n
-        FROM offences o {_LEVEL2}
+        FROM {relation(con, "offences")} o {_LEVEL2}
         WHERE o.source = ? AND o.unit = ? AND o.area IS NOT NULL
         GROUP BY ALL
         """,
@@ -516,6 +517,7 @@ def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: s
         "Dataset": f"{queries.source_names(con, [ds['source']])}; unit: {ds['unit']}; country: {ds['countries']}",
         "False discovery rate": f"{settings.fdr:.0%}; confidence 90/95/99% = BH-adjusted p <= 0.10/0.05/0.01",
         "Period": f"{int(years[0])}–{int(years[-1])}, all years together on the first map",
+        **({"Coverage window": window} if (window := window_text(con, ds["source"])) else {}),
         "Emerging patterns": _emerging_note(emerging, reason, settings.trend_alpha),
         "Unit": str(ds["unit"]),
     }

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import coverage_window, page, queries
 from warehouse import completeness, quality
 
 HEATMAP_ROW_PX = 22
@@ -193,7 +193,7 @@ def _completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) ->
     summary = (f"{len(failed)} completeness warning(s) across {failed['source'].nunique()} source(s)."
                if len(failed) else "No completeness warning.")
     return page.section_html("Completeness", body, summary=summary, metadata={
-        "Expected cells": "Every month (or year, for annual data) from the source's first to its last period, for "
+        "Expected cells": "Every month (or year, for annual data) of the source's coverage window, for "
                           "every area that ever reports. A red cell is a hole in the data, not a zero.",
         "Checks": "; ".join(f"{k}: {v}" for k, v in completeness.FINDINGS.items()),
     })
@@ -233,6 +233,7 @@ def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     sections = [
         _loads_section(summary),
         _reasons_section(quality.reasons(con), quality.unmapped_codes(con)),
+        coverage_window.section(con),
         _completeness_section(con, sources),
         _breaks_section(_breaks(con, sources)),
         _contracts_section(con),

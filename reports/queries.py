@@ -9,6 +9,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from warehouse.coverage import relation
+
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
     """Run an aggregated query and bring the (small) result to pandas through Arrow, with numpy dtypes."""
@@ -41,13 +43,13 @@ def has_columns(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str
 
 
 def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per source: what it is, the years it covers, and its latest run."""
+    """One row per source: what it is, the years it covers (inside its coverage window), and its latest run."""
     return frame(
         con,
-        """
+        f"""
         WITH periods AS (
             SELECT source, min(year) AS first_year, max(year) AS last_year, count(DISTINCT country) AS countries
-            FROM offence_counts GROUP BY source),
+            FROM {relation(con, "offence_counts")} GROUP BY source),
         latest AS (
             SELECT source, max(finished_at) AS finished_at, arg_max(status, finished_at) AS status,
                    arg_max(records_loaded, finished_at) AS records_loaded

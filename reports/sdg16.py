@@ -15,6 +15,7 @@ import pandas as pd
 import iccs
 from reports import charts, page, queries, sdg16_data, trend_data, trend_tables
 from reports.trend_data import SERIES_KEYS
+from warehouse.coverage import windows_line as coverage_windows_line
 
 CAVEAT = (
     "Recorded crime reflects reporting and recording practice as well as crime: a rise can mean more crime, "
@@ -81,6 +82,7 @@ def _metadata(
         "Matching": MATCHING,
         "Data sources": queries.source_names(con, sorted(frame["source"].unique())) if not frame.empty else "none",
         "Coverage": _coverage(frame, country_years),
+        "Coverage window": coverage_windows_line(con, sorted(frame["source"].unique()) if not frame.empty else []),
         "Partial years": ", ".join(
             f"{r.country} {r.year} ({int(r.months)} months)"
             for r in frame[frame["partial"]][["country", "year", "months"]].drop_duplicates().itertuples()

@@ -4,6 +4,8 @@ Records are matched to an indicator on their *exact* ICCS code (offence_counts j
 lists already include descendants). Each record therefore counts once even when the list holds both 0703 and
 07031, and a record mapped to a coarser code than the indicator's (0601 for drug trafficking 06012) is not
 counted. The rolled-up view v_counts is deliberately not used here: it repeats each record under every ancestor.
+Only records inside each source's coverage window (``warehouse.coverage``) count: a late report of an old offence
+stays in the warehouse but starts no indicator series.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ import duckdb
 import pandas as pd
 
 from reports import queries
+from warehouse.coverage import relation
 
 _COMMON = """
     WITH codes AS (
         SELECT DISTINCT indicator, coalesce(component, indicator) AS component, iccs_code FROM sdg16_codes),
     cov AS (
-        SELECT source, country, year, count(DISTINCT month)::INTEGER AS months FROM offence_counts GROUP BY ALL),
+        SELECT source, country, year, count(DISTINCT month)::INTEGER AS months FROM {counts} GROUP BY ALL),
     kind AS (
         SELECT c.source, max(c.months) > 0 AS monthly, max(c.months) > 0 OR bool_or(s.level = 'incident') AS fill_zero
         FROM cov c LEFT JOIN sources s USING (source) GROUP BY c.source),
     matched AS (
         SELECT k.indicator, k.component, c.source, c.unit, c.stage, c.country, c.year, c.month, sum(c.count) AS count
-        FROM offence_counts c JOIN codes k ON k.iccs_code = c.iccs_code
+        FROM {counts} c JOIN codes k ON k.iccs_code = c.iccs_code
         GROUP BY ALL)
 """
 
@@ -33,7 +36,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     population, rate per 100,000, and share of all recorded crime of the same source and unit."""
     return queries.frame(
         con,
-        _COMMON
+        (_COMMON
         + """,
         yearly AS (
             SELECT indicator, component, source, unit, stage, country, year, sum(count) AS count
@@ -43,7 +46,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             SELECT s.*, cv.year, cv.months FROM series s JOIN cov cv USING (source, country)),
         totals AS (
             SELECT source, unit, stage, country, year, sum(count) AS all_recorded
-            FROM offence_counts GROUP BY ALL)
+            FROM {counts} GROUP BY ALL)
         SELECT g.indicator, g.component, g.source, g.unit, g.stage, g.country, g.year,
                CASE WHEN y.count IS NOT NULL THEN y.count WHEN k.fill_zero THEN 0.0 END AS count,
                t.all_recorded, p.population, g.months, k.monthly,
@@ -54,7 +57,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         LEFT JOIN totals t USING (source, unit, stage, country, year)
         LEFT JOIN population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
         ORDER BY ALL
-        """,
+        """).format(counts=relation(con, "offence_counts")),
     ).assign(
         rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"],
         share_pct=lambda f: f["count"] * 100.0 / f["all_recorded"].where(f["all_recorded"] > 0),
@@ -65,9 +68,9 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Monthly national counts per indicator/component and series over the months the source covered."""
     return queries.frame(
         con,
-        _COMMON
+        (_COMMON
         + """,
-        months AS (SELECT DISTINCT source, country, year, month FROM offence_counts WHERE month IS NOT NULL),
+        months AS (SELECT DISTINCT source, country, year, month FROM {counts} WHERE month IS NOT NULL),
         series AS (
             SELECT DISTINCT indicator, component, source, unit, stage, country FROM matched
             WHERE month IS NOT NULL)
@@ -81,7 +84,7 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            AND x.month = m.month
         GROUP BY ALL
         ORDER BY ALL
-        """,
+        """).format(counts=relation(con, "offence_counts")),
     )
 
 
@@ -99,4 +102,4 @@ def indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def country_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every country and year with any recorded data, to tell which an indicator is missing."""
-    return queries.frame(con, "SELECT DISTINCT country, year FROM offence_counts ORDER BY ALL")
+    return queries.frame(con, f"SELECT DISTINCT country, year FROM {relation(con, 'offence_counts')} ORDER BY ALL")

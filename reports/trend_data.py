@@ -3,6 +3,9 @@
 A *dataset* is one source and counting unit (and stage): counts are only ever added or compared within a
 dataset's unit. Coverage is measured per source, country and year (months with any record): a month in which the
 source recorded nothing at all is missing, while a category absent from a covered month is a true zero.
+
+Every frame is built from the records inside each source's coverage window (``warehouse.coverage``): late reports
+of offences decades old stay in the warehouse but start no series, so no trend, axis or headline reaches them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from reports import queries
+from warehouse.coverage import relation
 
 DATASET_KEYS = ["source", "unit", "stage"]
 SERIES_KEYS = ["source", "unit", "stage", "country"]
@@ -20,10 +24,10 @@ def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """source, country, year, months (distinct months with data; 0 = annual data), monthly (source is monthly)."""
     return queries.frame(
         con,
-        """
+        f"""
         WITH cov AS (
             SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
-            FROM offence_counts GROUP BY ALL)
+            FROM {relation(con, "offence_counts")} GROUP BY ALL)
         SELECT *, max(months) OVER (PARTITION BY source) > 0 AS monthly FROM cov ORDER BY ALL
         """,
     )
@@ -37,15 +41,18 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     aggregate tables, where an absent cell usually means "not reported". `partial` marks monthly data with
     fewer than 12 months in the year.
     """
+    counts = relation(con, "offence_counts")
     return queries.frame(
         con,
-        """
-        WITH base AS (
-            SELECT source, unit, stage, country, iccs_code, level, year, count
-            FROM v_counts WHERE area IS NULL AND level <= ?),
+        f"""
+        WITH base AS (  -- v_counts' national roll-up, inside the coverage windows
+            SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
+                   c.year, sum(c.count) AS count
+            FROM {counts} c JOIN iccs_ancestors a ON a.code = c.iccs_code
+            WHERE a.ancestor_level <= ? GROUP BY ALL),
         cov AS (
             SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
-            FROM offence_counts GROUP BY ALL),
+            FROM {counts} GROUP BY ALL),
         kind AS (
             SELECT c.source, max(c.months) > 0 OR bool_or(s.level = 'incident') AS fill_zero,
                    max(c.months) > 0 AS monthly
@@ -80,15 +87,16 @@ def monthly_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.D
 
     A category with no records in a covered month is 0; months the source did not cover are absent (gaps).
     """
+    counts = relation(con, "offence_counts")
     return queries.frame(
         con,
-        """
+        f"""
         WITH months AS (
-            SELECT DISTINCT source, country, year, month FROM offence_counts WHERE month IS NOT NULL),
+            SELECT DISTINCT source, country, year, month FROM {counts} WHERE month IS NOT NULL),
         rolled AS (
             SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
                    c.year, c.month, sum(c.count) AS count
-            FROM offence_counts c
+            FROM {counts} c
             JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level <= ?
             WHERE c.month IS NOT NULL
             GROUP BY ALL),
@@ -111,12 +119,16 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per area and year: all recorded crime of the dataset's unit (sum of ICCS sections) and the population."""
     return queries.frame(
         con,
-        """
-        SELECT source, unit, stage, country, area, year, sum(count) AS count, any_value(population) AS population,
-               sum(count) * 100000.0 / any_value(population) AS rate_per_100k
-        FROM v_rates
-        WHERE area IS NOT NULL AND level = 1
-        GROUP BY ALL
+        f"""
+        WITH sections AS (  -- v_rates' area rows at level 1, inside the coverage windows
+            SELECT c.source, c.unit, c.stage, c.country, c.area, c.year, sum(c.count) AS count
+            FROM {relation(con, "offence_counts")} c
+            JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level = 1
+            WHERE c.area IS NOT NULL GROUP BY ALL)
+        SELECT s.source, s.unit, s.stage, s.country, s.area, s.year, s.count, p.population,
+               s.count * 100000.0 / p.population AS rate_per_100k
+        FROM sections s
+        LEFT JOIN population p ON p.country = s.country AND p.area = s.area AND p.year = s.year
         ORDER BY ALL
         """,
     )

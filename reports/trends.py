@@ -17,6 +17,7 @@ from reports.stats.seasonal import decompose
 from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS, monthly_grid
 from reports.trend_data import DATASET_KEYS, SERIES_KEYS
 from reports.trend_tables import MIN_RECORDS
+from warehouse.coverage import windows_line as coverage_windows_line
 
 MAX_DRILL_COUNTRIES = 6
 MAX_LEVEL2_LINES = 8
@@ -116,6 +117,7 @@ def _metadata(
         "Counting unit": f"{unit} (never added to or compared with other units)",
         "Sources": queries.source_names(con, sorted(frame["source"].unique())),
         "Period": _period(frame),
+        "Coverage window": coverage_windows_line(con, sorted(frame["source"].unique())),
         "Partial years": _partial_years(frame) if "partial" in frame else "none",
         "Population": _missing_population(frame) if "population" in frame else "not used",
         "Caveat": CAVEAT,

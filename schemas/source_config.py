@@ -15,11 +15,13 @@ from __future__ import annotations
 import csv
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from schemas.coverage import check_coverage
 
 LEVELS = ("incident", "aggregate")
 UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted")
@@ -140,6 +142,7 @@ class SourceConfig:
     fiscal_year_start: int = 1
     nested_totals: bool = False
     fractional_counts: bool = False
+    coverage: tuple[str | None, str | None] | None = None  # configured (from, to): schemas.coverage
 
     @property
     def period(self) -> str:
@@ -358,7 +361,7 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
 
 _SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
                 "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
-                "nested_totals", "fractional_counts"}
+                "nested_totals", "fractional_counts", "coverage"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -434,7 +437,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
             raise ConfigError(f"{where}: field 'bbox': minimums must be below maximums")
         bbox = tuple(float(v) for v in bbox)
     correspondence = _file(path, where, "correspondence", spec["correspondence"])
-    return SourceConfig(
+    source = SourceConfig(
         name=name, country=country, level=spec["level"], unit=spec["unit"], stage=values["stage"],
         files=_expand(str(spec["files"])), format=read.format, columns=columns, date_format=date_format,
         correspondence=correspondence, base_dir=path.parent, delimiter=read.delimiter, encoding=read.encoding,
@@ -446,6 +449,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
         nested_totals=nested, fractional_counts=fractional,
     )
+    try:  # validated against the source's period (a month bound on an annual source is refused)
+        return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _populations(path: Path, given: Any) -> tuple[PopulationConfig, ...]:

@@ -6,9 +6,11 @@ and ``assess_source`` turns them into warnings (``Finding``) for the asset check
 quality report reads: ``completeness`` (every expected period × reporting area, present or not) and
 ``series_breaks`` (categories that appear or vanish between periods).
 
-Periods are months when the source's counts carry months, else years; the expected periods run from the
-source's first to its last period; the reporting areas are those that ever report (a source without areas is
-one national area, ``area`` NULL). Records loaded without an area are not a reporting area of their own.
+Periods are months when the source's counts carry months, else years; the expected periods are those of the
+source's coverage window (``warehouse.coverage``; records outside it, such as late reports of old offences, are
+not checked here), else its first to last period; the reporting areas are those that ever report (a source
+without areas is one national area, ``area`` NULL). Records loaded without an area are not a reporting area of
+their own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+
+from warehouse import coverage as windows
 
 SEVERITY = "warn"
 BREAK_ALPHA = 0.001  # a break's empty run must be this improbable at the category's rate (Poisson)
@@ -97,17 +101,29 @@ def _label(is_monthly: bool, index: str = "p") -> str:
     return f"printf('%04d-%02d', {index} // 12, {index} % 12 + 1)" if is_monthly else f"{index}::VARCHAR"
 
 
-def _coverage_sql(is_monthly: bool) -> str:
+def _windowed(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """The counts inside the coverage windows and the windows' bounds (``warehouse.coverage``)."""
+    return windows.relation(con, "offence_counts"), windows.bounds(con)
+
+
+def _coverage_sql(is_monthly: bool, counts: str = "offence_counts", bounds: str = windows.NO_BOUNDS) -> str:
+    """Expected periods: the source's coverage window (``warehouse.coverage``) where it has one, else its first
+    to last period; only the records inside the window count, so a tail of late reports is not "missing"."""
     index, label = _index(is_monthly), _label(is_monthly, "periods.p")
+    kind = "month" if is_monthly else "year"
     return f"""
         WITH cells AS (
             SELECT area, {index} AS p, sum(count) AS n
-            FROM offence_counts WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
-        periods AS (SELECT unnest(range(min(p), max(p) + 1)) AS p FROM cells),
+            FROM {counts} WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
+        bounds AS (SELECT first_index AS p0, last_index AS p1 FROM ({bounds})
+                   WHERE source = $source AND unit = $unit AND period_kind = '{kind}'),
+        span AS (SELECT min(p) AS p0, max(p) AS p1 FROM cells),
+        periods AS (SELECT unnest(range(coalesce(b.p0, s.p0), coalesce(b.p1, s.p1) + 1)) AS p
+                    FROM span s LEFT JOIN bounds b ON true WHERE s.p0 IS NOT NULL),
         areas AS (
             SELECT DISTINCT area FROM cells WHERE area IS NOT NULL
             UNION ALL
-            SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cells WHERE area IS NOT NULL))
+            SELECT NULL FROM (SELECT count(area) AS with_area FROM cells) WHERE with_area = 0)
         SELECT $source AS source, a.area, {label} AS period, c.n IS NOT NULL AS present,
                coalesce(c.n, 0)::DOUBLE AS records
         FROM areas a CROSS JOIN periods
@@ -117,16 +133,16 @@ def _coverage_sql(is_monthly: bool) -> str:
 
 def coverage(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     """source, area, period, present, records: every expected period × reporting area of the source."""
-    return _frame(con, _coverage_sql(monthly(con, source)), _params(con, source))
+    return _frame(con, _coverage_sql(monthly(con, source), *_windowed(con)), _params(con, source))
 
 
-def _drops_sql(is_monthly: bool) -> str:
+def _drops_sql(is_monthly: bool, counts: str = "offence_counts") -> str:
     """Each present period against the previous present one, like for like: only the areas with records in both
     count, so an area that stopped sending shows in ``coverage``, not as a drop of the whole source."""
     index = _index(is_monthly)
     return f"""
         WITH cells AS (
-            SELECT area, {index} AS p, sum(count) AS n FROM offence_counts
+            SELECT area, {index} AS p, sum(count) AS n FROM {counts}
             WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
         pairs AS (SELECT p, lag(p) OVER (ORDER BY p) AS q FROM (SELECT DISTINCT p FROM cells)),
         compared AS (
@@ -150,7 +166,7 @@ def period_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: fl
     Missing periods are ``coverage``'s business and are skipped, not counted as a 100% drop; a previous period
     under ``min_records`` is too small to judge.
     """
-    return _frame(con, _drops_sql(monthly(con, source)),
+    return _frame(con, _drops_sql(monthly(con, source), _windowed(con)[0]),
                   _params(con, source, threshold=drop_threshold, min_records=min_records))
 
 
@@ -207,20 +223,21 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
     return _frame(con, sql, _params(con, source, threshold=placeholder_threshold))
 
 
-def _breaks_sql(is_monthly: bool, run: int, alpha: float) -> str:
+def _breaks_sql(is_monthly: bool, run: int, alpha: float, counts: str = "offence_counts") -> str:
     """A category vanishes at period k when it had records in each of the ``run`` present periods before k and
     none in k and the ``run - 1`` after; it appears at k in the mirror case. Periods where the whole source is
     missing are skipped, so a gap in the feed is not read as every category vanishing.
 
     A rare category has empty periods by chance: the break also needs ``run`` empty periods to be improbable
     at the category's rate on the other side (Poisson: exp(-rate × run) < ``alpha``), so ~1 record a month
-    going quiet for a quarter is not a break, while 50 a month stopping is."""
+    going quiet for a quarter is not a break, while 50 a month stopping is. Only periods inside the coverage
+    window count: the edge of a sparse tail of late reports is not a category "appearing"."""
     floor = math.log(1 / alpha)
     index, label = _index(is_monthly), _label(is_monthly)
     return f"""
         WITH cells AS (
             SELECT iccs_code, {index} AS p, sum(count) AS n
-            FROM offence_counts WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
+            FROM {counts} WHERE source = $source AND unit = $unit AND {index} IS NOT NULL GROUP BY ALL),
         codes AS (
             SELECT iccs_code, string_agg(DISTINCT national_code, ', ' ORDER BY national_code) AS codes
             FROM offence_counts WHERE source = $source AND unit = $unit GROUP BY ALL),
@@ -264,7 +281,7 @@ def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | No
     improbable (below ``alpha``) at the category's rate, so that a rare category's quiet spell is not a break."""
     is_monthly = monthly(con, source)
     run = min_run if min_run is not None else (3 if is_monthly else 2)
-    return _frame(con, _breaks_sql(is_monthly, int(run), alpha), _params(con, source))
+    return _frame(con, _breaks_sql(is_monthly, int(run), alpha, _windowed(con)[0]), _params(con, source))
 
 
 def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[dict[str, object]]:
@@ -281,9 +298,11 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
     try:
         con.execute("DELETE FROM completeness WHERE source = ?", [source])
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
-        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly)})", _params(con, source))
-        con.execute(f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run), BREAK_ALPHA)})",
+        counts, bounds = _windowed(con)
+        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly, counts, bounds)})",
                     _params(con, source))
+        con.execute(f"INSERT INTO series_breaks SELECT * FROM "
+                    f"({_breaks_sql(is_monthly, int(run), BREAK_ALPHA, counts)})", _params(con, source))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -119,12 +119,13 @@ COMMENTS: dict[str, str] = {
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it."""
-    from warehouse import completeness, correspondence, mapping_coverage
+    from warehouse import completeness, correspondence, coverage, mapping_coverage
 
     con.execute(TABLES)
     correspondence.ensure_columns(con)  # warehouses created before the mapping engine
     completeness.ensure_tables(con)
     mapping_coverage.ensure_tables(con)
+    coverage.ensure_tables(con)  # coverage windows and the window-restricted views
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"

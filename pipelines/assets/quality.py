@@ -1,7 +1,9 @@
-"""Quality layer: completeness of every loaded source — gaps, drops, placeholder values, series breaks.
+"""Quality layer: coverage windows and completeness of every loaded source — gaps, drops, placeholder values,
+series breaks.
 
 These are warnings, not errors: the records are loaded and safe; an analyst should look before reading a trend.
-They run once all files are in, since a gap or a break is only visible across a source's periods.
+They run once all files are in, since a window, a gap or a break is only visible across a source's periods; the
+coverage windows come first, because completeness and every report statistic are computed inside them.
 """
 
 import json
@@ -9,7 +11,8 @@ import json
 import dagster as dg
 
 from pipelines.assets.sources import FACTS
-from pipelines.resources import WarehouseResource
+from pipelines.resources import SourcesConfig, WarehouseResource
+from warehouse import coverage
 from warehouse.completeness import FINDINGS, Finding, assess_source, ensure_tables
 
 QUALITY = dg.AssetKey("data_quality")
@@ -34,15 +37,20 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
 @dg.asset(key=QUALITY, group_name="quality", deps=[FACTS], pool="duckdb_writer", kinds={"duckdb"},
           check_specs=[dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
                        for name, text in FINDINGS.items()],
-          description="Tables `completeness` (period × area present or not) and `series_breaks`, per source.")
-def data_quality(duckdb: WarehouseResource) -> dg.MaterializeResult:
+          description="Tables `coverage_windows` (view `v_coverage`), `completeness` (period × area present or "
+                      "not) and `series_breaks`, per source.")
+def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
+    configured = {name: src.coverage for name, src in sources.load().sources.items()}
     with duckdb.get_connection() as con:
         ensure_tables(con)
-        sources = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
-        findings = {source: {f.name: f for f in assess_source(con, source)} for source in sources}
+        coverage.compute(con, configured)
+        outside = con.execute("SELECT coalesce(sum(records_before + records_after), 0) FROM v_coverage").fetchall()
+        names = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
+        findings = {source: {f.name: f for f in assess_source(con, source)} for source in names}
         missing, breaks = con.execute("SELECT (SELECT count(*) FROM completeness WHERE NOT present), "
                                       "(SELECT count(*) FROM series_breaks)").fetchall()[0]
     checks = [_check(name, {source: found[name] for source, found in findings.items() if name in found})
               for name in FINDINGS]
     return dg.MaterializeResult(check_results=checks, metadata={
-        "sources": len(sources), "missing_period_area_cells": missing, "series_breaks": breaks})
+        "sources": len(names), "missing_period_area_cells": missing, "series_breaks": breaks,
+        "records_outside_coverage_windows": float(outside[0][0])})

@@ -46,7 +46,10 @@ the demo's ~1,530 nearly-always-hot cells).
 Missing periods: a period in which the source has no record at all is *excluded* from the series (its
 absence says the data are missing, not that no crime happened); it is not treated as a map of zeros, which
 would read as a sudden cold spot everywhere. Gi* compares a cell with the map of the same period, so a period
-that is only partly covered (a year that starts in June) still gives comparable z-scores.
+that is only partly covered (a year that starts in June) still gives comparable z-scores. Periods outside the
+source's coverage window (``warehouse.coverage``: e.g. the decades of late-reported old offences before an
+extract) are not passed in at all: they are absent, not cold, so a place hot throughout the window is persistent,
+not "new" or "consecutive".
 """
 
 from __future__ import annotations
