@@ -68,7 +68,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
         LEFT JOIN base b USING (source, unit, stage, country, iccs_code, year)
         LEFT JOIN cov cv ON cv.source = g.source AND cv.country = g.country AND cv.year = g.year
         LEFT JOIN kind k ON k.source = g.source
-        LEFT JOIN population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
+        LEFT JOIN v_population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
         ORDER BY g.source, g.unit, g.stage, g.country, g.iccs_code, g.year
         """,
         [max_level],
@@ -88,7 +88,7 @@ def monthly_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.D
         rolled AS (
             SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
                    c.year, c.month, sum(c.count) AS count
-            FROM offence_counts c
+            FROM v_national_counts c
             JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level <= ?
             WHERE c.month IS NOT NULL
             GROUP BY ALL),

@@ -123,6 +123,7 @@ class SourceConfig:
     country_lookup: Lookup | None = None
     fiscal_year_start: int = 1
     nested_totals: bool = False
+    total_area: str | None = None
 
     @property
     def period(self) -> str:
@@ -338,7 +339,7 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
 
 _SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
                 "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
-                "nested_totals"}
+                "nested_totals", "total_area"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -399,6 +400,9 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if not isinstance(nested, bool) or (nested and spec["level"] != "aggregate"):
         raise ConfigError(f"{where}: field 'nested_totals': true or false, for aggregate sources that publish a "
                           "category beside its own sub-categories")
+    total_area = spec.get("total_area")
+    if total_area is not None and not (isinstance(total_area, str) and total_area.strip()):
+        raise ConfigError(f"{where}: field 'total_area': the name of the area whose rows are the national total")
     bbox = spec.get("bbox")
     if bbox is not None:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
@@ -417,7 +421,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
         offence_match=values["offence_match"],
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
-        nested_totals=nested,
+        nested_totals=nested, total_area=total_area.strip() if total_area else None,
     )
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 
 from pipelines.assets.sources import FACTS
 from pipelines.resources import WarehouseResource
+from warehouse import totals
 from warehouse.completeness import FINDINGS, Finding, assess_source, ensure_tables
 
 QUALITY = dg.AssetKey("data_quality")
@@ -33,16 +34,17 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
 
 @dg.asset(key=QUALITY, group_name="quality", deps=[FACTS], pool="duckdb_writer", kinds={"duckdb"},
           check_specs=[dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
-                       for name, text in FINDINGS.items()],
+                       for name, text in {**FINDINGS, **totals.FINDINGS}.items()],
           description="Tables `completeness` (period × area present or not) and `series_breaks`, per source.")
 def data_quality(duckdb: WarehouseResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         ensure_tables(con)
         sources = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
-        findings = {source: {f.name: f for f in assess_source(con, source)} for source in sources}
+        findings = {source: {f.name: f for f in [*assess_source(con, source), *totals.findings(con, source)]}
+                    for source in sources}
         missing, breaks = con.execute("SELECT (SELECT count(*) FROM completeness WHERE NOT present), "
                                       "(SELECT count(*) FROM series_breaks)").fetchall()[0]
     checks = [_check(name, {source: found[name] for source, found in findings.items() if name in found})
-              for name in FINDINGS]
+              for name in {**FINDINGS, **totals.FINDINGS}]
     return dg.MaterializeResult(check_results=checks, metadata={
         "sources": len(sources), "missing_period_area_cells": missing, "series_breaks": breaks})
