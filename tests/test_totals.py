@@ -48,7 +48,8 @@ def _region_table(folder: Path, areas_share: float = 1.0) -> None:
         for offence in OFFENCES:
             regions = {r: _region_count(r, offence, year) for r in REGIONS}
             for region, n in regions.items():
-                lines.append(f"{region},{offence},{year},{'..' if (region, offence, year) == ('West', 'THF', 2021) else n}")
+                suppressed = (region, offence, year) == ("West", "THF", 2021)
+                lines.append(f"{region},{offence},{year},{'..' if suppressed else n}")
             if (offence, year) != ("HOM", 2022):
                 lines.append(f"{COUNTRY},{offence},{year},{round(sum(regions.values()) / areas_share)}")
     _write(folder / "regions.csv", "\n".join(lines) + "\n")

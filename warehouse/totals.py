@@ -217,14 +217,17 @@ def findings(con: duckdb.DuckDBPyConnection, source: str) -> list[Finding]:
             f"\"{r['area']}\" to make it explicit)" for r in rows) or "no area equals the sum of the others",
         metadata={"areas": [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]})
     short = shortfalls(con, source)
-    shown = short.head(5).to_dict("records")
     nested_finding = Finding(
         name="nested_total_shortfall", passed=short.empty,
         description=(f"{len(short)} cell(s) where the published sub-categories exceed the published total "
-                     "(remainder stored as 0, so roll-ups show the parts' sum): " + "; ".join(
-                         f"{r['area'] or r['country']} {r['year']}"
-                         f"{'' if pd.isna(r['month']) else '-%02d' % int(r['month'])} '{r['national_code']}' "
-                         f"published {r['published_total']:,.0f} < parts {r['sum_of_parts']:,.0f} "
-                         f"({r['sub_categories']})" for r in shown)) if len(short) else "none",
+                     "(remainder stored as 0, so roll-ups show the parts' sum): "
+                     + "; ".join(_shortfall_text(r) for r in short.head(5).to_dict("records"))) if len(short)
+        else "none",
         metadata={"cells": len(short)})
     return [detected_finding, nested_finding]
+
+
+def _shortfall_text(r: dict) -> str:
+    month = "" if pd.isna(r["month"]) else f"-{int(r['month']):02d}"
+    return (f"{r['area'] or r['country']} {r['year']}{month} '{r['national_code']}' published "
+            f"{r['published_total']:,.0f} < parts {r['sum_of_parts']:,.0f} ({r['sub_categories']})")
