@@ -20,6 +20,7 @@ from warehouse.classify import classify_source
 from warehouse.connection import connect
 from warehouse.correspondence import CorrespondenceError, load_correspondence
 from warehouse.ddl import ensure_schema
+from warehouse.load import load_file
 from warehouse.reference import load_classification
 from warehouse.staging import stage_source
 from warehouse.totals import findings
@@ -294,3 +295,34 @@ def test_parent_must_be_a_known_code_and_not_a_cycle(tmp_path) -> None:
     cycle = _write(tmp_path / "b.csv", "national_code,iccs_code,parent\nA,0101,B\nB,0101,A\nC,0101,\n")
     with pytest.raises(CorrespondenceError, match="parent leads back"):
         load_correspondence(con, "s", cycle)
+
+
+def test_nested_totals_by_the_path_of_an_offence_read_from_several_columns(tmp_path) -> None:
+    """bien jurídico > tipo: the bien's own row (tipo blank) is the total of its tipos; no parent column needed."""
+    _write(tmp_path / "t.csv", "estado,bien,tipo,year,count\nNorte,Patrimonio,,2021,100\n"
+                               "Norte,Patrimonio,Robo,2021,30\nNorte,Patrimonio,Fraude,2021,20\n"
+                               "Norte,Vida,,2021,9\n")
+    _write(tmp_path / "corr.csv", "national_code,iccs_code\nPatrimonio,05\nPatrimonio > Robo,0401\n"
+                                  "Patrimonio > Fraude,0701\nVida,0101\n")
+    config = _write(tmp_path / "sources.yaml", """
+        sources:
+          mx:
+            country: MEX
+            level: aggregate
+            unit: offences
+            files: t.csv
+            columns: {area: estado, offence: [bien, tipo], date: year, count: count}
+            date_format: "%Y"
+            nested_totals: true
+            correspondence: corr.csv
+        """)
+    src = load_config(config).sources["mx"]
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    load_correspondence(con, src.name, src.correspondence)
+    stage_source(con, src)
+    classify_source(con, src)
+    load_file(con, src, str(tmp_path / "t.csv"), "r1")
+    rows = dict(con.execute("SELECT iccs_code, count FROM v_counts WHERE area IS NULL AND level = 1").fetchall())
+    assert rows == {"05": 50.0, "04": 30.0, "07": 20.0, "01": 9.0}
