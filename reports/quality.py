@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from reports import coverage_window, page, queries
+from reports.totals import totals_section
 from warehouse import completeness, quality
 
 HEATMAP_ROW_PX = 22
@@ -236,6 +237,7 @@ def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         coverage_window.section(con),
         _completeness_section(con, sources),
         _breaks_section(_breaks(con, sources)),
+        totals_section(con),
         _contracts_section(con),
     ]
     intro = ("Where every input record went, and where the data has holes. Nothing is dropped silently: a "

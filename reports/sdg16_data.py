@@ -26,7 +26,7 @@ _COMMON = """
         FROM cov c LEFT JOIN sources s USING (source) GROUP BY c.source),
     matched AS (
         SELECT k.indicator, k.component, c.source, c.unit, c.stage, c.country, c.year, c.month, sum(c.count) AS count
-        FROM {counts} c JOIN codes k ON k.iccs_code = c.iccs_code
+        FROM {national} c JOIN codes k ON k.iccs_code = c.iccs_code
         GROUP BY ALL)
 """
 
@@ -46,7 +46,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             SELECT s.*, cv.year, cv.months FROM series s JOIN cov cv USING (source, country)),
         totals AS (
             SELECT source, unit, stage, country, year, sum(count) AS all_recorded
-            FROM {counts} GROUP BY ALL)
+            FROM {national} GROUP BY ALL)
         SELECT g.indicator, g.component, g.source, g.unit, g.stage, g.country, g.year,
                CASE WHEN y.count IS NOT NULL THEN y.count WHEN k.fill_zero THEN 0.0 END AS count,
                t.all_recorded, p.population, g.months, k.monthly,
@@ -55,9 +55,10 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         JOIN kind k USING (source)
         LEFT JOIN yearly y USING (indicator, component, source, unit, stage, country, year)
         LEFT JOIN totals t USING (source, unit, stage, country, year)
-        LEFT JOIN population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
+        LEFT JOIN v_population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
         ORDER BY ALL
-        """).format(counts=relation(con, "offence_counts")),
+        """).format(counts=relation(con, "offence_counts"),
+                   national=relation(con, "national_counts")),
     ).assign(
         rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"],
         share_pct=lambda f: f["count"] * 100.0 / f["all_recorded"].where(f["all_recorded"] > 0),
@@ -84,7 +85,8 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            AND x.month = m.month
         GROUP BY ALL
         ORDER BY ALL
-        """).format(counts=relation(con, "offence_counts")),
+        """).format(counts=relation(con, "offence_counts"),
+                   national=relation(con, "national_counts")),
     )
 
 

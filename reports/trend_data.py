@@ -41,14 +41,14 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     aggregate tables, where an absent cell usually means "not reported". `partial` marks monthly data with
     fewer than 12 months in the year.
     """
-    counts = relation(con, "offence_counts")
+    counts, national = relation(con, "offence_counts"), relation(con, "national_counts")
     return queries.frame(
         con,
         f"""
         WITH base AS (  -- v_counts' national roll-up, inside the coverage windows
             SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
                    c.year, sum(c.count) AS count
-            FROM {counts} c JOIN iccs_ancestors a ON a.code = c.iccs_code
+            FROM {national} c JOIN iccs_ancestors a ON a.code = c.iccs_code
             WHERE a.ancestor_level <= ? GROUP BY ALL),
         cov AS (
             SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
@@ -75,7 +75,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
         LEFT JOIN base b USING (source, unit, stage, country, iccs_code, year)
         LEFT JOIN cov cv ON cv.source = g.source AND cv.country = g.country AND cv.year = g.year
         LEFT JOIN kind k ON k.source = g.source
-        LEFT JOIN population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
+        LEFT JOIN v_population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
         ORDER BY g.source, g.unit, g.stage, g.country, g.iccs_code, g.year
         """,
         [max_level],
@@ -87,7 +87,7 @@ def monthly_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.D
 
     A category with no records in a covered month is 0; months the source did not cover are absent (gaps).
     """
-    counts = relation(con, "offence_counts")
+    counts, national = relation(con, "offence_counts"), relation(con, "national_counts")
     return queries.frame(
         con,
         f"""
@@ -96,7 +96,7 @@ def monthly_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.D
         rolled AS (
             SELECT c.source, c.unit, c.stage, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level,
                    c.year, c.month, sum(c.count) AS count
-            FROM {counts} c
+            FROM {national} c
             JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level <= ?
             WHERE c.month IS NOT NULL
             GROUP BY ALL),
@@ -122,7 +122,7 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         f"""
         WITH sections AS (  -- v_rates' area rows at level 1, inside the coverage windows
             SELECT c.source, c.unit, c.stage, c.country, c.area, c.year, sum(c.count) AS count
-            FROM {relation(con, "offence_counts")} c
+            FROM {relation(con, "detail_counts")} c
             JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level = 1
             WHERE c.area IS NOT NULL GROUP BY ALL)
         SELECT s.source, s.unit, s.stage, s.country, s.area, s.year, s.count, p.population,

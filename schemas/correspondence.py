@@ -9,6 +9,9 @@ Columns beyond the required ``national_code`` and ``iccs_code`` are optional in 
 - ``valid_from`` / ``valid_to``: ISO dates, both inclusive, either open; national codes change over time and
   a record maps by its date.
 - ``basis``: why the mapping holds (``BASES``).
+- ``parent``: the national_code of the national category that contains this one (its national hierarchy,
+  which may differ from the ICCS tree); a ``nested_totals`` source nets a category of its published
+  sub-categories along it.
 
 The rules below are table rules (a row is judged with its neighbours): each returns one boolean per row, so a
 failure names the line it is on.
@@ -39,6 +42,8 @@ PROBLEMS: dict[str, str] = {
     "split_shares_sum_to_one": "the shares of this national_code's split do not sum to 1",
     "validity_ordered": "valid_from is after valid_to",
     "validity_not_overlapping": "this national_code has another row whose validity overlaps this one",
+    "parent_known": "parent is not a national_code of this table",
+    "parent_not_cyclic": "parent leads back to this national_code (the national hierarchy must be a tree)",
 }
 
 
@@ -58,6 +63,7 @@ class CorrespondenceRow(pa.DataFrameModel):
     valid_to: Series[pd.Timestamp] = pa.Field(nullable=True, description="last day the row applies (inclusive)")
     basis: Series[str] = pa.Field(nullable=True, isin=list(BASES), description="why the mapping holds")
     note: Series[str] = pa.Field(nullable=True, description="free text; for excluded rows, the reason")
+    parent: Series[str] = pa.Field(nullable=True, description="national_code of the category containing this one")
 
     class Config:
         strict = False
@@ -117,3 +123,18 @@ class CorrespondenceRow(pa.DataFrameModel):
         bad = pd.Series(False, index=range(len(df)))
         bad.loc[clash["row"].unique()] = True
         return pd.Series(~bad.to_numpy(), index=df.index)
+
+    @pa.dataframe_check(name="parent_known")
+    def _parent_known(cls, df: pd.DataFrame) -> pd.Series:
+        return df["parent"].isna() | df["parent"].isin(set(df["national_code"]))
+
+    @pa.dataframe_check(name="parent_not_cyclic")
+    def _parent_not_cyclic(cls, df: pd.DataFrame) -> pd.Series:
+        """Walk up from every code as many steps as there are codes: a tree ends at a root, a cycle never does."""
+        up = df.dropna(subset=["parent"]).drop_duplicates("national_code").set_index("national_code")["parent"]
+        current = df["national_code"].map(up)
+        for _ in range(len(up)):
+            if current.isna().all():
+                break
+            current = current.map(up)
+        return pd.Series(current.isna().to_numpy(), index=df.index)

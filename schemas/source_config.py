@@ -143,6 +143,7 @@ class SourceConfig:
     nested_totals: bool = False
     fractional_counts: bool = False
     coverage: tuple[str | None, str | None] | None = None  # configured (from, to): schemas.coverage
+    total_area: str | None = None
 
     @property
     def period(self) -> str:
@@ -361,7 +362,7 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
 
 _SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
                 "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
-                "nested_totals", "fractional_counts", "coverage"}
+                "nested_totals", "fractional_counts", "coverage", "total_area"}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -429,6 +430,9 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if not isinstance(fractional, bool) or (fractional and spec["level"] != "aggregate"):
         raise ConfigError(f"{where}: field 'fractional_counts': true or false, for aggregate sources whose counts "
                           "are estimates with decimals (otherwise a count such as 12.5 is quarantined)")
+    total_area = spec.get("total_area")
+    if total_area is not None and not (isinstance(total_area, str) and total_area.strip()):
+        raise ConfigError(f"{where}: field 'total_area': the name of the area whose rows are the national total")
     bbox = spec.get("bbox")
     if bbox is not None:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
@@ -447,7 +451,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
         offence_match=values["offence_match"],
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
-        nested_totals=nested, fractional_counts=fractional,
+        nested_totals=nested, fractional_counts=fractional, total_area=total_area.strip() if total_area else None,
     )
     try:  # validated against the source's period (a month bound on an annual source is refused)
         return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))

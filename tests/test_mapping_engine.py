@@ -130,7 +130,8 @@ def test_a_national_hierarchy_maps_at_the_deepest_level_the_table_gives(tmp_path
 def test_nested_totals_are_stored_net_of_published_subcategories(tmp_path) -> None:
     (tmp_path / "in.csv").write_text("year,code,country,n\n2020,0301,XAA,100\n2020,03011,XAA,30\n"
                                      "2020,03012,XAA,50\n2020,0501,XAA,10\n2020,05012,XAA,12\n2020,0301,XBB,5\n")
-    corr = "national_code,iccs_code\n0301,0301\n03011,03011\n03012,03012\n0501,0501\n05012,05012\n"
+    corr = ("national_code,iccs_code,parent\n0301,0301,\n03011,03011,0301\n03012,03012,0301\n0501,0501,\n"
+            "05012,05012,0501\n")  # the national hierarchy (here the same as ICCS's) is what is netted along
     spec = {"level": "aggregate", "unit": "offences", "files": "in.csv", "date_format": "%Y",
             "columns": {"date": "year", "offence": "code", "country": "country", "count": "n"},
             "nested_totals": True, "correspondence": "correspondence.csv"}

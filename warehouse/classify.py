@@ -152,6 +152,9 @@ def prepare_targets(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> int:
             raise CorrespondenceError(
                 f"{src.correspondence}: national codes {codes[0]!r} and {codes[1]!r} are the same label once case, "
                 "accents and punctuation are ignored (offence_match: label); keep one row")
+    missing = _hierarchy_missing(con, src)
+    if missing is not None:
+        raise missing
     con.register("corr_rows", rows)
     try:
         con.execute(f"""
@@ -217,6 +220,8 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     """Replace ``staging.records_<source>`` with typed, mapped records and their reasons."""
     prepare_targets(con, src)
     _prepare_keys(con, src)
+    if src.nested_totals:
+        _prepare_tree(con, src)
     has = lambda field: _has(src, field)  # noqa: E731
     fmt = _q(src.date_format)
     shown = {field: _q(src.columns.get(field, f"{field} (constant)")) for field in
@@ -448,49 +453,125 @@ def _located_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
             WHERE {{where}})"""
 
 
-def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> str:
-    """The offence_counts rows of the records in ``batch`` (a table shaped like the records table):
-    (country, area, iccs_code, national_code, year, month, count, flag, file).
+def tree_table(source: str) -> str:
+    """The national hierarchy of a nested_totals source: (child, ancestor, distance) over its offence texts."""
+    return f"staging.national_tree_{source}"
 
-    A record of a split national code counts in every target of its split, multiplied by the target's share;
-    other records count once in their ICCS code. Flags of the records summed into a row are kept, joined; a row
-    made by a split share below 1 is also flagged ``ALLOCATED_FLAG`` (its count may be fractional by design).
-    With ``nested_totals`` (a table that publishes a category beside some of its sub-categories, as Eurostat
-    does with 0301 and 03011), a category's row is stored net of its nearest published sub-categories in the same
-    country, area and period, so that rolling up to every ancestor gives the published totals, not twice them.
-    Where the published sub-categories exceed the published total (definitions differ between them), the
-    category's own remainder is 0 and its flag says so (``NESTED_FLAG``): the roll-up then shows the parts' sum.
-    """
+
+def _hierarchy_missing(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> CorrespondenceError | None:
+    """nested_totals without a national hierarchy would net nothing or the wrong thing: a configuration error."""
+    if not src.nested_totals or len(src.source_columns("offence")) > 1:
+        return None
+    parents = con.execute("SELECT count(parent) FROM correspondence WHERE source = ?", [src.name]).fetchall()[0][0]
+    if parents:
+        return None
+    return CorrespondenceError(
+        f"{src.correspondence}: field 'parent': source '{src.name}' has nested_totals: true but no national "
+        "hierarchy: give each sub-category the national_code of the category that contains it in a 'parent' "
+        "column (or read the offence from several columns); nothing is netted without it")
+
+
+def _prepare_tree(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
+    """Every national ancestor of each offence text, from the correspondence ``parent`` column and, for an offence
+    read from several columns, from the path itself (bien jurídico > tipo > ...), with its distance."""
+    rows = con.execute("SELECT DISTINCT national_code, parent FROM correspondence WHERE source = ? "
+                       "AND parent IS NOT NULL", [src.name]).fetchall()
+    parents = pd.DataFrame([(_key_of(src, str(code)), _key_of(src, str(parent))) for code, parent in rows],
+                           columns=["key", "parent_key"]).astype("string")
+    con.register("parent_edges", parents)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {tree_table(src.name)} AS
+            WITH RECURSIVE edges AS (
+                SELECT key::VARCHAR AS key, parent_key::VARCHAR AS parent_key FROM parent_edges
+                UNION
+                SELECT c.key, p.key FROM {keys_table(src.name)} c
+                JOIN {keys_table(src.name)} p ON p.offence_txt = c.offence_txt AND p.depth = c.depth - 1),
+            up(key, ancestor, distance) AS (
+                SELECT key, parent_key, 1 FROM edges WHERE key <> parent_key
+                UNION
+                SELECT u.key, e.parent_key, u.distance + 1 FROM up u JOIN edges e ON e.key = u.ancestor
+                WHERE u.distance < 64),
+            full_key AS (SELECT offence_txt, arg_max(key, depth) AS key FROM {keys_table(src.name)} GROUP BY 1)
+            SELECT c.offence_txt AS child, a.offence_txt AS ancestor, min(u.distance) AS distance
+            FROM full_key c JOIN up u ON u.key = c.key JOIN full_key a ON a.key = u.ancestor
+            WHERE a.offence_txt <> c.offence_txt
+            GROUP BY ALL""")
+    finally:
+        con.unregister("parent_edges")
+
+
+def _grouped_sql(src: SourceConfig, batch: str, where: str) -> str:
     month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
-    grouped = f"""
-        SELECT b.country, b.area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
+    area = f"CASE WHEN b.area = {_q(src.total_area)} THEN NULL ELSE b.area END" if src.total_area else "b.area"
+    return f"""
+        SELECT b.country, {area} AS area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
                nullif(concat_ws(',', string_agg(DISTINCT b.flag, ',' ORDER BY b.flag),
                                 CASE WHEN bool_or(t.share < 1) THEN '{ALLOCATED_FLAG}' END), '') AS flag, b.file
         FROM {batch} b
         LEFT JOIN {targets_table(src.name)} t ON t.group_id = b.group_id AND t.kind = 'split'
         WHERE {where}
-        GROUP BY b.country, b.area, coalesce(t.iccs_code, b.iccs_code), b.national_code, year(b.occurred_on),
+        GROUP BY b.country, {area}, coalesce(t.iccs_code, b.iccs_code), b.national_code, year(b.occurred_on),
                  {month}, b.file"""
-    if not src.nested_totals:
-        return grouped
-    same_cell = ("p.country = c.country AND p.area IS NOT DISTINCT FROM c.area AND p.year = c.year "
-                 "AND p.month IS NOT DISTINCT FROM c.month AND p.file = c.file")
+
+
+def nested_cells_sql(src: SourceConfig, batch: str, where: str) -> str:
+    """The grouped counts of a nested_totals source, each with its national cell's ``published`` total (all
+    ICCS targets of its national code in the same country, area, period and file), ``parts``: the published
+    totals of its nearest published national descendants there (``tree_table``), and ``children`` naming them."""
+    same = ("p.country = c.country AND p.area IS NOT DISTINCT FROM c.area AND p.year = c.year "
+            "AND p.month IS NOT DISTINCT FROM c.month AND p.file = c.file")
     return f"""
-        WITH cells AS (SELECT *, row_number() OVER () AS cell_id FROM ({grouped})),
-        nearest AS (
-            SELECT c.cell_id AS child, any_value(c.count) AS child_count,
-                   arg_max(p.cell_id, a.ancestor_level) AS parent
-            FROM cells c
-            JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_code <> c.iccs_code
-            JOIN cells p ON p.iccs_code = a.ancestor_code AND {same_cell}
-            GROUP BY c.cell_id),
-        taken AS (SELECT parent, sum(child_count) AS children FROM nearest GROUP BY parent)
+        WITH cells AS (
+            SELECT *, sum(count) OVER (PARTITION BY country, area, national_code, year, month, file) AS published
+            FROM ({_grouped_sql(src, batch, where)})),
+        nat AS (SELECT DISTINCT country, area, national_code, year, month, file, published FROM cells),
+        linked AS (
+            SELECT c.country, c.area, c.year, c.month, c.file, c.national_code AS child, c.published AS child_published,
+                   p.national_code AS parent
+            FROM nat c JOIN {tree_table(src.name)} t ON t.child = c.national_code
+            JOIN nat p ON p.national_code = t.ancestor AND {same}
+            QUALIFY row_number() OVER (PARTITION BY c.country, c.area, c.year, c.month, c.file, c.national_code
+                                       ORDER BY t.distance, p.national_code) = 1),
+        taken AS (
+            SELECT country, area, year, month, file, parent, sum(child_published) AS parts,
+                   string_agg(child || ': ' || child_published::VARCHAR, '; ' ORDER BY child) AS children
+            FROM linked GROUP BY ALL)
+        SELECT c.*, coalesce(t.parts, 0) AS parts, t.children
+        FROM cells c LEFT JOIN taken t
+          ON t.parent = c.national_code AND t.country = c.country AND t.area IS NOT DISTINCT FROM c.area
+         AND t.year = c.year AND t.month IS NOT DISTINCT FROM c.month AND t.file = c.file"""
+
+
+def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> str:
+    """The offence_counts rows of the records in ``batch`` (a table shaped like the records table):
+    (country, area, iccs_code, national_code, year, month, count, flag, file).
+
+    A record of a split national code counts in every target of its split, multiplied by the target's share;
+    other records count once in their ICCS code. Flags of the records summed into a row are kept, joined; a row
+    made by a split share below 1 is also flagged ``ALLOCATED_FLAG`` (its count may be fractional by design). Rows
+    of the declared ``total_area`` are the national figure: stored with area NULL.
+    With ``nested_totals`` (a table that publishes a category beside some of its sub-categories, as Eurostat
+    does with 0301 and 03011), a national category is stored net of its nearest published national descendants
+    in the same country, area, period and file, following the source's own hierarchy (``tree_table``), never
+    the ICCS tree: a national total whose parts ICCS places on other branches (all theft including residential
+    burglary) keeps only its own remainder, and the parts count in their own ICCS codes. A split category is
+    netted in proportion to its targets. Where the published sub-categories exceed the published total
+    (definitions differ between them), the category's remainder is 0 and its flag says so (``NESTED_FLAG``;
+    the evidence goes to ``nested_shortfalls``): the roll-up then shows the parts' sum.
+    """
+    if not src.nested_totals:
+        return _grouped_sql(src, batch, where)
+    return f"""
         SELECT country, area, iccs_code, national_code, year, month,
-               greatest(count - coalesce(children, 0), 0) AS count,
-               CASE WHEN count < coalesce(children, 0) THEN concat_ws(',', flag, '{NESTED_FLAG}') ELSE flag END AS flag,
+               CASE WHEN parts > published * (1 + 1e-9) + 1e-9 THEN 0.0
+                    WHEN count = published THEN greatest(published - parts, 0.0)
+                    ELSE greatest(count - parts * count / published, 0.0) END AS count,
+               CASE WHEN parts > published * (1 + 1e-9) + 1e-9 THEN concat_ws(',', flag, '{NESTED_FLAG}')
+                    ELSE flag END AS flag,
                file
-        FROM cells LEFT JOIN taken ON taken.parent = cells.cell_id"""
+        FROM ({nested_cells_sql(src, batch, where)})"""
 
 
 def summarise(con: duckdb.DuckDBPyConnection, source: str) -> ClassifySummary:

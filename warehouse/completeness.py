@@ -102,8 +102,9 @@ def _label(is_monthly: bool, index: str = "p") -> str:
 
 
 def _windowed(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """The counts inside the coverage windows and the windows' bounds (``warehouse.coverage``)."""
-    return windows.relation(con, "offence_counts"), windows.bounds(con)
+    """The counts inside the coverage windows, without national total rows (a total area is not one more area
+    and its rows are not 'records without area'), and the windows' bounds (``warehouse.coverage``)."""
+    return windows.relation(con, "detail_counts"), windows.bounds(con)
 
 
 def _coverage_sql(is_monthly: bool, counts: str = "offence_counts", bounds: str = windows.NO_BOUNDS) -> str:
@@ -328,8 +329,8 @@ def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: flo
     areas = cov["area"].nunique(dropna=False)
     whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area \
         else []
-    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ? AND unit = ? "
-                             "AND area IS NULL AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
+    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM v_offence_count_roles WHERE source = ? "
+                             "AND unit = ? AND area IS NULL AND NOT is_total AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
                              "AND area IS NOT NULL)", [source, unit, source, unit]).fetchall()[0][0]
     result.append(Finding(
         "periods_complete", missing.empty,

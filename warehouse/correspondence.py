@@ -19,12 +19,12 @@ import iccs
 from schemas.correspondence import KINDS, PROBLEMS, CorrespondenceRow
 
 REQUIRED = ("national_code", "iccs_code")
-OPTIONAL = ("national_label", "correspondence", "share", "valid_from", "valid_to", "basis", "note")
+OPTIONAL = ("national_label", "correspondence", "share", "valid_from", "valid_to", "basis", "note", "parent")
 COLUMNS = ("national_code", "national_label", "iccs_code", "correspondence", "share", "valid_from", "valid_to",
-           "basis", "note")
+           "basis", "note", "parent")
 # Columns the warehouse table gained with the mapping engine; added to warehouses created before it.
 _EXTRA_COLUMNS = {"correspondence": "VARCHAR", "share": "DOUBLE", "valid_from": "DATE", "valid_to": "DATE",
-                  "basis": "VARCHAR"}
+                  "basis": "VARCHAR", "parent": "VARCHAR"}
 
 
 class CorrespondenceError(ValueError):

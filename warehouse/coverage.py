@@ -46,6 +46,8 @@ MIN_RUN_SHARE = 0.05
 TABLE = "coverage_windows"
 COUNTS_IN_WINDOW = "v_offence_counts_in_window"
 OFFENCES_IN_WINDOW = "v_offences_in_window"
+NATIONAL_IN_WINDOW = "v_national_counts_in_window"
+DETAIL_IN_WINDOW = "v_detail_counts_in_window"
 # the shape of the window table when a warehouse has none (read-only, written before coverage windows)
 NO_BOUNDS = ("SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS unit, NULL::VARCHAR AS period_kind, "
              "NULL::INTEGER AS first_index, NULL::INTEGER AS last_index WHERE false")
@@ -87,6 +89,13 @@ def _views() -> str:
 CREATE OR REPLACE VIEW {COUNTS_IN_WINDOW} AS
 SELECT c.* FROM offence_counts c LEFT JOIN {TABLE} w ON w.source = c.source AND w.unit = c.unit
 WHERE {inside_sql("c.year", "c.month")};
+CREATE OR REPLACE VIEW {NATIONAL_IN_WINDOW} AS
+SELECT c.* FROM v_national_counts c LEFT JOIN {TABLE} w ON w.source = c.source AND w.unit = c.unit
+WHERE {inside_sql("c.year", "c.month")};
+CREATE OR REPLACE VIEW {DETAIL_IN_WINDOW} AS
+SELECT c.* EXCLUDE (is_total) FROM v_offence_count_roles c
+LEFT JOIN {TABLE} w ON w.source = c.source AND w.unit = c.unit
+WHERE NOT c.is_total AND {inside_sql("c.year", "c.month")};
 CREATE OR REPLACE VIEW {OFFENCES_IN_WINDOW} AS
 SELECT o.* FROM offences o LEFT JOIN {TABLE} w ON w.source = o.source AND w.unit = o.unit
 WHERE {inside_sql("year(o.occurred_on)", "month(o.occurred_on)")};
@@ -106,6 +115,10 @@ COMMENTS = {
                   "records_are); count_* are the counts in the unit (offences, victims ...)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
+    NATIONAL_IN_WINDOW: "v_national_counts (the national figure: total rows where a source has them, else the sum "
+                        "of its areas) inside each source's coverage window",
+    DETAIL_IN_WINDOW: "offence_counts without national total rows (the rows of real areas, and the national rows "
+                      "of sources without areas) inside each source's coverage window",
 }
 
 
@@ -252,12 +265,15 @@ def compute(con: duckdb.DuckDBPyConnection,
 
 
 def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The window-restricted view of ``table`` ('offence_counts' or 'offences') when the warehouse has it, else
-    the table itself (a warehouse written before coverage windows existed, opened read-only)."""
-    view = {"offence_counts": COUNTS_IN_WINDOW, "offences": OFFENCES_IN_WINDOW}[table]
+    """The window-restricted view of ``table`` (offence_counts, offences, national_counts, detail_counts) when the
+    warehouse has it, else the unrestricted relation (a warehouse written before coverage windows existed, opened
+    read-only)."""
+    view = {"offence_counts": COUNTS_IN_WINDOW, "offences": OFFENCES_IN_WINDOW, "national_counts": NATIONAL_IN_WINDOW,
+            "detail_counts": DETAIL_IN_WINDOW}[table]
     rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
                        "AND table_schema = 'main'", [view]).fetchall()
-    return view if rows[0][0] else table
+    return view if rows[0][0] else {"national_counts": "v_national_counts", "detail_counts": "offence_counts"}.get(
+        table, table)
 
 
 def bounds(con: duckdb.DuckDBPyConnection) -> str:

@@ -39,16 +39,17 @@ CREATE TABLE IF NOT EXISTS runs (
 VIEWS = """
 CREATE OR REPLACE VIEW v_counts AS
 -- Counts rolled up to every ICCS ancestor of the mapped code (02011 also counts in 0201 and 02), by area and
--- for the whole country; a source mapped only to level 2 never shows up at level 3.
+-- for the whole country; a source mapped only to level 2 never shows up at level 3. The national figure is
+-- v_national_counts (a source's total row where it has one, else the sum of its areas); a total area is no area.
 WITH rolled AS (
     SELECT c.source, c.country, c.area, a.ancestor_code AS iccs_code, a.ancestor_level AS level, c.year,
            c.month, c.unit, c.stage, c.count
-    FROM offence_counts c JOIN iccs_ancestors a ON a.code = c.iccs_code)
+    FROM v_area_counts c JOIN iccs_ancestors a ON a.code = c.iccs_code
+    UNION ALL
+    SELECT c.source, c.country, NULL AS area, a.ancestor_code, a.ancestor_level, c.year, c.month, c.unit,
+           c.stage, c.count
+    FROM v_national_counts c JOIN iccs_ancestors a ON a.code = c.iccs_code)
 SELECT source, country, area, iccs_code, level, year, unit, stage, sum(count) AS count,
-       count(DISTINCT month) AS months
-FROM rolled WHERE area IS NOT NULL GROUP BY ALL
-UNION ALL
-SELECT source, country, NULL AS area, iccs_code, level, year, unit, stage, sum(count) AS count,
        count(DISTINCT month) AS months
 FROM rolled GROUP BY ALL;
 
@@ -58,7 +59,7 @@ CREATE OR REPLACE VIEW v_rates AS
 SELECT c.country, c.area, c.iccs_code, c.level, c.year, c.unit, c.count, p.population,
        c.count * 100000.0 / p.population AS rate_per_100k, c.source, c.stage, c.months
 FROM v_counts c
-LEFT JOIN population p ON p.country = c.country AND p.year = c.year AND p.area IS NOT DISTINCT FROM c.area;
+LEFT JOIN v_population p ON p.country = c.country AND p.year = c.year AND p.area IS NOT DISTINCT FROM c.area;
 
 CREATE OR REPLACE VIEW v_counts_by_section_year AS
 SELECT r.country, r.source, r.unit, r.stage, r.iccs_code AS section, c.label, r.year, r.count, r.population,
@@ -71,9 +72,9 @@ CREATE OR REPLACE VIEW v_sdg16 AS
 -- coarser code than the indicator's never does): no roll-up, so nothing is counted twice.
 SELECT s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year, sum(o.count) AS count,
        any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k
-FROM offence_counts o
+FROM v_national_counts o
 JOIN sdg16_codes s ON s.iccs_code = o.iccs_code
-LEFT JOIN population p ON p.country = o.country AND p.year = o.year AND p.area IS NULL
+LEFT JOIN v_population p ON p.country = o.country AND p.year = o.year AND p.area IS NULL
 GROUP BY s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year;
 
 CREATE OR REPLACE VIEW v_quarantine_summary AS
@@ -119,13 +120,14 @@ COMMENTS: dict[str, str] = {
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it."""
-    from warehouse import completeness, correspondence, coverage, mapping_coverage
+    from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
 
     con.execute(TABLES)
     correspondence.ensure_columns(con)  # warehouses created before the mapping engine
     completeness.ensure_tables(con)
     mapping_coverage.ensure_tables(con)
-    coverage.ensure_tables(con)  # coverage windows and the window-restricted views
+    totals.ensure_tables(con)  # the national figure, read by the views below
+    coverage.ensure_tables(con)  # coverage windows and the window-restricted views (of the national figure too)
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"

@@ -18,6 +18,7 @@ import duckdb
 from schemas.source_config import SourceConfig
 from warehouse.classify import counts_sql, records_table
 from warehouse.staging import rejects_table
+from warehouse.totals import record_load
 
 # Fault injection for the crash-safety test: with this set to a path, the load writes that file once its
 # deletes and inserts are done but not committed, then waits to be killed.
@@ -84,6 +85,7 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
             SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
             FROM ({counts_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
                     [name, src.unit, src.stage])
+        record_load(con, src, file, batch, "reason IS NULL AND other_file IS NULL")
         con.execute(f"""
             INSERT INTO quarantine
             SELECT ?, file, line, reason, detail, raw, ? FROM {records} WHERE reason IS NOT NULL

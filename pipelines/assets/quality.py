@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.assets.sources import FACTS
 from pipelines.resources import SourcesConfig, WarehouseResource
-from warehouse import coverage
+from warehouse import coverage, totals
 from warehouse.completeness import FINDINGS, Finding, assess_source, ensure_tables
 
 QUALITY = dg.AssetKey("data_quality")
@@ -36,9 +36,9 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
 
 @dg.asset(key=QUALITY, group_name="quality", deps=[FACTS], pool="duckdb_writer", kinds={"duckdb"},
           check_specs=[dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
-                       for name, text in FINDINGS.items()],
+                       for name, text in {**FINDINGS, **totals.FINDINGS}.items()],
           description="Tables `coverage_windows` (view `v_coverage`), `completeness` (period × area present or "
-                      "not) and `series_breaks`, per source.")
+                      "not) and `series_breaks`, per source; total areas and nested-total shortfalls.")
 def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
     configured = {name: src.coverage for name, src in sources.load().sources.items()}
     with duckdb.get_connection() as con:
@@ -46,11 +46,12 @@ def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Materi
         coverage.compute(con, configured)
         outside = con.execute("SELECT coalesce(sum(records_before + records_after), 0) FROM v_coverage").fetchall()
         names = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
-        findings = {source: {f.name: f for f in assess_source(con, source)} for source in names}
+        findings = {source: {f.name: f for f in [*assess_source(con, source), *totals.findings(con, source)]}
+                    for source in names}
         missing, breaks = con.execute("SELECT (SELECT count(*) FROM completeness WHERE NOT present), "
                                       "(SELECT count(*) FROM series_breaks)").fetchall()[0]
     checks = [_check(name, {source: found[name] for source, found in findings.items() if name in found})
-              for name in FINDINGS]
+              for name in {**FINDINGS, **totals.FINDINGS}]
     return dg.MaterializeResult(check_results=checks, metadata={
         "sources": len(names), "missing_period_area_cells": missing, "series_breaks": breaks,
         "records_outside_coverage_windows": float(outside[0][0])})

@@ -1,0 +1,233 @@
+"""Total rows and nested totals: the national figure of a source, counted once.
+
+Many official tables list the country itself among their "regions", or publish a category beside its own
+sub-categories. Summing such a table as it stands counts everything twice. This module holds the one rule for
+the national figure and the evidence behind it:
+
+- ``total_areas``: the area a source declares as its national total (``total_area``). Its rows are stored with
+  ``area`` NULL (``warehouse.classify.counts_sql``); the population row of that name is the national population.
+- ``v_total_areas``: declared totals and, for aggregate sources without a declaration, *detected* ones: an
+  area whose count equals the sum of the other areas (``TOLERANCE_*``) in at least ``MOST`` of the cells
+  compared. A cell (offence × period) is compared only where every area of the source has a row (a suppressed
+  or missing cell proves nothing) and some area counted something; at least ``MIN_CELLS`` cells and at least
+  ``MIN_AREAS`` areas are needed: with two areas "one equals the sum of the others" only says they are equal,
+  and nothing tells which is the total.
+- ``v_national_counts``: per source, offence (ICCS and national code) and period, the national figure: the total
+  row where the source has one for that cell, else the sum of its areas (and of rows without an area). Every
+  national consumer reads it (``v_counts``, ``v_rates``, ``v_sdg16``, the trend and SDG 16 queries).
+- ``v_area_counts``: the rows of real areas (never a total area).
+- ``v_population``: the population table with the row of a total area as the national population.
+- ``v_total_coverage``: per source and year, how far the sum of the areas is from the national total.
+- ``nested_shortfalls``: cells of a ``nested_totals`` source whose published sub-categories exceed the published
+  total (the remainder was stored as 0): the evidence for the WARN check and quality.html.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from schemas.source_config import SourceConfig
+from warehouse.classify import nested_cells_sql
+from warehouse.completeness import Finding
+
+MIN_AREAS = 3
+MIN_CELLS = 4
+MOST = 0.8
+TOLERANCE_SHARE = 0.01  # |total - sum of the others| within 1% of the total ...
+TOLERANCE_PER_AREA = 0.5  # ... or within half a unit per figure added (each published figure rounded)
+
+FINDINGS: dict[str, str] = {
+    "total_area_detected": "no area's counts equal the sum of the other areas (an undeclared national total row; "
+                           "declare it with total_area)",
+    "nested_total_shortfall": "no published total is smaller than the sum of its published sub-categories "
+                              "(nested_totals)",
+}
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS total_areas (source VARCHAR NOT NULL, area VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS nested_shortfalls (
+    source VARCHAR NOT NULL, file VARCHAR, country VARCHAR, area VARCHAR, year INTEGER, month INTEGER,
+    national_code VARCHAR, published DOUBLE, parts DOUBLE, children VARCHAR);
+"""
+
+VIEWS = f"""
+CREATE OR REPLACE VIEW v_total_areas AS
+WITH declared AS (
+    SELECT DISTINCT t.source, c.country, c.unit, t.area FROM total_areas t JOIN offence_counts c USING (source)),
+cells AS (
+    SELECT c.source, c.country, c.unit, c.stage, c.area, c.iccs_code, c.national_code, c.year, c.month,
+           sum(c.count) AS n
+    FROM offence_counts c LEFT JOIN sources s USING (source)
+    WHERE c.area IS NOT NULL AND coalesce(s.level, 'aggregate') <> 'incident'
+      AND c.source NOT IN (SELECT source FROM total_areas)
+    GROUP BY ALL),
+areas AS (
+    SELECT source, country, unit, count(DISTINCT area) AS n_areas FROM cells GROUP BY ALL
+    HAVING count(DISTINCT area) >= {MIN_AREAS}),
+framed AS (
+    SELECT c.*, a.n_areas, sum(c.n) OVER w - c.n AS others, count(*) OVER w AS present
+    FROM cells c JOIN areas a USING (source, country, unit)
+    WINDOW w AS (PARTITION BY c.source, c.country, c.unit, c.stage, c.iccs_code, c.national_code, c.year, c.month)),
+compared AS (
+    SELECT *, abs(n - others) <= greatest({TOLERANCE_SHARE} * n, {TOLERANCE_PER_AREA} * n_areas) AS matches
+    FROM framed WHERE present = n_areas AND n + others > 0),
+judged AS (
+    SELECT source, country, unit, area, count(*) AS cells_compared, count(*) FILTER (matches) AS cells_matching,
+           arg_max(national_code || ' (ICCS ' || iccs_code || ') ' || year::VARCHAR
+                   || coalesce('-' || lpad(month::VARCHAR, 2, '0'), '') || ': ' || n::VARCHAR
+                   || ' = ' || others::VARCHAR || ' in the other ' || (n_areas - 1)::VARCHAR || ' areas', n)
+               FILTER (matches) AS example
+    FROM compared GROUP BY ALL),
+detected AS (
+    SELECT *, cells_matching / cells_compared AS share_matching FROM judged
+    WHERE cells_compared >= {MIN_CELLS} AND cells_matching >= {MOST} * cells_compared
+    QUALIFY row_number() OVER (PARTITION BY source, country, unit ORDER BY share_matching DESC, area) = 1)
+SELECT source, country, unit, area, 'declared' AS basis, NULL::BIGINT AS cells_compared,
+       NULL::BIGINT AS cells_matching, NULL::DOUBLE AS share_matching, NULL::VARCHAR AS example
+FROM declared
+UNION ALL
+SELECT source, country, unit, area, 'detected', cells_compared, cells_matching, share_matching, example
+FROM detected;
+
+CREATE OR REPLACE VIEW v_offence_count_roles AS
+SELECT c.*, CASE WHEN d.source IS NOT NULL THEN c.area IS NULL ELSE t.area IS NOT NULL END AS is_total
+FROM offence_counts c
+LEFT JOIN (SELECT DISTINCT source FROM total_areas) d ON d.source = c.source
+LEFT JOIN (SELECT source, country, unit, area FROM v_total_areas WHERE basis = 'detected') t
+    ON t.source = c.source AND t.country = c.country AND t.unit = c.unit AND t.area = c.area;
+
+CREATE OR REPLACE VIEW v_national_counts AS
+WITH cells AS (
+    SELECT *, bool_or(is_total) OVER (
+        PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
+    FROM v_offence_count_roles)
+SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
+       CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
+FROM cells WHERE is_total = has_total
+GROUP BY source, country, iccs_code, national_code, year, month, unit, stage;
+
+CREATE OR REPLACE VIEW v_area_counts AS
+SELECT * EXCLUDE (is_total) FROM v_offence_count_roles WHERE area IS NOT NULL AND NOT is_total;
+
+CREATE OR REPLACE VIEW v_population AS
+WITH names AS (SELECT DISTINCT country, area FROM v_total_areas),
+relabelled AS (
+    SELECT p.country, CASE WHEN n.area IS NULL THEN p.area END AS area, p.year, p.population,
+           n.area IS NOT NULL AS from_total
+    FROM population p LEFT JOIN names n ON n.country = p.country AND n.area = p.area)
+SELECT country, area, year, population FROM relabelled
+QUALIFY row_number() OVER (PARTITION BY country, area, year ORDER BY from_total DESC) = 1;
+
+CREATE OR REPLACE VIEW v_total_coverage AS
+WITH cells AS (
+    SELECT *, bool_or(is_total) OVER (
+        PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
+    FROM v_offence_count_roles)
+SELECT source, country, unit, year, sum(count) FILTER (is_total) AS national_total,
+       coalesce(sum(count) FILTER (NOT is_total AND area IS NOT NULL), 0) AS areas_sum,
+       coalesce(sum(count) FILTER (NOT is_total AND area IS NOT NULL), 0)
+           / nullif(sum(count) FILTER (is_total), 0) AS areas_share
+FROM cells WHERE has_total
+GROUP BY ALL
+HAVING bool_or(area IS NOT NULL AND NOT is_total);
+"""
+
+COMMENTS: dict[str, str] = {
+    "total_areas": "per source: the area declared as its national total (total_area); its rows have area NULL",
+    "nested_shortfalls": "nested_totals cells whose published sub-categories exceed the published total "
+                         "(remainder stored as 0): published total vs sum of parts",
+    "v_total_areas": "per source, country and unit: the national total area, declared or detected (an area equal "
+                     "to the sum of the others), with the evidence",
+    "v_national_counts": "the national figure per source, offence and period: the total row where the source has "
+                         "one, else the sum of its areas (basis total/areas); every national statistic uses it",
+    "v_area_counts": "offence_counts of real areas (never a national total row)",
+    "v_population": "population with the row of a total area as the national population (area NULL)",
+    "v_total_coverage": "per source and year where a national total exists: the sum of the areas as a share of it",
+    "v_offence_count_roles": "offence_counts with is_total: whether the row is a national total row",
+}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables and views of this module (the views read ``offence_counts``, ``sources`` and ``population``)."""
+    con.execute(TABLES)
+    con.execute(VIEWS)
+    for name, text in COMMENTS.items():
+        kind = "VIEW" if name.startswith("v_") else "TABLE"
+        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")
+
+
+def declare(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
+    """Record the source's declared total area (or that it has none)."""
+    con.execute("DELETE FROM total_areas WHERE source = ?", [src.name])
+    if src.total_area:
+        con.execute("INSERT INTO total_areas VALUES (?, ?)", [src.name, src.total_area])
+
+
+def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:
+    """The nested_shortfalls rows of a batch (see ``warehouse.classify.nested_cells_sql``)."""
+    return f"""
+        SELECT DISTINCT country, area, year, month, national_code, published, parts, children, file
+        FROM ({nested_cells_sql(src, batch, where)}) WHERE parts > published * (1 + 1e-9) + 1e-9"""
+
+
+def record_load(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, batch: str, where: str) -> None:
+    """After a file's counts are stored: its declared total area and its nested-total shortfalls."""
+    declare(con, src)
+    con.execute("DELETE FROM nested_shortfalls WHERE source = ? AND file = ?", [src.name, file])
+    if src.nested_totals:
+        con.execute(f"""
+            INSERT INTO nested_shortfalls (source, file, country, area, year, month, national_code, published,
+                                           parts, children)
+            SELECT ?, file, country, area, year, month, national_code, published, parts, children
+            FROM ({shortfalls_sql(src, batch, where)})""", [src.name])
+
+
+def shortfalls(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
+    """Shortfall cells of files still loaded (a pruned file's rows are gone from offence_counts)."""
+    return con.execute("""
+        SELECT s.source, s.country, s.area, s.year, s.month, s.national_code, s.published AS published_total,
+               s.parts AS sum_of_parts, s.children AS sub_categories, parse_filename(s.file) AS file
+        FROM nested_shortfalls s
+        WHERE (? IS NULL OR s.source = ?)
+          AND EXISTS (SELECT 1 FROM offence_counts c WHERE c.source = s.source AND c.file = s.file)
+        ORDER BY ALL""", [source, source]).fetch_df()
+
+
+def detected(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
+    return con.execute("SELECT * FROM v_total_areas WHERE basis = 'detected' AND (? IS NULL OR source = ?) "
+                       "ORDER BY ALL", [source, source]).fetch_df()
+
+
+def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM v_total_coverage ORDER BY ALL").fetch_df()
+
+
+def findings(con: duckdb.DuckDBPyConnection, source: str) -> list[Finding]:
+    """The two WARN checks of one source, with their evidence (never blocking: the national figure is already
+    counted once)."""
+    found = detected(con, source)
+    rows = found.to_dict("records")
+    detected_finding = Finding(
+        name="total_area_detected", passed=not rows,
+        description="; ".join(
+            f"area '{r['area']}' ({r['country']}, {r['unit']}) equals the sum of the other areas in "
+            f"{r['cells_matching']} of {r['cells_compared']} cells compared ({r['share_matching']:.0%}), "
+            f"e.g. {r['example']}: counted as the national total, not as an area (declare total_area: "
+            f"\"{r['area']}\" to make it explicit)" for r in rows) or "no area equals the sum of the others",
+        metadata={"areas": [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]})
+    short = shortfalls(con, source)
+    nested_finding = Finding(
+        name="nested_total_shortfall", passed=short.empty,
+        description=(f"{len(short)} cell(s) where the published sub-categories exceed the published total "
+                     "(remainder stored as 0, so roll-ups show the parts' sum): "
+                     + "; ".join(_shortfall_text(r) for r in short.head(5).to_dict("records"))) if len(short)
+        else "none",
+        metadata={"cells": len(short)})
+    return [detected_finding, nested_finding]
+
+
+def _shortfall_text(r: dict) -> str:
+    month = "" if pd.isna(r["month"]) else f"-{int(r['month']):02d}"
+    return (f"{r['area'] or r['country']} {r['year']}{month} '{r['national_code']}' published "
+            f"{r['published_total']:,.0f} < parts {r['sum_of_parts']:,.0f} ({r['sub_categories']})")
