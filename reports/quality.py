@@ -182,7 +182,10 @@ def _loads_section(summary: pd.DataFrame) -> str:
     total_q = int(summary["records_quarantined"].sum())
     total_out = int(summary["records_outside_iccs"].sum())
     outside = f", {total_out:,} {OUTSIDE_ICCS} (left out on purpose)" if total_out else ""
-    text = (f"{total_in:,} records in across {len(summary)} source(s): {int(summary['records_loaded'].sum()):,} "
+    cells = int(summary.loc[summary["level"] == "aggregate", "records_in"].sum())
+    of_which = f" ({cells:,} of them table cells of aggregate sources)" if cells else ""
+    text = (f"{total_in:,} records in{of_which} across {len(summary)} source(s): "
+            f"{int(summary['records_loaded'].sum()):,} "
             f"loaded{outside} and {total_q:,} quarantined ({total_q / total_in:.2%})." if total_in else
             f"{len(summary)} source(s) loaded, with no records in.")
     for sentence in summary.attrs.get("aggregate_sentences", {}).values():
@@ -236,7 +239,8 @@ def rest_of_codes(codes: pd.DataFrame, shown: int) -> str:
 def _reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
     if reasons.empty:
         return page.section_html("Quarantine reasons", page.paragraph("No record is in quarantine."))
-    body = page.table_html(reasons, caption="Quarantined records by source and reason",
+    body = page.table_html(reasons, caption="Records not loaded, by source and reason: outside ICCS by the "
+                           "correspondence table (on purpose), or quarantined",
                            csv_name="quality_reasons", labels={"first_at": "first at (file:line)"})
     body += page.heading("National offence codes not classified to ICCS, by volume")
     if unmapped.empty:
