@@ -88,6 +88,8 @@ def _metadata(
         or "none",
         "Caveat": CAVEAT,
     }
+    if not frame.empty and (outside := trend_tables.outside_note(con, frame["source"].unique())):
+        meta["Outside ICCS"] = outside
     if breaks is not None and not breaks.empty:
         meta["Series breaks"] = "; ".join(
             f"{r.source} {r.period} {r.kind}"

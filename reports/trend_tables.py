@@ -16,6 +16,7 @@ from reports import page
 from reports.charts import concerns
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
+from warehouse.quality import excluded_by_source
 
 # Fewest records in the two compared years (first and last, or previous and latest) for a percent change to be
 # a headline or a trend to be called significant: below it, one or two records more or less swing the figure.
@@ -356,6 +357,22 @@ TREND_KINDS = {"count_change_pct": page.CHANGE, "rate_change_pct": page.CHANGE}
 # Columns of trend_table kept out of CSV downloads: the change of whichever measure was tested, which a reader
 # could take for the count's; the CSV has count_change_pct and rate_change_pct instead, and `measure`.
 INTERNAL_COLUMNS = ["change_pct", "first_value", "last_value", "change_measure"]
+
+
+def outside_note(con, sources: Iterable[str]) -> str:
+    """A metadata line naming, per source, the records its correspondence table places outside ICCS: not counted
+    in any figure here, on purpose (never 'unmapped'); '' when there are none."""
+    wanted = set(sources)
+    outside = excluded_by_source(con)
+    outside = outside[outside["source"].isin(wanted) & (outside["records_excluded"] > 0)]
+    if outside.empty:
+        return ""
+    levels = dict(con.execute("SELECT source, level FROM sources").fetchall())
+    return "; ".join(
+        f"{r.source}: {r.records_excluded:,} {'table cells' if levels.get(r.source) == 'aggregate' else 'records'} "
+        "outside ICCS by the correspondence table, not counted here (left out on purpose; quality.html lists them)"
+        for r in outside.itertuples()
+    )
 
 
 def break_note(breaks: pd.DataFrame, source: str, codes: Iterable[str], first_year: float, last_year: float) -> str:

@@ -128,6 +128,8 @@ def _metadata(
         "Population": _missing_population(frame) if "population" in frame else "not used",
         "Caveat": CAVEAT,
     }
+    if outside := trend_tables.outside_note(con, frame["source"].unique()):
+        meta["Outside ICCS"] = outside
     if breaks is not None and not breaks.empty:
         listed = [
             f"{r.period} {r.kind}"

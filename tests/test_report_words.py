@@ -235,6 +235,11 @@ def test_quality_page_shows_excluded_rows_as_a_neutral_category(words_run):
         "color"]
     loads = _summaries(quality)[0]
     assert "27 loaded, 7 outside ICCS by the correspondence table (left out on purpose) and 3 quarantined" in loads
+    trends = html_lib.unescape((folder / "reports" / "trends.html").read_text())
+    assert ("w_police: 5 records outside ICCS by the correspondence table, not counted here (left out on purpose; "
+            "quality.html lists them)") in trends
+    assert "w_table: 2 table cells outside ICCS by the correspondence table" in trends
+    assert "unmapped" not in trends.lower() and "not mapped" not in trends.lower()
     reasons = _summaries(quality)[1]
     assert reasons.startswith("3 records in quarantine; the most common reason is invalid_count (2). 7 records are "
                               "outside ICCS by the correspondence table")
