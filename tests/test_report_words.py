@@ -273,3 +273,16 @@ def test_quality_page_stays_small_with_a_hundred_thousand_unclassified_codes(tmp
     full = pd.read_csv(out / "quality_unmapped_codes.csv")
     assert len(full) == codes and full["records"].sum() == codes + 50
     assert full.iloc[0]["national_code"] == "c0" and full.iloc[0]["records"] == 51
+
+
+def test_a_rise_is_named_even_when_the_three_largest_changes_are_falls():
+    # The case: "2 rose and 3 fell" named only the falls, leaving out a +57% rise with p = 0.002.
+    t = pd.DataFrame({
+        "iccs_code": ["a", "b", "c", "d", "e"],
+        "direction": ["decreasing", "decreasing", "decreasing", "increasing", "increasing"],
+        "significant": [True, True, True, True, False],
+        "relative_slope_pct": [-12.0, -10.0, -9.0, 6.0, 20.0],
+        "p_value": [0.001, 0.001, 0.001, 0.002, 0.2],
+    })
+    picked = trend_tables.strongest_both_ways(t)
+    assert picked["iccs_code"].tolist() == ["d", "a"]  # the significant rise first, then the strongest fall
