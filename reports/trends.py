@@ -418,7 +418,9 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         + level1["year_latest"].astype(str)
         + ": "
         + level1["count_latest"].map("{:,.0f}".format)
-        + f" {unit}; "
+        + f" {unit} (change in count "
+        + level1["change_pct"].map("{:+.0f}%".format)
+        + "); "
         + level1["verdict"]
         + " (p="
         + level1["p_value"].map(page.format_p)
@@ -442,8 +444,9 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
             menu="menu",
             category="category",
             value="change_pct",
-            title=lambda m: f"{label}: change in {unit} from the previous full year, {m} — most significant on top",
-            value_title="Change (%)",
+            title=lambda m: f"{label}: change in the count of {unit} from the previous full year, {m} — most "
+            "significant on top",
+            value_title="Change in count (%)",
             hover="hover",
             order="order",
             muted="muted",
