@@ -159,19 +159,19 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
         out = f", {outside:,} outside ICCS by the correspondence table" if outside else ""
         return (f"{src.records_in:,} records in{files}, {src.records_loaded:,} loaded{out}, {quarantined:,} "
                 f"quarantined ({reasons}); {mapped}")
+    from reports.quality import cells_text
+
     unit, u = units
 
-    def cells(n: int, known: float, without: int) -> str:
-        value = "no usable count" if without >= n else (
-            f"≈ {known:,.0f} {unit} where known" + (f"; {without:,} with no usable count" if without else ""))
-        return f"{n:,} cell{'s' if n != 1 else ''} ({value})"
+    def cells(n: int, prefix: str) -> str:
+        return cells_text(n, u[f"{prefix}_units"], int(u[f"{prefix}_without_count"]), unit, bool(u["count_read"]))
 
     text = (f"{src.records_in:,} table cells in{files}: {u['loaded']:,.0f} {unit} in {src.records_loaded:,} cells "
             "loaded")
     if outside:
-        text += (f"; {cells(outside, u['outside_units'], int(u['outside_without_count']))} outside ICCS by the "
+        text += (f"; {cells(outside, 'outside')} outside ICCS by the "
                  "correspondence table")
-    text += (f"; {cells(quarantined, u['quarantined_units'], int(u['quarantined_without_count']))} quarantined "
+    text += (f"; {cells(quarantined, 'quarantined')} quarantined "
              f"({reasons})" if quarantined else "; 0 cells quarantined")
     return f"{text}; {mapped}"
 

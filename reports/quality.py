@@ -151,9 +151,12 @@ def _loads_chart(summary: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _cells_text(cells: int, units: float, without: int, unit: str) -> str:
-    """'312 cells (≈ 4,100 offences where known; 12 with no usable count)'."""
-    if without >= cells:
+def cells_text(cells: int, units: float, without: int, unit: str, count_read: bool = True) -> str:
+    """'312 cells (≈ 4,100 offences where known; 12 with no usable count)'; a cell whose count is missing or
+    suppressed is never given a number, and when the counts could not be read at all the text says so."""
+    if not count_read:
+        known = "counts not read: the source's configuration is not readable"
+    elif without >= cells:
         known = "no usable count"
     else:
         known = f"≈ {units:,.0f} {unit} where known" + (f"; {without:,} with no usable count" if without else "")
@@ -168,7 +171,8 @@ def aggregate_sentence(source: str, unit: str, units: dict[str, float | int]) ->
     for prefix, words in (("outside", OUTSIDE_ICCS), ("quarantined", "quarantined")):
         cells = int(units[f"{prefix}_cells"])
         if cells:
-            text += "; " + _cells_text(cells, units[f"{prefix}_units"], int(units[f"{prefix}_without_count"]), unit)
+            text += "; " + cells_text(cells, units[f"{prefix}_units"], int(units[f"{prefix}_without_count"]), unit,
+                                      bool(units["count_read"]))
             text += f" {words}"
     return text + "."
 

@@ -286,3 +286,14 @@ def test_a_rise_is_named_even_when_the_three_largest_changes_are_falls():
     })
     picked = trend_tables.strongest_both_ways(t)
     assert picked["iccs_code"].tolist() == ["d", "a"]  # the significant rise first, then the strongest fall
+
+
+def test_quarantined_cells_are_never_given_an_invented_count():
+    from reports.quality import cells_text
+
+    assert cells_text(312, 4100.0, 0, "offences") == "312 cells (≈ 4,100 offences where known)"
+    assert cells_text(312, 4100.0, 12, "offences") == (
+        "312 cells (≈ 4,100 offences where known; 12 with no usable count)")
+    assert cells_text(2, 0.0, 2, "victims") == "2 cells (no usable count)"
+    assert cells_text(2, 0.0, 2, "victims", count_read=False) == (
+        "2 cells (counts not read: the source's configuration is not readable)")

@@ -162,7 +162,8 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
     the loaded counts) and, for the cells in quarantine, apart for those outside ICCS by the correspondence table
     (`outside_*`) and the others (`quarantined_*`): `_cells`, `_units` (the sum of the counts that read as a
     number) and `_without_count` (cells whose count is missing, suppressed or unreadable, or every cell when
-    `count_key`, the count's column in the raw record, is unknown): such a cell is never given a number."""
+    `count_key`, the count's column in the raw record, is unknown: then `count_read` is 0): such a cell is never
+    given a number."""
     loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
     value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {_sql_text('$.' + _json_key(count_key))}),"
              " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
@@ -172,7 +173,7 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
         SELECT outside, count(*), count(*) FILTER (NOT (isfinite(v) AND v >= 0) OR v IS NULL),
                coalesce(sum(v) FILTER (isfinite(v) AND v >= 0), 0)
         FROM q GROUP BY outside""", [source]).fetchall()
-    out: dict[str, float | int] = {"loaded": float(loaded)}
+    out: dict[str, float | int] = {"loaded": float(loaded), "count_read": int(bool(count_key))}
     for prefix in ("quarantined", "outside"):
         out |= {f"{prefix}_cells": 0, f"{prefix}_without_count": 0, f"{prefix}_units": 0.0}
     for outside, cells, without, units in rows:
