@@ -95,16 +95,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = run_pipeline(config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source)
     except PipelineError as exc:
         return _fail(str(exc))
+    units = _aggregate_units(result.warehouse, [s.source for s in result.sources if s.run_id])
     for src in result.by_source().values():
         if src.problems and src.records_in == 0:  # nothing was read: the problem is the whole story
             for text in dict.fromkeys(src.problems):
                 print(f"✗ {src.source}: {text}")
             continue
-        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(src.reasons.items(), key=lambda kv: -kv[1])) or "none"
         mark = "✗" if src.problems else "✓"
-        files = f" from {src.files} files" if src.files > 1 else ""
-        print(f"{mark} {src.source}: {src.records_in:,} records in{files}, {src.records_loaded:,} loaded, "
-              f"{src.records_quarantined:,} quarantined ({reasons}); mapped to ICCS {src.mapped_share:.1%}")
+        print(f"{mark} {src.source}: {_load_text(src, units.get(src.source))}")
         for text in src.problems:
             print(f"  {text}")
         for text in src.warnings:
@@ -122,6 +120,60 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(f"           {path.resolve()}")
     print(f"finished in {time.perf_counter() - started:.1f} s")
     return 0 if result.ok else EXIT_FAILED
+
+
+def _aggregate_units(warehouse: Path, sources: Sequence[str]) -> dict[str, tuple[str, dict[str, float | int]]]:
+    """Per aggregate source: its unit and what its cells hold in that unit (reports.quality.aggregate_units);
+    empty when the warehouse cannot be read (the summary then counts cells, and says so)."""
+    import duckdb
+
+    from reports.quality import count_key
+    from warehouse.connection import connect
+    from warehouse.quality import aggregate_units
+
+    if not sources:
+        return {}
+    try:
+        with connect(warehouse, read_only=True) as con:
+            levels = con.execute("SELECT source, unit FROM sources WHERE level = 'aggregate' AND source IN "
+                                 "(SELECT unnest(?::VARCHAR[]))", [sorted(set(sources))]).fetchall()
+            return {s: (unit, aggregate_units(con, s, count_key(con, s))) for s, unit in levels}
+    except (duckdb.Error, OSError):
+        return {}
+
+
+def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
+    """One source's run summary. Records outside ICCS by the correspondence table are counted apart from those
+    quarantined by a fault, and the mapped share is of what ICCS can place (as `iccs map-check` says). For an
+    aggregate source a record is a table cell: the figures are in the source's unit (offences, victims...),
+    with the cells beside them, and a quarantined cell without a usable count is never given a number."""
+    outside = src.reasons.get("excluded_offence", 0)
+    faults = {k: v for k, v in src.reasons.items() if k != "excluded_offence"}
+    quarantined = src.records_quarantined - outside
+    reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1])) or "none"
+    placeable = src.records_in - outside
+    share = min(src.mapped / placeable, 1.0) if placeable > 0 else 1.0
+    files = f" from {src.files} files" if src.files > 1 else ""
+    mapped = f"mapped to ICCS {share:.1%} of what ICCS can place"
+    if units is None:
+        out = f", {outside:,} outside ICCS by the correspondence table" if outside else ""
+        return (f"{src.records_in:,} records in{files}, {src.records_loaded:,} loaded{out}, {quarantined:,} "
+                f"quarantined ({reasons}); {mapped}")
+    from reports.quality import cells_text
+
+    unit, u = units
+
+    def cells(n: int, prefix: str) -> str:
+        return cells_text(n, u[f"{prefix}_units"], int(u[f"{prefix}_without_count"]), unit, bool(u["count_read"]))
+
+    text = (f"{src.records_in:,} table cells in{files}: {u['loaded']:,.0f} {unit} in {src.records_loaded:,} cells "
+            "loaded")
+    if outside:
+        text += (f"; {cells(outside, 'outside')} outside ICCS by the "
+                 "correspondence table")
+    text += (f"; {cells(quarantined, 'quarantined')} quarantined "
+             f"({reasons})" if quarantined else "; 0 cells quarantined")
+    return f"{text}; {mapped}"
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:

@@ -39,7 +39,9 @@ def _source_line(row: pd.Series) -> str:
     if pd.notna(row["first_year"]):
         parts.append(f"{int(row['first_year'])}–{int(row['last_year'])}")
     if pd.notna(row["last_run"]):
-        loaded = f", {int(row['records_loaded']):,} records" if pd.notna(row["records_loaded"]) else ""
+        # An aggregate source's records are table cells, not offences: called what they are.
+        what = "table cells" if row["level"] == "aggregate" else "records"
+        loaded = f", {int(row['records_loaded']):,} {what}" if pd.notna(row["records_loaded"]) else ""
         parts.append(f"last loaded {_when(row['last_run'])} ({row['status']}{loaded})")
     line = page.esc(" · ".join(parts))
     if isinstance(row["description"], str) and row["description"]:

@@ -1,7 +1,9 @@
 """The shared frame of every report page: nav bar, sections, charts, tables with CSV downloads.
 
 Pages must open from disk with no network: plotly.js is written once as `plotly.min.js` beside the pages and
-referenced relatively (a CDN script renders a blank page offline), and CSV downloads are `data:` URIs.
+referenced relatively (a CDN script renders a blank page offline). A table's CSV download is a `data:` URI while
+it is small; a table longer than the rows it shows has its CSV written as a file beside the page and linked, so a
+page stays small whatever the data (a million codes do not make a 100 MB page).
 Everything that comes from data is HTML-escaped here: table cells, titles, summaries, metadata, and the string
 values inside chart traces (plotly renders a subset of HTML in labels, so a label is escaped to show as text).
 Layout text of a figure (titles, annotations, dropdown labels) is the caller's: pass data labels through
@@ -39,6 +41,8 @@ NAV: tuple[tuple[str, str], ...] = (
 # Trace fields whose string values plotly renders as (pseudo-)HTML text, so data labels there must be escaped.
 _TRACE_TEXT_FIELDS = ("x", "y", "text", "hovertext", "name", "labels", "parents", "ids", "customdata")
 _MAX_TABLE_ROWS = 200
+# CSVs of tables longer than they are shown, written beside the page by the next `write_page` (name -> frame).
+_CSV_FILES: dict[str, pd.DataFrame] = {}
 _CURRENT = ' class="current" aria-current="page"'
 
 CSS = """
@@ -307,7 +311,8 @@ def table_html(
     empty: str = "No data for this table.",
     csv: pd.DataFrame | None = None,
 ) -> str:
-    """An escaped HTML table (first `max_rows` rows) and a CSV download of the whole frame.
+    """An escaped HTML table (first `max_rows` rows) and a CSV download of the whole frame (a `data:` URI when
+    every row is shown, else a file `csv_name`.csv that the next `write_page` writes beside the page).
 
     The CSV keeps the frame as it is (raw values, column names); the page shows plain-words headers (`labels`,
     then LABELS, then the name with spaces) and formats each column by its kind (`kinds`, else `column_kind`):
@@ -341,11 +346,17 @@ def table_html(
         else f"<span>{len(frame):,} row{'s' if len(frame) != 1 else ''}.</span>"
     )
     wide = " wide" if len(shown.columns) > WIDE_TABLE_COLUMNS else ""
+    download = frame if csv is None else csv
+    if len(download) > len(shown):
+        _CSV_FILES[name] = download
+        href = urllib.parse.quote(name)
+    else:
+        href = csv_data_uri(download)
     return (
         f'<div class="table-wrap"><table class="data{wide}"><caption>{esc(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         f'<div class="table-foot">{more}<a class="csv" download="{esc(name)}" '
-        f'href="{esc(csv_data_uri(frame if csv is None else csv))}">Download CSV ({esc(name)})</a></div>'
+        f'href="{esc(href)}">Download CSV ({esc(name)})</a></div>'
     )
 
 
@@ -438,4 +449,16 @@ still hold every number.</div>
 """
     path = out_dir / filename
     path.write_text(document, encoding="utf-8")
+    write_csv_files(out_dir)
     return path
+
+
+def write_csv_files(out_dir: Path) -> list[Path]:
+    """Write the CSVs of the tables rendered since the last page (those too long to embed) into `out_dir`."""
+    written = []
+    while _CSV_FILES:
+        name, frame = _CSV_FILES.popitem()
+        target = Path(out_dir) / name
+        frame.to_csv(target, index=False)
+        written.append(target)
+    return written

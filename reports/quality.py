@@ -17,19 +17,27 @@ import pandas as pd
 
 from reports import coverage_window, page, queries
 from reports.totals import totals_section
+from schemas.source_config import load_config
 from warehouse import completeness, quality
 
 HEATMAP_ROW_PX = 22
 MISSING_COLOUR = "#d62728"
+OUTSIDE_COLOUR = "#bcc5cf"  # neutral: records the correspondence table leaves out on purpose are not a fault
+OUTSIDE_ICCS = "outside ICCS by the correspondence table"
+TOP_CODES = 50  # unclassified national codes listed on the page; the CSV beside it has them all
 RECORDS_SCALE = [[0.0, "#deebf7"], [0.5, "#6baed6"], [1.0, "#08306b"]]  # light = few records, dark = many
 MIN_CHART_PX = 420  # the page's chart box is at least this tall
 LOAD_LABELS = {
-    "records_in": "records in",
+    "records_in": "records in (table cells for aggregate sources)",
     "records_loaded": "loaded",
+    "records_outside_iccs": OUTSIDE_ICCS,
     "records_quarantined": "quarantined",
     "quarantined_share": "share quarantined",
-    "balanced": "in = loaded + quarantined",
-    "quarantine_rows": "rows in quarantine now",
+    "balanced": "in = loaded + outside ICCS + quarantined",
+    "quarantine_rows": "rows in quarantine table now",
+    "counted_loaded": "loaded, in the source's unit",
+    "counted_quarantined": "quarantined, in the source's unit (where known)",
+    "cells_without_count": "quarantined cells with no usable count",
     "last_loaded": "last loaded",
 }
 
@@ -86,12 +94,55 @@ def _heatmap(cov: pd.DataFrame, source: str) -> dict[str, Any]:
     }
 
 
+def count_key(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """The column of an aggregate source's raw record that holds its count (from the source's configuration), or
+    None when the configuration can no longer be read: the quarantined cells' counts are then not known."""
+    row = con.execute("SELECT config FROM sources WHERE source = ?", [source]).fetchone()
+    try:
+        return load_config(row[0]).sources[source].columns.get("count", "count") if row and row[0] else None
+    except Exception:  # noqa: BLE001 - a moved or edited configuration only costs the "where known" figure
+        return None
+
+
+def load_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The load summary with the records outside ICCS by the correspondence table apart from those quarantined
+    by a fault, and, per source, what was loaded and quarantined in its own unit: one record is one offence of
+    an incident source; for an aggregate source a record is a table cell, so its counts are summed."""
+    summary = quality.load_summary(con)
+    if summary.empty:
+        return summary.assign(records_outside_iccs=0, counted_loaded=0.0, counted_quarantined=0.0,
+                              cells_without_count=0)
+    outside = quality.excluded_by_source(con).set_index("source")["records_excluded"]
+    summary.insert(summary.columns.get_loc("records_quarantined"), "records_outside_iccs",
+                   summary["source"].map(outside).fillna(0).astype("int64"))
+    summary["records_quarantined"] -= summary["records_outside_iccs"]
+    summary["quarantined_share"] = summary["records_quarantined"] / summary["records_in"].where(
+        summary["records_in"] > 0)
+    counted, sentences = [], {}
+    for row in summary.itertuples():
+        if row.level == "aggregate":
+            units = quality.aggregate_units(con, row.source, count_key(con, row.source))
+            units["loaded_cells"] = int(row.records_loaded)
+            sentences[row.source] = aggregate_sentence(row.source, row.unit, units)
+            without = int(units["quarantined_without_count"])
+            counted.append((units["loaded"], units["quarantined_units"], without))
+        else:
+            counted.append((float(row.records_loaded), float(row.records_quarantined), 0))
+    summary[["counted_loaded", "counted_quarantined", "cells_without_count"]] = pd.DataFrame(
+        counted, index=summary.index)
+    summary["cells_without_count"] = summary["cells_without_count"].astype("int64")
+    summary.attrs["aggregate_sentences"] = sentences
+    return summary
+
+
 def _loads_chart(summary: pd.DataFrame) -> dict[str, Any]:
     sources = summary["source"].tolist()
     return {
         "data": [
             {"type": "bar", "orientation": "h", "y": sources, "x": summary["records_loaded"].tolist(),
              "name": "loaded", "marker": {"color": "#1d4e89"}},
+            {"type": "bar", "orientation": "h", "y": sources, "x": summary["records_outside_iccs"].tolist(),
+             "name": OUTSIDE_ICCS, "marker": {"color": OUTSIDE_COLOUR}},
             {"type": "bar", "orientation": "h", "y": sources, "x": summary["records_quarantined"].tolist(),
              "name": "quarantined", "marker": {"color": MISSING_COLOUR}},
         ],
@@ -101,6 +152,32 @@ def _loads_chart(summary: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def cells_text(cells: int, units: float, without: int, unit: str, count_read: bool = True) -> str:
+    """'312 cells (≈ 4,100 offences where known; 12 with no usable count)'; a cell whose count is missing or
+    suppressed is never given a number, and when the counts could not be read at all the text says so."""
+    if not count_read:
+        known = "counts not read: the source's configuration is not readable"
+    elif without >= cells:
+        known = "no usable count"
+    else:
+        known = f"≈ {units:,.0f} {unit} where known" + (f"; {without:,} with no usable count" if without else "")
+    return f"{cells:,} cell{'s' if cells != 1 else ''} ({known})"
+
+
+def aggregate_sentence(source: str, unit: str, units: dict[str, float | int]) -> str:
+    """'S: 1,204,311 offences in 8,869 table cells loaded; 312 cells (≈ 4,100 offences where known) quarantined.'
+    for an aggregate source (`units` from quality.aggregate_units plus `loaded_cells`): counts in the source's
+    unit, cells named as cells."""
+    text = f"{source}: {units['loaded']:,.0f} {unit} in {int(units['loaded_cells']):,} table cells loaded"
+    for prefix, words in (("outside", OUTSIDE_ICCS), ("quarantined", "quarantined")):
+        cells = int(units[f"{prefix}_cells"])
+        if cells:
+            text += "; " + cells_text(cells, units[f"{prefix}_units"], int(units[f"{prefix}_without_count"]), unit,
+                                      bool(units["count_read"]))
+            text += f" {words}"
+    return text + "."
+
+
 def _loads_section(summary: pd.DataFrame) -> str:
     if summary.empty:
         return page.section_html("Records in, loaded, quarantined",
@@ -108,20 +185,36 @@ def _loads_section(summary: pd.DataFrame) -> str:
     unbalanced = summary.loc[~summary["balanced"].astype(bool), "source"].tolist()
     total_in = int(summary["records_in"].sum())
     total_q = int(summary["records_quarantined"].sum())
-    text = (f"{total_in:,} records in across {len(summary)} source(s): {int(summary['records_loaded'].sum()):,} "
-            f"loaded and {total_q:,} quarantined ({total_q / total_in:.2%})." if total_in else
+    total_out = int(summary["records_outside_iccs"].sum())
+    outside = f", {total_out:,} {OUTSIDE_ICCS} (left out on purpose)" if total_out else ""
+    cells = int(summary.loc[summary["level"] == "aggregate", "records_in"].sum())
+    of_which = f" ({cells:,} of them table cells of aggregate sources)" if cells else ""
+    text = (f"{total_in:,} records in{of_which} across {len(summary)} source(s): "
+            f"{int(summary['records_loaded'].sum()):,} "
+            f"loaded{outside} and {total_q:,} quarantined ({total_q / total_in:.2%})." if total_in else
             f"{len(summary)} source(s) loaded, with no records in.")
-    text += (f" Not balanced (in ≠ loaded + quarantined): {', '.join(unbalanced)}." if unbalanced
-             else " Every record is accounted for: in = loaded + quarantined for every source.")
+    for sentence in summary.attrs.get("aggregate_sentences", {}).values():
+        text += " " + sentence
+    text += (f" Not balanced (in ≠ loaded + outside ICCS + quarantined): {', '.join(unbalanced)}." if unbalanced
+             else " Every record is accounted for: in = loaded + outside ICCS + quarantined for every source.")
     body = page.figure_html(_loads_chart(summary), div_id="loads-chart") + page.table_html(
         summary, caption="Records per source (latest load of each file)", csv_name="quality_loads",
         labels=LOAD_LABELS)
     return page.section_html("Records in, loaded, quarantined", body, summary=text, metadata={
-        "Records in": "Data lines read from the source's files (malformed lines included), from the runs table.",
-        "Quarantined": "Records not loaded, each with a reason; `iccs quarantine --source S` lists them. Fixing "
-                       "the input and re-running releases them. The share is of the records in.",
-        "Rows in quarantine now": "Rows in the quarantine table now; equals the records quarantined when nothing "
-                                  "was pruned.",
+        "Records in": "Data lines read from the source's files (malformed lines included), from the runs table. "
+                      "For an aggregate source a record is one table cell (one count), not one offence: its "
+                      "figures in the source's unit are the sums of the cells' counts.",
+        "Outside ICCS": "Records whose national code the correspondence table places outside ICCS (an `excluded` "
+                        "row, with its reason): left out on purpose, not a mapping gap or a fault. They are kept "
+                        "in the quarantine table with reason excluded_offence, so nothing is lost.",
+        "Quarantined": "Records not loaded because of a problem, each with a reason; `iccs quarantine --source S` "
+                       "lists them. Fixing the input and re-running releases them. The share is of the records "
+                       "in.",
+        "In the source's unit": "Aggregate sources: the loaded counts summed; for quarantined cells, the sum of "
+                                "the counts that read as a number. A cell whose count is missing, suppressed or "
+                                "unreadable has no usable count and is counted apart, never given a number.",
+        "Rows in quarantine table now": "Rows in the quarantine table now (outside ICCS and quarantined together); "
+                                        "equals their sum when nothing was pruned.",
     })
 
 
@@ -139,10 +232,20 @@ def _most_common(reasons: pd.DataFrame) -> str:
     return f"the most common reasons are tied at {most:,} records each: {names}"
 
 
+def rest_of_codes(codes: pd.DataFrame, shown: int) -> str:
+    """'… and 999,950 more codes (2.1% of records); the CSV has them all.' for the codes past the first `shown`."""
+    rest = codes.iloc[shown:]
+    share = rest["records"].sum() / codes["records"].sum() if codes["records"].sum() else 0.0
+    records = int(rest["records"].sum())
+    return (f"… and {len(rest):,} more code{'s' if len(rest) != 1 else ''} ({records:,} records, {share:.1%} of the "
+            "unclassified records); the CSV download has them all.")
+
+
 def _reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
     if reasons.empty:
         return page.section_html("Quarantine reasons", page.paragraph("No record is in quarantine."))
-    body = page.table_html(reasons, caption="Quarantined records by source and reason",
+    body = page.table_html(reasons, caption="Records not loaded, by source and reason: outside ICCS by the "
+                           "correspondence table (on purpose), or quarantined",
                            csv_name="quality_reasons", labels={"first_at": "first at (file:line)"})
     body += page.heading("National offence codes not classified to ICCS, by volume")
     if unmapped.empty:
@@ -151,10 +254,19 @@ def _reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
         shown = unmapped.drop(columns="note") if unmapped["note"].isna().all() else unmapped
         body += page.table_html(
             shown, caption="National codes without an ICCS code: not in the correspondence table, or outside "
-            "ICCS by it (most records first)", csv_name="quality_unmapped_codes", csv=unmapped,
+            f"ICCS by it (most records first; the top {TOP_CODES})", csv_name="quality_unmapped_codes",
+            csv=unmapped, max_rows=TOP_CODES,
             labels={"national_code": "national code", "note": "correspondence note",
                     "first_at": "first at (file:line)"})
-    summary = f"{int(reasons['records'].sum()):,} records in quarantine; {_most_common(reasons)}."
+        if len(unmapped) > TOP_CODES:
+            body += page.paragraph(rest_of_codes(unmapped, TOP_CODES), cls="note")
+    outside = reasons["meaning"].str.endswith(OUTSIDE_ICCS)
+    faults = reasons[~outside]
+    summary = (f"{int(faults['records'].sum()):,} records in quarantine; {_most_common(faults)}." if not faults.empty
+               else "No record is quarantined by a fault.")
+    if outside.any():
+        summary += (f" {int(reasons.loc[outside, 'records'].sum()):,} records are {OUTSIDE_ICCS} (left out on "
+                    "purpose; kept in the quarantine table with reason excluded_offence).")
     if not unmapped.empty:
         kinds = unmapped.groupby("why")["records"].sum()
         summary += " Unclassified national codes: " + "; ".join(
@@ -228,7 +340,7 @@ def _contracts_section(con: duckdb.DuckDBPyConnection) -> str:
 
 def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     """Write quality.html into ``out_dir`` and return its path."""
-    summary = quality.load_summary(con)
+    summary = load_table(con)
     sources = sorted(set(summary["source"]) | set(con.execute(
         "SELECT DISTINCT source FROM offence_counts").fetch_df()["source"]))
     sections = [

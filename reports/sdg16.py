@@ -90,6 +90,8 @@ def _metadata(
         or "none",
         "Caveat": CAVEAT,
     }
+    if not frame.empty and (outside := trend_tables.outside_note(con, frame["source"].unique())):
+        meta["Outside ICCS"] = outside
     if breaks is not None and not breaks.empty:
         meta["Series breaks"] = "; ".join(
             f"{r.source} {r.period} {r.kind}"
@@ -156,7 +158,8 @@ def _country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, co
         trend = ""
         if not t.empty:
             tr = t.iloc[0]
-            trend = " " + trend_tables.change_sentence("The rate", tr, show_measure=False)
+            rate = tr["change_measure"] == "rate per 100,000"  # else tested on counts (a year without population)
+            trend = " " + trend_tables.change_sentence("The rate" if rate else "The count", tr, show_measure=False)
             trend += trend_tables.break_note(breaks, tr["source"], codes, tr["first_year"], tr["last_year"])
         return f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 {_when(r)}.{trend}"
     if not victims.empty:
@@ -387,9 +390,13 @@ def _target_16_4(
         elif not trends.empty:
             t = trends.assign(component=trends["iccs_code"].map(component_name))
             columns = ["country", "source", "unit", "component", "verdict", "relative_slope_pct", "p_value"]
-            columns += ["first_year", "first_count", "last_year", "last_count", "change_pct"]
+            columns += ["measure", *trend_tables.TREND_COLUMNS]
+            up = int((t["significant"] & (t["direction"] == "increasing")).sum())
+            down = int((t["significant"] & (t["direction"] == "decreasing")).sum())
+            # The strongest significant change of each direction: a headline never names only one of them.
             sentences = [
-                trend_tables.change_sentence(f"{r['country']} {r['component']} ({r['unit']})", r)
+                ("Strongest rise: " if r["direction"] == "increasing" else "Strongest fall: ")
+                + trend_tables.change_sentence(f"{r['country']} {r['component']} ({r['unit']})", r)
                 + trend_tables.break_note(
                     breaks,
                     r["source"],
@@ -397,8 +404,13 @@ def _target_16_4(
                     r["first_year"],
                     r["last_year"],
                 )
-                for _, r in t[t["significant"]].head(4).iterrows()
-            ] or ["No component shows a significant trend (Mann-Kendall, p<0.05)."]
+                for _, r in trend_tables.strongest_both_ways(t).iterrows()
+            ]
+            sentences = (
+                [f"{up} component series rose and {down} fell significantly (Mann-Kendall, p<0.05).", *sentences]
+                if sentences
+                else ["No component shows a significant trend (Mann-Kendall, p<0.05)."]
+            )
             sparse = t[~t["enough"].astype(bool) & (t["test"] != "too few periods")]
             if not sparse.empty:
                 sentences.append(
@@ -414,14 +426,9 @@ def _target_16_4(
                         t[columns],
                         caption="Target 16.4 components: trend tests, significant changes first",
                         csv_name="sdg_16_4_trends",
-                        labels={
-                            "first_year": "first full year",
-                            "last_year": "last full year",
-                            "first_count": "count, first year",
-                            "last_count": "count, last year",
-                            "change_pct": "change, first to last year",
-                        },
-                        csv=t,
+                        labels=trend_tables.trend_labels("count") | {"measure": "measure tested"},
+                        kinds=trend_tables.TREND_KINDS,
+                        csv=t.drop(columns=trend_tables.INTERNAL_COLUMNS),
                     ),
                     summary=" ".join(sentences),
                     metadata={
@@ -429,7 +436,10 @@ def _target_16_4(
                         "Method": "Seasonal Mann-Kendall on monthly counts for monthly sources; original "
                         "Mann-Kendall on full-year rates (or counts where a population is missing) otherwise; "
                         "Sen's slope per year. A trend is called significant only with p<0.05 and at least "
-                        f"{trend_tables.MIN_RECORDS} records in the first and last full year together.",
+                        f"{trend_tables.MIN_RECORDS} records in the first and last full year together. The summary "
+                        "names the strongest significant rise and fall; the table gives the change in the count "
+                        "beside the two counts and the change in the rate per 100,000 beside the two rates. "
+                        + trend_tables.HEADLINE_RULE,
                     },
                 )
             )

@@ -16,10 +16,51 @@ from reports import page
 from reports.charts import concerns
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
+from warehouse.quality import excluded_by_source
 
 # Fewest records in the two compared years (first and last, or previous and latest) for a percent change to be
 # a headline or a trend to be called significant: below it, one or two records more or less swing the figure.
 MIN_RECORDS = 20
+# Fewest records in the BASE year (the earlier of the two) for a percent change to be headlined. MIN_RECORDS
+# alone lets 3 -> 1,200 through (+39,900%); from a base under MIN_BASE a sentence gives the two counts instead.
+MIN_BASE = 20
+# Largest percent a headline names: beyond +1,000% (elevenfold) a percent says nothing a reader can weigh, and
+# it is most often the edge of a source's coverage rather than crime; the sentence gives the two counts.
+MAX_HEADLINE_PCT = 1000.0
+HEADLINE_RULE = (
+    f"A percent change is headlined only from a base year with at least {MIN_BASE} records and up to "
+    f"+{MAX_HEADLINE_PCT:,.0f}% (more than tenfold is said in words); otherwise the sentence gives the two "
+    "counts with their years. Every change "
+    "names the figures it was computed from: a change in the rate per 100,000 with the two rates, a change in "
+    "the count with the two counts."
+)
+
+
+def headline_pct(pct: float, base: float) -> bool:
+    """Whether a percent change may be named in a sentence: a finite change from a base of at least MIN_BASE
+    records, no larger than MAX_HEADLINE_PCT (see HEADLINE_RULE)."""
+    return bool(pd.notna(pct) and np.isfinite(pct) and pd.notna(base) and base >= MIN_BASE
+                and pct <= MAX_HEADLINE_PCT)
+
+
+def change_words(before: float, after: float, y0: float, y1: float, base: float, *, unit: str = "",
+                 digits: int = 0) -> str:
+    """'rose 12% from 1,000 in 2019 to 1,120 in 2024', or without the percent when HEADLINE_RULE forbids it
+    ('rose from 3 in 2016 to 1,204 in 2023'): both figures and their years, always. `base` is the base year's
+    record count (for a rate, its count)."""
+    unit = f" {unit}" if unit else ""
+    figures = f"from {before:,.{digits}f}{unit} in {int(y0)} to {after:,.{digits}f}{unit} in {int(y1)}"
+    if pd.isna(before) or pd.isna(after):
+        return f"went {figures}"
+    pct = (after - before) / before * 100 if before > 0 else np.nan
+    if pd.notna(pct) and abs(pct) < 0.5:
+        return f"was unchanged ({figures})"
+    word = "rose" if after > before else "fell" if after < before else "was unchanged"
+    if headline_pct(pct, base):
+        return f"{word} {abs(pct):.0f}% {figures}"
+    if pd.notna(pct) and pct > MAX_HEADLINE_PCT:
+        return f"{word} more than tenfold {figures}"
+    return f"{word} {figures}"
 
 
 def dataset_label(source: str, unit: str, stage: str) -> str:
@@ -153,6 +194,7 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
     years = counts.columns.to_numpy(dtype=float)
     y0, v0, y1, v1 = _first_last(measure, years)
     c0, c1 = _counts_at(counts.to_numpy(dtype=float), years, y0), _counts_at(counts.to_numpy(dtype=float), years, y1)
+    r0, r1 = _counts_at(rates.to_numpy(dtype=float), years, y0), _counts_at(rates.to_numpy(dtype=float), years, y1)
 
     month_rows: dict[tuple, np.ndarray] = {}
     first_year = 0
@@ -199,6 +241,10 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
             significant=pick("significant", False),
             first_count=c0,
             last_count=c1,
+            count_change_pct=_pct(c0, c1),
+            rate_per_100k_first=r0,
+            rate_per_100k_last=r1,
+            rate_change_pct=_pct(r0, r1),
             records=c0 + c1,
         )
         .drop(columns="monthly")
@@ -211,6 +257,13 @@ def trend_table(annual: pd.DataFrame, monthly: pd.DataFrame, alpha: float = 0.05
     table["rank_key"] = table["relative_slope_pct"].astype(float).abs().fillna(-1)
     table = table.sort_values(["significant", "rank_key"], ascending=[False, False]).drop(columns="rank_key")
     return table.reset_index(drop=True)
+
+
+def _pct(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Percent change per element; NaN where the base is missing or not positive."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    safe = np.where(before > 0, before, 1.0)
+    return np.where(before > 0, (after - before) / safe * 100, np.nan)
 
 
 def _counts_at(counts: np.ndarray, years: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -235,8 +288,11 @@ def verdict(row: pd.Series | dict) -> str:
 
 
 def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show_measure: bool = True) -> str:
-    """'Theft rose 12% from 2019 to 2024 (Mann-Kendall p=0.01)' from a trend_table row."""
-    y0, y1, v0, v1 = row["first_year"], row["last_year"], row["first_value"], row["last_value"]
+    """'Theft rose 12% from 1,000 in 2019 to 1,120 in 2024 (Mann-Kendall p=0.01, significant).' from a
+    trend_table row. A change in the rate per 100,000 is told with the two rates, and the count's own change
+    beside it; a percent only as HEADLINE_RULE allows. `show_measure=False` when `label` already names the rate.
+    """
+    y0, y1 = row["first_year"], row["last_year"]
     if pd.isna(y0) or pd.isna(y1):
         return f"{label}: no full year to compare (partial years are not compared)."
     if y0 == y1:
@@ -247,23 +303,76 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
             f"{label}: too few records to judge a trend (n={records:,.0f} in {int(y0)} and {int(y1)} together; "
             f"at least {MIN_RECORDS} needed)."
         )
-    pct = row["change_pct"]
-    if pd.isna(pct):
-        digits = 2 if row.get("change_measure") == "rate per 100,000" else 0
-        change = f"went from {v0:,.{digits}f} to {v1:,.{digits}f}{(' ' + unit_word) if unit_word else ''}"
-    elif abs(pct) < 0.5:
-        change = "was unchanged"
-    else:
-        change = f"{'rose' if pct > 0 else 'fell'} {abs(pct):.0f}%"
     if row.get("test") == "too few periods" or pd.isna(row.get("p_value")):
         test = "too few periods for a trend test"
     else:
         verdict = "significant" if row["significant"] else "not significant"
         test = f"{row.get('test') or 'Mann-Kendall'} {format_p(row['p_value'])}, {verdict}"
-    measure = " (rate per 100,000)" if show_measure and row.get("change_measure") == "rate per 100,000" else ""
     c0, c1 = row.get("first_count", np.nan), row.get("last_count", np.nan)
-    counts = f"{c0:,.0f} to {c1:,.0f} recorded; " if pd.notna(c0) and pd.notna(c1) and pd.notna(pct) else ""
-    return f"{label}{measure} {change} from {int(y0)} to {int(y1)} ({counts}{test})."
+    if row.get("change_measure") == "rate per 100,000":
+        rate = change_words(row["first_value"], row["last_value"], y0, y1, c0, digits=2)
+        count = ""
+        if pd.notna(c0) and pd.notna(c1):
+            words = change_words(c0, c1, y0, y1, c0, unit=unit_word)
+            count = f"; the count {words}"
+        subject = f"{label}: the rate per 100,000" if show_measure else label
+        return f"{subject} {rate} ({test}{count})."
+    counts = change_words(c0 if pd.notna(c0) else row["first_value"], c1 if pd.notna(c1) else row["last_value"],
+                          y0, y1, c0, unit=unit_word)
+    return f"{label} {counts} ({test})."
+
+
+def strongest_both_ways(t: pd.DataFrame) -> pd.DataFrame:
+    """The strongest significant rise and the strongest significant fall of a trend table (each the largest
+    Sen's slope of its direction, as % of the median level), rise first: a headline names both directions."""
+    sig = t[t["significant"].astype(bool)]
+    picked = []
+    for direction in ("increasing", "decreasing"):
+        rows = sig[sig["direction"] == direction]
+        if not rows.empty:
+            picked.append(rows.loc[rows["relative_slope_pct"].astype(float).abs().fillna(-1).idxmax()])
+    return pd.DataFrame(picked)
+
+
+TREND_COLUMNS = ["first_year", "last_year", "first_count", "last_count", "count_change_pct", "rate_per_100k_first",
+                 "rate_per_100k_last", "rate_change_pct"]
+
+
+def trend_labels(unit: str) -> dict[str, str]:
+    """Headers of the first/last-year columns of a trend table: each change sits beside the figures it is
+    computed from, and says whether it is a change in the count or in the rate per 100,000."""
+    return {
+        "first_year": "first full year",
+        "last_year": "last full year",
+        "first_count": f"{unit}, first year",
+        "last_count": f"{unit}, last year",
+        "count_change_pct": "change in count, first to last year",
+        "rate_per_100k_first": "rate per 100,000, first year",
+        "rate_per_100k_last": "rate per 100,000, last year",
+        "rate_change_pct": "change in rate per 100,000, first to last year",
+    }
+
+
+TREND_KINDS = {"count_change_pct": page.CHANGE, "rate_change_pct": page.CHANGE}
+# Columns of trend_table kept out of CSV downloads: the change of whichever measure was tested, which a reader
+# could take for the count's; the CSV has count_change_pct and rate_change_pct instead, and `measure`.
+INTERNAL_COLUMNS = ["change_pct", "first_value", "last_value", "change_measure"]
+
+
+def outside_note(con, sources: Iterable[str]) -> str:
+    """A metadata line naming, per source, the records its correspondence table places outside ICCS: not counted
+    in any figure here, on purpose (never 'unmapped'); '' when there are none."""
+    wanted = set(sources)
+    outside = excluded_by_source(con)
+    outside = outside[outside["source"].isin(wanted) & (outside["records_excluded"] > 0)]
+    if outside.empty:
+        return ""
+    levels = dict(con.execute("SELECT source, level FROM sources").fetchall())
+    return "; ".join(
+        f"{r.source}: {r.records_excluded:,} {'table cells' if levels.get(r.source) == 'aggregate' else 'records'} "
+        "outside ICCS by the correspondence table, not counted here (left out on purpose; quality.html lists them)"
+        for r in outside.itertuples()
+    )
 
 
 def break_note(breaks: pd.DataFrame, source: str, codes: Iterable[str], first_year: float, last_year: float) -> str:

@@ -29,14 +29,19 @@ CAVEAT = "Recorded crime reflects reporting and recording practice as well as cr
 YOY_TEST = (
     "A change counts as significant when an exact test on the two yearly counts (the later count as Binomial(n, "
     f"1/2) given their sum n, i.e. Poisson counts with the same rate) gives p<0.05 and the two years hold at least "
-    f"{MIN_RECORDS} records together; changes are ranked by that p-value."
+    f"{MIN_RECORDS} records together; changes are ranked by that p-value. 'Change in count' is computed from the "
+    "two counts, 'change in rate per 100,000' from the two rates. " + trend_tables.HEADLINE_RULE
 )
+# Tables and CSVs name a change of counts `count_change_pct` and of rates `rate_change_pct`, never a bare
+# `change_pct` that a reader could take for either.
+_COUNT_CHANGE = {"change_pct": "count_change_pct"}
 _YOY_LABELS = {
     "year_previous": "previous year",
     "count_previous": "count, previous year",
     "year_latest": "latest year",
     "count_latest": "count, latest year",
-    "change_pct": "change",
+    "count_change_pct": "change in count",
+    "rate_change_pct": "change in rate per 100,000",
     "p_value": "p (exact test)",
 }
 SIGNIFICANCE = (
@@ -45,8 +50,11 @@ SIGNIFICANCE = (
     "every year has a population, otherwise counts. '% per year' is Sen's slope divided by the median level. A "
     f"trend is called significant only with p<0.05 and at least {MIN_RECORDS} records in the first and last full "
     "year together; below that, one record more or less swings the change, and the verdict says 'too few "
-    "records'. Categories are ranked by significance, then by the size of the slope. The CSV also holds the test "
-    "used, the measure, the number of periods, Sen's slope and the direction."
+    "records'. Categories are ranked by significance, then by the size of the slope; the summary names the "
+    "strongest significant rise and the strongest significant fall. The table gives the change in the count "
+    "beside the two counts, and the change in the rate per 100,000 beside the two rates. "
+    + trend_tables.HEADLINE_RULE
+    + " The CSV also holds the test used, the measure tested, the number of periods, Sen's slope and the direction."
 )
 RATE_DEFINITION = (
     "Rate per 100,000 = count x 100,000 / population of the same country (and area) and year; "
@@ -122,6 +130,8 @@ def _metadata(
         "Population": _missing_population(frame) if "population" in frame else "not used",
         "Caveat": CAVEAT,
     }
+    if outside := trend_tables.outside_note(con, frame["source"].unique()):
+        meta["Outside ICCS"] = outside
     if breaks is not None and not breaks.empty:
         listed = [
             f"{r.period} {r.kind}"
@@ -213,9 +223,10 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
 
 
 def _change_text(row: pd.Series, unit: str) -> str:
-    """'+12%, 1,000 to 1,120 offences' (the counts always beside the percentage)."""
-    counts = f"{row['count_previous']:,.0f} to {row['count_latest']:,.0f} {unit}"
-    return counts if pd.isna(row["change_pct"]) else f"{row['change_pct']:+.0f}%, {counts}"
+    """'rose 18% from 400 offences in 2023 to 470 offences in 2024': the counts and years always beside the
+    percentage, which is left out as trend_tables.HEADLINE_RULE says."""
+    return trend_tables.change_words(row["count_previous"], row["count_latest"], row["year_previous"],
+                                     row["year_latest"], row["count_previous"], unit=unit)
 
 
 def _changes_sentence(y: pd.DataFrame, unit: str, *, lead: str, with_country: bool) -> str:
@@ -298,12 +309,15 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks
         summary = _changes_sentence(y, unit, lead="Level-2 categories, ", with_country=y["country"].nunique() > 1)
         columns = ["country", "iccs_code", "label", "year_previous", "count_previous", "year_latest", "count_latest"]
         columns += ["change_pct", "p_value", "verdict", "rate_per_100k_latest"]
+        y = y.rename(columns=_COUNT_CHANGE)
+        columns = [_COUNT_CHANGE.get(c, c) for c in columns]
         body += page.table_html(
             y[columns],
             caption=f"{label}: level-2 categories, latest full year against the year before ({unit}), most "
             "significant changes first",
             csv_name=f"trends_level2_{page.slug(label)}",
             labels=_YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
+            kinds=trend_tables.TREND_KINDS,
             csv=y[[*columns, "change", "enough", "significant"]],
         )
     note = (
@@ -406,7 +420,9 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         + level1["year_latest"].astype(str)
         + ": "
         + level1["count_latest"].map("{:,.0f}".format)
-        + f" {unit}; "
+        + f" {unit} (change in count "
+        + level1["change_pct"].map("{:+.0f}%".format)
+        + "); "
         + level1["verdict"]
         + " (p="
         + level1["p_value"].map(page.format_p)
@@ -430,8 +446,9 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
             menu="menu",
             category="category",
             value="change_pct",
-            title=lambda m: f"{label}: change in {unit} from the previous full year, {m} — most significant on top",
-            value_title="Change (%)",
+            title=lambda m: f"{label}: change in the count of {unit} from the previous full year, {m} — most "
+            "significant on top",
+            value_title="Change in count (%)",
             hover="hover",
             order="order",
             muted="muted",
@@ -445,14 +462,18 @@ def _yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
     if body:
         sentences.append("Grey bars: changes within chance or on too few records.")
     columns = ["country", "iccs_code", "label", "year_previous", "count_previous", "year_latest", "count_latest"]
-    columns += ["change_pct", "p_value", "verdict", "rate_per_100k_latest", "rate_change_pct"]
+    columns += ["change_pct", "p_value", "verdict", "rate_per_100k_previous", "rate_per_100k_latest", "rate_change_pct"]
+    y = y.rename(columns=_COUNT_CHANGE)
+    columns = [_COUNT_CHANGE.get(c, c) for c in columns]
     body += page.table_html(
         y[columns],
         caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2, most "
         "significant changes first",
         csv_name=f"trends_yoy_{page.slug(label)}",
-        labels=_YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
-        csv=y[[*columns[:3], "level", *columns[3:], "change", "rate_per_100k_previous", "enough", "significant"]],
+        labels=_YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)",
+                              "rate_per_100k_previous": f"{unit} per 100,000 (previous year)"},
+        kinds=trend_tables.TREND_KINDS,
+        csv=y[[*columns[:3], "level", *columns[3:], "change", "enough", "significant"]],
     )
     meta = _metadata(
         con,
@@ -526,14 +547,16 @@ def _areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, lat
     if top["partial"].any():
         columns.append("partial")
     body += page.table_html(
-        top[columns].rename(columns={"prev": "count_previous"}),
+        top[columns].rename(columns={"prev": "count_previous", **_COUNT_CHANGE}),
         caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
         csv_name=f"trends_areas_{page.slug(label)}",
         labels={
             "count": f"{unit} (all sections)",
             "rate_per_100k": f"{unit} per 100,000",
             "count_previous": "count, previous year",
+            "count_change_pct": "change in count",
         },
+        kinds=trend_tables.TREND_KINDS,
     )
     g = annual[(annual["source"] == areas["source"].iloc[0]) & (annual["unit"] == unit)]
     meta = _metadata(
@@ -579,9 +602,10 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
                 peak, trough = int(seasonal.idxmax()), int(seasonal.idxmin())
                 trend = result.components["trend"].dropna()
                 change = (trend.iloc[-1] / trend.iloc[0] - 1) * 100 if trend.iloc[0] > 0 else np.nan
+                pct = f"{change:+.0f}%, " if trend_tables.headline_pct(change, trend.iloc[0]) else ""
                 sentences.append(
-                    f"{name}: trend {trend.iloc[0]:,.0f} to {trend.iloc[-1]:,.0f} a month "
-                    f"({change:+.0f}%, {trend.index[0]} to {trend.index[-1]}); seasonal peak in "
+                    f"{name}: trend {trend.iloc[0]:,.0f} to {trend.iloc[-1]:,.0f} {unit} a month "
+                    f"({pct}{trend.index[0]} to {trend.index[-1]}); seasonal peak in "
                     f"{pd.Timestamp(2000, peak, 1):%B}, low in {pd.Timestamp(2000, trough, 1):%B} "
                     f"(seasonal strength {result.seasonal_strength:.2f})."
                 )
@@ -684,26 +708,25 @@ def _significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, 
         f"Of {len(tested)} tested categories, {up} rose and {down} fell significantly (p<0.05, with at least "
         f"{MIN_RECORDS} records in the first and last full year together)."
     ]
-    for _, row in t[t["significant"]].head(3).iterrows():
-        sentences.append(trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + _across(breaks, row))
+    # The strongest significant change of each direction, so a headline never names only the falls.
+    for _, row in trend_tables.strongest_both_ways(t).iterrows():
+        word = "Strongest rise" if row["direction"] == "increasing" else "Strongest fall"
+        sentences.append(f"{word}: " + trend_tables.change_sentence(f"{row['country']} {row['label']}", row)
+                         + _across(breaks, row))
     if sparse:
         sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
     if len(tested) < len(t):
         sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
-    columns = ["country", "iccs_code", "label", "verdict", "relative_slope_pct", "p_value", "first_year"]
-    columns += ["first_count", "last_year", "last_count", "change_pct"]
+    columns = ["country", "iccs_code", "label", "verdict", "measure", "relative_slope_pct", "p_value"]
+    columns += trend_tables.TREND_COLUMNS
     body += page.table_html(
         t[columns],
-        caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit})",
+        caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit}; the test ran on the "
+        "measure named in each row; each change sits beside the figures it is computed from)",
         csv_name=f"trends_mann_kendall_{page.slug(label)}",
-        labels={
-            "first_year": "first full year",
-            "last_year": "last full year",
-            "first_count": f"{unit}, first year",
-            "last_count": f"{unit}, last year",
-            "change_pct": "change, first to last year",
-        },
-        csv=t.drop(columns="category"),
+        labels=trend_tables.trend_labels(unit) | {"measure": "measure tested"},
+        kinds=trend_tables.TREND_KINDS,
+        csv=t.drop(columns=["category", *trend_tables.INTERNAL_COLUMNS]),
     )
     meta = _metadata(con, g, SIGNIFICANCE)
     return _block(f"{label}: trend significance", body, " ".join(sentences), meta)

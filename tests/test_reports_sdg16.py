@@ -136,7 +136,9 @@ def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_
     assert not any(labels for entry, labels in components.items() if "alpha_victims" not in entry)
     assert "assault codes split" not in html
     # The trend sentence of the trafficking rate warns that the break lies inside the years it compares.
-    assert "The rate rose 89% from 2012 to 2023" in html
+    # From a base of 12 victims no percent is headlined: the two rates and the two counts are given instead.
+    assert ("The rate rose from 0.24 in 2012 to 0.45 in 2023 (Mann-Kendall p&lt;0.001, significant; the count rose "
+            "from 12 in 2012 to 24 in 2023)") in html
     assert "A series break lies in this period (02041 appeared 2019)" in html
 
 

@@ -193,7 +193,8 @@ def test_trend_table_ranks_significant_changes_first(annual, warehouse):
     assert not table["significant"].iloc[: table["significant"].sum()].eq(False).any()
     assert alpha.loc["0502", "last_year"] == 2022  # the partial year is not an endpoint
     sentence = trend_tables.change_sentence("Theft", alpha.loc["0502"])
-    assert sentence.startswith("Theft (rate per 100,000) rose") and "Mann-Kendall p<0.001" in sentence
+    assert sentence.startswith("Theft: the rate per 100,000 rose") and "Mann-Kendall p<0.001" in sentence
+    assert "; the count rose" in sentence  # the count's own change beside the rate's, never mistaken for it
 
 
 # --- the page ---------------------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
     sections = chart("alpha_police — offences (police): AAA — offences (count)")
     assert "series break: reclassification (05)" in sections["AAA — offences (count)"]
     assert "series break: appeared (02); new recording system" in sections["AAA — offences (count)"]
-    assert "AAA Theft (rate per 100,000) rose" in html
+    assert "AAA Theft: the rate per 100,000 rose" in html
     assert "A series break lies in this period (05022 reclassification 2021-07; new recording system 2020)" in html
     others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
     assert others and not any(others)  # other sources' charts carry none of alpha_police's breaks
@@ -358,7 +359,7 @@ def test_a_trend_on_a_handful_of_records_is_never_called_significant():
     )
     assert "significant" not in tiny and "%" not in tiny
     big = trend_tables.change_sentence("Theft", table.loc["0502"])
-    assert big.startswith("Theft rose 50% from 2019 to 2024 (100 to 150 recorded; Mann-Kendall p=")
+    assert big.startswith("Theft rose 50% from 100 in 2019 to 150 in 2024 (Mann-Kendall p=")
     assert trend_tables.trend_table(annual, pd.DataFrame()).iloc[0]["iccs_code"] == "0502"  # ranked first
 
 
@@ -373,7 +374,9 @@ def test_year_over_year_changes_are_tested_and_small_ones_are_not_headlines():
     assert not row.loc["0201", "significant"]  # +15% from 40 to 46 is within chance
     assert row.loc["0601", "verdict"] == "too few records"  # +350% from 2 to 9
     sentence = trends_page._changes_sentence(yoy, "offences", lead="", with_country=False)
-    assert sentence.startswith("2023 to 2024: the clearest rise is Category 0502 (+18%, 400 to 470 offences).")
+    assert sentence.startswith(
+        "2023 to 2024: the clearest rise is Category 0502 (rose 18% from 400 offences in 2023 to 470 offences in 2024)."
+    )
     assert "0101" not in sentence and "fall" not in sentence
     calm = trends_page._changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
     assert calm.startswith("2023 to 2024: no change goes beyond chance")

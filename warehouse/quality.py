@@ -148,3 +148,40 @@ def contract_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                          "failures": o.failures, "severity": o.severity,
                          "example": str(o.examples[0]) if o.examples else ""})
     return pd.DataFrame(rows, columns=["table", "contract", "rule", "column", "failures", "severity", "example"])
+
+
+def excluded_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source: records in quarantine because the correspondence table places their national code outside
+    ICCS (`excluded`): left out on purpose, so reports count them apart from the records quarantined by a fault."""
+    return _frame(con, f"SELECT source, count(*) AS records_excluded FROM quarantine "
+                       f"WHERE {_kind_sql()} = 'excluded' GROUP BY source ORDER BY source")
+
+
+def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str | None) -> dict[str, float | int]:
+    """What an aggregate source's table cells hold, in its own unit (offences, victims...): `loaded` (the sum of
+    the loaded counts) and, for the cells in quarantine, apart for those outside ICCS by the correspondence table
+    (`outside_*`) and the others (`quarantined_*`): `_cells`, `_units` (the sum of the counts that read as a
+    number) and `_without_count` (cells whose count is missing, suppressed or unreadable, or every cell when
+    `count_key`, the count's column in the raw record, is unknown: then `count_read` is 0): such a cell is never
+    given a number."""
+    loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
+    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {_sql_text('$.' + _json_key(count_key))}),"
+             " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
+    rows = con.execute(f"""
+        WITH q AS (SELECT coalesce({_kind_sql()} = 'excluded', false) AS outside, {value} AS v
+                   FROM quarantine WHERE source = ?)
+        SELECT outside, count(*), count(*) FILTER (NOT (isfinite(v) AND v >= 0) OR v IS NULL),
+               coalesce(sum(v) FILTER (isfinite(v) AND v >= 0), 0)
+        FROM q GROUP BY outside""", [source]).fetchall()
+    out: dict[str, float | int] = {"loaded": float(loaded), "count_read": int(bool(count_key))}
+    for prefix in ("quarantined", "outside"):
+        out |= {f"{prefix}_cells": 0, f"{prefix}_without_count": 0, f"{prefix}_units": 0.0}
+    for outside, cells, without, units in rows:
+        prefix = "outside" if outside else "quarantined"
+        out |= {f"{prefix}_cells": int(cells), f"{prefix}_without_count": int(without),
+                f"{prefix}_units": float(units)}
+    return out
+
+
+def _json_key(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -79,7 +79,10 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
                                    "reason IS NULL")
         coverage = _metadata(coverage_metadata(source_coverage(con, src.name)))
         yield dg.MaterializeResult(asset_key=MAPPED, check_results=[mapped_check], metadata={**coverage,
-            "records": mapped.records, "valid": mapped.valid, "quarantined": mapped.records - mapped.valid,
+            "records": mapped.records, "valid": mapped.valid,
+            # Records outside ICCS by the correspondence table are left out on purpose: counted apart, not as faults.
+            "outside_iccs": mapped.reasons.get("excluded_offence", 0),
+            "quarantined": mapped.records - mapped.valid - mapped.reasons.get("excluded_offence", 0),
             "mapped_share": dg.MetadataValue.float(round(mapped.mapped_share, 6)),
             **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
         })
