@@ -329,9 +329,10 @@ def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: flo
     areas = cov["area"].nunique(dropna=False)
     whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area \
         else []
-    unassigned = con.execute("SELECT coalesce(sum(count), 0) FROM v_offence_count_roles WHERE source = ? "
-                             "AND unit = ? AND area IS NULL AND NOT is_total AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
-                             "AND area IS NOT NULL)", [source, unit, source, unit]).fetchall()[0][0]
+    unassigned = con.execute(
+        "SELECT coalesce(sum(count), 0) FROM v_offence_count_roles WHERE source = ? AND unit = ? AND area IS NULL "
+        "AND NOT is_total AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
+        "AND area IS NOT NULL)", [source, unit, source, unit]).fetchall()[0][0]
     result.append(Finding(
         "periods_complete", missing.empty,
         (f"{len(missing)} of {len(cov)} period × area cells have no records"
