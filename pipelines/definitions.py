@@ -14,7 +14,7 @@ from pipelines import settings
 from pipelines.assets.quality import data_quality
 from pipelines.assets.reference import iccs_reference, population
 from pipelines.assets.reports import html_reports
-from pipelines.assets.sources import landed_file
+from pipelines.assets.sources import landed_file, landing_mirror
 from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 from pipelines.schedules import build_schedules
@@ -25,7 +25,7 @@ def build_definitions(config: Path | None = None, warehouse: Path | None = None,
                       reports: Path | None = None) -> dg.Definitions:
     config = Path(config) if config is not None else settings.config_path()
     return dg.Definitions(
-        assets=[iccs_reference, population, landed_file, data_quality, html_reports],
+        assets=[iccs_reference, population, landed_file, landing_mirror, data_quality, html_reports],
         jobs=build_jobs(),
         schedules=build_schedules(),
         sensors=[landing_sensor],
