@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines import settings
 from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
 from pipelines.jobs import MIRROR_JOB, QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
@@ -193,7 +194,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
         except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
             errors.append(f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
-                          "(run `iccs report` for the details)")
+                          f"(run `iccs report{settings.named_paths(warehouse, reports_dir)}` for the details)")
     return PipelineResult(results, written, warehouse, reports_dir, errors, quality)
 
 

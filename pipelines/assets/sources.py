@@ -60,9 +60,9 @@ def _stop_unless(check: dg.AssetCheckResult, key: str) -> None:
         raise dg.Failure(f"{key}: blocking check {check.check_name} failed: {_one_line(check.description)}")
 
 
-def _load_verified(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
-                   run_id: str, started: dt.datetime, filtered: int
-                   ) -> tuple[LoadSummary, list[dg.AssetCheckResult]]:
+def load_verified(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
+                  run_id: str, filtered: int = 0, started: dt.datetime | None = None
+                  ) -> tuple[LoadSummary, list[dg.AssetCheckResult]]:
     """Load the classified records of ``path``; the fact checks run inside the load transaction, so a failing
     blocking check (conservation, a contract) rolls it back and fails the step naming the check."""
     results: list[dg.AssetCheckResult] = []
@@ -97,7 +97,7 @@ def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name:
         classify_source(con, src)
         _stop_unless(layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name),
                                  "reason IS NULL"), str(target))
-        _load_verified(con, config, src, target, run_id, dt.datetime.now(), staged.filtered_rows)
+        load_verified(con, config, src, target, run_id, staged.filtered_rows)
         changed.append(str(target))
     return done
 
@@ -150,7 +150,7 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
 
         _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
-        loaded, checks = _load_verified(con, config, src, path, context.run.run_id, started, staged.filtered_rows)
+        loaded, checks = load_verified(con, config, src, path, context.run.run_id, staged.filtered_rows, started)
         reloaded = reevaluate(con, config, src.name, [str(path)], context.run.run_id)
     context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
                      f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}")
