@@ -8,11 +8,13 @@ is a warning: the records are safe in quarantine, but the analyst should look.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandera.pandas as pa
 
+from pipelines import settings
 from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
 from warehouse.contracts import CheckOutcome, failures_text, validate_table
@@ -44,9 +46,13 @@ def fact_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def map_check_command(source: str, config: str | None) -> str:
-    """`iccs map-check` for one source, runnable as printed (the configuration named: the default may differ)."""
-    named = f" --config {shlex.quote(config)}" if config else ""
+def map_check_command(con: duckdb.DuckDBPyConnection, source: str, config: str | None) -> str:
+    """`iccs map-check` for one source, runnable as printed: the configuration and warehouse named unless they
+    are the defaults (run elsewhere, the defaults would be another warehouse, or the demo)."""
+    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                            ).fetchone()[0]
+    named = settings.named_paths(warehouse=Path(warehouse) if warehouse else None,
+                                 config=Path(config) if config else None)
     return f"iccs map-check{named} --source {shlex.quote(source)}"
 
 
@@ -75,7 +81,7 @@ def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str,
         check_name="mapped_share", asset_key=asset, passed=share >= MAPPED_SHARE_WARNING,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{share:.1%} of {total:,} records mapped to ICCS ({total - mapped:,} not mapped; "
-                    f"`{map_check_command(source, config)}` lists the codes by volume)",
+                    f"`{map_check_command(con, source, config)}` lists the codes by volume)",
         metadata={"mapped_share": round(share, 6), "mapped": mapped, "records": total}))
     return results
 

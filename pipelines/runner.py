@@ -27,7 +27,7 @@ from warehouse.load import FILE_MATCH, file_params
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
 # its traceback.
-EXPECTED_ERRORS = (dg.DagsterError, ValueError, OSError, duckdb.Error, WarehouseBusyError)
+EXPECTED_ERRORS = (dg.DagsterError, dg.Failure, ValueError, OSError, duckdb.Error, WarehouseBusyError)
 
 
 class PipelineError(RuntimeError):
@@ -81,7 +81,7 @@ class PipelineResult:
             for reason, count in r.reasons.items():
                 t.reasons[reason] = t.reasons.get(reason, 0) + count
             t.problems += [r.error] if r.error else []  # errors name their file already
-            t.problems += [f"{Path(r.file).name}: blocking check failed: {text}" for text in r.failed_checks]
+            t.problems += [f"{Path(r.file).name}: check failed: {text}" for text in r.failed_checks]
             t.warnings += [f"{Path(r.file).name}: {text}" for text in r.warnings]
         return totals
 
