@@ -171,10 +171,18 @@ def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list
     earlier file loads any more. Reloading them, first to last, gives the state a clean run would give."""
     if not cross_file_ids(src):
         return []
+    params = {"source": src.name, "changed": changed}
+    in_changed = _IN_LIST.format(files="$changed", column="file")
+    # The common case, one file or files that share no id, is settled by two probes that stop at the first row.
+    others, held = con.execute(f"""
+        SELECT EXISTS (SELECT 1 FROM offences WHERE source = $source AND NOT {in_changed}),
+               EXISTS (SELECT 1 FROM quarantine WHERE source = $source AND {CROSS_FILE_DUPLICATE})""",
+                               params).fetchone()
+    if not others and not held:
+        return []
     return [row[0] for row in con.execute(f"""
         WITH changed_ids AS (
-            SELECT DISTINCT record_id FROM offences
-            WHERE source = $source AND {_IN_LIST.format(files="$changed", column="file")}),
+            SELECT DISTINCT record_id FROM offences WHERE source = $source AND {in_changed}),
         wrong AS (
             SELECT o.file FROM offences o SEMI JOIN changed_ids c ON c.record_id = o.record_id
             WHERE o.source = $source
@@ -186,7 +194,7 @@ def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list
               AND NOT EXISTS (SELECT 1 FROM offences p WHERE p.source = $source
                               AND p.record_id = json_extract_string(q.raw, '$.record_id') AND p.file < q.file))
         SELECT DISTINCT l.landed FROM wrong w JOIN {_LANDED} l ON starts_with(w.file || '/', l.landed || '/')
-        ORDER BY 1""", {"source": src.name, "changed": changed}).fetchall()]
+        ORDER BY 1""", params).fetchall()]
 
 
 def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) -> list[str]:

@@ -85,8 +85,9 @@ def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name:
     """Reload, in path order, the files of source ``name`` whose cross-file duplicates the ``changed`` files
     (loaded or removed) decide differently now; returns them. Each reload may decide later files in turn."""
     full = config.sources[name]
+    current = {str(path.resolve()) for path in full.paths()}  # a file that left is the mirror's to remove
     changed, done = list(changed), []
-    while stale := [f for f in stale_files(con, full, changed) if f not in done and Path(f).is_file()]:
+    while stale := [f for f in stale_files(con, full, changed) if f not in done and f in current]:
         target = Path(stale[0])
         if not done:  # the table as it is now, as the load of any file of the source would use it
             load_correspondence(con, name, full.correspondence)
