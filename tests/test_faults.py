@@ -122,7 +122,7 @@ OPERATIONS = st.lists(st.tuples(st.sampled_from(["write", "rename", "remove"]), 
                                 st.sampled_from(NAMES), CONTENTS, st.booleans()), min_size=1, max_size=6)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations=OPERATIONS)
 def test_any_sequence_of_file_changes_leaves_the_warehouse_a_clean_run_would(operations) -> None:
     """Add / change / rename / remove files sharing record ids, in any order; after each step, loading the new or
