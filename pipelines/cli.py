@@ -181,7 +181,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     query = (f"SELECT started_at::TIMESTAMP(0) AS started, source, parse_filename(file) AS file, records_in, "
              f"records_loaded, records_quarantined, records_filtered AS filtered_out, "
              f"round(epoch(finished_at - started_at), 2) AS seconds, status, "
-             f"left(run_id, 8) AS run FROM runs WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
+             f"left(run_id, 8) AS run FROM (SELECT * FROM runs UNION ALL BY NAME "  # a warehouse from before the
+             f"SELECT NULL::BIGINT AS records_filtered WHERE false) "  # column has none
+             f"WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
     return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
 
 
