@@ -424,3 +424,15 @@ def test_rows_left_out_by_filter_and_exclude_are_counted_in_runs(tmp_path: Path,
     assert cli.main(["runs", "--warehouse", str(warehouse), "--format", "csv"]) == 0
     [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert row["filtered_out"] == "4" and row["records_in"] == "6"
+
+
+def test_loading_the_definitions_never_writes_the_demo(tmp_path: Path, monkeypatch) -> None:
+    """Before: `dagster dev -m pipelines.definitions` (and `iccs map-check` without --config) wrote ~11 MB of demo."""
+    from pipelines.definitions import defs
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("ICCS_CONFIG", "ICCS_DEMO_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ICCS_WAREHOUSE", str(tmp_path / "w" / "w.duckdb"))
+    assert isinstance(defs(), dg.Definitions)
+    assert not (tmp_path / "data" / "demo").exists()
