@@ -7,13 +7,19 @@ is a warning: the records are safe in quarantine, but the analyst should look.
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pandera.pandas as pa
 
+from pipelines import settings
 from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
 from warehouse.contracts import CheckOutcome, failures_text, validate_table
+from warehouse.diagnose import diagnose
+from warehouse.load import FILE_MATCH, LoadSummary, file_params
 
 MAPPED_SHARE_WARNING = 0.99
 
@@ -36,7 +42,20 @@ def fact_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         _spec("mapped_share", asset, "share of the records ICCS can place that are mapped ≥ "
               f"{MAPPED_SHARE_WARNING:.0%} (records outside ICCS by the correspondence table counted apart)",
               blocking=False),
+        # Not blocking: the records are safe in quarantine and the warehouse mirrors the file; the run fails.
+        _spec("records_usable", asset, "not (nearly) all records quarantined for one reason (see "
+                                       "warehouse.diagnose)", blocking=False),
     ]
+
+
+def map_check_command(con: duckdb.DuckDBPyConnection, source: str, config: str | None) -> str:
+    """`iccs map-check` for one source, runnable as printed: the configuration and warehouse named unless they
+    are the defaults (run elsewhere, the defaults would be another warehouse, or the demo)."""
+    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                            ).fetchone()[0]
+    named = settings.named_paths(warehouse=Path(warehouse) if warehouse else None,
+                                 config=Path(config) if config else None)
+    return f"iccs map-check{named} --source {shlex.quote(source)}"
 
 
 def _contract_result(name: str, asset: str | dg.AssetKey, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
@@ -50,17 +69,19 @@ def _contract_result(name: str, asset: str | dg.AssetKey, outcomes: list[CheckOu
 
 
 def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str,
-                incident: bool) -> list[dg.AssetCheckResult]:
-    """Every check of ``fact_check_specs`` for one landed file after its load."""
+                incident: bool, config: str | None = None) -> list[dg.AssetCheckResult]:
+    """Every check of ``fact_check_specs`` but ``records_usable`` for one landed file, inside its load
+    transaction (before the commit: a failing blocking check rolls the load back)."""
     results = [_conservation(con, asset, source, file, run_id, incident)]
     for name, (model, table) in FACT_CONTRACTS.items():
-        outcomes = validate_table(con, model, table, "source = ? AND file = ?", [source, file])
+        outcomes = validate_table(con, model, table, f"source = ? AND {FILE_MATCH}", [source, *file_params(file)])
         results.append(_contract_result(name, asset, outcomes))
-    results.append(mapped_share_check(con, asset, source))
+    results.append(mapped_share_check(con, asset, source, config))
     return results
 
 
-def mapped_share_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str) -> dg.AssetCheckResult:
+def mapped_share_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str,
+                       config: str | None = None) -> dg.AssetCheckResult:
     """Share of the PLACEABLE records mapped to ICCS, as `iccs map-check` reports it: records whose national code
     the correspondence table places outside ICCS (`excluded`) were left out on purpose and are counted apart,
     never as not mapped."""
@@ -74,8 +95,8 @@ def mapped_share_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, sourc
         check_name="mapped_share", asset_key=asset, passed=share >= MAPPED_SHARE_WARNING,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{share:.1%} of the {placeable:,} records ICCS can place mapped to ICCS "
-                    f"({placeable - mapped:,} not mapped{outside}; `iccs map-check --source {source}` lists the "
-                    "codes by volume)",
+                    f"({placeable - mapped:,} not mapped{outside}; `{map_check_command(con, source, config)}` lists "
+                    "the codes by volume)",
         metadata={"mapped_share": round(share, 6), "mapped": mapped, "placeable_records": placeable,
                   "outside_iccs": excluded, "records": total})
 
@@ -85,22 +106,48 @@ def _conservation(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: st
     records_in, loaded, quarantined = con.execute(
         "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND file = ? "
         "AND run_id = ? ORDER BY finished_at DESC LIMIT 1", [source, file, run_id]).fetchone()
-    in_quarantine = con.execute("SELECT count(*) FROM quarantine WHERE source = ? AND file = ?",
-                                [source, file]).fetchone()[0]
-    in_facts = (con.execute("SELECT count(*) FROM offences WHERE source = ? AND file = ?",
-                            [source, file]).fetchone()[0] if incident else loaded)
+    in_quarantine = con.execute(f"SELECT count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH}",
+                                [source, *file_params(file)]).fetchone()[0]
+    in_facts = (con.execute(f"SELECT count(*) FROM offences WHERE source = ? AND {FILE_MATCH}",
+                            [source, *file_params(file)]).fetchone()[0] if incident else loaded)
     passed = records_in == loaded + quarantined and in_quarantine == quarantined and in_facts == loaded
     return dg.AssetCheckResult(
         check_name="records_conserved", asset_key=asset, passed=passed,
+        description=None if passed else (
+            f"{records_in:,} records in ≠ {loaded:,} loaded + {quarantined:,} quarantined, or the tables disagree "
+            f"({in_facts:,} fact rows, {in_quarantine:,} quarantine rows)"),
         metadata={"records_in": records_in, "records_loaded": loaded, "records_quarantined": quarantined,
                   "quarantine_rows": in_quarantine, "fact_rows": in_facts})
+
+
+def usable_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, src, loaded: LoadSummary
+                 ) -> dg.AssetCheckResult:
+    """`records_usable`: a file that gave (nearly) nothing fails with a one-line diagnosis (ERROR), or warns."""
+    found = diagnose(con, src, loaded.file, loaded.records_in, loaded.records_loaded, loaded.reasons)
+    return dg.AssetCheckResult(
+        check_name="records_usable", asset_key=asset, passed=found is None,
+        severity=dg.AssetCheckSeverity.ERROR if found is None or found.fatal else dg.AssetCheckSeverity.WARN,
+        description=found.text if found else None,
+        metadata={"records_in": loaded.records_in, "records_loaded": loaded.records_loaded})
 
 
 def layer_check_specs(staged: dg.AssetKey, mapped: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         _spec("raw_records_contract", staged, "RawRecordRow contract over the staged file (before mapping)"),
+        _spec("columns_used", staged, "a wide file has no column that is neither matched by wide.columns nor read",
+              blocking=False),
         _spec("mapped_records_contract", mapped, "MappedRecordRow contract over the accepted records (before load)"),
     ]
+
+
+def unused_columns_check(asset: dg.AssetKey, staged) -> dg.AssetCheckResult:
+    """`columns_used` (a warning): the wide layout's columns that nothing reads, named."""
+    unused = list(staged.unused_columns)
+    return dg.AssetCheckResult(
+        check_name="columns_used", asset_key=asset, passed=not unused, severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{len(unused)} column(s) neither matched by wide.columns nor read by a field, so not loaded: "
+                     f"{', '.join(unused[:20])}{' …' if len(unused) > 20 else ''}") if unused else None,
+        metadata={"unused_columns": ", ".join(unused)})
 
 
 def layer_check(con: duckdb.DuckDBPyConnection, name: str, asset: dg.AssetKey, model: type[pa.DataFrameModel],

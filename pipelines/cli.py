@@ -112,7 +112,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for text in result.errors:
         print(f"✗ {text}")
     if any(src.records_in for src in result.sources):
-        print(f"warehouse: {result.warehouse.resolve()}  (query it: iccs sql \"SELECT ...\")")
+        print(f"warehouse: {result.warehouse.resolve()}  "
+              f"(query it: iccs sql{settings.named_paths(result.warehouse)} \"SELECT ...\")")
     if result.reports:
         print(f"reports:   {(result.reports_dir / 'index.html').resolve()}")
         for kind, path in result.reports.items():
@@ -198,7 +199,11 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 def _cmd_map_check(args: argparse.Namespace) -> int:
     from pipelines.mapcheck import map_check
 
-    return map_check(args.config or settings.config_path(), args.warehouse or settings.warehouse_path(), args.source)
+    config = args.config or settings.existing_config_path()
+    if config is None:  # only `iccs demo-data` and `iccs run` write the demo
+        return _fail("no configuration: give --config FILE (or set ICCS_CONFIG); `iccs demo-data` writes the demo",
+                     EXIT_USAGE)
+    return map_check(config, args.warehouse or settings.warehouse_path(), args.source)
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
@@ -226,8 +231,11 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     warehouse = args.warehouse or settings.warehouse_path()
     where, params = ("source = $1", [args.source]) if args.source else ("true", [])
     query = (f"SELECT started_at::TIMESTAMP(0) AS started, source, parse_filename(file) AS file, records_in, "
-             f"records_loaded, records_quarantined, round(epoch(finished_at - started_at), 2) AS seconds, status, "
-             f"left(run_id, 8) AS run FROM runs WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
+             f"records_loaded, records_quarantined, records_filtered AS filtered_out, "
+             f"round(epoch(finished_at - started_at), 2) AS seconds, status, "
+             f"left(run_id, 8) AS run FROM (SELECT * FROM runs UNION ALL BY NAME "  # a warehouse from before the
+             f"SELECT NULL::BIGINT AS records_filtered WHERE false) "  # column has none
+             f"WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
     return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
 
 

@@ -1,7 +1,8 @@
 """The one Dagster entry point: `dagster dev -m pipelines.definitions` and `iccs run` load these definitions.
 
-Which sources exist comes from the configuration (``ICCS_CONFIG``, the synthetic demo by default) at run time,
-through the `sources` resource; partitions are the landed files, added by `iccs run` and the landing sensor.
+Which sources exist comes from the configuration (``ICCS_CONFIG``, the synthetic demo by default, once `iccs run`
+or `iccs demo-data` wrote it) at run time, through the `sources` resource; partitions are the landed files, added
+by `iccs run` and the landing sensor.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pipelines import settings
 from pipelines.assets.quality import data_quality
 from pipelines.assets.reference import iccs_reference, population
 from pipelines.assets.reports import html_reports
-from pipelines.assets.sources import landed_file
+from pipelines.assets.sources import landed_file, landing_mirror
 from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 from pipelines.schedules import build_schedules
@@ -23,9 +24,10 @@ from pipelines.sensors import landing_sensor
 
 def build_definitions(config: Path | None = None, warehouse: Path | None = None,
                       reports: Path | None = None) -> dg.Definitions:
-    config = Path(config) if config is not None else settings.config_path()
+    if config is None:  # loading definitions never writes the demo: `iccs run` and `iccs demo-data` do
+        config = settings.existing_config_path() or settings.demo_dir() / "sources.yaml"
     return dg.Definitions(
-        assets=[iccs_reference, population, landed_file, data_quality, html_reports],
+        assets=[iccs_reference, population, landed_file, landing_mirror, data_quality, html_reports],
         jobs=build_jobs(),
         schedules=build_schedules(),
         sensors=[landing_sensor],

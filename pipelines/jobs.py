@@ -7,16 +7,26 @@ import dagster as dg
 
 REFERENCE_JOB = "reference_job"
 SOURCES_JOB = "sources_job"
+MIRROR_JOB = "mirror_job"
 QUALITY_JOB = "quality_job"
 REPORTS_JOB = "reports_job"
+
+
+# The two jobs the landing sensor targets (a sensor with several jobs needs their definitions, not names).
+sources_job = dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
+                                  description="One landed file: read, map to ICCS, check and load (a partition per "
+                                              "file).")
+mirror_job = dg.define_asset_job(MIRROR_JOB, selection=dg.AssetSelection.groups("landing"),
+                                 description="Remove the rows of files that left the landing folders (and reload "
+                                             "the files whose duplicates they decided).")
 
 
 def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
     return [
         dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
                             description="ICCS reference tables and population."),
-        dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
-                            description="One landed file: read, map to ICCS, check and load (a partition per file)."),
+        sources_job,
+        mirror_job,
         dg.define_asset_job(QUALITY_JOB, selection=dg.AssetSelection.groups("quality"),
                             description="Completeness of every loaded source: gaps, drops, placeholders, breaks."),
         dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "quality", "reports"),

@@ -4,7 +4,8 @@ Each source is read and classified exactly as a run would (same staging, same ma
 into the fact tables: an analyst can iterate on a correspondence table and see the unmapped codes by volume,
 with candidate ICCS categories, in seconds. Correspondence tables published on their own (``correspondences:``
 in the configuration) are checked and summarised too. The figures are also written to the warehouse tables
-``mapping_coverage`` and ``mapping_coverage_codes``.
+``mapping_coverage`` and ``mapping_coverage_codes``. Codes of a source's correspondence table that no record
+uses are listed too: often a code spelt differently from the data, so the records it should map are not mapped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
-from warehouse.classify import classify_source
+from warehouse.classify import classify_source, records_table, targets_table
 from warehouse.connection import connect, writing
 from warehouse.correspondence import CorrespondenceError, load_correspondence, read_correspondence, store_frame
 from warehouse.ddl import ensure_schema
@@ -29,6 +30,7 @@ from warehouse.mapping_coverage import (
 from warehouse.staging import SourceError, stage_source
 
 MIN_PLACEABLE_SHARE = 0.99
+SHOWN_CODES = 20
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -41,6 +43,15 @@ def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
     cov = source_coverage(con, src.name)
     write_coverage(con, cov)
     return cov
+
+
+def unused_codes(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """National codes of the source's correspondence table that no staged record maps through (after
+    ``check_source``): every validity period of the code unused."""
+    return [row[0] for row in con.execute(f"""
+        SELECT t.national_code FROM {targets_table(source)} t
+        LEFT JOIN (SELECT DISTINCT group_id FROM {records_table(source)}) r ON r.group_id = t.group_id
+        GROUP BY t.national_code HAVING count(r.group_id) = 0 ORDER BY 1""").fetchall()]
 
 
 def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: str) -> Coverage:
@@ -59,9 +70,10 @@ def coverage_frame(covs: list[Coverage]):
     return pd.DataFrame([c.summary() for c in covs])
 
 
-def run_checks(config_path: Path, warehouse: Path, source: str | None = None
+def run_checks(config_path: Path, warehouse: Path, source: str | None = None, notes: list[str] | None = None
                ) -> tuple[list[Coverage], list[str]]:
-    """Coverage of every source and correspondence table (or the one named); problems as one line each."""
+    """Coverage of every source and correspondence table (or the one named); problems as one line each.
+    ``notes`` receives what deserves a look without failing: correspondence codes no record uses."""
     config = load_config(config_path)
     names = sorted(config.sources) + sorted(config.correspondences)
     if source is not None and source not in names:
@@ -74,6 +86,11 @@ def run_checks(config_path: Path, warehouse: Path, source: str | None = None
             if source in (None, name):
                 try:
                     covs.append(check_source(con, config.sources[name]))
+                    unused = unused_codes(con, name)
+                    if unused and notes is not None:
+                        shown = ", ".join(unused[:SHOWN_CODES]) + (" …" if len(unused) > SHOWN_CODES else "")
+                        notes.append(f"{name}: {len(unused)} code(s) of {config.sources[name].correspondence.name} "
+                                     f"occur in no record (spelt differently in the data?): {shown}")
                 except (SourceError, CorrespondenceError) as exc:
                     errors.append(f"{name}: {exc}")
         for name in sorted(config.correspondences):
@@ -90,7 +107,8 @@ def map_check(config: Path, warehouse: Path, source: str | None = None,
     """Print the coverage of each source, write it to the warehouse; exit code 0 when every source read and
     maps at least ``min_share`` of what ICCS can place, 1 otherwise, 2 for a bad configuration."""
     try:
-        covs, errors = run_checks(config, warehouse, source)
+        notes: list[str] = []
+        covs, errors = run_checks(config, warehouse, source, notes)
     except ConfigError as exc:
         print(f"iccs: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -98,6 +116,8 @@ def map_check(config: Path, warehouse: Path, source: str | None = None,
     for cov in covs:
         mark = "✗" if cov in low else "✓"
         print(f"{mark} {coverage_text(cov)}")
+    for text in notes:
+        print(f"  note: {text}")
     for text in errors:
         print(f"✗ {text}")
     if low:

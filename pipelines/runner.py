@@ -1,4 +1,5 @@
-"""Run the whole pipeline in-process, the way `iccs run` and the benchmark do: reference → each source → reports.
+"""Run the whole pipeline in-process, the way `iccs run` and the benchmark do: reference → landing mirror (rows of
+files that left the landing folders removed) → each file of each source → quality → reports.
 
 Each layer is a Dagster job run, so every run shows up in the Dagster UI with its metadata and checks when
 ``DAGSTER_HOME`` is set (`make run` sets it); without it an ephemeral instance keeps the run cheap.
@@ -15,18 +16,18 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines import settings
 from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
-from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from pipelines.jobs import MIRROR_JOB, QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
 from warehouse.connection import WarehouseBusyError, connect
-from warehouse.ddl import ensure_schema
-from warehouse.load import prune_files
+from warehouse.load import FILE_MATCH, file_params
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
 # its traceback.
-EXPECTED_ERRORS = (dg.DagsterError, ValueError, OSError, duckdb.Error, WarehouseBusyError)
+EXPECTED_ERRORS = (dg.DagsterError, dg.Failure, ValueError, OSError, duckdb.Error, WarehouseBusyError)
 
 
 class PipelineError(RuntimeError):
@@ -80,7 +81,7 @@ class PipelineResult:
             for reason, count in r.reasons.items():
                 t.reasons[reason] = t.reasons.get(reason, 0) + count
             t.problems += [r.error] if r.error else []  # errors name their file already
-            t.problems += [f"{Path(r.file).name}: blocking check failed: {text}" for text in r.failed_checks]
+            t.problems += [f"{Path(r.file).name}: check failed: {text}" for text in r.failed_checks]
             t.warnings += [f"{Path(r.file).name}: {text}" for text in r.warnings]
         return totals
 
@@ -123,10 +124,10 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance,
-             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+             partition_key: str | None = None, ops: dict | None = None) -> dg.ExecuteInProcessResult:
     """One in-process run; Dagster's console log is kept to ``ICCS_LOG_LEVEL`` (default: errors are ours to tell)."""
     level = os.environ.get("ICCS_LOG_LEVEL", "CRITICAL").upper()
-    run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": level}}}, **({"ops": ops} if ops else {})}
     return defs.resolve_job_def(job).execute_in_process(run_config=run_config, instance=instance,
                                                         partition_key=partition_key)
 
@@ -145,8 +146,9 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
                  only: Sequence[str] | None = None) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
-    Rows of files that no longer match a source's pattern are removed, so the warehouse mirrors the landing
-    folders; each file is its own run, so one bad file does not stop the others.
+    Rows of files that no longer match a source's pattern are removed first (the mirror job, as the landing
+    sensor runs it), so the warehouse mirrors the landing folders and a renamed file's records are not judged
+    against its old rows; each file is its own run, so one bad file does not stop the others.
     """
     pipeline_config = load_config(config)
     names = sorted(pipeline_config.sources)
@@ -162,6 +164,11 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         errors += [f"reference: {text}" for text in failed]
     except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
+    if not errors:
+        try:
+            _execute(defs, MIRROR_JOB, instance, ops={"landing_mirror": {"config": {"sources": list(only or names)}}})
+        except EXPECTED_ERRORS as exc:
+            errors.append(f"landing mirror: {_error_text(exc)}")
     results: list[SourceResult] = []
     for name in ([] if errors else (only or names)):
         files = source_files(pipeline_config, pipeline_config.sources[name])
@@ -173,7 +180,6 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         instance.add_dynamic_partitions(LANDED_FILES.name, sorted(set(files) - set(
             instance.get_dynamic_partitions(LANDED_FILES.name))))
         results += [_run_file(defs, instance, name, key, path) for key, path in files.items()]
-        _prune(warehouse, name, [str(p) for p in files.values()])
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
     if any(r.run_id for r in results) and not errors:
@@ -188,7 +194,7 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
         except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
             errors.append(f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
-                          "(run `iccs report` for the details)")
+                          f"(run `iccs report{settings.named_paths(warehouse, reports_dir)}` for the details)")
     return PipelineResult(results, written, warehouse, reports_dir, errors, quality)
 
 
@@ -205,12 +211,6 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
                         mapped_share=float(mapped[0]) if mapped else 0.0)
 
 
-def _prune(warehouse: Path, source: str, keep: list[str]) -> None:
-    with connect(warehouse) as con:
-        ensure_schema(con)
-        prune_files(con, source, keep)
-
-
 def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
     """Figures come from the warehouse's own `runs` and `quarantine` tables, the same ones users query."""
     loaded = [r for r in results if r.run_id]
@@ -225,5 +225,5 @@ def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
                 continue
             result.records_in, result.records_loaded, result.records_quarantined = row
             result.reasons = dict(con.execute(
-                "SELECT reason, count(*) FROM quarantine WHERE source = ? AND file = ? GROUP BY 1 ORDER BY 2 DESC, 1",
-                [result.source, result.file]).fetchall())
+                f"SELECT reason, count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH} GROUP BY 1 "
+                "ORDER BY 2 DESC, 1", [result.source, *file_params(result.file)]).fetchall())

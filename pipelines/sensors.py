@@ -2,7 +2,8 @@
 
 The cursor keeps each file's size, modification time and content hash. Size and time decide whether the file
 is read at all; the hash decides whether it changed, so a file that is only touched or copied again with the
-same content triggers nothing.
+same content triggers nothing. A file that left the folder (removed, renamed, moved) triggers the mirror job,
+which removes its rows, as `iccs run` does, and its partition is deleted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import SOURCES_JOB
+from pipelines.jobs import MIRROR_JOB, SOURCES_JOB, mirror_job, sources_job
 from pipelines.partitions import LANDED_FILES, all_files
 from pipelines.resources import SourcesConfig
 
@@ -45,17 +46,22 @@ def landed_changes(files: dict[str, Path], cursor: dict[str, list]) -> tuple[lis
     return changed, updated
 
 
-@dg.sensor(name="landing_sensor", job_name=SOURCES_JOB, minimum_interval_seconds=60,
+@dg.sensor(name="landing_sensor", jobs=[sources_job, mirror_job], minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Loads each new or changed file matching a configured source's `files` pattern.")
+           description="Loads each new or changed file matching a configured source's `files` pattern; removes "
+                       "the rows of files that left.")
 def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     files = all_files(sources.load())
     changed, updated = landed_changes(files, cursor)
     known = set(context.instance.get_dynamic_partitions(LANDED_FILES.name))
     new_keys = sorted({key for key, _ in changed} - known)
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=key, run_key=f"{key}@{digest[:16]}") for key, digest in changed],
-        dynamic_partitions_requests=[LANDED_FILES.build_add_request(new_keys)] if new_keys else [],
-        cursor=json.dumps(updated, sort_keys=True),
-    )
+    gone = sorted(set(cursor) - set(files))
+    requests = [dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, run_key=f"{key}@{digest[:16]}")
+                for key, digest in changed]
+    if gone:  # no run key: the same set of files may leave again later (renamed back and forth)
+        requests.insert(0, dg.RunRequest(job_name=MIRROR_JOB))
+    partitions = [LANDED_FILES.build_add_request(new_keys)] if new_keys else []
+    partitions += [LANDED_FILES.build_delete_request(sorted(set(gone) & known))] if set(gone) & known else []
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
+                           cursor=json.dumps(updated, sort_keys=True))

@@ -29,10 +29,32 @@ def demo_config(records: int | None = None) -> Path:
     return target
 
 
+def existing_config_path() -> Path | None:
+    """The configuration named by ``ICCS_CONFIG``, else the demo's if it was generated; never generates it."""
+    named = os.environ.get("ICCS_CONFIG")
+    if named:
+        return Path(named)
+    target = demo_dir() / "sources.yaml"
+    return target if target.exists() else None
+
+
+def named_paths(warehouse: Path | None = None, reports: Path | None = None, config: Path | None = None) -> str:
+    """Command-line options naming the paths that differ from the defaults, for hints runnable as printed."""
+    import shlex
+
+    options = []
+    for flag, path, default in (("--config", config, os.environ.get("ICCS_CONFIG")),
+                                ("--warehouse", warehouse, warehouse_path()), ("--reports", reports, reports_path())):
+        if path is not None and (default is None or Path(path).resolve() != Path(default).resolve()):
+            options.append(f" {flag} {shlex.quote(str(path))}")
+    return "".join(options)
+
+
 def config_path() -> Path:
     """The configuration a run uses when none is named on the command line."""
     named = os.environ.get("ICCS_CONFIG")
     return Path(named) if named else demo_config()
 
 
-__all__ = ["config_path", "demo_config", "demo_dir", "reports_path", "warehouse_path"]
+__all__ = ["config_path", "demo_config", "demo_dir", "existing_config_path", "named_paths", "reports_path",
+           "warehouse_path"]

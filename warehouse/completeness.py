@@ -180,7 +180,7 @@ def run_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float
         WITH ranked AS (
             SELECT {key} AS loaded_from, run_id, finished_at, records_loaded,
                    row_number() OVER (PARTITION BY {key} ORDER BY finished_at DESC, run_id DESC) AS k
-            FROM runs WHERE source = $source)
+            FROM runs WHERE source = $source AND coalesce(status, '') <> 'pruned')  -- a file that left is no drop
         SELECT cur.loaded_from, cur.run_id, cur.records_loaded, prev.run_id AS previous_run_id,
                prev.records_loaded AS previous_records_loaded,
                cur.records_loaded / prev.records_loaded - 1 AS change

@@ -102,7 +102,8 @@ COMMENTS: dict[str, str] = {
                       "publishes estimates (fractional_counts)",
     "population": "population by country, area (NULL = national) and year: the denominator of rates",
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record",
-    "runs": "one row per source and run: records in = loaded + quarantined",
+    "runs": "one row per source and run: records in = loaded + quarantined; records_filtered = rows the "
+            "source's filter/exclude left out (not records)",
     "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "
                 "months of the year covered (0 = annual data)",
     "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
@@ -123,6 +124,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
 
     con.execute(TABLES)
+    # rows a source's filter/exclude left out, per load (warehouses created before it get the column)
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS records_filtered BIGINT")
     correspondence.ensure_columns(con)  # warehouses created before the mapping engine
     completeness.ensure_tables(con)
     mapping_coverage.ensure_tables(con)

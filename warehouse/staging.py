@@ -52,6 +52,8 @@ class StageSummary:
     rows: int
     rejected_lines: int
     filtered_rows: int = 0
+    # wide layout: columns of the file neither matched by the pattern nor read by a field, filter or exclude
+    unused_columns: tuple[str, ...] = ()
 
     @property
     def records_in(self) -> int:
@@ -430,16 +432,31 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     shown: list[str] = []
     filtered = 0
     index = 0
+    unused: dict[str, None] = {}
     label = f"source '{src.name}'"
     for path in paths:
         with readable_files(path, src.read, label) as items:
             for item in items:
-                filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0)
+                filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0,
+                                        unused=unused)
                 shown.append(item.shown)
                 index += 1
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rejected = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
-    return StageSummary(files=tuple(shown), rows=rows, rejected_lines=rejected, filtered_rows=filtered)
+    return StageSummary(files=tuple(shown), rows=rows, rejected_lines=rejected, filtered_rows=filtered,
+                        unused_columns=tuple(unused))
+
+
+def unused_wide_columns(src: SourceConfig, present: list[str]) -> list[str]:
+    """Columns a wide layout leaves behind: not matched by ``wide.columns``, not read by any field, filter or
+    exclude. A value column whose name the pattern misses (a case mismatch, a renamed year) would otherwise
+    vanish without a word."""
+    if src.layout != "wide":
+        return []
+    used = {col for field in src.columns for col in src.source_columns(field)}
+    used |= {col for col, _ in src.filters} | {col for col, _ in src.excludes}
+    used |= {"ordinal", src.names_to, src.values_to}
+    return [c for c in present if c not in used]
 
 
 def _tail(item: Readable, after_line: int, work: Path) -> Readable:
@@ -464,7 +481,7 @@ def _tail(item: Readable, after_line: int, work: Path) -> Readable:
 
 
 def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
-                rejects: str, skipped: str, first: bool) -> int:
+                rejects: str, skipped: str, first: bool, unused: dict[str, None] | None = None) -> int:
     """Append one file's records to the raw table; returns the rows the configuration's filter left out.
 
     An unterminated quote makes DuckDB read on to the next quote character (often the end of the file) as one
@@ -479,7 +496,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
     with tempfile.TemporaryDirectory(prefix="iccs-tail-") as work:
         current, header, line_base, ordinal_base = item, None, 0, 0
         while True:
-            names = _insert_pass(con, src, current, index, table, first and header is None, header, ordinal_base)
+            names = _insert_pass(con, src, current, index, table, first and header is None, header, ordinal_base,
+                                 unused)
             if not is_csv:
                 break
             header = header or names
@@ -517,7 +535,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
 
 
 def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
-                 create: bool, header: list[str] | None, ordinal_base: int) -> list[str]:
+                 create: bool, header: list[str] | None, ordinal_base: int,
+                 unused: dict[str, None] | None = None) -> list[str]:
     """Read ``item`` into the raw table; returns the file's column names (before reshaping). ``header`` is given
     for the rest of a file after a broken line, which has no header line of its own."""
     is_csv = src.format != "parquet"
@@ -526,6 +545,8 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
                                  ordinal_base=ordinal_base)
     header = header or (read_header(item, src.read, label) if is_csv else None)
     _check_columns(src, item, present)
+    if unused is not None:
+        unused.update(dict.fromkeys(unused_wide_columns(src, present)))
     fields = [f for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
               if field_sql(src, f) is not None]
     if src.format == "eurostat" and "flag" not in fields:

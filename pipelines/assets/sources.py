@@ -4,22 +4,37 @@ The three layers are three assets, each with its own metadata, computed in one s
 hand on are per source, so no other partition may run between them, and one step also costs Dagster's
 overhead once instead of three times. The source's correspondence table is checked and reloaded first: a bad
 table stops the load (naming file, line and problem) rather than misclassifying silently.
+
+A record id repeated across files is loaded from the file whose path sorts first (``warehouse.load``): after a
+load, and after files vanished (``landing_mirror``), the files whose duplicates that change decides are
+reloaded in the same step, so the warehouse equals a clean run whatever order files arrived, changed or left in.
 """
 
+import dataclasses
 import datetime as dt
 import json
+from pathlib import Path
 
 import dagster as dg
+import duckdb as duckdb_lib
 
 from pipelines.assets.reference import WRITER_POOL, iccs_reference
-from pipelines.checks import fact_check_specs, fact_checks, layer_check, layer_check_specs
-from pipelines.partitions import LANDED_FILES, resolve
+from pipelines.checks import (
+    fact_check_specs,
+    fact_checks,
+    layer_check,
+    layer_check_specs,
+    unused_columns_check,
+    usable_check,
+)
+from pipelines.partitions import LANDED_FILES, resolve, source_files
 from pipelines.resources import SourcesConfig, WarehouseResource
 from schemas import MappedRecordRow, RawRecordRow
+from schemas.source_config import PipelineConfig, SourceConfig
 from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
-from warehouse.load import load_file, register_source
+from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, register_source, stale_files
 from warehouse.mapping_coverage import coverage_metadata, source_coverage
 from warehouse.reference import load_classification
 from warehouse.staging import raw_table, stage_source
@@ -35,10 +50,57 @@ def _metadata(values: dict[str, object]) -> dict[str, object]:
     return {k: dg.MetadataValue.md(v) if k.endswith("_md") else v for k, v in plain.items() if v is not None}
 
 
+def _one_line(text: str | None) -> str:
+    return "; ".join(line.strip() for line in (text or "").splitlines() if line.strip())
+
+
 def _stop_unless(check: dg.AssetCheckResult, key: str) -> None:
     """A broken contract stops the load before the warehouse is touched: the previous state stays."""
     if not check.passed:
-        raise dg.Failure(f"{key}: blocking check {check.check_name} failed: {check.description}")
+        raise dg.Failure(f"{key}: blocking check {check.check_name} failed: {_one_line(check.description)}")
+
+
+def load_verified(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
+                  run_id: str, filtered: int = 0, started: dt.datetime | None = None
+                  ) -> tuple[LoadSummary, list[dg.AssetCheckResult]]:
+    """Load the classified records of ``path``; the fact checks run inside the load transaction, so a failing
+    blocking check (conservation, a contract) rolls it back and fails the step naming the check."""
+    results: list[dg.AssetCheckResult] = []
+
+    def verify(con: duckdb_lib.DuckDBPyConnection) -> list[str]:
+        results[:] = fact_checks(con, FACTS, src.name, str(path), run_id, src.level == "incident", str(config.path))
+        return [f"blocking check {r.check_name} failed: {_one_line(r.description) or dict(r.metadata)}"
+                for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
+
+    try:
+        loaded = load_file(con, src, str(path), run_id, started_at=started, records_filtered=filtered,
+                           verify=verify)
+    except LoadBlocked as exc:
+        raise dg.Failure(str(exc)) from None
+    return loaded, [*results, usable_check(con, FACTS, src, loaded)]
+
+
+def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, changed: list[str],
+               run_id: str) -> list[str]:
+    """Reload, in path order, the files of source ``name`` whose cross-file duplicates the ``changed`` files
+    (loaded or removed) decide differently now; returns them. Each reload may decide later files in turn."""
+    full = config.sources[name]
+    current = {str(path.resolve()) for path in full.paths()}  # a file that left is the mirror's to remove
+    changed, done = list(changed), []
+    while stale := [f for f in stale_files(con, full, changed) if f not in done and f in current]:
+        target = Path(stale[0])
+        if not done:  # the table as it is now, as the load of any file of the source would use it
+            load_correspondence(con, name, full.correspondence)
+        done.append(str(target))
+        src = dataclasses.replace(full, files=str(target))
+        staged = stage_source(con, src)
+        _stop_unless(layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(name)), str(target))
+        classify_source(con, src)
+        _stop_unless(layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name),
+                                 "reason IS NULL"), str(target))
+        load_verified(con, config, src, target, run_id, staged.filtered_rows)
+        changed.append(str(target))
+    return done
 
 
 @dg.multi_asset(
@@ -69,9 +131,12 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         codes = load_correspondence(con, src.name, src.correspondence)
         staged = stage_source(con, src)
         raw_check = layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name))
-        yield dg.MaterializeResult(asset_key=STAGED, check_results=[raw_check], metadata={
+        yield dg.MaterializeResult(asset_key=STAGED, check_results=[raw_check, unused_columns_check(STAGED, staged)],
+                                   metadata={
             "file": dg.MetadataValue.path(str(path)), "rows": staged.rows, "correspondence_codes": codes,
             "malformed_lines": staged.rejected_lines, "records_in": staged.records_in,
+            "records_filtered": staged.filtered_rows,
+            **({"unused_columns": ", ".join(staged.unused_columns)} if staged.unused_columns else {}),
         })
         _stop_unless(raw_check, context.partition_key)
         mapped = classify_source(con, src)
@@ -89,14 +154,52 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
 
         _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
-        loaded = load_file(con, src, str(path), context.run.run_id, started_at=started)
-        checks = fact_checks(con, FACTS, src.name, str(path), context.run.run_id, src.level == "incident")
+        loaded, checks = load_verified(con, config, src, path, context.run.run_id, staged.filtered_rows, started)
+        reloaded = reevaluate(con, config, src.name, [str(path)], context.run.run_id)
     context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
-                     f"{loaded.records_quarantined} quarantined {loaded.reasons}")
+                     f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}")
     yield dg.MaterializeResult(asset_key=FACTS, check_results=checks, metadata={
         "source": src.name, "records_in": loaded.records_in, "records_loaded": loaded.records_loaded,
+        "records_filtered": loaded.records_filtered,
+        **({"reloaded_files": ", ".join(reloaded)} if reloaded else {}),
         "records_quarantined": loaded.records_quarantined, "load_seconds": round(loaded.seconds, 3),
         "loaded_share": dg.MetadataValue.float(
             round(loaded.records_loaded / loaded.records_in, 6) if loaded.records_in else 0.0),
         **{f"reason_{reason}": count for reason, count in loaded.reasons.items()},
+    })
+
+
+class MirrorConfig(dg.Config):
+    """Which sources to mirror (all configured sources when empty)."""
+
+    sources: list[str] = []
+
+
+@dg.asset(group_name="landing", pool=WRITER_POOL, kinds={"duckdb"}, deps=[iccs_reference.key],
+          description="The warehouse mirrors the landing folders: rows of files that no longer match a source's "
+                      "`files` pattern are removed (a source matching no file at all is left as it is: more "
+                      "likely a mistyped path than an empty feed), and the files whose duplicates they decided "
+                      "are reloaded.")
+def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duckdb: WarehouseResource,
+                   sources: SourcesConfig) -> dg.MaterializeResult:
+    pipeline = sources.load()
+    names = config.sources or sorted(pipeline.sources)
+    removed: dict[str, list[str]] = {}
+    skipped: list[str] = []
+    with duckdb.get_connection() as con:
+        ensure_schema(con)
+        for name in names:
+            files = source_files(pipeline, pipeline.sources[name])
+            if not files:
+                skipped.append(name)
+                continue
+            gone = prune_files(con, name, [str(p) for p in files.values()])
+            if gone:
+                removed[name] = gone
+                reevaluate(con, pipeline, name, gone, context.run.run_id)
+    context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
+    return dg.MaterializeResult(metadata={
+        "files_removed": sum(len(v) for v in removed.values()),
+        **({"removed": dg.MetadataValue.json(removed)} if removed else {}),
+        **({"sources_matching_no_file": ", ".join(skipped)} if skipped else {}),
     })
