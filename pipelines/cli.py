@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.sql import print_query, print_tables
+from pipelines.sql import Limits, UsageError, print_query, print_tables
 
 WAREHOUSE_HELP = "warehouse file (default: $ICCS_WAREHOUSE or data/warehouse.duckdb)"
 EXIT_FAILED = 1
@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
+    sql.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="stop the query after this long (default: $ICCS_SQL_TIMEOUT or 60)")
+    sql.add_argument("--memory-limit", metavar="SIZE", help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)")
+    sql.add_argument("--temp-limit", metavar="SIZE",
+                     help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)")
     sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
@@ -136,11 +141,18 @@ def _cmd_codes(args: argparse.Namespace) -> int:
 
 def _cmd_sql(args: argparse.Namespace) -> int:
     warehouse = args.warehouse or settings.warehouse_path()
+    try:
+        limits = Limits.from_env(args.memory_limit, args.temp_limit, args.timeout)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     if args.tables:
         return print_tables(warehouse)
-    if not args.query:
+    if not (args.query or "").strip(" \t\r\n;"):
         return _fail("give a query, e.g. iccs sql \"SELECT * FROM v_rates LIMIT 10\", or --tables", EXIT_USAGE)
-    return print_query(warehouse, args.query, args.format, args.max_rows)
+    if args.max_rows < 1:
+        return _fail(f"--max-rows must be 1 or more (got {args.max_rows}); use --format csv for every row",
+                     EXIT_USAGE)
+    return print_query(warehouse, args.query, args.format, args.max_rows, limits=limits)
 
 
 def _cmd_map_check(args: argparse.Namespace) -> int:
