@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
     sql.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="stop the query after this long (default: $ICCS_SQL_TIMEOUT or 60)")
-    sql.add_argument("--memory-limit", metavar="SIZE", help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)")
+    sql.add_argument("--memory-limit", metavar="SIZE",
+                     help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)")
     sql.add_argument("--temp-limit", metavar="SIZE",
                      help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)")
     sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
