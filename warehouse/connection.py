@@ -11,7 +11,9 @@ PyPI (1.x) can open it, not only the duckdb 2.x library the pipeline runs on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import glob
 import json
 import os
@@ -41,6 +43,10 @@ class WarehouseBusyError(RuntimeError):
 class WarehouseCorruptError(duckdb.IOException):
     """The file exists but DuckDB cannot read it as a database: the message says so and names the file. A
     subclass of DuckDB's own IOException so that every place that reports DuckDB errors reports this one too."""
+
+
+class WarehouseDiskFullError(duckdb.IOException):
+    """The disk ran out of space while a step wrote the warehouse: said as such, whatever DuckDB reported last."""
 
 
 def warehouse_path() -> Path:
@@ -133,6 +139,61 @@ def writing(path: Path, doing: str) -> Iterator[None]:
         yield
     finally:
         status.unlink(missing_ok=True)
+
+
+_NO_SPACE = "no space left on device"
+
+
+def _give_back(path: Path) -> None:
+    """After a step failed for lack of disk: drop the scratch tables (schema ``staging``, rebuilt by every load)
+    and checkpoint, so DuckDB reuses or cuts off the blocks the failed step filled and the next run has room.
+    Best effort: when even that cannot be written, the message already says to free space."""
+    with contextlib.suppress(duckdb.Error, OSError):
+        con = duckdb.connect(str(path), config=CONNECTION_CONFIG)
+        try:
+            con.execute("DROP SCHEMA IF EXISTS staging CASCADE")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+
+
+def _no_space(exc: BaseException) -> str | None:
+    """DuckDB's 'no space left' error if it is behind ``exc`` (a failed ROLLBACK after a failed write says only
+    'no transaction is active', with the real cause in its context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _NO_SPACE in str(current).lower() or getattr(current, "errno", None) == errno.ENOSPC:
+            return str(current).splitlines()[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+@contextmanager
+def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writer connection for one pipeline step: announced to readers and always closed. Running out of disk
+    is said as such, and the space the failed step filled with scratch tables is given back."""
+    con = connect(path)
+    try:
+        with writing(path, doing):
+            yield con
+    except BaseException as exc:
+        cause = _no_space(exc)
+        if cause is None:
+            raise
+        size = path.stat().st_size if path.exists() else 0
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+        _give_back(path)
+        free = shutil.disk_usage(path.parent).free
+        raise WarehouseDiskFullError(
+            f"{path}: no space left on device while writing the warehouse; the step was rolled back and the file "
+            f"is {path.stat().st_size / 1e6:,.1f} MB (was {size / 1e6:,.1f} MB at the failure), {free / 1e6:,.1f} "
+            f"MB free there: free some space and run again ({cause})") from None
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
 
 
 def connect(path: str | Path | None = None, read_only: bool = False,
