@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pipelines.sql import Limits, UsageError, print_query, print_tables
 WAREHOUSE_HELP = "warehouse file (default: $ICCS_WAREHOUSE or data/warehouse.duckdb)"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -204,7 +206,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with connect(warehouse, read_only=True) as con:
             out_dir.mkdir(parents=True, exist_ok=True)
             written = build_reports(con, out_dir, args.kind)
-    except (FileNotFoundError, duckdb.Error, ValueError) as exc:
+    except OSError as exc:  # an unwritable reports folder (duckdb.Error is not an OSError)
+        return _fail(f"cannot write the reports to {out_dir}: {exc.strerror or exc} ({exc.filename or out_dir})")
+    except (duckdb.Error, ValueError) as exc:
         return _fail(str(exc).splitlines()[0])
     for path in written.values():
         print(path.resolve())
@@ -213,13 +217,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import DEFAULT_SEED, generate_demo
+    from pipelines.demo.generate import MIN_RECORDS
 
     out = args.out or settings.demo_dir()
     kwargs: dict[str, object] = {"seed": args.seed if args.seed is not None else DEFAULT_SEED, "fmt": args.format}
     if args.records is not None:
         kwargs["records"] = args.records
+    if args.records is not None and args.records < MIN_RECORDS:
+        return _fail(f"--records must be at least {MIN_RECORDS:,} (got {args.records:,})", EXIT_USAGE)
     started = time.perf_counter()
-    manifest = generate_demo(out, **kwargs)
+    try:
+        manifest = generate_demo(out, **kwargs)
+    except OSError as exc:
+        return _fail(f"cannot write the demo data to {out}: {exc.strerror or exc} ({exc.filename or out})")
     print(f"SYNTHETIC demo data ({manifest.records:,} records) in {out.resolve()} "
           f"({time.perf_counter() - started:.1f} s); run it: iccs run --config {manifest.config_path}")
     return 0
@@ -235,16 +245,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     from warehouse.connection import WarehouseBusyError
 
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, WarehouseBusyError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, in whatever form it surfaced: Dagster raises its own error inside a step, and DuckDB
+    turns a signal that arrives during a query into 'Query interrupted'."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        if isinstance(current, KeyboardInterrupt) or type(current).__name__ == "DagsterExecutionInterruptedError" \
+                or str(current).startswith(("Query interrupted", "INTERRUPT Error")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command like Ctrl-C: the open transaction rolls back, one line, exit 130."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
