@@ -242,7 +242,7 @@ COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine":
 
 def main(argv: Sequence[str] | None = None) -> int:
     from schemas.source_config import ConfigError
-    from warehouse.connection import WarehouseBusyError
+    from warehouse.connection import WarehouseBusyError, no_space
 
     args = _parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -253,9 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BaseException as exc:
-        if not _interrupted(exc):
-            raise
-        return _fail("interrupted", EXIT_INTERRUPTED)
+        if _interrupted(exc):
+            return _fail("interrupted", EXIT_INTERRUPTED)
+        if no_space(exc):
+            return _fail(f"no space left on device: {no_space(exc)}")
+        raise
     except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

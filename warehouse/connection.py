@@ -157,7 +157,7 @@ def _give_back(path: Path) -> None:
             con.close()
 
 
-def _no_space(exc: BaseException) -> str | None:
+def no_space(exc: BaseException) -> str | None:
     """DuckDB's 'no space left' error if it is behind ``exc`` (a failed ROLLBACK after a failed write says only
     'no transaction is active', with the real cause in its context)."""
     seen: set[int] = set()
@@ -179,7 +179,7 @@ def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
         with writing(path, doing):
             yield con
     except BaseException as exc:
-        cause = _no_space(exc)
+        cause = no_space(exc)
         if cause is None:
             raise
         size = path.stat().st_size if path.exists() else 0
