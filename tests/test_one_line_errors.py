@@ -276,7 +276,8 @@ def test_a_signal_during_a_load_says_interrupted_exits_130_and_changes_nothing(t
     assert run.returncode == 130, out + err
     assert err.strip().splitlines()[-1] == "iccs: interrupted" and "Traceback" not in out + err
     con = duckdb.connect(str(warehouse), read_only=True)
-    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    query = "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+    tables = {row[0] for row in con.execute(query).fetchall()}
     if "offences" in tables:
         assert con.execute("SELECT count(*) FROM offences").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
