@@ -250,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ConfigError, WarehouseBusyError) as exc:
         return _fail(str(exc))
+    except UsageError as exc:  # a bad ICCS_SQL_* value met by `iccs quarantine` or `iccs runs`
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BaseException as exc:
