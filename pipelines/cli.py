@@ -10,6 +10,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -206,8 +207,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with connect(warehouse, read_only=True) as con:
             out_dir.mkdir(parents=True, exist_ok=True)
             written = build_reports(con, out_dir, args.kind)
-    except OSError as exc:  # an unwritable reports folder (duckdb.Error is not an OSError)
-        return _fail(f"cannot write the reports to {out_dir}: {exc.strerror or exc} ({exc.filename or out_dir})")
+    except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
+        if exc.filename is None:
+            return _fail(str(exc).splitlines()[0])
+        return _fail(f"cannot write the reports to {out_dir}: {exc.strerror} ({exc.filename})")
     except (duckdb.Error, ValueError) as exc:
         return _fail(str(exc).splitlines()[0])
     for path in written.values():
@@ -245,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from warehouse.connection import WarehouseBusyError, no_space
 
     args = _parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    main_thread = threading.current_thread() is threading.main_thread()  # signals can be set there only
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, WarehouseBusyError) as exc:
@@ -254,18 +258,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except BaseException as exc:
         if _interrupted(exc):
             return _fail("interrupted", EXIT_INTERRUPTED)
         if no_space(exc):
             return _fail(f"no space left on device: {no_space(exc)}")
         raise
-    except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupted(exc: BaseException) -> bool:
