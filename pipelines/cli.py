@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.sql import print_query, print_tables
+from pipelines.sql import Limits, UsageError, print_query, print_tables
 
 WAREHOUSE_HELP = "warehouse file (default: $ICCS_WAREHOUSE or data/warehouse.duckdb)"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
+    sql.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="stop the query after this long (default: $ICCS_SQL_TIMEOUT or 60)")
+    sql.add_argument("--memory-limit", metavar="SIZE",
+                     help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)")
+    sql.add_argument("--temp-limit", metavar="SIZE",
+                     help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)")
     sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
@@ -189,11 +198,18 @@ def _cmd_codes(args: argparse.Namespace) -> int:
 
 def _cmd_sql(args: argparse.Namespace) -> int:
     warehouse = args.warehouse or settings.warehouse_path()
+    try:
+        limits = Limits.from_env(args.memory_limit, args.temp_limit, args.timeout)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     if args.tables:
         return print_tables(warehouse)
-    if not args.query:
+    if not (args.query or "").strip(" \t\r\n;"):
         return _fail("give a query, e.g. iccs sql \"SELECT * FROM v_rates LIMIT 10\", or --tables", EXIT_USAGE)
-    return print_query(warehouse, args.query, args.format, args.max_rows)
+    if args.max_rows < 1:
+        return _fail(f"--max-rows must be 1 or more (got {args.max_rows}); use --format csv for every row",
+                     EXIT_USAGE)
+    return print_query(warehouse, args.query, args.format, args.max_rows, limits=limits)
 
 
 def _cmd_map_check(args: argparse.Namespace) -> int:
@@ -251,7 +267,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with connect(warehouse, read_only=True) as con:
             out_dir.mkdir(parents=True, exist_ok=True)
             written = build_reports(con, out_dir, args.kind)
-    except (FileNotFoundError, duckdb.Error, ValueError) as exc:
+    except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
+        if exc.filename is None:
+            return _fail(str(exc).splitlines()[0])
+        return _fail(f"cannot write the reports to {out_dir}: {exc.strerror} ({exc.filename})")
+    except (duckdb.Error, ValueError) as exc:
         return _fail(str(exc).splitlines()[0])
     for path in written.values():
         print(path.resolve())
@@ -260,13 +280,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import DEFAULT_SEED, generate_demo
+    from pipelines.demo.generate import MIN_RECORDS
 
     out = args.out or settings.demo_dir()
     kwargs: dict[str, object] = {"seed": args.seed if args.seed is not None else DEFAULT_SEED, "fmt": args.format}
     if args.records is not None:
         kwargs["records"] = args.records
+    if args.records is not None and args.records < MIN_RECORDS:
+        return _fail(f"--records must be at least {MIN_RECORDS:,} (got {args.records:,})", EXIT_USAGE)
     started = time.perf_counter()
-    manifest = generate_demo(out, **kwargs)
+    try:
+        manifest = generate_demo(out, **kwargs)
+    except OSError as exc:
+        return _fail(f"cannot write the demo data to {out}: {exc.strerror or exc} ({exc.filename or out})")
     print(f"SYNTHETIC demo data ({manifest.records:,} records) in {out.resolve()} "
           f"({time.perf_counter() - started:.1f} s); run it: iccs run --config {manifest.config_path}")
     return 0
@@ -279,19 +305,51 @@ COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine":
 
 def main(argv: Sequence[str] | None = None) -> int:
     from schemas.source_config import ConfigError
-    from warehouse.connection import WarehouseBusyError
+    from warehouse.connection import WarehouseBusyError, no_space
 
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()  # signals can be set there only
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, WarehouseBusyError) as exc:
         return _fail(str(exc))
+    except UsageError as exc:  # a bad ICCS_SQL_* value met by `iccs quarantine` or `iccs runs`
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:  # `iccs ... | head`: the reader has all it wants
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except BaseException as exc:
+        if _interrupted(exc):
+            return _fail("interrupted", EXIT_INTERRUPTED)
+        if no_space(exc):
+            return _fail(f"no space left on device: {no_space(exc)}")
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, in whatever form it surfaced: Dagster raises its own error inside a step, and DuckDB
+    turns a signal that arrives during a query into 'Query interrupted'."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        if isinstance(current, KeyboardInterrupt) or type(current).__name__ == "DagsterExecutionInterruptedError" \
+                or str(current).startswith(("Query interrupted", "INTERRUPT Error")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command like Ctrl-C: the open transaction rolls back, one line, exit 130."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from schemas.source_config import PipelineConfig, load_config
-from warehouse.connection import CONNECTION_CONFIG, connect, writing
+from warehouse.connection import CONNECTION_CONFIG, write_step
 
 
 class WarehouseResource(DuckDBResource):
@@ -26,12 +26,8 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.database)
-        try:
-            with writing(Path(self.database), "a pipeline step"):
-                yield con
-        finally:
-            con.close()
+        with write_step(Path(self.database), "a pipeline step") as con:
+            yield con
 
 
 class SourcesConfig(dg.ConfigurableResource):

@@ -13,6 +13,7 @@ changes. ``pipelines/sources/README.md`` walks through it.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,10 @@ _DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSfq]")
 DEFAULT_MISSING_VALUES = ("", "nan", "..", "...", ":", "-", "\u2013", "\u2014", "x", "*", "n/a", "na", "#n/a")
 # Where the configuration's population is marked in the quarantine table (a source may not take this name).
 POPULATION_SOURCE = "population"
+# The strptime codes DuckDB knows (checked against duckdb 2.0), and %q, the pipeline's quarter.
+_KNOWN_DIRECTIVES = set("abcdfghjmnpuwxyzABGHIMSTUVWXYZ%q") | {"-d", "-j", "-m", "-y", "-H", "-I", "-M", "-S"}
+_WILDCARD = re.compile(r"[*?\[]")
+_UNSET = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "exclude", "decimal",
               "thousands", "missing_values"}
 
@@ -217,10 +222,37 @@ class PipelineConfig:
 
 
 def _glob(files: str, base_dir: Path) -> list[Path]:
+    """Files matching a pattern whose wildcards may be in folder names too (``*/x.csv``, ``**/*.csv``)."""
     pattern = Path(files)
     if not pattern.is_absolute():
         pattern = base_dir / pattern
-    return sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
+    parts = pattern.parts
+    first = next((i for i, part in enumerate(parts) if _WILDCARD.search(part)), None)
+    if first is None:
+        return [pattern] if pattern.is_file() else []
+    return sorted(p for p in Path(*parts[:first]).glob(str(Path(*parts[first:]))) if p.is_file())
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's SafeLoader, except that a key given twice in one mapping is an error: "last one wins" would make a
+    repeated source silently replace the first."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    first: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key == "<<" or not isinstance(key, str | int | float | bool | dt.date | None):
+            continue
+        if key in first:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{key}' is given twice (first on line {first[key]}); each key may appear once",
+                key_node.start_mark)
+        first[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -229,7 +261,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -253,6 +285,28 @@ def load_config(path: str | Path) -> PipelineConfig:
 
 def _expand(value: str) -> str:
     return os.path.expandvars(os.path.expanduser(value))
+
+
+def _files(where: str, value: Any) -> str:
+    """A source's file pattern, environment variables expanded; an unset variable or a folder is an error here,
+    at load time, rather than a pattern that matches nothing later."""
+    text = _expand(str(value))
+    unset = _UNSET.findall(text)
+    if unset:
+        raise ConfigError(f"{where}: field 'files': environment variable {unset[0]} is not set ({value})")
+    if not Path(text).name or str(value).rstrip().endswith(("/", "\\")):
+        raise ConfigError(f"{where}: field 'files': '{value}' is a folder; give the files in it, e.g. "
+                          f"'{str(value).rstrip().rstrip('/')}/*.csv'")
+    return text
+
+
+def _date_floor(where: str, value: Any) -> str:
+    """The earliest plausible date, as an ISO date (YAML may give a date object or a text)."""
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where}: field 'date_floor': {str(value)!r} is not a date in the form YYYY-MM-DD "
+                          "(e.g. 1990-01-01)") from None
 
 
 def _file(path: Path, where: str, key: str, value: Any) -> Path:
@@ -417,6 +471,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if not _DATE_DIRECTIVES.search(date_format) or "%Y" not in date_format and "%y" not in date_format:
         raise ConfigError(f"{where}: field 'date_format': '{date_format}' needs a year directive (%Y) "
                           "and strptime codes such as %d/%m/%Y or %Y-%m")
+    unknown_codes = [d for d in re.findall(r"%(-?.?)", date_format) if d not in _KNOWN_DIRECTIVES]
+    if unknown_codes:
+        raise ConfigError(f"{where}: field 'date_format': '%{unknown_codes[0]}' in '{date_format}' is not a strptime "
+                          "code (e.g. %Y year, %m month, %d day, %b month name, %q quarter)")
     if "%q" in date_format and re.search(r"%[dmjbB]", date_format):
         raise ConfigError(f"{where}: field 'date_format': %q (quarter) cannot be combined with a month or day")
     fiscal = spec.get("fiscal_year_start", 1)
@@ -441,11 +499,12 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
             raise ConfigError(f"{where}: field 'bbox': minimums must be below maximums")
         bbox = tuple(float(v) for v in bbox)
     correspondence = _file(path, where, "correspondence", spec["correspondence"])
+    files, date_floor = _files(where, spec["files"]), _date_floor(where, spec.get("date_floor", "1900-01-01"))
     source = SourceConfig(
         name=name, country=country, level=spec["level"], unit=spec["unit"], stage=values["stage"],
-        files=_expand(str(spec["files"])), format=read.format, columns=columns, date_format=date_format,
+        files=files, format=read.format, columns=columns, date_format=date_format,
         correspondence=correspondence, base_dir=path.parent, delimiter=read.delimiter, encoding=read.encoding,
-        description=str(spec.get("description", "")), bbox=bbox, date_floor=str(spec.get("date_floor", "1900-01-01")),
+        description=str(spec.get("description", "")), bbox=bbox, date_floor=date_floor,
         parts=parts, constants=constants, sheet=read.sheet, layout=read.layout, wide_columns=read.wide_columns,
         names_to=read.names_to, values_to=read.values_to, filters=read.filters, excludes=read.excludes,
         decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
@@ -505,7 +564,7 @@ def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
     if not isinstance(multiplier, int | float) or multiplier <= 0:
         raise ConfigError(f"{where}: field 'multiplier' must be a positive number (1000 for thousands)")
     read = _read_options(where, spec)
-    return PopulationConfig(files=_expand(str(spec["files"])), base_dir=path.parent,
+    return PopulationConfig(files=_files(where, spec["files"]), base_dir=path.parent,
                             columns={k: str(v) for k, v in columns.items()},
                             country=str(country) if country else None, format=read.format, read=read,
                             multiplier=float(multiplier),

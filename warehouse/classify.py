@@ -260,7 +260,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         ("date_out_of_range", "occurred_on > current_date",
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is in the future'"),
         ("date_out_of_range", f"occurred_on < DATE {_q(src.date_floor)}",
-         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor {src.date_floor}'"),
+         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor ' || {_q(src.date_floor)}"),
         ("excluded_offence", "iccs_code IS NULL AND mapping = 'excluded'",
          f"{shown['offence']} || ': national code ''' || offence_txt || ''' is excluded from ICCS by {corr_name}: '"
          " || coalesce(map_note, '')"),

@@ -11,10 +11,14 @@ PyPI (1.x) can open it, not only the duckdb 2.x library the pipeline runs on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import glob
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +40,15 @@ class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse file; the message says who, since when, and what to do."""
 
 
+class WarehouseCorruptError(duckdb.IOException):
+    """The file exists but DuckDB cannot read it as a database: the message says so and names the file. A
+    subclass of DuckDB's own IOException so that every place that reports DuckDB errors reports this one too."""
+
+
+class WarehouseDiskFullError(duckdb.IOException):
+    """The disk ran out of space while a step wrote the warehouse: said as such, whatever DuckDB reported last."""
+
+
 def warehouse_path() -> Path:
     return Path(os.environ.get("ICCS_WAREHOUSE", DEFAULT_WAREHOUSE))
 
@@ -50,6 +63,54 @@ def status_path(path: Path) -> Path:
 
 def _is_lock_error(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
+
+
+_CORRUPT_SIGNS = ("not a valid duckdb database", "could not read enough bytes", "corrupt", "checksum",
+                  "invalid database", "database file", "storage version", "failed to read")
+
+
+def _corrupt(path: Path, exc: duckdb.Error) -> WarehouseCorruptError | None:
+    """DuckDB's error on opening a damaged file, as one line that says the file is corrupt and what to do."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if _is_lock_error(exc) or not any(sign in text.lower() for sign in _CORRUPT_SIGNS):
+        return None
+    return WarehouseCorruptError(f"{path}: the warehouse file is corrupt or not a DuckDB database ({text}); move it "
+                                 "aside and run `iccs run` to rebuild it from the configured sources")
+
+
+def spill_dir(path: Path, pid: int | None = None) -> Path:
+    """Where a read-only connection (`iccs sql`, reports) spills to disk: a folder beside the warehouse per process,
+    named by its pid (DuckDB creates it when it first spills)."""
+    return path.with_name(f"{path.name}.sql.tmp-{os.getpid() if pid is None else pid}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, it is someone else's
+        return True
+    return True
+
+
+def clean_stale_spills(path: Path) -> list[Path]:
+    """Remove spill folders that no running process uses, while this process holds the file read-only.
+
+    Holding the file read-only proves that no process writes it (DuckDB's lock excludes a writer while any
+    reader is open), so DuckDB's default spill folder ``<file>.tmp``, used only by writers, is stale. Readers
+    spill into their own ``<file>.sql.tmp-<pid>``, removed when that pid no longer runs."""
+    removed: list[Path] = []
+    for folder in path.parent.glob(f"{glob.escape(path.name)}.sql.tmp-*"):
+        pid = folder.name.rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    writer_spill = path.with_name(path.name + ".tmp")
+    if writer_spill.is_dir():
+        shutil.rmtree(writer_spill, ignore_errors=True)
+        removed.append(writer_spill)
+    return removed
 
 
 def _holder(exc: duckdb.Error) -> str:
@@ -80,25 +141,86 @@ def writing(path: Path, doing: str) -> Iterator[None]:
         status.unlink(missing_ok=True)
 
 
+_NO_SPACE = "no space left on device"
+
+
+def _give_back(path: Path) -> None:
+    """After a step failed for lack of disk: drop the scratch tables (schema ``staging``, rebuilt by every load)
+    and checkpoint, so DuckDB reuses or cuts off the blocks the failed step filled and the next run has room.
+    Best effort: when even that cannot be written, the message already says to free space."""
+    with contextlib.suppress(duckdb.Error, OSError):
+        con = duckdb.connect(str(path), config=CONNECTION_CONFIG)
+        try:
+            con.execute("DROP SCHEMA IF EXISTS staging CASCADE")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+
+
+def no_space(exc: BaseException) -> str | None:
+    """DuckDB's 'no space left' error if it is behind ``exc`` (a failed ROLLBACK after a failed write says only
+    'no transaction is active', with the real cause in its context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _NO_SPACE in str(current).lower() or getattr(current, "errno", None) == errno.ENOSPC:
+            return str(current).splitlines()[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+@contextmanager
+def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writer connection for one pipeline step: announced to readers and always closed. Running out of disk
+    is said as such, and the space the failed step filled with scratch tables is given back."""
+    con = connect(path)
+    try:
+        with writing(path, doing):
+            yield con
+    except BaseException as exc:
+        cause = no_space(exc)
+        if cause is None:
+            raise
+        size = path.stat().st_size if path.exists() else 0
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+        _give_back(path)
+        free = shutil.disk_usage(path.parent).free
+        raise WarehouseDiskFullError(
+            f"{path}: no space left on device while writing the warehouse; the step was rolled back and the file "
+            f"is {path.stat().st_size / 1e6:,.1f} MB (was {size / 1e6:,.1f} MB at the failure), {free / 1e6:,.1f} "
+            f"MB free there: free some space and run again ({cause})") from None
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+
+
 def connect(path: str | Path | None = None, read_only: bool = False,
-            wait_seconds: float | None = None, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+            wait_seconds: float | None = None, sandboxed: bool = False,
+            settings: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Read-only connections refuse every write with DuckDB's own message and fail at once
     with WarehouseBusyError while a writer holds the file; writers wait up to ``wait_seconds`` (default
     ``ICCS_LOCK_WAIT_SECONDS`` or 300) for the file, saying once on stderr that they wait. A ``sandboxed``
     read-only connection can touch no other file (no COPY TO, read_csv, ATTACH or extension install): for ad-hoc
-    SQL typed by a user."""
+    SQL typed by a user; ``settings`` (a read-only connection's memory, spill and lock options) are applied as it
+    opens. A file DuckDB cannot read raises WarehouseCorruptError."""
     path = Path(path) if path is not None else warehouse_path()
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no warehouse yet; run `iccs run` first")
         try:
-            config = {"enable_external_access": False} if sandboxed else {}
-            return duckdb.connect(str(path), read_only=True, config=config)
-        except duckdb.IOException as exc:
-            if _is_lock_error(exc):
+            # enable_external_access must come first: DuckDB refuses it after a temp_directory was set
+            config: dict[str, object] = {"enable_external_access": False} if sandboxed else {}
+            config["temp_directory"] = str(spill_dir(path))
+            con = duckdb.connect(str(path), read_only=True, config={**config, **(settings or {})})
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
                 raise WarehouseBusyError(f"{path}: the warehouse is busy: {writer_status(path)}; retry in a few "
                                          "seconds, when its current step has finished") from None
-            raise
+            raise _corrupt(path, exc) or exc from None
+        clean_stale_spills(path)
+        return con
     path.parent.mkdir(parents=True, exist_ok=True)
     if wait_seconds is None:
         wait_seconds = float(os.environ.get("ICCS_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS))
@@ -107,9 +229,9 @@ def connect(path: str | Path | None = None, read_only: bool = False,
     while True:
         try:
             return duckdb.connect(str(path), config=CONNECTION_CONFIG)
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise
+        except duckdb.Error as exc:
+            if not (isinstance(exc, duckdb.IOException) and _is_lock_error(exc)):
+                raise _corrupt(path, exc) or exc from None
             holder = _holder(exc)
             if time.monotonic() >= deadline:
                 raise WarehouseBusyError(f"{path}: gave up after waiting {wait_seconds:.0f} s for the warehouse, "

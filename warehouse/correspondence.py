@@ -94,6 +94,9 @@ def read_correspondence(path: Path, columns: Mapping[str, str] | None = None,
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise CorrespondenceError(f"{path}: column(s) {missing} missing (columns: {', '.join(frame.columns)})")
+    if frame.empty:
+        raise CorrespondenceError(f"{path}: the table has a header but no rows: every record would be unmapped; "
+                                  "add a row per national code")
     for optional in OPTIONAL:
         if optional not in frame.columns:
             frame[optional] = None

@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +63,16 @@ class StageSummary:
 
 @dataclass(frozen=True)
 class Readable:
-    """A file DuckDB can read: ``path`` on disk, ``shown`` as users know it (``data.zip/2020.csv``)."""
+    """A file DuckDB can read: ``path`` on disk, ``shown`` as users know it (``data.zip/2020.csv``); ``utf8`` when
+    ``path`` is a UTF-8 copy of a file in another encoding."""
 
     shown: str
     path: Path
+    utf8: bool = False
+
+
+def _encoding(item: Readable, opts: ReadOptions) -> str:
+    return "utf-8" if item.utf8 else opts.encoding
 
 
 def raw_table(source: str) -> str:
@@ -132,12 +139,23 @@ def _materialise(path: Path, shown: str, opts: ReadOptions, work: Path, label: s
             return _unzip(path, shown, opts, work, label)
         if opts.format == "xlsx" and suffix != ".gz":
             return [Readable(shown, _xlsx_to_csv(path, opts, work / (path.stem + ".csv"), shown, label))]
-    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        if _duckdb_encoding(opts.encoding) == "utf-16" and opts.format != "parquet":
+            return [Readable(shown, _to_utf8(path, opts, work / f"utf8_{len(list(work.iterdir()))}.csv"), utf8=True)]
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, zlib.error) as exc:
         if isinstance(exc, SourceError):
             raise
-        kind = {".bz2": "bzip2", ".zip": "zip"}.get(suffix, opts.format)
+        kind = {".bz2": "bzip2", ".zip": "zip", ".gz": "gzip"}.get(suffix, opts.format)
         raise SourceError(f"{shown}: {label}: cannot be read as {kind}: {exc}".splitlines()[0]) from None
     return [Readable(shown, path)]
+
+
+def _to_utf8(path: Path, opts: ReadOptions, target: Path) -> Path:
+    """A UTF-8 copy of a UTF-16 text file (in large chunks): every later step reads lines as bytes split at
+    0x0A, which in UTF-16 is half of a character."""
+    with _open_text(path, _python_encoding(opts.encoding)) as source, target.open("w", encoding="utf-8",
+                                                                                 newline="") as sink:
+        shutil.copyfileobj(source, sink, _CHUNK)
+    return target
 
 
 def _unzip(path: Path, shown: str, opts: ReadOptions, work: Path, label: str) -> list[Readable]:
@@ -241,7 +259,7 @@ def read_header(item: Readable, opts: ReadOptions, label: str) -> list[str]:
     encoded later line is DuckDB's to reject (and quarantine) at its own line."""
     try:
         raw = _first_line(item)
-        text = raw.decode(_python_encoding(opts.encoding))
+        text = raw.decode(_python_encoding(_encoding(item, opts)))
         header = next(csv.reader([text.rstrip("\r\n")], delimiter=opts.delimiter), None)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{item.shown}: {label}: line 1: not {opts.encoding} text ({exc.reason} at byte "
@@ -269,7 +287,7 @@ def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: b
     options = [
         f"header = {str(has_header).lower()}", "auto_detect = false", f"columns = {columns}",
         f"delim = {_quote(opts.delimiter)}",
-        "quote = '\"'", "escape = '\"'", f"encoding = {_quote(_duckdb_encoding(opts.encoding))}",
+        "quote = '\"'", "escape = '\"'", f"encoding = {_quote(_duckdb_encoding(_encoding(item, opts)))}",
         "strict_mode = true", "null_padding = false", f"max_line_size = {MAX_LINE_BYTES}",
     ]
     # Only the empty cell is NULL here: missing-value markers ('..', 'x', '-') are judged per numeric field in SQL
@@ -490,7 +508,11 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
     quarantined. A quoted value that legitimately spans lines is not affected: its quote is closed.
     """
     is_csv = src.format != "parquet"
-    blanks = blank_lines(item) if is_csv else []
+    try:
+        blanks = blank_lines(item) if is_csv else []
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or damaged .gz
+        raise SourceError(f"{item.shown}: source '{src.name}': cannot be read to the end: {exc} (a truncated or "
+                          "damaged compressed file? download it again)") from None
     if blanks:
         con.execute(f"INSERT INTO {skipped} SELECT {index}, unnest(?::BIGINT[])", [blanks])
     with tempfile.TemporaryDirectory(prefix="iccs-tail-") as work:
