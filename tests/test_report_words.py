@@ -215,7 +215,7 @@ def test_an_aggregate_source_is_counted_in_its_unit_with_cells_named_as_cells(wo
     table = next(line for line in printed.splitlines() if line.startswith("✓ w_table"))
     assert table == ("✓ w_table: 6 table cells in: 1,203 victims in 2 cells loaded; 2 cells (≈ 5,303 victims where "
                      "known) outside ICCS by the correspondence table; 2 cells (no usable count) quarantined "
-                     "(invalid_count 2); mapped to ICCS 100.0% of what ICCS can place")
+                     "(invalid_count 1, missing_count 1); mapped to ICCS 100.0% of what ICCS can place")
     quality = (folder / "reports" / "quality.html").read_text()
     loads = _summaries(quality)[0]
     assert ("w_table: 1,203 victims in 2 table cells loaded; 2 cells (≈ 5,303 victims where known) outside ICCS by "
