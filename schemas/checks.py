@@ -1,8 +1,5 @@
 """Checks shared by several contracts, registered with pandera by name so that the SQL compiler
 (``warehouse.contracts``) can translate them too: pandera on pandas and the SQL pass run the same rule.
-
-A field may also carry ``metadata={"reason": <quarantine reason>}``: breaking that field's rules does not stop a
-run, it sends the record to quarantine with that reason (see ``warehouse.contracts.quarantine_rules``).
 """
 
 from __future__ import annotations
