@@ -54,7 +54,7 @@ def test_fact_tables_meet_their_contracts(warehouse, model, table) -> None:
 
 @pytest.mark.parametrize("case", ["offences", "mapped_records"])
 def test_the_benchmark_checks_the_same_rows_with_both_engines(warehouse, case) -> None:
-    from warehouse.contract_benchmark import _measure
+    from bench.contracts import _measure
 
     sql, pandas = (_measure(str(warehouse), case, engine, "mini_police") for engine in ("sql", "pandas"))
     assert sql["rows"] == pandas["rows"] > 0
