@@ -25,7 +25,8 @@ import yaml
 from schemas.coverage import check_coverage
 
 LEVELS = ("incident", "aggregate")
-UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted")
+# seized_arms / traced_arms: arms seized, found or surrendered, and those of them traced (SDG 16.4.2)
+UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted", "seized_arms", "traced_arms")
 STAGES = ("police", "prosecution", "courts", "prisons")
 FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat")
 LAYOUTS = ("long", "wide")
