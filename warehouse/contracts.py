@@ -17,7 +17,6 @@ What is compiled, with pandera's meaning kept:
 
 Row-level quarantine is not compiled from the models: ``warehouse.classify`` writes its own CASE (with a detail
 message per reason), and the mapped-records contract over the accepted rows is what catches a record it missed.
-``allowed_values`` gives the ``isin`` list for code that needs the values themselves.
 """
 
 from __future__ import annotations
@@ -182,21 +181,6 @@ def unique_columns(model: type[pa.DataFrameModel]) -> list[list[str]]:
     if schema.unique:
         sets.append(list(schema.unique))
     return sets
-
-
-def _column(model: type[pa.DataFrameModel], column: str) -> pa.Column:
-    schema = model.to_schema()
-    if column not in schema.columns:
-        raise KeyError(f"{model.__name__} has no column '{column}'")
-    return schema.columns[column]
-
-
-def allowed_values(model: type[pa.DataFrameModel], column: str) -> tuple[object, ...]:
-    """The ``isin`` list of a column (e.g. the counting units of ``OffenceRow.unit``)."""
-    for check in _column(model, column).checks:
-        if check.name == "isin":
-            return tuple(check.statistics["allowed_values"])
-    raise KeyError(f"{model.__name__}.{column} has no isin check")
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], table: str,
