@@ -5,7 +5,7 @@ rows, and a crash at any point leaves the previous state (DuckDB rolls back an u
 file is next opened). Re-running the same input gives the same rows: never duplicates.
 
 The rows of a landed file carry its path, or ``<archive>/<member>`` for the members of a zip archive:
-``file_match`` selects both, so deleting, counting and pruning a landed file reach every row it gave.
+``FILE_MATCH`` selects both, so deleting, counting and pruning a landed file reach every row it gave.
 
 A record id repeated across files of a source is loaded once: from the file whose path sorts first (within a
 file, the earliest line wins, see ``classify``). The result depends only on the set of files present, not on
