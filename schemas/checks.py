@@ -41,8 +41,6 @@ def number_field(**kwargs: object) -> object:
     return pa.Field(finite=(), **kwargs)
 
 
-def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)",
-                    metadata: dict[str, object] | None = None) -> object:
+def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)") -> object:
     """An ICCS code column: two to six digits (leading zeros kept) and a category of ICCS v1.0."""
-    return pa.Field(nullable=nullable, str_matches=ICCS_CODE_PATTERN, iccs_code_exists=(), description=description,
-                    metadata=metadata)
+    return pa.Field(nullable=nullable, str_matches=ICCS_CODE_PATTERN, iccs_code_exists=(), description=description)

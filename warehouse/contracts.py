@@ -168,9 +168,6 @@ def row_rules(model: type[pa.DataFrameModel], present: set[str] | None = None) -
             severity = "warn" if check.raise_warning else "error"
             sql = _check_sql(value, name, check.name, check.statistics or {})
             rules.append(Rule(check.name, name, f"{value} IS NOT NULL AND ({sql})", severity))
-        named = (column.metadata or {}).get("check")
-        if named:  # a check named in metadata (models written before checks were registered): same translations
-            rules.append(Rule(named, name, f"{value} IS NOT NULL AND ({_check_sql(value, name, named, {})})"))
     return rules
 
 
