@@ -31,7 +31,6 @@ STAGES = ("police", "prosecution", "courts", "prisons")
 FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat")
 LAYOUTS = ("long", "wide")
 OFFENCE_MATCHES = ("code", "label")
-COMPRESSIONS = (".gz", ".bz2", ".zip")
 STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
 POPULATION_FIELDS = ("country", "area", "year", "population")
 # A field given as a list of columns is read as the columns' values joined by this text.

@@ -17,7 +17,6 @@ import pymannkendall as mk
 MonthlyMethod = Literal["seasonal", "hamed_rao", "yue_wang"]
 MIN_ANNUAL_POINTS = 5  # with fewer than 5 years a two-sided Mann-Kendall test cannot reach p < 0.05
 MIN_MONTHLY_POINTS = 24
-MIN_MONTHLY_YEARS = 2
 
 TEST_NAMES = {
     "original": "Mann-Kendall",
