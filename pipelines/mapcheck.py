@@ -63,13 +63,6 @@ def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: st
     return cov
 
 
-def coverage_frame(covs: list[Coverage]):
-    """The summaries as a small DataFrame (one row per source or table)."""
-    import pandas as pd
-
-    return pd.DataFrame([c.summary() for c in covs])
-
-
 def run_checks(config_path: Path, warehouse: Path, source: str | None = None, notes: list[str] | None = None
                ) -> tuple[list[Coverage], list[str]]:
     """Coverage of every source and correspondence table (or the one named); problems as one line each.

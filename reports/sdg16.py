@@ -2,7 +2,8 @@
 
 16.1.1 (homicide victims per 100,000) and 16.2.2 (trafficking victims per 100,000) are victim counts: offence
 counts are shown apart and labelled, never mixed in. Target 16.4 components are counted, rated, tested for trend
-and set against all recorded crime of the same source and unit. 16.4.2 needs arms seizure and tracing counts.
+and set against all recorded crime of the same source and unit. 16.4.2 (percent of seized arms traced) is
+computed where sources of unit seized_arms and traced_arms cover the same country and year.
 """
 
 from __future__ import annotations
@@ -449,14 +450,16 @@ def _target_16_4(
 
 
 def _arms_tracing(con, info: pd.Series, frame: pd.DataFrame, country_years: pd.DataFrame) -> str:
-    """16.4.2 is the share of seized arms whose origin was traced: it needs seizure and tracing counts."""
+    """16.4.2 is the share of seized arms whose origin was traced: traced_arms over seized_arms per country and
+    year, each summed over the sources of that unit."""
     title = f"16.4.2 {info['title']}"
-    seized = frame[frame["unit"].str.contains("seiz", case=False) & frame["count"].notna()]
-    traced = frame[frame["unit"].str.contains("trac", case=False) & frame["count"].notna()]
+    seized = frame[frame["unit"].eq("seized_arms") & frame["count"].notna()]
+    traced = frame[frame["unit"].eq("traced_arms") & frame["count"].notna()]
     if seized.empty or traced.empty:
         body = page.paragraph(
             "No source supplies it: 16.4.2 needs counts of seized, found or surrendered arms and of those traced, "
-            "and no loaded source has those units (recorded firearms-trafficking offences are in Target 16.4 above).",
+            "and no loaded source has both units (sources with unit: seized_arms and unit: traced_arms; recorded "
+            "firearms-trafficking offences are in Target 16.4 above).",
             cls="note",
         )
         return page.section_html(title, body, metadata=_metadata(con, info, frame, country_years))

@@ -67,10 +67,6 @@ def dataset_label(source: str, unit: str, stage: str) -> str:
     return f"{source} — {unit} ({stage})"
 
 
-def category_label(code: str, label: str) -> str:
-    return f"{code} {label}"
-
-
 def full_years(annual: pd.DataFrame) -> pd.DataFrame:
     """Per series: every covered full year, with its predecessor when that is also a covered full year."""
     covered = annual[annual["months"].notna() & ~annual["partial"]][SERIES_KEYS + ["year"]].drop_duplicates()

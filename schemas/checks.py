@@ -1,8 +1,5 @@
 """Checks shared by several contracts, registered with pandera by name so that the SQL compiler
 (``warehouse.contracts``) can translate them too: pandera on pandas and the SQL pass run the same rule.
-
-A field may also carry ``metadata={"reason": <quarantine reason>}``: breaking that field's rules does not stop a
-run, it sends the record to quarantine with that reason (see ``warehouse.contracts.quarantine_rules``).
 """
 
 from __future__ import annotations
@@ -44,8 +41,6 @@ def number_field(**kwargs: object) -> object:
     return pa.Field(finite=(), **kwargs)
 
 
-def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)",
-                    metadata: dict[str, object] | None = None) -> object:
+def iccs_code_field(nullable: bool = False, description: str = "ICCS v1.0 code (any level)") -> object:
     """An ICCS code column: two to six digits (leading zeros kept) and a category of ICCS v1.0."""
-    return pa.Field(nullable=nullable, str_matches=ICCS_CODE_PATTERN, iccs_code_exists=(), description=description,
-                    metadata=metadata)
+    return pa.Field(nullable=nullable, str_matches=ICCS_CODE_PATTERN, iccs_code_exists=(), description=description)

@@ -1,9 +1,7 @@
 """Mapped records (``staging.records_<source>``): each record typed, mapped to ICCS and judged.
 
-The contract describes an *accepted* record (``reason`` NULL). A field whose rules carry a quarantine reason in
-its metadata (``reason``; ``duplicate_reason`` for its uniqueness) is not a pipeline error when broken: the
-record goes to quarantine with that reason (``warehouse.contracts.quarantine_rules`` turns these rules into SQL
-predicates for ``warehouse.classify``). Validated as an asset check over the rows with ``reason IS NULL``: an
+The contract describes an *accepted* record (``reason`` NULL); ``warehouse.classify`` gives every record that
+would break it a quarantine reason. Validated as an asset check over the rows with ``reason IS NULL``: an
 accepted record that breaks the contract means the quarantine step missed something, and that blocks the load.
 """
 
@@ -22,20 +20,17 @@ class MappedRecordRow(pa.DataFrameModel):
     file_index: Series[int] = pa.Field(ge=0, description="position of the file among the source's files (sorted)")
     file: Series[str] = pa.Field(str_length={"min_value": 1}, description="path of the file the record came from")
     line: Series[int] = pa.Field(ge=2, description="physical line in the file (header = line 1)")
-    record_id: Series[str] = pa.Field(unique=True, metadata={"duplicate_reason": "duplicate_record_id"},
+    record_id: Series[str] = pa.Field(unique=True,
                                       description="the source's id, or file:line where the source has none")
-    occurred_on: Series[dt.date] = pa.Field(metadata={"reason": "invalid_date"},
-                                            description="date of the offence (first day of the period if coarser)")
-    national_code: Series[str] = pa.Field(str_length={"min_value": 1}, metadata={"reason": "missing_field"},
-                                          description="offence code as recorded, trimmed")
-    iccs_code: Series[str] = iccs_code_field(metadata={"reason": "unmapped_offence"},
-                                             description="ICCS code from the source's correspondence table")
+    occurred_on: Series[dt.date] = pa.Field(description="date of the offence (first day of the period if coarser)")
+    national_code: Series[str] = pa.Field(str_length={"min_value": 1}, description="offence code as recorded, trimmed")
+    iccs_code: Series[str] = iccs_code_field(description="ICCS code from the source's correspondence table")
     area: Series[str] = pa.Field(nullable=True, description="reporting area (district, force area, ...)")
     latitude: Series[float] = number_field(nullable=True, in_range={"min_value": -90, "max_value": 90},
-                                       metadata={"reason": "invalid_coordinates"}, description="WGS84 degrees")
+                                       description="WGS84 degrees")
     longitude: Series[float] = number_field(nullable=True, in_range={"min_value": -180, "max_value": 180},
-                                        metadata={"reason": "invalid_coordinates"}, description="WGS84 degrees")
-    count: Series[float] = number_field(ge=0, metadata={"reason": "invalid_count"},
+                                        description="WGS84 degrees")
+    count: Series[float] = number_field(ge=0,
                                     description="records this row stands for: 1 for an incident, as given for counts")
     reason: Series[str] = pa.Field(nullable=True, isin=list(REASONS),
                                    description="quarantine reason code (schemas.quarantine.REASONS); NULL = accepted")

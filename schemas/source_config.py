@@ -25,12 +25,12 @@ import yaml
 from schemas.coverage import check_coverage
 
 LEVELS = ("incident", "aggregate")
-UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted")
+# seized_arms / traced_arms: arms seized, found or surrendered, and those of them traced (SDG 16.4.2)
+UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted", "seized_arms", "traced_arms")
 STAGES = ("police", "prosecution", "courts", "prisons")
 FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat")
 LAYOUTS = ("long", "wide")
 OFFENCE_MATCHES = ("code", "label")
-COMPRESSIONS = (".gz", ".bz2", ".zip")
 STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
 POPULATION_FIELDS = ("country", "area", "year", "population")
 # A field given as a list of columns is read as the columns' values joined by this text.

@@ -1,5 +1,5 @@
 """The contracts in schemas/ compiled to SQL give the same verdict as pandera on pandas, row for row, and the
-same definitions give the quarantine rules, allowed units and ranges."""
+same definitions give the allowed units, stages and reasons."""
 
 from __future__ import annotations
 
@@ -27,13 +27,9 @@ from schemas import (
 from schemas.source_config import STAGES, UNITS
 from warehouse.contracts import (
     UnsupportedCheckError,
-    allowed_values,
     failures_text,
-    quarantine_case_sql,
-    quarantine_rules,
     unique_columns,
     validate_table,
-    value_range,
 )
 from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification
@@ -210,38 +206,16 @@ def test_every_field_of_every_layer_contract_is_documented(model) -> None:
     assert undocumented == []
 
 
-def test_units_stages_and_ranges_come_from_the_models() -> None:
+def allowed_values(model: type[pa.DataFrameModel], column: str) -> tuple[object, ...]:
+    (isin,) = [c for c in model.to_schema().columns[column].checks if c.name == "isin"]
+    return tuple(isin.statistics["allowed_values"])
+
+
+def test_units_stages_and_reasons_come_from_the_models() -> None:
     assert allowed_values(OffenceRow, "unit") == UNITS == allowed_values(OffenceCountRow, "unit")
     assert allowed_values(OffenceRow, "stage") == STAGES
     assert set(allowed_values(QuarantineRow, "reason")) == set(REASONS)
-    assert value_range(MappedRecordRow, "latitude") == (-90, 90)
-    assert value_range(MappedRecordRow, "longitude") == (-180, 180)
-    assert value_range(MappedRecordRow, "count") == (0, None)
-    with pytest.raises(KeyError):
-        value_range(MappedRecordRow, "area")
 
 
-def test_quarantine_rules_follow_the_reason_order() -> None:
-    rules = quarantine_rules(MappedRecordRow)
-    order = list(REASONS)
-    positions = [order.index(r.reason) for r in rules]
-    assert positions == sorted(positions)
-    assert {r.reason for r in rules} == {"missing_field", "invalid_date", "unmapped_offence", "invalid_coordinates",
-                                         "invalid_count"}
-    assert unique_columns(MappedRecordRow) == [(["record_id"], "duplicate_record_id")]
-
-
-def test_quarantine_case_gives_each_typed_record_its_first_reason(con) -> None:
-    con.execute("""CREATE TEMP TABLE typed AS SELECT * FROM (VALUES
-        ('a', DATE '2020-01-01', '0101', 40.0, 10.0, 1.0, NULL),
-        ('b', NULL,              '0101', 40.0, 10.0, 1.0, 'invalid_date'),
-        (NULL, NULL,             NULL,   95.0, 10.0, -1.0, 'missing_field'),
-        ('c', DATE '2020-01-01', NULL,   40.0, 10.0, 1.0, 'unmapped_offence'),
-        ('d', DATE '2020-01-01', '0999', 40.0, 10.0, 1.0, 'unmapped_offence'),
-        ('e', DATE '2020-01-01', '0101', 40.0, 200.0, 1.0, 'invalid_coordinates'),
-        ('f', DATE '2020-01-01', '0101', NULL, NULL, -2.0, 'invalid_count'),
-        ('g', DATE '2020-01-01', '0101', NULL, NULL, NULL, 'invalid_count')
-        ) v(offence_txt, occurred_on, iccs_code, latitude, longitude, count, expected)""")
-    case = quarantine_case_sql(quarantine_rules(MappedRecordRow, {"national_code": "offence_txt"}))
-    rows = con.execute(f"SELECT expected, {case} FROM typed").fetchall()
-    assert [got for _, got in rows] == [expected for expected, _ in rows]
+def test_unique_columns_come_from_the_model() -> None:
+    assert unique_columns(MappedRecordRow) == [["record_id"]]

@@ -1,6 +1,5 @@
-"""The layer contracts hold over what a real pipeline run writes, and the quarantine rules derived from
-MappedRecordRow agree with the classifier: no accepted record breaks a rule, and a record that breaks one is
-quarantined for that reason or an earlier one (the classifier also sees the raw text, so it can be more precise).
+"""The layer contracts hold over what a real pipeline run writes: no accepted record breaks a rule of
+MappedRecordRow, and every fact table meets its model.
 """
 
 from __future__ import annotations
@@ -11,10 +10,10 @@ import pytest
 from conftest import MINI_CONFIG
 
 from pipelines.runner import run_pipeline
-from schemas import REASONS, MappedRecordRow, OffenceCountRow, OffenceRow, QuarantineRow, RawRecordRow
+from schemas import MappedRecordRow, OffenceCountRow, OffenceRow, QuarantineRow, RawRecordRow
 from warehouse.classify import records_table
 from warehouse.connection import connect
-from warehouse.contracts import failures_text, quarantine_case_sql, quarantine_rules, validate_table
+from warehouse.contracts import failures_text, validate_table
 from warehouse.staging import raw_table
 
 
@@ -53,26 +52,9 @@ def test_fact_tables_meet_their_contracts(warehouse, model, table) -> None:
     assert all(o.passed for o in outcomes), failures_text(outcomes)
 
 
-@pytest.mark.parametrize("source", ["mini_police", "mini_courts"])
-def test_model_quarantine_rules_agree_with_the_classifier(warehouse, source) -> None:
-    case = quarantine_case_sql(quarantine_rules(MappedRecordRow))
-    order = ", ".join(f"'{r}'" for r in REASONS)
-    with connect(warehouse, read_only=True) as con:
-        rows = con.execute(f"""
-            SELECT line, reason, model_reason,
-                   list_position([{order}], reason) AS at, list_position([{order}], model_reason) AS model_at
-            FROM (SELECT *, {case} AS model_reason FROM {records_table(source)})
-            WHERE model_reason IS NOT NULL""").fetchall()
-    assert rows, "some record must break a model rule"
-    disagreements = [r for r in rows if r[1] is None or r[3] > r[4]]
-    assert disagreements == []
-    assert {r[2] for r in rows} >= ({"invalid_count"} if source == "mini_courts" else
-                                    {"missing_field", "invalid_date", "unmapped_offence"})
-
-
 @pytest.mark.parametrize("case", ["offences", "mapped_records"])
 def test_the_benchmark_checks_the_same_rows_with_both_engines(warehouse, case) -> None:
-    from warehouse.contract_benchmark import _measure
+    from bench.contracts import _measure
 
     sql, pandas = (_measure(str(warehouse), case, engine, "mini_police") for engine in ("sql", "pandas"))
     assert sql["rows"] == pandas["rows"] > 0

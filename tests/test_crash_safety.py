@@ -3,7 +3,6 @@ completes it, with the same rows as a clean run and no duplicates. Done for real
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,6 @@ import duckdb
 
 from pipelines.runner import run_pipeline
 from tests.conftest import MINI_CONFIG
-from warehouse.load import CRASH_TEST_PAUSE
 
 TABLES = {
     "offences": "SELECT * EXCLUDE (file) FROM offences ORDER BY ALL",
@@ -24,11 +22,27 @@ TABLES = {
 }
 
 
-def _start(config: Path, warehouse: Path, env: dict[str, str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--no-reports",
-               "--warehouse", str(warehouse)]
-    return subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+# ``iccs run`` in a subprocess whose loads pause before their commit: warehouse.load.before_commit writes the
+# marker file and waits to be killed.
+PAUSED_RUN = """
+import sys, time
+from pathlib import Path
+from warehouse import load
+from pipelines.cli import main
+
+def pause(file):
+    Path(sys.argv[1]).write_text("loading " + file + ", not committed")
+    time.sleep(600)
+
+load.before_commit = pause
+sys.exit(main(["run", "--config", sys.argv[2], "--no-reports", "--warehouse", sys.argv[3]]))
+"""
+
+
+def _start_paused(config: Path, warehouse: Path, marker: Path) -> subprocess.Popen:
+    command = [sys.executable, "-c", PAUSED_RUN, str(marker), str(config), str(warehouse)]
+    return subprocess.Popen(command, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
 
 
 def _state(warehouse: Path) -> dict[str, list[tuple]]:
@@ -46,7 +60,7 @@ def test_sigkill_mid_load_keeps_the_previous_state_and_a_rerun_completes(tmp_pat
     # The courts correct their file; the reload is killed after its deletes and inserts, before the commit.
     (folder / "convictions.csv").write_text("year,offence,region,persons\n2023,HOM,North,3\n2023,THF,South,41\n")
     marker = tmp_path / "paused"
-    process = _start(config, warehouse, {CRASH_TEST_PAUSE: str(marker)})
+    process = _start_paused(config, warehouse, marker)
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert process.poll() is None, process.stdout.read()

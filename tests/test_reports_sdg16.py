@@ -1,5 +1,6 @@
 """sdg16.html: exact-code matching (no double counting, no coarser codes), victims vs offences, shares within a
-unit, coverage, 16.4.2 without a source, escaping and offline rendering."""
+unit, coverage, 16.4.2 without a source and from sources of seized and traced arms, escaping and offline
+rendering."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from browser import chart_divs, needs_browser, render
 from reports_fixture import VICTIMS_MISSING_YEAR, break_labels, build_warehouse, declared_breaks, plotly_figures
 
+from pipelines.runner import run_pipeline
 from reports import sdg16_data
 from reports.sdg16 import render_sdg16
 
@@ -202,3 +204,36 @@ def test_without_population_there_is_no_empty_rate_chart(tmp_path: Path):
     assert "Plotly.newPlot" not in homicide  # an all-empty chart would show an axis from -1 to 4
     assert "No population for these countries and years: no rate per 100,000 to chart" in homicide
     assert "ISL: no victim counts; offences only (4 in 2021; no population for a rate)" in homicide
+
+
+ARMS_SOURCE = """
+  arms_{unit}:
+    country: XTS
+    level: aggregate
+    unit: {unit}
+    files: {unit}.csv
+    columns: {{date: year, offence: kind, count: arms}}
+    date_format: "%Y"
+    correspondence: correspondence.csv
+"""
+
+
+def test_sources_of_seized_and_traced_arms_give_16_4_2(tmp_path: Path):
+    folder = tmp_path / "arms"
+    folder.mkdir()
+    (folder / "seized_arms.csv").write_text("year,kind,arms\n2020,FA,200\n2021,FA,250\n")
+    (folder / "traced_arms.csv").write_text("year,kind,arms\n2020,FA,50\n2021,FA,100\n")
+    (folder / "correspondence.csv").write_text("national_code,national_label,iccs_code,note\n"
+                                               "FA,Firearms seized or traced,090121,\n")
+    (folder / "sources.yaml").write_text("description: arms seized and traced (test fixture)\nsources:"
+                                         + "".join(ARMS_SOURCE.format(unit=u) for u in ("seized_arms", "traced_arms")))
+    result = run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "reports")
+    assert result.ok
+    html = (tmp_path / "reports" / "sdg16.html").read_text()
+    section = html[html.index("16.4.2 "):]
+    assert "No source supplies it" not in section
+    assert "16.4.2: percent of seized arms traced" in section
+    assert "XTS: 40% traced in 2021." in section  # 100 of 250; 2020: 50 of 200
+    table = section[section.index("<caption>16.4.2 by country and year"):section.index("</table>")]
+    assert '<td class="num">200</td><td class="num">50</td><td class="num">25.0%</td>' in table
+    assert '<td class="num">250</td><td class="num">100</td><td class="num">40.0%</td>' in table

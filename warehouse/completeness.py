@@ -71,8 +71,8 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) 
 
 def counted_unit(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
     """The unit the checks count in: the source's configured unit (``sources.unit``) where it has counts, else
-    its most common one. Counts of different units are never added (``warehouse.units``); a source holding
-    several is reported by the ``single_unit`` check."""
+    its most common one. Counts of different units are never added (every view and report query groups by
+    unit); a source holding several is reported by the ``single_unit`` check."""
     rows = con.execute("""
         SELECT unit FROM offence_counts WHERE source = ? GROUP BY unit
         ORDER BY unit IS NOT DISTINCT FROM (SELECT any_value(unit) FROM sources WHERE source = ?) DESC,

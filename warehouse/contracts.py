@@ -15,9 +15,8 @@ What is compiled, with pandera's meaning kept:
 - ``unique`` per column and ``Config.unique`` over several columns (every occurrence of a duplicate counts);
 - ``raise_warning=True`` checks report severity ``warn`` instead of ``error``.
 
-The same rules drive row-level quarantine: a field with ``metadata={"reason": ...}`` yields predicates
-(``quarantine_rules``) that the record classifier can put in its CASE, and ``allowed_values`` / ``value_range``
-give the lists and bounds for code that needs the numbers themselves.
+Row-level quarantine is not compiled from the models: ``warehouse.classify`` writes its own CASE (with a detail
+message per reason), and the mapped-records contract over the accepted rows is what catches a record it missed.
 """
 
 from __future__ import annotations
@@ -29,8 +28,6 @@ from dataclasses import dataclass
 import duckdb
 import pandera.dtypes as pdt
 import pandera.pandas as pa
-
-from schemas.quarantine import REASONS
 
 SAMPLE_ROWS = 5
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -64,7 +61,6 @@ class Rule:
     column: str
     predicate: str
     severity: str = "error"
-    reason: str | None = None
 
 
 def _ident(name: str) -> str:
@@ -154,97 +150,34 @@ def _check_sql(value: str, column: str, name: str, stats: Mapping[str, object]) 
     raise UnsupportedCheckError(f"column '{column}': check '{name}' has no SQL translation")
 
 
-def row_rules(model: type[pa.DataFrameModel], present: set[str] | None = None,
-              expressions: Mapping[str, str] | None = None) -> list[Rule]:
-    """Every row-level rule of ``model`` as SQL, for the columns in ``present`` (all when None).
-
-    ``expressions`` replaces a column by a SQL expression (``{"national_code": "offence_txt"}``) so the rules can
-    run inside another query before the columns get their final names.
-    """
+def row_rules(model: type[pa.DataFrameModel], present: set[str] | None = None) -> list[Rule]:
+    """Every row-level rule of ``model`` as SQL, for the columns in ``present`` (all when None)."""
     schema = model.to_schema()
-    expressions = expressions or {}
     rules: list[Rule] = []
     for name, column in schema.columns.items():
         if present is not None and name not in present:
             continue
-        reason = (column.metadata or {}).get("reason")
-        raw = expressions.get(name, _ident(name))
+        raw = _ident(name)
         value = raw
         if column.coerce:
             value = f"TRY_CAST({raw} AS {_sql_type(column.dtype)})"
-            rules.append(Rule("coercible", name, f"{raw} IS NOT NULL AND {value} IS NULL", reason=reason))
+            rules.append(Rule("coercible", name, f"{raw} IS NOT NULL AND {value} IS NULL"))
         if not column.nullable:
-            rules.append(Rule("not_null", name, f"{raw} IS NULL", reason=reason))
+            rules.append(Rule("not_null", name, f"{raw} IS NULL"))
         for check in column.checks:
             severity = "warn" if check.raise_warning else "error"
             sql = _check_sql(value, name, check.name, check.statistics or {})
-            rules.append(Rule(check.name, name, f"{value} IS NOT NULL AND ({sql})", severity, reason))
-        named = (column.metadata or {}).get("check")
-        if named:  # a check named in metadata (models written before checks were registered): same translations
-            rules.append(Rule(named, name, f"{value} IS NOT NULL AND ({_check_sql(value, name, named, {})})",
-                              reason=reason))
+            rules.append(Rule(check.name, name, f"{value} IS NOT NULL AND ({sql})", severity))
     return rules
 
 
-def quarantine_rules(model: type[pa.DataFrameModel], expressions: Mapping[str, str] | None = None,
-                     present: set[str] | None = None) -> list[Rule]:
-    """The model's row rules that carry a quarantine reason, in the order of ``REASONS`` (the first that applies
-    is the record's reason). Uniqueness is a set-level rule and is not among them: see ``unique_columns``."""
-    order = list(REASONS)
-    rules = [r for r in row_rules(model, present, expressions) if r.reason]
-    unknown = {r.reason for r in rules} - set(order)
-    if unknown:
-        raise UnsupportedCheckError(f"{model.__name__}: reason(s) {sorted(unknown)} are not in schemas.quarantine")
-    return sorted(rules, key=lambda r: order.index(r.reason))
-
-
-def quarantine_case_sql(rules: list[Rule]) -> str:
-    """``CASE WHEN <rule> THEN '<reason>' ... END``: the reason of the first rule a row breaks, else NULL."""
-    if not rules:
-        return "NULL::VARCHAR"
-    return "CASE " + " ".join(f"WHEN {r.predicate} THEN {_literal(r.reason)}" for r in rules) + " END"
-
-
-def unique_columns(model: type[pa.DataFrameModel]) -> list[tuple[list[str], str | None]]:
-    """Column sets that must be unique, with the quarantine reason of a duplicate where the model gives one."""
+def unique_columns(model: type[pa.DataFrameModel]) -> list[list[str]]:
+    """Column sets that must be unique: each ``unique=True`` column, and ``Config.unique``."""
     schema = model.to_schema()
-    sets = [([name], (column.metadata or {}).get("duplicate_reason")) for name, column in schema.columns.items()
-            if column.unique]
+    sets = [[name] for name, column in schema.columns.items() if column.unique]
     if schema.unique:
-        sets.append((list(schema.unique), None))
+        sets.append(list(schema.unique))
     return sets
-
-
-def _column(model: type[pa.DataFrameModel], column: str) -> pa.Column:
-    schema = model.to_schema()
-    if column not in schema.columns:
-        raise KeyError(f"{model.__name__} has no column '{column}'")
-    return schema.columns[column]
-
-
-def allowed_values(model: type[pa.DataFrameModel], column: str) -> tuple[object, ...]:
-    """The ``isin`` list of a column (e.g. the counting units of ``OffenceRow.unit``)."""
-    for check in _column(model, column).checks:
-        if check.name == "isin":
-            return tuple(check.statistics["allowed_values"])
-    raise KeyError(f"{model.__name__}.{column} has no isin check")
-
-
-def value_range(model: type[pa.DataFrameModel], column: str) -> tuple[object | None, object | None]:
-    """(minimum, maximum) allowed for a column from its range checks; None where unbounded."""
-    low: object | None = None
-    high: object | None = None
-    for check in _column(model, column).checks:
-        stats = check.statistics or {}
-        if check.name == "in_range":
-            low, high = stats["min_value"], stats["max_value"]
-        elif check.name in ("greater_than_or_equal_to", "greater_than"):
-            low = stats["min_value"]
-        elif check.name in ("less_than_or_equal_to", "less_than"):
-            high = stats["max_value"]
-    if low is None and high is None:
-        raise KeyError(f"{model.__name__}.{column} has no range check")
-    return low, high
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], table: str,
@@ -273,7 +206,7 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
             examples = (_rows(con, f"SELECT * FROM {table} WHERE ({where}) AND ({rule.predicate}) LIMIT {SAMPLE_ROWS}",
                               params) if failures else [])
             outcomes.append(CheckOutcome(rule.check, rule.column, int(failures), examples, rule.severity))
-    for columns, _ in unique_columns(model):
+    for columns in unique_columns(model):
         # an optional column that is absent drops out of the key; a required one already failed column_present
         columns = [c for c in columns if c in types or schema.columns[c].required]
         if not columns or not set(columns) <= checkable:

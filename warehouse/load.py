@@ -5,7 +5,7 @@ rows, and a crash at any point leaves the previous state (DuckDB rolls back an u
 file is next opened). Re-running the same input gives the same rows: never duplicates.
 
 The rows of a landed file carry its path, or ``<archive>/<member>`` for the members of a zip archive:
-``file_match`` selects both, so deleting, counting and pruning a landed file reach every row it gave.
+``FILE_MATCH`` selects both, so deleting, counting and pruning a landed file reach every row it gave.
 
 A record id repeated across files of a source is loaded once: from the file whose path sorts first (within a
 file, the earliest line wins, see ``classify``). The result depends only on the set of files present, not on
@@ -16,11 +16,9 @@ after another file changed or vanished, so the caller reloads them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -29,9 +27,9 @@ from warehouse.classify import counts_sql, records_table
 from warehouse.staging import rejects_table
 from warehouse.totals import record_load
 
-# Fault injection for the crash-safety test: with this set to a path, the load writes that file once its
-# deletes and inserts are done but not committed, then waits to be killed.
-CRASH_TEST_PAUSE = "ICCS_CRASH_TEST_PAUSE"
+# Called with the file's path once its deletes, inserts and checks are done, just before the commit; None in
+# production. The crash-safety test sets it to pause there and be killed.
+before_commit: Callable[[str], None] | None = None
 
 # The rows of one landed file: the file itself or, for an archive, its members ('x.zip/a.csv'). Two parameters.
 FILE_MATCH = "(file = ? OR starts_with(file, ? || '/'))"
@@ -65,13 +63,6 @@ def cross_file_ids(src: SourceConfig) -> bool:
     """Whether record ids mean something across files: only ids read from the data do (a source without a
     record id column numbers its records by file name and line, which two folders can share)."""
     return src.level == "incident" and "record_id" in src.columns
-
-
-def _pause_if_crash_test() -> None:
-    marker = os.environ.get(CRASH_TEST_PAUSE)
-    if marker:
-        Path(marker).write_text("loading, not committed")
-        time.sleep(600)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_id: str,
@@ -151,7 +142,8 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
         failures = verify(con) if verify is not None else []
         if failures:
             raise LoadBlocked(f"{file}: " + "; ".join(failures) + " (rolled back: the warehouse is unchanged)")
-        _pause_if_crash_test()
+        if before_commit is not None:
+            before_commit(file)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -17,7 +17,6 @@ import pymannkendall as mk
 MonthlyMethod = Literal["seasonal", "hamed_rao", "yue_wang"]
 MIN_ANNUAL_POINTS = 5  # with fewer than 5 years a two-sided Mann-Kendall test cannot reach p < 0.05
 MIN_MONTHLY_POINTS = 24
-MIN_MONTHLY_YEARS = 2
 
 TEST_NAMES = {
     "original": "Mann-Kendall",
@@ -189,21 +188,3 @@ def monthly_trend(
     if grid.empty:
         return None
     return mk_monthly(grid.to_numpy(), int(grid.index[0].year), method=method, alpha=alpha, min_points=min_points)
-
-
-def percent_change(before: float | None, after: float | None) -> float:
-    """Change from `before` to `after` in percent; NaN when either is missing or `before` is zero."""
-    if before is None or after is None or pd.isna(before) or pd.isna(after) or before == 0:
-        return float("nan")
-    return (float(after) - float(before)) / float(before) * 100.0
-
-
-def describe_trend(label: str, result: TrendResult | None, *, unit_word: str = "") -> str:
-    """One plain sentence, e.g. 'Theft: increasing, +3.1% per year (Mann-Kendall p=0.010, n=8).'"""
-    if result is None:
-        return f"{label}: too few periods for a trend test."
-    if not result.significant:
-        return f"{label}: no significant trend (Mann-Kendall p={result.p_value:.2f}, n={result.n})."
-    pct = result.relative_slope_pct
-    amount = f"{pct:+.1f}% per year" if np.isfinite(pct) else f"{result.slope_per_year:+.3g} {unit_word} per year"
-    return f"{label}: {result.direction}, {amount} (Mann-Kendall p={result.p_value:.3f}, n={result.n})."

@@ -5,7 +5,7 @@ Each measurement runs in its own process so that peak memory (``ru_maxrss``) is 
 
     iccs demo-data --records 1000000 --out /tmp/demo1m
     iccs run --config /tmp/demo1m/sources.yaml --no-reports --warehouse /tmp/demo1m/w.duckdb
-    python -m warehouse.contract_benchmark /tmp/demo1m/w.duckdb
+    python -m bench.contracts /tmp/demo1m/w.duckdb
 
 The warehouse is opened read-only; nothing is written.
 """
@@ -85,7 +85,7 @@ def run(warehouse: Path, source: str) -> list[dict[str, object]]:
     results = []
     for case in CASES:
         for engine in ("sql", "pandas"):
-            proc = subprocess.run([sys.executable, "-m", "warehouse.contract_benchmark", str(warehouse), "--one",
+            proc = subprocess.run([sys.executable, "-m", "bench.contracts", str(warehouse), "--one",
                                    case, engine, "--source", source], capture_output=True, text=True, check=True)
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return results
