@@ -436,3 +436,56 @@ def test_loading_the_definitions_never_writes_the_demo(tmp_path: Path, monkeypat
     monkeypatch.setenv("ICCS_WAREHOUSE", str(tmp_path / "w" / "w.duckdb"))
     assert isinstance(defs(), dg.Definitions)
     assert not (tmp_path / "data" / "demo").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Interactions between the merged features (review r2)
+
+CITY_CODES = """national_code,iccs_code,parent
+THEFT,0502,
+RBURG,05012,THEFT
+VTHEFT,05021,THEFT
+"""
+CITY = """district,year,THEFT,RBURG,VTHEFT
+Centre,2021,5000,1200,800
+Harbour,2022,1000,700,400
+"""
+
+
+def test_a_zip_of_a_nested_totals_source_keeps_one_shortfall_per_cell_through_reloads_and_renames(
+        tmp_path: Path) -> None:
+    """Before: the shortfall rows of a zip member ('x.zip/a.csv') were deleted as 'x.zip', so every rerun added
+    the same shortfall again (2 rows after two runs, 3 after three); a renamed file's shortfalls stayed in the
+    table after the prune removed its counts."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "corr.csv").write_text(CITY_CODES)
+    with zipfile.ZipFile(tmp_path / "landing" / "x.zip", "w") as archive:
+        archive.writestr("a.csv", CITY)
+    config = tmp_path / "sources.yaml"
+    config.write_text("""
+sources:
+  city:
+    country: XCI
+    level: aggregate
+    unit: offences
+    files: landing/*.zip
+    layout: wide
+    wide: {columns: '^[A-Z]+$', names_to: offence, values_to: count}
+    columns: {area: district, date: year, offence: offence, count: count}
+    date_format: "%Y"
+    nested_totals: true
+    correspondence: corr.csv
+""")
+    warehouse = tmp_path / "w.duckdb"
+    query = "SELECT parse_filename(file), area, year, national_code FROM nested_shortfalls"
+    for name in ("x.zip", "x.zip", "y.zip"):
+        if not (tmp_path / "landing" / name).exists():
+            (tmp_path / "landing" / "x.zip").rename(tmp_path / "landing" / name)
+        result = run_pipeline(config, warehouse, tmp_path / "r", with_reports=False)
+        assert result.ok, (result.errors, [(r.error, r.failed_checks) for r in result.sources])
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute(query).fetchall() == [("a.csv", "Harbour", 2022, "THEFT")]
+            assert con.execute("SELECT DISTINCT file FROM nested_shortfalls").fetchall() == [
+                (str((tmp_path / "landing" / name).resolve()) + "/a.csv",)]
+    warnings = [w for w in result.quality_warnings if w.startswith("nested_total_shortfall")]
+    assert len(warnings) == 1 and warnings[0].count("Harbour 2022") == 1, warnings
