@@ -340,6 +340,37 @@ def test_the_diagnosis_threshold_and_deliberate_exclusions() -> None:
         assert excluded is not None and not excluded.fatal  # a deliberate choice of the table: a warning
         assert diagnose(con, src, "f", 50, 1, {"excluded_offence": 49}) is None
         assert diagnose(con, src, "f", 0, 0, {}) is None
+        # Suppressed cells are the publisher's choice (review r2: a table of mostly '..' failed the run).
+        for args in ((100, 1, {"missing_count": 99}), (30, 0, {"missing_count": 30}),
+                     (30, 0, {"missing_count": 20, "excluded_offence": 10})):
+            suppressed = diagnose(con, src, "f", *args)
+            assert suppressed is not None and not suppressed.fatal and "no usable count" in suppressed.text, args
+        assert diagnose(con, src, "f", 100, 0, {"missing_count": 50, "invalid_date": 50}).fatal
+        assert diagnose(con, src, "f", 100, 1, {"missing_count": 1, "invalid_date": 98}) is None
+
+
+def test_a_table_of_mostly_suppressed_cells_loads_with_a_warning_not_a_failed_run(tmp_path: Path, capsys) -> None:
+    """Before: 99 of 100 cells published as '..' failed the run (records_usable ERROR, exit 1, no reports)."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "corr.csv").write_text("national_code,iccs_code\nTHEFT,0502\n")
+    (tmp_path / "landing" / "t.csv").write_text("area,year,offence,count\n" + "".join(
+        f"A{a},{y},THEFT,{12 if (a, y) == (0, 2020) else '..'}\n" for a in range(50) for y in (2020, 2021)))
+    (tmp_path / "sources.yaml").write_text("""
+sources:
+  agg:
+    country: XAG
+    level: aggregate
+    unit: offences
+    files: landing/*.csv
+    columns: {area: area, date: year, offence: offence, count: count}
+    date_format: "%Y"
+    correspondence: corr.csv
+""")
+    code = cli.main(["run", "--config", str(tmp_path / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb"),
+                     "--reports", str(tmp_path / "r"), "--no-reports"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "99 of 100 cells have no usable count" in out.out + out.err
 
 
 # ---------------------------------------------------------------------------------------------------------------
