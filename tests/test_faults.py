@@ -520,3 +520,57 @@ sources:
                 (str((tmp_path / "landing" / name).resolve()) + "/a.csv",)]
     warnings = [w for w in result.quality_warnings if w.startswith("nested_total_shortfall")]
     assert len(warnings) == 1 and warnings[0].count("Harbour 2022") == 1, warnings
+
+
+def test_a_file_renamed_away_and_back_or_reverted_is_loaded_again_by_the_sensor(tmp_path: Path) -> None:
+    """Before: each load request carried the run key '<file>@<content hash>', and Dagster's sensor daemon skips a
+    request whose run key it already launched. A file renamed away and back (its rows removed by the mirror in
+    between), or changed and then reverted to an earlier content, was never loaded again: the file was in the
+    landing folder, its records nowhere in the warehouse. The daemon's rule is applied here as it applies it."""
+    config = _folder(tmp_path)
+    landing = tmp_path / "landing"
+    defs = build_definitions(config, tmp_path / "w.duckdb", tmp_path / "reports")
+    instance = dg.DagsterInstance.ephemeral()
+    cursor, launched = None, set()
+
+    def tick() -> None:
+        nonlocal cursor
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"sources": SourcesConfig(path=str(config))})
+        result = landing_sensor(context)
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                instance.add_dynamic_partitions(LANDED_FILES.name, list(request.partition_keys))
+            else:
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(LANDED_FILES.name, key)
+        cursor = result.cursor
+        assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
+        for request in result.run_requests:
+            if request.run_key is not None:
+                if request.run_key in launched:
+                    continue  # what the sensor daemon does with a run key it already launched
+                launched.add(request.run_key)
+            job = defs.resolve_job_def(request.job_name)
+            assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success
+
+    def loaded() -> list[tuple]:
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+            return con.execute("SELECT parse_filename(file), count(*) FROM offences GROUP BY 1 ORDER BY 1").fetchall()
+
+    first, second = _csv(["r0", "r1", "r2"]), _csv(["r0", "r1"])
+    (landing / "a.csv").write_text(first)
+    tick()
+    assert loaded() == [("a.csv", 3)]
+    (landing / "a.csv").rename(landing / "b.csv")
+    tick()
+    assert loaded() == [("b.csv", 3)]
+    (landing / "b.csv").rename(landing / "a.csv")
+    tick()
+    assert loaded() == [("a.csv", 3)]
+    (landing / "a.csv").write_text(second)
+    tick()
+    assert loaded() == [("a.csv", 2)]
+    (landing / "a.csv").write_text(first)  # reverted
+    tick()
+    assert loaded() == [("a.csv", 3)]
