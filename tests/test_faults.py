@@ -574,3 +574,24 @@ def test_a_file_renamed_away_and_back_or_reverted_is_loaded_again_by_the_sensor(
     (landing / "a.csv").write_text(first)  # reverted
     tick()
     assert loaded() == [("a.csv", 3)]
+
+
+def test_a_file_removed_through_the_sensor_narrows_the_coverage_window(tmp_path: Path) -> None:
+    """Before: the mirror job removed new.csv's rows but the stored window still ran to its last month, so
+    `iccs report` (which reads the stored windows) showed ten empty years until the daily reports job."""
+    config = _folder(tmp_path)
+    for name, years in (("old", (2010, 2011)), ("new", (2020, 2021))):
+        ids = [f"{name}{y}{m:02d}{i}" for y in years for m in range(1, 13) for i in range(3)]
+        (tmp_path / "landing" / f"{name}.csv").write_text("id,date,code\n" + "".join(
+            f"{rid},{rid[len(name):len(name) + 4]}-{rid[len(name) + 4:len(name) + 6]}-01,THF\n" for rid in ids))
+    warehouse = tmp_path / "w.duckdb"
+    assert run_pipeline(config, warehouse, tmp_path / "r", with_reports=False).ok
+    window = "SELECT first_period, last_period FROM v_coverage"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(window).fetchall() == [("2010-01", "2021-12")]
+    (tmp_path / "landing" / "new.csv").unlink()
+    defs = build_definitions(config, warehouse, tmp_path / "r")
+    assert defs.resolve_job_def("mirror_job").execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM offences").fetchone()[0] == 72
+        assert con.execute(window).fetchall() == [("2010-01", "2011-12")]
