@@ -595,3 +595,59 @@ def test_a_file_removed_through_the_sensor_narrows_the_coverage_window(tmp_path:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM offences").fetchone()[0] == 72
         assert con.execute(window).fetchall() == [("2010-01", "2011-12")]
+
+
+ZIP_NAMES = ["a.csv", "b.zip", "c.csv", "d.zip"]
+ZIP_OPERATIONS = st.lists(st.tuples(st.sampled_from(["write", "rename", "remove"]), st.sampled_from(ZIP_NAMES),
+                                    st.sampled_from(ZIP_NAMES), CONTENTS, CONTENTS, st.booleans()),
+                          min_size=1, max_size=6)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=ZIP_OPERATIONS)
+def test_any_sequence_of_changes_with_zip_archives_conserves_every_record_and_equals_a_clean_run(operations) -> None:
+    """As above with zip archives of two members beside plain files (review r2): after each step the warehouse
+    equals a clean run, and each landed file's latest `runs` row has in = loaded + quarantined, matching the rows
+    of its file (or members) in `offences` and `quarantine`."""
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        config = _folder(root, files="landing/*.*")
+        landing = root / "landing"
+        with _warehouse(config) as con:
+            for step, (kind, name, other, first, second, mirror_first) in enumerate(operations):
+                touched: list[Path] = []
+                if kind == "write":
+                    if name.endswith(".zip"):
+                        with zipfile.ZipFile(landing / name, "w") as archive:
+                            archive.writestr("m1.csv", _csv(*first))
+                            archive.writestr("m2.csv", _csv(*second))
+                    else:
+                        (landing / name).write_text(_csv(*first))
+                    touched.append(landing / name)
+                elif (kind == "rename" and (landing / name).exists() and name != other
+                      and Path(name).suffix == Path(other).suffix):
+                    (landing / name).replace(landing / other)
+                    touched.append(landing / other)
+                elif kind == "remove" and (landing / name).exists():
+                    (landing / name).unlink()
+                if mirror_first:
+                    _mirror(con, config, f"step{step}")
+                for path in touched:
+                    _load(con, config, path.resolve(), f"step{step}")
+                if not mirror_first:
+                    _mirror(con, config, f"step{step}")
+                if not list(landing.iterdir()):
+                    continue
+                assert _state(con) == _clean(config), (step, operations[: step + 1])
+                unbalanced = con.execute("""
+                    WITH latest AS (SELECT * FROM runs QUALIFY row_number() OVER (
+                                        PARTITION BY file ORDER BY finished_at DESC, run_id DESC) = 1)
+                    SELECT file, records_in, records_loaded, records_quarantined,
+                           (SELECT count(*) FROM offences o WHERE o.file = l.file
+                                OR starts_with(o.file, l.file || '/')) AS facts,
+                           (SELECT count(*) FROM quarantine q WHERE q.file = l.file
+                                OR starts_with(q.file, l.file || '/')) AS held
+                    FROM latest l WHERE status = 'loaded' AND NOT (
+                        records_in = records_loaded + records_quarantined AND facts = records_loaded
+                        AND held = records_quarantined)""").fetchall()
+                assert unbalanced == [], (step, operations[: step + 1])
