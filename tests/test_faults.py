@@ -552,7 +552,8 @@ def test_a_file_renamed_away_and_back_or_reverted_is_loaded_again_by_the_sensor(
                     continue  # what the sensor daemon does with a run key it already launched
                 launched.add(request.run_key)
             job = defs.resolve_job_def(request.job_name)
-            assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success
+            assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
+                                          tags=dict(request.tags)).success
 
     def loaded() -> list[tuple]:
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
