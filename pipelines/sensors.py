@@ -57,7 +57,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig) 
     known = set(context.instance.get_dynamic_partitions(LANDED_FILES.name))
     new_keys = sorted({key for key, _ in changed} - known)
     gone = sorted(set(cursor) - set(files))
-    requests = [dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, run_key=f"{key}@{digest[:16]}")
+    # No run key: Dagster's daemon never launches a run key twice, and the same file with the same content must
+    # load again after it left and came back (renamed away and back) or after a change was reverted. The cursor
+    # already keeps an unchanged file from triggering anything; a request repeated after a failed tick only
+    # reloads the file, which replaces its own rows.
+    requests = [dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, tags={"iccs/content_sha256": digest})
                 for key, digest in changed]
     if gone:  # no run key: the same set of files may leave again later (renamed back and forth)
         requests.insert(0, dg.RunRequest(job_name=MIRROR_JOB))

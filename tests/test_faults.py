@@ -340,6 +340,37 @@ def test_the_diagnosis_threshold_and_deliberate_exclusions() -> None:
         assert excluded is not None and not excluded.fatal  # a deliberate choice of the table: a warning
         assert diagnose(con, src, "f", 50, 1, {"excluded_offence": 49}) is None
         assert diagnose(con, src, "f", 0, 0, {}) is None
+        # Suppressed cells are the publisher's choice (review r2: a table of mostly '..' failed the run).
+        for args in ((100, 1, {"missing_count": 99}), (30, 0, {"missing_count": 30}),
+                     (30, 0, {"missing_count": 20, "excluded_offence": 10})):
+            suppressed = diagnose(con, src, "f", *args)
+            assert suppressed is not None and not suppressed.fatal and "no usable count" in suppressed.text, args
+        assert diagnose(con, src, "f", 100, 0, {"missing_count": 50, "invalid_date": 50}).fatal
+        assert diagnose(con, src, "f", 100, 1, {"missing_count": 1, "invalid_date": 98}) is None
+
+
+def test_a_table_of_mostly_suppressed_cells_loads_with_a_warning_not_a_failed_run(tmp_path: Path, capsys) -> None:
+    """Before: 99 of 100 cells published as '..' failed the run (records_usable ERROR, exit 1, no reports)."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "corr.csv").write_text("national_code,iccs_code\nTHEFT,0502\n")
+    (tmp_path / "landing" / "t.csv").write_text("area,year,offence,count\n" + "".join(
+        f"A{a},{y},THEFT,{12 if (a, y) == (0, 2020) else '..'}\n" for a in range(50) for y in (2020, 2021)))
+    (tmp_path / "sources.yaml").write_text("""
+sources:
+  agg:
+    country: XAG
+    level: aggregate
+    unit: offences
+    files: landing/*.csv
+    columns: {area: area, date: year, offence: offence, count: count}
+    date_format: "%Y"
+    correspondence: corr.csv
+""")
+    code = cli.main(["run", "--config", str(tmp_path / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb"),
+                     "--reports", str(tmp_path / "r"), "--no-reports"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "99 of 100 cells have no usable count" in out.out + out.err
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -436,3 +467,188 @@ def test_loading_the_definitions_never_writes_the_demo(tmp_path: Path, monkeypat
     monkeypatch.setenv("ICCS_WAREHOUSE", str(tmp_path / "w" / "w.duckdb"))
     assert isinstance(defs(), dg.Definitions)
     assert not (tmp_path / "data" / "demo").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Interactions between the merged features (review r2)
+
+CITY_CODES = """national_code,iccs_code,parent
+THEFT,0502,
+RBURG,05012,THEFT
+VTHEFT,05021,THEFT
+"""
+CITY = """district,year,THEFT,RBURG,VTHEFT
+Centre,2021,5000,1200,800
+Harbour,2022,1000,700,400
+"""
+
+
+def test_a_zip_of_a_nested_totals_source_keeps_one_shortfall_per_cell_through_reloads_and_renames(
+        tmp_path: Path) -> None:
+    """Before: the shortfall rows of a zip member ('x.zip/a.csv') were deleted as 'x.zip', so every rerun added
+    the same shortfall again (2 rows after two runs, 3 after three); a renamed file's shortfalls stayed in the
+    table after the prune removed its counts."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "corr.csv").write_text(CITY_CODES)
+    with zipfile.ZipFile(tmp_path / "landing" / "x.zip", "w") as archive:
+        archive.writestr("a.csv", CITY)
+    config = tmp_path / "sources.yaml"
+    config.write_text("""
+sources:
+  city:
+    country: XCI
+    level: aggregate
+    unit: offences
+    files: landing/*.zip
+    layout: wide
+    wide: {columns: '^[A-Z]+$', names_to: offence, values_to: count}
+    columns: {area: district, date: year, offence: offence, count: count}
+    date_format: "%Y"
+    nested_totals: true
+    correspondence: corr.csv
+""")
+    warehouse = tmp_path / "w.duckdb"
+    query = "SELECT parse_filename(file), area, year, national_code FROM nested_shortfalls"
+    for name in ("x.zip", "x.zip", "y.zip"):
+        if not (tmp_path / "landing" / name).exists():
+            (tmp_path / "landing" / "x.zip").rename(tmp_path / "landing" / name)
+        result = run_pipeline(config, warehouse, tmp_path / "r", with_reports=False)
+        assert result.ok, (result.errors, [(r.error, r.failed_checks) for r in result.sources])
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute(query).fetchall() == [("a.csv", "Harbour", 2022, "THEFT")]
+            assert con.execute("SELECT DISTINCT file FROM nested_shortfalls").fetchall() == [
+                (str((tmp_path / "landing" / name).resolve()) + "/a.csv",)]
+    warnings = [w for w in result.quality_warnings if w.startswith("nested_total_shortfall")]
+    assert len(warnings) == 1 and warnings[0].count("Harbour 2022") == 1, warnings
+
+
+def test_a_file_renamed_away_and_back_or_reverted_is_loaded_again_by_the_sensor(tmp_path: Path) -> None:
+    """Before: each load request carried the run key '<file>@<content hash>', and Dagster's sensor daemon skips a
+    request whose run key it already launched. A file renamed away and back (its rows removed by the mirror in
+    between), or changed and then reverted to an earlier content, was never loaded again: the file was in the
+    landing folder, its records nowhere in the warehouse. The daemon's rule is applied here as it applies it."""
+    config = _folder(tmp_path)
+    landing = tmp_path / "landing"
+    defs = build_definitions(config, tmp_path / "w.duckdb", tmp_path / "reports")
+    instance = dg.DagsterInstance.ephemeral()
+    cursor, launched = None, set()
+
+    def tick() -> None:
+        nonlocal cursor
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"sources": SourcesConfig(path=str(config))})
+        result = landing_sensor(context)
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                instance.add_dynamic_partitions(LANDED_FILES.name, list(request.partition_keys))
+            else:
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(LANDED_FILES.name, key)
+        cursor = result.cursor
+        assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
+        for request in result.run_requests:
+            if request.run_key is not None:
+                if request.run_key in launched:
+                    continue  # what the sensor daemon does with a run key it already launched
+                launched.add(request.run_key)
+            job = defs.resolve_job_def(request.job_name)
+            assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
+                                          tags=dict(request.tags)).success
+
+    def loaded() -> list[tuple]:
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+            return con.execute("SELECT parse_filename(file), count(*) FROM offences GROUP BY 1 ORDER BY 1").fetchall()
+
+    first, second = _csv(["r0", "r1", "r2"]), _csv(["r0", "r1"])
+    (landing / "a.csv").write_text(first)
+    tick()
+    assert loaded() == [("a.csv", 3)]
+    (landing / "a.csv").rename(landing / "b.csv")
+    tick()
+    assert loaded() == [("b.csv", 3)]
+    (landing / "b.csv").rename(landing / "a.csv")
+    tick()
+    assert loaded() == [("a.csv", 3)]
+    (landing / "a.csv").write_text(second)
+    tick()
+    assert loaded() == [("a.csv", 2)]
+    (landing / "a.csv").write_text(first)  # reverted
+    tick()
+    assert loaded() == [("a.csv", 3)]
+
+
+def test_a_file_removed_through_the_sensor_narrows_the_coverage_window(tmp_path: Path) -> None:
+    """Before: the mirror job removed new.csv's rows but the stored window still ran to its last month, so
+    `iccs report` (which reads the stored windows) showed ten empty years until the daily reports job."""
+    config = _folder(tmp_path)
+    for name, years in (("old", (2010, 2011)), ("new", (2020, 2021))):
+        ids = [f"{name}{y}{m:02d}{i}" for y in years for m in range(1, 13) for i in range(3)]
+        (tmp_path / "landing" / f"{name}.csv").write_text("id,date,code\n" + "".join(
+            f"{rid},{rid[len(name):len(name) + 4]}-{rid[len(name) + 4:len(name) + 6]}-01,THF\n" for rid in ids))
+    warehouse = tmp_path / "w.duckdb"
+    assert run_pipeline(config, warehouse, tmp_path / "r", with_reports=False).ok
+    window = "SELECT first_period, last_period FROM v_coverage"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(window).fetchall() == [("2010-01", "2021-12")]
+    (tmp_path / "landing" / "new.csv").unlink()
+    defs = build_definitions(config, warehouse, tmp_path / "r")
+    assert defs.resolve_job_def("mirror_job").execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM offences").fetchone()[0] == 72
+        assert con.execute(window).fetchall() == [("2010-01", "2011-12")]
+
+
+ZIP_NAMES = ["a.csv", "b.zip", "c.csv", "d.zip"]
+ZIP_OPERATIONS = st.lists(st.tuples(st.sampled_from(["write", "rename", "remove"]), st.sampled_from(ZIP_NAMES),
+                                    st.sampled_from(ZIP_NAMES), CONTENTS, CONTENTS, st.booleans()),
+                          min_size=1, max_size=6)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=ZIP_OPERATIONS)
+def test_any_sequence_of_changes_with_zip_archives_conserves_every_record_and_equals_a_clean_run(operations) -> None:
+    """As above with zip archives of two members beside plain files (review r2): after each step the warehouse
+    equals a clean run, and each landed file's latest `runs` row has in = loaded + quarantined, matching the rows
+    of its file (or members) in `offences` and `quarantine`."""
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        config = _folder(root, files="landing/*.*")
+        landing = root / "landing"
+        with _warehouse(config) as con:
+            for step, (kind, name, other, first, second, mirror_first) in enumerate(operations):
+                touched: list[Path] = []
+                if kind == "write":
+                    if name.endswith(".zip"):
+                        with zipfile.ZipFile(landing / name, "w") as archive:
+                            archive.writestr("m1.csv", _csv(*first))
+                            archive.writestr("m2.csv", _csv(*second))
+                    else:
+                        (landing / name).write_text(_csv(*first))
+                    touched.append(landing / name)
+                elif (kind == "rename" and (landing / name).exists() and name != other
+                      and Path(name).suffix == Path(other).suffix):
+                    (landing / name).replace(landing / other)
+                    touched.append(landing / other)
+                elif kind == "remove" and (landing / name).exists():
+                    (landing / name).unlink()
+                if mirror_first:
+                    _mirror(con, config, f"step{step}")
+                for path in touched:
+                    _load(con, config, path.resolve(), f"step{step}")
+                if not mirror_first:
+                    _mirror(con, config, f"step{step}")
+                if not list(landing.iterdir()):
+                    continue
+                assert _state(con) == _clean(config), (step, operations[: step + 1])
+                unbalanced = con.execute("""
+                    WITH latest AS (SELECT * FROM runs QUALIFY row_number() OVER (
+                                        PARTITION BY file ORDER BY finished_at DESC, run_id DESC) = 1)
+                    SELECT file, records_in, records_loaded, records_quarantined,
+                           (SELECT count(*) FROM offences o WHERE o.file = l.file
+                                OR starts_with(o.file, l.file || '/')) AS facts,
+                           (SELECT count(*) FROM quarantine q WHERE q.file = l.file
+                                OR starts_with(q.file, l.file || '/')) AS held
+                    FROM latest l WHERE status = 'loaded' AND NOT (
+                        records_in = records_loaded + records_quarantined AND facts = records_loaded
+                        AND held = records_quarantined)""").fetchall()
+                assert unbalanced == [], (step, operations[: step + 1])

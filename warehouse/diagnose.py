@@ -8,6 +8,9 @@ Threshold: at least ``MIN_SHARE`` of a file's records quarantined for one reason
 ``MIN_RECORDS`` records; or any file with records of which none loaded. ``excluded_offence`` is a deliberate
 choice of the correspondence table, so it does not count towards the rule; a file where every record is
 excluded is only a warning (an extract of offences outside ICCS is legitimate, but worth a look).
+``missing_count`` is the publisher's choice: a cell published empty or suppressed ('..', ':', 'x') is how many
+official tables mark small or unreleased figures, so a table of mostly suppressed cells (a year not yet
+released, small areas) is a warning too, never a failed run.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from warehouse.staging import raw_table
 MIN_SHARE = 0.99
 MIN_RECORDS = 20
 DELIBERATE = "excluded_offence"
+SUPPRESSED = "missing_count"  # the source's own choice, like DELIBERATE: never counts towards failing the file
 SHOWN_VALUES = 3
 
 
@@ -67,7 +71,7 @@ def diagnose(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, recor
     """The diagnosis of one loaded file (its quarantine rows must be in place), or None when it is healthy."""
     if records_in == 0:
         return None
-    judged = {reason: n for reason, n in reasons.items() if reason != DELIBERATE}
+    judged = {reason: n for reason, n in reasons.items() if reason not in (DELIBERATE, SUPPRESSED)}
     top, count = max(judged.items(), key=lambda kv: kv[1], default=(None, 0))
     single = records_in >= MIN_RECORDS and count >= MIN_SHARE * records_in
     if top is not None and (single or (records_loaded == 0 and count == sum(judged.values()))):
@@ -83,4 +87,9 @@ def diagnose(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, recor
     if records_loaded == 0 and reasons.get(DELIBERATE) == records_in:
         return Diagnosis(f"all {records_in:,} records are excluded_offence: the correspondence table places every "
                          "offence of this file outside ICCS", False)
+    missing = reasons.get(SUPPRESSED, 0)
+    if missing and ((records_in >= MIN_RECORDS and missing >= MIN_SHARE * records_in)
+                    or (records_loaded == 0 and missing + reasons.get(DELIBERATE, 0) == records_in)):
+        return Diagnosis(f"{missing:,} of {records_in:,} cells have no usable count (missing or suppressed in the "
+                         f"file, kept in quarantine as {SUPPRESSED}); {records_loaded:,} loaded", False)
     return None

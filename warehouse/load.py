@@ -210,7 +210,7 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
                               records_quarantined, records_filtered, files, status)
             SELECT 'prune-' || strftime(now(), '%Y%m%dT%H%M%S'), $source, unnest($gone::VARCHAR[]),
                    now()::TIMESTAMP, now()::TIMESTAMP, 0, 0, 0, 0, 0, 'pruned'""", {"source": source, "gone": gone})
-        for table in ("offences", "offence_counts", "quarantine"):
+        for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls"):
             con.execute(f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
                         f"AND NOT {_IN_LIST.format(files='$keep', column='file')}", params)
         con.execute("COMMIT")

@@ -174,7 +174,9 @@ def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:
 def record_load(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, batch: str, where: str) -> None:
     """After a file's counts are stored: its declared total area and its nested-total shortfalls."""
     declare(con, src)
-    con.execute("DELETE FROM nested_shortfalls WHERE source = ? AND file = ?", [src.name, file])
+    # The file's own rows or, for a zip archive, its members' ('x.zip/a.csv'), as ``warehouse.load.FILE_MATCH``.
+    con.execute("DELETE FROM nested_shortfalls WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
+                [src.name, file, file])
     if src.nested_totals:
         con.execute(f"""
             INSERT INTO nested_shortfalls (source, file, country, area, year, month, national_code, published,

@@ -31,6 +31,7 @@ from pipelines.partitions import LANDED_FILES, resolve, source_files
 from pipelines.resources import SourcesConfig, WarehouseResource
 from schemas import MappedRecordRow, RawRecordRow
 from schemas.source_config import PipelineConfig, SourceConfig
+from warehouse import coverage
 from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
@@ -178,8 +179,8 @@ class MirrorConfig(dg.Config):
 @dg.asset(group_name="landing", pool=WRITER_POOL, kinds={"duckdb"}, deps=[iccs_reference.key],
           description="The warehouse mirrors the landing folders: rows of files that no longer match a source's "
                       "`files` pattern are removed (a source matching no file at all is left as it is: more "
-                      "likely a mistyped path than an empty feed), and the files whose duplicates they decided "
-                      "are reloaded.")
+                      "likely a mistyped path than an empty feed), the files whose duplicates they decided "
+                      "are reloaded, and the coverage windows are assessed again.")
 def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duckdb: WarehouseResource,
                    sources: SourcesConfig) -> dg.MaterializeResult:
     pipeline = sources.load()
@@ -197,6 +198,8 @@ def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duck
             if gone:
                 removed[name] = gone
                 reevaluate(con, pipeline, name, gone, context.run.run_id)
+        if removed:  # the periods a removed file held may have been a window's edge: assess the windows again
+            coverage.compute(con, {n: src.coverage for n, src in pipeline.sources.items()})
     context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
     return dg.MaterializeResult(metadata={
         "files_removed": sum(len(v) for v in removed.values()),
