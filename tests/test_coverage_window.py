@@ -117,6 +117,18 @@ def test_annual_aggregate_table_counts_cells_and_offences(tmp_path: Path) -> Non
     assert (cov["period"].min(), cov["period"].max(), int((~cov["present"]).sum())) == ("2019", "2023", 0)
 
 
+def test_counts_of_a_table_with_a_total_row_are_the_national_figure_not_twice_it() -> None:
+    # a region x year table that lists the country itself as a region (detected as the total): the cells are
+    # all counted, but the offences inside the window are the national figure once (found on SESNSP's table)
+    con = _warehouse("aggregate")
+    rows = [("s", "XTS", area, "0502", "THF", y, None, "offences", "police", n, "t.csv", None)
+            for y in range(2019, 2024) for area, n in (("A", 100.0), ("B", 50.0), ("C", 25.0), ("Nacional", 175.0))]
+    con.executemany("INSERT INTO offence_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    coverage.compute(con)
+    assert con.execute("SELECT records_inside, count_inside FROM v_coverage").fetchall() == [(20.0, 5 * 175.0)]
+    assert con.execute("SELECT sum(count) FROM v_national_counts").fetchall() == [(5 * 175.0,)]
+
+
 def test_a_configured_window_overrides_inference_and_an_open_bound_is_the_data() -> None:
     con = _warehouse()
     _monthly(con, _months(2016, 2023) | {(1990, 1): 1})

@@ -112,7 +112,8 @@ COMMENTS = {
     "v_coverage": "per source and unit: the periods the source covers (first_period..last_period, basis "
                   "configured | inferred) and its records inside, before (late reports of old offences) and after "
                   "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
-                  "records_are); count_* are the counts in the unit (offences, victims ...)",
+                  "records_are); count_* are the counts in the unit (offences, victims ...) of the national "
+                  "figure, a total row counted once (as v_national_counts)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
     NATIONAL_IN_WINDOW: "v_national_counts (the national figure: total rows where a source has them, else the sum "
@@ -239,10 +240,15 @@ def compute(con: duckdb.DuckDBPyConnection,
                        CASE WHEN g.source IS NULL THEN 'inferred' ELSE 'configured' END AS basis,
                        s.p1 AS data_last_index, g.source IS NULL OR g.last_year IS NULL AS open_end
                 FROM _inferred i JOIN spans s USING (source, unit) LEFT JOIN _configured g USING (source)),
+            roles AS (
+                SELECT *, bool_or(is_total) OVER (
+                    PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
+                FROM v_offence_count_roles),
             placed AS (
-                SELECT w.source, w.unit, {position} AS pos, c.count,
+                SELECT w.source, w.unit, {position} AS pos,
+                       CASE WHEN c.is_total = c.has_total THEN c.count ELSE 0 END AS count,
                        CASE WHEN src.level = 'aggregate' THEN 1 ELSE c.count END AS records
-                FROM offence_counts c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
+                FROM roles c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
                 LEFT JOIN sources src ON src.source = c.source)
             SELECT w.source, w.unit, w.period_kind, w.first_index, w.last_index,
                    {_label('w.period_kind', 'w.first_index')}, {_label('w.period_kind', 'w.last_index')}, w.basis,
