@@ -106,3 +106,36 @@ def test_an_unread_column_holding_a_total_beside_its_parts_is_a_warning(tmp_path
     with connect(result.warehouse, read_only=True) as con:
         assert con.execute("SELECT year, sum(count) FROM v_national_counts GROUP BY 1 ORDER BY 1").fetchall() == \
             [(2022, 53.0), (2023, 53.0)]
+
+
+def test_the_run_line_of_a_table_with_a_total_row_gives_the_national_figure_counted_once(tmp_path: Path,
+                                                                                        capsys) -> None:
+    # SESNSP's incidence table with its 'Nacional' row: before, only "37,492,284 offences ... loaded" (twice the
+    # 18,746,142 the country recorded)
+    from pipelines import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = ["year,state,offence,count"]
+    for year in (2021, 2022, 2023, 2024):
+        parts = {"Aguascalientes": 40, "Colima": 10, "Durango": 25}
+        rows += [f"{year},{s},EXT,{n}" for s, n in parts.items()] + [f"{year},Nacional,EXT,{sum(parts.values())}"]
+    (folder / "t.csv").write_text("\n".join(rows) + "\n")
+    (folder / "c.csv").write_text("national_code,iccs_code\nEXT,02051\n")
+    (folder / "sources.yaml").write_text("""sources:
+  t:
+    country: MEX
+    level: aggregate
+    unit: offences
+    files: t.csv
+    columns: {date: year, offence: offence, area: state, count: count}
+    date_format: "%Y"
+    correspondence: c.csv
+""")
+    assert cli.main(["run", "--config", str(folder / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb"),
+                     "--reports", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert ("16 table cells in: 600 offences in 16 cells loaded (cells of a national total row among the areas are "
+            "included: the national figure, counted once, is 300 offences)") in out
+    quality = (tmp_path / "r" / "quality.html").read_text()
+    assert "the national figure, counted once, is 300 offences" in quality
