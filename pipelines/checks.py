@@ -134,20 +134,31 @@ def usable_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, src, loaded
 def layer_check_specs(staged: dg.AssetKey, mapped: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         _spec("raw_records_contract", staged, "RawRecordRow contract over the staged file (before mapping)"),
-        _spec("columns_used", staged, "a wide file has no column that is neither matched by wide.columns nor read",
-              blocking=False),
+        _spec("columns_used", staged, "a wide file has no column that is neither matched by wide.columns nor read, "
+              "and no unread column of an aggregate table holds a total beside its parts", blocking=False),
         _spec("mapped_records_contract", mapped, "MappedRecordRow contract over the accepted records (before load)"),
     ]
 
 
 def unused_columns_check(asset: dg.AssetKey, staged) -> dg.AssetCheckResult:
-    """`columns_used` (a warning): the wide layout's columns that nothing reads, named."""
+    """`columns_used` (a warning): the wide layout's columns that nothing reads, named; and the columns of an
+    aggregate table that nothing reads but that hold a total beside its parts ('Total' beside 'Hombre', 'Mujer'),
+    whose rows are then counted twice."""
     unused = list(staged.unused_columns)
+    totals = list(getattr(staged, "unread_totals", ()))
+    texts = []
+    if unused:
+        texts.append(f"{len(unused)} column(s) neither matched by wide.columns nor read by a field, so not loaded: "
+                     f"{', '.join(unused[:20])}{' …' if len(unused) > 20 else ''}")
+    for column, value, others in totals:
+        texts.append(f"column '{column}' is read by no field but holds '{value}' beside {others}: every row is "
+                     f"a cell, so the '{value}' rows are added to the parts they total; keep one breakdown with "
+                     f"filter: {{{column}: [{value}]}} (or drop it with exclude)")
     return dg.AssetCheckResult(
-        check_name="columns_used", asset_key=asset, passed=not unused, severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{len(unused)} column(s) neither matched by wide.columns nor read by a field, so not loaded: "
-                     f"{', '.join(unused[:20])}{' …' if len(unused) > 20 else ''}") if unused else None,
-        metadata={"unused_columns": ", ".join(unused)})
+        check_name="columns_used", asset_key=asset, passed=not texts, severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(texts) or None,
+        metadata={"unused_columns": ", ".join(unused),
+                  "unread_totals": "; ".join(f"{c}={v}" for c, v, _ in totals)})
 
 
 def layer_check(con: duckdb.DuckDBPyConnection, name: str, asset: dg.AssetKey, model: type[pa.DataFrameModel],

@@ -169,7 +169,7 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
         out = f", {outside:,} outside ICCS by the correspondence table" if outside else ""
         return (f"{src.records_in:,} records in{files}, {src.records_loaded:,} loaded{out}, {quarantined:,} "
                 f"quarantined ({reasons}); {mapped}")
-    from reports.quality import cells_text
+    from reports.quality import cells_text, national_note
 
     unit, u = units
 
@@ -177,7 +177,7 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
         return cells_text(n, u[f"{prefix}_units"], int(u[f"{prefix}_without_count"]), unit, bool(u["count_read"]))
 
     text = (f"{src.records_in:,} table cells in{files}: {u['loaded']:,.0f} {unit} in {src.records_loaded:,} cells "
-            "loaded")
+            "loaded" + national_note(u, unit))
     if outside:
         text += (f"; {cells(outside, 'outside')} outside ICCS by the "
                  "correspondence table")

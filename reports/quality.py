@@ -164,11 +164,22 @@ def cells_text(cells: int, units: float, without: int, unit: str, count_read: bo
     return f"{cells:,} cell{'s' if cells != 1 else ''} ({known})"
 
 
+def national_note(units: dict[str, float | int], unit: str) -> str:
+    """' (a national total row among the areas is one of these cells: the national figure, counted once, is
+    18,746,142 offences)' when the loaded cells add a total to its parts, else ''."""
+    national, loaded = float(units.get("national", units["loaded"])), float(units["loaded"])
+    if national >= loaded - 0.5:
+        return ""
+    return (f" (cells of a national total row among the areas are included: the national figure, counted once, is "
+            f"{national:,.0f} {unit})")
+
+
 def aggregate_sentence(source: str, unit: str, units: dict[str, float | int]) -> str:
     """'S: 1,204,311 offences in 8,869 table cells loaded; 312 cells (≈ 4,100 offences where known) quarantined.'
     for an aggregate source (`units` from quality.aggregate_units plus `loaded_cells`): counts in the source's
     unit, cells named as cells."""
     text = f"{source}: {units['loaded']:,.0f} {unit} in {int(units['loaded_cells']):,} table cells loaded"
+    text += national_note(units, unit)
     for prefix, words in (("outside", OUTSIDE_ICCS), ("quarantined", "quarantined")):
         cells = int(units[f"{prefix}_cells"])
         if cells:

@@ -94,6 +94,7 @@ def test_two_halves_around_a_long_outage_are_both_in() -> None:
     ({(2022, 3): 5}, ("2022-03", "2022-03", 5.0, 0.0)),
     ({(2022, 3): 5, (2022, 4): 1}, ("2022-03", "2022-04", 6.0, 0.0)),
     ({(2022, 3): 1, (2022, 4): 40}, ("2022-04", "2022-04", 40.0, 1.0)),  # a first month of 2.5%: a tail
+    ({(2022, 4): 40, (2022, 5): 1}, ("2022-04", "2022-04", 40.0, 0.0)),  # a last month of 2.5%: after it
 ])
 def test_one_or_two_periods(periods, expected) -> None:
     con = _warehouse()
@@ -115,6 +116,42 @@ def test_annual_aggregate_table_counts_cells_and_offences(tmp_path: Path) -> Non
     # completeness expects the window's years only: 2014-2018 are not "missing"
     cov = completeness.coverage(con, "s")
     assert (cov["period"].min(), cov["period"].max(), int((~cov["present"]).sum())) == ("2019", "2023", 0)
+
+
+def test_counts_of_a_table_with_a_total_row_are_the_national_figure_not_twice_it() -> None:
+    # a region x year table that lists the country itself as a region (detected as the total): the cells are
+    # all counted, but the offences inside the window are the national figure once (found on SESNSP's table)
+    con = _warehouse("aggregate")
+    rows = [("s", "XTS", area, "0502", "THF", y, None, "offences", "police", n, "t.csv", None)
+            for y in range(2019, 2024) for area, n in (("A", 100.0), ("B", 50.0), ("C", 25.0), ("Nacional", 175.0))]
+    con.executemany("INSERT INTO offence_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    coverage.compute(con)
+    assert con.execute("SELECT records_inside, count_inside FROM v_coverage").fetchall() == [(20.0, 5 * 175.0)]
+    assert con.execute("SELECT sum(count) FROM v_national_counts").fetchall() == [(5 * 175.0,)]
+
+
+def _annual(con: duckdb.DuckDBPyConnection, volumes: dict[int, float]) -> None:
+    con.executemany("INSERT INTO offence_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [("s", "XTS", None, "0502", "THF", y, None, "offences", "police", n, "t.csv", None)
+                     for y, n in volumes.items()])
+
+
+@pytest.mark.parametrize(("name", "volumes", "last"), [
+    # SESNSP's annual table: 2025 is January to June (-52% on 2024), with no month to say so
+    ("a year to date", {2015: 1657.0, 2019: 2071.0, 2020: 1841.0, 2024: 2092.0, 2025: 1012.0}, "2024"),
+    ("a real fall of a third", {2019: 100.0, 2020: 100.0, 2021: 100.0, 2022: 67.0}, "2022"),
+    ("a pandemic year inside", {2018: 100.0, 2019: 100.0, 2020: 45.0, 2021: 100.0}, "2021"),
+    ("three years only", {2021: 100.0, 2022: 100.0, 2023: 40.0}, "2023"),
+])
+def test_an_annual_last_year_under_sixty_percent_of_the_one_before_is_a_year_to_date(name, volumes, last) -> None:
+    con = _warehouse("aggregate")
+    _annual(con, volumes | {y: volumes[min(volumes)] for y in range(min(volumes), max(volumes))
+                            if y not in volumes})
+    first, got, basis, _, _, after = _window(con)
+    assert (got, basis) == (last, "inferred"), name
+    assert after == (1.0 if last != str(max(volumes)) else 0.0), name  # the cut year is loaded, counted after
+    configured = _window(con, {"s": (None, str(max(volumes)))})
+    assert configured[1] == str(max(volumes))  # configuring the window keeps it
 
 
 def test_a_configured_window_overrides_inference_and_an_open_bound_is_the_data() -> None:

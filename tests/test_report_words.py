@@ -241,6 +241,8 @@ def test_quality_page_shows_excluded_rows_as_a_neutral_category(words_run):
     assert "w_table: 2 table cells outside ICCS by the correspondence table" in trends
     assert "unmapped" not in trends.lower() and "not mapped" not in trends.lower()
     reasons = _summaries(quality)[1]
+    # one invalid count, one invalid date and one empty count (missing_count since missing counts have a reason
+    # of their own): a tie, named as such
     assert reasons.startswith("3 records in quarantine; all 3 reasons are tied at 1 record each (invalid_count, "
                               "invalid_date and missing_count). 7 records are outside ICCS by the correspondence table")
 

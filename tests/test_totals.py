@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from pipelines.runner import run_pipeline
@@ -181,11 +182,29 @@ def test_detection_rule_edges() -> None:
     # Two areas: one equal to "the sum of the others" is only equal to the other: nothing is detected.
     con = _warehouse(_cells({"A": [5, 6, 7, 8, 9], "B": [5, 6, 7, 8, 9]}))
     assert con.execute("SELECT count(*) FROM v_total_areas").fetchall() == [(0,)]
-    # Suppressed cells are not compared: with 3 of 5 cells missing a part, too few cells remain.
+    # Suppressed cells (quarantined as missing_count) are not compared: with 3 of 5 cells missing a part, too few
+    # cells remain.
     gappy = {**parts, "C": [None, None, None, 6, 3]}
     con = _warehouse(_cells({**gappy, "T": total}))
+    con.execute("INSERT INTO quarantine (source, file, row_number, reason) VALUES ('s', 't.csv', 2, 'missing_count')")
     assert con.execute("SELECT count(*) FROM v_total_areas").fetchall() == [(0,)]
     assert [f.passed for f in findings(con, "s")] == [True, True]
+
+
+def test_a_total_row_among_thousands_of_small_areas_whose_zero_cells_are_left_out_is_detected() -> None:
+    # 3,000 small areas; a table of counts leaves out its zero cells, so no cell has a row for every area. Before:
+    # no cell was compared, 'TOTAL' was an area, and the national figure was twice the published total.
+    rng = np.random.default_rng(1)
+    counts, totals = [], {}
+    for i, lam in enumerate((3.0, 0.8, 1.5, 2.0)):
+        n = rng.poisson(lam, 3000)
+        counts += [(f"A{j:04d}", f"c{i}", 2020, int(k)) for j, k in enumerate(n) if k > 0]
+        counts.append(("TOTAL", f"c{i}", 2020, int(n.sum())))
+        totals[f"c{i}"] = float(n.sum())
+    con = _warehouse(counts)
+    assert con.execute("SELECT area, basis, cells_compared, cells_matching FROM v_total_areas").fetchall() == \
+        [("TOTAL", "detected", 4, 4)]
+    assert dict(con.execute("SELECT national_code, count FROM v_national_counts").fetchall()) == totals
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -156,13 +156,14 @@ def prepare_targets(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> int:
     if missing is not None:
         raise missing
     con.register("corr_rows", rows)
-    try:
+    try:  # typed: a column empty in every row (every row excluded: no iccs_code) comes from pandas as type NULL
         con.execute(f"""
             CREATE OR REPLACE TABLE {targets_table(src.name)} AS
             SELECT dense_rank() OVER (ORDER BY national_code, valid_from NULLS FIRST, valid_to NULLS FIRST)
                        AS group_id,
-                   national_code, key::VARCHAR AS key, valid_from, valid_to, kind, iccs_code,
-                   CASE WHEN kind = 'split' THEN share ELSE 1.0 END AS share, note
+                   national_code::VARCHAR AS national_code, key::VARCHAR AS key, valid_from::DATE AS valid_from,
+                   valid_to::DATE AS valid_to, kind::VARCHAR AS kind, iccs_code::VARCHAR AS iccs_code,
+                   CASE WHEN kind = 'split' THEN share::DOUBLE ELSE 1.0 END AS share, note::VARCHAR AS note
             FROM corr_rows""")
     finally:
         con.unregister("corr_rows")

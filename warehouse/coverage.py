@@ -24,6 +24,12 @@ last period) or inferred from the data by this rule, computed in DuckDB per sour
    ``MIN_RUN_SHARE`` (5%) of the records, and always of the largest run: a stray dense month in the tail is
    left out, two halves of a series around a long outage are both in (the outage shows as missing periods).
 
+6. An annual series of at least ``MIN_YEARS_FOR_CUT`` (4) years whose last year holds under
+   ``YEAR_TO_DATE_SHARE`` (60%) of the year before ends the year before: publishers release the current year to
+   date (Mexico's SESNSP table for 2025 holds six months, -52% on 2024), and annual data carries no months that
+   would mark it partial, so "fell 58% from 2015 to 2025" would be read as a fall. A real drop of over 40% of a
+   whole source in one year is rarer than a year to date; configure ``coverage: {to: 2025}`` to keep such a year.
+
 With one or two periods, or a short annual table, every non-trivial period is dense and the window is the
 whole series; the rule can only leave out sparse edges and small isolated runs, never the bulk of the data.
 Sources without a row in ``coverage_windows`` (never assessed) are treated as covering everything, and periods
@@ -42,6 +48,8 @@ from schemas.coverage import parse_bound
 DENSE_SHARE = 0.10
 MAX_GAP = {"month": 12, "year": 2}
 MIN_RUN_SHARE = 0.05
+YEAR_TO_DATE_SHARE = 0.6
+MIN_YEARS_FOR_CUT = 4
 
 TABLE = "coverage_windows"
 COUNTS_IN_WINDOW = "v_offence_counts_in_window"
@@ -112,7 +120,8 @@ COMMENTS = {
     "v_coverage": "per source and unit: the periods the source covers (first_period..last_period, basis "
                   "configured | inferred) and its records inside, before (late reports of old offences) and after "
                   "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
-                  "records_are); count_* are the counts in the unit (offences, victims ...)",
+                  "records_are); count_* are the counts in the unit (offences, victims ...) of the national "
+                  "figure, a total row counted once (as v_national_counts)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
     NATIONAL_IN_WINDOW: "v_national_counts (the national figure: total rows where a source has them, else the sum "
@@ -188,10 +197,18 @@ def inferred_sql() -> str:
             SELECT * FROM weighed
             WHERE n >= {MIN_RUN_SHARE} * total
                OR n = (SELECT max(n) FROM weighed x WHERE x.source = weighed.source AND x.unit = weighed.unit)),
-        windows AS (SELECT source, unit, kind, min(p0) AS first_index, max(p1) AS last_index FROM kept GROUP BY ALL)
+        windows AS (SELECT source, unit, kind, min(p0) AS first_index, max(p1) AS last_index FROM kept GROUP BY ALL),
+        trimmed AS (
+            SELECT w.source, w.unit, w.kind, w.first_index,
+                   CASE WHEN w.kind = 'year' AND w.last_index - w.first_index >= {MIN_YEARS_FOR_CUT - 1}
+                             AND w.last_index = s.p1 AND lastv.n < {YEAR_TO_DATE_SHARE} * prevv.n
+                        THEN w.last_index - 1 ELSE w.last_index END AS last_index
+            FROM windows w JOIN spans s USING (source, unit)
+            LEFT JOIN vol lastv ON lastv.source = w.source AND lastv.unit = w.unit AND lastv.p = w.last_index
+            LEFT JOIN vol prevv ON prevv.source = w.source AND prevv.unit = w.unit AND prevv.p = w.last_index - 1)
         SELECT s.source, s.unit, s.kind, coalesce(w.first_index, s.p0) AS first_index,
                coalesce(w.last_index, s.p1) AS last_index
-        FROM spans s LEFT JOIN windows w USING (source, unit)"""
+        FROM spans s LEFT JOIN trimmed w USING (source, unit)"""
 
 
 def _label(kind: str, index: str) -> str:
@@ -239,10 +256,15 @@ def compute(con: duckdb.DuckDBPyConnection,
                        CASE WHEN g.source IS NULL THEN 'inferred' ELSE 'configured' END AS basis,
                        s.p1 AS data_last_index, g.source IS NULL OR g.last_year IS NULL AS open_end
                 FROM _inferred i JOIN spans s USING (source, unit) LEFT JOIN _configured g USING (source)),
+            roles AS (
+                SELECT *, bool_or(is_total) OVER (
+                    PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
+                FROM v_offence_count_roles),
             placed AS (
-                SELECT w.source, w.unit, {position} AS pos, c.count,
+                SELECT w.source, w.unit, {position} AS pos,
+                       CASE WHEN c.is_total = c.has_total THEN c.count ELSE 0 END AS count,
                        CASE WHEN src.level = 'aggregate' THEN 1 ELSE c.count END AS records
-                FROM offence_counts c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
+                FROM roles c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
                 LEFT JOIN sources src ON src.source = c.source)
             SELECT w.source, w.unit, w.period_kind, w.first_index, w.last_index,
                    {_label('w.period_kind', 'w.first_index')}, {_label('w.period_kind', 'w.last_index')}, w.basis,

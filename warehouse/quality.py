@@ -163,7 +163,8 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
     (`outside_*`) and the others (`quarantined_*`): `_cells`, `_units` (the sum of the counts that read as a
     number) and `_without_count` (cells whose count is missing, suppressed or unreadable, or every cell when
     `count_key`, the count's column in the raw record, is unknown: then `count_read` is 0): such a cell is never
-    given a number."""
+    given a number. `national` is the national figure (v_national_counts): below `loaded` when a total row
+    among the areas is loaded beside them."""
     loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
     value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {_sql_text('$.' + _json_key(count_key))}),"
              " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
@@ -174,6 +175,12 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
                coalesce(sum(v) FILTER (isfinite(v) AND v >= 0), 0)
         FROM q GROUP BY outside""", [source]).fetchall()
     out: dict[str, float | int] = {"loaded": float(loaded), "count_read": int(bool(count_key))}
+    # the national figure (a total row among the areas counted once), beside the sum of every loaded cell
+    try:
+        national = con.execute("SELECT sum(count) FROM v_national_counts WHERE source = ?", [source]).fetchone()[0]
+    except duckdb.Error:  # a warehouse written before totals existed, opened read-only
+        national = None
+    out["national"] = float(national if national is not None else loaded)
     for prefix in ("quarantined", "outside"):
         out |= {f"{prefix}_cells": 0, f"{prefix}_without_count": 0, f"{prefix}_units": 0.0}
     for outside, cells, without, units in rows:

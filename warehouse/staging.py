@@ -55,6 +55,9 @@ class StageSummary:
     filtered_rows: int = 0
     # wide layout: columns of the file neither matched by the pattern nor read by a field, filter or exclude
     unused_columns: tuple[str, ...] = ()
+    # aggregate long tables: (column, value, other values) where a column nothing reads holds a total-like value
+    # ('Total' beside 'Hombre' and 'Mujer'): its rows are added to the parts they total
+    unread_totals: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def records_in(self) -> int:
@@ -451,18 +454,58 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     filtered = 0
     index = 0
     unused: dict[str, None] = {}
+    totals: dict[tuple[str, str, str], None] = {}
     label = f"source '{src.name}'"
     for path in paths:
         with readable_files(path, src.read, label) as items:
             for item in items:
                 filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0,
                                         unused=unused)
+                totals.update(dict.fromkeys(unread_total_values(con, src, item)))
                 shown.append(item.shown)
                 index += 1
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rejected = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
     return StageSummary(files=tuple(shown), rows=rows, rejected_lines=rejected, filtered_rows=filtered,
-                        unused_columns=tuple(unused))
+                        unused_columns=tuple(unused), unread_totals=tuple(totals))
+
+
+# Values that name the total of a breakdown (case and surrounding spaces ignored).
+TOTAL_VALUES = ("total", "totals", "todos", "todas", "all", "ambos sexos", "both sexes", "all ages", "all persons",
+                "total general", "gesamt", "insgesamt", "ensemble", "tous", "totaal", "totale")
+MAX_BREAKDOWN_VALUES = 50
+
+
+def unread_total_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable
+                        ) -> list[tuple[str, str, str]]:
+    """(column, value, other values) for each column of an aggregate long table that no field, filter or exclude
+    reads, has at most ``MAX_BREAKDOWN_VALUES`` values and holds one named like a total ('Total' beside
+    'Hombre', 'Mujer'). Each cell is loaded, so the total's rows are added to the parts they total (SESNSP's
+    victims by sex: 555,156 victims in 2015 for a published 295,890). One scan of the file."""
+    if src.level != "aggregate" or src.layout == "wide" or src.format == "eurostat":
+        return []
+    body, present = relation_sql(con, item, src.read, f"source '{src.name}'")
+    used = {col for field in src.columns for col in src.source_columns(field)}
+    used |= {col for col, _ in src.filters} | {col for col, _ in src.excludes} | {"ordinal"}
+    candidates = [c for c in present if c not in used]
+    if not candidates:
+        return []
+    lists = ", ".join(f"list(DISTINCT trim({_ident(c)}::VARCHAR)) FILTER (WHERE {_ident(c)} IS NOT NULL)[:"
+                      f"{MAX_BREAKDOWN_VALUES + 1}]" for c in candidates)
+    try:
+        values = con.execute(f"SELECT {lists} FROM ({body})").fetchone()
+    except duckdb.Error:
+        return []
+    found = []
+    for column, seen in zip(candidates, values, strict=True):
+        seen = sorted(v for v in (seen or []) if v)
+        if len(seen) < 2 or len(seen) > MAX_BREAKDOWN_VALUES:
+            continue
+        for value in seen:
+            if value.lower() in TOTAL_VALUES:
+                others = [v for v in seen if v != value]
+                found.append((column, value, ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")))
+    return found
 
 
 def unused_wide_columns(src: SourceConfig, present: list[str]) -> list[str]:
@@ -769,4 +812,22 @@ def stage_population(con: duckdb.DuckDBPyConnection, specs) -> str:
                     except duckdb.Error as exc:
                         raise SourceError(f"{item.shown}: population: cannot be read: "
                                           f"{str(exc).splitlines()[0]}") from None
+                    _national_rows_once(con, spec, item, present)
     return POPULATION_STAGED
+
+
+def _national_rows_once(con: duckdb.DuckDBPyConnection, spec, item: Readable, present: list[str]) -> None:
+    """A file read without an area column holds national rows: one per country and year. Several (London's 624
+    ward rows of a year, in a file whose area column is 'Ward_Name') would be summed into a national population
+    that is not the country's; stop with the columns to choose from instead."""
+    if "area" in _population_columns(spec, item, present) or spec.area_lookup is not None:
+        return
+    rows = con.execute(f"""SELECT country, year, count(*) AS n FROM {POPULATION_STAGED}
+                           WHERE file = ? AND reason IS NULL GROUP BY ALL HAVING count(*) > 1
+                           ORDER BY n DESC, country, year LIMIT 1""", [item.shown]).fetchall()
+    if rows:
+        country, year, n = rows[0]
+        raise SourceError(f"{item.shown}: population: {n} rows for {country} {year} and no area column (no "
+                          f"columns.area and no column named 'area'; columns: {', '.join(present)}): a file "
+                          "without areas has one national row per country and year; name the area column with "
+                          "columns.area, or keep the national rows with filter")

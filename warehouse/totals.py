@@ -8,8 +8,10 @@ the national figure and the evidence behind it:
   ``area`` NULL (``warehouse.classify.counts_sql``); the population row of that name is the national population.
 - ``v_total_areas``: declared totals and, for aggregate sources without a declaration, *detected* ones: an
   area whose count equals the sum of the other areas (``TOLERANCE_*``) in at least ``MOST`` of the cells
-  compared. A cell (offence × period) is compared only where every area of the source has a row (a suppressed
-  or missing cell proves nothing) and some area counted something; at least ``MIN_CELLS`` cells and at least
+  compared. A cell (offence × period) is compared where every area of the source has a row, or, in a source
+  none of whose counts was quarantined as missing or suppressed, where at least ``MIN_AREAS`` areas have one (a
+  table of 3,000 small areas leaves out its zero cells: absent is zero there; a suppressed cell proves nothing),
+  and some area counted something; at least ``MIN_CELLS`` cells and at least
   ``MIN_AREAS`` areas are needed: with two areas "one equals the sum of the others" only says they are equal,
   and nothing tells which is the total.
 - ``v_national_counts``: per source, offence (ICCS and national code) and period, the national figure: the total
@@ -65,13 +67,16 @@ cells AS (
 areas AS (
     SELECT source, country, unit, count(DISTINCT area) AS n_areas FROM cells GROUP BY ALL
     HAVING count(DISTINCT area) >= {MIN_AREAS}),
+suppressed AS (
+    SELECT DISTINCT source FROM quarantine WHERE reason IN ('missing_count', 'invalid_count')),
 framed AS (
-    SELECT c.*, a.n_areas, sum(c.n) OVER w - c.n AS others, count(*) OVER w AS present
-    FROM cells c JOIN areas a USING (source, country, unit)
+    SELECT c.*, a.n_areas, sum(c.n) OVER w - c.n AS others, count(*) OVER w AS present,
+           x.source IS NOT NULL AS has_suppressed
+    FROM cells c JOIN areas a USING (source, country, unit) LEFT JOIN suppressed x ON x.source = c.source
     WINDOW w AS (PARTITION BY c.source, c.country, c.unit, c.stage, c.iccs_code, c.national_code, c.year, c.month)),
 compared AS (
-    SELECT *, abs(n - others) <= greatest({TOLERANCE_SHARE} * n, {TOLERANCE_PER_AREA} * n_areas) AS matches
-    FROM framed WHERE present = n_areas AND n + others > 0),
+    SELECT *, abs(n - others) <= greatest({TOLERANCE_SHARE} * n, {TOLERANCE_PER_AREA} * present) AS matches
+    FROM framed WHERE (present = n_areas OR (NOT has_suppressed AND present >= {MIN_AREAS})) AND n + others > 0),
 judged AS (
     SELECT source, country, unit, area, count(*) AS cells_compared, count(*) FILTER (matches) AS cells_matching,
            arg_max(national_code || ' (ICCS ' || iccs_code || ') ' || year::VARCHAR
