@@ -29,6 +29,9 @@ last period) or inferred from the data by this rule, computed in DuckDB per sour
    date (Mexico's SESNSP table for 2025 holds six months, -52% on 2024), and annual data carries no months that
    would mark it partial, so "fell 58% from 2015 to 2025" would be read as a fall. A real drop of over 40% of a
    whole source in one year is rarer than a year to date; configure ``coverage: {to: 2025}`` to keep such a year.
+   Only where the year before holds at least ``MIN_YEAR_TO_DATE_BASE`` (1,000) counts: a 40% fall of that many is
+   far beyond chance (Poisson sd ~3%), while a small series (a country's 8 then 4 homicides) falls by half by chance
+   and its last year must stay in.
 
 With one or two periods, or a short annual table, every non-trivial period is dense and the window is the
 whole series; the rule can only leave out sparse edges and small isolated runs, never the bulk of the data.
@@ -50,6 +53,7 @@ MAX_GAP = {"month": 12, "year": 2}
 MIN_RUN_SHARE = 0.05
 YEAR_TO_DATE_SHARE = 0.6
 MIN_YEARS_FOR_CUT = 4
+MIN_YEAR_TO_DATE_BASE = 1000
 
 TABLE = "coverage_windows"
 COUNTS_IN_WINDOW = "v_offence_counts_in_window"
@@ -202,6 +206,7 @@ def inferred_sql() -> str:
             SELECT w.source, w.unit, w.kind, w.first_index,
                    CASE WHEN w.kind = 'year' AND w.last_index - w.first_index >= {MIN_YEARS_FOR_CUT - 1}
                              AND w.last_index = s.p1 AND lastv.n < {YEAR_TO_DATE_SHARE} * prevv.n
+                             AND prevv.n >= {MIN_YEAR_TO_DATE_BASE}
                         THEN w.last_index - 1 ELSE w.last_index END AS last_index
             FROM windows w JOIN spans s USING (source, unit)
             LEFT JOIN vol lastv ON lastv.source = w.source AND lastv.unit = w.unit AND lastv.p = w.last_index
