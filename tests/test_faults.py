@@ -181,19 +181,17 @@ def test_a_renamed_file_keeps_its_records_through_iccs_run(tmp_path: Path) -> No
     assert _state_of(warehouse) == _clean(config)
 
 
-def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_duplicates(tmp_path: Path) -> None:
-    """The landing sensor's path prunes too (issue 12): a.csv and b.csv share r1; a.csv wins it; a.csv is removed,
-    the sensor runs the mirror job, a.csv's rows go and b.csv's r1 is loaded from b.csv."""
-    config = _folder(tmp_path)
-    (tmp_path / "landing" / "a.csv").write_text(_csv(["r0", "r1"]))
-    (tmp_path / "landing" / "b.csv").write_text(_csv(["r1", "r2"]))
-    defs = build_definitions(config, tmp_path / "w.duckdb", tmp_path / "reports")
+
+def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
+    """One landing-sensor tick at a time, run as the daemon would: its partition requests applied, the reference
+    tables loaded, then each requested run executed in process (with ``honour_run_keys``, a run key already
+    launched is skipped, as the daemon does). Each call returns the names of the jobs it requested."""
+    defs = build_definitions(config, folder / "w.duckdb", folder / "reports")
     instance = dg.DagsterInstance.ephemeral()
-    cursor = None
+    state: dict = {"cursor": None, "launched": set()}
 
     def tick() -> list[str]:
-        nonlocal cursor
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+        context = dg.build_sensor_context(instance=instance, cursor=state["cursor"],
                                           resources={"sources": SourcesConfig(path=str(config))})
         result = landing_sensor(context)
         for request in result.dynamic_partitions_requests:
@@ -202,12 +200,28 @@ def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_du
             else:
                 for key in request.partition_keys:
                     instance.delete_dynamic_partition(LANDED_FILES.name, key)
-        cursor = result.cursor
+        state["cursor"] = result.cursor
         assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         for request in result.run_requests:
+            if honour_run_keys and request.run_key is not None:
+                if request.run_key in state["launched"]:
+                    continue  # what the sensor daemon does with a run key it already launched
+                state["launched"].add(request.run_key)
             job = defs.resolve_job_def(request.job_name)
-            assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success
+            assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
+                                          tags=dict(request.tags)).success
         return [request.job_name for request in result.run_requests]
+
+    tick.instance = instance  # type: ignore[attr-defined]  # for assertions on the partitions
+    return tick
+
+def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_duplicates(tmp_path: Path) -> None:
+    """The landing sensor's path prunes too (issue 12): a.csv and b.csv share r1; a.csv wins it; a.csv is removed,
+    the sensor runs the mirror job, a.csv's rows go and b.csv's r1 is loaded from b.csv."""
+    config = _folder(tmp_path)
+    (tmp_path / "landing" / "a.csv").write_text(_csv(["r0", "r1"]))
+    (tmp_path / "landing" / "b.csv").write_text(_csv(["r1", "r2"]))
+    tick = _sensor_ticks(config, tmp_path)
 
     assert tick() == ["sources_job", "sources_job"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
@@ -219,7 +233,7 @@ def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_du
         assert con.execute("SELECT parse_filename(file), record_id FROM offences ORDER BY 2").fetchall() == [
             ("b.csv", "r1"), ("b.csv", "r2")]
         assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
-    assert instance.get_dynamic_partitions(LANDED_FILES.name) == ["s/landing/b.csv"]
+    assert tick.instance.get_dynamic_partitions(LANDED_FILES.name) == ["s/landing/b.csv"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -529,31 +543,7 @@ def test_a_file_renamed_away_and_back_or_reverted_is_loaded_again_by_the_sensor(
     landing folder, its records nowhere in the warehouse. The daemon's rule is applied here as it applies it."""
     config = _folder(tmp_path)
     landing = tmp_path / "landing"
-    defs = build_definitions(config, tmp_path / "w.duckdb", tmp_path / "reports")
-    instance = dg.DagsterInstance.ephemeral()
-    cursor, launched = None, set()
-
-    def tick() -> None:
-        nonlocal cursor
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"sources": SourcesConfig(path=str(config))})
-        result = landing_sensor(context)
-        for request in result.dynamic_partitions_requests:
-            if isinstance(request, dg.AddDynamicPartitionsRequest):
-                instance.add_dynamic_partitions(LANDED_FILES.name, list(request.partition_keys))
-            else:
-                for key in request.partition_keys:
-                    instance.delete_dynamic_partition(LANDED_FILES.name, key)
-        cursor = result.cursor
-        assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
-        for request in result.run_requests:
-            if request.run_key is not None:
-                if request.run_key in launched:
-                    continue  # what the sensor daemon does with a run key it already launched
-                launched.add(request.run_key)
-            job = defs.resolve_job_def(request.job_name)
-            assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
-                                          tags=dict(request.tags)).success
+    tick = _sensor_ticks(config, tmp_path, honour_run_keys=True)
 
     def loaded() -> list[tuple]:
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
