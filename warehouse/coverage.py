@@ -47,6 +47,7 @@ from collections.abc import Mapping
 import duckdb
 
 from schemas.coverage import parse_bound
+from warehouse.transaction import transaction
 
 DENSE_SHARE = 0.10
 MAX_GAP = {"month": 12, "year": 2}
@@ -230,8 +231,7 @@ def compute(con: duckdb.DuckDBPyConnection,
     sees a half-written table."""
     ensure_tables(con)
     rows = [(source, bounds[0], bounds[1]) for source, bounds in (configured or {}).items() if bounds]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _inferred AS {inferred_sql()}")
         con.execute("CREATE OR REPLACE TEMP TABLE _configured (source VARCHAR, first_year INTEGER, "
                     "first_month INTEGER, last_year INTEGER, last_month INTEGER)")
@@ -285,10 +285,6 @@ def compute(con: duckdb.DuckDBPyConnection,
             GROUP BY ALL""")
         con.execute("DROP TABLE _inferred")
         con.execute("DROP TABLE _configured")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:

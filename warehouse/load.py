@@ -26,6 +26,7 @@ from schemas.source_config import SourceConfig
 from warehouse.classify import counts_sql, records_table
 from warehouse.staging import rejects_table
 from warehouse.totals import record_load
+from warehouse.transaction import transaction
 
 # Called with the file's path once its deletes, inserts and checks are done, just before the commit; None in
 # production. The crash-safety test sets it to pause there and be killed.
@@ -79,8 +80,7 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
     started_at = started_at or dt.datetime.now()
     clock = time.perf_counter()
     name = src.name
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table in ("offences", "offence_counts", "quarantine"):
             con.execute(f"DELETE FROM {table} WHERE source = ? AND {FILE_MATCH}", [name, *file_params(file)])
         # Records whose id a file sorting earlier already loaded: found by a join only when such files can
@@ -144,10 +144,6 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
             raise LoadBlocked(f"{file}: " + "; ".join(failures) + " (rolled back: the warehouse is unchanged)")
         if before_commit is not None:
             before_commit(file)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return LoadSummary(run_id=run_id, file=file, records_in=records_in, records_loaded=loaded,
                        records_quarantined=quarantined, reasons=reasons, seconds=seconds,
                        records_filtered=records_filtered)
@@ -194,8 +190,7 @@ def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list
 def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) -> list[str]:
     """Remove the rows of landed files that are not in ``keep`` (the files the source's pattern matches now), and
     record each in `runs` with status 'pruned' (no longer its last 'loaded' state); returns the files removed."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         params = {"source": source, "keep": keep}
         gone = [row[0] for row in con.execute(f"""
             WITH stored AS (SELECT file FROM offence_counts WHERE source = $source
@@ -213,10 +208,6 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
         for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls"):
             con.execute(f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
                         f"AND NOT {_IN_LIST.format(files='$keep', column='file')}", params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return gone
 
 

@@ -7,7 +7,8 @@ table stops the load (naming file, line and problem) rather than misclassifying 
 
 A record id repeated across files is loaded from the file whose path sorts first (``warehouse.load``): after a
 load, and after files vanished (``landing_mirror``), the files whose duplicates that change decides are
-reloaded in the same step, so the warehouse equals a clean run whatever order files arrived, changed or left in.
+reloaded in the same step and the same transaction, so the warehouse equals a clean run whatever order files
+arrived, changed or left in, and wherever a run was killed.
 """
 
 import dataclasses
@@ -39,6 +40,7 @@ from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, reg
 from warehouse.mapping_coverage import coverage_metadata, source_coverage
 from warehouse.reference import load_classification
 from warehouse.staging import raw_table, stage_source
+from warehouse.transaction import transaction
 
 STAGED = dg.AssetKey("staged_records")
 MAPPED = dg.AssetKey("mapped_records")
@@ -104,6 +106,29 @@ def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name:
     return done
 
 
+def load_landed(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
+                run_id: str, filtered: int = 0, started: dt.datetime | None = None
+                ) -> tuple[LoadSummary, list[dg.AssetCheckResult], list[str]]:
+    """Load ``path`` and reload the files whose cross-file duplicates it decides, in one transaction: a crash
+    between the two would leave an id loaded twice, or nowhere, and a rerun that sees ``path`` loaded already
+    (the sensor's) would never repair it. Returns the load, its checks and the files reloaded."""
+    with transaction(con):
+        loaded, checks = load_verified(con, config, src, path, run_id, filtered, started)
+        reloaded = reevaluate(con, config, src.name, [str(path)], run_id)
+    return loaded, checks, reloaded
+
+
+def mirror_source(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, keep: list[str],
+                  run_id: str) -> list[str]:
+    """Remove the rows of source ``name``'s files not in ``keep`` and reload the files whose duplicates the
+    removal decides, in one transaction (as ``load_landed``); returns the files removed."""
+    with transaction(con):
+        gone = prune_files(con, name, keep)
+        if gone:
+            reevaluate(con, config, name, gone, run_id)
+    return gone
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(STAGED, group_name="ingest", partitions_def=LANDED_FILES, kinds={"duckdb"},
@@ -155,8 +180,8 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
 
         _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
-        loaded, checks = load_verified(con, config, src, path, context.run.run_id, staged.filtered_rows, started)
-        reloaded = reevaluate(con, config, src.name, [str(path)], context.run.run_id)
+        loaded, checks, reloaded = load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows,
+                                               started)
     context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
                      f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}")
     yield dg.MaterializeResult(asset_key=FACTS, check_results=checks, metadata={
@@ -189,17 +214,17 @@ def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duck
     skipped: list[str] = []
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        for name in names:
-            files = source_files(pipeline, pipeline.sources[name])
-            if not files:
-                skipped.append(name)
-                continue
-            gone = prune_files(con, name, [str(p) for p in files.values()])
-            if gone:
-                removed[name] = gone
-                reevaluate(con, pipeline, name, gone, context.run.run_id)
-        if removed:  # the periods a removed file held may have been a window's edge: assess the windows again
-            coverage.compute(con, {n: src.coverage for n, src in pipeline.sources.items()})
+        with transaction(con):  # removals, the reloads they call for and the windows: all or nothing
+            for name in names:
+                files = source_files(pipeline, pipeline.sources[name])
+                if not files:
+                    skipped.append(name)
+                    continue
+                gone = mirror_source(con, pipeline, name, [str(p) for p in files.values()], context.run.run_id)
+                if gone:
+                    removed[name] = gone
+            if removed:  # the periods a removed file held may have been a window's edge: assess them again
+                coverage.compute(con, {n: src.coverage for n, src in pipeline.sources.items()})
     context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
     return dg.MaterializeResult(metadata={
         "files_removed": sum(len(v) for v in removed.values()),
