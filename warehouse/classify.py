@@ -23,6 +23,7 @@ import pandas as pd
 from iccs.matching import label_key
 from schemas.source_config import JOINERS, SourceConfig
 from warehouse.correspondence import CorrespondenceError
+from warehouse.sql import ident, literal, to_number
 from warehouse.staging import line_offsets_sql, raw_table
 
 _ISO3 = "^[A-Z]{3}$"
@@ -55,17 +56,13 @@ def keys_table(source: str) -> str:
     return f"staging.offence_keys_{source}"
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _txt(field: str) -> str:
     return f"nullif(trim({field}_raw), '')"
 
 
 def _marked(text: str, src: SourceConfig) -> str:
     """TRUE where a numeric field's text is empty or one of the source's missing-value markers."""
-    markers = ", ".join(_q(m) for m in src.read.missing_markers)
+    markers = ", ".join(literal(m) for m in src.read.missing_markers)
     return f"({text} IS NULL OR lower({text}) IN ({markers}))"
 
 
@@ -74,19 +71,11 @@ def _numeric_txt(field: str, src: SourceConfig) -> str:
     return f"CASE WHEN NOT {_marked(_txt(field), src)} THEN {_txt(field)} END"
 
 
-def _number(text: str, decimal: str, thousands: str) -> str:
-    if thousands:
-        text = f"replace({text}, {_q(thousands)}, '')"
-    if decimal != ".":
-        text = f"replace({text}, {_q(decimal)}, '.')"
-    return f"TRY_CAST({text} AS DOUBLE)"
-
-
 def _date_sql(src: SourceConfig, text: str) -> str:
     """The date of a record: strptime, or for a quarter format (``%q``) the first day of the quarter, with
     quarter 1 starting in ``fiscal_year_start`` of the year the %Y names (2017/18 Q4 from April = 2018-01-01)."""
     if "%q" not in src.date_format:
-        return f"try_strptime({text}, {_q(src.date_format)})::DATE"
+        return f"try_strptime({text}, {literal(src.date_format)})::DATE"
     groups: list[str] = []
     pattern = ""
     for token in re.split(r"(%[Yyq%])", src.date_format):
@@ -104,9 +93,9 @@ def _date_sql(src: SourceConfig, text: str) -> str:
         else:
             pattern += re.escape(token)
     pattern = "^" + pattern + "$"
-    year = (f"TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('Y') + 1}) AS INTEGER)" if "Y" in groups
-            else f"2000 + TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('y') + 1}) AS INTEGER)")
-    quarter = f"TRY_CAST(regexp_extract({text}, {_q(pattern)}, {groups.index('q') + 1}) AS INTEGER)"
+    year = (f"TRY_CAST(regexp_extract({text}, {literal(pattern)}, {groups.index('Y') + 1}) AS INTEGER)" if "Y" in groups
+            else f"2000 + TRY_CAST(regexp_extract({text}, {literal(pattern)}, {groups.index('y') + 1}) AS INTEGER)")
+    quarter = f"TRY_CAST(regexp_extract({text}, {literal(pattern)}, {groups.index('q') + 1}) AS INTEGER)"
     months = f"({src.fiscal_year_start - 1} + ({quarter} - 1) * 3)"
     return f"make_date({year} + {months} // 12, {months} % 12 + 1, 1)"
 
@@ -194,19 +183,15 @@ def _lookup_sql(src: SourceConfig) -> str:
     lookup = src.country_lookup
     if lookup is None:
         return ""
-    area = f"any_value(trim({_ident(lookup.area)}::VARCHAR))" if lookup.area else "NULL::VARCHAR"
+    area = f"any_value(trim({ident(lookup.area)}::VARCHAR))" if lookup.area else "NULL::VARCHAR"
     return f"""
         , lookup AS (
-            SELECT trim({_ident(lookup.key)}::VARCHAR) AS lookup_key,
-                   min(upper(trim({_ident(lookup.value)}::VARCHAR))) AS lookup_country, {area} AS lookup_area
-            FROM read_csv({_q(str(lookup.file))}, header = true, all_varchar = true,
-                          delim = {_q(lookup.delimiter)}, encoding = {_q(lookup.encoding)})
-            WHERE nullif(trim({_ident(lookup.value)}::VARCHAR), '') IS NOT NULL
+            SELECT trim({ident(lookup.key)}::VARCHAR) AS lookup_key,
+                   min(upper(trim({ident(lookup.value)}::VARCHAR))) AS lookup_country, {area} AS lookup_area
+            FROM read_csv({literal(str(lookup.file))}, header = true, all_varchar = true,
+                          delim = {literal(lookup.delimiter)}, encoding = {literal(lookup.encoding)})
+            WHERE nullif(trim({ident(lookup.value)}::VARCHAR), '') IS NOT NULL
             GROUP BY 1)"""
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _has(src: SourceConfig, field: str) -> bool:
@@ -224,14 +209,14 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     if src.nested_totals:
         _prepare_tree(con, src)
     has = lambda field: _has(src, field)  # noqa: E731
-    fmt = _q(src.date_format)
-    shown = {field: _q(src.columns.get(field, f"{field} (constant)")) for field in
+    fmt = literal(src.date_format)
+    shown = {field: literal(src.columns.get(field, f"{field} (constant)")) for field in
              ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")}
-    lat = _number(_numeric_txt("latitude", src), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
-    lon = _number(_numeric_txt("longitude", src), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
+    lat = to_number(_numeric_txt("latitude", src), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
+    lon = to_number(_numeric_txt("longitude", src), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
     # A count is a finite number or NULL: NaN/inf (a typed Parquet or Excel cell, or text such as 'inf') never
     # reaches a sum; ``count_nonfinite`` keeps the fact for the quarantine reason.
-    number = _number(_txt("count"), src.decimal, src.thousands)
+    number = to_number(_txt("count"), src.decimal, src.thousands)
     count = f"CASE WHEN isfinite({number}) THEN {number} END" if has("count") else "1.0"
     nonfinite = f"coalesce(NOT isfinite({number}), false)" if has("count") else "false"
     rid = _txt("record_id") if has("record_id") else "NULL"
@@ -240,12 +225,12 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     elif has("country"):
         country = f"upper({_txt('country')})"
     else:
-        country = _q(src.country)
+        country = literal(src.country)
     area = _txt("area") if has("area") else "NULL::VARCHAR"
     if src.country_lookup is not None:
         area = f"coalesce({area}, lk.lookup_area)"
     flag = _txt("flag") if has("flag") or src.format == "eurostat" else "NULL::VARCHAR"
-    corr_name = _q(src.correspondence.name)[1:-1]
+    corr_name = literal(src.correspondence.name)[1:-1]
     checks: list[tuple[str, str, str]] = [
         ("missing_field", "date_txt IS NULL", f"{shown['date']} || ': empty'"),
         ("missing_field", "offence_txt IS NULL", f"{shown['offence']} || ': empty'"),
@@ -260,8 +245,8 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
          f"{shown['date']} || ': ''' || date_txt || ''' does not match ' || {fmt}"),
         ("date_out_of_range", "occurred_on > current_date",
          f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is in the future'"),
-        ("date_out_of_range", f"occurred_on < DATE {_q(src.date_floor)}",
-         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor ' || {_q(src.date_floor)}"),
+        ("date_out_of_range", f"occurred_on < DATE {literal(src.date_floor)}",
+         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor ' || {literal(src.date_floor)}"),
         ("excluded_offence", "iccs_code IS NULL AND mapping = 'excluded'",
          f"{shown['offence']} || ': national code ''' || offence_txt || ''' is excluded from ICCS by {corr_name}: '"
          " || coalesce(map_note, '')"),
@@ -300,7 +285,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
     raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
-    pairs_json = [f"{_q(src.columns.get(f, f))}: {f}_raw" for f in raw_fields]
+    pairs_json = [f"{literal(src.columns.get(f, f))}: {f}_raw" for f in raw_fields]
     if src.read.reshaped:
         pairs_json.append("'column': cell")
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
@@ -504,7 +489,7 @@ def _prepare_tree(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
 
 def _grouped_sql(src: SourceConfig, batch: str, where: str) -> str:
     month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
-    area = f"CASE WHEN b.area = {_q(src.total_area)} THEN NULL ELSE b.area END" if src.total_area else "b.area"
+    area = f"CASE WHEN b.area = {literal(src.total_area)} THEN NULL ELSE b.area END" if src.total_area else "b.area"
     return f"""
         SELECT b.country, {area} AS area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,

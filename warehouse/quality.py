@@ -12,6 +12,7 @@ import pandera.pandas as pa
 
 from schemas import REASONS, OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from warehouse.contracts import validate_table
+from warehouse.sql import literal
 
 # The tables a user reads, with the contract each must meet (checked over the whole table, all sources).
 TABLE_CONTRACTS: tuple[tuple[str, type[pa.DataFrameModel]], ...] = (
@@ -104,18 +105,18 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     The code is read from the detail text, or from the raw record (the detail names its column) when the
     detail does not quote it."""
-    kinds = " ".join(f"WHEN '{k}' THEN {_sql_text(v)}" for k, v in KIND_MEANINGS.items())
+    kinds = " ".join(f"WHEN '{k}' THEN {literal(v)}" for k, v in KIND_MEANINGS.items())
     return _frame(con, f"""
         WITH q AS (
             SELECT *, {_kind_sql()} AS kind,
-                   nullif(regexp_extract(detail, {_sql_text(_CODE)}, 1), '') AS quoted,
-                   nullif(regexp_extract(detail, {_sql_text(_COLUMN)}, 1), '') AS code_column
+                   nullif(regexp_extract(detail, {literal(_CODE)}, 1), '') AS quoted,
+                   nullif(regexp_extract(detail, {literal(_COLUMN)}, 1), '') AS code_column
             FROM quarantine WHERE reason IN {UNCLASSIFIED_REASONS}),
         u AS (
             SELECT source, kind, file, row_number,
                    coalesce(quoted, json_extract_string(try_cast(raw AS JSON), '$."' || code_column || '"'),
-                            nullif(regexp_extract(detail, {_sql_text(_QUOTED)}, 1), '')) AS national_code,
-                   nullif(regexp_extract(detail, {_sql_text(_NOTE)}, 1), '') AS note
+                            nullif(regexp_extract(detail, {literal(_QUOTED)}, 1), '')) AS national_code,
+                   nullif(regexp_extract(detail, {literal(_NOTE)}, 1), '') AS note
             FROM q),
         totals AS (
             SELECT source, sum(records_in) AS records_in FROM (
@@ -128,10 +129,6 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM u LEFT JOIN totals t USING (source)
         GROUP BY u.source, u.national_code, u.kind
         ORDER BY records DESC, u.source, u.national_code""")
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _file_key(con: duckdb.DuckDBPyConnection) -> str:
@@ -166,7 +163,7 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
     given a number. `national` is the national figure (v_national_counts): below `loaded` when a total row
     among the areas is loaded beside them."""
     loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
-    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {_sql_text('$.' + _json_key(count_key))}),"
+    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {literal('$.' + _json_key(count_key))}),"
              " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
     rows = con.execute(f"""
         WITH q AS (SELECT coalesce({_kind_sql()} = 'excluded', false) AS outside, {value} AS v

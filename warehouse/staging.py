@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 
 from schemas.source_config import DEFAULT_JOINER, JOINERS, ReadOptions, SourceConfig
+from warehouse.sql import ident, literal, to_number
 
 # DuckDB's default maximum line is 2 MB; a longer line is rejected (quarantined), not fatal, but real
 # free-text fields can be long, so allow more before calling a line malformed.
@@ -89,14 +90,6 @@ def rejects_table(source: str) -> str:
 def skipped_table(source: str) -> str:
     """Blank lines: not records, but lines, so they count when a row's physical line is worked out."""
     return f"staging.skipped_{source}"
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _duckdb_encoding(encoding: str) -> str:
@@ -286,11 +279,11 @@ def _delimiter_hint(header: list[str], opts: ReadOptions) -> str:
 
 
 def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: bool, has_header: bool = True) -> str:
-    columns = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in header) + "}"
+    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
     options = [
         f"header = {str(has_header).lower()}", "auto_detect = false", f"columns = {columns}",
-        f"delim = {_quote(opts.delimiter)}",
-        "quote = '\"'", "escape = '\"'", f"encoding = {_quote(_duckdb_encoding(_encoding(item, opts)))}",
+        f"delim = {literal(opts.delimiter)}",
+        "quote = '\"'", "escape = '\"'", f"encoding = {literal(_duckdb_encoding(_encoding(item, opts)))}",
         "strict_mode = true", "null_padding = false", f"max_line_size = {MAX_LINE_BYTES}",
     ]
     # Only the empty cell is NULL here: missing-value markers ('..', 'x', '-') are judged per numeric field in SQL
@@ -298,7 +291,7 @@ def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: b
     if rejects:
         options += ["store_rejects = true", "rejects_table = 'iccs_reject_errors'",
                     "rejects_scan = 'iccs_reject_scans'"]
-    return f"read_csv({_quote(str(item.path))}, {', '.join(options)})"
+    return f"read_csv({literal(str(item.path))}, {', '.join(options)})"
 
 
 def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> tuple[str, list[str]]:
@@ -314,15 +307,15 @@ def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> t
         raise SourceError(f"{item.shown}: {label}: line 1: not a Eurostat bulk TSV header (expected "
                           f"'dim1,dim2,...\\TIME_PERIOD' then one column per period, got {key!r})")
     time_name = time_name.strip()
-    split = ", ".join(f"trim(string_split({_ident(key)}, ',')[{i + 1}]) AS {_ident(d)}" for i, d in enumerate(dims))
-    renamed = ", ".join(f"{_ident(p)} AS {_ident(p.strip())}" for p in periods)
-    on = ", ".join(_ident(p.strip()) for p in periods)
+    split = ", ".join(f"trim(string_split({ident(key)}, ',')[{i + 1}]) AS {ident(d)}" for i, d in enumerate(dims))
+    renamed = ", ".join(f"{ident(p)} AS {ident(p.strip())}" for p in periods)
+    on = ", ".join(ident(p.strip()) for p in periods)
     cell = "trim(cell)"
     sql = f"""
         SELECT * EXCLUDE (cell), nullif(split_part({cell}, ' ', 1), ':') AS value,
                nullif(trim(regexp_replace({cell}, '^\\S+', '')), '') AS flag
         FROM (UNPIVOT (SELECT {split}, {renamed}, ordinal FROM ({base})) ON {on}
-              INTO NAME {_ident(time_name)} VALUE cell)
+              INTO NAME {ident(time_name)} VALUE cell)
         WHERE {cell} <> ':'"""
     return sql, [*dims, time_name, "value", "flag"]
 
@@ -339,9 +332,9 @@ def _wide_sql(base: str, columns: list[str], opts: ReadOptions, item: Readable, 
         if name in kept:
             raise SourceError(f"{item.shown}: {label}: field 'wide': '{name}' is already a column of the file; "
                               "choose other names_to/values_to")
-    on = ", ".join(_ident(c) for c in wide)
-    sql = (f"SELECT * FROM (UNPIVOT ({base}) ON {on} INTO NAME {_ident(opts.names_to)} "
-           f"VALUE {_ident(opts.values_to)})")
+    on = ", ".join(ident(c) for c in wide)
+    sql = (f"SELECT * FROM (UNPIVOT ({base}) ON {on} INTO NAME {ident(opts.names_to)} "
+           f"VALUE {ident(opts.values_to)})")
     return sql, [*kept, opts.names_to, opts.values_to]
 
 
@@ -354,13 +347,13 @@ def relation_sql(con: duckdb.DuckDBPyConnection, item: Readable, opts: ReadOptio
     With ``header`` given, the file has no header line (the rest of a file after a broken line) and its rows are
     numbered from ``ordinal_base`` + 1."""
     if opts.format == "parquet":
-        reader = f"read_parquet({_quote(str(item.path))}, file_row_number = true)"
+        reader = f"read_parquet({literal(str(item.path))}, file_row_number = true)"
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         except duckdb.Error as exc:
             raise SourceError(f"{item.shown}: {label}: cannot be read as parquet: {str(exc).splitlines()[0]}") from None
         names = [row[0] for row in described if row[0] != "file_row_number"]
-        cast = ", ".join(f"{_ident(n)}::VARCHAR AS {_ident(n)}" for n in names)
+        cast = ", ".join(f"{ident(n)}::VARCHAR AS {ident(n)}" for n in names)
         base = f"SELECT {cast}, file_row_number + 1 AS ordinal FROM {reader}"
         header = names
     else:
@@ -407,22 +400,22 @@ def blank_lines(item: Readable) -> list[int]:
 def field_sql(src: SourceConfig, name: str) -> str | None:
     """The text of a standard field: a column, several columns joined, or a constant; None when not given."""
     if name in src.constants:
-        return f"{_quote(src.constants[name])}::VARCHAR"
+        return f"{literal(src.constants[name])}::VARCHAR"
     columns = src.source_columns(name)
     if not columns:
         return None
     if len(columns) == 1:
-        return f"{_ident(columns[0])}::VARCHAR"
-    parts = ", ".join(f"nullif(trim({_ident(c)}::VARCHAR), '')" for c in columns)
-    return f"concat_ws({_quote(JOINERS.get(name, DEFAULT_JOINER))}, {parts})"
+        return f"{ident(columns[0])}::VARCHAR"
+    parts = ", ".join(f"nullif(trim({ident(c)}::VARCHAR), '')" for c in columns)
+    return f"concat_ws({literal(JOINERS.get(name, DEFAULT_JOINER))}, {parts})"
 
 
 def _filter_sql(opts: ReadOptions, prefix: str = "") -> str:
     """TRUE for the rows the configuration keeps (``filter``) and does not drop (``exclude``)."""
     def values(vals: tuple[str, ...]) -> str:
-        return ", ".join(_quote(v) for v in vals)
-    kept = [f"coalesce(trim({prefix}{_ident(c)}::VARCHAR) IN ({values(v)}), false)" for c, v in opts.filters]
-    kept += [f"coalesce(trim({prefix}{_ident(c)}::VARCHAR) NOT IN ({values(v)}), true)" for c, v in opts.excludes]
+        return ", ".join(literal(v) for v in vals)
+    kept = [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) IN ({values(v)}), false)" for c, v in opts.filters]
+    kept += [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) NOT IN ({values(v)}), true)" for c, v in opts.excludes]
     return " AND ".join(kept) or "true"
 
 
@@ -490,7 +483,7 @@ def unread_total_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, item:
     candidates = [c for c in present if c not in used]
     if not candidates:
         return []
-    lists = ", ".join(f"list(DISTINCT trim({_ident(c)}::VARCHAR)) FILTER (WHERE {_ident(c)} IS NOT NULL)[:"
+    lists = ", ".join(f"list(DISTINCT trim({ident(c)}::VARCHAR)) FILTER (WHERE {ident(c)} IS NOT NULL)[:"
                       f"{MAX_BREAKDOWN_VALUES + 1}]" for c in candidates)
     try:
         values = con.execute(f"SELECT {lists} FROM ({body})").fetchone()
@@ -616,12 +609,12 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
               if field_sql(src, f) is not None]
     if src.format == "eurostat" and "flag" not in fields:
         fields.append("flag")
-    selected = ", ".join(f"{field_sql(src, f) or _ident(f)} AS {f}_raw" for f in fields)
-    cell = f"{_ident(src.names_to)}::VARCHAR" if src.layout == "wide" else "NULL::VARCHAR"
+    selected = ", ".join(f"{field_sql(src, f) or ident(f)} AS {f}_raw" for f in fields)
+    cell = f"{ident(src.names_to)}::VARCHAR" if src.layout == "wide" else "NULL::VARCHAR"
     if src.format == "eurostat":
-        cell = f"{_ident(present[-3])}::VARCHAR"
+        cell = f"{ident(present[-3])}::VARCHAR"
     select = f"""
-        SELECT {index} AS file_index, {_quote(item.shown)} AS file, ordinal, ordinal AS row_ordinal,
+        SELECT {index} AS file_index, {literal(item.shown)} AS file, ordinal, ordinal AS row_ordinal,
                {cell} AS cell, {selected}, {_filter_sql(src.read)} AS kept
         FROM ({body})"""
     if is_csv:
@@ -640,7 +633,7 @@ def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, sho
     """Keep this pass's rejected lines (at their physical line); returns the line of an unterminated quote."""
     con.execute(f"""
         INSERT INTO {rejects}
-        SELECT {index}, {_quote(shown)}, line + {int(line_base)}, string_agg(DISTINCT error_type::VARCHAR, '; '),
+        SELECT {index}, {literal(shown)}, line + {int(line_base)}, string_agg(DISTINCT error_type::VARCHAR, '; '),
                string_agg(DISTINCT error_message, '; '),
                CASE WHEN bool_or(error_type::VARCHAR = 'UNQUOTED VALUE')
                     THEN split_part(ltrim(any_value(csv_line), chr(10) || chr(13)), chr(10), 1)
@@ -672,20 +665,12 @@ POPULATION_STAGED = "population_staged"
 
 def _lookup_table(lookup, alias: str) -> str:
     """A lookup file as (key, value) pairs, one value per key."""
-    encoding = _quote(_duckdb_encoding(lookup.encoding))
-    return f"""(SELECT trim({_ident(lookup.key)}::VARCHAR) AS {alias}_key,
-                       min(trim({_ident(lookup.value)}::VARCHAR)) AS {alias}_value
-                FROM read_csv({_quote(str(lookup.file))}, header = true, all_varchar = true,
-                              delim = {_quote(lookup.delimiter)}, encoding = {encoding})
-                WHERE nullif(trim({_ident(lookup.value)}::VARCHAR), '') IS NOT NULL GROUP BY 1)"""
-
-
-def _number_sql(text: str, opts: ReadOptions) -> str:
-    if opts.thousands:
-        text = f"replace({text}, {_quote(opts.thousands)}, '')"
-    if opts.decimal != ".":
-        text = f"replace({text}, {_quote(opts.decimal)}, '.')"
-    return f"TRY_CAST({text} AS DOUBLE)"
+    encoding = literal(_duckdb_encoding(lookup.encoding))
+    return f"""(SELECT trim({ident(lookup.key)}::VARCHAR) AS {alias}_key,
+                       min(trim({ident(lookup.value)}::VARCHAR)) AS {alias}_value
+                FROM read_csv({literal(str(lookup.file))}, header = true, all_varchar = true,
+                              delim = {literal(lookup.delimiter)}, encoding = {encoding})
+                WHERE nullif(trim({ident(lookup.value)}::VARCHAR), '') IS NOT NULL GROUP BY 1)"""
 
 
 def _population_columns(spec, item: Readable, present: list[str]) -> dict[str, str]:
@@ -725,8 +710,8 @@ def _line_sql(item: Readable, opts: ReadOptions) -> str:
 def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:
     """SQL: what is wrong with a typed population row (the field and the value), NULL for a usable row."""
     def shown(field: str) -> str:
-        return _quote(col.get(field, f"{field} (constant)"))
-    markers = ", ".join(_quote(m) for m in spec.read.missing_markers)
+        return literal(col.get(field, f"{field} (constant)"))
+    markers = ", ".join(literal(m) for m in spec.read.missing_markers)
     population = shown("population")
     return f"""CASE
         WHEN country IS NULL OR NOT regexp_full_match(country, '^[A-Z]{{3}}$')
@@ -750,28 +735,28 @@ def _population_select(spec, item: Readable, body: str, present: list[str]) -> s
     joins = []
     if spec.country_lookup is not None:
         joins.append(f"LEFT JOIN {_lookup_table(spec.country_lookup, 'cl')} cl "
-                     f"ON cl.cl_key = trim(p.{_ident(col['country'])}::VARCHAR)")
+                     f"ON cl.cl_key = trim(p.{ident(col['country'])}::VARCHAR)")
         country = "upper(cl.cl_value)"
-        country_problem = _quote(f"is not in {spec.country_lookup.file.name} (country_lookup)")
+        country_problem = literal(f"is not in {spec.country_lookup.file.name} (country_lookup)")
     elif "country" in col:
-        country = f"upper(trim(p.{_ident(col['country'])}::VARCHAR))"
-        country_problem = _quote("is not an ISO 3166-1 alpha-3 code")
+        country = f"upper(trim(p.{ident(col['country'])}::VARCHAR))"
+        country_problem = literal("is not an ISO 3166-1 alpha-3 code")
     else:
-        country = _quote(spec.country or "")
-        country_problem = _quote("is not an ISO 3166-1 alpha-3 code")
-    country_txt = f"nullif(trim(p.{_ident(col['country'])}::VARCHAR), '')" if "country" in col else country
-    area = f"nullif(trim(p.{_ident(col['area'])}::VARCHAR), '')" if "area" in col else "NULL::VARCHAR"
+        country = literal(spec.country or "")
+        country_problem = literal("is not an ISO 3166-1 alpha-3 code")
+    country_txt = f"nullif(trim(p.{ident(col['country'])}::VARCHAR), '')" if "country" in col else country
+    area = f"nullif(trim(p.{ident(col['area'])}::VARCHAR), '')" if "area" in col else "NULL::VARCHAR"
     filters = _filter_sql(spec.read, "p.")
     if spec.area_lookup is not None and "area" in col:
         # A small area the lookup does not place is left out: it must not become a national (NULL area) row.
         joins.append(f"LEFT JOIN {_lookup_table(spec.area_lookup, 'al')} al ON al.al_key = {area}")
         filters += f" AND ({area} IS NULL OR al.al_value IS NOT NULL)"
         area = "al.al_value"
-    year_txt = f"nullif(trim(p.{_ident(col['year'])}::VARCHAR), '')" if "year" in col else f"'{int(spec.year)}'"
-    pop_txt = f"nullif(trim(p.{_ident(col['population'])}::VARCHAR), '')"
+    year_txt = f"nullif(trim(p.{ident(col['year'])}::VARCHAR), '')" if "year" in col else f"'{int(spec.year)}'"
+    pop_txt = f"nullif(trim(p.{ident(col['population'])}::VARCHAR), '')"
     columns = list(dict.fromkeys(col.values()))
-    raw = "to_json({" + ", ".join(f"{_quote(c)}: p.{_ident(c)}::VARCHAR" for c in columns) + "})::VARCHAR"
-    anything = "coalesce(" + ", ".join(f"nullif(trim(p.{_ident(c)}::VARCHAR), '')" for c in columns) + ")"
+    raw = "to_json({" + ", ".join(f"{literal(c)}: p.{ident(c)}::VARCHAR" for c in columns) + "})::VARCHAR"
+    anything = "coalesce(" + ", ".join(f"nullif(trim(p.{ident(c)}::VARCHAR), '')" for c in columns) + ")"
     return f"""
         SELECT country, area, year, CASE WHEN detail IS NULL THEN population END AS population, file, line,
                CASE WHEN detail IS NOT NULL THEN 'invalid_population' END AS reason, detail, raw
@@ -780,8 +765,8 @@ def _population_select(spec, item: Readable, body: str, present: list[str]) -> s
             FROM (
                 SELECT {country} AS country, {country_txt} AS country_txt, {area} AS area,
                        TRY_CAST({year_txt} AS INTEGER) AS year, {year_txt} AS year_txt, {pop_txt} AS pop_txt,
-                       {_number_sql(pop_txt, spec.read)} * {spec.multiplier} AS population,
-                       {_quote(item.shown)} AS file, {_line_sql(item, spec.read)} AS line, {raw} AS raw
+                       {to_number(pop_txt, spec.read.decimal, spec.read.thousands)} * {spec.multiplier} AS population,
+                       {literal(item.shown)} AS file, {_line_sql(item, spec.read)} AS line, {raw} AS raw
                 FROM ({body}) p {' '.join(joins)}
                 WHERE {filters} AND {anything} IS NOT NULL))"""
 
