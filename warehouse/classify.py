@@ -212,11 +212,11 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     fmt = literal(src.date_format)
     shown = {field: literal(src.columns.get(field, f"{field} (constant)")) for field in
              ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")}
-    lat = to_number(_numeric_txt("latitude", src), src.decimal, "") if has("latitude") else "NULL::DOUBLE"
-    lon = to_number(_numeric_txt("longitude", src), src.decimal, "") if has("longitude") else "NULL::DOUBLE"
+    lat = to_number(_numeric_txt("latitude", src), src.read.decimal, "") if has("latitude") else "NULL::DOUBLE"
+    lon = to_number(_numeric_txt("longitude", src), src.read.decimal, "") if has("longitude") else "NULL::DOUBLE"
     # A count is a finite number or NULL: NaN/inf (a typed Parquet or Excel cell, or text such as 'inf') never
     # reaches a sum; ``count_nonfinite`` keeps the fact for the quarantine reason.
-    number = to_number(_txt("count"), src.decimal, src.thousands)
+    number = to_number(_txt("count"), src.read.decimal, src.read.thousands)
     count = f"CASE WHEN isfinite({number}) THEN {number} END" if has("count") else "1.0"
     nonfinite = f"coalesce(NOT isfinite({number}), false)" if has("count") else "false"
     rid = _txt("record_id") if has("record_id") else "NULL"
@@ -229,7 +229,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     area = _txt("area") if has("area") else "NULL::VARCHAR"
     if src.country_lookup is not None:
         area = f"coalesce({area}, lk.lookup_area)"
-    flag = _txt("flag") if has("flag") or src.format == "eurostat" else "NULL::VARCHAR"
+    flag = _txt("flag") if has("flag") or src.read.format == "eurostat" else "NULL::VARCHAR"
     corr_name = literal(src.correspondence.name)[1:-1]
     checks: list[tuple[str, str, str]] = [
         ("missing_field", "date_txt IS NULL", f"{shown['date']} || ': empty'"),

@@ -421,7 +421,7 @@ def _filter_sql(opts: ReadOptions, prefix: str = "") -> str:
 
 def _check_columns(src: SourceConfig, item: Readable, present: list[str]) -> None:
     needed = [(f"columns.{field}", col) for field in src.columns for col in src.source_columns(field)]
-    needed += [("filter", col) for col, _ in src.filters] + [("exclude", col) for col, _ in src.excludes]
+    needed += [("filter", col) for col, _ in src.read.filters] + [("exclude", col) for col, _ in src.read.excludes]
     missing = [(key, col) for key, col in needed if col not in present]
     if missing:
         key, column = missing[0]
@@ -475,11 +475,11 @@ def unread_total_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, item:
     reads, has at most ``MAX_BREAKDOWN_VALUES`` values and holds one named like a total ('Total' beside
     'Hombre', 'Mujer'). Each cell is loaded, so the total's rows are added to the parts they total (SESNSP's
     victims by sex: 555,156 victims in 2015 for a published 295,890). One scan of the file."""
-    if src.level != "aggregate" or src.layout == "wide" or src.format == "eurostat":
+    if src.level != "aggregate" or src.read.layout == "wide" or src.read.format == "eurostat":
         return []
     body, present = relation_sql(con, item, src.read, f"source '{src.name}'")
     used = {col for field in src.columns for col in src.source_columns(field)}
-    used |= {col for col, _ in src.filters} | {col for col, _ in src.excludes} | {"ordinal"}
+    used |= {col for col, _ in src.read.filters} | {col for col, _ in src.read.excludes} | {"ordinal"}
     candidates = [c for c in present if c not in used]
     if not candidates:
         return []
@@ -505,11 +505,11 @@ def unused_wide_columns(src: SourceConfig, present: list[str]) -> list[str]:
     """Columns a wide layout leaves behind: not matched by ``wide.columns``, not read by any field, filter or
     exclude. A value column whose name the pattern misses (a case mismatch, a renamed year) would otherwise
     vanish without a word."""
-    if src.layout != "wide":
+    if src.read.layout != "wide":
         return []
     used = {col for field in src.columns for col in src.source_columns(field)}
-    used |= {col for col, _ in src.filters} | {col for col, _ in src.excludes}
-    used |= {"ordinal", src.names_to, src.values_to}
+    used |= {col for col, _ in src.read.filters} | {col for col, _ in src.read.excludes}
+    used |= {"ordinal", src.read.names_to, src.read.values_to}
     return [c for c in present if c not in used]
 
 
@@ -543,7 +543,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
     read again as a file of their own (same columns, line numbers carried on), so only the broken line is
     quarantined. A quoted value that legitimately spans lines is not affected: its quote is closed.
     """
-    is_csv = src.format != "parquet"
+    is_csv = src.read.format != "parquet"
     try:
         blanks = blank_lines(item) if is_csv else []
     except (OSError, EOFError, zlib.error) as exc:  # a truncated or damaged .gz
@@ -576,7 +576,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
             con.execute(f"DELETE FROM {rejects} WHERE file_index = ? AND line > ?", [index, broken])
             current, line_base, ordinal_base = _tail(item, broken, Path(work)), broken, ordinal_base + before
     filtered = 0
-    if src.filters or src.excludes:
+    if src.read.filters or src.read.excludes:
         filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]
                                ).fetchone()[0]
         con.execute(f"DELETE FROM {table} WHERE file_index = ? AND NOT kept", [index])
@@ -597,7 +597,7 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
                  unused: dict[str, None] | None = None) -> list[str]:
     """Read ``item`` into the raw table; returns the file's column names (before reshaping). ``header`` is given
     for the rest of a file after a broken line, which has no header line of its own."""
-    is_csv = src.format != "parquet"
+    is_csv = src.read.format != "parquet"
     label = f"source '{src.name}'"
     body, present = relation_sql(con, item, src.read, label, rejects=is_csv, header=header,
                                  ordinal_base=ordinal_base)
@@ -607,11 +607,11 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
         unused.update(dict.fromkeys(unused_wide_columns(src, present)))
     fields = [f for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
               if field_sql(src, f) is not None]
-    if src.format == "eurostat" and "flag" not in fields:
+    if src.read.format == "eurostat" and "flag" not in fields:
         fields.append("flag")
     selected = ", ".join(f"{field_sql(src, f) or ident(f)} AS {f}_raw" for f in fields)
-    cell = f"{ident(src.names_to)}::VARCHAR" if src.layout == "wide" else "NULL::VARCHAR"
-    if src.format == "eurostat":
+    cell = f"{ident(src.read.names_to)}::VARCHAR" if src.read.layout == "wide" else "NULL::VARCHAR"
+    if src.read.format == "eurostat":
         cell = f"{ident(present[-3])}::VARCHAR"
     select = f"""
         SELECT {index} AS file_index, {literal(item.shown)} AS file, ordinal, ordinal AS row_ordinal,
@@ -623,7 +623,7 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
     try:
         con.execute(f"{'CREATE TABLE ' + table + ' AS' if create else 'INSERT INTO ' + table} {select}")
     except duckdb.Error as exc:
-        raise SourceError(f"{item.shown}: {label}: cannot be read as {src.format}: "
+        raise SourceError(f"{item.shown}: {label}: cannot be read as {src.read.format}: "
                           f"{str(exc).splitlines()[0]}") from None
     return header or []
 
