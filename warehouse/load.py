@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import duckdb
 
 from schemas.source_config import SourceConfig
-from warehouse.classify import counts_sql, records_table
+from warehouse.classify import records_table
+from warehouse.counts import counts_sql
 from warehouse.staging import rejects_table
 from warehouse.totals import record_load
 

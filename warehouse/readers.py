@@ -106,7 +106,7 @@ def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: b
         f"max_line_size = {MAX_LINE_BYTES}",
     ]
     # Only the empty cell is NULL here: missing-value markers ('..', 'x', '-') are judged per numeric field in SQL
-    # (warehouse.classify, warehouse.population_staging), so an area or offence code spelt like a marker stays a name.
+    # (warehouse.fields, warehouse.population_staging), so an area or offence code spelt like a marker stays a name.
     if rejects:
         options += [
             "store_rejects = true",
