@@ -57,7 +57,9 @@ def _has(src: SourceConfig, field: str) -> bool:
 
 
 def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> ClassifySummary:
-    """Replace ``staging.records_<source>`` with typed, mapped records and their reasons."""
+    """Replace ``staging.records_<source>`` with typed, mapped records and their reasons; a record whose national
+    code has no ICCS code also gets its ``exclusion`` (``schemas.quarantine.EXCLUSIONS``) and, when the table
+    excludes it, the table's note (``exclusion_note``)."""
     prepare_targets(con, src)
     prepare_keys(con, src)
     if src.nested_totals:
@@ -198,7 +200,11 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                latitude, longitude, count, country, flag, group_id, mapping, cell,
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
                CASE WHEN reason_pre IS NOT NULL THEN {detail} WHEN is_duplicate THEN duplicate_detail END AS detail,
-               CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw
+               CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw,
+               CASE reason_pre WHEN 'excluded_offence' THEN 'excluded'
+                               WHEN 'unmapped_offence' THEN CASE WHEN known THEN 'no_row_on_date' ELSE 'unmapped' END
+               END AS exclusion,
+               CASE WHEN reason_pre = 'excluded_offence' THEN nullif(map_note, '') END AS exclusion_note
         FROM flagged""")
     for table in (DUP_IDS, DUP_FIRST):
         con.execute(f"DROP TABLE IF EXISTS {table}")
