@@ -220,11 +220,7 @@ def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
 
 # Small working tables of one classification (temporary: they live only on this connection).
 DUP_IDS = "classify_dup_ids"
-
-
 DUP_FIRST = "classify_dup_first"
-
-
 # Up to this many rejected or blank lines in a source's files, a row's line is a sum of comparisons with them;
 # beyond, an ASOF join (which sorts every staged row) is used.
 MAX_LINE_TERMS = 64

@@ -8,8 +8,6 @@ from warehouse.sql import literal
 
 # Flag of a nested total smaller than its published sub-categories (see counts_sql).
 NESTED_FLAG = "subcategories_exceed_total"
-
-
 # Flag of a count spread over the targets of a split correspondence by share: fractional by design, not a count
 # the source published (see counts_sql).
 ALLOCATED_FLAG = "allocated"

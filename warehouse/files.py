@@ -57,6 +57,7 @@ class Readable:
 
 
 def duckdb_encoding(encoding: str) -> str:
+    """The configured encoding as DuckDB's CSV reader names it (the Windows and ISO Latin-1 spellings are latin-1)."""
     folded = encoding.lower().replace("_", "-")
     if folded in ("utf-8", "utf8", "utf-8-sig"):
         return "utf-8"
@@ -66,6 +67,7 @@ def duckdb_encoding(encoding: str) -> str:
 
 
 def python_encoding(encoding: str) -> str:
+    """The configured encoding as Python decodes it (UTF-8 with an optional byte-order mark)."""
     folded = duckdb_encoding(encoding)
     return "utf-8-sig" if folded == "utf-8" else folded
 

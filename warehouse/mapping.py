@@ -46,6 +46,7 @@ def tree_table(source: str) -> str:
 
 
 def key_of(src: SourceConfig, text: str) -> str:
+    """The key an offence text or national code is compared on: the folded label or the trimmed text."""
     return label_key(text) if src.offence_match == "label" else text.strip()
 
 

@@ -72,6 +72,7 @@ def read_header(item: Readable, opts: ReadOptions, label: str) -> list[str]:
 
 
 def delimiter_hint(header: list[str], opts: ReadOptions) -> str:
+    """A hint for an error message when a header read as one column holds another usual delimiter."""
     if len(header) != 1:
         return ""
     for other in _DELIMITER_HINTS:

@@ -111,8 +111,6 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
 # Values that name the total of a breakdown (case and surrounding spaces ignored).
 TOTAL_VALUES = ("total", "totals", "todos", "todas", "all", "ambos sexos", "both sexes", "all ages", "all persons",
                 "total general", "gesamt", "insgesamt", "ensemble", "tous", "totaal", "totale")
-
-
 MAX_BREAKDOWN_VALUES = 50
 
 
