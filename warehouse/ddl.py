@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.sql import literal
+
 TABLES = """
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS iccs_categories (
@@ -163,4 +165,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
-        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"COMMENT ON {kind} {name} IS {literal(text)}")

@@ -32,6 +32,7 @@ import pandas as pd
 from schemas.source_config import SourceConfig
 from warehouse.completeness import Finding
 from warehouse.counts import nested_cells_sql
+from warehouse.sql import literal
 
 MIN_AREAS = 3
 MIN_CELLS = 4
@@ -159,7 +160,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
-        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"COMMENT ON {kind} {name} IS {literal(text)}")
 
 
 def declare(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
