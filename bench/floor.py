@@ -16,14 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from warehouse.sql import literal
 
 
 def load(path: Path, warehouse: Path) -> dict[str, object]:
-    reader = (f"read_parquet({_quote(str(path))})" if path.suffix == ".parquet"
-              else f"read_csv({_quote(str(path))}, ignore_errors = true)")
+    reader = (f"read_parquet({literal(str(path))})" if path.suffix == ".parquet"
+              else f"read_csv({literal(str(path))}, ignore_errors = true)")
     warehouse.unlink(missing_ok=True)
     started = time.perf_counter()
     con = duckdb.connect(str(warehouse))

@@ -16,10 +16,11 @@ from pathlib import Path
 import duckdb
 
 from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
-from warehouse.classify import classify_source, records_table, targets_table
+from warehouse.classify import classify_source, records_table
 from warehouse.connection import connect, writing
 from warehouse.correspondence import CorrespondenceError, load_correspondence, read_correspondence, store_frame
 from warehouse.ddl import ensure_schema
+from warehouse.mapping import targets_table
 from warehouse.mapping_coverage import (
     Coverage,
     coverage_text,

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from warehouse.connection import WarehouseBusyError, connect, spill_dir
+from warehouse.sql import ident
 
 BATCH_ROWS = 10_000
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
@@ -173,9 +174,9 @@ def _printable(relation: duckdb.DuckDBPyRelation, fmt: str) -> duckdb.DuckDBPyRe
     """The relation with the columns the output cannot hold as they are cast to text (done by DuckDB)."""
     exprs, changed = [], False
     for name, kind in zip(relation.columns, relation.types, strict=True):
-        ident = '"' + name.replace('"', '""') + '"'
+        quoted = ident(name)
         as_text = kind.id not in _CSV_SCALARS if fmt == "csv" else kind.id in _AS_TEXT_IN_JSON
-        exprs.append(f"CAST({ident} AS VARCHAR) AS {ident}" if as_text else ident)
+        exprs.append(f"CAST({quoted} AS VARCHAR) AS {quoted}" if as_text else quoted)
         changed |= as_text
     return relation.project(", ".join(exprs)) if changed else relation
 

@@ -21,6 +21,14 @@ REASONS: dict[str, str] = {
                           "year cannot be read (source 'population'; never used as a denominator)",
 }
 
+# Why the national code of an `unmapped_offence` or `excluded_offence` record has no ICCS code: the quarantine
+# table's `exclusion` column (NULL for the other reasons).
+EXCLUSIONS: dict[str, str] = {
+    "unmapped": "not in the correspondence table",
+    "no_row_on_date": "in the correspondence table, but with no row valid on the record's date",
+    "excluded": "outside ICCS by the correspondence table",
+}
+
 
 class QuarantineRow(pa.DataFrameModel):
     source: Series[str] = pa.Field(description="source name from the configuration")

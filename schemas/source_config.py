@@ -124,24 +124,13 @@ class SourceConfig:
     correspondence: Path
     base_dir: Path
     stage: str = "police"
-    format: str = "csv"
-    delimiter: str = ","
-    encoding: str = "utf-8"
+    # how the files are read: the YAML keys format, delimiter, encoding, wide, filter... given beside the others
+    read: ReadOptions = field(default_factory=ReadOptions)
     description: str = ""
     bbox: tuple[float, float, float, float] | None = None
     date_floor: str = "1900-01-01"
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
-    sheet: str | None = None
-    layout: str = "long"
-    wide_columns: str | None = None
-    names_to: str = "period"
-    values_to: str = "value"
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    excludes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    decimal: str = "."
-    thousands: str = ""
-    missing_values: tuple[str, ...] = ()
     offence_match: str = "code"
     country_lookup: Lookup | None = None
     fiscal_year_start: int = 1
@@ -159,13 +148,6 @@ class SourceConfig:
         if any(d in self.date_format for d in ("%m", "%b", "%B", "%q")):
             return "month"
         return "year"
-
-    @property
-    def read(self) -> ReadOptions:
-        return ReadOptions(format=self.format, delimiter=self.delimiter, encoding=self.encoding, sheet=self.sheet,
-                           layout=self.layout, wide_columns=self.wide_columns, names_to=self.names_to,
-                           values_to=self.values_to, filters=self.filters, excludes=self.excludes,
-                           decimal=self.decimal, thousands=self.thousands, missing_values=self.missing_values)
 
     def source_columns(self, name: str) -> tuple[str, ...]:
         """The file columns a standard field is read from (empty when it is a constant or not configured)."""
@@ -502,13 +484,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     files, date_floor = _files(where, spec["files"]), _date_floor(where, spec.get("date_floor", "1900-01-01"))
     source = SourceConfig(
         name=name, country=country, level=spec["level"], unit=spec["unit"], stage=values["stage"],
-        files=files, format=read.format, columns=columns, date_format=date_format,
-        correspondence=correspondence, base_dir=path.parent, delimiter=read.delimiter, encoding=read.encoding,
+        files=files, read=read, columns=columns, date_format=date_format,
+        correspondence=correspondence, base_dir=path.parent,
         description=str(spec.get("description", "")), bbox=bbox, date_floor=date_floor,
-        parts=parts, constants=constants, sheet=read.sheet, layout=read.layout, wide_columns=read.wide_columns,
-        names_to=read.names_to, values_to=read.values_to, filters=read.filters, excludes=read.excludes,
-        decimal=read.decimal, thousands=read.thousands, missing_values=read.missing_values,
-        offence_match=values["offence_match"],
+        parts=parts, constants=constants, offence_match=values["offence_match"],
         country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
         nested_totals=nested, fractional_counts=fractional, total_area=total_area.strip() if total_area else None,
     )

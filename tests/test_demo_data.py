@@ -125,7 +125,7 @@ def test_config_loads_with_the_pipeline_loader(demo: DemoManifest, demo_parquet:
     for m, fmt in ((demo, "csv"), (demo_parquet, "parquet")):
         config = load_config(m.config_path)
         src = config.sources["demo_police"]
-        assert (src.country, src.level, src.unit, src.stage, src.format) == ("XSY", "incident", "offences",
+        assert (src.country, src.level, src.unit, src.stage, src.read.format) == ("XSY", "incident", "offences",
                                                                             "police", fmt)
         assert src.paths() == [m.incidents_path]
         assert src.bbox == m.bbox and src.period == "day" and src.date_format == "%Y-%m-%d"

@@ -351,7 +351,8 @@ def test_a_failing_blocking_check_rolls_the_load_back_and_names_itself(tmp_path:
 def test_load_file_verify_failure_leaves_the_tables_untouched() -> None:
     with duckdb.connect() as con:
         ensure_schema(con)
-        con.execute("INSERT INTO quarantine VALUES ('s', 'f.csv', 2, 'invalid_date', 'x', NULL, 'old')")
+        con.execute("INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id) "
+                    "VALUES ('s', 'f.csv', 2, 'invalid_date', 'x', NULL, 'old')")
         with pytest.raises(LoadBlocked, match="blocking check quarantine_contract failed"):
             root = Path(tempfile.mkdtemp())
             try:

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from schemas.source_config import ConfigError, load_config
-from warehouse.classify import classify_source, counts_sql, records_table
+from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
+from warehouse.counts import counts_sql
 from warehouse.ddl import ensure_schema
 from warehouse.population import load_population
 from warehouse.reference import load_classification

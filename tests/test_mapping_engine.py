@@ -11,8 +11,9 @@ import pytest
 from pipelines.mapcheck import map_check, run_checks
 from schemas.source_config import load_config
 from tests.test_formats import INCIDENT, records, stage_and_classify, write_config
-from warehouse.classify import NESTED_FLAG, classify_source
+from warehouse.classify import classify_source
 from warehouse.correspondence import CorrespondenceError, load_correspondence
+from warehouse.counts import NESTED_FLAG
 from warehouse.ddl import ensure_schema
 from warehouse.load import load_file
 from warehouse.mapping_coverage import coverage_metadata, source_coverage

@@ -18,6 +18,7 @@ from reports import build
 from reports.quality import render_quality
 from warehouse import completeness, quality
 from warehouse.connection import connect
+from warehouse.ddl import ensure_schema
 
 
 def _csv(html: str, name: str) -> pd.DataFrame:
@@ -146,7 +147,8 @@ def test_quality_page_renders_offline_in_a_browser(fixture_page) -> None:
 def test_excluded_codes_are_told_apart_from_unmapped_ones_and_show_their_code(tmp_path) -> None:
     """An excluded code (old loads: reason unmapped_offence with an 'is excluded' detail; new loads:
     excluded_offence, whose detail may not quote the code) is 'outside ICCS by the correspondence table', with its
-    code read from the detail or the raw record; a code missing from the table is 'not in' it."""
+    code read from the detail or the raw record; a code missing from the table is 'not in' it. Such rows, written
+    before the quarantine had columns for these facts, get them from ``ensure_schema``."""
     con = build_warehouse(tmp_path / "w.duckdb")
     try:
         con.execute("""
@@ -162,6 +164,7 @@ def test_excluded_codes_are_told_apart_from_unmapped_ones_and_show_their_code(tm
             ('alpha_police', 'a.csv', 9, 'unmapped_offence', 'offence: national code ''Q1'' is not in alpha.csv',
              '{"offence": "Q1"}', 'r')
         """)
+        ensure_schema(con)  # as the next run does: rows written without national_code and exclusion get them
         html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
     finally:
         con.close()
@@ -191,3 +194,29 @@ def test_a_tie_between_reasons_is_called_a_tie() -> None:
     tied = "the most common reasons are tied at 5 records each: a and b"
     assert _most_common(frame({"a": 5, "b": 5, "c": 1})) == tied
     assert _most_common(frame({"a": 2, "b": 5})) == "the most common reason is b (5 in s)"
+
+
+def test_an_older_warehouse_gets_the_quarantine_facts_from_the_detail(tmp_path) -> None:
+    """A warehouse written before the quarantine had national_code, exclusion and exclusion_note: ensure_schema
+    adds the columns and reads them once from each row's detail, so the report reads as before."""
+    con = connect(tmp_path / "old.duckdb")
+    try:
+        con.execute("CREATE TABLE quarantine (source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, "
+                    "reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR, run_id VARCHAR)")
+        con.execute("""
+            INSERT INTO quarantine VALUES
+            ('s', 'a.csv', 2, 'excluded_offence',
+             'offence: national code ''X9'' is excluded from ICCS by c.csv: traffic', '{}', 'r'),
+            ('s', 'a.csv', 3, 'unmapped_offence',
+             'offence: national code ''Q1'' has no row in c.csv valid on 2020-01-01', '{}', 'r'),
+            ('s', 'a.csv', 4, 'invalid_date', 'date: ''x'' does not match %Y', '{}', 'r')""")
+        ensure_schema(con)
+        rows = con.execute("SELECT national_code, exclusion, exclusion_note FROM quarantine ORDER BY row_number"
+                           ).fetchall()
+        codes = quality.unmapped_codes(con)
+    finally:
+        con.close()
+    assert rows == [("X9", "excluded", "traffic"), ("Q1", "no_row_on_date", None), (None, None, None)]
+    assert codes[["national_code", "why", "note"]].values.tolist() == [
+        ["Q1", "in the correspondence table, but with no row valid on the record's date", None],
+        ["X9", "outside ICCS by the correspondence table", "traffic"]]

@@ -20,9 +20,10 @@ from pipelines.runner import run_pipeline
 from schemas import OffenceCountRow, OffenceRow, QuarantineRow
 from schemas.source_config import load_config
 from tests.conftest import ROOT, SHARED_DATA, requires_shared_data
-from warehouse.classify import NESTED_FLAG, classify_source
+from warehouse.classify import classify_source
 from warehouse.contracts import failures_text, validate_table
 from warehouse.correspondence import load_correspondence
+from warehouse.counts import NESTED_FLAG
 from warehouse.ddl import ensure_schema
 from warehouse.load import load_file, register_source
 from warehouse.mapping_coverage import Coverage, source_coverage

@@ -258,11 +258,11 @@ def test_quality_page_stays_small_with_a_hundred_thousand_unclassified_codes(tmp
                 "records_quarantined, files, status) VALUES ('r', 'big', 'f.csv', now(), now(), ?, 0, ?, 1, 'loaded')",
                 [codes + 50, codes + 50])
     # Code c0 has 51 records, every other code one: the page lists the top ones and counts the rest.
-    con.execute(f"""INSERT INTO quarantine
-        SELECT 'big', 'f.csv', i + 2, 'unmapped_offence',
-               'offence: national code ''c' || (CASE WHEN i < 51 THEN 0 ELSE i - 50 END) || ''' is not in t.csv',
-               '{{}}', 'r'
-        FROM range({codes + 50}) t(i)""")
+    con.execute(f"""INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id, national_code,
+                                        exclusion)
+        SELECT 'big', 'f.csv', i + 2, 'unmapped_offence', 'offence: national code ''' || code || ''' is not in t.csv',
+               '{{}}', 'r', code, 'unmapped'
+        FROM (SELECT i, 'c' || (CASE WHEN i < 51 THEN 0 ELSE i - 50 END) AS code FROM range({codes + 50}) t(i))""")
     out = tmp_path / "reports"
     path = render_quality(con, out)
     con.close()

@@ -21,13 +21,14 @@ message per reason), and the mapped-records contract over the accepted rows is w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
 import pandera.dtypes as pdt
 import pandera.pandas as pa
+
+from warehouse.sql import ident, literal
 
 SAMPLE_ROWS = 5
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -63,22 +64,11 @@ class Rule:
     severity: str = "error"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _literal(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, int | float):
-        return repr(value)
-    raise UnsupportedCheckError(f"value {value!r} has no SQL literal")
+    try:
+        return literal(value)
+    except TypeError as exc:
+        raise UnsupportedCheckError(str(exc)) from None
 
 
 def _sql_type(dtype: object) -> str:
@@ -157,7 +147,7 @@ def row_rules(model: type[pa.DataFrameModel], present: set[str] | None = None) -
     for name, column in schema.columns.items():
         if present is not None and name not in present:
             continue
-        raw = _ident(name)
+        raw = ident(name)
         value = raw
         if column.coerce:
             value = f"TRY_CAST({raw} AS {_sql_type(column.dtype)})"
@@ -211,7 +201,7 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
         columns = [c for c in columns if c in types or schema.columns[c].required]
         if not columns or not set(columns) <= checkable:
             continue
-        keys = ", ".join(_ident(c) for c in columns)
+        keys = ", ".join(ident(c) for c in columns)
         # Keys seen twice are first found on their 8-byte hash (a cheaper aggregate than on the values), then
         # counted exactly among the rows with those hashes: the same result, ~40% less time over 10M ids.
         repeated = f"SELECT hash({keys}) AS h FROM {table} WHERE {where} GROUP BY 1 HAVING count(*) > 1"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.sql import literal
+
 TABLES = """
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS iccs_categories (
@@ -30,7 +32,7 @@ CREATE TABLE IF NOT EXISTS population (country VARCHAR NOT NULL, area VARCHAR, y
     population DOUBLE NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (
     source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR,
-    run_id VARCHAR);
+    run_id VARCHAR, national_code VARCHAR, exclusion VARCHAR, exclusion_note VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, source VARCHAR, file VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
     records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
@@ -87,6 +89,30 @@ SELECT * EXCLUDE (rn) FROM (
 WHERE rn = 1;
 """
 
+# Columns of the quarantine table that classify fills (warehouse.classify) and reports read (warehouse.quality).
+QUARANTINE_FACTS = ("national_code", "exclusion", "exclusion_note")
+# Rows quarantined before those columns existed carry the facts only in their English detail, worded
+# "<column>: national code '<code>' <why>", <why> being "is not in <table>", "has no row in <table> valid on
+# <date>" or "is excluded from ICCS by <table>: <note>" (older still: reason unmapped_offence with "is outside
+# ICCS"); an excluded_offence detail may not quote the code, which is then the raw record's value of <column>.
+# They are read from there once; rows written since carry the columns (their exclusion is never NULL).
+FILL_QUARANTINE_FACTS = r"""
+UPDATE quarantine SET
+    exclusion = CASE WHEN reason = 'excluded_offence'
+                          OR regexp_matches(detail, 'national code ''.*'' (is excluded from|is outside) ICCS')
+                          THEN 'excluded'
+                     WHEN regexp_matches(detail, 'national code ''.*'' has no row in') THEN 'no_row_on_date'
+                     ELSE 'unmapped' END,
+    national_code = coalesce(
+        national_code,
+        nullif(regexp_extract(detail, 'national code ''(.*?)'' '
+                                      || '(?:is not in|has no row in|is excluded from ICCS|is outside ICCS)', 1), ''),
+        json_extract_string(try_cast(raw AS JSON),
+                            '$."' || nullif(regexp_extract(detail, '^([^:'']+): ', 1), '') || '"'),
+        nullif(regexp_extract(detail, '''(.*?)''', 1), '')),
+    exclusion_note = nullif(regexp_extract(detail, 'is excluded from ICCS by [^:]*: (.*)$', 1), '')
+WHERE reason IN ('unmapped_offence', 'excluded_offence') AND exclusion IS NULL"""
+
 
 COMMENTS: dict[str, str] = {
     "iccs_categories": "ICCS v1.0 categories: code (leading zeros kept), level 1-4, parent_code, English/Spanish label",
@@ -101,7 +127,9 @@ COMMENTS: dict[str, str] = {
                       "'allocated' (spread over the targets of a split correspondence by share) or the source "
                       "publishes estimates (fractional_counts)",
     "population": "population by country, area (NULL = national) and year: the denominator of rates",
-    "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record",
+    "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record; "
+                  "its national_code and, for a code without ICCS code, why (exclusion: unmapped, no_row_on_date "
+                  "or excluded) and the correspondence table's note on an excluded code (exclusion_note)",
     "runs": "one row per source and run: records in = loaded + quarantined; records_filtered = rows the "
             "source's filter/exclude left out (not records)",
     "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "
@@ -126,6 +154,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
     # rows a source's filter/exclude left out, per load (warehouses created before it get the column)
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS records_filtered BIGINT")
+    for column in QUARANTINE_FACTS:  # warehouses created before them get the columns, filled from the detail
+        con.execute(f"ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+    con.execute(FILL_QUARANTINE_FACTS)
     correspondence.ensure_columns(con)  # warehouses created before the mapping engine
     completeness.ensure_tables(con)
     mapping_coverage.ensure_tables(con)
@@ -134,4 +165,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
-        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"COMMENT ON {kind} {name} IS {literal(text)}")

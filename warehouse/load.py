@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import duckdb
 
 from schemas.source_config import SourceConfig
-from warehouse.classify import counts_sql, records_table
+from warehouse.classify import records_table
+from warehouse.counts import counts_sql
 from warehouse.staging import rejects_table
 from warehouse.totals import record_load
 from warehouse.transaction import transaction
@@ -113,17 +114,21 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
                     [name, src.unit, src.stage])
         record_load(con, src, file, batch, "reason IS NULL AND other_file IS NULL")
         con.execute(f"""
-            INSERT INTO quarantine
-            SELECT ?, file, line, reason, detail, raw, ? FROM {records} WHERE reason IS NOT NULL
+            INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id, national_code, exclusion,
+                                    exclusion_note)
+            SELECT ?, file, line, reason, detail, raw, ?, national_code, exclusion, exclusion_note
+            FROM {records} WHERE reason IS NOT NULL
             UNION ALL
             SELECT ?, file, line, 'duplicate_record_id',
                    'record id ''' || record_id || ''' already loaded from ' || parse_filename(other_file)
                        || ' line ' || other_line::VARCHAR,
                    to_json({{record_id: record_id, occurred_on: occurred_on, national_code: national_code,
-                             area: area, latitude: latitude, longitude: longitude}})::VARCHAR, ?
+                             area: area, latitude: latitude, longitude: longitude}})::VARCHAR, ?,
+                   national_code, NULL, NULL
             FROM {batch} WHERE reason IS NULL AND other_file IS NOT NULL
             UNION ALL
-            SELECT ?, file, line, 'malformed_line', error_type || ': ' || message, csv_line, ? FROM {rejects}""",
+            SELECT ?, file, line, 'malformed_line', error_type || ': ' || message, csv_line, ?, NULL, NULL, NULL
+            FROM {rejects}""",
                     [name, run_id, name, run_id, name, run_id])
         records_in, loaded = con.execute(f"""
             SELECT (SELECT count(*) FROM {records}) + (SELECT count(*) FROM {rejects}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from schemas.source_config import POPULATION_SOURCE, PopulationConfig
-from warehouse.staging import stage_population
+from warehouse.population_staging import stage_population
 
 
 def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfig, ...]) -> int:

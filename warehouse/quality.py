@@ -11,7 +11,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas import REASONS, OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
+from schemas.quarantine import EXCLUSIONS
 from warehouse.contracts import validate_table
+from warehouse.sql import literal
 
 # The tables a user reads, with the contract each must meet (checked over the whole table, all sources).
 TABLE_CONTRACTS: tuple[tuple[str, type[pa.DataFrameModel]], ...] = (
@@ -20,31 +22,10 @@ TABLE_CONTRACTS: tuple[tuple[str, type[pa.DataFrameModel]], ...] = (
     ("population", PopulationRow),
     ("quarantine", QuarantineRow),
 )
-# classify.py words an unmapped record's detail as "<column>: national code '<code>' <why>", where <why> is
-# "is not in <table>", "has no row in <table> valid on <date>" or "is excluded from ICCS by <table>: <note>".
-# Records outside ICCS by the correspondence table carry reason `unmapped_offence` (older loads) or
-# `excluded_offence`; both are read here.
+# Records whose national code has no ICCS code: reason `unmapped_offence`, or `excluded_offence` for a code the
+# correspondence table places outside ICCS (older loads gave those `unmapped_offence` too). Why is the quarantine
+# table's `exclusion` (one of schemas.quarantine.EXCLUSIONS), beside its `national_code` and `exclusion_note`.
 UNCLASSIFIED_REASONS = ("unmapped_offence", "excluded_offence")
-_CODE = r"national code '(.*?)' (?:is not in|has no row in|is excluded from ICCS|is outside ICCS)"
-_COLUMN = r"^([^:']+): "
-_QUOTED = r"'(.*?)'"
-_NOTE = r"is excluded from ICCS by [^:]*: (.*)$"
-# What each kind of unclassified record means, in the words the reports use.
-KIND_MEANINGS = {
-    "unmapped": "not in the correspondence table",
-    "no_row_on_date": "in the correspondence table, but with no row valid on the record's date",
-    "excluded": "outside ICCS by the correspondence table",
-}
-
-
-def _kind_sql() -> str:
-    """SQL for the kind of an unclassified quarantine row (NULL for other reasons)."""
-    return f"""CASE WHEN reason NOT IN {UNCLASSIFIED_REASONS} THEN NULL
-                    WHEN reason = 'excluded_offence'
-                         OR regexp_matches(detail, 'national code ''.*'' (is excluded from|is outside) ICCS')
-                         THEN 'excluded'
-                    WHEN regexp_matches(detail, 'national code ''.*'' has no row in') THEN 'no_row_on_date'
-                    ELSE 'unmapped' END"""
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pd.DataFrame:
@@ -55,6 +36,15 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
         [table]).fetchall()}
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection) -> str:
+    """The quarantine table; for a warehouse written before its national_code, exclusion and exclusion_note columns
+    and opened read-only (so ``ensure_schema`` could not add them), its rows with those columns empty."""
+    if "exclusion" in _columns(con, "quarantine"):
+        return "quarantine"
+    return ("(SELECT *, NULL::VARCHAR AS national_code, NULL::VARCHAR AS exclusion, NULL::VARCHAR AS exclusion_note "
+            "FROM quarantine)")
 
 
 def load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -87,11 +77,11 @@ def reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Records with an unclassified national code are split by what happened to the code (not in the
     correspondence table, no row valid on the date, or outside ICCS by the table), each its own row."""
     frame = _frame(con, f"""
-        SELECT source, reason, {_kind_sql()} AS kind, count(*) AS records,
+        SELECT source, reason, exclusion AS kind, count(*) AS records,
                arg_min(parse_filename(file) || ':' || row_number, (file, row_number)) AS first_at,
                arg_min(detail, (file, row_number)) AS example
-        FROM quarantine GROUP BY ALL ORDER BY source, records DESC, reason, kind""")
-    kind = frame["kind"].map(KIND_MEANINGS)
+        FROM {_quarantine(con)} GROUP BY ALL ORDER BY source, records DESC, reason, kind""")
+    kind = frame["kind"].map(EXCLUSIONS)
     meaning = ("the national offence code is " + kind).fillna(frame["reason"].map(REASONS))
     frame.insert(2, "meaning", meaning.fillna("(not a known reason code)"))
     return frame.drop(columns="kind")
@@ -102,21 +92,12 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     correspondence table, no row valid on the date, or outside ICCS by it), the table's note for an excluded
     code, records, share of the source's records, where it was first seen.
 
-    The code is read from the detail text, or from the raw record (the detail names its column) when the
-    detail does not quote it."""
-    kinds = " ".join(f"WHEN '{k}' THEN {_sql_text(v)}" for k, v in KIND_MEANINGS.items())
+    The code, why and note are columns of the quarantine table (``exclusion``, ``exclusion_note``)."""
+    kinds = " ".join(f"WHEN '{k}' THEN {literal(v)}" for k, v in EXCLUSIONS.items())
     return _frame(con, f"""
-        WITH q AS (
-            SELECT *, {_kind_sql()} AS kind,
-                   nullif(regexp_extract(detail, {_sql_text(_CODE)}, 1), '') AS quoted,
-                   nullif(regexp_extract(detail, {_sql_text(_COLUMN)}, 1), '') AS code_column
-            FROM quarantine WHERE reason IN {UNCLASSIFIED_REASONS}),
-        u AS (
-            SELECT source, kind, file, row_number,
-                   coalesce(quoted, json_extract_string(try_cast(raw AS JSON), '$."' || code_column || '"'),
-                            nullif(regexp_extract(detail, {_sql_text(_QUOTED)}, 1), '')) AS national_code,
-                   nullif(regexp_extract(detail, {_sql_text(_NOTE)}, 1), '') AS note
-            FROM q),
+        WITH u AS (
+            SELECT source, exclusion AS kind, file, row_number, national_code, exclusion_note AS note
+            FROM {_quarantine(con)} WHERE reason IN {UNCLASSIFIED_REASONS}),
         totals AS (
             SELECT source, sum(records_in) AS records_in FROM (
                 SELECT * FROM runs QUALIFY row_number() OVER (PARTITION BY source, {_file_key(con)}
@@ -128,10 +109,6 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM u LEFT JOIN totals t USING (source)
         GROUP BY u.source, u.national_code, u.kind
         ORDER BY records DESC, u.source, u.national_code""")
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _file_key(con: duckdb.DuckDBPyConnection) -> str:
@@ -153,8 +130,8 @@ def contract_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def excluded_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: records in quarantine because the correspondence table places their national code outside
     ICCS (`excluded`): left out on purpose, so reports count them apart from the records quarantined by a fault."""
-    return _frame(con, f"SELECT source, count(*) AS records_excluded FROM quarantine "
-                       f"WHERE {_kind_sql()} = 'excluded' GROUP BY source ORDER BY source")
+    return _frame(con, f"SELECT source, count(*) AS records_excluded FROM {_quarantine(con)} "
+                       "WHERE exclusion = 'excluded' GROUP BY source ORDER BY source")
 
 
 def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str | None) -> dict[str, float | int]:
@@ -166,11 +143,11 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
     given a number. `national` is the national figure (v_national_counts): below `loaded` when a total row
     among the areas is loaded beside them."""
     loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
-    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {_sql_text('$.' + _json_key(count_key))}),"
+    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {literal('$.' + _json_key(count_key))}),"
              " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
     rows = con.execute(f"""
-        WITH q AS (SELECT coalesce({_kind_sql()} = 'excluded', false) AS outside, {value} AS v
-                   FROM quarantine WHERE source = ?)
+        WITH q AS (SELECT coalesce(exclusion = 'excluded', false) AS outside, {value} AS v
+                   FROM {_quarantine(con)} WHERE source = ?)
         SELECT outside, count(*), count(*) FILTER (NOT (isfinite(v) AND v >= 0) OR v IS NULL),
                coalesce(sum(v) FILTER (isfinite(v) AND v >= 0), 0)
         FROM q GROUP BY outside""", [source]).fetchall()

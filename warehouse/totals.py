@@ -5,7 +5,7 @@ sub-categories. Summing such a table as it stands counts everything twice. This 
 the national figure and the evidence behind it:
 
 - ``total_areas``: the area a source declares as its national total (``total_area``). Its rows are stored with
-  ``area`` NULL (``warehouse.classify.counts_sql``); the population row of that name is the national population.
+  ``area`` NULL (``warehouse.counts.counts_sql``); the population row of that name is the national population.
 - ``v_total_areas``: declared totals and, for aggregate sources without a declaration, *detected* ones: an
   area whose count equals the sum of the other areas (``TOLERANCE_*``) in at least ``MOST`` of the cells
   compared. A cell (offence × period) is compared where every area of the source has a row, or, in a source
@@ -30,8 +30,9 @@ import duckdb
 import pandas as pd
 
 from schemas.source_config import SourceConfig
-from warehouse.classify import nested_cells_sql
 from warehouse.completeness import Finding
+from warehouse.counts import nested_cells_sql
+from warehouse.sql import literal
 
 MIN_AREAS = 3
 MIN_CELLS = 4
@@ -159,7 +160,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(VIEWS)
     for name, text in COMMENTS.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
-        con.execute(f"COMMENT ON {kind} {name} IS '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"COMMENT ON {kind} {name} IS {literal(text)}")
 
 
 def declare(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
@@ -170,7 +171,7 @@ def declare(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
 
 
 def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:
-    """The nested_shortfalls rows of a batch (see ``warehouse.classify.nested_cells_sql``)."""
+    """The nested_shortfalls rows of a batch (see ``warehouse.counts.nested_cells_sql``)."""
     return f"""
         SELECT DISTINCT country, area, year, month, national_code, published, parts, children, file
         FROM ({nested_cells_sql(src, batch, where)}) WHERE parts > published * (1 + 1e-9) + 1e-9"""

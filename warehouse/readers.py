@@ -1,0 +1,212 @@
+"""One reader per format: a file as a SELECT of text columns plus ``ordinal``, reshaped for its layout.
+
+Every value is read as VARCHAR so that nothing is lost to type inference: typing, checks and mapping happen
+afterwards in SQL, where each failure becomes a quarantine reason. CSV and TSV are read by DuckDB's CSV reader
+with the columns given (nothing sniffed), Parquet by ``read_parquet``; reshaping happens in SQL: a ``wide``
+layout is an UNPIVOT, Eurostat's bulk TSV is split with string functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+
+import duckdb
+
+from schemas.source_config import ReadOptions
+from warehouse.files import Readable, SourceError, duckdb_encoding, item_encoding, python_encoding
+from warehouse.sql import ident, literal
+
+# DuckDB's default maximum line is 2 MB; a longer line is rejected (quarantined), not fatal, but real
+# free-text fields can be long, so allow more before calling a line malformed.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 1024 * 1024
+_DELIMITER_HINTS = (",", ";", "\t", "|")
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    """Unique column names the way pandas makes them ('Persons', 'Persons.1'; empty -> 'Unnamed: 8')."""
+    seen: dict[str, int] = {}
+    names = []
+    for index, raw in enumerate(header):
+        name = raw if raw.strip() else f"Unnamed: {index}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _first_line(item: Readable) -> bytes:
+    opener = gzip.open if item.path.suffix.lower() == ".gz" else open
+    with opener(item.path, "rb") as handle:
+        line = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(line) > MAX_HEADER_BYTES:
+        raise ValueError(f"no line break in the first {MAX_HEADER_BYTES // 1024} KB: not a delimited text file")
+    return line
+
+
+def read_header(item: Readable, opts: ReadOptions, label: str) -> list[str]:
+    """The header line, read directly: DuckDB's dialect sniffer gives up on small files with a malformed line,
+    so the columns are given to it explicitly and nothing is sniffed. Only line 1 is decoded here, so a badly
+    encoded later line is DuckDB's to reject (and quarantine) at its own line."""
+    try:
+        raw = _first_line(item)
+        text = raw.decode(python_encoding(item_encoding(item, opts)))
+        header = next(csv.reader([text.rstrip("\r\n")], delimiter=opts.delimiter), None)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{item.shown}: {label}: line 1: not {opts.encoding} text ({exc.reason} at byte "
+            f"{exc.start}); set 'encoding' (e.g. latin-1) or check that this is a text file"
+        ) from None
+    except (OSError, EOFError, ValueError, csv.Error) as exc:
+        raise SourceError(f"{item.shown}: {label}: line 1: cannot read the header line: {exc}") from None
+    if "\x00" in text:
+        raise SourceError(f"{item.shown}: {label}: line 1: contains NUL bytes: not a delimited text file")
+    if not header or not any(h.strip() for h in header):
+        raise SourceError(f"{item.shown}: {label}: line 1: the file is empty or has no header line")
+    return _dedupe(header)
+
+
+def delimiter_hint(header: list[str], opts: ReadOptions) -> str:
+    """A hint for an error message when a header read as one column holds another usual delimiter."""
+    if len(header) != 1:
+        return ""
+    for other in _DELIMITER_HINTS:
+        if other != opts.delimiter and other in header[0]:
+            return f"; the header has a single column: is the delimiter {other!r} rather than {opts.delimiter!r}?"
+    return ""
+
+
+def filter_sql(opts: ReadOptions, prefix: str = "") -> str:
+    """TRUE for the rows the configuration keeps (``filter``) and does not drop (``exclude``)."""
+
+    def values(vals: tuple[str, ...]) -> str:
+        return ", ".join(literal(v) for v in vals)
+
+    kept = [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) IN ({values(v)}), false)" for c, v in opts.filters]
+    kept += [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) NOT IN ({values(v)}), true)" for c, v in opts.excludes]
+    return " AND ".join(kept) or "true"
+
+
+def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: bool, has_header: bool = True) -> str:
+    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
+    options = [
+        f"header = {str(has_header).lower()}",
+        "auto_detect = false",
+        f"columns = {columns}",
+        f"delim = {literal(opts.delimiter)}",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"encoding = {literal(duckdb_encoding(item_encoding(item, opts)))}",
+        "strict_mode = true",
+        "null_padding = false",
+        f"max_line_size = {MAX_LINE_BYTES}",
+    ]
+    # Only the empty cell is NULL here: missing-value markers ('..', 'x', '-') are judged per numeric field in SQL
+    # (warehouse.fields, warehouse.population_staging), so an area or offence code spelt like a marker stays a name.
+    if rejects:
+        options += [
+            "store_rejects = true",
+            "rejects_table = 'iccs_reject_errors'",
+            "rejects_scan = 'iccs_reject_scans'",
+        ]
+    return f"read_csv({literal(str(item.path))}, {', '.join(options)})"
+
+
+def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> tuple[str, list[str]]:
+    """Split the key column into its dimensions and turn each period column into rows of (value, flag).
+
+    ``12.5 p`` gives value 12.5 and flag p; ``: c`` gives no value and flag c (kept: the flag says why); a bare
+    ``:`` (not available) is not a record.
+    """
+    key, *periods = header
+    dims_part, _, time_name = key.partition("\\")
+    dims = [d.strip() for d in dims_part.split(",")]
+    if not time_name or not periods or not all(dims):
+        raise SourceError(
+            f"{item.shown}: {label}: line 1: not a Eurostat bulk TSV header (expected "
+            f"'dim1,dim2,...\\TIME_PERIOD' then one column per period, got {key!r})"
+        )
+    time_name = time_name.strip()
+    split = ", ".join(f"trim(string_split({ident(key)}, ',')[{i + 1}]) AS {ident(d)}" for i, d in enumerate(dims))
+    renamed = ", ".join(f"{ident(p)} AS {ident(p.strip())}" for p in periods)
+    on = ", ".join(ident(p.strip()) for p in periods)
+    cell = "trim(cell)"
+    sql = f"""
+        SELECT * EXCLUDE (cell), nullif(split_part({cell}, ' ', 1), ':') AS value,
+               nullif(trim(regexp_replace({cell}, '^\\S+', '')), '') AS flag
+        FROM (UNPIVOT (SELECT {split}, {renamed}, ordinal FROM ({base})) ON {on}
+              INTO NAME {ident(time_name)} VALUE cell)
+        WHERE {cell} <> ':'"""
+    return sql, [*dims, time_name, "value", "flag"]
+
+
+def _wide_sql(base: str, columns: list[str], opts: ReadOptions, item: Readable, label: str) -> tuple[str, list[str]]:
+    pattern = re.compile(opts.wide_columns or "")
+    wide = [c for c in columns if c != "ordinal" and pattern.search(c)]
+    if not wide:
+        shown = ", ".join(c for c in columns if c != "ordinal")
+        raise SourceError(
+            f"{item.shown}: {label}: field 'wide.columns': '{opts.wide_columns}' matches no column (columns: {shown})"
+        )
+    kept = [c for c in columns if c not in wide]
+    for name in (opts.names_to, opts.values_to):
+        if name in kept:
+            raise SourceError(
+                f"{item.shown}: {label}: field 'wide': '{name}' is already a column of the file; "
+                "choose other names_to/values_to"
+            )
+    on = ", ".join(ident(c) for c in wide)
+    sql = f"SELECT * FROM (UNPIVOT ({base}) ON {on} INTO NAME {ident(opts.names_to)} VALUE {ident(opts.values_to)})"
+    return sql, [*kept, opts.names_to, opts.values_to]
+
+
+def _parquet_sql(con: duckdb.DuckDBPyConnection, item: Readable, label: str) -> tuple[str, list[str]]:
+    """Parquet: every column cast to text, ``ordinal`` from the file's row number."""
+    reader = f"read_parquet({literal(str(item.path))}, file_row_number = true)"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise SourceError(f"{item.shown}: {label}: cannot be read as parquet: {str(exc).splitlines()[0]}") from None
+    names = [row[0] for row in described if row[0] != "file_row_number"]
+    cast = ", ".join(f"{ident(n)}::VARCHAR AS {ident(n)}" for n in names)
+    return f"SELECT {cast}, file_row_number + 1 AS ordinal FROM {reader}", names
+
+
+def _delimited_sql(
+    item: Readable, opts: ReadOptions, label: str, rejects: bool, header: list[str] | None, ordinal_base: int
+) -> tuple[str, list[str]]:
+    """CSV, TSV and the text of Eurostat's bulk TSV: DuckDB's CSV reader over the header's columns."""
+    has_header = header is None
+    header = read_header(item, opts, label) if header is None else header
+    reader = _csv_reader(item, opts, header, rejects, has_header)
+    return f"SELECT *, row_number() OVER () + {int(ordinal_base)} AS ordinal FROM {reader}", header
+
+
+def relation_sql(
+    con: duckdb.DuckDBPyConnection,
+    item: Readable,
+    opts: ReadOptions,
+    label: str,
+    rejects: bool = False,
+    header: list[str] | None = None,
+    ordinal_base: int = 0,
+) -> tuple[str, list[str]]:
+    """A SELECT over the file giving its columns as text plus ``ordinal`` (the record's position in the file,
+    1 = first data row), reshaped for wide and Eurostat layouts; and the column names it gives.
+
+    With ``header`` given, the file has no header line (the rest of a file after a broken line) and its rows are
+    numbered from ``ordinal_base`` + 1."""
+    if opts.format == "parquet":
+        base, header = _parquet_sql(con, item, label)
+    else:
+        base, header = _delimited_sql(item, opts, label, rejects, header, ordinal_base)
+    if opts.format == "eurostat":
+        return _eurostat_sql(base, header, item, label)
+    if opts.layout == "wide":
+        return _wide_sql(base, [*header, "ordinal"], opts, item, label)
+    return base, header

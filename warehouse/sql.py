@@ -1,0 +1,36 @@
+"""Small builders of SQL text: a quoted literal, a quoted identifier, a number parsed from text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def literal(value: object) -> str:
+    """``value`` as a DuckDB literal: text quoted (``'it''s'``), booleans, numbers, dates and timestamps; any other
+    type raises TypeError."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    raise TypeError(f"value {value!r} has no SQL literal")
+
+
+def ident(name: str) -> str:
+    """A column or table name as a quoted identifier: in double quotes, an inner double quote doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def to_number(text: str, decimal: str = ".", thousands: str = "") -> str:
+    """SQL for the DOUBLE written in the text expression ``text`` ('1.563,5' with ``thousands`` '.' and
+    ``decimal`` ','), NULL where it is not a number."""
+    if thousands:
+        text = f"replace({text}, {literal(thousands)}, '')"
+    if decimal != ".":
+        text = f"replace({text}, {literal(decimal)}, '.')"
+    return f"TRY_CAST({text} AS DOUBLE)"
