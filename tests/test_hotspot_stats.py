@@ -16,7 +16,8 @@ import pytest
 from libpysal.weights import lat2SW, lat2W
 
 from pipelines.demo import DemoManifest, generate_demo
-from reports.hotspots import GridResult, Records, Settings, analyse_grid
+from reports.hotspots.analysis import GridResult, Settings, analyse_grid
+from reports.hotspots.data import Records
 from reports.stats.hotspot import (
     DEFAULT_TRANSFORM,
     Transform,
@@ -847,8 +848,8 @@ def test_target_16_4_mix_finds_the_trafficking_clusters_and_nothing_else(demo: D
 
 
 def test_demo_tables_show_ids_as_text_and_count_the_study_area(demo: Demo):
-    from reports.hotspots import MEANING
     from reports.page import table_html
+    from reports.stats.hotspot_emerging import MEANING
     from reports.stats.hotspot_summary import pattern_table
 
     hot_cells = demo.result.hot_cells
