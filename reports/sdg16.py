@@ -8,6 +8,7 @@ computed where sources of unit seized_arms and traced_arms cover the same countr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,7 @@ import pandas as pd
 
 import iccs
 from reports import charts, page, queries, sdg16_data, trend_data, trend_tables
+from reports.breaks import Series
 from reports.trend_data import SERIES_KEYS
 from warehouse.coverage import windows_line as coverage_windows_line
 
@@ -107,17 +109,20 @@ def _codes(codes: str) -> list[str]:
     return [c.strip() for c in str(codes).split(",") if c.strip()]
 
 
-def _add_breaks(fig: charts.Figure, data: pd.DataFrame, menu: str, codes: dict[str, str], breaks: pd.DataFrame):
-    """Mark the series breaks of the sources drawn whose ICCS code the indicator (or component) counts: per
-    dropdown entry, `codes` maps each drawn `component` to its comma-separated code list."""
-    entries = [
-        [(r.source, code, name) for r in rows.itertuples() for name, code in _named_codes(r.component, codes)]
-        for rows in (
-            data.loc[data[menu] == label, ["source", "component"]].drop_duplicates()
-            for label in dict.fromkeys(data[menu])
-        )
-    ]
-    return charts.add_breaks(fig, breaks, x_of=_year_of, entries=entries)
+def _break_entries(menu: str, codes: dict[str, str]) -> Callable[[pd.DataFrame], list[list[Series]]]:
+    """Per dropdown entry of the drawn rows, the series whose breaks concern it: each drawn `component` with the
+    ICCS codes it counts (`codes` maps a component to its comma-separated code list)."""
+
+    def entries(data: pd.DataFrame) -> list[list[Series]]:
+        return [
+            [(r.source, code, name) for r in rows.itertuples() for name, code in _named_codes(r.component, codes)]
+            for rows in (
+                data.loc[data[menu] == label, ["source", "component"]].drop_duplicates()
+                for label in dict.fromkeys(data[menu])
+            )
+        ]
+
+    return entries
 
 
 def _named_codes(component: str, codes: dict[str, str]) -> list[tuple[str, str]]:
@@ -204,28 +209,24 @@ def _victims_block(
     data["trace"] = data["country"] + " (" + data["source"] + ")"
     data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
     data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])
-    charted, why_not = charts.drawable(data, menu="measure", x="year", y="rate_per_100k")
-    drawn_breaks = None
-    if why_not:
-        chart = page.paragraph(why_not.replace("Nothing to chart: no values.", NO_RATES), cls="note")
-    else:
-        fig = charts.menu_lines(
-            charted,
-            menu="measure",
-            trace="trace",
-            x="year",
-            y="rate_per_100k",
-            title=lambda m: f"{indicator}: {m}",
-            x_title="Year",
-            y_title="per 100,000 population",
-            partial="partial",
-            note="note",
-            y_format=",.2f",
-        )
-        drawn_breaks = _add_breaks(fig, charted, "measure", {indicator: info["codes"]}, breaks)
-        chart = page.figure_html(fig)
-        if note := charts.partial_only(charted, y="rate_per_100k"):
-            chart += page.paragraph(note, cls="note")
+    chart, drawn_breaks = charts.line_chart(
+        data,
+        menu="measure",
+        trace="trace",
+        x="year",
+        y="rate_per_100k",
+        title=lambda m: f"{indicator}: {m}",
+        x_title="Year",
+        y_title="per 100,000 population",
+        partial="partial",
+        note="note",
+        y_format=",.2f",
+        breaks=breaks,
+        x_of=_year_of,
+        entries=_break_entries("measure", {indicator: info["codes"]}),
+        no_values=NO_RATES,
+        partial_note=True,
+    )
     victim_countries = set(data.loc[is_victims & data["count"].notna(), "country"])
     codes = _codes(info["codes"])
     sentences = [
@@ -275,9 +276,9 @@ def _target_16_4(
         data = data.sort_values(["series", "component", "year"])
         rates = data.assign(menu=data["series"] + " — per 100,000")
         counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"])
-        both, _ = charts.drawable(pd.concat([rates, counts]), menu="menu", x="year", y="rate_per_100k")
-        fig = charts.menu_lines(
-            both,
+        component_codes = dict(zip(infos["component"], infos["codes"], strict=True))
+        chart, drawn_breaks = charts.line_chart(
+            pd.concat([rates, counts]),
             menu="menu",
             trace="name",
             x="year",
@@ -288,9 +289,11 @@ def _target_16_4(
             partial="partial",
             note="note",
             y_format=lambda m: ",.2f" if m.endswith("per 100,000") else ",.0f",
+            breaks=breaks,
+            x_of=_year_of,
+            entries=_break_entries("menu", component_codes),
+            one_year_chart=True,
         )
-        component_codes = dict(zip(infos["component"], infos["codes"], strict=True))
-        drawn_breaks = _add_breaks(fig, both, "menu", component_codes, breaks)
         columns = ["country", "source", "unit", "component", "year", "count", "population", "rate_per_100k"]
         columns += ["share_pct", "partial"]
         table = data[columns]
@@ -309,7 +312,7 @@ def _target_16_4(
         blocks.append(
             page.block_html(
                 "Counts and rates per 100,000",
-                page.figure_html(fig)
+                chart
                 + page.table_html(
                     table.assign(component=data["name"]),  # the component in words; the CSV keeps its code
                     caption="Target 16.4 components by year (each unit apart)",
@@ -471,21 +474,16 @@ def _arms_tracing(con, info: pd.Series, frame: pd.DataFrame, country_years: pd.D
     )
     merged["pct_traced"] = merged["count_traced"] * 100.0 / merged["count_seized"].where(merged["count_seized"] > 0)
     merged = merged.assign(menu="16.4.2", trace=merged["country"], partial=False)
-    charted, why_not = charts.drawable(merged, menu="menu", x="year", y="pct_traced")
-    if why_not:
-        chart = page.paragraph(why_not, cls="note")
-    else:
-        fig = charts.menu_lines(
-            charted,
-            menu="menu",
-            trace="trace",
-            x="year",
-            y="pct_traced",
-            title=lambda _: "16.4.2: percent of seized arms traced",
-            x_title="Year",
-            y_title="% traced",
-        )
-        chart = page.figure_html(fig)
+    chart, _ = charts.line_chart(
+        merged,
+        menu="menu",
+        trace="trace",
+        x="year",
+        y="pct_traced",
+        title=lambda _: "16.4.2: percent of seized arms traced",
+        x_title="Year",
+        y_title="% traced",
+    )
     last = merged.dropna(subset=["pct_traced"]).sort_values("year").groupby("country").tail(1)
     summary = " ".join(f"{r.country}: {r.pct_traced:.0f}% traced in {r.year}." for r in last.itertuples())
     body = chart + page.table_html(

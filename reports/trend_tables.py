@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from reports import page
-from reports.charts import concerns
+from reports.breaks import concerns
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
 from reports.trend_data import SERIES_KEYS
 from warehouse.quality import excluded_by_source

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from reports import charts, page, queries, trend_data, trend_tables
+from reports.breaks import Series, add_breaks, menu_series
 from reports.stats.seasonal import decompose
 from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS, monthly_grid
 from reports.trend_data import DATASET_KEYS, SERIES_KEYS
@@ -170,29 +171,23 @@ def _sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, brea
     )
     long["menu"] = long["country"] + " — " + long["measure"]
     long = long.sort_values(["country", "measure", "section", "year"])
-    long, why_not = charts.drawable(long, menu="menu", x="year", y="value")
-    source_breaks = _of_source(breaks, g).iloc[0:0]
-    if why_not:
-        chart = page.paragraph(why_not, cls="note")
-    else:
-        fig = charts.menu_lines(
-            long,
-            menu="menu",
-            trace="category",
-            x="year",
-            y="value",
-            title=lambda m: f"{label}: {m} by ICCS section",
-            x_title="Year",
-            y_title=lambda m: m.split(" — ", 1)[-1],
-            partial="partial",
-            note="note",
-            y_format=_hover_format,
-        )
-        entries = charts.menu_series(long, "menu", "source", "iccs_code", "section")
-        source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
-        chart = page.figure_html(fig)
-        if note := charts.partial_only(long, y="value"):
-            chart += page.paragraph(note, cls="note")
+    chart, source_breaks = charts.line_chart(
+        long,
+        menu="menu",
+        trace="category",
+        x="year",
+        y="value",
+        title=lambda m: f"{label}: {m} by ICCS section",
+        x_title="Year",
+        y_title=lambda m: m.split(" — ", 1)[-1],
+        partial="partial",
+        note="note",
+        y_format=_hover_format,
+        breaks=_of_source(breaks, g),
+        x_of=_year_of,
+        entries=lambda drawn: menu_series(drawn, "menu", "source", "iccs_code", "section"),
+        partial_note=True,
+    )
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
     for country, tc in t.groupby("country", sort=True):
@@ -280,27 +275,22 @@ def _drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks
     shown["menu"] = shown["country"] + " — " + shown["section"] + " " + shown["parent_label"].fillna("")
     shown["note"] = _partial_note(shown)
     shown = shown.sort_values(["country", "section", "total", "iccs_code", "year"], ascending=[1, 1, 0, 1, 1])
-    shown, why_not = charts.drawable(shown, menu="menu", x="year", y="count")
-    drill_breaks = None
-    if why_not:
-        body = page.paragraph(why_not, cls="note")
-    else:
-        fig = charts.menu_lines(
-            shown,
-            menu="menu",
-            trace="category",
-            x="year",
-            y="count",
-            title=lambda m: f"{label}: level-2 categories, {m}",
-            x_title="Year",
-            y_title=f"{unit} (count)",
-            partial="partial",
-            note="note",
-            y_format=",.0f",
-        )
-        entries = charts.menu_series(shown, "menu", "source", "iccs_code", "iccs_code")
-        drill_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
-        body = page.figure_html(fig)
+    body, drill_breaks = charts.line_chart(
+        shown,
+        menu="menu",
+        trace="category",
+        x="year",
+        y="count",
+        title=lambda m: f"{label}: level-2 categories, {m}",
+        x_title="Year",
+        y_title=f"{unit} (count)",
+        partial="partial",
+        note="note",
+        y_format=",.0f",
+        breaks=_of_source(breaks, g),
+        x_of=_year_of,
+        entries=lambda drawn: menu_series(drawn, "menu", "source", "iccs_code", "iccs_code"),
+    )
     y = yoy[(yoy["source"] == g["source"].iloc[0]) & (yoy["unit"] == unit) & (yoy["level"] == 2)]
     if y.empty:
         summary = ""
@@ -339,27 +329,23 @@ def _comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, br
     keep = last.groupby("country")["rate_per_100k"].max().nlargest(MAX_COMPARE_COUNTRIES).index
     shown = level1[level1["country"].isin(keep)].sort_values(["section", "country", "year"])
     shown["note"] = _partial_note(shown)
-    shown, why_not = charts.drawable(shown, menu="category", x="year", y="rate_per_100k")
-    compare_breaks = None
-    if why_not:
-        chart = page.paragraph(why_not.replace("Nothing to chart: no values.", "No rates: no population."), cls="note")
-    else:
-        fig = charts.menu_lines(
-            shown,
-            menu="category",
-            trace="country",
-            x="year",
-            y="rate_per_100k",
-            title=lambda m: f"{label}: {unit} per 100,000 by country — {m}",
-            x_title="Year",
-            y_title=f"{unit} per 100,000",
-            partial="partial",
-            note="note",
-            y_format=",.2f",
-        )
-        entries = charts.menu_series(shown, "category", "source", "iccs_code", "section")
-        compare_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_year_of, entries=entries)
-        chart = page.figure_html(fig)
+    chart, compare_breaks = charts.line_chart(
+        shown,
+        menu="category",
+        trace="country",
+        x="year",
+        y="rate_per_100k",
+        title=lambda m: f"{label}: {unit} per 100,000 by country — {m}",
+        x_title="Year",
+        y_title=f"{unit} per 100,000",
+        partial="partial",
+        note="note",
+        y_format=",.2f",
+        breaks=_of_source(breaks, g),
+        x_of=_year_of,
+        entries=lambda drawn: menu_series(drawn, "category", "source", "iccs_code", "section"),
+        no_values="No rates: no population.",
+    )
     table = last[["country", "section", "label", "year", "count", "population", "rate_per_100k"]].sort_values(
         ["section", "rate_per_100k"], ascending=[True, False]
     )
@@ -578,7 +564,7 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
     if m.empty:
         return ""
     frames: dict[str, pd.DataFrame] = {}
-    drawn: list[list[charts.Series]] = []
+    drawn: list[list[Series]] = []
     rows, sentences, skipped = [], [], []
     countries = m.groupby("country")["count"].sum().nlargest(MAX_STL_COUNTRIES).index
     for country in countries:
@@ -630,7 +616,7 @@ def _seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, bre
         )
     else:
         fig = charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
-    source_breaks = charts.add_breaks(fig, _of_source(breaks, g), x_of=_month_of, entries=drawn)
+    source_breaks = add_breaks(fig, _of_source(breaks, g), x_of=_month_of, entries=drawn)
     table["month"] = table["month"].dt.strftime("%Y-%m")
     gaps = int(table["observed"].isna().sum())
     notes = []

@@ -206,3 +206,34 @@ def test_charts_skip_what_has_nothing_to_draw_and_never_go_negative():
         kept, menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count"
     )
     assert fig["layout"]["yaxis"]["rangemode"] == "nonnegative"  # all zeros: no axis from -1
+
+
+def test_line_chart_says_why_instead_of_an_empty_chart_and_marks_breaks():
+    from reports import charts
+    from reports.breaks import menu_series
+
+    frame = pd.DataFrame(
+        {"menu": ["a", "a"], "source": ["s", "s"], "code": ["05", "05"], "year": [2021, 2022], "v": [1.0, 2.0],
+         "partial": [False, False]}
+    )
+    args = dict(menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count")
+    html, drawn = charts.line_chart(frame.assign(v=None), **args, no_values="No rates: no population.")
+    assert html == page.paragraph("No rates: no population.", cls="note") and drawn is None
+    one_year = frame[frame["year"] == 2022]
+    assert "One year of data" in charts.line_chart(one_year, **args)[0]
+    assert "<div" in charts.line_chart(one_year, **args, one_year_chart=True)[0]
+    breaks = pd.DataFrame(
+        {"source": ["s"], "iccs_code": ["0501"], "period": ["2022"], "kind": ["recoding"], "detail": [""]}
+    )
+    html, drawn = charts.line_chart(
+        frame,
+        **args,
+        breaks=breaks,
+        x_of=int,
+        entries=lambda rows: menu_series(rows, "menu", "source", "code", "code"),
+        partial_note=True,
+    )
+    assert "series break: recoding (05)" in html and list(drawn["period"]) == ["2022"]
+    assert charts.PARTIAL_ONLY not in html
+    html, _ = charts.line_chart(frame.assign(partial=True, note="n"), **args, partial="partial", partial_note=True)
+    assert charts.PARTIAL_ONLY in html

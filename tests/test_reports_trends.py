@@ -24,7 +24,7 @@ from reports_fixture import (
 )
 from scipy import stats
 
-from reports import charts, trend_data, trend_tables
+from reports import breaks, trend_data, trend_tables
 from reports import trends as trends_page
 from reports.sdg16 import render_sdg16
 from reports.stats import seasonal, trend
@@ -251,10 +251,10 @@ BREAKS = (
 
 
 def test_a_break_concerns_its_own_category_and_its_ancestors_only():
-    assert charts.concerns("02041", "02041") and charts.concerns("02041", "0204") and charts.concerns("02041", "02")
-    assert not charts.concerns("02041", "0205") and not charts.concerns("02041", "05")
-    assert not charts.concerns("0204", "02041")  # a descendant's series does not hold the parent's records
-    assert charts.concerns(None, "05")  # a break of the whole source
+    assert breaks.concerns("02041", "02041") and breaks.concerns("02041", "0204") and breaks.concerns("02041", "02")
+    assert not breaks.concerns("02041", "0205") and not breaks.concerns("02041", "05")
+    assert not breaks.concerns("0204", "02041")  # a descendant's series does not hold the parent's records
+    assert breaks.concerns(None, "05")  # a break of the whole source
 
 
 def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse, tmp_path: Path):
