@@ -148,3 +148,21 @@ def menu_series(frame: pd.DataFrame, menu: str, source: str, code: str, name: st
         sub = frame.loc[frame[menu] == label, [source, code, name]].drop_duplicates()
         entries.append(list(sub.itertuples(index=False, name=None)))
     return entries
+
+
+def of_source(breaks: pd.DataFrame, source: str) -> pd.DataFrame:
+    return breaks[breaks["source"] == source]
+
+
+def year_of(period: str) -> int | None:
+    """The year a break's period ('2019', '2019-04') falls in, as the x of a yearly chart."""
+    text = str(period)
+    return int(text[:4]) if text[:4].isdigit() else None
+
+
+def month_of(period: str) -> pd.Timestamp | None:
+    """The first month a break's period covers, as the x of a monthly chart."""
+    text = str(period)
+    if len(text) >= 7 and text[:4].isdigit() and text[5:7].isdigit():
+        return pd.Timestamp(int(text[:4]), int(text[5:7]), 1)
+    return pd.Timestamp(int(text[:4]), 1, 1) if text[:4].isdigit() else None

@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 
 import iccs
-from reports import charts, page, queries, sdg16_data, trend_data, trend_tables
-from reports.breaks import Series
-from reports.trend_data import SERIES_KEYS
+from reports import charts, page, queries, sdg16_data, trend_tables
+from reports.breaks import Series, year_of
+from reports.queries import SERIES_KEYS
 from warehouse.coverage import windows_line as coverage_windows_line
 
 CAVEAT = (
@@ -130,11 +130,6 @@ def _named_codes(component: str, codes: dict[str, str]) -> list[tuple[str, str]]
     return [(name, code) for code in _codes(codes.get(component, ""))]
 
 
-def _year_of(period: str) -> int | None:
-    text = str(period)
-    return int(text[:4]) if text[:4].isdigit() else None
-
-
 def _latest(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Per series: the latest full year with a value of `measure`; where no year with a value is full, the latest
     partial year (its `partial` flag stays set, so the text can say so)."""
@@ -222,7 +217,7 @@ def _victims_block(
         note="note",
         y_format=",.2f",
         breaks=breaks,
-        x_of=_year_of,
+        x_of=year_of,
         entries=_break_entries("measure", {indicator: info["codes"]}),
         no_values=NO_RATES,
         partial_note=True,
@@ -290,7 +285,7 @@ def _target_16_4(
             note="note",
             y_format=lambda m: ",.2f" if m.endswith("per 100,000") else ",.0f",
             breaks=breaks,
-            x_of=_year_of,
+            x_of=year_of,
             entries=_break_entries("menu", component_codes),
             one_year_chart=True,
         )
@@ -503,7 +498,7 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     monthly = sdg16_data.indicator_monthly(con)
     country_years = sdg16_data.country_years(con)
     trends = _trends(annual, monthly)
-    breaks = trend_data.series_breaks(con)
+    breaks = queries.series_breaks(con)
     if trends.empty:
         trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
 

@@ -14,8 +14,8 @@ from scipy import stats
 
 from reports import page
 from reports.breaks import concerns
+from reports.queries import SERIES_KEYS
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
-from reports.trend_data import SERIES_KEYS
 from warehouse.quality import excluded_by_source
 
 # Fewest records in the two compared years (first and last, or previous and latest) for a percent change to be

@@ -24,11 +24,12 @@ from reports_fixture import (
 )
 from scipy import stats
 
-from reports import breaks, trend_data, trend_tables
-from reports import trends as trends_page
+from reports import breaks, trend_tables
 from reports.sdg16 import render_sdg16
 from reports.stats import seasonal, trend
+from reports.trends import data as trend_data
 from reports.trends import render_trends
+from reports.trends.text import changes_sentence
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -373,12 +374,12 @@ def test_year_over_year_changes_are_tested_and_small_ones_are_not_headlines():
     assert not row.loc["0101", "significant"] and row.loc["0101", "verdict"] == "within chance"  # 19 -> 13
     assert not row.loc["0201", "significant"]  # +15% from 40 to 46 is within chance
     assert row.loc["0601", "verdict"] == "too few records"  # +350% from 2 to 9
-    sentence = trends_page._changes_sentence(yoy, "offences", lead="", with_country=False)
+    sentence = changes_sentence(yoy, "offences", lead="", with_country=False)
     assert sentence.startswith(
         "2023 to 2024: the clearest rise is Category 0502 (rose 18% from 400 offences in 2023 to 470 offences in 2024)."
     )
     assert "0101" not in sentence and "fall" not in sentence
-    calm = trends_page._changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
+    calm = changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
     assert calm.startswith("2023 to 2024: no change goes beyond chance")
 
 
