@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import page
+from reports.quality import data
 from warehouse import coverage
 
 LABELS = {"first_period": "first period", "last_period": "last period", "records_inside": "inside",
@@ -40,9 +41,7 @@ def sentence(row: pd.Series) -> str:
 
 def section(con: duckdb.DuckDBPyConnection) -> str:
     """The section, or '' when the warehouse has no coverage windows yet."""
-    if not queries.table_exists(con, coverage.TABLE):
-        return ""
-    frame = queries.frame(con, "SELECT * FROM v_coverage ORDER BY source, unit")
+    frame = data.coverage_windows(con)
     if frame.empty:
         return ""
     sentences = [sentence(row) for _, row in frame.iterrows()]

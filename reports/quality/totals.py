@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import page
+from reports.quality import data
 from warehouse import totals
 
 
@@ -26,10 +27,9 @@ def _coverage_lines(cov: pd.DataFrame) -> list[str]:
 
 def totals_section(con: duckdb.DuckDBPyConnection) -> str:
     """The section, or '' when no source has a total row or a nested-total shortfall."""
-    if not queries.table_exists(con, "total_areas"):
+    areas = data.total_areas(con)
+    if areas is None:
         return ""
-    areas = con.execute("SELECT source, country, unit, area, basis, cells_compared, cells_matching, "
-                        "share_matching, example FROM v_total_areas ORDER BY ALL").fetch_df()
     cov = totals.coverage(con)
     short = totals.shortfalls(con)
     if areas.empty and short.empty:
