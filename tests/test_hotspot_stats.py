@@ -848,9 +848,9 @@ def test_target_16_4_mix_finds_the_trafficking_clusters_and_nothing_else(demo: D
 
 
 def test_demo_tables_show_ids_as_text_and_count_the_study_area(demo: Demo):
-    from reports.page import table_html
     from reports.stats.hotspot_emerging import MEANING
     from reports.stats.hotspot_summary import pattern_table
+    from reports.tables import table_html
 
     hot_cells = demo.result.hot_cells
     assert (hot_cells["Cell"].str.fullmatch(r"\d+")).all() and hot_cells["Cell"].str.len().max() >= 5

@@ -14,7 +14,7 @@ import pytest
 from reports_fixture import XSS_AREA, build_warehouse
 
 import reports
-from reports import build, page
+from reports import build, page, tables
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -55,7 +55,7 @@ def test_figure_html_accepts_plain_dicts():
 
 def test_table_html_escapes_cells_and_csv_holds_every_row(tmp_path):
     frame = pd.DataFrame({"area": [XSS_AREA, "North", "South"], "count": [12345.0, 7.0, None], "year": [2019] * 3})
-    html = page.table_html(frame, caption="Areas <b>", csv_name="areas", max_rows=2)
+    html = tables.table_html(frame, caption="Areas <b>", csv_name="areas", max_rows=2)
     assert ESCAPED in html and "<script>alert" not in html
     assert "Areas &lt;b&gt;" in html
     assert "12,345" in html and ">2019<" in html  # years are not given thousands separators
@@ -171,7 +171,7 @@ def test_tables_show_plain_headers_and_formatted_numbers_while_the_csv_stays_raw
             "p_value": [0.0491, 0.0004],
         }
     )
-    html = page.table_html(frame, caption="c", csv_name="t")
+    html = tables.table_html(frame, caption="c", csv_name="t")
     head = re.search(r"<thead>(.*)</thead>", html).group(1)
     assert "_" not in head  # no snake_case header
     assert ">records in<" in head and ">Sen&#x27;s slope per year<" in head and ">first year<" in head
@@ -183,12 +183,12 @@ def test_tables_show_plain_headers_and_formatted_numbers_while_the_csv_stays_raw
     assert list(back.columns) == list(frame.columns)
     assert back["quarantined_share"].tolist() == [0.00713, 0.000255]  # raw values for machines
     assert 'class="data wide"' not in html  # 8 columns fit at the normal size
-    wide = page.table_html(frame.assign(extra=1), caption="c", csv_name="t")
+    wide = tables.table_html(frame.assign(extra=1), caption="c", csv_name="t")
     assert 'class="data wide"' in wide
 
 
 def test_an_empty_table_is_one_line_saying_so():
-    html = page.table_html(pd.DataFrame(columns=["a", "b"]), caption="Level-2 changes", csv_name="t", empty="why")
+    html = tables.table_html(pd.DataFrame(columns=["a", "b"]), caption="Level-2 changes", csv_name="t", empty="why")
     assert "<table" not in html and "0 rows" not in html and "Level-2 changes: why" in html
 
 

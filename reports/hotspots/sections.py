@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reports import page, queries
+from reports import page, queries, tables
 from reports.hotspots import data
 from reports.hotspots.analysis import Settings, analyse_areas, analyse_grid, no_grid_reason
 from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
@@ -59,7 +59,7 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         div_id=f"hotspots-{slug}-gi",
     )
     if not groups.empty:
-        where += page.table_html(
+        where += tables.table_html(
             groups.drop(columns=["x", "y"]), caption=f"{label}: hot spot groups", csv_name=f"hotspot_groups_{slug}"
         )
     body = [
@@ -72,7 +72,7 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
             div_id=f"hotspots-{slug}-mix",
         )
         if not result.mix.groups.empty:
-            mix_body += page.table_html(
+            mix_body += tables.table_html(
                 result.mix.groups.drop(columns=["x", "y"]),
                 caption=f"{label}: places where {MIX_NAME} offences are a larger share of the records",
                 csv_name=f"hotspot_mix_{slug}",
@@ -91,12 +91,12 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
             div_id=f"hotspots-{slug}-patterns",
         )
         if not result.changes.empty:
-            changes += page.table_html(
+            changes += tables.table_html(
                 result.changes.drop(columns=["x", "y"]),
                 caption=f"{label}: places that changed (emerging or no longer hot)",
                 csv_name=f"hotspot_changes_{slug}",
             )
-        changes += page.table_html(
+        changes += tables.table_html(
             pattern_table(category[result.area], counts[result.area], MEANING),
             caption=f"{label}: the {n_tested:,} cells of the study area (the cells tested) by pattern",
             csv_name=f"hotspot_patterns_{slug}",
@@ -104,7 +104,7 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         summary = pattern_sentence(result.emerging, "cells", result.area) + " " + changes_sentence(result.changes)
         body.append(page.block_html("How the hot spots changed by year", changes, summary=summary))
     if not result.hot_cells.empty:
-        table = page.table_html(
+        table = tables.table_html(
             result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{slug}"
         )
         body.append(page.block_html("Hot cells", table))
@@ -176,13 +176,13 @@ def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
             area_map(areas, f"{label}: Gi* by area (circle size = records)", centre),
             div_id=f"hotspots-{slug}-areas",
         )
-        + page.table_html(table, caption=f"{label}: areas, hottest first", csv_name=f"hotspot_areas_{slug}"),
+        + tables.table_html(table, caption=f"{label}: areas, hottest first", csv_name=f"hotspot_areas_{slug}"),
         summary=area_summary(areas, settings.fdr, no_grid, int(ds["with_points"])),
     )
     if emerging is not None:
         body += page.block_html(
             "How the hot spots changed by year",
-            page.table_html(
+            tables.table_html(
                 pattern_table(emerging.frame["category"].to_numpy(), areas["count"].to_numpy(), MEANING),
                 caption=f"{label}: areas by pattern",
                 csv_name=f"hotspot_area_patterns_{slug}",

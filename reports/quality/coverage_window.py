@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page
+from reports import page, tables
 from reports.quality import data
 from warehouse import coverage
 
@@ -48,7 +48,7 @@ def section(con: duckdb.DuckDBPyConnection) -> str:
     outside = frame["records_before"].gt(0) | frame["records_after"].gt(0)
     summary = (f"{int(outside.sum())} of {len(frame)} source(s) have records outside their coverage window."
                if outside.any() else "Every loaded record lies inside its source's coverage window.")
-    body = "".join(page.paragraph(s) for s in sentences) + page.table_html(
+    body = "".join(page.paragraph(s) for s in sentences) + tables.table_html(
         frame, caption="Coverage window per source and unit (v_coverage)", csv_name="quality_coverage_windows",
         labels=LABELS)
     return page.section_html("Coverage windows", body, summary=summary, metadata={

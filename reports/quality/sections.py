@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page
+from reports import page, tables
 from reports.quality import data
 from reports.quality.figures import heatmap, loads_chart
 from reports.quality.text import OUTSIDE_ICCS, most_common, rest_of_codes
@@ -47,7 +47,7 @@ def loads_section(summary: pd.DataFrame) -> str:
         text += " " + sentence
     text += (f" Not balanced (in ≠ loaded + outside ICCS + quarantined): {', '.join(unbalanced)}." if unbalanced
              else " Every record is accounted for: in = loaded + outside ICCS + quarantined for every source.")
-    body = page.figure_html(loads_chart(summary), div_id="loads-chart") + page.table_html(
+    body = page.figure_html(loads_chart(summary), div_id="loads-chart") + tables.table_html(
         summary, caption="Records per source (latest load of each file)", csv_name="quality_loads",
         labels=LOAD_LABELS)
     return page.section_html("Records in, loaded, quarantined", body, summary=text, metadata={
@@ -71,7 +71,7 @@ def loads_section(summary: pd.DataFrame) -> str:
 def reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
     if reasons.empty:
         return page.section_html("Quarantine reasons", page.paragraph("No record is in quarantine."))
-    body = page.table_html(reasons, caption="Records not loaded, by source and reason: outside ICCS by the "
+    body = tables.table_html(reasons, caption="Records not loaded, by source and reason: outside ICCS by the "
                            "correspondence table (on purpose), or quarantined",
                            csv_name="quality_reasons", labels={"first_at": "first at (file:line)"})
     body += page.heading("National offence codes not classified to ICCS, by volume")
@@ -79,7 +79,7 @@ def reasons_section(reasons: pd.DataFrame, unmapped: pd.DataFrame) -> str:
         body += page.paragraph("Every national code found a row in its correspondence table.")
     else:
         shown = unmapped.drop(columns="note") if unmapped["note"].isna().all() else unmapped
-        body += page.table_html(
+        body += tables.table_html(
             shown, caption="National codes without an ICCS code: not in the correspondence table, or outside "
             f"ICCS by it (most records first; the top {TOP_CODES})", csv_name="quality_unmapped_codes",
             csv=unmapped, max_rows=TOP_CODES,
@@ -127,7 +127,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
             heatmap(cov, source), div_id=f"heatmap-{page.slug(source)}"), summary=summary))
     findings = pd.DataFrame(checks, columns=["source", "check", "passed", "finding"])
     failed = findings[~findings["passed"]]
-    body = "".join(blocks) + page.heading("Completeness checks") + page.table_html(
+    body = "".join(blocks) + page.heading("Completeness checks") + tables.table_html(
         findings, caption="Completeness checks per source (warnings: the records are loaded)",
         csv_name="quality_completeness_checks")
     summary = (f"{len(failed)} completeness warning(s) across {failed['source'].nunique()} source(s)."
@@ -144,7 +144,7 @@ def breaks_section(breaks: pd.DataFrame) -> str:
         body = page.paragraph("No ICCS category appears or vanishes between periods.")
         summary = ""
     else:
-        body = page.table_html(breaks, caption="Series breaks: categories that appear or vanish",
+        body = tables.table_html(breaks, caption="Series breaks: categories that appear or vanish",
                                csv_name="quality_series_breaks", labels={"iccs_code": "ICCS code"})
         summary = (f"{len(breaks)} series break(s) in {breaks['source'].nunique()} source(s): read changes across "
                    "them as a likely recording change, not a trend.")
@@ -160,6 +160,6 @@ def contracts_section(con: duckdb.DuckDBPyConnection) -> str:
     failed = results[results["failures"] > 0]
     summary = (f"{len(failed)} of {len(results)} contract rules are broken." if len(failed)
                else f"All {len(results)} contract rules hold over the loaded tables.")
-    return page.section_html("Contracts of the loaded tables", page.table_html(
+    return page.section_html("Contracts of the loaded tables", tables.table_html(
         results, caption="Every rule of every table contract (schemas/), checked in SQL over the whole table",
         csv_name="quality_contracts"), summary=summary)

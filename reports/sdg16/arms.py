@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page
+from reports import charts, page, tables
 from reports.sdg16.metadata import indicator_metadata
 
 
@@ -42,11 +42,11 @@ def arms_tracing(con, info: pd.Series, frame: pd.DataFrame, country_years: pd.Da
     )
     last = merged.dropna(subset=["pct_traced"]).sort_values("year").groupby("country").tail(1)
     summary = " ".join(f"{r.country}: {r.pct_traced:.0f}% traced in {r.year}." for r in last.itertuples())
-    body = chart + page.table_html(
+    body = chart + tables.table_html(
         merged.drop(columns=["menu", "trace", "partial"]),
         caption="16.4.2 by country and year",
         csv_name="sdg_16_4_2",
         labels={"count_seized": "arms seized", "count_traced": "arms traced", "pct_traced": "traced"},
-        kinds={"pct_traced": page.PERCENT},
+        kinds={"pct_traced": tables.PERCENT},
     )
     return page.section_html(title, body, summary=summary, metadata=indicator_metadata(con, info, frame, country_years))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, trend_tables
+from reports import charts, page, tables, trend_tables
 from reports.breaks import year_of
 from reports.sdg16.metadata import indicator_metadata
 from reports.sdg16.series import (
@@ -106,7 +106,7 @@ def _components_block(
     block = page.block_html(
         "Counts and rates per 100,000",
         chart
-        + page.table_html(
+        + tables.table_html(
             table.assign(component=data["name"]),  # the component in words; the CSV keeps its code
             caption="Target 16.4 components by year (each unit apart)",
             csv_name="sdg_16_4_components",
@@ -136,7 +136,7 @@ def _shares_block(data: pd.DataFrame, meta: dict[str, str]) -> str:
         + latest["all_recorded"].map("{:,.0f}".format)
         + " recorded "
         + latest["unit"],
-        share_text=latest["share_pct"].map(page.percent),
+        share_text=latest["share_pct"].map(tables.percent),
     )
     bars = charts.menu_bars(
         latest,
@@ -160,7 +160,7 @@ def _shares_block(data: pd.DataFrame, meta: dict[str, str]) -> str:
     return page.block_html(
         "Share of each country's recorded crime",
         page.figure_html(bars)
-        + page.table_html(
+        + tables.table_html(
             latest[
                 ["country", "source", "unit", "name", "year", "count", "all_recorded", "share_pct"] + ["partial"]
             ].rename(columns={"name": "component"}),
@@ -224,7 +224,7 @@ def _trends_block(trends: pd.DataFrame, component_codes: dict[str, str], breaks:
         )
     return page.block_html(
         "Trends (Mann-Kendall)",
-        page.table_html(
+        tables.table_html(
             t[columns],
             caption="Target 16.4 components: trend tests, significant changes first",
             csv_name="sdg_16_4_trends",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page
+from reports import charts, page, tables
 from reports.breaks import year_of
 from reports.sdg16.metadata import indicator_metadata
 from reports.sdg16.series import break_entries, code_list
@@ -68,7 +68,7 @@ def victims_block(
             "No population (rate absent): " + ", ".join(f"{r.country} {r.year}" for r in no_pop.itertuples()) + "."
         )
     table = data[["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial"]]
-    body = chart + page.table_html(
+    body = chart + tables.table_html(
         table, caption=f"{indicator}: counts and rates per 100,000 by unit", csv_name=f"sdg_{indicator}"
     )
     return page.section_html(

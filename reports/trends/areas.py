@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, trend_tables
+from reports import charts, page, tables, trend_tables
 from reports.queries import SERIES_KEYS
 from reports.trends.metadata import block, metadata
 from reports.trends.text import COUNT_CHANGE, RATE_DEFINITION
@@ -71,7 +71,7 @@ def areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, late
     columns = ["country", "area", "year", "count", "population", "rate_per_100k", "prev", "change_pct"]
     if top["partial"].any():
         columns.append("partial")
-    body += page.table_html(
+    body += tables.table_html(
         top[columns].rename(columns={"prev": "count_previous", **COUNT_CHANGE}),
         caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
         csv_name=f"trends_areas_{page.slug(label)}",

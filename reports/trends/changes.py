@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, trend_tables
+from reports import charts, page, tables, trend_tables
 from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS
 from reports.trend_tables import MIN_RECORDS
 from reports.trends.metadata import block, metadata
@@ -53,7 +53,7 @@ def yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         + "); "
         + level1["verdict"]
         + " (p="
-        + level1["p_value"].map(page.format_p)
+        + level1["p_value"].map(tables.format_p)
         + ")"
     )
     level1["menu"] = (
@@ -94,7 +94,7 @@ def yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
     columns += ["change_pct", "p_value", "verdict", "rate_per_100k_previous", "rate_per_100k_latest", "rate_change_pct"]
     y = y.rename(columns=COUNT_CHANGE)
     columns = [COUNT_CHANGE.get(c, c) for c in columns]
-    body += page.table_html(
+    body += tables.table_html(
         y[columns],
         caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2, most "
         "significant changes first",
@@ -140,7 +140,7 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
             menu=label,
             hover=sig["direction"]
             + ", p="
-            + sig["p_value"].map(page.format_p)
+            + sig["p_value"].map(tables.format_p)
             + ", "
             + sig["n"].astype(str)
             + " periods; "
@@ -179,7 +179,7 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
         sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
     columns = ["country", "iccs_code", "label", "verdict", "measure", "relative_slope_pct", "p_value"]
     columns += trend_tables.TREND_COLUMNS
-    body += page.table_html(
+    body += tables.table_html(
         t[columns],
         caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit}; the test ran on the "
         "measure named in each row; each change sits beside the figures it is computed from)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports import charts, page, trend_tables
+from reports import charts, page, tables, trend_tables
 from reports.breaks import Series, add_breaks, month_of, of_source
 from reports.stats.seasonal import decompose
 from reports.stats.trend import monthly_grid
@@ -82,14 +82,14 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
     if gaps:
         notes.append(f"{gaps} missing month(s) are shown as gaps, not zeros.")
     summary = " ".join(sentences + notes)
-    body = page.figure_html(fig) + page.table_html(
+    body = page.figure_html(fig) + tables.table_html(
         table,
         caption=f"{label}: monthly {unit}"
         + ("" if observed_only else " with STL components")
         + " (blank = missing month)",
         csv_name=f"trends_monthly_{page.slug(label)}",
         labels={"observed": f"{unit} (observed)"},
-        kinds={"observed": page.COUNT},
+        kinds={"observed": tables.COUNT},
     )
     meta = metadata(
         con,

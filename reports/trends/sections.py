@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, trend_tables
+from reports import charts, page, tables, trend_tables
 from reports.breaks import menu_series, of_source, year_of
 from reports.queries import SERIES_KEYS
 from reports.trends.metadata import block, metadata
@@ -70,7 +70,7 @@ def sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, break
     columns = ["country", "section", "label", "year", "count", "population", "rate_per_100k"]
     if bool(level1["monthly"].any()):
         columns += ["months", "partial"]
-    body = chart + page.table_html(
+    body = chart + tables.table_html(
         level1[columns],
         caption=f"{label}: {unit} by ICCS section and year",
         csv_name=f"trends_sections_{page.slug(label)}",
@@ -126,7 +126,7 @@ def drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks:
         columns += ["change_pct", "p_value", "verdict", "rate_per_100k_latest"]
         y = y.rename(columns=COUNT_CHANGE)
         columns = [COUNT_CHANGE.get(c, c) for c in columns]
-        body += page.table_html(
+        body += tables.table_html(
             y[columns],
             caption=f"{label}: level-2 categories, latest full year against the year before ({unit}), most "
             "significant changes first",
@@ -186,7 +186,7 @@ def comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, bre
                 f"({hi['rate_per_100k']:,.2f} per 100,000 in {int(hi['year'])}), the lowest {lo['country']} "
                 f"({lo['rate_per_100k']:,.2f} in {int(lo['year'])})."
             )
-    body = chart + page.table_html(
+    body = chart + tables.table_html(
         table,
         caption=f"{label}: latest full year, {unit} per 100,000 by country and section",
         csv_name=f"trends_countries_{page.slug(label)}",
