@@ -71,6 +71,11 @@ def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+def source_levels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each configured source's level: 'incident' (one row per record) or 'aggregate' (rows carry a count)."""
+    return dict(con.execute("SELECT source, level FROM sources").fetchall())
+
+
 def source_names(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
     """The human description of sources for metadata lines ('a (desc); b')."""
     if not sources:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reports import tables
+from reports import queries, tables
 from reports.breaks import concerns
 from reports.queries import SERIES_KEYS
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
@@ -363,7 +363,7 @@ def outside_note(con, sources: Iterable[str]) -> str:
     outside = outside[outside["source"].isin(wanted) & (outside["records_excluded"] > 0)]
     if outside.empty:
         return ""
-    levels = dict(con.execute("SELECT source, level FROM sources").fetchall())
+    levels = queries.source_levels(con)
     return "; ".join(
         f"{r.source}: {r.records_excluded:,} {'table cells' if levels.get(r.source) == 'aggregate' else 'records'} "
         "outside ICCS by the correspondence table, not counted here (left out on purpose; quality.html lists them)"
