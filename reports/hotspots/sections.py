@@ -10,7 +10,7 @@ import pandas as pd
 
 from reports import page, queries, tables
 from reports.hotspots import data
-from reports.hotspots.analysis import Settings, analyse_areas, analyse_grid, no_grid_reason
+from reports.hotspots.analysis import GridResult, Settings, analyse_areas, analyse_grid, no_grid_reason
 from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
 from reports.hotspots.text import (
     MIX_METHOD,
@@ -47,68 +47,100 @@ def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: s
 def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
     started = time.perf_counter()
     result = analyse_grid(data.grid_records(con, ds["source"], ds["unit"]), labels, settings)
-    grid, cells, groups = result.grid, result.cells, result.groups
     label = f"{ds['source']} ({ds['unit']})"
-    slug = page.slug(label)
-    size_km = grid.cell_size / 1000
+    grid = result.grid
     centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
-    counts = cells["count"].to_numpy()
+    body = [
+        _where_block(result, label, centre, settings.fdr),
+        _mix_block(result, label, centre, settings.fdr),
+        _patterns_block(result, label, centre),
+        _hot_cells_block(result, label),
+    ]
+    metadata = _grid_metadata(con, ds, result, settings, centre) | {
+        "Computed in": f"{time.perf_counter() - started:.2f} s"
+    }
+    return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
 
+
+def _where_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+    """The Gi* map of all years together and its hot spot groups."""
+    grid, cells, groups = result.grid, result.cells, result.groups
+    slug = page.slug(label)
     where = page.figure_html(
-        gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {size_km:g} km cells", centre),
+        gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {grid.cell_size / 1000:g} km cells", centre),
         div_id=f"hotspots-{slug}-gi",
     )
     if not groups.empty:
         where += tables.table_html(
             groups.drop(columns=["x", "y"]), caption=f"{label}: hot spot groups", csv_name=f"hotspot_groups_{slug}"
         )
-    body = [
-        page.block_html("Where offences concentrate", where, summary=grid_summary(grid, cells, groups, settings.fdr))
-    ]
-    n_tested = int(cells.attrs["tested"])
-    if result.mix is not None:
-        mix_body = page.figure_html(
-            mix_map(grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", centre),
-            div_id=f"hotspots-{slug}-mix",
-        )
-        if not result.mix.groups.empty:
-            mix_body += tables.table_html(
-                result.mix.groups.drop(columns=["x", "y"]),
-                caption=f"{label}: places where {MIX_NAME} offences are a larger share of the records",
-                csv_name=f"hotspot_mix_{slug}",
-            )
-        body.append(
-            page.block_html(
-                f"Where {MIX_NAME} offences make up more of the records",
-                mix_body,
-                summary=mix_sentence(result.mix, settings.fdr),
-            )
-        )
-    if result.emerging is not None:
-        category = result.emerging.frame["category"].to_numpy()
-        changes = page.figure_html(
-            pattern_map(grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", centre),
-            div_id=f"hotspots-{slug}-patterns",
-        )
-        if not result.changes.empty:
-            changes += tables.table_html(
-                result.changes.drop(columns=["x", "y"]),
-                caption=f"{label}: places that changed (emerging or no longer hot)",
-                csv_name=f"hotspot_changes_{slug}",
-            )
-        changes += tables.table_html(
-            pattern_table(category[result.area], counts[result.area], MEANING),
-            caption=f"{label}: the {n_tested:,} cells of the study area (the cells tested) by pattern",
-            csv_name=f"hotspot_patterns_{slug}",
-        )
-        summary = pattern_sentence(result.emerging, "cells", result.area) + " " + changes_sentence(result.changes)
-        body.append(page.block_html("How the hot spots changed by year", changes, summary=summary))
-    if not result.hot_cells.empty:
-        table = tables.table_html(
-            result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{slug}"
-        )
-        body.append(page.block_html("Hot cells", table))
+    return page.block_html("Where offences concentrate", where, summary=grid_summary(grid, cells, groups, fdr))
 
+
+def _mix_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+    """Where the Target 16.4 offences make up more of the records ('' when not computed)."""
+    if result.mix is None:
+        return ""
+    slug = page.slug(label)
+    counts = result.cells["count"].to_numpy()
+    mix_body = page.figure_html(
+        mix_map(result.grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", centre),
+        div_id=f"hotspots-{slug}-mix",
+    )
+    if not result.mix.groups.empty:
+        mix_body += tables.table_html(
+            result.mix.groups.drop(columns=["x", "y"]),
+            caption=f"{label}: places where {MIX_NAME} offences are a larger share of the records",
+            csv_name=f"hotspot_mix_{slug}",
+        )
+    return page.block_html(
+        f"Where {MIX_NAME} offences make up more of the records", mix_body, summary=mix_sentence(result.mix, fdr)
+    )
+
+
+def _patterns_block(result: GridResult, label: str, centre: str) -> str:
+    """The emerging hot spot patterns and the places that changed ('' when not computed)."""
+    if result.emerging is None:
+        return ""
+    slug = page.slug(label)
+    counts = result.cells["count"].to_numpy()
+    category = result.emerging.frame["category"].to_numpy()
+    changes = page.figure_html(
+        pattern_map(
+            result.grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", centre
+        ),
+        div_id=f"hotspots-{slug}-patterns",
+    )
+    if not result.changes.empty:
+        changes += tables.table_html(
+            result.changes.drop(columns=["x", "y"]),
+            caption=f"{label}: places that changed (emerging or no longer hot)",
+            csv_name=f"hotspot_changes_{slug}",
+        )
+    changes += tables.table_html(
+        pattern_table(category[result.area], counts[result.area], MEANING),
+        caption=f"{label}: the {int(result.cells.attrs['tested']):,} cells of the study area (the cells tested) "
+        "by pattern",
+        csv_name=f"hotspot_patterns_{slug}",
+    )
+    summary = pattern_sentence(result.emerging, "cells", result.area) + " " + changes_sentence(result.changes)
+    return page.block_html("How the hot spots changed by year", changes, summary=summary)
+
+
+def _hot_cells_block(result: GridResult, label: str) -> str:
+    if result.hot_cells.empty:
+        return ""
+    table = tables.table_html(
+        result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{page.slug(label)}"
+    )
+    return page.block_html("Hot cells", table)
+
+
+def _grid_metadata(
+    con: duckdb.DuckDBPyConnection, ds: pd.Series, result: GridResult, settings: Settings, centre: str
+) -> dict[str, str]:
+    grid, cells = result.grid, result.cells
+    n_tested = int(cells.attrs["tested"])
     permutations = cells.attrs["permutations"]
     needed = smallest_detectable(n_tested, permutations, settings.fdr)
     enlarged = (
@@ -116,12 +148,12 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         if grid.cell_size != grid.requested_cell_size
         else ""
     )
-    metadata = {
+    return {
         "Method": "Getis-Ord Gi* (esda's G_Local formula, star=True) per grid cell; binary queen weights "
         "(each cell with its 8 neighbours in the study area, and itself); two-sided conditional-randomisation "
         "p-values, ties counted in both tails; Benjamini-Hochberg false discovery rate control over the cells "
         "tested. " + VALUES[settings.transform].format(unit="cell") + " " + SIGNIFICANCE,
-        "Cell size": f"{size_km:g} km{enlarged}",
+        "Cell size": f"{grid.cell_size / 1000:g} km{enlarged}",
         "Grid": f"{grid.ncols:,} × {grid.nrows:,} = {grid.n_cells:,} cells: the rectangle around the records",
         "Study area": f"{n_tested:,} of {grid.n_cells:,} cells tested (the false-discovery family): every cell "
         "with a record in some year, plus the ring of cells around them (empty neighbours stay in as zeros, "
@@ -133,11 +165,9 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         f"{MIX_NAME} share": MIX_METHOD.format(min=MIN_CATEGORY_RECORDS, ratio=MIN_RATIO)
         if result.mix is not None
         else result.mix_reason,
-        "Records": f"{int(counts.sum()):,} mapped; {int(ds['records'] - ds['with_points']):,} without usable "
-        f"coordinates; {result.dropped:,} left out as stray points far outside the area of the others",
-        "Computed in": f"{time.perf_counter() - started:.2f} s",
+        "Records": f"{int(cells['count'].to_numpy().sum()):,} mapped; {int(ds['records'] - ds['with_points']):,} "
+        f"without usable coordinates; {result.dropped:,} left out as stray points far outside the area of the others",
     }
-    return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
 
 
 def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:

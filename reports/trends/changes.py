@@ -31,59 +31,7 @@ def yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
             "",
             metadata(con, g, "Change between consecutive full years."),
         )
-    level1["category"] = level1["section"] + " " + level1["label"]
-    level1["bar_text"] = (
-        level1["change_pct"].map("{:+.0f}%".format)
-        + " ("
-        + level1["count_previous"].map("{:,.0f}".format)
-        + " → "
-        + level1["count_latest"].map("{:,.0f}".format)
-        + ")"
-    )
-    level1["hover"] = (
-        level1["year_previous"].astype(str)
-        + ": "
-        + level1["count_previous"].map("{:,.0f}".format)
-        + " → "
-        + level1["year_latest"].astype(str)
-        + ": "
-        + level1["count_latest"].map("{:,.0f}".format)
-        + f" {unit} (change in count "
-        + level1["change_pct"].map("{:+.0f}%".format)
-        + "); "
-        + level1["verdict"]
-        + " (p="
-        + level1["p_value"].map(tables.format_p)
-        + ")"
-    )
-    level1["menu"] = (
-        level1["country"]
-        + " ("
-        + level1["year_previous"].astype(str)
-        + " to "
-        + level1["year_latest"].astype(str)
-        + ")"
-    )
-    # Most significant change on top; changes within chance or on too few records in grey.
-    level1["order"] = -level1["p_value"].where(level1["enough"], 2.0)
-    body = ""
-    if not level1.empty:
-        level1["muted"] = ~level1["significant"]
-        fig = charts.menu_bars(
-            level1,
-            menu="menu",
-            category="category",
-            value="change_pct",
-            title=lambda m: (
-                f"{label}: change in the count of {unit} from the previous full year, {m} — most significant on top"
-            ),
-            value_title="Change in count (%)",
-            hover="hover",
-            order="order",
-            muted="muted",
-            text="bar_text",
-        )
-        body += page.figure_html(fig)
+    body = _yoy_bars(level1, label, unit)
     sentences = [
         changes_sentence(c, unit, lead=f"{country}, ", with_country=False)
         for country, c in y[y["level"] == 1].groupby("country")
@@ -190,3 +138,60 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
     )
     meta = metadata(con, g, SIGNIFICANCE)
     return block(f"{label}: trend significance", body, " ".join(sentences), meta)
+
+
+def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
+    """The change of each ICCS section's count, one bar each, labelled with the two counts; the most significant
+    on top, changes within chance or on too few records in grey."""
+    level1 = level1.copy()
+    level1["category"] = level1["section"] + " " + level1["label"]
+    level1["bar_text"] = (
+        level1["change_pct"].map("{:+.0f}%".format)
+        + " ("
+        + level1["count_previous"].map("{:,.0f}".format)
+        + " → "
+        + level1["count_latest"].map("{:,.0f}".format)
+        + ")"
+    )
+    level1["hover"] = (
+        level1["year_previous"].astype(str)
+        + ": "
+        + level1["count_previous"].map("{:,.0f}".format)
+        + " → "
+        + level1["year_latest"].astype(str)
+        + ": "
+        + level1["count_latest"].map("{:,.0f}".format)
+        + f" {unit} (change in count "
+        + level1["change_pct"].map("{:+.0f}%".format)
+        + "); "
+        + level1["verdict"]
+        + " (p="
+        + level1["p_value"].map(tables.format_p)
+        + ")"
+    )
+    level1["menu"] = (
+        level1["country"]
+        + " ("
+        + level1["year_previous"].astype(str)
+        + " to "
+        + level1["year_latest"].astype(str)
+        + ")"
+    )
+    # Most significant change on top; changes within chance or on too few records in grey.
+    level1["order"] = -level1["p_value"].where(level1["enough"], 2.0)
+    level1["muted"] = ~level1["significant"]
+    fig = charts.menu_bars(
+        level1,
+        menu="menu",
+        category="category",
+        value="change_pct",
+        title=lambda m: (
+            f"{label}: change in the count of {unit} from the previous full year, {m} — most significant on top"
+        ),
+        value_title="Change in count (%)",
+        hover="hover",
+        order="order",
+        muted="muted",
+        text="bar_text",
+    )
+    return page.figure_html(fig)

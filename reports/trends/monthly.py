@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from reports import charts, page, tables, trend_tables
-from reports.breaks import Series, add_breaks, month_of, of_source
-from reports.stats.seasonal import decompose
+from reports.breaks import Figure, Series, add_breaks, month_of, of_source
+from reports.stats.seasonal import Decomposition, decompose
 from reports.stats.trend import monthly_grid
 from reports.trends.metadata import block, metadata
 
@@ -31,28 +31,11 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
             series = mc[mc["iccs_code"] == code]
             name = f"{country} — {code} {series['label'].iloc[0]}"
             drawn.append([(series["source"].iloc[0], code, code)])
-            values = series.set_index(["year", "month"])["count"]
-            grid = monthly_grid(values)
-            grid = grid.loc[grid.first_valid_index() : grid.last_valid_index()]
-            result = decompose(values)
-            comp = pd.DataFrame({"observed": grid})
+            comp, result = _stl_frame(series)
             if result is None:
                 skipped.append(name)
-                comp[["trend", "seasonal", "remainder"]] = np.nan
             else:
-                comp = comp.join(result.components.drop(columns="observed"))
-                seasonal = result.components["seasonal"].groupby(result.components.index.month).mean()
-                peak, trough = int(seasonal.idxmax()), int(seasonal.idxmin())
-                trend = result.components["trend"].dropna()
-                change = (trend.iloc[-1] / trend.iloc[0] - 1) * 100 if trend.iloc[0] > 0 else np.nan
-                pct = f"{change:+.0f}%, " if trend_tables.headline_pct(change, trend.iloc[0]) else ""
-                sentences.append(
-                    f"{name}: trend {trend.iloc[0]:,.0f} to {trend.iloc[-1]:,.0f} {unit} a month "
-                    f"({pct}{trend.index[0]} to {trend.index[-1]}); seasonal peak in "
-                    f"{pd.Timestamp(2000, peak, 1):%B}, low in {pd.Timestamp(2000, trough, 1):%B} "
-                    f"(seasonal strength {result.seasonal_strength:.2f})."
-                )
-            comp.index = comp.index.to_timestamp()
+                sentences.append(_stl_sentence(name, result, unit))
             frames[name] = comp
             rows.append(comp.reset_index(names="month").assign(series=name))
     observed_only = all(f[["trend"]].isna().all().all() for f in frames.values())
@@ -60,19 +43,7 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
     if observed_only:
         # Nothing decomposed: one plain monthly line per series, and no empty component panels or columns.
         table = table.drop(columns=["trend", "seasonal", "remainder"])
-        fig = charts.menu_lines(
-            table.assign(what=unit),
-            menu="series",
-            trace="what",
-            x="month",
-            y="observed",
-            title=lambda n: f"{label}: monthly {unit}, {n}",
-            x_title="Month",
-            y_title=unit,
-            y_format=",.0f",
-        )
-    else:
-        fig = charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
+    fig = _monthly_figure(frames, table, label, unit, observed_only)
     source_breaks = add_breaks(fig, of_source(breaks, g["source"].iloc[0]), x_of=month_of, entries=drawn)
     table["month"] = table["month"].dt.strftime("%Y-%m")
     gaps = int(table["observed"].isna().sum())
@@ -101,3 +72,53 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
     )
     title = f"{label}: monthly series" + ("" if observed_only else " and seasonal decomposition")
     return block(title, body, summary, meta)
+
+
+def _stl_frame(series: pd.DataFrame) -> tuple[pd.DataFrame, Decomposition | None]:
+    """One series' months from its first to its last observed one (gaps as NaN), indexed by month start, with its
+    STL components (NaN throughout when it is too short to decompose) and the decomposition itself."""
+    values = series.set_index(["year", "month"])["count"]
+    grid = monthly_grid(values)
+    grid = grid.loc[grid.first_valid_index() : grid.last_valid_index()]
+    result = decompose(values)
+    comp = pd.DataFrame({"observed": grid})
+    if result is None:
+        comp[["trend", "seasonal", "remainder"]] = np.nan
+    else:
+        comp = comp.join(result.components.drop(columns="observed"))
+    comp.index = comp.index.to_timestamp()
+    return comp, result
+
+
+def _stl_sentence(name: str, result: Decomposition, unit: str) -> str:
+    """The trend from its first to its last month, and the months of the seasonal peak and low."""
+    seasonal = result.components["seasonal"].groupby(result.components.index.month).mean()
+    peak, trough = int(seasonal.idxmax()), int(seasonal.idxmin())
+    trend = result.components["trend"].dropna()
+    change = (trend.iloc[-1] / trend.iloc[0] - 1) * 100 if trend.iloc[0] > 0 else np.nan
+    pct = f"{change:+.0f}%, " if trend_tables.headline_pct(change, trend.iloc[0]) else ""
+    return (
+        f"{name}: trend {trend.iloc[0]:,.0f} to {trend.iloc[-1]:,.0f} {unit} a month "
+        f"({pct}{trend.index[0]} to {trend.index[-1]}); seasonal peak in "
+        f"{pd.Timestamp(2000, peak, 1):%B}, low in {pd.Timestamp(2000, trough, 1):%B} "
+        f"(seasonal strength {result.seasonal_strength:.2f})."
+    )
+
+
+def _monthly_figure(
+    frames: dict[str, pd.DataFrame], table: pd.DataFrame, label: str, unit: str, observed_only: bool
+) -> Figure:
+    """STL panels per series, or plain monthly lines when no series could be decomposed."""
+    if observed_only:
+        return charts.menu_lines(
+            table.assign(what=unit),
+            menu="series",
+            trace="what",
+            x="month",
+            y="observed",
+            title=lambda n: f"{label}: monthly {unit}, {n}",
+            x_title="Month",
+            y_title=unit,
+            y_format=",.0f",
+        )
+    return charts.menu_decomposition(frames, title=lambda n: f"{label}: monthly {unit}, {n}", y_title=unit)
