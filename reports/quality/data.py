@@ -17,16 +17,22 @@ from warehouse import completeness, coverage, quality
 
 def completeness_grid(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     if queries.table_exists(con, "completeness"):
-        stored = con.execute("SELECT source, area, period, present, records FROM completeness WHERE source = ? "
-                             "ORDER BY area NULLS FIRST, period", [source]).fetch_df()
+        stored = con.execute(
+            "SELECT source, area, period, present, records FROM completeness WHERE source = ? "
+            "ORDER BY area NULLS FIRST, period",
+            [source],
+        ).fetch_df()
         if not stored.empty:
             return stored
     return completeness.coverage(con, source)
 
 
 def series_breaks(con: duckdb.DuckDBPyConnection, sources: list[str]) -> pd.DataFrame:
-    stored = (con.execute("SELECT source, iccs_code, period, kind, detail FROM series_breaks ORDER BY ALL").fetch_df()
-              if queries.table_exists(con, "series_breaks") else pd.DataFrame())
+    stored = (
+        con.execute("SELECT source, iccs_code, period, kind, detail FROM series_breaks ORDER BY ALL").fetch_df()
+        if queries.table_exists(con, "series_breaks")
+        else pd.DataFrame()
+    )
     have = set(stored["source"]) if not stored.empty else set()
     computed = [completeness.series_breaks(con, s) for s in sources if s not in have]
     frames = [f for f in [stored, *computed] if not f.empty]
@@ -51,14 +57,19 @@ def load_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     an incident source; for an aggregate source a record is a table cell, so its counts are summed."""
     summary = quality.load_summary(con)
     if summary.empty:
-        return summary.assign(records_outside_iccs=0, counted_loaded=0.0, counted_quarantined=0.0,
-                              cells_without_count=0)
+        return summary.assign(
+            records_outside_iccs=0, counted_loaded=0.0, counted_quarantined=0.0, cells_without_count=0
+        )
     outside = quality.excluded_by_source(con).set_index("source")["records_excluded"]
-    summary.insert(summary.columns.get_loc("records_quarantined"), "records_outside_iccs",
-                   summary["source"].map(outside).fillna(0).astype("int64"))
+    summary.insert(
+        summary.columns.get_loc("records_quarantined"),
+        "records_outside_iccs",
+        summary["source"].map(outside).fillna(0).astype("int64"),
+    )
     summary["records_quarantined"] -= summary["records_outside_iccs"]
     summary["quarantined_share"] = summary["records_quarantined"] / summary["records_in"].where(
-        summary["records_in"] > 0)
+        summary["records_in"] > 0
+    )
     counted, sentences = [], {}
     for row in summary.itertuples():
         if row.level == "aggregate":
@@ -70,7 +81,8 @@ def load_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         else:
             counted.append((float(row.records_loaded), float(row.records_quarantined), 0))
     summary[["counted_loaded", "counted_quarantined", "cells_without_count"]] = pd.DataFrame(
-        counted, index=summary.index)
+        counted, index=summary.index
+    )
     summary["cells_without_count"] = summary["cells_without_count"].astype("int64")
     summary.attrs["aggregate_sentences"] = sentences
     return summary
@@ -78,8 +90,9 @@ def load_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def loaded_sources(con: duckdb.DuckDBPyConnection, summary: pd.DataFrame) -> list[str]:
     """Every source with a load or with counts, sorted."""
-    return sorted(set(summary["source"]) | set(con.execute(
-        "SELECT DISTINCT source FROM offence_counts").fetch_df()["source"]))
+    return sorted(
+        set(summary["source"]) | set(con.execute("SELECT DISTINCT source FROM offence_counts").fetch_df()["source"])
+    )
 
 
 def coverage_windows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -93,5 +106,7 @@ def total_areas(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The areas that are a national total (declared or detected), or None before the totals were computed."""
     if not queries.table_exists(con, "total_areas"):
         return None
-    return con.execute("SELECT source, country, unit, area, basis, cells_compared, cells_matching, "
-                       "share_matching, example FROM v_total_areas ORDER BY ALL").fetch_df()
+    return con.execute(
+        "SELECT source, country, unit, area, basis, cells_compared, cells_matching, "
+        "share_matching, example FROM v_total_areas ORDER BY ALL"
+    ).fetch_df()

@@ -32,8 +32,10 @@ def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         totals_section(con),
         contracts_section(con),
     ]
-    intro = ("Where every input record went, and where the data has holes. Nothing is dropped silently: a "
-             "record is either loaded or in quarantine with its reason. Missing months, sudden drops, "
-             "placeholder dates or places and categories that appear or vanish are warnings: the records are "
-             "loaded, but a trend across them may be an artefact of recording.")
+    intro = (
+        "Where every input record went, and where the data has holes. Nothing is dropped silently: a "
+        "record is either loaded or in quarantine with its reason. Missing months, sudden drops, "
+        "placeholder dates or places and categories that appear or vanish are warnings: the records are "
+        "loaded, but a trend across them may be an artefact of recording."
+    )
     return page.write_page(out_dir, "quality.html", "Data quality", [s for s in sections if s], intro=intro)

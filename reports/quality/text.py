@@ -26,8 +26,10 @@ def national_note(units: dict[str, float | int], unit: str) -> str:
     national, loaded = float(units.get("national", units["loaded"])), float(units["loaded"])
     if national >= loaded - 0.5:
         return ""
-    return (f" (cells of a national total row among the areas are included: the national figure, counted once, is "
-            f"{national:,.0f} {unit})")
+    return (
+        f" (cells of a national total row among the areas are included: the national figure, counted once, is "
+        f"{national:,.0f} {unit})"
+    )
 
 
 def aggregate_sentence(source: str, unit: str, units: dict[str, float | int]) -> str:
@@ -39,8 +41,9 @@ def aggregate_sentence(source: str, unit: str, units: dict[str, float | int]) ->
     for prefix, words in (("outside", OUTSIDE_ICCS), ("quarantined", "quarantined")):
         cells = int(units[f"{prefix}_cells"])
         if cells:
-            text += "; " + cells_text(cells, units[f"{prefix}_units"], int(units[f"{prefix}_without_count"]), unit,
-                                      bool(units["count_read"]))
+            text += "; " + cells_text(
+                cells, units[f"{prefix}_units"], int(units[f"{prefix}_without_count"]), unit, bool(units["count_read"])
+            )
             text += f" {words}"
     return text + "."
 
@@ -64,5 +67,7 @@ def rest_of_codes(codes: pd.DataFrame, shown: int) -> str:
     rest = codes.iloc[shown:]
     share = rest["records"].sum() / codes["records"].sum() if codes["records"].sum() else 0.0
     records = int(rest["records"].sum())
-    return (f"… and {len(rest):,} more code{'s' if len(rest) != 1 else ''} ({records:,} records, {share:.1%} of the "
-            "unclassified records); the CSV download has them all.")
+    return (
+        f"… and {len(rest):,} more code{'s' if len(rest) != 1 else ''} ({records:,} records, {share:.1%} of the "
+        "unclassified records); the CSV download has them all."
+    )
