@@ -6,8 +6,8 @@ hole, not a zero), the categories that appear or vanish (a recording change, not
 the national totals and the contract rules over the loaded tables.
 
 data.py reads; text.py and figures.py word and draw; sections.py, coverage_window.py and totals.py build the
-sections; render.py assembles the page. `iccs map-check` words aggregate sources with the same functions, so
-they are exported here.
+sections; render.py assembles the page. The summary `iccs run` prints words aggregate sources with the same
+functions (count_key, cells_text, national_note), so they are exported here.
 """
 
 from reports.quality.data import count_key
