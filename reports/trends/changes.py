@@ -81,50 +81,8 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
         return block(
             f"{label}: trend significance", page.paragraph(note, cls="note"), "", metadata(con, g, SIGNIFICANCE)
         )
-    sig = t[t["significant"]].dropna(subset=["relative_slope_pct"]).head(25)
-    body = ""
-    if not sig.empty:
-        sig = sig.assign(
-            menu=label,
-            hover=sig["direction"]
-            + ", p="
-            + sig["p_value"].map(tables.format_p)
-            + ", "
-            + sig["n"].astype(str)
-            + " periods; "
-            + sig["first_count"].map("{:,.0f}".format)
-            + " → "
-            + sig["last_count"].map("{:,.0f}".format)
-            + f" {unit} (first → last full year)",
-        )
-        fig = charts.menu_bars(
-            sig,
-            menu="menu",
-            category="category",
-            value="relative_slope_pct",
-            title=lambda _: f"{label}: significant trends (Sen's slope, % of median level per year)",
-            value_title="% per year",
-            hover="hover",
-        )
-        body += page.figure_html(fig)
-    tested = t[t["test"] != "too few periods"]
-    up = int((tested["significant"] & (tested["direction"] == "increasing")).sum())
-    down = int((tested["significant"] & (tested["direction"] == "decreasing")).sum())
-    sparse = int((~tested["enough"]).sum())
-    sentences = [
-        f"Of {len(tested)} tested categories, {up} rose and {down} fell significantly (p<0.05, with at least "
-        f"{MIN_RECORDS} records in the first and last full year together)."
-    ]
-    # The strongest significant change of each direction, so a headline never names only the falls.
-    for _, row in trend_tables.strongest_both_ways(t).iterrows():
-        word = "Strongest rise" if row["direction"] == "increasing" else "Strongest fall"
-        sentences.append(
-            f"{word}: " + trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + across(breaks, row)
-        )
-    if sparse:
-        sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
-    if len(tested) < len(t):
-        sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
+    body = _trend_bars(t, label, unit)
+    sentences = _trend_sentences(t, breaks)
     columns = ["country", "iccs_code", "label", "verdict", "measure", "relative_slope_pct", "p_value"]
     columns += trend_tables.TREND_COLUMNS
     body += tables.table_html(
@@ -195,3 +153,57 @@ def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
         text="bar_text",
     )
     return page.figure_html(fig)
+
+
+def _trend_bars(t: pd.DataFrame, label: str, unit: str) -> str:
+    """Sen's slope of the (at most 25) significant trends as bars ('' when none is significant)."""
+    sig = t[t["significant"]].dropna(subset=["relative_slope_pct"]).head(25)
+    if sig.empty:
+        return ""
+    sig = sig.assign(
+        menu=label,
+        hover=sig["direction"]
+        + ", p="
+        + sig["p_value"].map(tables.format_p)
+        + ", "
+        + sig["n"].astype(str)
+        + " periods; "
+        + sig["first_count"].map("{:,.0f}".format)
+        + " → "
+        + sig["last_count"].map("{:,.0f}".format)
+        + f" {unit} (first → last full year)",
+    )
+    fig = charts.menu_bars(
+        sig,
+        menu="menu",
+        category="category",
+        value="relative_slope_pct",
+        title=lambda _: f"{label}: significant trends (Sen's slope, % of median level per year)",
+        value_title="% per year",
+        hover="hover",
+    )
+    return page.figure_html(fig)
+
+
+def _trend_sentences(t: pd.DataFrame, breaks: pd.DataFrame) -> list[str]:
+    """How many categories rose and fell significantly, the strongest of each direction, and what could not be
+    judged."""
+    tested = t[t["test"] != "too few periods"]
+    up = int((tested["significant"] & (tested["direction"] == "increasing")).sum())
+    down = int((tested["significant"] & (tested["direction"] == "decreasing")).sum())
+    sparse = int((~tested["enough"]).sum())
+    sentences = [
+        f"Of {len(tested)} tested categories, {up} rose and {down} fell significantly (p<0.05, with at least "
+        f"{MIN_RECORDS} records in the first and last full year together)."
+    ]
+    # The strongest significant change of each direction, so a headline never names only the falls.
+    for _, row in trend_tables.strongest_both_ways(t).iterrows():
+        word = "Strongest rise" if row["direction"] == "increasing" else "Strongest fall"
+        sentences.append(
+            f"{word}: " + trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + across(breaks, row)
+        )
+    if sparse:
+        sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
+    if len(tested) < len(t):
+        sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
+    return sentences
