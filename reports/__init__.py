@@ -3,6 +3,18 @@
 Reads the warehouse through SQL only; never imports dagster or pipelines.
 """
 
-from reports.build import REPORT_KINDS, ReportUnavailableError, build_reports
+from __future__ import annotations
 
-__all__ = ["REPORT_KINDS", "ReportUnavailableError", "build_reports"]
+from typing import Any
+
+__all__ = ["REPORT_KINDS", "build_reports"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `reports.build` imports every report (numpy, plotly, the statistics), which a command
+    # that only needs `reports.quality` should not pay for.
+    if name in __all__:
+        from reports import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'reports' has no attribute {name!r}")

@@ -16,13 +16,12 @@ import numpy as np
 import pandas as pd
 from plotly.colors import qualitative
 
+from reports import page
+from reports.breaks import Figure, Series, add_breaks
 from reports.page import plot_text, template
 
-Figure = dict[str, Any]
-Series = tuple[str, str, str]  # (source, ICCS code a chart draws, the name to show for it)
 PALETTE: tuple[str, ...] = tuple(qualitative.Plotly) + tuple(qualitative.Dark24)
 HEIGHT = 460
-BREAK_COLOUR = "#8a4b08"
 
 
 def values(series: pd.Series) -> list[Any]:
@@ -80,136 +79,6 @@ def _layout(title: str, x_title: str, y_title: str, has_menu: bool) -> dict[str,
         "hovermode": "closest",
         "modebar": {"orientation": "v"},
     }
-
-
-def concerns(break_code: object, drawn_code: str) -> bool:
-    """A break in a category concerns the series of that category and of its ancestors (ICCS codes nest by
-    prefix: a break in 02041 concerns 02041, 0204 and 02), never a sibling's or a descendant's; a break without
-    a code concerns every series of its source."""
-    return not isinstance(break_code, str) or not break_code or break_code.startswith(drawn_code)
-
-
-def breaks_for(breaks: pd.DataFrame, series: Iterable[Series]) -> pd.DataFrame:
-    """The breaks (`source`, `iccs_code`, ...) that concern any of `series`, with a `series` column naming the
-    drawn series each one concerns (empty for a break without a code)."""
-    drawn = list(series)
-    rows = []
-    for r in breaks.to_dict("records"):
-        names = [name for source, code, name in drawn if source == r["source"] and concerns(r["iccs_code"], code)]
-        if names:
-            coded = isinstance(r["iccs_code"], str) and bool(r["iccs_code"])
-            rows.append({**r, "series": ", ".join(dict.fromkeys(names)) if coded else ""})
-    return pd.DataFrame(rows, columns=[*breaks.columns, "series"])
-
-
-def _position(x: object) -> object:
-    if isinstance(x, pd.Timestamp):
-        return x.strftime("%Y-%m-%d")
-    return int(x) if isinstance(x, np.integer) else x
-
-
-def _x_span(fig: Figure, visible: Sequence[bool] | None) -> tuple[object, object] | None:
-    """The smallest and largest x drawn by the traces an entry shows (None when it draws nothing)."""
-    xs = [
-        x
-        for i, trace in enumerate(fig["data"])
-        if visible is None or (i < len(visible) and visible[i])
-        for x in trace.get("x") or []
-        if x is not None
-    ]
-    return (min(xs), max(xs)) if xs else None
-
-
-def _break_marks(marks: pd.DataFrame, span: tuple[object, object] | None) -> tuple[list[dict], list[dict]]:
-    """Shapes and annotations for `marks` (with `x`, `kind`, `iccs_code`, `detail`, `series`) inside `span`."""
-    shapes, notes = [], []
-    for x, group in marks.groupby("x", sort=True):
-        position = _position(x)
-        if span is not None and not (span[0] <= position <= span[1]):
-            continue
-        parts = []
-        for kind, same in group.groupby(group["kind"].astype(str), sort=True):
-            named = ", ".join(dict.fromkeys(s for s in same["series"] if s))
-            parts.append(kind + (f" ({named})" if named else ""))
-        text = "series break: " + "; ".join(parts)
-        details = "; ".join(
-            f"{c}: {d}" if isinstance(c, str) else str(d)
-            for c, d in group[["iccs_code", "detail"]].head(5).itertuples(index=False)
-        )
-        shapes.append(
-            {
-                "type": "line",
-                "x0": position,
-                "x1": position,
-                "xref": "x",
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"dash": "dash", "color": BREAK_COLOUR, "width": 1.5},
-            }
-        )
-        notes.append(
-            {
-                "x": position,
-                "xref": "x",
-                "y": 1,
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "text": plot_text(text),
-                "hovertext": plot_text(details),
-                "font": {"size": 10, "color": BREAK_COLOUR},
-            }
-        )
-    return shapes, notes
-
-
-def add_breaks(
-    fig: Figure,
-    breaks: pd.DataFrame,
-    *,
-    x_of: Callable[[str], object] | None = None,
-    entries: Sequence[Iterable[Series]] | None = None,
-) -> pd.DataFrame:
-    """Dashed vertical lines at declared series breaks (`source`, `iccs_code`, `period`, `kind`, `detail`), one
-    per position however many categories break there, and only within the x range drawn.
-
-    `entries` gives, per dropdown entry (in menu order; one for a chart without a menu), the series it draws as
-    (source, ICCS code, name): an entry shows only the breaks that concern those series (`concerns`), labelled
-    with their names, so a break in 02041 marks the 02 and 0204 lines but not a chart of section 05. Without
-    `entries` every break is drawn on every entry. Returns the breaks drawn on any entry (for the metadata).
-    """
-    if breaks.empty:
-        return breaks.assign(series=pd.Series(dtype=str))
-    marks = breaks.assign(x=[x_of(p) if x_of else p for p in breaks["period"]]).dropna(subset=["x"])
-    layout = fig["layout"]
-    menus = layout.get("updatemenus") or []
-    buttons = menus[0]["buttons"] if menus else []
-    base_shapes, base_notes = list(layout.get("shapes", [])), list(layout.get("annotations", []))
-    count = len(entries) if entries is not None else max(1, len(buttons))
-    drawn = []
-    for i in range(count):
-        matched = breaks_for(marks, entries[i]) if entries is not None else marks.assign(series="")
-        visible = buttons[i]["args"][0]["visible"] if i < len(buttons) else None
-        shapes, notes = _break_marks(matched, _x_span(fig, visible))
-        if shapes:
-            drawn.append(matched)
-        if i == 0:
-            layout["shapes"], layout["annotations"] = base_shapes + shapes, base_notes + notes
-        if i < len(buttons):
-            buttons[i]["args"][1].update({"shapes": base_shapes + shapes, "annotations": base_notes + notes})
-    if not drawn:
-        return breaks.iloc[0:0].assign(series=pd.Series(dtype=str))
-    return pd.concat(drawn).drop(columns="x").drop_duplicates(["source", "iccs_code", "period", "kind"])
-
-
-def menu_series(frame: pd.DataFrame, menu: str, source: str, code: str, name: str) -> list[list[Series]]:
-    """Per dropdown entry of `frame` (in the order the menu builders use), the (source, code, name) it draws."""
-    entries = []
-    for label in dict.fromkeys(frame[menu]):
-        sub = frame.loc[frame[menu] == label, [source, code, name]].drop_duplicates()
-        entries.append(list(sub.itertuples(index=False, name=None)))
-    return entries
 
 
 def drawable(frame: pd.DataFrame, *, menu: str, x: str, y: str, what: str = "year") -> tuple[pd.DataFrame, str]:
@@ -323,6 +192,59 @@ def menu_lines(
         if frame[x].nunique() <= 15:
             layout["xaxis"]["dtick"] = 1
     return {"data": data, "layout": layout}
+
+
+NO_VALUES = "Nothing to chart: no values."
+
+
+def line_chart(
+    frame: pd.DataFrame,
+    *,
+    menu: str,
+    trace: str,
+    x: str,
+    y: str,
+    title: Callable[[str], str],
+    x_title: str,
+    y_title: str | Callable[[str], str],
+    partial: str | None = None,
+    note: str | None = None,
+    y_format: str | Callable[[str], str] = ",.1f",
+    breaks: pd.DataFrame | None = None,
+    x_of: Callable[[str], object] | None = None,
+    entries: Callable[[pd.DataFrame], Sequence[Iterable[Series]]] | None = None,
+    no_values: str = NO_VALUES,
+    partial_note: bool = False,
+    one_year_chart: bool = False,
+) -> tuple[str, pd.DataFrame | None]:
+    """A `menu_lines` chart as page HTML, with what every line chart of the reports needs around it: a note
+    instead of the chart when it would show nothing over time (`drawable`; `no_values` words the case without
+    any value, `one_year_chart` draws a single year anyway), the series `breaks` marked on the entries that
+    `entries(drawn rows)` lists, and with `partial_note` the PARTIAL_ONLY note. Returns the HTML and the breaks
+    drawn (None when none were asked for or no chart is drawn), which the metadata lists."""
+    drawn, why_not = drawable(frame, menu=menu, x=x, y=y)
+    if why_not and not (one_year_chart and why_not != NO_VALUES):
+        return page.paragraph(why_not.replace(NO_VALUES, no_values), cls="note"), None
+    fig = menu_lines(
+        drawn,
+        menu=menu,
+        trace=trace,
+        x=x,
+        y=y,
+        title=title,
+        x_title=x_title,
+        y_title=y_title,
+        partial=partial,
+        note=note,
+        y_format=y_format,
+    )
+    drawn_breaks = None
+    if breaks is not None:
+        drawn_breaks = add_breaks(fig, breaks, x_of=x_of, entries=entries(drawn) if entries else None)
+    html = page.figure_html(fig)
+    if partial_note and (text := partial_only(drawn, y=y)):
+        html += page.paragraph(text, cls="note")
+    return html, drawn_breaks
 
 
 MUTED_COLOUR = "#b8c2cc"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import page, queries, tables
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "trends": (
@@ -87,7 +87,7 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
             summary += f" Latest load finished {_when(vintage['last_run'].max())}."
         lines = "".join(_source_line(row) for _, row in vintage.iterrows())
         table = vintage.drop(columns=["description"]).assign(last_run=vintage["last_run"].map(_when))
-        body = f'<ul class="reports">{lines}</ul>' + page.table_html(
+        body = f'<ul class="reports">{lines}</ul>' + tables.table_html(
             table, caption="Sources, periods and latest run", csv_name="sources_vintage"
         )
     sections.append(

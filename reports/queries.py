@@ -11,6 +11,10 @@ import pyarrow as pa
 
 from warehouse.coverage import relation
 
+# The columns that name a dataset (counts are only added or compared within one) and one series of it.
+DATASET_KEYS = ["source", "unit", "stage"]
+SERIES_KEYS = ["source", "unit", "stage", "country"]
+
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
     """Run an aggregated query and bring the (small) result to pandas through Arrow, with numpy dtypes."""
@@ -67,6 +71,11 @@ def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+def source_levels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each configured source's level: 'incident' (one row per record) or 'aggregate' (rows carry a count)."""
+    return dict(con.execute("SELECT source, level FROM sources").fetchall())
+
+
 def source_names(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
     """The human description of sources for metadata lines ('a (desc); b')."""
     if not sources:
@@ -77,3 +86,14 @@ def source_names(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
     ).fetchall()
     described = {name: desc for name, desc in rows}
     return "; ".join(f"{name} ({described[name]})" if described.get(name) else name for name in sorted(set(sources)))
+
+
+def series_breaks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Declared breaks in series (source, iccs_code, period, kind, detail); empty when the table does not exist."""
+    columns = ["source", "iccs_code", "period", "kind", "detail"]
+    if not (table_exists(con, "series_breaks") and has_columns(con, "series_breaks", columns)):
+        return pd.DataFrame(columns=columns)
+    return frame(
+        con,
+        "SELECT source, iccs_code, CAST(period AS VARCHAR) AS period, kind, detail FROM series_breaks ORDER BY ALL",
+    )

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reports import page
-from reports.charts import concerns
+from reports import queries, tables
+from reports.breaks import concerns
+from reports.queries import SERIES_KEYS
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
-from reports.trend_data import SERIES_KEYS
 from warehouse.quality import excluded_by_source
 
 # Fewest records in the two compared years (first and last, or previous and latest) for a percent change to be
@@ -349,7 +349,7 @@ def trend_labels(unit: str) -> dict[str, str]:
     }
 
 
-TREND_KINDS = {"count_change_pct": page.CHANGE, "rate_change_pct": page.CHANGE}
+TREND_KINDS = {"count_change_pct": tables.CHANGE, "rate_change_pct": tables.CHANGE}
 # Columns of trend_table kept out of CSV downloads: the change of whichever measure was tested, which a reader
 # could take for the count's; the CSV has count_change_pct and rate_change_pct instead, and `measure`.
 INTERNAL_COLUMNS = ["change_pct", "first_value", "last_value", "change_measure"]
@@ -363,7 +363,7 @@ def outside_note(con, sources: Iterable[str]) -> str:
     outside = outside[outside["source"].isin(wanted) & (outside["records_excluded"] > 0)]
     if outside.empty:
         return ""
-    levels = dict(con.execute("SELECT source, level FROM sources").fetchall())
+    levels = queries.source_levels(con)
     return "; ".join(
         f"{r.source}: {r.records_excluded:,} {'table cells' if levels.get(r.source) == 'aggregate' else 'records'} "
         "outside ICCS by the correspondence table, not counted here (left out on purpose; quality.html lists them)"
@@ -390,6 +390,6 @@ def break_note(breaks: pd.DataFrame, source: str, codes: Iterable[str], first_ye
 
 
 def format_p(p: float) -> str:
-    """'p<0.001' or 'p=0.049' (see page.format_p)."""
-    text = page.format_p(p)
+    """'p<0.001' or 'p=0.049' (see tables.format_p)."""
+    text = tables.format_p(p)
     return f"p{text}" if text.startswith("<") else f"p={text}"

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from pipelines.runner import run_pipeline
-from reports.hotspots import _labels, _records, analyse_grid
+from reports.hotspots.analysis import analyse_grid
+from reports.hotspots.data import category_labels, grid_records
 from reports.stats.hotspot_grid import local_proj4, project
 from schemas.source_config import ConfigError, load_config
 from tests.coverage_fixture import DOWNTOWN, FIRST_YEAR, LAST_YEAR, write_annual, write_city
@@ -238,8 +239,8 @@ def test_city_window_is_the_eight_years_and_the_tail_is_counted(city) -> None:
                               "FROM completeness").fetchall()
         assert missing == [(f"{FIRST_YEAR}-01", f"{LAST_YEAR}-12", 0)]
         assert con.execute("SELECT count(*) FROM series_breaks").fetchall() == [(0,)]
-        rec = _records(con, "city", "offences")
-        grid = analyse_grid(rec, _labels(con))
+        rec = grid_records(con, "city", "offences")
+        grid = analyse_grid(rec, category_labels(con))
     assert (int(grid.years[0]), int(grid.years[-1])) == (FIRST_YEAR, LAST_YEAR)
     x, y = project(local_proj4(rec.lon, rec.lat), np.array([DOWNTOWN[0]]), np.array([DOWNTOWN[1]]))
     category = grid.emerging.frame["category"].iloc[int(grid.grid.cell_of(x, y)[0])]

@@ -185,15 +185,15 @@ def test_excluded_codes_are_told_apart_from_unmapped_ones_and_show_their_code(tm
 
 
 def test_a_tie_between_reasons_is_called_a_tie() -> None:
-    from reports.quality import _most_common
+    from reports.quality.text import most_common
 
     def frame(counts: dict[str, int]) -> pd.DataFrame:
         return pd.DataFrame({"source": "s", "reason": list(counts), "records": list(counts.values())})
 
-    assert _most_common(frame({"a": 1, "b": 1, "c": 1})) == "all 3 reasons are tied at 1 record each (a, b and c)"
+    assert most_common(frame({"a": 1, "b": 1, "c": 1})) == "all 3 reasons are tied at 1 record each (a, b and c)"
     tied = "the most common reasons are tied at 5 records each: a and b"
-    assert _most_common(frame({"a": 5, "b": 5, "c": 1})) == tied
-    assert _most_common(frame({"a": 2, "b": 5})) == "the most common reason is b (5 in s)"
+    assert most_common(frame({"a": 5, "b": 5, "c": 1})) == tied
+    assert most_common(frame({"a": 2, "b": 5})) == "the most common reason is b (5 in s)"
 
 
 def test_an_older_warehouse_gets_the_quarantine_facts_from_the_detail(tmp_path) -> None:

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 from reports import trend_tables
-from reports.quality import TOP_CODES, render_quality
+from reports.quality import render_quality
+from reports.quality.sections import TOP_CODES
 from reports.trends import render_trends
 from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification

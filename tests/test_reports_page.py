@@ -14,7 +14,7 @@ import pytest
 from reports_fixture import XSS_AREA, build_warehouse
 
 import reports
-from reports import build, page
+from reports import build, page, tables
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -55,7 +55,7 @@ def test_figure_html_accepts_plain_dicts():
 
 def test_table_html_escapes_cells_and_csv_holds_every_row(tmp_path):
     frame = pd.DataFrame({"area": [XSS_AREA, "North", "South"], "count": [12345.0, 7.0, None], "year": [2019] * 3})
-    html = page.table_html(frame, caption="Areas <b>", csv_name="areas", max_rows=2)
+    html = tables.table_html(frame, caption="Areas <b>", csv_name="areas", max_rows=2)
     assert ESCAPED in html and "<script>alert" not in html
     assert "Areas &lt;b&gt;" in html
     assert "12,345" in html and ">2019<" in html  # years are not given thousands separators
@@ -101,11 +101,12 @@ def test_build_reports_rejects_unknown_kinds(warehouse, tmp_path: Path):
         reports.build_reports(warehouse, tmp_path, ["trends", "maps"])
 
 
-def test_missing_report_module_fails_only_that_kind(warehouse, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(build, "REPORT_KINDS", (*build.REPORT_KINDS, "nosuchreport"))
-    with pytest.raises(reports.ReportUnavailableError, match="nosuchreport"):
-        reports.build_reports(warehouse, tmp_path, ["sdg16", "nosuchreport"])
-    assert (tmp_path / "sdg16.html").exists() and (tmp_path / "index.html").exists()
+def test_every_report_kind_has_its_renderer():
+    assert build.REPORT_KINDS == ("trends", "hotspots", "sdg16", "quality")
+    assert reports.REPORT_KINDS == build.REPORT_KINDS
+    assert {kind: render.__name__ for kind, render in build.RENDERERS.items()} == {
+        kind: f"render_{kind}" for kind in build.REPORT_KINDS
+    }
 
 
 def test_index_links_present_reports_and_shows_vintage(warehouse, tmp_path: Path):
@@ -170,7 +171,7 @@ def test_tables_show_plain_headers_and_formatted_numbers_while_the_csv_stays_raw
             "p_value": [0.0491, 0.0004],
         }
     )
-    html = page.table_html(frame, caption="c", csv_name="t")
+    html = tables.table_html(frame, caption="c", csv_name="t")
     head = re.search(r"<thead>(.*)</thead>", html).group(1)
     assert "_" not in head  # no snake_case header
     assert ">records in<" in head and ">Sen&#x27;s slope per year<" in head and ">first year<" in head
@@ -182,12 +183,12 @@ def test_tables_show_plain_headers_and_formatted_numbers_while_the_csv_stays_raw
     assert list(back.columns) == list(frame.columns)
     assert back["quarantined_share"].tolist() == [0.00713, 0.000255]  # raw values for machines
     assert 'class="data wide"' not in html  # 8 columns fit at the normal size
-    wide = page.table_html(frame.assign(extra=1), caption="c", csv_name="t")
+    wide = tables.table_html(frame.assign(extra=1), caption="c", csv_name="t")
     assert 'class="data wide"' in wide
 
 
 def test_an_empty_table_is_one_line_saying_so():
-    html = page.table_html(pd.DataFrame(columns=["a", "b"]), caption="Level-2 changes", csv_name="t", empty="why")
+    html = tables.table_html(pd.DataFrame(columns=["a", "b"]), caption="Level-2 changes", csv_name="t", empty="why")
     assert "<table" not in html and "0 rows" not in html and "Level-2 changes: why" in html
 
 
@@ -205,3 +206,34 @@ def test_charts_skip_what_has_nothing_to_draw_and_never_go_negative():
         kept, menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count"
     )
     assert fig["layout"]["yaxis"]["rangemode"] == "nonnegative"  # all zeros: no axis from -1
+
+
+def test_line_chart_says_why_instead_of_an_empty_chart_and_marks_breaks():
+    from reports import charts
+    from reports.breaks import menu_series
+
+    frame = pd.DataFrame(
+        {"menu": ["a", "a"], "source": ["s", "s"], "code": ["05", "05"], "year": [2021, 2022], "v": [1.0, 2.0],
+         "partial": [False, False]}
+    )
+    args = dict(menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count")
+    html, drawn = charts.line_chart(frame.assign(v=None), **args, no_values="No rates: no population.")
+    assert html == page.paragraph("No rates: no population.", cls="note") and drawn is None
+    one_year = frame[frame["year"] == 2022]
+    assert "One year of data" in charts.line_chart(one_year, **args)[0]
+    assert "<div" in charts.line_chart(one_year, **args, one_year_chart=True)[0]
+    breaks = pd.DataFrame(
+        {"source": ["s"], "iccs_code": ["0501"], "period": ["2022"], "kind": ["recoding"], "detail": [""]}
+    )
+    html, drawn = charts.line_chart(
+        frame,
+        **args,
+        breaks=breaks,
+        x_of=int,
+        entries=lambda rows: menu_series(rows, "menu", "source", "code", "code"),
+        partial_note=True,
+    )
+    assert "series break: recoding (05)" in html and list(drawn["period"]) == ["2022"]
+    assert charts.PARTIAL_ONLY not in html
+    html, _ = charts.line_chart(frame.assign(partial=True, note="n"), **args, partial="partial", partial_note=True)
+    assert charts.PARTIAL_ONLY in html

@@ -12,7 +12,7 @@ from browser import chart_divs, needs_browser, render
 from reports_fixture import VICTIMS_MISSING_YEAR, break_labels, build_warehouse, declared_breaks, plotly_figures
 
 from pipelines.runner import run_pipeline
-from reports import sdg16_data
+from reports.sdg16 import data as sdg16_data
 from reports.sdg16 import render_sdg16
 
 

@@ -1,5 +1,5 @@
-"""trends.html and the statistics behind it: Mann-Kendall/Sen against pymannkendall, gaps, partial years, units,
-rates without population, escaping, offline rendering and series breaks."""
+"""trends.html and the frames behind it: gaps, partial years, units, rates without population, escaping, offline
+rendering and series breaks (the statistics themselves: test_stats_trend.py, test_stats_seasonal.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pymannkendall as mk
 import pytest
 from browser import chart_divs, needs_browser, render
 from reports_fixture import (
@@ -24,101 +23,14 @@ from reports_fixture import (
 )
 from scipy import stats
 
-from reports import charts, trend_data, trend_tables
-from reports import trends as trends_page
+from reports import breaks, trend_tables
 from reports.sdg16 import render_sdg16
-from reports.stats import seasonal, trend
+from reports.stats import trend
+from reports.trends import data as trend_data
 from reports.trends import render_trends
+from reports.trends.text import changes_sentence
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-# --- statistics -------------------------------------------------------------------------------------------
-
-
-def _noisy(n: int, slope: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return 100 + slope * np.arange(n) + rng.normal(0, 3, n)
-
-
-def test_annual_trend_equals_pymannkendall_with_a_missing_year_as_gap():
-    years = [2010, 2011, 2012, 2014, 2015, 2016, 2017, 2018]  # 2013 missing
-    values = _noisy(len(years), 2.0, 1)
-    result = trend.annual_trend(pd.Series(values, index=years))
-    grid = np.insert(values, 3, np.nan)  # 2013 stays a gap on the time axis
-    expected = mk.original_test(grid)
-    assert result.p_value == pytest.approx(expected.p)
-    assert result.s == pytest.approx(expected.s)
-    assert result.tau == pytest.approx(expected.Tau)
-    assert result.slope_per_year == pytest.approx(expected.slope)
-    assert result.direction == expected.trend
-    assert result.n == len(years) and result.first_period == "2010" and result.last_period == "2018"
-    # Dropping the gap instead would change Sen's slope: the gap matters.
-    assert mk.original_test(values).slope != pytest.approx(expected.slope)
-
-
-def test_annual_trend_known_values_and_too_few_years():
-    result = trend.annual_trend(pd.Series([1.0, 2, 3, 4, 5, 6], index=range(2001, 2007)))
-    assert result.s == 15 and result.slope_per_year == pytest.approx(1.0)
-    assert result.direction == "increasing" and result.significant
-    assert result.relative_slope_pct == pytest.approx(1.0 / 3.5 * 100)
-    assert trend.annual_trend(pd.Series([1.0, 2, 3, 4], index=range(2001, 2005))) is None
-
-
-def test_monthly_seasonal_trend_equals_pymannkendall_on_a_january_aligned_grid():
-    index = pd.period_range("2016-03", "2020-10", freq="M")
-    values = _noisy(len(index), 0.4, 2) + 15 * np.sin(np.arange(len(index)) * 2 * np.pi / 12)
-    series = pd.Series(values, index=index).drop(pd.Period("2018-06", "M"))
-    result = trend.monthly_trend(series, method="seasonal")
-    grid = np.full(60, np.nan)  # 2016-01 .. 2020-12
-    positions = [(p.year - 2016) * 12 + p.month - 1 for p in series.index]
-    grid[positions] = series.to_numpy()
-    expected = mk.seasonal_test(grid, period=12)
-    assert result.p_value == pytest.approx(expected.p)
-    assert result.s == pytest.approx(expected.s)
-    assert result.slope_per_year == pytest.approx(expected.slope)  # seasonal slope is already per year
-    assert result.n == len(series)
-
-
-@pytest.mark.parametrize(
-    ("method", "function"),
-    [("hamed_rao", mk.hamed_rao_modification_test), ("yue_wang", mk.yue_wang_modification_test)],
-)
-def test_monthly_autocorrelation_corrected_trends_equal_pymannkendall(method, function):
-    index = pd.MultiIndex.from_tuples([(y, m) for y in range(2015, 2019) for m in range(1, 13)])
-    values = _noisy(48, 0.5, 3)
-    result = trend.monthly_trend(pd.Series(values, index=index), method=method)
-    expected = function(values)
-    assert result.p_value == pytest.approx(expected.p)
-    assert result.z == pytest.approx(expected.z)
-    assert result.slope_per_year == pytest.approx(expected.slope * 12)  # per month -> per year
-
-
-def test_monthly_trend_needs_two_years_of_data():
-    short = pd.Series(np.arange(20.0), index=pd.period_range("2020-01", periods=20, freq="M"))
-    assert trend.monthly_trend(short) is None
-
-
-def test_stl_bridges_a_short_gap_for_fitting_but_leaves_it_blank():
-    index = pd.period_range("2016-01", "2020-12", freq="M")
-    values = _noisy(len(index), 0.3, 4) + 20 * np.sin(np.arange(len(index)) * 2 * np.pi / 12)
-    series = pd.Series(values, index=index).drop(pd.Period("2018-04", "M"))
-    result = seasonal.decompose(series)
-    assert result.bridged_months == 1 and result.dropped_months == 0
-    gap = result.components.loc[pd.Period("2018-04", "M")]
-    assert gap.isna().all()
-    assert result.components.drop(pd.Period("2018-04", "M")).notna().all().all()
-    assert result.seasonal_strength > 0.8
-    assert seasonal.decompose(series.iloc[:20]) is None
-
-
-def test_stl_uses_the_longest_stretch_when_a_gap_is_long():
-    index = pd.period_range("2015-01", "2020-12", freq="M")
-    series = pd.Series(_noisy(len(index), 0.3, 5), index=index)
-    series = series[(series.index < pd.Period("2016-06", "M")) | (series.index > pd.Period("2016-11", "M"))]
-    result = seasonal.decompose(series)
-    assert result.components.index[0] == pd.Period("2016-12", "M")
-    assert result.dropped_months == 17
 
 
 # --- warehouse frames --------------------------------------------------------------------------------------
@@ -251,10 +163,10 @@ BREAKS = (
 
 
 def test_a_break_concerns_its_own_category_and_its_ancestors_only():
-    assert charts.concerns("02041", "02041") and charts.concerns("02041", "0204") and charts.concerns("02041", "02")
-    assert not charts.concerns("02041", "0205") and not charts.concerns("02041", "05")
-    assert not charts.concerns("0204", "02041")  # a descendant's series does not hold the parent's records
-    assert charts.concerns(None, "05")  # a break of the whole source
+    assert breaks.concerns("02041", "02041") and breaks.concerns("02041", "0204") and breaks.concerns("02041", "02")
+    assert not breaks.concerns("02041", "0205") and not breaks.concerns("02041", "05")
+    assert not breaks.concerns("0204", "02041")  # a descendant's series does not hold the parent's records
+    assert breaks.concerns(None, "05")  # a break of the whole source
 
 
 def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse, tmp_path: Path):
@@ -373,12 +285,12 @@ def test_year_over_year_changes_are_tested_and_small_ones_are_not_headlines():
     assert not row.loc["0101", "significant"] and row.loc["0101", "verdict"] == "within chance"  # 19 -> 13
     assert not row.loc["0201", "significant"]  # +15% from 40 to 46 is within chance
     assert row.loc["0601", "verdict"] == "too few records"  # +350% from 2 to 9
-    sentence = trends_page._changes_sentence(yoy, "offences", lead="", with_country=False)
+    sentence = changes_sentence(yoy, "offences", lead="", with_country=False)
     assert sentence.startswith(
         "2023 to 2024: the clearest rise is Category 0502 (rose 18% from 400 offences in 2023 to 470 offences in 2024)."
     )
     assert "0101" not in sentence and "fall" not in sentence
-    calm = trends_page._changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
+    calm = changes_sentence(yoy[yoy["iccs_code"] != "0502"], "offences", lead="", with_country=False)
     assert calm.startswith("2023 to 2024: no change goes beyond chance")
 
 

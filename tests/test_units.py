@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from reports_fixture import build_warehouse
 
-from reports import trend_data, trend_tables
-from reports.trend_data import DATASET_KEYS, SERIES_KEYS
+from reports import trend_tables
+from reports.queries import DATASET_KEYS, SERIES_KEYS
+from reports.trends import data as trend_data
 from warehouse import completeness
 
 OFFENCES, VICTIMS = 100.0, 7.0  # per year, code 0101, source 'mixed': a sum across units would give 107

@@ -189,39 +189,6 @@ def grid_weights(grid: Grid, area: np.ndarray | None = None) -> Weights:
     return prepare_weights(adjacency)
 
 
-def bin_points(grid: Grid, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Counts per cell (weights = records per point row, e.g. from a GROUP BY), zeros included."""
-    cell = grid.cell_of(x, y)
-    inside = cell >= 0
-    w = None if weights is None else np.asarray(weights, dtype=float)[inside]
-    return np.bincount(cell[inside], weights=w, minlength=grid.n_cells).astype(float)
-
-
-def grid_hotspots(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    weights: np.ndarray | None = None,
-    *,
-    cell_size: float = DEFAULT_CELL_M,
-    max_cells: int = DEFAULT_MAX_CELLS,
-    permutations: int | None = None,
-    fdr: float = DEFAULT_FDR,
-    seed: int = DEFAULT_SEED,
-    engine: Engine = "shared",
-    transform: Transform = DEFAULT_TRANSFORM,
-) -> tuple[Grid, pd.DataFrame]:
-    """Gi* hot spots of points counted on a grid: the grid and one row per cell of its rectangle (cells outside
-    the study area have `tested` False and are never hot or cold)."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    proj4 = local_proj4(lon, lat)
-    x, y = project(proj4, lon, lat)
-    grid = make_grid(x, y, proj4, cell_size=cell_size, max_cells=max_cells)
-    counts = bin_points(grid, x, y, weights)
-    frame = grid_frame(grid, counts, permutations=permutations, fdr=fdr, seed=seed, engine=engine, transform=transform)
-    return grid, frame
-
-
 def grid_frame(
     grid: Grid,
     counts: np.ndarray,

@@ -1,8 +1,9 @@
 """Trend significance for crime series: Mann-Kendall tests and Sen's slope, via pymannkendall.
 
-The functions take pandas Series indexed by time and put the values on a complete calendar grid first, so a
-missing year or month stays a gap (NaN, skipped by the test) instead of silently shortening the time axis:
-Sen's slope is measured against real elapsed time and the seasonal test compares January with January.
+`mk_annual` and `mk_monthly` take values laid out on a complete calendar grid (`monthly_grid` builds the monthly
+one from a Series), so a missing year or month stays a gap (NaN, skipped by the test) instead of silently
+shortening the time axis: Sen's slope is measured against real elapsed time and the seasonal test compares
+January with January.
 """
 
 from __future__ import annotations
@@ -44,16 +45,6 @@ class TrendResult:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def annual_grid(series: pd.Series) -> pd.Series:
-    """Values on every year from the first to the last observed one; absent years are NaN."""
-    values = series.dropna()
-    if values.empty:
-        return values.astype(float)
-    years = values.index.astype(int)
-    grid = pd.RangeIndex(years.min(), years.max() + 1, name="year")
-    return pd.Series(values.to_numpy(dtype=float), index=years).groupby(level=0).sum().reindex(grid)
 
 
 def monthly_grid(series: pd.Series) -> pd.Series:
@@ -158,33 +149,3 @@ def mk_monthly(
         return f"{first_year + position // 12}-{position % 12 + 1:02d}"
 
     return _result(raw, method, grid, (label(int(seen[0])), label(int(seen[-1]))), slope, alpha)
-
-
-def annual_trend(series: pd.Series, *, alpha: float = 0.05, min_points: int = MIN_ANNUAL_POINTS) -> TrendResult | None:
-    """Original Mann-Kendall test and Sen's slope (per year) of an annual series indexed by year.
-
-    Returns None when fewer than `min_points` years are observed (the test says nothing useful then).
-    """
-    grid = annual_grid(series)
-    if grid.empty:
-        return None
-    return mk_annual(grid.to_numpy(), int(grid.index[0]), alpha=alpha, min_points=min_points)
-
-
-def monthly_trend(
-    series: pd.Series,
-    *,
-    method: MonthlyMethod = "seasonal",
-    alpha: float = 0.05,
-    min_points: int = MIN_MONTHLY_POINTS,
-) -> TrendResult | None:
-    """Mann-Kendall test for monthly data, which is seasonal and autocorrelated.
-
-    `seasonal` compares each calendar month with itself across years (Sen's slope is then already per year);
-    `hamed_rao` / `yue_wang` correct the variance for autocorrelation (slope per month x 12).
-    Returns None with fewer than `min_points` observed months or fewer than two calendar years.
-    """
-    grid = monthly_grid(series)
-    if grid.empty:
-        return None
-    return mk_monthly(grid.to_numpy(), int(grid.index[0].year), method=method, alpha=alpha, min_points=min_points)

@@ -1,4 +1,4 @@
-"""The aggregated frames behind trends.html, each one SQL query over the warehouse.
+"""The reads behind trends.html: the aggregated frames, each one SQL query over the warehouse.
 
 A *dataset* is one source and counting unit (and stage): counts are only ever added or compared within a
 dataset's unit. Coverage is measured per source, country and year (months with any record): a month in which the
@@ -15,22 +15,6 @@ import pandas as pd
 
 from reports import queries
 from warehouse.coverage import relation
-
-DATASET_KEYS = ["source", "unit", "stage"]
-SERIES_KEYS = ["source", "unit", "stage", "country"]
-
-
-def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """source, country, year, months (distinct months with data; 0 = annual data), monthly (source is monthly)."""
-    return queries.frame(
-        con,
-        f"""
-        WITH cov AS (
-            SELECT source, country, year, count(DISTINCT month)::INTEGER AS months
-            FROM {relation(con, "offence_counts")} GROUP BY ALL)
-        SELECT *, max(months) OVER (PARTITION BY source) > 0 AS monthly FROM cov ORDER BY ALL
-        """,
-    )
 
 
 def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.DataFrame:
@@ -134,12 +118,3 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def series_breaks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Declared breaks in series (source, iccs_code, period, kind, detail); empty when the table does not exist."""
-    columns = ["source", "iccs_code", "period", "kind", "detail"]
-    if not (queries.table_exists(con, "series_breaks") and queries.has_columns(con, "series_breaks", columns)):
-        return pd.DataFrame(columns=columns)
-    return queries.frame(
-        con,
-        "SELECT source, iccs_code, CAST(period AS VARCHAR) AS period, kind, detail FROM series_breaks ORDER BY ALL",
-    )

@@ -1,4 +1,4 @@
-"""The aggregated frames behind sdg16.html.
+"""The reads behind sdg16.html: the aggregated frames, each one SQL query over the warehouse.
 
 Records are matched to an indicator on their *exact* ICCS code (offence_counts joined to sdg16_codes, whose code
 lists already include descendants). Each record therefore counts once even when the list holds both 0703 and

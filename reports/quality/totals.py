@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import page, tables
+from reports.quality import data
 from warehouse import totals
 
 
@@ -18,7 +19,7 @@ def _coverage_lines(cov: pd.DataFrame) -> list[str]:
     lines = []
     for (source, country, unit), rows in cov.groupby(["source", "country", "unit"], sort=True):
         rows = rows.assign(gap=(rows["areas_share"] - 1).abs()).sort_values(["gap", "year"], ascending=[False, True])
-        shown = [f"{page.percent(r.areas_share * 100)} in {int(r.year)}" for r in rows.head(3).itertuples()]
+        shown = [f"{tables.percent(r.areas_share * 100)} in {int(r.year)}" for r in rows.head(3).itertuples()]
         shown[0] = shown[0].replace(" in ", " of the national total in ", 1)
         lines.append(f"{source} ({country}, {unit}): the areas sum to {', '.join(shown)}.")
     return lines
@@ -26,10 +27,9 @@ def _coverage_lines(cov: pd.DataFrame) -> list[str]:
 
 def totals_section(con: duckdb.DuckDBPyConnection) -> str:
     """The section, or '' when no source has a total row or a nested-total shortfall."""
-    if not queries.table_exists(con, "total_areas"):
+    areas = data.total_areas(con)
+    if areas is None:
         return ""
-    areas = con.execute("SELECT source, country, unit, area, basis, cells_compared, cells_matching, "
-                        "share_matching, example FROM v_total_areas ORDER BY ALL").fetch_df()
     cov = totals.coverage(con)
     short = totals.shortfalls(con)
     if areas.empty and short.empty:
@@ -40,18 +40,18 @@ def totals_section(con: duckdb.DuckDBPyConnection) -> str:
         detected = areas[areas["basis"] == "detected"]
         summary.append(f"{len(areas)} national total area(s), {len(detected)} detected (not declared): counted as "
                        "the national figure, never added to the areas.")
-        parts.append(page.table_html(areas, caption="Areas that are the national total", csv_name="quality_totals",
+        parts.append(tables.table_html(areas, caption="Areas that are the national total", csv_name="quality_totals",
                                      labels={"basis": "declared or detected"}))
     if not cov.empty:
         lines = _coverage_lines(cov)
         summary.extend(lines[:3])
-        parts.append(page.table_html(cov, caption="Sum of the areas against the national total, by year",
+        parts.append(tables.table_html(cov, caption="Sum of the areas against the national total, by year",
                                      csv_name="quality_total_coverage",
                                      labels={"areas_share": "areas as share of the total"}))
     if not short.empty:
         summary.append(f"{len(short)} nested total(s) smaller than the sum of their published sub-categories "
                        "(remainder stored as 0).")
-        parts.append(page.table_html(short, caption="Nested totals below the sum of their parts",
+        parts.append(tables.table_html(short, caption="Nested totals below the sum of their parts",
                                      csv_name="quality_nested_shortfalls"))
     return page.section_html("National totals", "".join(parts), summary=" ".join(summary), metadata={
         "Rule": f"The national figure is the total row where the source has one for an offence and period, else "

@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import page, tables
+from reports.quality import data
 from warehouse import coverage
 
 LABELS = {"first_period": "first period", "last_period": "last period", "records_inside": "inside",
@@ -40,16 +41,14 @@ def sentence(row: pd.Series) -> str:
 
 def section(con: duckdb.DuckDBPyConnection) -> str:
     """The section, or '' when the warehouse has no coverage windows yet."""
-    if not queries.table_exists(con, coverage.TABLE):
-        return ""
-    frame = queries.frame(con, "SELECT * FROM v_coverage ORDER BY source, unit")
+    frame = data.coverage_windows(con)
     if frame.empty:
         return ""
     sentences = [sentence(row) for _, row in frame.iterrows()]
     outside = frame["records_before"].gt(0) | frame["records_after"].gt(0)
     summary = (f"{int(outside.sum())} of {len(frame)} source(s) have records outside their coverage window."
                if outside.any() else "Every loaded record lies inside its source's coverage window.")
-    body = "".join(page.paragraph(s) for s in sentences) + page.table_html(
+    body = "".join(page.paragraph(s) for s in sentences) + tables.table_html(
         frame, caption="Coverage window per source and unit (v_coverage)", csv_name="quality_coverage_windows",
         labels=LABELS)
     return page.section_html("Coverage windows", body, summary=summary, metadata={

@@ -1,0 +1,124 @@
+"""The reads behind hotspots.html: every query of the page, aggregated in DuckDB.
+
+Records reach Python grouped by (place, year, ICCS level-2 category, area), so a million records arrive as a few
+numpy arrays, never as Python objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reports import queries
+from warehouse.coverage import relation
+
+_VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
+# the ICCS level-2 category of each record (the record's own code when it is only coded at level 1)
+_LEVEL2 = "LEFT JOIN iccs_ancestors a ON a.code = o.iccs_code AND a.ancestor_level = 2"
+
+
+def has_offences(con: duckdb.DuckDBPyConnection) -> bool:
+    return queries.table_exists(con, "offences")
+
+
+def datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source and unit: its countries, its records, and how many have a usable point or name an area."""
+    return queries.frame(
+        con,
+        f"""
+        SELECT source, unit, string_agg(DISTINCT country, ', ' ORDER BY country) AS countries,
+               count(*) AS records,
+               count(*) FILTER (WHERE {_VALID_POINT}) AS with_points,
+               count(*) FILTER (WHERE area IS NOT NULL) AS with_area
+        FROM {relation(con, "offences")} GROUP BY source, unit ORDER BY source, unit
+        """,
+    )
+
+
+def category_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT code, label FROM iccs_categories").fetchall())
+
+
+@dataclass(frozen=True)
+class Records:
+    """One dataset's geocoded records grouped by (place, year, ICCS level-2 code, area): equal-length arrays."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    year: np.ndarray
+    code: np.ndarray
+    area: np.ndarray  # object array, None where the record has no area
+    n: np.ndarray
+    component: np.ndarray | None = None  # object array: the record's Target 16.4 component, None if not one
+
+
+def _strings(column: pa.ChunkedArray) -> np.ndarray:
+    """An Arrow string column as a numpy object array, decoding each distinct value once."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    dictionary = np.asarray(encoded.dictionary.to_pylist() + [None], dtype=object)
+    indices = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return dictionary[indices.astype(np.int64)]
+
+
+def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
+    """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component."""
+    # a record is a Target 16.4 offence when its own ICCS code is on the 16.4 list (sub-categories included)
+    components = (
+        "SELECT iccs_code, min(component) AS component FROM sdg16_codes WHERE indicator = '16.4' GROUP BY iccs_code"
+        if queries.table_exists(con, "sdg16_codes")
+        else "SELECT NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS component WHERE false"
+    )
+    table = con.sql(
+        f"""
+        SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
+               coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
+        FROM {relation(con, "offences")} o {_LEVEL2}
+        LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
+        WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
+        GROUP BY ALL
+        """,
+        params=[source, unit],
+    ).to_arrow_table()
+    return Records(
+        lon=table.column("lon").to_numpy(),
+        lat=table.column("lat").to_numpy(),
+        year=table.column("year").to_numpy().astype(np.int64),
+        code=_strings(table.column("code")),
+        area=_strings(table.column("area")),
+        n=table.column("n").to_numpy().astype(float),
+        component=_strings(table.column("component")),
+    )
+
+
+def area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> pd.DataFrame:
+    """The dataset's records that name an area, per country, area, year and level-2 category."""
+    return queries.frame(
+        con,
+        f"""
+        SELECT o.country, o.area, year(o.occurred_on) AS year, coalesce(a.ancestor_code, o.iccs_code) AS code,
+               count(*) AS n
+        FROM {relation(con, "offences")} o {_LEVEL2}
+        WHERE o.source = ? AND o.unit = ? AND o.area IS NOT NULL
+        GROUP BY ALL
+        """,
+        [source, unit],
+    )
+
+
+def centroids(con: duckdb.DuckDBPyConnection, countries: list[str]) -> pd.DataFrame:
+    """Mean position of the geocoded records (of any source) of each (country, area)."""
+    return queries.frame(
+        con,
+        f"""
+        SELECT country, area, avg(longitude) AS lon, avg(latitude) AS lat
+        FROM offences
+        WHERE area IS NOT NULL AND {_VALID_POINT} AND list_contains(?, country)
+        GROUP BY ALL
+        """,
+        [countries],
+    )

@@ -1,0 +1,241 @@
+"""The sections of hotspots.html: one per dataset (source + counting unit), on a grid or by area."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from reports import page, queries, tables
+from reports.hotspots import data
+from reports.hotspots.analysis import GridResult, Settings, analyse_areas, analyse_grid, no_grid_reason
+from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
+from reports.hotspots.text import (
+    MIX_METHOD,
+    MIX_NAME,
+    SIGNIFICANCE,
+    VALUES,
+    area_summary,
+    changes_sentence,
+    emerging_note,
+    grid_summary,
+    mix_sentence,
+    pattern_sentence,
+    plural,
+)
+from reports.stats.hotspot import smallest_detectable
+from reports.stats.hotspot_areas import MIN_AREAS
+from reports.stats.hotspot_emerging import MEANING
+from reports.stats.hotspot_mix import MIN_CATEGORY_RECORDS, MIN_RATIO
+from reports.stats.hotspot_summary import lonlat_text, pattern_table
+from warehouse.coverage import window_text
+
+
+def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: str, years: np.ndarray) -> dict:
+    return {
+        "Dataset": f"{queries.source_names(con, [ds['source']])}; unit: {ds['unit']}; country: {ds['countries']}",
+        "False discovery rate": f"{settings.fdr:.0%}; confidence 90/95/99% = BH-adjusted p <= 0.10/0.05/0.01",
+        "Period": f"{int(years[0])}–{int(years[-1])}, all years together on the first map",
+        **({"Coverage window": window} if (window := window_text(con, ds["source"])) else {}),
+        "Emerging patterns": emerging_note(emerging, reason, settings.trend_alpha),
+        "Unit": str(ds["unit"]),
+    }
+
+
+def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
+    started = time.perf_counter()
+    result = analyse_grid(data.grid_records(con, ds["source"], ds["unit"]), labels, settings)
+    label = f"{ds['source']} ({ds['unit']})"
+    grid = result.grid
+    centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
+    body = [
+        _where_block(result, label, centre, settings.fdr),
+        _mix_block(result, label, centre, settings.fdr),
+        _patterns_block(result, label, centre),
+        _hot_cells_block(result, label),
+    ]
+    metadata = _grid_metadata(con, ds, result, settings, centre) | {
+        "Computed in": f"{time.perf_counter() - started:.2f} s"
+    }
+    return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
+
+
+def _where_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+    """The Gi* map of all years together and its hot spot groups."""
+    grid, cells, groups = result.grid, result.cells, result.groups
+    slug = page.slug(label)
+    where = page.figure_html(
+        gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {grid.cell_size / 1000:g} km cells", centre),
+        div_id=f"hotspots-{slug}-gi",
+    )
+    if not groups.empty:
+        where += tables.table_html(
+            groups.drop(columns=["x", "y"]), caption=f"{label}: hot spot groups", csv_name=f"hotspot_groups_{slug}"
+        )
+    return page.block_html("Where offences concentrate", where, summary=grid_summary(grid, cells, groups, fdr))
+
+
+def _mix_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+    """Where the Target 16.4 offences make up more of the records ('' when not computed)."""
+    if result.mix is None:
+        return ""
+    slug = page.slug(label)
+    counts = result.cells["count"].to_numpy()
+    mix_body = page.figure_html(
+        mix_map(result.grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", centre),
+        div_id=f"hotspots-{slug}-mix",
+    )
+    if not result.mix.groups.empty:
+        mix_body += tables.table_html(
+            result.mix.groups.drop(columns=["x", "y"]),
+            caption=f"{label}: places where {MIX_NAME} offences are a larger share of the records",
+            csv_name=f"hotspot_mix_{slug}",
+        )
+    return page.block_html(
+        f"Where {MIX_NAME} offences make up more of the records", mix_body, summary=mix_sentence(result.mix, fdr)
+    )
+
+
+def _patterns_block(result: GridResult, label: str, centre: str) -> str:
+    """The emerging hot spot patterns and the places that changed ('' when not computed)."""
+    if result.emerging is None:
+        return ""
+    slug = page.slug(label)
+    counts = result.cells["count"].to_numpy()
+    category = result.emerging.frame["category"].to_numpy()
+    changes = page.figure_html(
+        pattern_map(
+            result.grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", centre
+        ),
+        div_id=f"hotspots-{slug}-patterns",
+    )
+    if not result.changes.empty:
+        changes += tables.table_html(
+            result.changes.drop(columns=["x", "y"]),
+            caption=f"{label}: places that changed (emerging or no longer hot)",
+            csv_name=f"hotspot_changes_{slug}",
+        )
+    changes += tables.table_html(
+        pattern_table(category[result.area], counts[result.area], MEANING),
+        caption=f"{label}: the {int(result.cells.attrs['tested']):,} cells of the study area (the cells tested) "
+        "by pattern",
+        csv_name=f"hotspot_patterns_{slug}",
+    )
+    summary = pattern_sentence(result.emerging, "cells", result.area) + " " + changes_sentence(result.changes)
+    return page.block_html("How the hot spots changed by year", changes, summary=summary)
+
+
+def _hot_cells_block(result: GridResult, label: str) -> str:
+    if result.hot_cells.empty:
+        return ""
+    table = tables.table_html(
+        result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{page.slug(label)}"
+    )
+    return page.block_html("Hot cells", table)
+
+
+def _grid_metadata(
+    con: duckdb.DuckDBPyConnection, ds: pd.Series, result: GridResult, settings: Settings, centre: str
+) -> dict[str, str]:
+    grid, cells = result.grid, result.cells
+    n_tested = int(cells.attrs["tested"])
+    permutations = cells.attrs["permutations"]
+    needed = smallest_detectable(n_tested, permutations, settings.fdr)
+    enlarged = (
+        f" (requested {grid.requested_cell_size / 1000:g} km, enlarged to stay within {settings.max_cells:,} cells)"
+        if grid.cell_size != grid.requested_cell_size
+        else ""
+    )
+    return {
+        "Method": "Getis-Ord Gi* (esda's G_Local formula, star=True) per grid cell; binary queen weights "
+        "(each cell with its 8 neighbours in the study area, and itself); two-sided conditional-randomisation "
+        "p-values, ties counted in both tails; Benjamini-Hochberg false discovery rate control over the cells "
+        "tested. " + VALUES[settings.transform].format(unit="cell") + " " + SIGNIFICANCE,
+        "Cell size": f"{grid.cell_size / 1000:g} km{enlarged}",
+        "Grid": f"{grid.ncols:,} × {grid.nrows:,} = {grid.n_cells:,} cells: the rectangle around the records",
+        "Study area": f"{n_tested:,} of {grid.n_cells:,} cells tested (the false-discovery family): every cell "
+        "with a record in some year, plus the ring of cells around them (empty neighbours stay in as zeros, "
+        "Gi* needs them); cells farther from any record are left out, neither tested nor used as neighbours",
+        "Projection": f"Lambert azimuthal equal-area centred on {centre} ({grid.proj4})",
+        "Permutations": f"{permutations:,} (smallest attainable p = {2 / (permutations + 1):.1g}; BH can flag a "
+        f"group once {plural(needed, 'cell')} reach it); seed {settings.seed}",
+        **_common_metadata(con, ds, settings, result.emerging, result.emerging_reason, result.years),
+        f"{MIX_NAME} share": MIX_METHOD.format(min=MIN_CATEGORY_RECORDS, ratio=MIN_RATIO)
+        if result.mix is not None
+        else result.mix_reason,
+        "Records": f"{int(cells['count'].to_numpy().sum()):,} mapped; {int(ds['records'] - ds['with_points']):,} "
+        f"without usable coordinates; {result.dropped:,} left out as stray points far outside the area of the others",
+    }
+
+
+def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
+    started = time.perf_counter()
+    no_grid = no_grid_reason(int(ds["with_points"]), settings)
+    label = f"{ds['source']} ({ds['unit']})"
+    slug = page.slug(label)
+    rows = data.area_records(con, ds["source"], ds["unit"])
+    positions = data.centroids(con, sorted(rows["country"].unique().tolist()))
+    result = analyse_areas(rows, positions, labels, settings)
+    if result.areas is None:
+        note = (
+            f"Not analysed. On a grid: {no_grid}. By area: {result.n_located} of {result.n_areas} areas have a "
+            f"position (an area's position is the mean of the geocoded records, of any source, that carry its "
+            f"name), at least {MIN_AREAS} are needed."
+        )
+        return page.section_html(f"Hot spots: {label}", page.paragraph(note, cls="note"))
+    areas, emerging = result.areas, result.emerging
+    table = pd.DataFrame(
+        {
+            "Area": areas["label"],
+            "Records": areas["count"].astype(np.int64),
+            "Gi* z": areas["z"].round(2),
+            "FDR-adjusted p": areas["p_fdr"],
+            "Class": areas["gi_bin"].map(BIN_LABEL),
+        }
+    )
+    if emerging is not None:
+        table["Pattern over the years"] = emerging.frame["category"].to_numpy()
+    table["Top ICCS categories (level 2)"] = [result.top_categories.get(i, "") for i in range(len(areas))]
+    table = table.sort_values("Gi* z", ascending=False).reset_index(drop=True)
+    centre = lonlat_text(float(np.median(areas["lon"])), float(np.median(areas["lat"])))
+    body = page.block_html(
+        "Where offences concentrate",
+        page.figure_html(
+            area_map(areas, f"{label}: Gi* by area (circle size = records)", centre),
+            div_id=f"hotspots-{slug}-areas",
+        )
+        + tables.table_html(table, caption=f"{label}: areas, hottest first", csv_name=f"hotspot_areas_{slug}"),
+        summary=area_summary(areas, settings.fdr, no_grid, int(ds["with_points"])),
+    )
+    if emerging is not None:
+        body += page.block_html(
+            "How the hot spots changed by year",
+            tables.table_html(
+                pattern_table(emerging.frame["category"].to_numpy(), areas["count"].to_numpy(), MEANING),
+                caption=f"{label}: areas by pattern",
+                csv_name=f"hotspot_area_patterns_{slug}",
+            ),
+            summary=pattern_sentence(emerging, "areas"),
+        )
+    unlocated = result.unlocated
+    metadata = {
+        "Method": f"Getis-Ord Gi* (esda G_Local, star=True) per area; binary weights to the {int(areas['k'].iloc[0])} "
+        "nearest area centroids; two-sided conditional-randomisation p-values, ties counted in both tails; "
+        "Benjamini-Hochberg false discovery rate control. "
+        + VALUES[settings.transform].format(unit="area")
+        + " "
+        + SIGNIFICANCE,
+        "Area positions": "mean position of the geocoded records (any source) in each area; "
+        + (
+            f"{len(unlocated)} area(s) without any geocoded record are left out: " + ", ".join(unlocated.head(20))
+            if len(unlocated)
+            else "every area has one"
+        ),
+        "Permutations": f"{areas.attrs['permutations']:,}; seed {settings.seed}",
+        "Why by area": f"{no_grid[0].upper()}{no_grid[1:]}, so the records are analysed by the area they name",
+        **_common_metadata(con, ds, settings, emerging, result.emerging_reason, result.years),
+        "Computed in": f"{time.perf_counter() - started:.2f} s",
+    }
+    return page.section_html(f"Hot spots: {label}", body, metadata=metadata)

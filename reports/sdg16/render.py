@@ -1,0 +1,57 @@
+"""sdg16.html itself: one section per indicator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from reports import page, queries
+from reports.queries import SERIES_KEYS
+from reports.sdg16 import data
+from reports.sdg16.arms import arms_tracing
+from reports.sdg16.series import indicator_trends
+from reports.sdg16.target_16_4 import target_16_4
+from reports.sdg16.text import CAVEAT
+from reports.sdg16.victims import victims_block
+
+
+def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
+    """Write sdg16.html into `out_dir` and return its path."""
+    infos = data.indicators(con)
+    annual = data.indicator_annual(con)
+    monthly = data.indicator_monthly(con)
+    country_years = data.country_years(con)
+    trends = indicator_trends(annual, monthly)
+    breaks = queries.series_breaks(con)
+    if trends.empty:
+        trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
+
+    def rows(indicator: str) -> pd.DataFrame:
+        return annual[annual["indicator"] == indicator]
+
+    def trend_rows(indicator: str) -> pd.DataFrame:
+        codes = set(infos.loc[infos["indicator"] == indicator, "component"])
+        return trends[trends["iccs_code"].isin(codes)]
+
+    def info(indicator: str) -> pd.Series:
+        found = infos[infos["indicator"] == indicator]
+        if found.empty:
+            raise ValueError(f"sdg16_codes has no indicator {indicator}: load the classification first")
+        return found.iloc[0]
+
+    sections = [
+        victims_block(con, info("16.1.1"), rows("16.1.1"), trend_rows("16.1.1"), country_years, breaks),
+        victims_block(con, info("16.2.2"), rows("16.2.2"), trend_rows("16.2.2"), country_years, breaks),
+        target_16_4(con, infos[infos["indicator"] == "16.4"], rows("16.4"), trend_rows("16.4"), country_years, breaks),
+        arms_tracing(con, info("16.4.2"), rows("16.4.2"), country_years),
+    ]
+    intro = (
+        "Sustainable Development Goal 16 indicators that police-recorded data can inform, computed from records "
+        "classified with ICCS v1.0. Indicators defined per victim use victim counts only; offence counts are "
+        "shown apart and labelled.\n\n" + CAVEAT
+    )
+    return page.write_page(
+        out_dir, "sdg16.html", "SDG 16: peace, justice and strong institutions", sections, intro=intro
+    )

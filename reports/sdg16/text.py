@@ -1,0 +1,62 @@
+"""The words of sdg16.html: the fixed explanations and the sentence per country of a victims indicator."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports import trend_tables
+from reports.sdg16.series import latest_rows
+
+CAVEAT = (
+    "Recorded crime reflects reporting and recording practice as well as crime: a rise can mean more crime, "
+    "more reporting, or more police activity (especially for trafficking, drugs and corruption, which are "
+    "mostly found by enforcement)."
+)
+NO_RATES = "No population for these countries and years: no rate per 100,000 to chart; the table has the counts."
+MATCHING = (
+    "Records count under their own ICCS code only (exact match to the indicator's code list, which includes "
+    "sub-categories), so no record is counted twice and records coded more coarsely than the indicator "
+    "(e.g. 0601 'drugs' for 06012 'drug trafficking') are left out."
+)
+
+
+def when(row: pd.Series) -> str:
+    """'in 2023', or 'in 2023, a partial year with records in 6 of 12 months, ...' for a year the source did not
+    fully cover."""
+    text = f"in {int(row['year'])}"
+    if bool(row["partial"]):
+        text += f", a partial year with records in {int(row['months'])} of 12 months, not an annual figure"
+    return text
+
+
+def country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, codes: list[str], breaks) -> str:
+    """What the table shows for one country: the indicator (victims) where recorded, else the other unit apart;
+    a rate where there is a population, else the count; partial years flagged."""
+    mine = data[(data["country"] == country) & data["count"].notna()]
+    victims = mine[mine["unit"] == "victims"]
+    rated = latest_rows(victims, "rate_per_100k")
+    if not rated.empty:
+        r = rated.iloc[0]
+        t = trends[(trends["country"] == country) & (trends["unit"] == "victims") & (trends["source"] == r["source"])]
+        trend = ""
+        if not t.empty:
+            tr = t.iloc[0]
+            rate = tr["change_measure"] == "rate per 100,000"  # else tested on counts (a year without population)
+            trend = " " + trend_tables.change_sentence("The rate" if rate else "The count", tr, show_measure=False)
+            trend += trend_tables.break_note(breaks, tr["source"], codes, tr["first_year"], tr["last_year"])
+        return f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 {when(r)}.{trend}"
+    if not victims.empty:
+        r = latest_rows(victims, "count").iloc[0]
+        return f"{country}: {r['count']:,.0f} victims {when(r)}; no population for a rate."
+    rated = latest_rows(mine, "rate_per_100k")
+    if not rated.empty:
+        r = rated.iloc[0]
+        return (
+            f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000 {when(r)}), "
+            "shown separately because they are not the indicator's unit."
+        )
+    r = latest_rows(mine, "count").iloc[0]
+    return (
+        f"{country}: no victim counts; {r['unit']} only ({r['count']:,.0f} {when(r)}; no population for a rate), "
+        "shown separately because they are not the indicator's unit."
+    )
