@@ -8,8 +8,8 @@ file that left the folder (removed, renamed, moved) triggers the mirror job, whi
 partition is deleted. On a new warehouse it first requests the reference job, and loads nothing until that
 succeeded (a load fails on empty reference tables).
 
-`reports_sensor`: once loads or mirror runs succeeded and none is queued or running, one reports job, so the
-daemon's path ends with fresh reports as `iccs run` does.
+`reports_sensor` (on by default): once loads or mirror runs succeeded and none is queued or running, one reports
+job, so the daemon's path ends with fresh reports as `iccs run` does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import dagster as dg
 from pipelines.assets.reference import iccs_reference
 from pipelines.jobs import (
     MIRROR_JOB,
+    QUALITY_JOB,
     REFERENCE_JOB,
     REPORTS_JOB,
     SOURCES_JOB,
@@ -108,19 +109,23 @@ def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig,
 
 
 @dg.sensor(name="reports_sensor", jobs=[reports_job], minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.STOPPED,
+           default_status=dg.DefaultSensorStatus.RUNNING,
            description="Regenerates the reports (with population and completeness) after loads or mirror runs "
-                       "succeeded, once none is queued or running.")
+                       "succeeded, once none is queued or running. Inert until something loads.")
 def reports_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    # The cursor is the end time of the last successful load already covered by a reports run.
-    since = float(context.cursor) if context.cursor else 0.0
-    done = [record for job in (SOURCES_JOB, MIRROR_JOB) for record in context.instance.get_run_records(
+    instance = context.instance
+    done = [record for job in (SOURCES_JOB, MIRROR_JOB) for record in instance.get_run_records(
         dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)]
     latest = max((record.end_time or 0.0 for record in done), default=0.0)
-    if latest <= since:
+    # Covered: loads up to the cursor (the last request), and those before the start of the last reports run
+    # that succeeded (`iccs run` makes its own).
+    reports = instance.get_run_records(dg.RunsFilter(job_name=REPORTS_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]),
+                                       limit=1)
+    covered = max([float(context.cursor or 0.0), *(record.start_time or 0.0 for record in reports)])
+    if latest <= covered:
         return dg.SkipReason("no load succeeded since the last reports run")
-    if any(_pending(context.instance, job) for job in (SOURCES_JOB, MIRROR_JOB)):
-        return dg.SkipReason("loads are queued or running: the reports follow once they are done")
+    if any(_pending(instance, job) for job in (SOURCES_JOB, MIRROR_JOB, QUALITY_JOB, REPORTS_JOB)):
+        return dg.SkipReason("loads or reports are queued or running: the reports follow once they are done")
     return dg.SensorResult(run_requests=[dg.RunRequest(job_name=REPORTS_JOB, run_key=f"reports@{latest}")],
                            cursor=str(latest))
 

@@ -184,6 +184,7 @@ def test_the_daemon_path_loads_the_reference_first_prunes_and_ends_with_fresh_re
         _run(defs, instance, report_requests[0])
         assert (reports / "index.html").is_file()
         assert reports_tick(report_cursor)[0] == []  # fresh already: nothing to do
+        assert reports_tick(None)[0] == []  # a reports run that started after the loads covers them (iccs run)
 
         (tmp_path / "landing" / "a.csv").unlink()
         requests, cursor = _landing_tick(defs, instance, cursor)
