@@ -138,10 +138,14 @@ def test_the_monthly_schedule_prunes_the_files_that_left(tmp_path: Path) -> None
         for month in (1, 2):
             if month == 2:
                 (tmp_path / "landing" / "a.csv").unlink()
-            context = dg.build_schedule_context(
+            # As a context manager: the schedule context opens an instance of its own from the test's. Left open,
+            # it is closed when garbage-collected, in some later test, and that sets Dagster's current
+            # definitions-state storage back to this test's instance, gone by then: every later Definitions
+            # fails with "Attempted to resolve undefined DagsterInstance weakref".
+            with dg.build_schedule_context(
                 instance=instance, resources=defs.resources, scheduled_execution_time=dt.datetime(2025, month, 1, 2)
-            )
-            requests = monthly_all_sources(context)
+            ) as context:
+                requests = monthly_all_sources(context)
             assert [r.partition_key for r in requests] == (
                 ["s/landing/a.csv", "s/landing/b.csv"] if month == 1 else ["s/landing/b.csv"]
             )
