@@ -32,8 +32,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The UI and the daemon (sensors, schedules); the definitions come from [tool.dg] in pyproject.toml.
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m pipelines.definitions
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

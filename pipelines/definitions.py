@@ -1,12 +1,15 @@
-"""The one Dagster entry point: `dagster dev -m pipelines.definitions` and `iccs run` load these definitions.
+"""The one Dagster entry point: `dg dev`, `dg check defs` and `iccs run` load these definitions.
 
-Which sources exist comes from the configuration (``ICCS_CONFIG``, the synthetic demo by default, once `iccs run`
-or `iccs demo-data` wrote it) at run time, through the `sources` resource; partitions are the landed files, added
-by `iccs run` and the landing sensor.
+Loading them has no side effect: nothing is generated and no folder is made. The module's definitions read
+their paths through resources: ``ICCS_CONFIG``, ``ICCS_WAREHOUSE`` and ``ICCS_REPORTS`` as ``dg.EnvVar`` when
+set (resolved when a run or a tick starts), else the defaults (the demo's sources.yaml, which `iccs run` and
+`iccs demo-data` write, data/warehouse.duckdb, data/reports). Partitions are the landed files, added by `iccs run`,
+the landing sensor and the monthly schedule.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -19,19 +22,25 @@ from pipelines.assets.sources import landed_file, landing_mirror
 from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 from pipelines.schedules import build_schedules
-from pipelines.sensors import landing_sensor
+from pipelines.sensors import build_sensors
 
 
-def build_definitions(config: Path | None = None, warehouse: Path | None = None,
-                      reports: Path | None = None) -> dg.Definitions:
-    if config is None:  # loading definitions never writes the demo: `iccs run` and `iccs demo-data` do
-        config = settings.existing_config_path() or settings.demo_dir() / "sources.yaml"
+def _path(name: str, default: Path) -> Path | dg.EnvVar:
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def build_definitions(config: Path | dg.EnvVar | None = None, warehouse: Path | dg.EnvVar | None = None,
+                      reports: Path | dg.EnvVar | None = None) -> dg.Definitions:
+    """The definitions with explicit paths (`iccs run`, tests), or with those of the environment."""
     return dg.Definitions(
         assets=[iccs_reference, population, landed_file, landing_mirror, data_quality, html_reports],
         jobs=build_jobs(),
         schedules=build_schedules(),
-        sensors=[landing_sensor],
-        resources=build_resources(config, warehouse or settings.warehouse_path(), reports or settings.reports_path()),
+        sensors=build_sensors(),
+        resources=build_resources(
+            config or _path("ICCS_CONFIG", settings.demo_dir() / "sources.yaml"),
+            warehouse or _path("ICCS_WAREHOUSE", settings.warehouse_path()),
+            reports or _path("ICCS_REPORTS", settings.reports_path())),
     )
 
 

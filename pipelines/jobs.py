@@ -1,5 +1,6 @@
 """Jobs, one per layer: partitioned and unpartitioned assets cannot share a run, and the layers run on their own
-triggers (files as they land, all sources monthly, reports daily)."""
+triggers (files as they land or leave, all sources monthly, reports after loads and daily). `iccs run` launches
+the same jobs."""
 
 from __future__ import annotations
 
@@ -12,23 +13,27 @@ QUALITY_JOB = "quality_job"
 REPORTS_JOB = "reports_job"
 
 
-# The two jobs the landing sensor targets (a sensor with several jobs needs their definitions, not names).
+# The jobs the sensors target (a sensor with several jobs needs their definitions, not names).
+reference_job = dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
+                                    description="ICCS reference tables and population.")
 sources_job = dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
-                                  description="One landed file: read, map to ICCS, check and load (a partition per "
-                                              "file).")
+                                  description="One landed file: remove the rows of its source's files that left the "
+                                              "landing folder, then read, map to ICCS, check and load (a "
+                                              "partition per file).")
 mirror_job = dg.define_asset_job(MIRROR_JOB, selection=dg.AssetSelection.groups("landing"),
                                  description="Remove the rows of files that left the landing folders (and reload "
                                              "the files whose duplicates they decided).")
+reports_job = dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "quality", "reports"),
+                                  description="Refresh reference data, population and completeness, then the HTML "
+                                              "reports.")
 
 
 def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
     return [
-        dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
-                            description="ICCS reference tables and population."),
+        reference_job,
         sources_job,
         mirror_job,
         dg.define_asset_job(QUALITY_JOB, selection=dg.AssetSelection.groups("quality"),
                             description="Completeness of every loaded source: gaps, drops, placeholders, breaks."),
-        dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "quality", "reports"),
-                            description="Refresh reference data, population and completeness, then the HTML reports."),
+        reports_job,
     ]

@@ -1,6 +1,7 @@
 """Dagster resources: the DuckDB warehouse, the source configuration and the reports folder.
 
 Assets receive these instead of reading the environment, so a test can point a whole run at a temporary folder.
+Building them touches no file: the warehouse's folder is made when a step first opens it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with write_step(Path(self.database), "a pipeline step") as con:
+        path = Path(self.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with write_step(path, "a pipeline step") as con:
             yield con
 
 
@@ -50,10 +53,15 @@ class ReportsFolder(dg.ConfigurableResource):
         return folder
 
 
-def build_resources(config: Path, warehouse: Path, reports: Path) -> dict[str, dg.ConfigurableResource]:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+def build_resources(config: Path | dg.EnvVar, warehouse: Path | dg.EnvVar, reports: Path | dg.EnvVar
+                    ) -> dict[str, dg.ConfigurableResource]:
+    """The three resources, each path given as is or as a ``dg.EnvVar`` read when a run or a tick starts."""
+
+    def value(path: Path | dg.EnvVar) -> str | dg.EnvVar:
+        return path if isinstance(path, dg.EnvVar) else str(path)
+
     return {
-        "duckdb": WarehouseResource(database=str(warehouse), connection_config=dict(CONNECTION_CONFIG)),
-        "sources": SourcesConfig(path=str(config)),
-        "reports": ReportsFolder(path=str(reports)),
+        "duckdb": WarehouseResource(database=value(warehouse), connection_config=dict(CONNECTION_CONFIG)),
+        "sources": SourcesConfig(path=value(config)),
+        "reports": ReportsFolder(path=value(reports)),
     }

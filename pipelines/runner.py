@@ -1,8 +1,10 @@
-"""Run the whole pipeline in-process, the way `iccs run` and the benchmark do: reference → landing mirror (rows of
-files that left the landing folders removed) → each file of each source → quality → reports.
+"""`iccs run` and the benchmark: select the Dagster jobs, launch them in process, and collect their results.
 
-Each layer is a Dagster job run, so every run shows up in the Dagster UI with its metadata and checks when
-``DAGSTER_HOME`` is set (`make run` sets it); without it an ephemeral instance keeps the run cheap.
+The jobs do all the work, exactly as the daemon's sensor and schedule runs do: reference_job, then sources_job
+for each landed file (each run first removes the rows of its source's files that left the landing folder), then
+quality_job and reports_job. This module only chooses the partitions, launches the runs and reads back what they
+did. Every run shows up in the Dagster UI with its metadata and checks when ``DAGSTER_HOME`` is set (`make run`
+sets it); without it an ephemeral instance keeps the run cheap.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import duckdb
 from pipelines import settings
 from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
-from pipelines.jobs import MIRROR_JOB, QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
 from warehouse.connection import WarehouseBusyError, connect
@@ -124,10 +126,10 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance,
-             partition_key: str | None = None, ops: dict | None = None) -> dg.ExecuteInProcessResult:
+             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
     """One in-process run; Dagster's console log is kept to ``ICCS_LOG_LEVEL`` (default: errors are ours to tell)."""
     level = os.environ.get("ICCS_LOG_LEVEL", "CRITICAL").upper()
-    run_config = {"loggers": {"console": {"config": {"log_level": level}}}, **({"ops": ops} if ops else {})}
+    run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
     return defs.resolve_job_def(job).execute_in_process(run_config=run_config, instance=instance,
                                                         partition_key=partition_key)
 
@@ -146,9 +148,9 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
                  only: Sequence[str] | None = None) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
-    Rows of files that no longer match a source's pattern are removed first (the mirror job, as the landing
-    sensor runs it), so the warehouse mirrors the landing folders and a renamed file's records are not judged
-    against its old rows; each file is its own run, so one bad file does not stop the others.
+    Each file is its own sources_job run, so one bad file does not stop the others; each run first removes the
+    rows of its source's files that no longer match the source's pattern, so the warehouse mirrors the landing
+    folders and a renamed file's records are not judged against its old rows.
     """
     pipeline_config = load_config(config)
     names = sorted(pipeline_config.sources)
@@ -164,11 +166,6 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
         errors += [f"reference: {text}" for text in failed]
     except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
-    if not errors:
-        try:
-            _execute(defs, MIRROR_JOB, instance, ops={"landing_mirror": {"config": {"sources": list(only or names)}}})
-        except EXPECTED_ERRORS as exc:
-            errors.append(f"landing mirror: {_error_text(exc)}")
     results: list[SourceResult] = []
     for name in ([] if errors else (only or names)):
         files = source_files(pipeline_config, pipeline_config.sources[name])

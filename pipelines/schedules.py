@@ -1,5 +1,6 @@
 """Schedules: every source reloaded monthly (catching corrections the sensor cannot see, such as a changed
-correspondence table), reports regenerated daily."""
+correspondence table; each load also removes the rows of its source's files that left), reports regenerated
+daily (the reports sensor regenerates them after loads too)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
                                                          "reports_job"}
     assert {s.name: s.cron_schedule for s in repo.schedule_defs} == {
         "monthly_all_sources": "0 2 1 * *", "daily_reports": "0 6 * * *"}
-    assert [s.name for s in repo.sensor_defs] == ["landing_sensor"]
+    assert [s.name for s in repo.sensor_defs] == ["landing_sensor", "reports_sensor"]
     keys = {key.to_user_string() for key in definitions.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {"iccs_reference", "population", "staged_records", "mapped_records", "source_facts", "data_quality",
                     "html_reports", "landing_mirror"}

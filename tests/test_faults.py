@@ -235,16 +235,18 @@ def test_a_renamed_file_keeps_its_records_through_iccs_run(tmp_path: Path) -> No
 
 
 def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
-    """One landing-sensor tick at a time, run as the daemon would: its partition requests applied, the reference
-    tables loaded, then each requested run executed in process (with ``honour_run_keys``, a run key already
-    launched is skipped, as the daemon does). Each call returns the names of the jobs it requested."""
+    """One landing-sensor tick at a time, run as the daemon would: its partition requests applied, then each
+    requested run executed in process (with ``honour_run_keys``, a run key already launched is skipped, as the
+    daemon does). The reference job the first tick on a new warehouse requests has run already. Each call
+    returns the names of the jobs it requested."""
     defs = build_definitions(config, folder / "w.duckdb", folder / "reports")
     instance = dg.DagsterInstance.ephemeral()
     state: dict = {"cursor": None, "launched": set()}
+    assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
 
     def tick() -> list[str]:
-        context = dg.build_sensor_context(instance=instance, cursor=state["cursor"],
-                                          resources={"sources": SourcesConfig(path=str(config))})
+        context = dg.build_sensor_context(instance=instance, cursor=state["cursor"], resources={
+            "sources": SourcesConfig(path=str(config)), "duckdb": defs.resources["duckdb"]})
         result = landing_sensor(context)
         for request in result.dynamic_partitions_requests:
             if isinstance(request, dg.AddDynamicPartitionsRequest):
@@ -253,7 +255,6 @@ def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
                 for key in request.partition_keys:
                     instance.delete_dynamic_partition(LANDED_FILES.name, key)
         state["cursor"] = result.cursor
-        assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         for request in result.run_requests:
             if honour_run_keys and request.run_key is not None:
                 if request.run_key in state["launched"]:

@@ -47,11 +47,14 @@ class Landing:
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.runs: list[str] = []
+        # What the sensor's first tick on a new warehouse requests: the reference tables every load needs.
+        assert self.defs.resolve_job_def("reference_job").execute_in_process(instance=self.instance).success
 
     def tick(self) -> list[str]:
         """One sensor evaluation, its requested runs executed as the daemon would."""
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
-                                          resources={"sources": SourcesConfig(path=str(self.root / "sources.yaml"))})
+                                          resources={"sources": SourcesConfig(path=str(self.root / "sources.yaml")),
+                                                     "duckdb": self.defs.resources["duckdb"]})
         result = landing_sensor(context)
         for request in result.dynamic_partitions_requests:
             self.instance.add_dynamic_partitions(LANDED_FILES.name, list(request.partition_keys))

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.mapcheck import map_check, run_checks
 from schemas.source_config import load_config
-from tests.test_formats import INCIDENT, records, stage_and_classify, write_config
+from tests.formats_fixture import INCIDENT, records, stage_and_classify, write_config
 from warehouse.classify import classify_source
 from warehouse.correspondence import CorrespondenceError, load_correspondence
 from warehouse.counts import NESTED_FLAG

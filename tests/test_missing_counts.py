@@ -257,7 +257,7 @@ def test_a_source_may_not_be_called_population(tmp_path) -> None:
 def test_excel_errors_nan_and_markers_are_missing_counts(tmp_path) -> None:
     import openpyxl
 
-    from tests.test_formats import records, stage_and_classify
+    from tests.formats_fixture import records, stage_and_classify
 
     book = openpyxl.Workbook()
     sheet = book.active
@@ -278,7 +278,7 @@ def test_excel_errors_nan_and_markers_are_missing_counts(tmp_path) -> None:
 
 
 def test_wide_tables_keep_marked_cells_as_missing_counts_and_own_markers_add_to_the_defaults(tmp_path) -> None:
-    from tests.test_formats import records, stage_and_classify
+    from tests.formats_fixture import records, stage_and_classify
 
     (tmp_path / "in.csv").write_text("code,2019,2020,2021\nTHF,5,..,\nHOM,-999,2,c\n")
     spec = {"country": "XTS", "level": "aggregate", "unit": "offences", "files": "in.csv", "layout": "wide",

@@ -5,10 +5,14 @@ hand on are per source, so no other partition may run between them, and one step
 overhead once instead of three times. The source's correspondence table is checked and reloaded first: a bad
 table stops the load (naming file, line and problem) rather than misclassifying silently.
 
+Every file's run first mirrors its source (the rows of the source's files that left the landing folder are
+removed), so `iccs run`, the landing sensor and the monthly schedule all keep the warehouse a mirror of the
+landing folders; ``landing_mirror`` does the same for sources none of whose files changed.
+
 A record id repeated across files is loaded from the file whose path sorts first (``warehouse.load``): after a
-load, and after files vanished (``landing_mirror``), the files whose duplicates that change decides are
-reloaded in the same step and the same transaction, so the warehouse equals a clean run whatever order files
-arrived, changed or left in, and wherever a run was killed.
+load, and after files vanished, the files whose duplicates that change decides are reloaded in the same step and
+the same transaction, so the warehouse equals a clean run whatever order files arrived, changed or left in, and
+wherever a run was killed.
 """
 
 import dataclasses
@@ -38,7 +42,6 @@ from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, register_source, stale_files
 from warehouse.mapping_coverage import coverage_metadata, source_coverage
-from warehouse.reference import load_classification
 from warehouse.staging import raw_table, stage_source
 from warehouse.transaction import transaction
 
@@ -129,6 +132,31 @@ def mirror_source(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, na
     return gone
 
 
+def mirror_sources(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, names: list[str], run_id: str
+                   ) -> tuple[dict[str, list[str]], list[str]]:
+    """Mirror each source of ``names`` in one transaction, and assess the coverage windows again when files were
+    removed (their periods may have been a window's edge). A source matching no file at all is left as it is:
+    more likely a mistyped path than an empty feed. Returns the files removed by source, and the sources left."""
+    removed: dict[str, list[str]] = {}
+    skipped: list[str] = []
+    with transaction(con):
+        for name in names:
+            files = source_files(config, config.sources[name])
+            if not files:
+                skipped.append(name)
+                continue
+            gone = mirror_source(con, config, name, [str(p) for p in files.values()], run_id)
+            if gone:
+                removed[name] = gone
+        if removed:
+            coverage.compute(con, {n: src.coverage for n, src in config.sources.items()})
+    return removed, skipped
+
+
+class ReferenceMissing(dg.Failure):
+    """The ICCS reference tables are empty: `reference_job` (the `iccs_reference` asset) loads them."""
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(STAGED, group_name="ingest", partitions_def=LANDED_FILES, kinds={"duckdb"},
@@ -152,7 +180,9 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
     with duckdb.get_connection() as con:
         ensure_schema(con)
         if con.execute("SELECT count(*) FROM iccs_categories").fetchall()[0][0] == 0:
-            load_classification(con)
+            raise ReferenceMissing(f"{context.partition_key}: the ICCS reference tables of {duckdb.database} are "
+                                   "empty: materialize iccs_reference first (reference_job; `iccs run` does)")
+        removed, _ = mirror_sources(con, config, [src.name], context.run.run_id)
         # The correspondence table is reloaded with every file: an edited table takes effect on the next load.
         codes = load_correspondence(con, src.name, src.correspondence)
         staged = stage_source(con, src)
@@ -183,11 +213,13 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         loaded, checks, reloaded = load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows,
                                                started)
     context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
-                     f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}")
+                     f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}; "
+                     f"removed {removed}")
     yield dg.MaterializeResult(asset_key=FACTS, check_results=checks, metadata={
         "source": src.name, "records_in": loaded.records_in, "records_loaded": loaded.records_loaded,
         "records_filtered": loaded.records_filtered,
         **({"reloaded_files": ", ".join(reloaded)} if reloaded else {}),
+        **({"removed_files": ", ".join(removed[src.name])} if removed else {}),
         "records_quarantined": loaded.records_quarantined, "load_seconds": round(loaded.seconds, 3),
         "loaded_share": dg.MetadataValue.float(
             round(loaded.records_loaded / loaded.records_in, 6) if loaded.records_in else 0.0),
@@ -205,26 +237,15 @@ class MirrorConfig(dg.Config):
           description="The warehouse mirrors the landing folders: rows of files that no longer match a source's "
                       "`files` pattern are removed (a source matching no file at all is left as it is: more "
                       "likely a mistyped path than an empty feed), the files whose duplicates they decided "
-                      "are reloaded, and the coverage windows are assessed again.")
+                      "are reloaded, and the coverage windows are assessed again. Each file's load does the same "
+                      "for its own source; the landing sensor runs this when files left.")
 def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duckdb: WarehouseResource,
                    sources: SourcesConfig) -> dg.MaterializeResult:
     pipeline = sources.load()
-    names = config.sources or sorted(pipeline.sources)
-    removed: dict[str, list[str]] = {}
-    skipped: list[str] = []
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        with transaction(con):  # removals, the reloads they call for and the windows: all or nothing
-            for name in names:
-                files = source_files(pipeline, pipeline.sources[name])
-                if not files:
-                    skipped.append(name)
-                    continue
-                gone = mirror_source(con, pipeline, name, [str(p) for p in files.values()], context.run.run_id)
-                if gone:
-                    removed[name] = gone
-            if removed:  # the periods a removed file held may have been a window's edge: assess them again
-                coverage.compute(con, {n: src.coverage for n, src in pipeline.sources.items()})
+        removed, skipped = mirror_sources(con, pipeline, config.sources or sorted(pipeline.sources),
+                                          context.run.run_id)
     context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
     return dg.MaterializeResult(metadata={
         "files_removed": sum(len(v) for v in removed.values()),
