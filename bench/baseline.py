@@ -28,8 +28,15 @@ import yaml
 from pandera.typing import Series
 
 # The pipeline's reasons, in the order a record is judged: a record gets the first that applies.
-REASONS = ("missing_field", "invalid_date", "date_out_of_range", "unmapped_offence", "invalid_coordinates",
-           "coordinates_outside_country", "duplicate_record_id")
+REASONS = (
+    "missing_field",
+    "invalid_date",
+    "date_out_of_range",
+    "unmapped_offence",
+    "invalid_coordinates",
+    "coordinates_outside_country",
+    "duplicate_record_id",
+)
 DATE_FLOOR = pd.Timestamp("1900-01-01")
 
 
@@ -52,8 +59,10 @@ def record_model(bbox: tuple[float, float, float, float]) -> type[pa.DataFrameMo
 
         @pa.dataframe_check(name="coordinates_are_numbers")
         def coordinates_are_numbers(cls, df: pd.DataFrame) -> Series[bool]:
-            return ~((df["latitude_text"].notna() & df["latitude"].isna())
-                     | (df["longitude_text"].notna() & df["longitude"].isna()))
+            return ~(
+                (df["latitude_text"].notna() & df["latitude"].isna())
+                | (df["longitude_text"].notna() & df["longitude"].isna())
+            )
 
         @pa.dataframe_check(name="inside_bbox")
         def inside_bbox(cls, df: pd.DataFrame) -> Series[bool]:
@@ -70,9 +79,13 @@ def record_model(bbox: tuple[float, float, float, float]) -> type[pa.DataFrameMo
     return Record
 
 
-_CHECK_REASONS = {"date_in_range": "date_out_of_range", "coordinates_are_numbers": "invalid_coordinates",
-                  "in_range": "invalid_coordinates", "inside_bbox": "coordinates_outside_country",
-                  "first_occurrence_of_id": "duplicate_record_id"}
+_CHECK_REASONS = {
+    "date_in_range": "date_out_of_range",
+    "coordinates_are_numbers": "invalid_coordinates",
+    "in_range": "invalid_coordinates",
+    "inside_bbox": "coordinates_outside_country",
+    "first_occurrence_of_id": "duplicate_record_id",
+}
 _COLUMN_REASONS = {"occurred_on": "invalid_date", "iccs_code": "unmapped_offence"}
 
 
@@ -108,9 +121,16 @@ def run(config_path: Path, warehouse: Path) -> dict[str, object]:
     frame = _read(path, src.get("format", "csv"))
     lap("read")
 
-    frame = frame.rename(columns={cols["record_id"]: "record_id", cols["date"]: "date_text",
-                                  cols["offence"]: "national_code", cols["latitude"]: "latitude_text",
-                                  cols["longitude"]: "longitude_text", cols["area"]: "area"})
+    frame = frame.rename(
+        columns={
+            cols["record_id"]: "record_id",
+            cols["date"]: "date_text",
+            cols["offence"]: "national_code",
+            cols["latitude"]: "latitude_text",
+            cols["longitude"]: "longitude_text",
+            cols["area"]: "area",
+        }
+    )
     frame["occurred_on"] = pd.to_datetime(frame["date_text"], format=src["date_format"], errors="coerce")
     frame["latitude"] = pd.to_numeric(frame["latitude_text"], errors="coerce")
     frame["longitude"] = pd.to_numeric(frame["longitude_text"], errors="coerce")
@@ -125,10 +145,13 @@ def run(config_path: Path, warehouse: Path) -> dict[str, object]:
         record_model(tuple(src["bbox"])).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases.dropna(subset=["index"])
-        reasons = pd.Series([_reason(c, str(k)) for c, k in zip(cases["column"], cases["check"], strict=True)],
-                            index=cases["index"].astype("int64"))
-        ranked = pd.DataFrame({"reason": reasons.values, "rank": reasons.map(REASONS.index).values},
-                              index=reasons.index)
+        reasons = pd.Series(
+            [_reason(c, str(k)) for c, k in zip(cases["column"], cases["check"], strict=True)],
+            index=cases["index"].astype("int64"),
+        )
+        ranked = pd.DataFrame(
+            {"reason": reasons.values, "rank": reasons.map(REASONS.index).values}, index=reasons.index
+        )
         rejected = ranked.sort_values("rank", kind="stable").groupby(level=0)["reason"].first()
     lap("validate")
 
@@ -136,9 +159,13 @@ def run(config_path: Path, warehouse: Path) -> dict[str, object]:
     accepted = frame[~bad]
     quarantined = frame[bad].assign(reason=rejected.reindex(frame.index[bad]).values)
     accepted = accepted.assign(source=name, country=src["country"])
-    counts = (accepted.assign(year=accepted["occurred_on"].dt.year, month=accepted["occurred_on"].dt.month)
-              .groupby(["country", "area", "iccs_code", "national_code", "year", "month"], dropna=False)
-              .size().rename("count").reset_index())
+    counts = (
+        accepted.assign(year=accepted["occurred_on"].dt.year, month=accepted["occurred_on"].dt.month)
+        .groupby(["country", "area", "iccs_code", "national_code", "year", "month"], dropna=False)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
     lap("split_and_aggregate")
 
     warehouse.unlink(missing_ok=True)
@@ -148,14 +175,22 @@ def run(config_path: Path, warehouse: Path) -> dict[str, object]:
         con.register(view, frame_)
     con.execute("""CREATE TABLE offences AS SELECT source, country, record_id, occurred_on::DATE AS occurred_on,
                    national_code, iccs_code, area, latitude, longitude FROM accepted""")
-    con.execute("CREATE TABLE quarantine AS SELECT record_id, date_text, national_code, latitude_text, "
-                "longitude_text, area, reason FROM quarantined")
+    con.execute(
+        "CREATE TABLE quarantine AS SELECT record_id, date_text, national_code, latitude_text, "
+        "longitude_text, area, reason FROM quarantined"
+    )
     con.execute("CREATE TABLE offence_counts AS SELECT * FROM counts")
     con.close()
     lap("write")
-    return {"seconds": seconds, "rows": len(frame), "loaded": len(accepted), "quarantined": int(bad.sum()),
-            "reasons": {k: int(v) for k, v in quarantined["reason"].value_counts().items()},
-            "pandas": pd.__version__, "pandera": pandera.__version__}
+    return {
+        "seconds": seconds,
+        "rows": len(frame),
+        "loaded": len(accepted),
+        "quarantined": int(bad.sum()),
+        "reasons": {k: int(v) for k, v in quarantined["reason"].value_counts().items()},
+        "pandas": pd.__version__,
+        "pandera": pandera.__version__,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,9 +75,18 @@ def _measure(warehouse: str, case: str, engine: str, source: str) -> dict[str, o
             failed = len(exc.failure_cases)
         rules = None
     seconds = time.perf_counter() - started
-    return {"case": case, "contract": model_name, "engine": engine, "rows": rows, "seconds": round(seconds, 3),
-            "load_seconds": round(load_seconds, 3), "peak_mb": round(_peak_mb(), 1),
-            "peak_above_baseline_mb": round(_peak_mb() - baseline, 1), "failures": failed, "rules": rules}
+    return {
+        "case": case,
+        "contract": model_name,
+        "engine": engine,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "load_seconds": round(load_seconds, 3),
+        "peak_mb": round(_peak_mb(), 1),
+        "peak_above_baseline_mb": round(_peak_mb() - baseline, 1),
+        "failures": failed,
+        "rules": rules,
+    }
 
 
 def run(warehouse: Path, source: str) -> list[dict[str, object]]:
@@ -85,8 +94,12 @@ def run(warehouse: Path, source: str) -> list[dict[str, object]]:
     results = []
     for case in CASES:
         for engine in ("sql", "pandas"):
-            proc = subprocess.run([sys.executable, "-m", "bench.contracts", str(warehouse), "--one",
-                                   case, engine, "--source", source], capture_output=True, text=True, check=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.contracts", str(warehouse), "--one", case, engine, "--source", source],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return results
 
@@ -100,12 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(_measure(str(args.warehouse), args.one[0], args.one[1], args.source)))
         return 0
-    header = f"{'contract':<16} {'engine':<7} {'rows':>10} {'seconds':>8} {'of which load':>14} {'peak MB':>8} " \
-             f"{'above baseline':>15} {'failures':>9}"
+    header = (
+        f"{'contract':<16} {'engine':<7} {'rows':>10} {'seconds':>8} {'of which load':>14} {'peak MB':>8} "
+        f"{'above baseline':>15} {'failures':>9}"
+    )
     print(header)
     for r in run(args.warehouse, args.source):
-        print(f"{r['contract']:<16} {r['engine']:<7} {r['rows']:>10,} {r['seconds']:>8.2f} {r['load_seconds']:>14.2f} "
-              f"{r['peak_mb']:>8.0f} {r['peak_above_baseline_mb']:>15.0f} {r['failures']:>9,}")
+        print(
+            f"{r['contract']:<16} {r['engine']:<7} {r['rows']:>10,} {r['seconds']:>8.2f} {r['load_seconds']:>14.2f} "
+            f"{r['peak_mb']:>8.0f} {r['peak_above_baseline_mb']:>15.0f} {r['failures']:>9,}"
+        )
     return 0
 
 

@@ -30,8 +30,9 @@ def cache_key(records: int, fmt: str, seed: int = DEFAULT_SEED) -> str:
     return f"demo-{records}-{fmt}-seed{seed}-gen{generator_version()}"
 
 
-def demo_data(records: int, fmt: str, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR
-              ) -> tuple[DemoManifest, bool]:
+def demo_data(
+    records: int, fmt: str, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR
+) -> tuple[DemoManifest, bool]:
     """The cached demo of ``records`` records in ``fmt`` (generated if absent); and whether it was generated now."""
     target = cache_dir / cache_key(records, fmt, seed)
     if (target / "manifest.json").is_file():

@@ -20,8 +20,11 @@ from warehouse.sql import literal
 
 
 def load(path: Path, warehouse: Path) -> dict[str, object]:
-    reader = (f"read_parquet({literal(str(path))})" if path.suffix == ".parquet"
-              else f"read_csv({literal(str(path))}, ignore_errors = true)")
+    reader = (
+        f"read_parquet({literal(str(path))})"
+        if path.suffix == ".parquet"
+        else f"read_csv({literal(str(path))}, ignore_errors = true)"
+    )
     warehouse.unlink(missing_ok=True)
     started = time.perf_counter()
     con = duckdb.connect(str(warehouse))
@@ -29,8 +32,7 @@ def load(path: Path, warehouse: Path) -> dict[str, object]:
     con.execute(f"CREATE TABLE records AS SELECT * FROM {reader}")
     rows = con.execute("SELECT count(*) FROM records").fetchone()[0]
     con.close()
-    return {"seconds": time.perf_counter() - started, "rows": rows, "reader": reader,
-            "duckdb": duckdb.__version__}
+    return {"seconds": time.perf_counter() - started, "rows": rows, "reader": reader, "duckdb": duckdb.__version__}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,12 +34,12 @@ class Measured:
         return f"{' '.join(self.command)} exited with {self.returncode}: " + " | ".join(tail)
 
 
-def run_measured(command: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                 log: Path | None = None) -> Measured:
+def run_measured(
+    command: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None, log: Path | None = None
+) -> Measured:
     """Run ``command`` to completion; its output is captured in files (a pipe could fill up and stall it)."""
     log = log or Path(os.devnull)
-    out_path, err_path = (log.with_suffix(".out"), log.with_suffix(".err")) if log != Path(os.devnull) else (
-        log, log)
+    out_path, err_path = (log.with_suffix(".out"), log.with_suffix(".err")) if log != Path(os.devnull) else (log, log)
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(list(command), stdout=out, stderr=err, env=dict(env) if env else None, cwd=cwd)
@@ -47,6 +47,13 @@ def run_measured(command: Sequence[str], env: Mapping[str, str] | None = None, c
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
     read = (lambda p: p.read_text(errors="replace")) if log != Path(os.devnull) else (lambda p: "")
-    return Measured(command=list(command), seconds=seconds, user_seconds=usage.ru_utime,
-                    system_seconds=usage.ru_stime, peak_rss_bytes=usage.ru_maxrss * 1024,
-                    returncode=proc.returncode, stdout=read(out_path), stderr=read(err_path))
+    return Measured(
+        command=list(command),
+        seconds=seconds,
+        user_seconds=usage.ru_utime,
+        system_seconds=usage.ru_stime,
+        peak_rss_bytes=usage.ru_maxrss * 1024,
+        returncode=proc.returncode,
+        stdout=read(out_path),
+        stderr=read(err_path),
+    )

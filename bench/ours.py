@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if id(instance) not in seen:
             seen.add(id(instance))
             stages += dagster_stages(instance)
-    out.write_text(json.dumps({"stages": [s.as_dict() for s in stages],
-                               "extraction_seconds": time.perf_counter() - started}))
+    out.write_text(
+        json.dumps({"stages": [s.as_dict() for s in stages], "extraction_seconds": time.perf_counter() - started})
+    )
     return code
 
 

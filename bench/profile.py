@@ -49,7 +49,7 @@ def _caller() -> str:
     while frame is not None:
         name = frame.f_code.co_filename
         if any(part in name for part in _OURS):
-            short = name[len(_ROOT):] if name.startswith(_ROOT) else Path(name).name
+            short = name[len(_ROOT) :] if name.startswith(_ROOT) else Path(name).name
             return f"{short}:{frame.f_lineno} {frame.f_code.co_name}"
         frame = frame.f_back
     return "?"
@@ -109,8 +109,11 @@ def sql_report(log: SqlLog, total: float) -> str:
         groups.setdefault((s.caller, _label(s.sql)), []).append(s.seconds)
     rows = sorted(groups.items(), key=lambda kv: -sum(kv[1]))
     in_sql = sum(s.seconds for s in log.statements)
-    lines = [f"{len(log.statements)} statements, {in_sql:.2f} s in DuckDB of {total:.2f} s for the command", "",
-             f"{'seconds':>8} {'calls':>5}  caller / statement"]
+    lines = [
+        f"{len(log.statements)} statements, {in_sql:.2f} s in DuckDB of {total:.2f} s for the command",
+        "",
+        f"{'seconds':>8} {'calls':>5}  caller / statement",
+    ]
     for (caller, label), times in rows:
         if sum(times) < 0.005:
             continue
@@ -156,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         profiler.stop()
     stem = f"profile-{args.records}-{args.format}"
     args.results.mkdir(parents=True, exist_ok=True)
-    header = (f"iccs run over {manifest.records:,} records ({args.format}): imports before the command "
-              f"{imported - PROCESS_START:.2f} s (of which pipelines.cli {imported - started:.2f} s), "
-              f"run {ran - imported:.2f} s" + (f", reports {finished - ran:.2f} s" if args.reports else ""))
+    header = (
+        f"iccs run over {manifest.records:,} records ({args.format}): imports before the command "
+        f"{imported - PROCESS_START:.2f} s (of which pipelines.cli {imported - started:.2f} s), "
+        f"run {ran - imported:.2f} s" + (f", reports {finished - ran:.2f} s" if args.reports else "")
+    )
     report = header + "\n" + sql_report(log, finished - imported)
     (args.results / f"{stem}-sql.txt").write_text(report + "\n")
     print(report)

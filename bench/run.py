@@ -37,8 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GB = 1024**3
 # The issue's targets, checked on the largest CSV size measured.
-TARGETS = {"ours_over_floor_max": 1.5, "baseline_over_ours_min": 4.0, "ours_peak_rss_gb_max": 1.5,
-           "rss_growth_max": 1.5, "reports_seconds_max": 15.0}
+TARGETS = {
+    "ours_over_floor_max": 1.5,
+    "baseline_over_ours_min": 4.0,
+    "ours_peak_rss_gb_max": 1.5,
+    "rss_growth_max": 1.5,
+    "reports_seconds_max": 15.0,
+}
 
 
 def _sizes(text: str) -> list[int]:
@@ -47,15 +52,23 @@ def _sizes(text: str) -> list[int]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=_sizes, default=[1_000_000, 10_000_000],
-                        help="records per input, comma-separated (default 1000000,10000000)")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[1_000_000, 10_000_000],
+        help="records per input, comma-separated (default 1000000,10000000)",
+    )
     parser.add_argument("--formats", default="csv,parquet", help="csv, parquet or both (default csv,parquet)")
     parser.add_argument("--repeat", type=int, default=1, help="measure each case N times (median seconds)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the pandas + pandera baseline")
     parser.add_argument("--skip-reports", action="store_true", help="do not time `iccs report`")
-    parser.add_argument("--dagster-home", choices=("ephemeral", "persistent"), default="ephemeral",
-                        help="ephemeral: `iccs run` without DAGSTER_HOME (default); persistent: a DAGSTER_HOME "
-                             "with SQLite storage, as `make run` gives (about 1.7 s more here)")
+    parser.add_argument(
+        "--dagster-home",
+        choices=("ephemeral", "persistent"),
+        default="ephemeral",
+        help="ephemeral: `iccs run` without DAGSTER_HOME (default); persistent: a DAGSTER_HOME "
+        "with SQLite storage, as `make run` gives (about 1.7 s more here)",
+    )
     parser.add_argument("--cache", type=Path, default=CACHE_DIR, help="demo data cache (default bench/cache)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="JSON folder (default bench/results)")
     return parser
@@ -79,9 +92,13 @@ def _warm(path: Path) -> None:
 
 
 def _figures(m: Measured, records: int) -> dict[str, object]:
-    return {"seconds": round(m.seconds, 3), "records_per_second": round(records / m.seconds) if m.seconds else None,
-            "cpu_seconds": round(m.user_seconds + m.system_seconds, 3), "peak_rss_bytes": m.peak_rss_bytes,
-            "returncode": m.returncode}
+    return {
+        "seconds": round(m.seconds, 3),
+        "records_per_second": round(records / m.seconds) if m.seconds else None,
+        "cpu_seconds": round(m.user_seconds + m.system_seconds, 3),
+        "peak_rss_bytes": m.peak_rss_bytes,
+        "returncode": m.returncode,
+    }
 
 
 def _json_line(m: Measured) -> dict[str, object]:
@@ -95,13 +112,19 @@ def _load() -> float:
 
 def measure_floor(data: Path, work: Path, records: int) -> dict[str, object]:
     load = _load()
-    m = run_measured([sys.executable, "-m", "bench.floor", str(data), str(work / "floor.duckdb")], cwd=ROOT,
-                     log=work / "floor")
+    m = run_measured(
+        [sys.executable, "-m", "bench.floor", str(data), str(work / "floor.duckdb")], cwd=ROOT, log=work / "floor"
+    )
     if not m.ok:
         raise RuntimeError(m.failure())
     inner = _json_line(m)
-    return {**_figures(m, records), "load_average": load, "load_seconds": round(inner["seconds"], 3),
-            "rows": inner["rows"], "reader": inner["reader"]}
+    return {
+        **_figures(m, records),
+        "load_average": load,
+        "load_seconds": round(inner["seconds"], 3),
+        "rows": inner["rows"],
+        "reader": inner["reader"],
+    }
 
 
 def measure_ours(config: Path, work: Path, records: int, dagster_home: str) -> dict[str, object]:
@@ -111,8 +134,23 @@ def measure_ours(config: Path, work: Path, records: int, dagster_home: str) -> d
     if dagster_home == "persistent":
         env["DAGSTER_HOME"] = str(prepare_home(work / "dagster_home"))
     load = _load()
-    m = run_measured([sys.executable, "-m", "bench.ours", str(stages_path), "run", "--config", str(config),
-                      "--no-reports", "--warehouse", str(warehouse)], env=env, cwd=ROOT, log=work / "ours")
+    m = run_measured(
+        [
+            sys.executable,
+            "-m",
+            "bench.ours",
+            str(stages_path),
+            "run",
+            "--config",
+            str(config),
+            "--no-reports",
+            "--warehouse",
+            str(warehouse),
+        ],
+        env=env,
+        cwd=ROOT,
+        log=work / "ours",
+    )
     if not m.ok:
         raise RuntimeError(m.failure())
     found = json.loads(stages_path.read_text())
@@ -121,41 +159,66 @@ def measure_ours(config: Path, work: Path, records: int, dagster_home: str) -> d
     seconds = m.seconds - found["extraction_seconds"]
     m = dataclasses.replace(m, seconds=seconds)
     runs = warehouse_runs(warehouse)
-    return {**_figures(m, records), "load_average": load, "dagster_home": dagster_home,
-            "stages": summarise(stages, seconds), "stage_detail": [s.as_dict() for s in stages],
-            "records_in": sum(r["records_in"] for r in runs), "records_loaded": sum(r["records_loaded"] for r in runs),
-            "records_quarantined": sum(r["records_quarantined"] for r in runs), "runs": runs,
-            "summary": m.stdout.strip().splitlines()}
+    return {
+        **_figures(m, records),
+        "load_average": load,
+        "dagster_home": dagster_home,
+        "stages": summarise(stages, seconds),
+        "stage_detail": [s.as_dict() for s in stages],
+        "records_in": sum(r["records_in"] for r in runs),
+        "records_loaded": sum(r["records_loaded"] for r in runs),
+        "records_quarantined": sum(r["records_quarantined"] for r in runs),
+        "runs": runs,
+        "summary": m.stdout.strip().splitlines(),
+    }
 
 
 def measure_reports(work: Path, records: int) -> dict[str, object]:
     load = _load()
-    m = run_measured([*_iccs(), "report", "--warehouse", str(work / "warehouse.duckdb"), "--reports",
-                      str(work / "reports")], cwd=ROOT, log=work / "reports")
+    m = run_measured(
+        [*_iccs(), "report", "--warehouse", str(work / "warehouse.duckdb"), "--reports", str(work / "reports")],
+        cwd=ROOT,
+        log=work / "reports",
+    )
     if not m.ok:
         raise RuntimeError(m.failure())
-    return {**_figures(m, records), "load_average": load,
-            "pages": sorted(p.name for p in (work / "reports").glob("*.html"))}
+    return {
+        **_figures(m, records),
+        "load_average": load,
+        "pages": sorted(p.name for p in (work / "reports").glob("*.html")),
+    }
 
 
 def measure_baseline(config: Path, work: Path, records: int) -> dict[str, object]:
     load = _load()
-    m = run_measured([sys.executable, "-m", "bench.baseline", str(config), str(work / "baseline.duckdb")],
-                     cwd=ROOT, log=work / "baseline")
+    m = run_measured(
+        [sys.executable, "-m", "bench.baseline", str(config), str(work / "baseline.duckdb")],
+        cwd=ROOT,
+        log=work / "baseline",
+    )
     if not m.ok:
         raise RuntimeError(m.failure())
     inner = _json_line(m)
-    return {**_figures(m, records), "load_average": load, "stages": inner["seconds"], "rows": inner["rows"],
-            "records_loaded": inner["loaded"], "records_quarantined": inner["quarantined"],
-            "reasons": inner["reasons"]}
+    return {
+        **_figures(m, records),
+        "load_average": load,
+        "stages": inner["seconds"],
+        "rows": inner["rows"],
+        "records_loaded": inner["loaded"],
+        "records_quarantined": inner["quarantined"],
+        "reasons": inner["reasons"],
+    }
 
 
 def measure_imports() -> dict[str, object]:
     """What importing the pipeline costs a process before it reads a byte (included in every `iccs run`)."""
     m = run_measured([sys.executable, "-c", "import pipelines.cli, pipelines.runner"], cwd=ROOT)
     bare = run_measured([sys.executable, "-c", "import duckdb"], cwd=ROOT)
-    return {"pipeline_import_seconds": round(m.seconds, 3), "pipeline_import_peak_rss_bytes": m.peak_rss_bytes,
-            "python_duckdb_import_seconds": round(bare.seconds, 3)}
+    return {
+        "pipeline_import_seconds": round(m.seconds, 3),
+        "pipeline_import_peak_rss_bytes": m.peak_rss_bytes,
+        "python_duckdb_import_seconds": round(bare.seconds, 3),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -170,10 +233,13 @@ def _combine(reps: list[dict[str, object]], records: int) -> dict[str, object]:
     """Median seconds and maximum peak RSS over the repeats; the first repeat's other details."""
     first = dict(reps[0])
     seconds = _median([r["seconds"] for r in reps])
-    first.update(seconds=seconds, records_per_second=round(records / seconds) if seconds else None,
-                 cpu_seconds=_median([r["cpu_seconds"] for r in reps]),
-                 peak_rss_bytes=max(r["peak_rss_bytes"] for r in reps),
-                 seconds_each=[r["seconds"] for r in reps])
+    first.update(
+        seconds=seconds,
+        records_per_second=round(records / seconds) if seconds else None,
+        cpu_seconds=_median([r["cpu_seconds"] for r in reps]),
+        peak_rss_bytes=max(r["peak_rss_bytes"] for r in reps),
+        seconds_each=[r["seconds"] for r in reps],
+    )
     if "stages" in first:
         names = list(first["stages"])
         first["stages"] = {n: _median([r["stages"].get(n, 0.0) for r in reps]) for n in names}
@@ -197,9 +263,15 @@ def run_case(records: int, fmt: str, args: argparse.Namespace, work_root: Path) 
         finally:
             shutil.rmtree(work, ignore_errors=True)
     case: dict[str, object] = {
-        "records": records, "format": fmt, "input_bytes": data.stat().st_size, "input_records": manifest.records,
-        "expected_loaded": manifest.valid_records, "expected_quarantined": sum(manifest.expected_quarantine.values()),
-        "cache_key": cache_key(records, fmt), "generated_now": generated, "repeat": args.repeat,
+        "records": records,
+        "format": fmt,
+        "input_bytes": data.stat().st_size,
+        "input_records": manifest.records,
+        "expected_loaded": manifest.valid_records,
+        "expected_quarantined": sum(manifest.expected_quarantine.values()),
+        "cache_key": cache_key(records, fmt),
+        "generated_now": generated,
+        "repeat": args.repeat,
     }
     for name, reps in parts.items():
         case[name] = _combine(reps, manifest.records) if reps else None
@@ -225,31 +297,53 @@ def evaluate(cases: list[dict[str, object]]) -> dict[str, object]:
     ours_gb = big["ours"]["peak_rss_bytes"] / GB
     growth = big["ours"]["peak_rss_bytes"] / small["ours"]["peak_rss_bytes"]
     checks = {
-        "ours_over_floor": (big["ratios"]["ours_over_floor"], f"<= {TARGETS['ours_over_floor_max']}",
-                            big["ratios"]["ours_over_floor"] <= TARGETS["ours_over_floor_max"]),
-        "ours_peak_rss_gb": (round(ours_gb, 2), f"<= {TARGETS['ours_peak_rss_gb_max']}",
-                             ours_gb <= TARGETS["ours_peak_rss_gb_max"]),
-        "ours_peak_rss_growth": (round(growth, 2), f"<= {TARGETS['rss_growth_max']} "
-                                 f"({big['records']:,} vs {small['records']:,} records)",
-                                 growth <= TARGETS["rss_growth_max"] if big is not small else None),
+        "ours_over_floor": (
+            big["ratios"]["ours_over_floor"],
+            f"<= {TARGETS['ours_over_floor_max']}",
+            big["ratios"]["ours_over_floor"] <= TARGETS["ours_over_floor_max"],
+        ),
+        "ours_peak_rss_gb": (
+            round(ours_gb, 2),
+            f"<= {TARGETS['ours_peak_rss_gb_max']}",
+            ours_gb <= TARGETS["ours_peak_rss_gb_max"],
+        ),
+        "ours_peak_rss_growth": (
+            round(growth, 2),
+            f"<= {TARGETS['rss_growth_max']} ({big['records']:,} vs {small['records']:,} records)",
+            growth <= TARGETS["rss_growth_max"] if big is not small else None,
+        ),
     }
     if big["ratios"]["baseline_over_ours"] is not None:
         ratio = big["ratios"]["baseline_over_ours"]
-        checks["baseline_over_ours"] = (ratio, f">= {TARGETS['baseline_over_ours_min']}",
-                                        ratio >= TARGETS["baseline_over_ours_min"])
+        checks["baseline_over_ours"] = (
+            ratio,
+            f">= {TARGETS['baseline_over_ours_min']}",
+            ratio >= TARGETS["baseline_over_ours_min"],
+        )
     if big["reports"] is not None:
         seconds = big["reports"]["seconds"]
-        checks["reports_seconds"] = (seconds, f"<= {TARGETS['reports_seconds_max']}",
-                                     seconds <= TARGETS["reports_seconds_max"])
-    return {"records": big["records"], "format": "csv",
-            "checks": {k: {"value": v, "target": t, "met": met} for k, (v, t, met) in checks.items()}}
+        checks["reports_seconds"] = (
+            seconds,
+            f"<= {TARGETS['reports_seconds_max']}",
+            seconds <= TARGETS["reports_seconds_max"],
+        )
+    return {
+        "records": big["records"],
+        "format": "csv",
+        "checks": {k: {"value": v, "target": t, "met": met} for k, (v, t, met) in checks.items()},
+    }
 
 
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() + ("+uncommitted" if dirty.stdout.strip() else "") if out.returncode == 0 else None
@@ -264,8 +358,14 @@ def machine() -> dict[str, object]:
         for line in meminfo.read_text().splitlines():
             if line.startswith("MemTotal:"):
                 memory = int(line.split()[1]) * 1024
-    return {"cpus": os.cpu_count(), "memory_bytes": memory, "platform": platform.platform(),
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "load_average": _load()}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "load_average": _load(),
+    }
 
 
 def _rate(value: float | None) -> str:
@@ -275,8 +375,10 @@ def _rate(value: float | None) -> str:
 def _row(label: str, part: dict[str, object] | None) -> str:
     if part is None:
         return f"  {label:<30} (skipped)"
-    return (f"  {label:<30} {part['seconds']:8.2f} s {_rate(part['records_per_second']):>11} "
-            f"{part['peak_rss_bytes'] / GB:7.2f} GB   (cpu {part['cpu_seconds']:.1f} s, load {part['load_average']})")
+    return (
+        f"  {label:<30} {part['seconds']:8.2f} s {_rate(part['records_per_second']):>11} "
+        f"{part['peak_rss_bytes'] / GB:7.2f} GB   (cpu {part['cpu_seconds']:.1f} s, load {part['load_average']})"
+    )
 
 
 def _stages_line(stages: dict[str, float]) -> str:
@@ -286,21 +388,27 @@ def _stages_line(stages: dict[str, float]) -> str:
 def table(result: dict[str, object]) -> str:
     lines = []
     for case in result["cases"]:
-        lines.append(f"{case['records']:,} records, {case['format']} ({case['input_bytes'] / 1e6:,.0f} MB)"
-                     f"{'  x' + str(case['repeat']) if case['repeat'] > 1 else ''}")
+        lines.append(
+            f"{case['records']:,} records, {case['format']} ({case['input_bytes'] / 1e6:,.0f} MB)"
+            f"{'  x' + str(case['repeat']) if case['repeat'] > 1 else ''}"
+        )
         lines.append(_row("floor (DuckDB bare load)", case["floor"]))
         lines.append(_row("ours (iccs run --no-reports)", case["ours"]))
         lines.append("      stages (s): " + _stages_line(case["ours"]["stages"]))
-        lines.append(f"      loaded {case['ours']['records_loaded']:,} (expected {case['expected_loaded']:,}), "
-                     f"quarantined {case['ours']['records_quarantined']:,} "
-                     f"(expected {case['expected_quarantined']:,})")
+        lines.append(
+            f"      loaded {case['ours']['records_loaded']:,} (expected {case['expected_loaded']:,}), "
+            f"quarantined {case['ours']['records_quarantined']:,} "
+            f"(expected {case['expected_quarantined']:,})"
+        )
         lines.append(_row("reports (iccs report)", case["reports"]))
         lines.append(_row("baseline (pandas + pandera)", case["baseline"]))
         if case["baseline"]:
             lines.append("      stages (s): " + _stages_line(case["baseline"]["stages"]))
         ratios = case["ratios"]
-        lines.append(f"  ours/floor {ratios['ours_over_floor']:.2f}x"
-                     + (f", baseline/ours {ratios['baseline_over_ours']:.2f}x" if ratios["baseline_over_ours"] else ""))
+        lines.append(
+            f"  ours/floor {ratios['ours_over_floor']:.2f}x"
+            + (f", baseline/ours {ratios['baseline_over_ours']:.2f}x" if ratios["baseline_over_ours"] else "")
+        )
         lines.append("")
     targets = result.get("targets") or {}
     if targets:
@@ -319,11 +427,20 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error(f"bad options: formats {formats}, sizes {args.sizes}, repeat {args.repeat}")
     started = dt.datetime.now()
     result: dict[str, object] = {
-        "started": started.isoformat(timespec="seconds"), "git": _git_commit(),
-        "generator_version": generator_version(), "machine": machine(),
-        "options": {"sizes": args.sizes, "formats": formats, "repeat": args.repeat, "dagster_home": args.dagster_home,
-                    "skip_baseline": args.skip_baseline, "skip_reports": args.skip_reports},
-        "imports": measure_imports(), "cases": [],
+        "started": started.isoformat(timespec="seconds"),
+        "git": _git_commit(),
+        "generator_version": generator_version(),
+        "machine": machine(),
+        "options": {
+            "sizes": args.sizes,
+            "formats": formats,
+            "repeat": args.repeat,
+            "dagster_home": args.dagster_home,
+            "skip_baseline": args.skip_baseline,
+            "skip_reports": args.skip_reports,
+        },
+        "imports": measure_imports(),
+        "cases": [],
     }
     args.cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="work-", dir=args.cache) as work_root:
@@ -339,8 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(text + "\n")
     (args.results / "latest.json").write_text(text + "\n")
     print(table(result))
-    print(f"\nimports: pipeline {result['imports']['pipeline_import_seconds']:.2f} s, "
-          f"python + duckdb {result['imports']['python_duckdb_import_seconds']:.2f} s")
+    print(
+        f"\nimports: pipeline {result['imports']['pipeline_import_seconds']:.2f} s, "
+        f"python + duckdb {result['imports']['python_duckdb_import_seconds']:.2f} s"
+    )
     print(f"results: {path}")
     return 0
 

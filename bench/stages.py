@@ -41,8 +41,10 @@ def prepare_home(home: Path) -> Path:
 
 def dagster_stages(instance) -> list[Stage]:
     """Every run in ``instance``, in order, cut into stages by its step and materialization events."""
-    records = sorted((instance.get_run_record_by_id(run.run_id) for run in instance.get_runs()),
-                     key=lambda rec: rec.create_timestamp.timestamp())
+    records = sorted(
+        (instance.get_run_record_by_id(run.run_id) for run in instance.get_runs()),
+        key=lambda rec: rec.create_timestamp.timestamp(),
+    )
     stages: list[Stage] = []
     for record in records:
         stages += _run_stages(instance, record)
@@ -52,8 +54,9 @@ def dagster_stages(instance) -> list[Stage]:
 def _run_stages(instance, record) -> list[Stage]:
     run = record.dagster_run
     job, partition = run.job_name, run.tags.get("dagster/partition")
-    events = [(e.timestamp, e.dagster_event, e.step_key) for e in instance.all_logs(run.run_id)
-              if e.dagster_event is not None]
+    events = [
+        (e.timestamp, e.dagster_event, e.step_key) for e in instance.all_logs(run.run_id) if e.dagster_event is not None
+    ]
     if not events:
         return []
     begin, end = record.create_timestamp.timestamp(), events[-1][0]
@@ -83,7 +86,8 @@ def summarise(stages: list[Stage], process_seconds: float) -> dict[str, float]:
         name = f"{stage.job}: {stage.stage}"
         totals[name] = totals.get(name, 0.0) + stage.seconds
     totals["outside dagster runs (interpreter, imports, config, prune, summary)"] = max(
-        0.0, process_seconds - sum(s.seconds for s in stages))
+        0.0, process_seconds - sum(s.seconds for s in stages)
+    )
     return {name: round(seconds, 3) for name, seconds in totals.items()}
 
 
@@ -93,9 +97,20 @@ def warehouse_runs(warehouse: Path) -> list[dict[str, object]]:
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        rows = con.execute("SELECT source, file, records_in, records_loaded, records_quarantined, "
-                           "epoch(finished_at - started_at) FROM runs ORDER BY started_at").fetchall()
+        rows = con.execute(
+            "SELECT source, file, records_in, records_loaded, records_quarantined, "
+            "epoch(finished_at - started_at) FROM runs ORDER BY started_at"
+        ).fetchall()
     finally:
         con.close()
-    return [{"source": s, "file": f, "records_in": n_in, "records_loaded": n_ok, "records_quarantined": n_q,
-             "seconds": round(float(sec), 3)} for s, f, n_in, n_ok, n_q, sec in rows]
+    return [
+        {
+            "source": s,
+            "file": f,
+            "records_in": n_in,
+            "records_loaded": n_ok,
+            "records_quarantined": n_q,
+            "seconds": round(float(sec), 3),
+        }
+        for s, f, n_in, n_ok, n_q, sec in rows
+    ]

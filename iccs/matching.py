@@ -20,11 +20,54 @@ from iccs.classification import Category, categories
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 # Words that carry no meaning for matching; English and Spanish, since ICCS labels come in both.
-_STOPWORDS = frozenset({
-    "a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "other", "the", "to", "with",
-    "without", "al", "con", "de", "del", "e", "el", "en", "la", "las", "lo", "los", "o", "otra", "otras", "otro",
-    "otros", "para", "por", "que", "sin", "su", "sus", "u", "un", "una", "y",
-})
+_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "other",
+        "the",
+        "to",
+        "with",
+        "without",
+        "al",
+        "con",
+        "de",
+        "del",
+        "e",
+        "el",
+        "en",
+        "la",
+        "las",
+        "lo",
+        "los",
+        "o",
+        "otra",
+        "otras",
+        "otro",
+        "otros",
+        "para",
+        "por",
+        "que",
+        "sin",
+        "su",
+        "sus",
+        "u",
+        "un",
+        "una",
+        "y",
+    }
+)
 _NGRAMS = (3, 4, 5)
 
 
@@ -48,7 +91,7 @@ def _features(key: str) -> Counter[str]:
         features["w:" + word] += 1
         padded = f" {word} "
         for n in _NGRAMS:
-            features.update(padded[i:i + n] for i in range(max(len(padded) - n + 1, 0)))
+            features.update(padded[i : i + n] for i in range(max(len(padded) - n + 1, 0)))
     return features
 
 

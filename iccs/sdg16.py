@@ -68,6 +68,6 @@ def sdg16_frame() -> pd.DataFrame:
         [(ind, comp, title, unit, code) for (ind, comp, code), (title, unit) in records.items()],
         columns=["indicator", "component", "title", "unit", "iccs_code"],
     )
-    return frame.sort_values(
-        ["indicator", "component", "iccs_code"], na_position="first", ignore_index=True
-    ).astype("string")
+    return frame.sort_values(["indicator", "component", "iccs_code"], na_position="first", ignore_index=True).astype(
+        "string"
+    )

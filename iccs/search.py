@@ -18,9 +18,7 @@ def normalise_label(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(
-        ch
-        for ch in decomposed
-        if not unicodedata.combining(ch) and not unicodedata.category(ch).startswith("P")
+        ch for ch in decomposed if not unicodedata.combining(ch) and not unicodedata.category(ch).startswith("P")
     )
     return _SPACES.sub(" ", kept).strip()
 

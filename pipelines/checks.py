@@ -37,39 +37,63 @@ def _spec(name: str, asset: str | dg.AssetKey, description: str, blocking: bool 
 def fact_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         _spec("records_conserved", asset, "records_in = records_loaded + records_quarantined, against the tables"),
-        *(_spec(name, asset, f"{model.__name__} contract over the file's rows of {table}")
-          for name, (model, table) in FACT_CONTRACTS.items()),
-        _spec("mapped_share", asset, "share of the records ICCS can place that are mapped ≥ "
-              f"{MAPPED_SHARE_WARNING:.0%} (records outside ICCS by the correspondence table counted apart)",
-              blocking=False),
+        *(
+            _spec(name, asset, f"{model.__name__} contract over the file's rows of {table}")
+            for name, (model, table) in FACT_CONTRACTS.items()
+        ),
+        _spec(
+            "mapped_share",
+            asset,
+            "share of the records ICCS can place that are mapped ≥ "
+            f"{MAPPED_SHARE_WARNING:.0%} (records outside ICCS by the correspondence table counted apart)",
+            blocking=False,
+        ),
         # Not blocking: the records are safe in quarantine and the warehouse mirrors the file; the run fails.
-        _spec("records_usable", asset, "not (nearly) all records quarantined for one reason (see "
-                                       "warehouse.diagnose)", blocking=False),
+        _spec(
+            "records_usable",
+            asset,
+            "not (nearly) all records quarantined for one reason (see warehouse.diagnose)",
+            blocking=False,
+        ),
     ]
 
 
 def map_check_command(con: duckdb.DuckDBPyConnection, source: str, config: str | None) -> str:
     """`iccs map-check` for one source, runnable as printed: the configuration and warehouse named unless they
     are the defaults (run elsewhere, the defaults would be another warehouse, or the demo)."""
-    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                            ).fetchone()[0]
-    named = settings.named_paths(warehouse=Path(warehouse) if warehouse else None,
-                                 config=Path(config) if config else None)
+    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[
+        0
+    ]
+    named = settings.named_paths(
+        warehouse=Path(warehouse) if warehouse else None, config=Path(config) if config else None
+    )
     return f"iccs map-check{named} --source {shlex.quote(source)}"
 
 
 def _contract_result(name: str, asset: str | dg.AssetKey, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
     failed = [o for o in outcomes if not o.passed]
     return dg.AssetCheckResult(
-        check_name=name, asset_key=asset, passed=not failed,
+        check_name=name,
+        asset_key=asset,
+        passed=not failed,
         description=failures_text(outcomes) if failed else None,
-        metadata={"rules": len(outcomes), "failed_rules": len(failed),
-                  **{f"{o.check}({o.column})": o.failures for o in failed}},
+        metadata={
+            "rules": len(outcomes),
+            "failed_rules": len(failed),
+            **{f"{o.check}({o.column})": o.failures for o in failed},
+        },
     )
 
 
-def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str,
-                incident: bool, config: str | None = None) -> list[dg.AssetCheckResult]:
+def fact_checks(
+    con: duckdb.DuckDBPyConnection,
+    asset: dg.AssetKey,
+    source: str,
+    file: str,
+    run_id: str,
+    incident: bool,
+    config: str | None = None,
+) -> list[dg.AssetCheckResult]:
     """Every check of ``fact_check_specs`` but ``records_usable`` for one landed file, inside its load
     transaction (before the commit: a failing blocking check rolls the load back)."""
     results = [_conservation(con, asset, source, file, run_id, incident)]
@@ -80,62 +104,99 @@ def fact_checks(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str,
     return results
 
 
-def mapped_share_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str,
-                       config: str | None = None) -> dg.AssetCheckResult:
+def mapped_share_check(
+    con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, config: str | None = None
+) -> dg.AssetCheckResult:
     """Share of the PLACEABLE records mapped to ICCS, as `iccs map-check` reports it: records whose national code
     the correspondence table places outside ICCS (`excluded`) were left out on purpose and are counted apart,
     never as not mapped."""
     mapped, excluded, total = con.execute(
         "SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) FILTER (iccs_code IS NULL AND mapping = 'excluded'),"
-        " count(*) FROM staging.records_" + source).fetchone()
+        " count(*) FROM staging.records_" + source
+    ).fetchone()
     placeable = total - excluded
     share = mapped / placeable if placeable else 1.0
     outside = f"; {excluded:,} outside ICCS by the correspondence table, counted apart" if excluded else ""
     return dg.AssetCheckResult(
-        check_name="mapped_share", asset_key=asset, passed=share >= MAPPED_SHARE_WARNING,
+        check_name="mapped_share",
+        asset_key=asset,
+        passed=share >= MAPPED_SHARE_WARNING,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{share:.1%} of the {placeable:,} records ICCS can place mapped to ICCS "
-                    f"({placeable - mapped:,} not mapped{outside}; `{map_check_command(con, source, config)}` lists "
-                    "the codes by volume)",
-        metadata={"mapped_share": round(share, 6), "mapped": mapped, "placeable_records": placeable,
-                  "outside_iccs": excluded, "records": total})
+        f"({placeable - mapped:,} not mapped{outside}; `{map_check_command(con, source, config)}` lists "
+        "the codes by volume)",
+        metadata={
+            "mapped_share": round(share, 6),
+            "mapped": mapped,
+            "placeable_records": placeable,
+            "outside_iccs": excluded,
+            "records": total,
+        },
+    )
 
 
-def _conservation(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str,
-                  incident: bool) -> dg.AssetCheckResult:
+def _conservation(
+    con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, source: str, file: str, run_id: str, incident: bool
+) -> dg.AssetCheckResult:
     records_in, loaded, quarantined = con.execute(
         "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND file = ? "
-        "AND run_id = ? ORDER BY finished_at DESC LIMIT 1", [source, file, run_id]).fetchone()
-    in_quarantine = con.execute(f"SELECT count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH}",
-                                [source, *file_params(file)]).fetchone()[0]
-    in_facts = (con.execute(f"SELECT count(*) FROM offences WHERE source = ? AND {FILE_MATCH}",
-                            [source, *file_params(file)]).fetchone()[0] if incident else loaded)
+        "AND run_id = ? ORDER BY finished_at DESC LIMIT 1",
+        [source, file, run_id],
+    ).fetchone()
+    in_quarantine = con.execute(
+        f"SELECT count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH}", [source, *file_params(file)]
+    ).fetchone()[0]
+    in_facts = (
+        con.execute(
+            f"SELECT count(*) FROM offences WHERE source = ? AND {FILE_MATCH}", [source, *file_params(file)]
+        ).fetchone()[0]
+        if incident
+        else loaded
+    )
     passed = records_in == loaded + quarantined and in_quarantine == quarantined and in_facts == loaded
     return dg.AssetCheckResult(
-        check_name="records_conserved", asset_key=asset, passed=passed,
-        description=None if passed else (
+        check_name="records_conserved",
+        asset_key=asset,
+        passed=passed,
+        description=None
+        if passed
+        else (
             f"{records_in:,} records in ≠ {loaded:,} loaded + {quarantined:,} quarantined, or the tables disagree "
-            f"({in_facts:,} fact rows, {in_quarantine:,} quarantine rows)"),
-        metadata={"records_in": records_in, "records_loaded": loaded, "records_quarantined": quarantined,
-                  "quarantine_rows": in_quarantine, "fact_rows": in_facts})
+            f"({in_facts:,} fact rows, {in_quarantine:,} quarantine rows)"
+        ),
+        metadata={
+            "records_in": records_in,
+            "records_loaded": loaded,
+            "records_quarantined": quarantined,
+            "quarantine_rows": in_quarantine,
+            "fact_rows": in_facts,
+        },
+    )
 
 
-def usable_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, src, loaded: LoadSummary
-                 ) -> dg.AssetCheckResult:
+def usable_check(con: duckdb.DuckDBPyConnection, asset: dg.AssetKey, src, loaded: LoadSummary) -> dg.AssetCheckResult:
     """`records_usable`: a file that gave (nearly) nothing fails with a one-line diagnosis (ERROR), or warns."""
     found = diagnose(con, src, loaded.file, loaded.records_in, loaded.records_loaded, loaded.reasons)
     return dg.AssetCheckResult(
-        check_name="records_usable", asset_key=asset, passed=found is None,
+        check_name="records_usable",
+        asset_key=asset,
+        passed=found is None,
         severity=dg.AssetCheckSeverity.ERROR if found is None or found.fatal else dg.AssetCheckSeverity.WARN,
         description=found.text if found else None,
-        metadata={"records_in": loaded.records_in, "records_loaded": loaded.records_loaded})
+        metadata={"records_in": loaded.records_in, "records_loaded": loaded.records_loaded},
+    )
 
 
 def layer_check_specs(staged: dg.AssetKey, mapped: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         _spec("raw_records_contract", staged, "RawRecordRow contract over the staged file (before mapping)"),
-        _spec("columns_used", staged, "a wide file has no column that is neither matched by wide.columns nor read, "
-              "and no unread column of an aggregate table holds a total beside its parts", blocking=False),
+        _spec(
+            "columns_used",
+            staged,
+            "a wide file has no column that is neither matched by wide.columns nor read, "
+            "and no unread column of an aggregate table holds a total beside its parts",
+            blocking=False,
+        ),
         _spec("mapped_records_contract", mapped, "MappedRecordRow contract over the accepted records (before load)"),
     ]
 
@@ -148,21 +209,34 @@ def unused_columns_check(asset: dg.AssetKey, staged) -> dg.AssetCheckResult:
     totals = list(getattr(staged, "unread_totals", ()))
     texts = []
     if unused:
-        texts.append(f"{len(unused)} column(s) neither matched by wide.columns nor read by a field, so not loaded: "
-                     f"{', '.join(unused[:20])}{' …' if len(unused) > 20 else ''}")
+        texts.append(
+            f"{len(unused)} column(s) neither matched by wide.columns nor read by a field, so not loaded: "
+            f"{', '.join(unused[:20])}{' …' if len(unused) > 20 else ''}"
+        )
     for column, value, others in totals:
-        texts.append(f"column '{column}' is read by no field but holds '{value}' beside {others}: every row is "
-                     f"a cell, so the '{value}' rows are added to the parts they total; keep one breakdown with "
-                     f"filter: {{{column}: [{value}]}} (or drop it with exclude)")
+        texts.append(
+            f"column '{column}' is read by no field but holds '{value}' beside {others}: every row is "
+            f"a cell, so the '{value}' rows are added to the parts they total; keep one breakdown with "
+            f"filter: {{{column}: [{value}]}} (or drop it with exclude)"
+        )
     return dg.AssetCheckResult(
-        check_name="columns_used", asset_key=asset, passed=not texts, severity=dg.AssetCheckSeverity.WARN,
+        check_name="columns_used",
+        asset_key=asset,
+        passed=not texts,
+        severity=dg.AssetCheckSeverity.WARN,
         description="; ".join(texts) or None,
-        metadata={"unused_columns": ", ".join(unused),
-                  "unread_totals": "; ".join(f"{c}={v}" for c, v, _ in totals)})
+        metadata={"unused_columns": ", ".join(unused), "unread_totals": "; ".join(f"{c}={v}" for c, v, _ in totals)},
+    )
 
 
-def layer_check(con: duckdb.DuckDBPyConnection, name: str, asset: dg.AssetKey, model: type[pa.DataFrameModel],
-                table: str, where: str = "true") -> dg.AssetCheckResult:
+def layer_check(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    asset: dg.AssetKey,
+    model: type[pa.DataFrameModel],
+    table: str,
+    where: str = "true",
+) -> dg.AssetCheckResult:
     """A contract over a staging table; the load step stops when it fails, so the warehouse keeps its state."""
     return _contract_result(name, asset, validate_table(con, model, table, where))
 
@@ -176,8 +250,15 @@ def reference_checks(con: duckdb.DuckDBPyConnection) -> list[dg.AssetCheckResult
     total = con.execute("SELECT count(*) FROM iccs_categories").fetchone()[0]
     result = _contract_result("iccs_categories_contract", "iccs_reference", outcomes)
     if total != 320:
-        return [dg.AssetCheckResult(check_name="iccs_categories_contract", asset_key="iccs_reference", passed=False,
-                                    description=f"{total} categories instead of 320", metadata={"categories": total})]
+        return [
+            dg.AssetCheckResult(
+                check_name="iccs_categories_contract",
+                asset_key="iccs_reference",
+                passed=False,
+                description=f"{total} categories instead of 320",
+                metadata={"categories": total},
+            )
+        ]
     return [result]
 
 

@@ -43,12 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
-    sql.add_argument("--timeout", type=float, metavar="SECONDS",
-                     help="stop the query after this long (default: $ICCS_SQL_TIMEOUT or 60)")
-    sql.add_argument("--memory-limit", metavar="SIZE",
-                     help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)")
-    sql.add_argument("--temp-limit", metavar="SIZE",
-                     help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)")
+    sql.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the query after this long (default: $ICCS_SQL_TIMEOUT or 60)",
+    )
+    sql.add_argument(
+        "--memory-limit", metavar="SIZE", help="memory the query may use (default: $ICCS_SQL_MEMORY or 1GB)"
+    )
+    sql.add_argument(
+        "--temp-limit", metavar="SIZE", help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)"
+    )
     sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
@@ -65,8 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
 
     report = sub.add_parser("report", help="regenerate the HTML reports from the warehouse")
-    report.add_argument("--kind", action="append", choices=("trends", "hotspots", "sdg16", "quality"),
-                        help="only this report (repeatable; default: all)")
+    report.add_argument(
+        "--kind",
+        action="append",
+        choices=("trends", "hotspots", "sdg16", "quality"),
+        help="only this report (repeatable; default: all)",
+    )
     _output_options(report)
 
     runs = sub.add_parser("runs", help="recent loads: per file, records in/loaded/quarantined and duration")
@@ -121,8 +131,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for text in result.errors:
         print(f"✗ {text}")
     if any(src.records_in for src in result.sources):
-        print(f"warehouse: {result.warehouse.resolve()}  "
-              f"(query it: iccs sql{settings.named_paths(result.warehouse)} \"SELECT ...\")")
+        print(
+            f"warehouse: {result.warehouse.resolve()}  "
+            f'(query it: iccs sql{settings.named_paths(result.warehouse)} "SELECT ...")'
+        )
     if result.reports:
         print(f"reports:   {(result.reports_dir / 'index.html').resolve()}")
         for kind, path in result.reports.items():
@@ -145,8 +157,11 @@ def _aggregate_units(warehouse: Path, sources: Sequence[str]) -> dict[str, tuple
         return {}
     try:
         with connect(warehouse, read_only=True) as con:
-            levels = con.execute("SELECT source, unit FROM sources WHERE level = 'aggregate' AND source IN "
-                                 "(SELECT unnest(?::VARCHAR[]))", [sorted(set(sources))]).fetchall()
+            levels = con.execute(
+                "SELECT source, unit FROM sources WHERE level = 'aggregate' AND source IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [sorted(set(sources))],
+            ).fetchall()
             return {s: (unit, aggregate_units(con, s, count_key(con, s))) for s, unit in levels}
     except (duckdb.Error, OSError):
         return {}
@@ -167,8 +182,10 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
     mapped = f"mapped to ICCS {share:.1%} of what ICCS can place"
     if units is None:
         out = f", {outside:,} outside ICCS by the correspondence table" if outside else ""
-        return (f"{src.records_in:,} records in{files}, {src.records_loaded:,} loaded{out}, {quarantined:,} "
-                f"quarantined ({reasons}); {mapped}")
+        return (
+            f"{src.records_in:,} records in{files}, {src.records_loaded:,} loaded{out}, {quarantined:,} "
+            f"quarantined ({reasons}); {mapped}"
+        )
     from reports.quality import cells_text, national_note
 
     unit, u = units
@@ -176,13 +193,13 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
     def cells(n: int, prefix: str) -> str:
         return cells_text(n, u[f"{prefix}_units"], int(u[f"{prefix}_without_count"]), unit, bool(u["count_read"]))
 
-    text = (f"{src.records_in:,} table cells in{files}: {u['loaded']:,.0f} {unit} in {src.records_loaded:,} cells "
-            "loaded" + national_note(u, unit))
+    text = (
+        f"{src.records_in:,} table cells in{files}: {u['loaded']:,.0f} {unit} in {src.records_loaded:,} cells "
+        "loaded" + national_note(u, unit)
+    )
     if outside:
-        text += (f"; {cells(outside, 'outside')} outside ICCS by the "
-                 "correspondence table")
-    text += (f"; {cells(quarantined, 'quarantined')} quarantined "
-             f"({reasons})" if quarantined else "; 0 cells quarantined")
+        text += f"; {cells(outside, 'outside')} outside ICCS by the correspondence table"
+    text += f"; {cells(quarantined, 'quarantined')} quarantined ({reasons})" if quarantined else "; 0 cells quarantined"
     return f"{text}; {mapped}"
 
 
@@ -205,10 +222,9 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     if args.tables:
         return print_tables(warehouse)
     if not (args.query or "").strip(" \t\r\n;"):
-        return _fail("give a query, e.g. iccs sql \"SELECT * FROM v_rates LIMIT 10\", or --tables", EXIT_USAGE)
+        return _fail('give a query, e.g. iccs sql "SELECT * FROM v_rates LIMIT 10", or --tables', EXIT_USAGE)
     if args.max_rows < 1:
-        return _fail(f"--max-rows must be 1 or more (got {args.max_rows}); use --format csv for every row",
-                     EXIT_USAGE)
+        return _fail(f"--max-rows must be 1 or more (got {args.max_rows}); use --format csv for every row", EXIT_USAGE)
     return print_query(warehouse, args.query, args.format, args.max_rows, limits=limits)
 
 
@@ -217,8 +233,9 @@ def _cmd_map_check(args: argparse.Namespace) -> int:
 
     config = args.config or settings.existing_config_path()
     if config is None:  # only `iccs demo-data` and `iccs run` write the demo
-        return _fail("no configuration: give --config FILE (or set ICCS_CONFIG); `iccs demo-data` writes the demo",
-                     EXIT_USAGE)
+        return _fail(
+            "no configuration: give --config FILE (or set ICCS_CONFIG); `iccs demo-data` writes the demo", EXIT_USAGE
+        )
     return map_check(config, args.warehouse or settings.warehouse_path(), args.source)
 
 
@@ -235,23 +252,29 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
             where.append(f"{column} = ${len(params) + 1}")
             params.append(value)
     if args.summary:
-        query = (f"SELECT source, reason, count(*) AS records FROM quarantine WHERE {' AND '.join(where)} "
-                 "GROUP BY ALL ORDER BY source, records DESC")
+        query = (
+            f"SELECT source, reason, count(*) AS records FROM quarantine WHERE {' AND '.join(where)} "
+            "GROUP BY ALL ORDER BY source, records DESC"
+        )
     else:
-        query = (f"SELECT source, parse_filename(file) AS file, row_number, reason, detail, raw FROM quarantine "
-                 f"WHERE {' AND '.join(where)} ORDER BY source, file, row_number LIMIT {int(args.limit)}")
+        query = (
+            f"SELECT source, parse_filename(file) AS file, row_number, reason, detail, raw FROM quarantine "
+            f"WHERE {' AND '.join(where)} ORDER BY source, file, row_number LIMIT {int(args.limit)}"
+        )
     return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     warehouse = args.warehouse or settings.warehouse_path()
     where, params = ("source = $1", [args.source]) if args.source else ("true", [])
-    query = (f"SELECT started_at::TIMESTAMP(0) AS started, source, parse_filename(file) AS file, records_in, "
-             f"records_loaded, records_quarantined, records_filtered AS filtered_out, "
-             f"round(epoch(finished_at - started_at), 2) AS seconds, status, "
-             f"left(run_id, 8) AS run FROM (SELECT * FROM runs UNION ALL BY NAME "  # a warehouse from before the
-             f"SELECT NULL::BIGINT AS records_filtered WHERE false) "  # column has none
-             f"WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}")
+    query = (
+        f"SELECT started_at::TIMESTAMP(0) AS started, source, parse_filename(file) AS file, records_in, "
+        f"records_loaded, records_quarantined, records_filtered AS filtered_out, "
+        f"round(epoch(finished_at - started_at), 2) AS seconds, status, "
+        f"left(run_id, 8) AS run FROM (SELECT * FROM runs UNION ALL BY NAME "  # a warehouse from before the
+        f"SELECT NULL::BIGINT AS records_filtered WHERE false) "  # column has none
+        f"WHERE {where} ORDER BY started_at DESC LIMIT {int(args.limit)}"
+    )
     return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
 
 
@@ -293,14 +316,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         manifest = generate_demo(out, **kwargs)
     except OSError as exc:
         return _fail(f"cannot write the demo data to {out}: {exc.strerror or exc} ({exc.filename or out})")
-    print(f"SYNTHETIC demo data ({manifest.records:,} records) in {out.resolve()} "
-          f"({time.perf_counter() - started:.1f} s); run it: iccs run --config {manifest.config_path}")
+    print(
+        f"SYNTHETIC demo data ({manifest.records:,} records) in {out.resolve()} "
+        f"({time.perf_counter() - started:.1f} s); run it: iccs run --config {manifest.config_path}"
+    )
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "codes": _cmd_codes, "sql": _cmd_sql, "quarantine": _cmd_quarantine,
-            "map-check": _cmd_map_check,
-            "runs": _cmd_runs, "report": _cmd_report, "demo-data": _cmd_demo}
+COMMANDS = {
+    "run": _cmd_run,
+    "codes": _cmd_codes,
+    "sql": _cmd_sql,
+    "quarantine": _cmd_quarantine,
+    "map-check": _cmd_map_check,
+    "runs": _cmd_runs,
+    "report": _cmd_report,
+    "demo-data": _cmd_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -340,8 +372,11 @@ def _interrupted(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and current not in seen:
         seen.append(current)
-        if isinstance(current, KeyboardInterrupt) or type(current).__name__ == "DagsterExecutionInterruptedError" \
-                or str(current).startswith(("Query interrupted", "INTERRUPT Error")):
+        if (
+            isinstance(current, KeyboardInterrupt)
+            or type(current).__name__ == "DagsterExecutionInterruptedError"
+            or str(current).startswith(("Query interrupted", "INTERRUPT Error"))
+        ):
             return True
         current = current.__cause__ or current.__context__
     return False

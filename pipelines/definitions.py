@@ -29,8 +29,11 @@ def _path(name: str, default: Path) -> Path | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
-def build_definitions(config: Path | dg.EnvVar | None = None, warehouse: Path | dg.EnvVar | None = None,
-                      reports: Path | dg.EnvVar | None = None) -> dg.Definitions:
+def build_definitions(
+    config: Path | dg.EnvVar | None = None,
+    warehouse: Path | dg.EnvVar | None = None,
+    reports: Path | dg.EnvVar | None = None,
+) -> dg.Definitions:
     """The definitions with explicit paths (`iccs run`, tests), or with those of the environment."""
     return dg.Definitions(
         assets=[iccs_reference, population, landed_file, landing_mirror, data_quality, html_reports],
@@ -40,7 +43,8 @@ def build_definitions(config: Path | dg.EnvVar | None = None, warehouse: Path | 
         resources=build_resources(
             config or _path("ICCS_CONFIG", settings.demo_dir() / "sources.yaml"),
             warehouse or _path("ICCS_WAREHOUSE", settings.warehouse_path()),
-            reports or _path("ICCS_REPORTS", settings.reports_path())),
+            reports or _path("ICCS_REPORTS", settings.reports_path()),
+        ),
     )
 
 

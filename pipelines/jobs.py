@@ -14,18 +14,27 @@ REPORTS_JOB = "reports_job"
 
 
 # The jobs the sensors target (a sensor with several jobs needs their definitions, not names).
-reference_job = dg.define_asset_job(REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"),
-                                    description="ICCS reference tables and population.")
-sources_job = dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
-                                  description="One landed file: remove the rows of its source's files that left the "
-                                              "landing folder, then read, map to ICCS, check and load (a "
-                                              "partition per file).")
-mirror_job = dg.define_asset_job(MIRROR_JOB, selection=dg.AssetSelection.groups("landing"),
-                                 description="Remove the rows of files that left the landing folders (and reload "
-                                             "the files whose duplicates they decided).")
-reports_job = dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups("reference", "quality", "reports"),
-                                  description="Refresh reference data, population and completeness, then the HTML "
-                                              "reports.")
+reference_job = dg.define_asset_job(
+    REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"), description="ICCS reference tables and population."
+)
+sources_job = dg.define_asset_job(
+    SOURCES_JOB,
+    selection=dg.AssetSelection.groups("ingest", "mapping", "warehouse"),
+    description="One landed file: remove the rows of its source's files that left the "
+    "landing folder, then read, map to ICCS, check and load (a "
+    "partition per file).",
+)
+mirror_job = dg.define_asset_job(
+    MIRROR_JOB,
+    selection=dg.AssetSelection.groups("landing"),
+    description="Remove the rows of files that left the landing folders (and reload "
+    "the files whose duplicates they decided).",
+)
+reports_job = dg.define_asset_job(
+    REPORTS_JOB,
+    selection=dg.AssetSelection.groups("reference", "quality", "reports"),
+    description="Refresh reference data, population and completeness, then the HTML reports.",
+)
 
 
 def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
@@ -33,7 +42,10 @@ def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
         reference_job,
         sources_job,
         mirror_job,
-        dg.define_asset_job(QUALITY_JOB, selection=dg.AssetSelection.groups("quality"),
-                            description="Completeness of every loaded source: gaps, drops, placeholders, breaks."),
+        dg.define_asset_job(
+            QUALITY_JOB,
+            selection=dg.AssetSelection.groups("quality"),
+            description="Completeness of every loaded source: gaps, drops, placeholders, breaks.",
+        ),
         reports_job,
     ]

@@ -49,10 +49,13 @@ def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
 def unused_codes(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
     """National codes of the source's correspondence table that no staged record maps through (after
     ``check_source``): every validity period of the code unused."""
-    return [row[0] for row in con.execute(f"""
+    return [
+        row[0]
+        for row in con.execute(f"""
         SELECT t.national_code FROM {targets_table(source)} t
         LEFT JOIN (SELECT DISTINCT group_id FROM {records_table(source)}) r ON r.group_id = t.group_id
-        GROUP BY t.national_code HAVING count(r.group_id) = 0 ORDER BY 1""").fetchall()]
+        GROUP BY t.national_code HAVING count(r.group_id) = 0 ORDER BY 1""").fetchall()
+    ]
 
 
 def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: str) -> Coverage:
@@ -64,8 +67,9 @@ def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: st
     return cov
 
 
-def run_checks(config_path: Path, warehouse: Path, source: str | None = None, notes: list[str] | None = None
-               ) -> tuple[list[Coverage], list[str]]:
+def run_checks(
+    config_path: Path, warehouse: Path, source: str | None = None, notes: list[str] | None = None
+) -> tuple[list[Coverage], list[str]]:
     """Coverage of every source and correspondence table (or the one named); problems as one line each.
     ``notes`` receives what deserves a look without failing: correspondence codes no record uses."""
     config = load_config(config_path)
@@ -83,8 +87,10 @@ def run_checks(config_path: Path, warehouse: Path, source: str | None = None, no
                     unused = unused_codes(con, name)
                     if unused and notes is not None:
                         shown = ", ".join(unused[:SHOWN_CODES]) + (" …" if len(unused) > SHOWN_CODES else "")
-                        notes.append(f"{name}: {len(unused)} code(s) of {config.sources[name].correspondence.name} "
-                                     f"occur in no record (spelt differently in the data?): {shown}")
+                        notes.append(
+                            f"{name}: {len(unused)} code(s) of {config.sources[name].correspondence.name} "
+                            f"occur in no record (spelt differently in the data?): {shown}"
+                        )
                 except (SourceError, CorrespondenceError) as exc:
                     errors.append(f"{name}: {exc}")
         for name in sorted(config.correspondences):
@@ -96,8 +102,7 @@ def run_checks(config_path: Path, warehouse: Path, source: str | None = None, no
     return covs, errors
 
 
-def map_check(config: Path, warehouse: Path, source: str | None = None,
-              min_share: float = MIN_PLACEABLE_SHARE) -> int:
+def map_check(config: Path, warehouse: Path, source: str | None = None, min_share: float = MIN_PLACEABLE_SHARE) -> int:
     """Print the coverage of each source, write it to the warehouse; exit code 0 when every source read and
     maps at least ``min_share`` of what ICCS can place, 1 otherwise, 2 for a bad configuration."""
     try:

@@ -44,8 +44,9 @@ def resolve(config: PipelineConfig, key: str) -> tuple[SourceConfig, Path]:
     """The source and the file of a partition key, with the source narrowed to that one file."""
     name, _, relative = key.partition("/")
     if name not in config.sources:
-        raise PartitionKeyError(f"partition '{key}': no source '{name}' in {config.path} "
-                                f"(sources: {', '.join(sorted(config.sources))})")
+        raise PartitionKeyError(
+            f"partition '{key}': no source '{name}' in {config.path} (sources: {', '.join(sorted(config.sources))})"
+        )
     path = Path(relative)
     path = (path if path.is_absolute() else config.path.parent / path).resolve()
     if not path.is_file():

@@ -53,8 +53,9 @@ class ReportsFolder(dg.ConfigurableResource):
         return folder
 
 
-def build_resources(config: Path | dg.EnvVar, warehouse: Path | dg.EnvVar, reports: Path | dg.EnvVar
-                    ) -> dict[str, dg.ConfigurableResource]:
+def build_resources(
+    config: Path | dg.EnvVar, warehouse: Path | dg.EnvVar, reports: Path | dg.EnvVar
+) -> dict[str, dg.ConfigurableResource]:
     """The three resources, each path given as is or as a ``dg.EnvVar`` read when a run or a tick starts."""
 
     def value(path: Path | dg.EnvVar) -> str | dg.EnvVar:

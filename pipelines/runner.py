@@ -125,13 +125,15 @@ def _error_text(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance,
-             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+def _execute(
+    defs: dg.Definitions, job: str, instance: dg.DagsterInstance, partition_key: str | None = None
+) -> dg.ExecuteInProcessResult:
     """One in-process run; Dagster's console log is kept to ``ICCS_LOG_LEVEL`` (default: errors are ours to tell)."""
     level = os.environ.get("ICCS_LOG_LEVEL", "CRITICAL").upper()
     run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
-    return defs.resolve_job_def(job).execute_in_process(run_config=run_config, instance=instance,
-                                                        partition_key=partition_key)
+    return defs.resolve_job_def(job).execute_in_process(
+        run_config=run_config, instance=instance, partition_key=partition_key
+    )
 
 
 def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
@@ -144,8 +146,9 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[
     return errors, warnings
 
 
-def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports: bool = True,
-                 only: Sequence[str] | None = None) -> PipelineResult:
+def run_pipeline(
+    config: Path, warehouse: Path, reports_dir: Path, with_reports: bool = True, only: Sequence[str] | None = None
+) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
     Each file is its own sources_job run, so one bad file does not stop the others; each run first removes the
@@ -167,15 +170,22 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
     except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
     results: list[SourceResult] = []
-    for name in ([] if errors else (only or names)):
+    for name in [] if errors else (only or names):
         files = source_files(pipeline_config, pipeline_config.sources[name])
         if not files:
             src = pipeline_config.sources[name]
-            results.append(SourceResult(source=name, file="", run_id="", error=(
-                f"{src.files}: source '{name}': field 'files' matches no file (relative to {src.base_dir})")))
+            results.append(
+                SourceResult(
+                    source=name,
+                    file="",
+                    run_id="",
+                    error=(f"{src.files}: source '{name}': field 'files' matches no file (relative to {src.base_dir})"),
+                )
+            )
             continue
-        instance.add_dynamic_partitions(LANDED_FILES.name, sorted(set(files) - set(
-            instance.get_dynamic_partitions(LANDED_FILES.name))))
+        instance.add_dynamic_partitions(
+            LANDED_FILES.name, sorted(set(files) - set(instance.get_dynamic_partitions(LANDED_FILES.name)))
+        )
         results += [_run_file(defs, instance, name, key, path) for key, path in files.items()]
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
@@ -190,8 +200,10 @@ def run_pipeline(config: Path, warehouse: Path, reports_dir: Path, with_reports:
             _execute(defs, REPORTS_JOB, instance)
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
         except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
-            errors.append(f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
-                          f"(run `iccs report{settings.named_paths(warehouse, reports_dir)}` for the details)")
+            errors.append(
+                f"reports: {type(getattr(exc, 'user_exception', exc)).__name__}: {_error_text(exc)} "
+                f"(run `iccs report{settings.named_paths(warehouse, reports_dir)}` for the details)"
+            )
     return PipelineResult(results, written, warehouse, reports_dir, errors, quality)
 
 
@@ -201,11 +213,19 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
     except EXPECTED_ERRORS as exc:
         return SourceResult(source=name, file=str(path), run_id="", error=_error_text(exc))
     failed, warnings = _check_failures(result)
-    mapped = [event.materialization.metadata["mapped_share"].value
-              for event in result.get_asset_materialization_events()
-              if event.asset_key == MAPPED and "mapped_share" in event.materialization.metadata]
-    return SourceResult(source=name, file=str(path), run_id=result.run_id, failed_checks=failed, warnings=warnings,
-                        mapped_share=float(mapped[0]) if mapped else 0.0)
+    mapped = [
+        event.materialization.metadata["mapped_share"].value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == MAPPED and "mapped_share" in event.materialization.metadata
+    ]
+    return SourceResult(
+        source=name,
+        file=str(path),
+        run_id=result.run_id,
+        failed_checks=failed,
+        warnings=warnings,
+        mapped_share=float(mapped[0]) if mapped else 0.0,
+    )
 
 
 def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
@@ -217,10 +237,16 @@ def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
         for result in loaded:
             row = con.execute(
                 "SELECT records_in, records_loaded, records_quarantined FROM runs WHERE source = ? AND file = ? "
-                "AND run_id = ?", [result.source, result.file, result.run_id]).fetchone()
+                "AND run_id = ?",
+                [result.source, result.file, result.run_id],
+            ).fetchone()
             if row is None:
                 continue
             result.records_in, result.records_loaded, result.records_quarantined = row
-            result.reasons = dict(con.execute(
-                f"SELECT reason, count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH} GROUP BY 1 "
-                "ORDER BY 2 DESC, 1", [result.source, *file_params(result.file)]).fetchall())
+            result.reasons = dict(
+                con.execute(
+                    f"SELECT reason, count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH} GROUP BY 1 "
+                    "ORDER BY 2 DESC, 1",
+                    [result.source, *file_params(result.file)],
+                ).fetchall()
+            )

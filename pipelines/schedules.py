@@ -11,8 +11,12 @@ from pipelines.partitions import LANDED_FILES, all_files
 from pipelines.resources import SourcesConfig
 
 
-@dg.schedule(name="monthly_all_sources", cron_schedule="0 2 1 * *", job_name=SOURCES_JOB,
-             description="On the 1st at 02:00: reload every file of every configured source.")
+@dg.schedule(
+    name="monthly_all_sources",
+    cron_schedule="0 2 1 * *",
+    job_name=SOURCES_JOB,
+    description="On the 1st at 02:00: reload every file of every configured source.",
+)
 def monthly_all_sources(context: dg.ScheduleEvaluationContext, sources: SourcesConfig):
     files = all_files(sources.load())
     known = set(context.instance.get_dynamic_partitions(LANDED_FILES.name))
@@ -23,8 +27,12 @@ def monthly_all_sources(context: dg.ScheduleEvaluationContext, sources: SourcesC
     return [dg.RunRequest(partition_key=key, run_key=f"{key}@{scheduled}") for key in sorted(files)]
 
 
-daily_reports = dg.ScheduleDefinition(name="daily_reports", cron_schedule="0 6 * * *", job_name=REPORTS_JOB,
-                                      description="Every day at 06:00: regenerate the reports from the warehouse.")
+daily_reports = dg.ScheduleDefinition(
+    name="daily_reports",
+    cron_schedule="0 6 * * *",
+    job_name=REPORTS_JOB,
+    description="Every day at 06:00: regenerate the reports from the warehouse.",
+)
 
 
 def build_schedules() -> list[dg.ScheduleDefinition]:

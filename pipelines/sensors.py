@@ -63,8 +63,12 @@ def landed_changes(files: dict[str, Path], cursor: dict[str, list]) -> tuple[lis
     return changed, updated
 
 
-PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-           dg.DagsterRunStatus.STARTED]
+PENDING = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def _pending(instance: dg.DagsterInstance, job: str) -> bool:
@@ -77,12 +81,17 @@ def _reference_missing(instance: dg.DagsterInstance, warehouse: Path) -> bool:
     return not warehouse.exists() or instance.get_latest_materialization_event(iccs_reference.key) is None
 
 
-@dg.sensor(name="landing_sensor", jobs=[sources_job, mirror_job, reference_job], minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Loads each new or changed file matching a configured source's `files` pattern; removes "
-                       "the rows of files that left; loads the reference tables first into a new warehouse.")
-def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig,
-                   duckdb: WarehouseResource) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    name="landing_sensor",
+    jobs=[sources_job, mirror_job, reference_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Loads each new or changed file matching a configured source's `files` pattern; removes "
+    "the rows of files that left; loads the reference tables first into a new warehouse.",
+)
+def landing_sensor(
+    context: dg.SensorEvaluationContext, sources: SourcesConfig, duckdb: WarehouseResource
+) -> dg.SensorResult | dg.SkipReason:
     if _reference_missing(context.instance, Path(duckdb.database)):
         if _pending(context.instance, REFERENCE_JOB):
             return dg.SkipReason("waiting for reference_job: loads need the ICCS reference tables")
@@ -98,36 +107,50 @@ def landing_sensor(context: dg.SensorEvaluationContext, sources: SourcesConfig,
     # load again after it left and came back (renamed away and back) or after a change was reverted. The cursor
     # already keeps an unchanged file from triggering anything; a request repeated after a failed tick only
     # reloads the file, which replaces its own rows.
-    requests = [dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, tags={"iccs/content_sha256": digest})
-                for key, digest in changed]
+    requests = [
+        dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, tags={"iccs/content_sha256": digest})
+        for key, digest in changed
+    ]
     if gone:  # no run key: the same set of files may leave again later (renamed back and forth)
         requests.insert(0, dg.RunRequest(job_name=MIRROR_JOB))
     partitions = [LANDED_FILES.build_add_request(new_keys)] if new_keys else []
     partitions += [LANDED_FILES.build_delete_request(sorted(set(gone) & known))] if set(gone) & known else []
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
-                           cursor=json.dumps(updated, sort_keys=True))
+    return dg.SensorResult(
+        run_requests=requests, dynamic_partitions_requests=partitions, cursor=json.dumps(updated, sort_keys=True)
+    )
 
 
-@dg.sensor(name="reports_sensor", jobs=[reports_job], minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Regenerates the reports (with population and completeness) after loads or mirror runs "
-                       "succeeded, once none is queued or running. Inert until something loads.")
+@dg.sensor(
+    name="reports_sensor",
+    jobs=[reports_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Regenerates the reports (with population and completeness) after loads or mirror runs "
+    "succeeded, once none is queued or running. Inert until something loads.",
+)
 def reports_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     instance = context.instance
-    done = [record for job in (SOURCES_JOB, MIRROR_JOB) for record in instance.get_run_records(
-        dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)]
+    done = [
+        record
+        for job in (SOURCES_JOB, MIRROR_JOB)
+        for record in instance.get_run_records(
+            dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+        )
+    ]
     latest = max((record.end_time or 0.0 for record in done), default=0.0)
     # Covered: loads up to the cursor (the last request), and those before the start of the last reports run
     # that succeeded (`iccs run` makes its own).
-    reports = instance.get_run_records(dg.RunsFilter(job_name=REPORTS_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]),
-                                       limit=1)
+    reports = instance.get_run_records(
+        dg.RunsFilter(job_name=REPORTS_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
     covered = max([float(context.cursor or 0.0), *(record.start_time or 0.0 for record in reports)])
     if latest <= covered:
         return dg.SkipReason("no load succeeded since the last reports run")
     if any(_pending(instance, job) for job in (SOURCES_JOB, MIRROR_JOB, QUALITY_JOB, REPORTS_JOB)):
         return dg.SkipReason("loads or reports are queued or running: the reports follow once they are done")
-    return dg.SensorResult(run_requests=[dg.RunRequest(job_name=REPORTS_JOB, run_key=f"reports@{latest}")],
-                           cursor=str(latest))
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(job_name=REPORTS_JOB, run_key=f"reports@{latest}")], cursor=str(latest)
+    )
 
 
 def build_sensors() -> list[dg.SensorDefinition]:

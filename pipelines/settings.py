@@ -43,8 +43,11 @@ def named_paths(warehouse: Path | None = None, reports: Path | None = None, conf
     import shlex
 
     options = []
-    for flag, path, default in (("--config", config, os.environ.get("ICCS_CONFIG")),
-                                ("--warehouse", warehouse, warehouse_path()), ("--reports", reports, reports_path())):
+    for flag, path, default in (
+        ("--config", config, os.environ.get("ICCS_CONFIG")),
+        ("--warehouse", warehouse, warehouse_path()),
+        ("--reports", reports, reports_path()),
+    ):
         if path is not None and (default is None or Path(path).resolve() != Path(default).resolve()):
             options.append(f" {flag} {shlex.quote(str(path))}")
     return "".join(options)
@@ -56,5 +59,12 @@ def config_path() -> Path:
     return Path(named) if named else demo_config()
 
 
-__all__ = ["config_path", "demo_config", "demo_dir", "existing_config_path", "named_paths", "reports_path",
-           "warehouse_path"]
+__all__ = [
+    "config_path",
+    "demo_config",
+    "demo_dir",
+    "existing_config_path",
+    "named_paths",
+    "reports_path",
+    "warehouse_path",
+]

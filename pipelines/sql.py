@@ -34,9 +34,30 @@ BATCH_ROWS = 10_000
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 # Types written as they are; anything else (LIST, STRUCT, MAP, INTERVAL, UNION, BIT, ...) is turned into text for
 # CSV, which has no nested values. JSON keeps lists and structs; the types JSON cannot hold become text.
-_CSV_SCALARS = {"boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint",
-                "hugeint", "float", "double", "decimal", "varchar", "date", "timestamp", "timestamp_s",
-                "timestamp_ms", "timestamp_ns", "timestamp with time zone", "time", "uuid"}
+_CSV_SCALARS = {
+    "boolean",
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "hugeint",
+    "float",
+    "double",
+    "decimal",
+    "varchar",
+    "date",
+    "timestamp",
+    "timestamp_s",
+    "timestamp_ms",
+    "timestamp_ns",
+    "timestamp with time zone",
+    "time",
+    "uuid",
+}
 _AS_TEXT_IN_JSON = {"interval", "map", "union", "bit", "uhugeint", "bignum", "time with time zone", "enum"}
 
 
@@ -56,18 +77,26 @@ class Limits:
     def from_env(cls, memory: str | None = None, temp: str | None = None, seconds: float | None = None) -> Limits:
         """Flags first, then the environment, then the defaults; raises UsageError naming a bad value."""
         env = os.environ
-        limits = cls(memory=memory or env.get("ICCS_SQL_MEMORY") or cls.memory,
-                     temp=temp or env.get("ICCS_SQL_TEMP") or cls.temp,
-                     seconds=_seconds(seconds if seconds is not None else env.get("ICCS_SQL_TIMEOUT", cls.seconds)))
-        for name, value in (("--memory-limit/ICCS_SQL_MEMORY", limits.memory), ("--temp-limit/ICCS_SQL_TEMP",
-                                                                                 limits.temp)):
+        limits = cls(
+            memory=memory or env.get("ICCS_SQL_MEMORY") or cls.memory,
+            temp=temp or env.get("ICCS_SQL_TEMP") or cls.temp,
+            seconds=_seconds(seconds if seconds is not None else env.get("ICCS_SQL_TIMEOUT", cls.seconds)),
+        )
+        for name, value in (
+            ("--memory-limit/ICCS_SQL_MEMORY", limits.memory),
+            ("--temp-limit/ICCS_SQL_TEMP", limits.temp),
+        ):
             if not _SIZE.match(value):
                 raise UsageError(f"{name}: {value!r} is not a size such as 500MB or 2GB")
         return limits
 
     def settings(self, spill: Path) -> dict[str, object]:
-        return {"memory_limit": self.memory, "max_temp_directory_size": self.temp, "temp_directory": str(spill),
-                "lock_configuration": True}
+        return {
+            "memory_limit": self.memory,
+            "max_temp_directory_size": self.temp,
+            "temp_directory": str(spill),
+            "lock_configuration": True,
+        }
 
 
 def _seconds(value: object) -> float:
@@ -89,8 +118,7 @@ def _open(warehouse: Path, limits: Limits) -> duckdb.DuckDBPyConnection | str:
     """A read-only, sandboxed, bounded connection (the query can read the warehouse and nothing else), or the
     one-line reason there is none."""
     try:
-        return connect(warehouse, read_only=True, sandboxed=True,
-                       settings=limits.settings(spill_dir(warehouse)))
+        return connect(warehouse, read_only=True, sandboxed=True, settings=limits.settings(spill_dir(warehouse)))
     except (FileNotFoundError, WarehouseBusyError) as exc:
         return str(exc)
     except duckdb.Error as exc:
@@ -122,23 +150,38 @@ def _refusal(text: str, limits: Limits) -> str:
     if "read-only" in text or "read_only" in text:
         return f"the warehouse is read-only from `iccs sql`: the pipeline alone writes it (refused: {text})"
     if "disabled by config" in text or "external access" in lowered:
-        return ("`iccs sql` reads the warehouse only: no other files, no extensions (use --format csv and redirect "
-                f"to export) (refused: {text})")
+        return (
+            "`iccs sql` reads the warehouse only: no other files, no extensions (use --format csv and redirect "
+            f"to export) (refused: {text})"
+        )
     if "configuration has been locked" in lowered:
-        return ("`iccs sql` cannot change DuckDB settings: its limits are fixed for the query; change them with "
-                f"--memory-limit, --temp-limit and --timeout (or ICCS_SQL_MEMORY, ICCS_SQL_TEMP, ICCS_SQL_TIMEOUT) "
-                f"(refused: {text})")
+        return (
+            "`iccs sql` cannot change DuckDB settings: its limits are fixed for the query; change them with "
+            f"--memory-limit, --temp-limit and --timeout (or ICCS_SQL_MEMORY, ICCS_SQL_TEMP, ICCS_SQL_TIMEOUT) "
+            f"(refused: {text})"
+        )
     if "max_temp_directory_size" in lowered or "temp directory" in lowered or "offload" in lowered:
-        return (f"the query needs more than the {limits.temp} of disk `iccs sql` may spill to (--temp-limit or "
-                f"ICCS_SQL_TEMP; a LIMIT or a narrower query needs less) ({text})")
+        return (
+            f"the query needs more than the {limits.temp} of disk `iccs sql` may spill to (--temp-limit or "
+            f"ICCS_SQL_TEMP; a LIMIT or a narrower query needs less) ({text})"
+        )
     if "out of memory" in lowered:
-        return (f"the query needs more than the {limits.memory} of memory `iccs sql` may use (--memory-limit or "
-                f"ICCS_SQL_MEMORY; a LIMIT or a narrower query needs less) ({text})")
+        return (
+            f"the query needs more than the {limits.memory} of memory `iccs sql` may use (--memory-limit or "
+            f"ICCS_SQL_MEMORY; a LIMIT or a narrower query needs less) ({text})"
+        )
     return text
 
 
-def print_query(warehouse: Path, query: str, fmt: str = "table", max_rows: int = 100,
-                params: list[object] | None = None, max_width: int = 60, limits: Limits | None = None) -> int:
+def print_query(
+    warehouse: Path,
+    query: str,
+    fmt: str = "table",
+    max_rows: int = 100,
+    params: list[object] | None = None,
+    max_width: int = 60,
+    limits: Limits | None = None,
+) -> int:
     """Run one query and print its rows; 0 on success, 1 with one line on stderr otherwise."""
     limits = limits or Limits.from_env()
     con = _open(warehouse, limits)
@@ -162,8 +205,10 @@ def print_query(warehouse: Path, query: str, fmt: str = "table", max_rows: int =
                 if isinstance(exc, BrokenPipeError):
                     raise
                 if fired.is_set():
-                    return _fail(f"the query ran longer than the {limits.seconds:g} s `iccs sql` allows and was "
-                                 "stopped (--timeout or ICCS_SQL_TIMEOUT; while it runs, loads wait for the file)")
+                    return _fail(
+                        f"the query ran longer than the {limits.seconds:g} s `iccs sql` allows and was "
+                        "stopped (--timeout or ICCS_SQL_TIMEOUT; while it runs, loads wait for the file)"
+                    )
                 return _fail(_refusal(str(exc).splitlines()[0], limits))
     finally:
         shutil.rmtree(spill_dir(warehouse), ignore_errors=True)
@@ -214,8 +259,10 @@ def _write_json(reader: pa.RecordBatchReader) -> None:
     first = True
     for batch in reader:
         for row in batch.to_pylist():
-            out.write(("\n " if first else ",\n ") + json.dumps(_json_value(row), default=str, ensure_ascii=False,
-                                                                allow_nan=False))
+            out.write(
+                ("\n " if first else ",\n ")
+                + json.dumps(_json_value(row), default=str, ensure_ascii=False, allow_nan=False)
+            )
             first = False
     out.write("\n]\n")
     out.flush()
@@ -260,8 +307,10 @@ def _print_table(reader: pa.RecordBatchReader, max_rows: int, max_width: int = 6
     for i in range(shown):
         print("  ".join(cells[n][i].ljust(widths[n]) for n in names))
     if more:
-        print(f"(first {shown:,} rows shown; the query has more: add a LIMIT, raise --max-rows, or export all with "
-              "--format csv)")
+        print(
+            f"(first {shown:,} rows shown; the query has more: add a LIMIT, raise --max-rows, or export all with "
+            "--format csv)"
+        )
     else:
         print(f"({shown:,} row{'s' if shown != 1 else ''})")
 

@@ -97,7 +97,7 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
             summary=summary,
             metadata={
                 "Period": "first_year–last_year: the years with loaded counts inside the source's coverage window "
-                          "(see quality.html).",
+                "(see quality.html).",
                 "Last run": "When the latest load of the source finished (from the runs table).",
                 "Caveat": "Recorded crime reflects reporting and recording practice as well as crime.",
             },

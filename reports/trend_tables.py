@@ -39,12 +39,12 @@ HEADLINE_RULE = (
 def headline_pct(pct: float, base: float) -> bool:
     """Whether a percent change may be named in a sentence: a finite change from a base of at least MIN_BASE
     records, no larger than MAX_HEADLINE_PCT (see HEADLINE_RULE)."""
-    return bool(pd.notna(pct) and np.isfinite(pct) and pd.notna(base) and base >= MIN_BASE
-                and pct <= MAX_HEADLINE_PCT)
+    return bool(pd.notna(pct) and np.isfinite(pct) and pd.notna(base) and base >= MIN_BASE and pct <= MAX_HEADLINE_PCT)
 
 
-def change_words(before: float, after: float, y0: float, y1: float, base: float, *, unit: str = "",
-                 digits: int = 0) -> str:
+def change_words(
+    before: float, after: float, y0: float, y1: float, base: float, *, unit: str = "", digits: int = 0
+) -> str:
     """'rose 12% from 1,000 in 2019 to 1,120 in 2024', or without the percent when HEADLINE_RULE forbids it
     ('rose from 3 in 2016 to 1,204 in 2023'): both figures and their years, always. `base` is the base year's
     record count (for a rate, its count)."""
@@ -313,8 +313,14 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
             count = f"; the count {words}"
         subject = f"{label}: the rate per 100,000" if show_measure else label
         return f"{subject} {rate} ({test}{count})."
-    counts = change_words(c0 if pd.notna(c0) else row["first_value"], c1 if pd.notna(c1) else row["last_value"],
-                          y0, y1, c0, unit=unit_word)
+    counts = change_words(
+        c0 if pd.notna(c0) else row["first_value"],
+        c1 if pd.notna(c1) else row["last_value"],
+        y0,
+        y1,
+        c0,
+        unit=unit_word,
+    )
     return f"{label} {counts} ({test})."
 
 
@@ -330,8 +336,16 @@ def strongest_both_ways(t: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(picked)
 
 
-TREND_COLUMNS = ["first_year", "last_year", "first_count", "last_count", "count_change_pct", "rate_per_100k_first",
-                 "rate_per_100k_last", "rate_change_pct"]
+TREND_COLUMNS = [
+    "first_year",
+    "last_year",
+    "first_count",
+    "last_count",
+    "count_change_pct",
+    "rate_per_100k_first",
+    "rate_per_100k_last",
+    "rate_change_pct",
+]
 
 
 def trend_labels(unit: str) -> dict[str, str]:

@@ -21,7 +21,20 @@ from schemas.raw_records import RawRecordRow
 from schemas.source_config import ConfigError, PipelineConfig, PopulationConfig, SourceConfig, load_config
 
 __all__ = [
-    "REASONS", "CompletenessRow", "ConfigError", "CorrespondenceRow", "IccsCategoryRow", "MappedRecordRow",
-    "OffenceCountRow", "OffenceRow", "PipelineConfig", "PopulationConfig", "PopulationRow", "QuarantineRow",
-    "RawRecordRow", "SeriesBreakRow", "SourceConfig", "load_config",
+    "REASONS",
+    "CompletenessRow",
+    "ConfigError",
+    "CorrespondenceRow",
+    "IccsCategoryRow",
+    "MappedRecordRow",
+    "OffenceCountRow",
+    "OffenceRow",
+    "PipelineConfig",
+    "PopulationConfig",
+    "PopulationRow",
+    "QuarantineRow",
+    "RawRecordRow",
+    "SeriesBreakRow",
+    "SourceConfig",
+    "load_config",
 ]

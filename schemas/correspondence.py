@@ -36,8 +36,7 @@ PROBLEMS: dict[str, str] = {
     "excluded_has_reason": "an 'excluded' row has an ICCS code or no note saying why ICCS cannot place it",
     "share_only_on_split": "share is given on a row that is not 'split' (only split rows carry shares)",
     "split_has_share": "a 'split' row needs a share between 0 and 1",
-    "one_row_per_code": "duplicate national_code for the same validity (use correspondence: split for "
-                        "several targets)",
+    "one_row_per_code": "duplicate national_code for the same validity (use correspondence: split for several targets)",
     "split_targets_distinct": "the same ICCS target twice in one split",
     "split_shares_sum_to_one": "the shares of this national_code's split do not sum to 1",
     "validity_ordered": "valid_from is after valid_to",
@@ -48,13 +47,13 @@ PROBLEMS: dict[str, str] = {
 
 
 def _group_keys(df: pd.DataFrame) -> pd.Series:
-    return (df["national_code"].astype(str) + "\x1f" + df["valid_from"].astype(str) + "\x1f"
-            + df["valid_to"].astype(str))
+    return df["national_code"].astype(str) + "\x1f" + df["valid_from"].astype(str) + "\x1f" + df["valid_to"].astype(str)
 
 
 class CorrespondenceRow(pa.DataFrameModel):
-    national_code: Series[str] = pa.Field(str_length={"min_value": 1},
-                                          description="the source's offence code (or label, for offence_match: label)")
+    national_code: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="the source's offence code (or label, for offence_match: label)"
+    )
     national_label: Series[str] = pa.Field(nullable=True, description="the national category's name")
     iccs_code: Series[str] = iccs_code_field(nullable=True, description="target ICCS code; must exist in ICCS v1.0")
     correspondence: Series[str] = pa.Field(isin=list(KINDS), description="full, partial, split or excluded")
@@ -115,8 +114,9 @@ class CorrespondenceRow(pa.DataFrameModel):
         """Two validity groups of one national code must not share a day (open ends reach the far past/future)."""
         low = df["valid_from"].fillna(pd.Timestamp.min)
         high = df["valid_to"].fillna(pd.Timestamp.max)
-        groups = pd.DataFrame({"code": df["national_code"], "group": _group_keys(df), "low": low, "high": high,
-                               "row": range(len(df))})
+        groups = pd.DataFrame(
+            {"code": df["national_code"], "group": _group_keys(df), "low": low, "high": high, "row": range(len(df))}
+        )
         pairs = groups.merge(groups, on="code", suffixes=("", "_other"))
         pairs = pairs[pairs["group"] != pairs["group_other"]]
         clash = pairs[(pairs["low"] <= pairs["high_other"]) & (pairs["low_other"] <= pairs["high"])]

@@ -34,19 +34,24 @@ def check_coverage(where: str, spec: Any, period: str) -> tuple[str | None, str 
     if spec is None:
         return None
     if not isinstance(spec, dict) or not spec or set(spec) - {"from", "to"}:
-        raise ValueError(f"{where}: field 'coverage' must be a mapping with 'from' and/or 'to' "
-                         "(e.g. {from: 2016-01, to: 2023-12})")
+        raise ValueError(
+            f"{where}: field 'coverage' must be a mapping with 'from' and/or 'to' (e.g. {{from: 2016-01, to: 2023-12}})"
+        )
     bounds: dict[str, tuple[int, int | None]] = {}
     for key in ("from", "to"):
         if spec.get(key) is None:
             continue
         bound = parse_bound(spec[key])
         if bound is None:
-            raise ValueError(f"{where}: field 'coverage.{key}': {spec[key]!r} is not a year (2016) or a month "
-                             "(2016-01; quote it if YAML reads it as a date)")
+            raise ValueError(
+                f"{where}: field 'coverage.{key}': {spec[key]!r} is not a year (2016) or a month "
+                "(2016-01; quote it if YAML reads it as a date)"
+            )
         if bound[1] is not None and period == "year":
-            raise ValueError(f"{where}: field 'coverage.{key}': {spec[key]!r} names a month, but the source's "
-                             "date_format gives years only: write the year")
+            raise ValueError(
+                f"{where}: field 'coverage.{key}': {spec[key]!r} names a month, but the source's "
+                "date_format gives years only: write the year"
+            )
         bounds[key] = bound
     if not bounds:
         raise ValueError(f"{where}: field 'coverage' needs 'from' and/or 'to'")

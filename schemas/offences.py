@@ -17,10 +17,16 @@ class OffenceRow(pa.DataFrameModel):
     national_code: Series[str] = pa.Field(str_length={"min_value": 1}, description="offence code as recorded")
     iccs_code: Series[str] = iccs_code_field(description="ICCS v1.0 code the national code maps to (any level)")
     area: Series[str] = pa.Field(nullable=True, description="reporting area (district, force area, ...)")
-    latitude: Series[float] = number_field(nullable=True, in_range={"min_value": -90, "max_value": 90},
-                                       description="WGS84 degrees; NULL where the source has no coordinates")
-    longitude: Series[float] = number_field(nullable=True, in_range={"min_value": -180, "max_value": 180},
-                                        description="WGS84 degrees; NULL where the source has no coordinates")
+    latitude: Series[float] = number_field(
+        nullable=True,
+        in_range={"min_value": -90, "max_value": 90},
+        description="WGS84 degrees; NULL where the source has no coordinates",
+    )
+    longitude: Series[float] = number_field(
+        nullable=True,
+        in_range={"min_value": -180, "max_value": 180},
+        description="WGS84 degrees; NULL where the source has no coordinates",
+    )
     unit: Series[str] = pa.Field(isin=list(UNITS), description="counting unit; never summed across units")
     stage: Series[str] = pa.Field(isin=list(STAGES), description="recording stage (police, prosecution, ...)")
     file: Series[str] = pa.Field(nullable=True, description="file the record was read from")

@@ -8,8 +8,9 @@ from schemas.checks import ISO3, number_field
 
 class PopulationRow(pa.DataFrameModel):
     country: Series[str] = pa.Field(str_matches=ISO3, description="ISO 3166-1 alpha-3")
-    area: Series[str] = pa.Field(nullable=True, description="reporting area, as named by the sources; NULL = whole "
-                                                            "country")
+    area: Series[str] = pa.Field(
+        nullable=True, description="reporting area, as named by the sources; NULL = whole country"
+    )
     year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100}, description="calendar year")
     population: Series[float] = number_field(gt=0, description="residents (mid-year or as the file gives)")
 

@@ -14,11 +14,11 @@ REASONS: dict[str, str] = {
     "invalid_coordinates": "latitude/longitude are not numbers or not valid degrees",
     "coordinates_outside_country": "the point lies outside the source's bounding box",
     "missing_count": "the count is missing or suppressed: an empty cell, a marker of the source's missing_values "
-                     "('..', ':', 'x', 'NaN', ...) or a NaN/infinite number from a typed file",
+    "('..', ':', 'x', 'NaN', ...) or a NaN/infinite number from a typed file",
     "invalid_count": "the count is not a number, is negative, or has a fraction in a source of whole counts",
     "duplicate_record_id": "an earlier record of the same source has this id",
     "invalid_population": "a population row whose figure is not a positive finite number, or whose country or "
-                          "year cannot be read (source 'population'; never used as a denominator)",
+    "year cannot be read (source 'population'; never used as a denominator)",
 }
 
 # Why the national code of an `unmapped_offence` or `excluded_offence` record has no ICCS code: the quarantine

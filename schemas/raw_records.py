@@ -12,8 +12,12 @@ from pandera.typing import Series
 
 
 def _raw(field: str, *, required: bool) -> object:
-    return pa.Field(nullable=True, coerce=True, required=required,
-                    description=f"the source column configured as columns.{field}, as text (NULL when empty)")
+    return pa.Field(
+        nullable=True,
+        coerce=True,
+        required=required,
+        description=f"the source column configured as columns.{field}, as text (NULL when empty)",
+    )
 
 
 class RawRecordRow(pa.DataFrameModel):

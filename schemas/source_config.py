@@ -52,8 +52,19 @@ POPULATION_SOURCE = "population"
 _KNOWN_DIRECTIVES = set("abcdfghjmnpuwxyzABGHIMSTUVWXYZ%q") | {"-d", "-j", "-m", "-y", "-H", "-I", "-M", "-S"}
 _WILDCARD = re.compile(r"[*?\[]")
 _UNSET = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_READ_KEYS = {"format", "delimiter", "encoding", "sheet", "layout", "wide", "filter", "exclude", "decimal",
-              "thousands", "missing_values"}
+_READ_KEYS = {
+    "format",
+    "delimiter",
+    "encoding",
+    "sheet",
+    "layout",
+    "wide",
+    "filter",
+    "exclude",
+    "decimal",
+    "thousands",
+    "missing_values",
+}
 
 
 class ConfigError(ValueError):
@@ -228,8 +239,11 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
             continue
         if key in first:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key '{key}' is given twice (first on line {first[key]}); each key may appear once",
-                key_node.start_mark)
+                None,
+                None,
+                f"key '{key}' is given twice (first on line {first[key]}); each key may appear once",
+                key_node.start_mark,
+            )
         first[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
 
@@ -261,8 +275,13 @@ def load_config(path: str | Path) -> PipelineConfig:
     sources = {name: _source(path, name, spec) for name, spec in raw_sources.items()}
     tables = {name: _correspondence(path, name, spec) for name, spec in raw_tables.items()}
     population = _populations(path, doc.get("population"))
-    return PipelineConfig(path=path, sources=sources, population=population,
-                          description=str(doc.get("description", "")), correspondences=tables)
+    return PipelineConfig(
+        path=path,
+        sources=sources,
+        population=population,
+        description=str(doc.get("description", "")),
+        correspondences=tables,
+    )
 
 
 def _expand(value: str) -> str:
@@ -277,8 +296,10 @@ def _files(where: str, value: Any) -> str:
     if unset:
         raise ConfigError(f"{where}: field 'files': environment variable {unset[0]} is not set ({value})")
     if not Path(text).name or str(value).rstrip().endswith(("/", "\\")):
-        raise ConfigError(f"{where}: field 'files': '{value}' is a folder; give the files in it, e.g. "
-                          f"'{str(value).rstrip().rstrip('/')}/*.csv'")
+        raise ConfigError(
+            f"{where}: field 'files': '{value}' is a folder; give the files in it, e.g. "
+            f"'{str(value).rstrip().rstrip('/')}/*.csv'"
+        )
     return text
 
 
@@ -287,8 +308,9 @@ def _date_floor(where: str, value: Any) -> str:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ConfigError(f"{where}: field 'date_floor': {str(value)!r} is not a date in the form YYYY-MM-DD "
-                          "(e.g. 1990-01-01)") from None
+        raise ConfigError(
+            f"{where}: field 'date_floor': {str(value)!r} is not a date in the form YYYY-MM-DD (e.g. 1990-01-01)"
+        ) from None
 
 
 def _file(path: Path, where: str, key: str, value: Any) -> Path:
@@ -311,13 +333,23 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
         raise ConfigError(f"{where}: field 'format': '{fmt}' is not one of {', '.join(FORMATS)}")
     default_delimiter = "\t" if fmt in ("tsv", "eurostat") else ","
     delimiter = str(spec.get("delimiter", default_delimiter))
-    if len(delimiter) != 1 or delimiter in "\"\r\n":
+    if len(delimiter) != 1 or delimiter in '"\r\n':
         raise ConfigError(f"{where}: field 'delimiter': {delimiter!r} must be one character (not a quote or newline)")
     encoding = str(spec.get("encoding", "utf-8"))
-    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig", "latin-1", "latin1", "iso-8859-1",
-                                                  "utf-16", "windows-1252", "cp1252"):
-        raise ConfigError(f"{where}: field 'encoding': '{encoding}' is not supported "
-                          "(utf-8, latin-1, windows-1252 or utf-16)")
+    if encoding.lower().replace("_", "-") not in (
+        "utf-8",
+        "utf8",
+        "utf-8-sig",
+        "latin-1",
+        "latin1",
+        "iso-8859-1",
+        "utf-16",
+        "windows-1252",
+        "cp1252",
+    ):
+        raise ConfigError(
+            f"{where}: field 'encoding': '{encoding}' is not supported (utf-8, latin-1, windows-1252 or utf-16)"
+        )
     layout = spec.get("layout", "long")
     if layout not in LAYOUTS:
         raise ConfigError(f"{where}: field 'layout': '{layout}' is not one of {', '.join(LAYOUTS)}")
@@ -325,8 +357,10 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
     if not isinstance(wide, dict) or set(wide) - {"columns", "names_to", "values_to"}:
         raise ConfigError(f"{where}: field 'wide' must be a mapping with columns, names_to, values_to")
     if layout == "wide" and not wide.get("columns"):
-        raise ConfigError(f"{where}: field 'wide.columns' (a regular expression for the period columns, "
-                          "e.g. '^\\d{4}$') is required for layout: wide")
+        raise ConfigError(
+            f"{where}: field 'wide.columns' (a regular expression for the period columns, "
+            "e.g. '^\\d{4}$') is required for layout: wide"
+        )
     if wide.get("columns"):
         try:
             re.compile(str(wide["columns"]))
@@ -336,45 +370,68 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
     for key in ("filter", "exclude"):
         given = spec.get(key) or {}
         if not isinstance(given, dict):
-            raise ConfigError(f"{where}: field '{key}' must map a column to the value(s) to "
-                              f"{'keep' if key == 'filter' else 'drop'}")
-        selections[key] = tuple((str(col), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
-                                for col, vals in given.items())
+            raise ConfigError(
+                f"{where}: field '{key}' must map a column to the value(s) to {'keep' if key == 'filter' else 'drop'}"
+            )
+        selections[key] = tuple(
+            (str(col), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
+            for col, vals in given.items()
+        )
     decimal, thousands = str(spec.get("decimal", ".")), str(spec.get("thousands", ""))
     if decimal not in (".", ",") or thousands not in ("", ",", ".", " ", "'") or decimal == thousands:
-        raise ConfigError(f"{where}: fields 'decimal'/'thousands': decimal is '.' or ',', thousands one of "
-                          "'', ',', '.', ' ', \"'\" and different from decimal")
+        raise ConfigError(
+            f"{where}: fields 'decimal'/'thousands': decimal is '.' or ',', thousands one of "
+            "'', ',', '.', ' ', \"'\" and different from decimal"
+        )
     missing = spec.get("missing_values") or []
     if not isinstance(missing, list) or not all(isinstance(v, str | int | float) for v in missing):
         raise ConfigError(f"{where}: field 'missing_values' must be a list of texts meaning 'no value' (e.g. [NA])")
-    return ReadOptions(format=fmt, delimiter=delimiter, encoding=encoding,
-                       sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None, layout=layout,
-                       wide_columns=str(wide["columns"]) if wide.get("columns") else None,
-                       names_to=str(wide.get("names_to", "period")), values_to=str(wide.get("values_to", "value")),
-                       filters=selections["filter"], excludes=selections["exclude"], decimal=decimal,
-                       thousands=thousands, missing_values=tuple(str(v) for v in missing))
+    return ReadOptions(
+        format=fmt,
+        delimiter=delimiter,
+        encoding=encoding,
+        sheet=str(spec["sheet"]) if spec.get("sheet") is not None else None,
+        layout=layout,
+        wide_columns=str(wide["columns"]) if wide.get("columns") else None,
+        names_to=str(wide.get("names_to", "period")),
+        values_to=str(wide.get("values_to", "value")),
+        filters=selections["filter"],
+        excludes=selections["exclude"],
+        decimal=decimal,
+        thousands=thousands,
+        missing_values=tuple(str(v) for v in missing),
+    )
 
 
 def _lookup(path: Path, where: str, key: str, spec: Any) -> Lookup | None:
     if spec is None:
         return None
     if not isinstance(spec, dict) or not {"file", "from", "to"} <= set(spec):
-        raise ConfigError(f"{where}: field '{key}' needs file, from (the source value's column in that file) "
-                          "and to (the ISO 3166-1 alpha-3 column)")
-    lookup = Lookup(file=_file(path, where, f"{key}.file", spec["file"]), key=str(spec["from"]),
-                    value=str(spec["to"]), area=str(spec["area"]) if spec.get("area") else None,
-                    delimiter=str(spec.get("delimiter", ",")), encoding=str(spec.get("encoding", "utf-8")))
+        raise ConfigError(
+            f"{where}: field '{key}' needs file, from (the source value's column in that file) "
+            "and to (the ISO 3166-1 alpha-3 column)"
+        )
+    lookup = Lookup(
+        file=_file(path, where, f"{key}.file", spec["file"]),
+        key=str(spec["from"]),
+        value=str(spec["to"]),
+        area=str(spec["area"]) if spec.get("area") else None,
+        delimiter=str(spec.get("delimiter", ",")),
+        encoding=str(spec.get("encoding", "utf-8")),
+    )
     try:
-        with lookup.file.open(encoding="utf-8-sig" if lookup.encoding.lower() in ("utf-8", "utf8") else lookup.encoding,
-                              newline="") as handle:
+        with lookup.file.open(
+            encoding="utf-8-sig" if lookup.encoding.lower() in ("utf-8", "utf8") else lookup.encoding, newline=""
+        ) as handle:
             header = next(csv.reader(handle, delimiter=lookup.delimiter), [])
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{where}: field '{key}.file': cannot read {lookup.file}: {exc}") from None
     wanted = [("from", lookup.key), ("to", lookup.value)] + ([("area", lookup.area)] if lookup.area else [])
     for name, column in wanted:
         if column not in header:
-            raise ConfigError(f"{where}: field '{key}.{name}': column '{column}' not in {lookup.file} "
-                              f"(columns: {', '.join(header)})")
+            raise ConfigError(
+                f"{where}: field '{key}.{name}': column '{column}' not in {lookup.file} (columns: {', '.join(header)})"
+            )
     return lookup
 
 
@@ -383,8 +440,9 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
         raise ConfigError(f"{where}: field 'columns' must map standard fields to source columns")
     bad = set(columns) - set(allowed)
     if bad:
-        raise ConfigError(f"{where}: field 'columns': unknown standard field(s) {sorted(bad)}; "
-                          f"allowed: {', '.join(allowed)}")
+        raise ConfigError(
+            f"{where}: field 'columns': unknown standard field(s) {sorted(bad)}; allowed: {', '.join(allowed)}"
+        )
     shown: dict[str, str] = {}
     parts: dict[str, tuple[str, ...]] = {}
     for key, value in columns.items():
@@ -396,9 +454,27 @@ def _columns(where: str, columns: Any, allowed: tuple[str, ...]) -> tuple[dict[s
     return shown, parts
 
 
-_SOURCE_KEYS = {"country", "level", "unit", "stage", "files", "columns", "constants", "date_format", "correspondence",
-                "description", "bbox", "date_floor", "offence_match", "country_lookup", "fiscal_year_start",
-                "nested_totals", "fractional_counts", "coverage", "total_area"}
+_SOURCE_KEYS = {
+    "country",
+    "level",
+    "unit",
+    "stage",
+    "files",
+    "columns",
+    "constants",
+    "date_format",
+    "correspondence",
+    "description",
+    "bbox",
+    "date_floor",
+    "offence_match",
+    "country_lookup",
+    "fiscal_year_start",
+    "nested_totals",
+    "fractional_counts",
+    "coverage",
+    "total_area",
+}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -406,8 +482,10 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if not isinstance(name, str) or not _SOURCE_NAME.match(name):
         raise ConfigError(f"{where}: name must be lower-case letters, digits and '_' (starting with a letter)")
     if name == POPULATION_SOURCE:
-        raise ConfigError(f"{where}: the name '{POPULATION_SOURCE}' is reserved (rejected population rows are "
-                          "kept in quarantine under it); choose another")
+        raise ConfigError(
+            f"{where}: the name '{POPULATION_SOURCE}' is reserved (rejected population rows are "
+            "kept in quarantine under it); choose another"
+        )
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: settings must be a mapping")
     allowed = _SOURCE_KEYS | _READ_KEYS
@@ -418,8 +496,12 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         if spec.get(required) in (None, ""):
             raise ConfigError(f"{where}: field '{required}' is required")
     choices = {"level": LEVELS, "unit": UNITS, "stage": STAGES, "offence_match": OFFENCE_MATCHES}
-    values = {"level": spec["level"], "unit": spec["unit"], "stage": spec.get("stage", "police"),
-              "offence_match": spec.get("offence_match", "code")}
+    values = {
+        "level": spec["level"],
+        "unit": spec["unit"],
+        "stage": spec.get("stage", "police"),
+        "offence_match": spec.get("offence_match", "code"),
+    }
     for key, value in values.items():
         if value not in choices[key]:
             raise ConfigError(f"{where}: field '{key}': '{value}' is not one of {', '.join(choices[key])}")
@@ -427,8 +509,9 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     columns, parts = _columns(where, spec["columns"], STANDARD_FIELDS)
     constants = spec.get("constants") or {}
     if not isinstance(constants, dict) or set(constants) - set(STANDARD_FIELDS):
-        raise ConfigError(f"{where}: field 'constants' must map standard fields ({', '.join(STANDARD_FIELDS)}) "
-                          "to a fixed value")
+        raise ConfigError(
+            f"{where}: field 'constants' must map standard fields ({', '.join(STANDARD_FIELDS)}) to a fixed value"
+        )
     both = set(constants) & set(columns)
     if both:
         raise ConfigError(f"{where}: field(s) {sorted(both)} given both as columns and as constants")
@@ -451,12 +534,16 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         raise ConfigError(f"{where}: field 'country' is required (or columns.country for a multi-country source)")
     date_format = str(spec["date_format"])
     if not _DATE_DIRECTIVES.search(date_format) or "%Y" not in date_format and "%y" not in date_format:
-        raise ConfigError(f"{where}: field 'date_format': '{date_format}' needs a year directive (%Y) "
-                          "and strptime codes such as %d/%m/%Y or %Y-%m")
+        raise ConfigError(
+            f"{where}: field 'date_format': '{date_format}' needs a year directive (%Y) "
+            "and strptime codes such as %d/%m/%Y or %Y-%m"
+        )
     unknown_codes = [d for d in re.findall(r"%(-?.?)", date_format) if d not in _KNOWN_DIRECTIVES]
     if unknown_codes:
-        raise ConfigError(f"{where}: field 'date_format': '%{unknown_codes[0]}' in '{date_format}' is not a strptime "
-                          "code (e.g. %Y year, %m month, %d day, %b month name, %q quarter)")
+        raise ConfigError(
+            f"{where}: field 'date_format': '%{unknown_codes[0]}' in '{date_format}' is not a strptime "
+            "code (e.g. %Y year, %m month, %d day, %b month name, %q quarter)"
+        )
     if "%q" in date_format and re.search(r"%[dmjbB]", date_format):
         raise ConfigError(f"{where}: field 'date_format': %q (quarter) cannot be combined with a month or day")
     fiscal = spec.get("fiscal_year_start", 1)
@@ -464,12 +551,16 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         raise ConfigError(f"{where}: field 'fiscal_year_start': month number 1-12 (4 = April), got {fiscal!r}")
     nested = spec.get("nested_totals", False)
     if not isinstance(nested, bool) or (nested and spec["level"] != "aggregate"):
-        raise ConfigError(f"{where}: field 'nested_totals': true or false, for aggregate sources that publish a "
-                          "category beside its own sub-categories")
+        raise ConfigError(
+            f"{where}: field 'nested_totals': true or false, for aggregate sources that publish a "
+            "category beside its own sub-categories"
+        )
     fractional = spec.get("fractional_counts", False)
     if not isinstance(fractional, bool) or (fractional and spec["level"] != "aggregate"):
-        raise ConfigError(f"{where}: field 'fractional_counts': true or false, for aggregate sources whose counts "
-                          "are estimates with decimals (otherwise a count such as 12.5 is quarantined)")
+        raise ConfigError(
+            f"{where}: field 'fractional_counts': true or false, for aggregate sources whose counts "
+            "are estimates with decimals (otherwise a count such as 12.5 is quarantined)"
+        )
     total_area = spec.get("total_area")
     if total_area is not None and not (isinstance(total_area, str) and total_area.strip()):
         raise ConfigError(f"{where}: field 'total_area': the name of the area whose rows are the national total")
@@ -483,13 +574,28 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     correspondence = _file(path, where, "correspondence", spec["correspondence"])
     files, date_floor = _files(where, spec["files"]), _date_floor(where, spec.get("date_floor", "1900-01-01"))
     source = SourceConfig(
-        name=name, country=country, level=spec["level"], unit=spec["unit"], stage=values["stage"],
-        files=files, read=read, columns=columns, date_format=date_format,
-        correspondence=correspondence, base_dir=path.parent,
-        description=str(spec.get("description", "")), bbox=bbox, date_floor=date_floor,
-        parts=parts, constants=constants, offence_match=values["offence_match"],
-        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")), fiscal_year_start=fiscal,
-        nested_totals=nested, fractional_counts=fractional, total_area=total_area.strip() if total_area else None,
+        name=name,
+        country=country,
+        level=spec["level"],
+        unit=spec["unit"],
+        stage=values["stage"],
+        files=files,
+        read=read,
+        columns=columns,
+        date_format=date_format,
+        correspondence=correspondence,
+        base_dir=path.parent,
+        description=str(spec.get("description", "")),
+        bbox=bbox,
+        date_floor=date_floor,
+        parts=parts,
+        constants=constants,
+        offence_match=values["offence_match"],
+        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
+        fiscal_year_start=fiscal,
+        nested_totals=nested,
+        fractional_counts=fractional,
+        total_area=total_area.strip() if total_area else None,
     )
     try:  # validated against the source's period (a month bound on an annual source is refused)
         return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))
@@ -504,16 +610,19 @@ def _populations(path: Path, given: Any) -> tuple[PopulationConfig, ...]:
     if isinstance(given, dict):
         return (_population(path, None, given),)
     if not isinstance(given, list):
-        raise ConfigError(f"{path}: population: expected a mapping (files, columns, ...) or a list of them, "
-                          f"got {type(given).__name__}")
+        raise ConfigError(
+            f"{path}: population: expected a mapping (files, columns, ...) or a list of them, "
+            f"got {type(given).__name__}"
+        )
     return tuple(_population(path, i, spec) for i, spec in enumerate(given))
 
 
 def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
     where = f"{path}: population" + (f"[{index}]" if index is not None else "")
     if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: expected a mapping with files, columns, ... (got {type(spec).__name__}: "
-                          f"{str(spec)[:60]!r})")
+        raise ConfigError(
+            f"{where}: expected a mapping with files, columns, ... (got {type(spec).__name__}: {str(spec)[:60]!r})"
+        )
     if not spec.get("files"):
         raise ConfigError(f"{where}: field 'files' is required (given: {', '.join(map(str, spec)) or 'nothing'})")
     allowed = {"files", "columns", "country", "year", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
@@ -522,12 +631,14 @@ def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     columns = spec.get("columns") or {}
     if not isinstance(columns, dict):
-        raise ConfigError(f"{where}: field 'columns' must map standard fields ({', '.join(POPULATION_FIELDS)}) "
-                          "to the file's columns")
+        raise ConfigError(
+            f"{where}: field 'columns' must map standard fields ({', '.join(POPULATION_FIELDS)}) to the file's columns"
+        )
     bad = set(columns) - set(POPULATION_FIELDS)
     if bad:
-        raise ConfigError(f"{where}: field 'columns': unknown field(s) {sorted(bad)}; "
-                          f"allowed: {', '.join(POPULATION_FIELDS)}")
+        raise ConfigError(
+            f"{where}: field 'columns': unknown field(s) {sorted(bad)}; allowed: {', '.join(POPULATION_FIELDS)}"
+        )
     country = spec.get("country")
     if country is not None and not _COUNTRY.match(str(country)):
         raise ConfigError(f"{where}: field 'country': '{country}' is not an ISO 3166-1 alpha-3 code")
@@ -543,13 +654,19 @@ def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
     if not isinstance(multiplier, int | float) or multiplier <= 0:
         raise ConfigError(f"{where}: field 'multiplier' must be a positive number (1000 for thousands)")
     read = _read_options(where, spec)
-    return PopulationConfig(files=_files(where, spec["files"]), base_dir=path.parent,
-                            columns={k: str(v) for k, v in columns.items()},
-                            country=str(country) if country else None, format=read.format, read=read,
-                            multiplier=float(multiplier),
-                            country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
-                            area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")), year=year,
-                            implicit=implicit)
+    return PopulationConfig(
+        files=_files(where, spec["files"]),
+        base_dir=path.parent,
+        columns={k: str(v) for k, v in columns.items()},
+        country=str(country) if country else None,
+        format=read.format,
+        read=read,
+        multiplier=float(multiplier),
+        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
+        area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")),
+        year=year,
+        implicit=implicit,
+    )
 
 
 def _correspondence(path: Path, name: Any, spec: Any) -> CorrespondenceConfig:
@@ -568,7 +685,11 @@ def _correspondence(path: Path, name: Any, spec: Any) -> CorrespondenceConfig:
     if not isinstance(columns, dict):
         raise ConfigError(f"{where}: field 'columns' must map our column names to the file's")
     excluded = spec.get("excluded_values") or []
-    return CorrespondenceConfig(name=name, file=_file(path, where, "file", spec["file"]), country=country,
-                                columns={str(k): str(v) for k, v in columns.items()},
-                                excluded_values=tuple(str(v) for v in excluded),
-                                description=str(spec.get("description", "")))
+    return CorrespondenceConfig(
+        name=name,
+        file=_file(path, where, "file", spec["file"]),
+        country=country,
+        columns={str(k): str(v) for k, v in columns.items()},
+        excluded_values=tuple(str(v) for v in excluded),
+        description=str(spec.get("description", "")),
+    )

@@ -18,8 +18,9 @@ os.environ.setdefault("ICCS_SHARED_DATA", str(SHARED_DATA))
 
 
 def requires_shared_data() -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not SHARED_DATA.is_dir(),
-                              reason=f"{SHARED_DATA} is absent (real public data is provided beside the repository)")
+    return pytest.mark.skipif(
+        not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent (real public data is provided beside the repository)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +49,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
 # marked `slow`, so `pytest -m "not slow"` is a quick inner loop; `make test` runs everything.
 PIPELINE_FIXTURES = {"mini_run", "demo_run"}
 # Property tests (many examples each) and whole real sources loaded without the pipeline are as slow.
-HEAVY = ("tests/test_real_sources.py::test_every_record_is_loaded_or_quarantined_and_mapped",
-         "tests/test_totals.py::test_a_total_row_among_thousands_of_small_areas")
+HEAVY = (
+    "tests/test_real_sources.py::test_every_record_is_loaded_or_quarantined_and_mapped",
+    "tests/test_totals.py::test_a_total_row_among_thousands_of_small_areas",
+)
 PIPELINE_CALLS = ("run_pipeline(", "execute_in_process(", "materialize(", "subprocess", 'main(["run"', "Popen(")
 
 
@@ -84,8 +87,9 @@ def _slow(item: pytest.Item) -> bool:
     functions = [item.function]
     fixtures = getattr(item, "_fixtureinfo", None)
     if fixtures is not None:  # the fixtures of the tests (not pytest's own) may run the pipeline too
-        functions += [d.func for defs in fixtures.name2fixturedefs.values() for d in defs
-                      if d.baseid.startswith("tests")]
+        functions += [
+            d.func for defs in fixtures.name2fixturedefs.values() for d in defs if d.baseid.startswith("tests")
+        ]
     seen: set[object] = set()
     return any(_runs_the_pipeline(getattr(f, "__wrapped__", f), item.module, seen) for f in functions)
 

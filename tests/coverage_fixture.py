@@ -15,8 +15,13 @@ import pandas as pd
 FIRST_YEAR, LAST_YEAR = 2016, 2023
 TAIL_FIRST = 1966
 DOWNTOWN = (7.680, 45.070)  # lon, lat
-CODES = {"ASS": ("Assault", "02011", 0.3), "THF": ("Theft", "0502", 0.38), "BUR": ("Burglary", "0501", 0.2),
-         "ROB": ("Robbery", "0401", 0.1), "HOM": ("Homicide", "0101", 0.02)}
+CODES = {
+    "ASS": ("Assault", "02011", 0.3),
+    "THF": ("Theft", "0502", 0.38),
+    "BUR": ("Burglary", "0501", 0.2),
+    "ROB": ("Robbery", "0401", 0.1),
+    "HOM": ("Homicide", "0101", 0.02),
+}
 
 
 def city_records(seed: int = 7, per_month: float = 100.0, tail_share: float = 0.004) -> pd.DataFrame:
@@ -43,10 +48,19 @@ def city_records(seed: int = 7, per_month: float = 100.0, tail_share: float = 0.
     lat = np.where(downtown, DOWNTOWN[1] + rng.normal(0, 0.002, n), rng.uniform(44.98, 45.16, n))
     names = list(CODES)
     code = rng.choice(names, n, p=[CODES[c][2] for c in names])
-    district = np.where(lon < DOWNTOWN[0], "West", "East").astype(object) + np.where(lat < DOWNTOWN[1], " South",
-                                                                                      " North")
-    return pd.DataFrame({"id": [f"c{i}" for i in range(n)], "date": pd.to_datetime(dates).strftime("%Y-%m-%d"),
-                         "code": code, "lat": lat.round(6), "lon": lon.round(6), "district": district})
+    district = np.where(lon < DOWNTOWN[0], "West", "East").astype(object) + np.where(
+        lat < DOWNTOWN[1], " South", " North"
+    )
+    return pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "date": pd.to_datetime(dates).strftime("%Y-%m-%d"),
+            "code": code,
+            "lat": lat.round(6),
+            "lon": lon.round(6),
+            "district": district,
+        }
+    )
 
 
 def write_city(folder: Path, coverage: str = "", **kwargs: object) -> tuple[Path, pd.DataFrame]:
@@ -54,8 +68,12 @@ def write_city(folder: Path, coverage: str = "", **kwargs: object) -> tuple[Path
     folder.mkdir(parents=True, exist_ok=True)
     records = city_records(**kwargs)
     records.to_csv(folder / "city.csv", index=False)
-    pd.DataFrame([{"national_code": c, "national_label": label, "iccs_code": iccs, "note": ""}
-                  for c, (label, iccs, _) in CODES.items()]).to_csv(folder / "correspondence.csv", index=False)
+    pd.DataFrame(
+        [
+            {"national_code": c, "national_label": label, "iccs_code": iccs, "note": ""}
+            for c, (label, iccs, _) in CODES.items()
+        ]
+    ).to_csv(folder / "correspondence.csv", index=False)
     (folder / "sources.yaml").write_text(f"""description: synthetic city with late reports (test fixture)
 sources:
   city:
@@ -74,12 +92,20 @@ sources:
 def write_annual(folder: Path, years: range = range(2019, 2024), coverage: str = "") -> Path:
     """A national region x offence x year table (aggregate, annual) with a sparse early year: sources.yaml."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [{"year": y, "offence": code, "region": region, "count": 100 + 10 * (y - years[0]) + i}
-            for y in years for i, code in enumerate(CODES) for region in ("North", "South")]
+    rows = [
+        {"year": y, "offence": code, "region": region, "count": 100 + 10 * (y - years[0]) + i}
+        for y in years
+        for i, code in enumerate(CODES)
+        for region in ("North", "South")
+    ]
     rows += [{"year": years[0] - 6, "offence": "ASS", "region": "North", "count": 2}]  # one stray old cell
     pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
-    pd.DataFrame([{"national_code": c, "national_label": label, "iccs_code": iccs, "note": ""}
-                  for c, (label, iccs, _) in CODES.items()]).to_csv(folder / "correspondence.csv", index=False)
+    pd.DataFrame(
+        [
+            {"national_code": c, "national_label": label, "iccs_code": iccs, "note": ""}
+            for c, (label, iccs, _) in CODES.items()
+        ]
+    ).to_csv(folder / "correspondence.csv", index=False)
     (folder / "sources.yaml").write_text(f"""description: synthetic annual table (test fixture)
 sources:
   annual:

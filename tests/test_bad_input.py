@@ -48,27 +48,58 @@ def _write(folder: Path, name: str, lines: list[str] | bytes, files: str | None 
 
 
 HUGE = 10 * 1024 * 1024
-RAGGED = [HEADER, *_good(3), "r90,2023-01-05,THF,40.1", *_good(2, 3), "r91,2023-01-06,THF,40.1,10.1,North,x,y",
-          *_good(2, 5)]
+RAGGED = [
+    HEADER,
+    *_good(3),
+    "r90,2023-01-05,THF,40.1",
+    *_good(2, 3),
+    "r91,2023-01-06,THF,40.1,10.1,North,x,y",
+    *_good(2, 5),
+]
 BROKEN_QUOTES = [HEADER, *_good(3), 'r90,2023-01-05,"THF,40.1,10.1,North', *_good(4, 3)]
-CASES = ("empty_file", "header_only", "wrong_delimiter", "ragged_rows", "broken_quotes", "quoted_fields",
-         "mixed_encodings", "huge_field", "not_a_csv", "missing_file", "renamed_column")
+CASES = (
+    "empty_file",
+    "header_only",
+    "wrong_delimiter",
+    "ragged_rows",
+    "broken_quotes",
+    "quoted_fields",
+    "mixed_encodings",
+    "huge_field",
+    "not_a_csv",
+    "missing_file",
+    "renamed_column",
+)
 QUOTED_OK = [HEADER, *_good(2), 'r90,2023-01-05,THF,40.1,10.1,"North, ""old"" town"', *_good(2, 2)]
 
 
 def _cases(folder: Path) -> dict[str, str]:
     """source name -> config stanza, with its files written into ``folder``."""
     (folder / "correspondence.csv").write_text(CORRESPONDENCE, encoding="utf-8")
-    latin1 = ("\n".join([HEADER, *_good(2)]) + "\n").encode() + _row(50, area="Mölln").encode("latin-1") + (
-        "\n" + "\n".join(_good(2, 2)) + "\n").encode()
-    huge = (HEADER + ",narrative\n" + "\n".join(f"{r}," for r in _good(2)) + "\n" + _row(60) + ","
-            + "x" * HUGE + "\n" + "\n".join(f"{r}," for r in _good(2, 2)) + "\n").encode()
+    latin1 = (
+        ("\n".join([HEADER, *_good(2)]) + "\n").encode()
+        + _row(50, area="Mölln").encode("latin-1")
+        + ("\n" + "\n".join(_good(2, 2)) + "\n").encode()
+    )
+    huge = (
+        HEADER
+        + ",narrative\n"
+        + "\n".join(f"{r}," for r in _good(2))
+        + "\n"
+        + _row(60)
+        + ","
+        + "x" * HUGE
+        + "\n"
+        + "\n".join(f"{r}," for r in _good(2, 2))
+        + "\n"
+    ).encode()
     not_csv = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(random.Random(4).randrange(256) for _ in range(4000))
     stanzas = {
         "empty_file": _write(folder, "empty_file", b""),
         "header_only": _write(folder, "header_only", [HEADER]),
-        "wrong_delimiter": _write(folder, "wrong_delimiter", [HEADER.replace(",", ";")] + [
-            r.replace(",", ";") for r in _good(3)]),
+        "wrong_delimiter": _write(
+            folder, "wrong_delimiter", [HEADER.replace(",", ";")] + [r.replace(",", ";") for r in _good(3)]
+        ),
         "ragged_rows": _write(folder, "ragged_rows", RAGGED),
         "broken_quotes": _write(folder, "broken_quotes", BROKEN_QUOTES),
         "quoted_fields": _write(folder, "quoted_fields", QUOTED_OK),
@@ -98,14 +129,17 @@ def _result(run: PipelineResult, source: str) -> SourceResult:
 
 def _quarantine(run: PipelineResult, source: str) -> list[tuple[int, str, str]]:
     with connect(run.warehouse, read_only=True) as con:
-        return con.execute("SELECT row_number, reason, detail FROM quarantine WHERE source = ? ORDER BY 1",
-                           [source]).fetchall()
+        return con.execute(
+            "SELECT row_number, reason, detail FROM quarantine WHERE source = ? ORDER BY 1", [source]
+        ).fetchall()
 
 
 def _loaded_lines(run: PipelineResult, source: str) -> list[int]:
     with connect(run.warehouse, read_only=True) as con:
-        return [r[0] for r in con.execute("SELECT row_number FROM offences WHERE source = ? ORDER BY 1",
-                                          [source]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute("SELECT row_number FROM offences WHERE source = ? ORDER BY 1", [source]).fetchall()
+        ]
 
 
 def _assert_clear_error(result: SourceResult, *names: str) -> None:
@@ -188,12 +222,17 @@ def test_a_column_renamed_upstream_is_one_error_naming_file_field_and_column(bad
 
 # ---- property tests: generated malformed CSVs ---------------------------------------------------------------
 
+
 def _line_kinds() -> st.SearchStrategy[str]:
     """Valid rows (some with quoted fields), rows with any number of junk fields, impossible dates, stray quotes
     inside a field: each is one line and must become one loaded or one quarantined record."""
     ident = st.integers(0, 10_000)
-    valid = st.builds(lambda i, c, a: _row(i, c, a), ident, st.sampled_from(["HOM", "THF", "ROB"]),
-                      st.sampled_from(["North", "South", "Zürich", "", '"East, upper"', '"say ""hi"""']))
+    valid = st.builds(
+        lambda i, c, a: _row(i, c, a),
+        ident,
+        st.sampled_from(["HOM", "THF", "ROB"]),
+        st.sampled_from(["North", "South", "Zürich", "", '"East, upper"', '"say ""hi"""']),
+    )
     fields = st.lists(st.text(alphabet="abc019-., ", max_size=6), min_size=1, max_size=9).map(",".join)
     bad_date = st.builds(lambda i: f"r{i},2023-13-45,THF,40.1,10.1,North", ident)
     stray_quote = st.builds(lambda i: f'r{i},2023-01-02,TH"F,40.1,10.1,North', ident)
@@ -219,8 +258,13 @@ def _csv_bytes(lines: list[bytes]) -> bytes:
 
 
 # Few examples, no shrinking: every example is a whole pipeline run (~3 s).
-PROPERTY = settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @PROPERTY

@@ -28,15 +28,39 @@ def test_demo_data_is_generated_once_then_read_from_the_cache(tmp_path: Path) ->
 def test_bench_run_writes_every_field(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--sizes", "5000", "--formats", "csv", "--cache", str(tmp_path / "cache"),
-         "--results", str(results)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--sizes",
+            "5000",
+            "--formats",
+            "csv",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--results",
+            str(results),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ours/floor" in done.stdout and "targets at 5,000 records" in done.stdout
     doc = json.loads((results / "latest.json").read_text())
     assert len(list(results.glob("bench-*.json"))) == 1
-    assert {"started", "git", "generator_version", "machine", "options", "imports", "cases", "targets",
-            "seconds"} <= set(doc)
+    assert {
+        "started",
+        "git",
+        "generator_version",
+        "machine",
+        "options",
+        "imports",
+        "cases",
+        "targets",
+        "seconds",
+    } <= set(doc)
     assert {"cpus", "memory_bytes", "python", "duckdb", "load_average"} <= set(doc["machine"])
     assert doc["imports"]["pipeline_import_seconds"] > 0
 
@@ -59,5 +83,10 @@ def test_bench_run_writes_every_field(tmp_path: Path) -> None:
     assert baseline["records_loaded"] + baseline["records_quarantined"] == baseline["rows"]
     assert "index.html" in case["reports"]["pages"]
     assert {"ours_over_floor", "baseline_over_ours", "ours_rss_over_floor_rss"} == set(case["ratios"])
-    assert {"ours_over_floor", "ours_peak_rss_gb", "ours_peak_rss_growth", "baseline_over_ours",
-            "reports_seconds"} == set(doc["targets"]["checks"])
+    assert {
+        "ours_over_floor",
+        "ours_peak_rss_gb",
+        "ours_peak_rss_growth",
+        "baseline_over_ours",
+        "reports_seconds",
+    } == set(doc["targets"]["checks"])

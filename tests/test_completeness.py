@@ -15,25 +15,42 @@ from warehouse.reference import load_classification
 CODES = ("0101", "0501", "0502", "07041")
 
 
-def _counts(con: duckdb.DuckDBPyConnection, source: str, where: str = "true", count: str = "50",
-            areas: tuple[str | None, ...] = ("N", "S"), years: tuple[int, ...] = (2020, 2021),
-            monthly: bool = True, codes: tuple[str, ...] = CODES) -> None:
+def _counts(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    where: str = "true",
+    count: str = "50",
+    areas: tuple[str | None, ...] = ("N", "S"),
+    years: tuple[int, ...] = (2020, 2021),
+    monthly: bool = True,
+    codes: tuple[str, ...] = CODES,
+) -> None:
     month = "m" if monthly else "NULL"
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT ?, 'XTS', a, code, 'n' || code, y, {month}, 'offences', 'police', {count}
         FROM (SELECT unnest(?::VARCHAR[]) AS a), (SELECT unnest(?::INTEGER[]) AS y),
              (SELECT unnest(range(1, {13 if monthly else 2})) AS m), (SELECT unnest(?::VARCHAR[]) AS code)
-        WHERE {where}""", [source, list(areas), list(years), list(codes)])
+        WHERE {where}""",
+        [source, list(areas), list(years), list(codes)],
+    )
 
 
-def _offences(con: duckdb.DuckDBPyConnection, source: str, n: int, date: str = "DATE '2020-01-01' + (i % 700)::INTEGER",
-              point: str = "40 + (i % 997) / 1000, 10 + (i % 991) / 1000") -> None:
-    con.execute(f"""
+def _offences(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    n: int,
+    date: str = "DATE '2020-01-01' + (i % 700)::INTEGER",
+    point: str = "40 + (i % 997) / 1000, 10 + (i % 991) / 1000",
+) -> None:
+    con.execute(
+        f"""
         INSERT INTO offences (source, country, record_id, occurred_on, national_code, iccs_code, area, latitude,
                               longitude, unit, stage)
         SELECT ?, 'XTS', ? || i, {date}, 'x', '0101', 'N', {point}, 'offences', 'police' FROM range(?) t(i)""",
-                [source, f"{source}-{date[:4]}-", n])
+        [source, f"{source}-{date[:4]}-", n],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +58,29 @@ def con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     ensure_schema(con)
     load_classification(con)
-    for source, period in (("clean", "day"), ("gappy", "day"), ("national", "month"), ("annual", "year"),
-                           ("rare", "month")):
-        con.execute("INSERT INTO sources (source, country, level, unit, stage, period) "
-                    "VALUES (?, 'XTS', 'incident', 'offences', 'police', ?)", [source, period])
+    for source, period in (
+        ("clean", "day"),
+        ("gappy", "day"),
+        ("national", "month"),
+        ("annual", "year"),
+        ("rare", "month"),
+    ):
+        con.execute(
+            "INSERT INTO sources (source, country, level, unit, stage, period) "
+            "VALUES (?, 'XTS', 'incident', 'offences', 'police', ?)",
+            [source, period],
+        )
     _counts(con, "clean")
     _offences(con, "clean", 5000)
     # gappy: area S sends nothing for 2021-03; area N's 2021-09 is a fifth of usual (a partial extract);
     # 0502 stops and 0501 starts in 2021-06 (a recording change); 400 records dated 2020-01-01 at one point.
-    _counts(con, "gappy", "NOT (a = 'S' AND y = 2021 AND m = 3) AND NOT (code = '0502' AND y * 12 + m >= 2021 * 12 + 6)"
-            " AND NOT (code = '0501' AND y * 12 + m < 2021 * 12 + 6)",
-            count="CASE WHEN a = 'N' AND y = 2021 AND m = 9 THEN 10 ELSE 50 END")
+    _counts(
+        con,
+        "gappy",
+        "NOT (a = 'S' AND y = 2021 AND m = 3) AND NOT (code = '0502' AND y * 12 + m >= 2021 * 12 + 6)"
+        " AND NOT (code = '0501' AND y * 12 + m < 2021 * 12 + 6)",
+        count="CASE WHEN a = 'N' AND y = 2021 AND m = 9 THEN 10 ELSE 50 END",
+    )
     _offences(con, "gappy", 5000)
     _offences(con, "gappy", 400, date="DATE '2020-01-01'", point="40.5, 10.5")
     # national: no areas, the whole of 2020-07 missing; the months around the gap must not read as breaks
@@ -93,7 +122,8 @@ def test_every_planted_problem_is_found_with_where_to_look(con) -> None:
     assert drop["drops"][0]["previous_period"] == "2021-08"
     rerun = found["drop_vs_previous_run"].metadata["drops"]
     assert [(d["loaded_from"], d["records_loaded"], d["previous_records_loaded"]) for d in rerun] == [
-        ("land/a.csv", 450, 1000)]
+        ("land/a.csv", 450, 1000)
+    ]
     assert [v["value"] for v in found["placeholder_date"].metadata["values"]] == ["2020-01-01"]
     assert [v["value"] for v in found["placeholder_coordinates"].metadata["values"]] == ["40.50000, 10.50000"]
     breaks = {(b["iccs_code"], b["period"], b["kind"]) for b in found["series_breaks"].metadata["breaks"]}
@@ -103,14 +133,17 @@ def test_every_planted_problem_is_found_with_where_to_look(con) -> None:
 def test_tables_hold_every_cell_and_break_and_reruns_replace_them(con) -> None:
     completeness.assess_source(con, "gappy")
     completeness.assess_source(con, "gappy")
-    cells = con.execute("SELECT count(*), count(*) FILTER (NOT present), sum(records) FROM completeness "
-                        "WHERE source = 'gappy'").fetchall()[0]
+    cells = con.execute(
+        "SELECT count(*), count(*) FILTER (NOT present), sum(records) FROM completeness WHERE source = 'gappy'"
+    ).fetchall()[0]
     expected_total = con.execute("SELECT sum(count) FROM offence_counts WHERE source = 'gappy'").fetchall()[0][0]
     assert cells == (48, 1, expected_total)
-    assert con.execute("SELECT area, period, records FROM completeness WHERE source = 'gappy' AND NOT present"
-                       ).fetchall() == [("S", "2021-03", 0.0)]
-    rows = con.execute("SELECT iccs_code, period, kind, detail FROM series_breaks WHERE source = 'gappy' "
-                       "ORDER BY iccs_code").fetchall()
+    assert con.execute(
+        "SELECT area, period, records FROM completeness WHERE source = 'gappy' AND NOT present"
+    ).fetchall() == [("S", "2021-03", 0.0)]
+    rows = con.execute(
+        "SELECT iccs_code, period, kind, detail FROM series_breaks WHERE source = 'gappy' ORDER BY iccs_code"
+    ).fetchall()
     assert [r[:3] for r in rows] == [("0501", "2021-06", "appeared"), ("0502", "2021-06", "vanished")]
     assert rows[1][3].startswith("0502 Theft: records in each of the 3 periods before")
     assert "national codes: n0502" in rows[1][3]
@@ -141,8 +174,10 @@ def test_rare_categories_and_small_counts_are_not_flagged(con) -> None:
     found = _by_name(completeness.findings(con, "rare"))
     assert found["series_breaks"].passed
     loose = completeness.series_breaks(con, "rare", alpha=0.5)  # at one a month, a quiet quarter has p = 0.05
-    assert loose[["iccs_code", "period", "kind"]].values.tolist() == [["0201", "2020-10", "vanished"],
-                                                                      ["0201", "2021-01", "appeared"]]
+    assert loose[["iccs_code", "period", "kind"]].values.tolist() == [
+        ["0201", "2020-10", "vanished"],
+        ["0201", "2021-01", "appeared"],
+    ]
     assert found["drop_vs_previous_period"].passed
     assert not completeness.period_drops(con, "rare", min_records=0).empty, "without the floor, May is a drop"
 

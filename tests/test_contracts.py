@@ -34,8 +34,17 @@ from warehouse.contracts import (
 from warehouse.ddl import ensure_schema
 from warehouse.reference import load_classification
 
-LAYER_MODELS = (RawRecordRow, MappedRecordRow, OffenceRow, OffenceCountRow, PopulationRow, QuarantineRow,
-                IccsCategoryRow, CompletenessRow, SeriesBreakRow)
+LAYER_MODELS = (
+    RawRecordRow,
+    MappedRecordRow,
+    OffenceRow,
+    OffenceCountRow,
+    PopulationRow,
+    QuarantineRow,
+    IccsCategoryRow,
+    CompletenessRow,
+    SeriesBreakRow,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +64,12 @@ def _pandera_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> di
         cases = exc.failure_cases
     else:
         return {}
-    names = {"not_nullable": "not_null", "field_uniqueness": "unique", "multiple_fields_uniqueness": "unique",
-             "column_in_dataframe": "column_present"}
+    names = {
+        "not_nullable": "not_null",
+        "field_uniqueness": "unique",
+        "multiple_fields_uniqueness": "unique",
+        "column_in_dataframe": "column_present",
+    }
     found: dict[tuple[str, str], set[int]] = {}
     for row in cases.itertuples():
         check = str(row.check).split("(")[0]
@@ -68,8 +81,9 @@ def _pandera_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> di
     return {key: len(rows) if key[0] == "unique" else rows for key, rows in found.items()}
 
 
-def _sql_failures(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel],
-                  frame: pd.DataFrame) -> dict[tuple[str, str], set[int] | int]:
+def _sql_failures(
+    con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], frame: pd.DataFrame
+) -> dict[tuple[str, str], set[int] | int]:
     name = f"frame_{model.__name__}_{len(frame)}"
     con.register(name, frame.assign(_row=range(len(frame))))
     try:
@@ -88,57 +102,78 @@ def _sql_failures(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel]
 
 
 def _offences() -> pd.DataFrame:
-    return pd.DataFrame({
-        "source": ["s", "s", "s", "s"],
-        "country": ["XTS", "xts", "XTS", "XTS"],
-        "record_id": ["1", "1", "2", "3"],
-        "occurred_on": [dt.date(2020, 1, 1), dt.date(2020, 1, 2), None, dt.date(2021, 5, 1)],
-        "national_code": ["a", "", "b", "c"],
-        "iccs_code": ["0101", "9999", "0502", "12"],
-        "area": [None, "N", "S", "S"],
-        "latitude": [1.0, 95.0, None, -90.0],
-        "longitude": [1.0, 1.0, None, 181.0],
-        "unit": ["offences", "persons", "victims", "offences"],
-        "stage": ["police", "police", "courts", "jail"],
-        "file": ["f", "f", "f", None],
-        "row_number": [2, 3, 0, 5],
-    })
+    return pd.DataFrame(
+        {
+            "source": ["s", "s", "s", "s"],
+            "country": ["XTS", "xts", "XTS", "XTS"],
+            "record_id": ["1", "1", "2", "3"],
+            "occurred_on": [dt.date(2020, 1, 1), dt.date(2020, 1, 2), None, dt.date(2021, 5, 1)],
+            "national_code": ["a", "", "b", "c"],
+            "iccs_code": ["0101", "9999", "0502", "12"],
+            "area": [None, "N", "S", "S"],
+            "latitude": [1.0, 95.0, None, -90.0],
+            "longitude": [1.0, 1.0, None, 181.0],
+            "unit": ["offences", "persons", "victims", "offences"],
+            "stage": ["police", "police", "courts", "jail"],
+            "file": ["f", "f", "f", None],
+            "row_number": [2, 3, 0, 5],
+        }
+    )
 
 
 def _counts() -> pd.DataFrame:
-    return pd.DataFrame({
-        "source": ["s"] * 4,
-        "country": ["XTS"] * 4,
-        "area": ["N", "N", None, "S"],
-        "iccs_code": ["0101", "0101", "0502", "x1"],
-        "national_code": ["a", "a", "b", "c"],
-        "year": [2020, 2020, 1850, 2021],
-        "month": pd.array([1, 1, None, 13], dtype="Int64"),
-        "unit": ["offences"] * 4,
-        "stage": ["police"] * 4,
-        "count": [3.0, 1.0, -2.0, 0.0],
-    })
+    return pd.DataFrame(
+        {
+            "source": ["s"] * 4,
+            "country": ["XTS"] * 4,
+            "area": ["N", "N", None, "S"],
+            "iccs_code": ["0101", "0101", "0502", "x1"],
+            "national_code": ["a", "a", "b", "c"],
+            "year": [2020, 2020, 1850, 2021],
+            "month": pd.array([1, 1, None, 13], dtype="Int64"),
+            "unit": ["offences"] * 4,
+            "stage": ["police"] * 4,
+            "count": [3.0, 1.0, -2.0, 0.0],
+        }
+    )
 
 
 def _population() -> pd.DataFrame:
-    return pd.DataFrame({"country": ["XTS", "XTS", "ABCD"], "area": [None, None, "N"], "year": [2020, 2020, 2021],
-                         "population": [100.0, 0.0, 5.0]})
+    return pd.DataFrame(
+        {
+            "country": ["XTS", "XTS", "ABCD"],
+            "area": [None, None, "N"],
+            "year": [2020, 2020, 2021],
+            "population": [100.0, 0.0, 5.0],
+        }
+    )
 
 
 def _mapped() -> pd.DataFrame:
-    return pd.DataFrame({
-        "file_index": [0, 0, 0, 1], "file": ["a.csv", "a.csv", "a.csv", ""], "line": [2, 3, 1, 2],
-        "record_id": ["r1", "r2", "r2", "r4"],
-        "occurred_on": [dt.date(2020, 1, 1), None, dt.date(2020, 1, 3), dt.date(2020, 1, 4)],
-        "national_code": ["A", "B", None, "D"], "iccs_code": ["0101", None, "0502", "0999"],
-        "area": ["N", None, "S", "S"], "latitude": [40.0, 91.0, None, 0.0], "longitude": [10.0, 10.0, None, -190.0],
-        "count": [1.0, 1.0, -1.0, None], "reason": [None, None, "bogus", None],
-        "detail": [None, None, "count: '-1' is negative", None], "raw": [None, None, '{"n": "-1"}', None],
-    })
+    return pd.DataFrame(
+        {
+            "file_index": [0, 0, 0, 1],
+            "file": ["a.csv", "a.csv", "a.csv", ""],
+            "line": [2, 3, 1, 2],
+            "record_id": ["r1", "r2", "r2", "r4"],
+            "occurred_on": [dt.date(2020, 1, 1), None, dt.date(2020, 1, 3), dt.date(2020, 1, 4)],
+            "national_code": ["A", "B", None, "D"],
+            "iccs_code": ["0101", None, "0502", "0999"],
+            "area": ["N", None, "S", "S"],
+            "latitude": [40.0, 91.0, None, 0.0],
+            "longitude": [10.0, 10.0, None, -190.0],
+            "count": [1.0, 1.0, -1.0, None],
+            "reason": [None, None, "bogus", None],
+            "detail": [None, None, "count: '-1' is negative", None],
+            "raw": [None, None, '{"n": "-1"}', None],
+        }
+    )
 
 
-@pytest.mark.parametrize("model, make", [(OffenceRow, _offences), (OffenceCountRow, _counts),
-                                         (PopulationRow, _population), (MappedRecordRow, _mapped)])
+@pytest.mark.parametrize(
+    "model, make",
+    [(OffenceRow, _offences), (OffenceCountRow, _counts), (PopulationRow, _population), (MappedRecordRow, _mapped)],
+)
 def test_sql_and_pandera_fail_the_same_rows_for_the_same_rules(con, model, make) -> None:
     frame = make()
     expected = _pandera_failures(model, frame)
@@ -154,16 +189,22 @@ def test_valid_frames_pass_both_engines(con) -> None:
 
 
 def test_schema_rules_missing_column_optional_column_and_type(con) -> None:
-    con.execute("CREATE TEMP TABLE raw_ok AS SELECT 0 AS file_index, 'a.csv' AS file, 1 AS ordinal, "
-                "'2020-01-01' AS date_raw, 'X' AS offence_raw")
+    con.execute(
+        "CREATE TEMP TABLE raw_ok AS SELECT 0 AS file_index, 'a.csv' AS file, 1 AS ordinal, "
+        "'2020-01-01' AS date_raw, 'X' AS offence_raw"
+    )
     assert all(o.passed for o in validate_table(con, RawRecordRow, "raw_ok")), "optional columns may be absent"
-    con.execute("CREATE TEMP TABLE raw_bad AS SELECT 0 AS file_index, 'a.csv' AS file, 1 AS ordinal, "
-                "'X' AS offence_raw UNION ALL SELECT 0, 'a.csv', 1, 'Y'")
+    con.execute(
+        "CREATE TEMP TABLE raw_bad AS SELECT 0 AS file_index, 'a.csv' AS file, 1 AS ordinal, "
+        "'X' AS offence_raw UNION ALL SELECT 0, 'a.csv', 1, 'Y'"
+    )
     failed = {(o.check, o.column): o for o in validate_table(con, RawRecordRow, "raw_bad") if not o.passed}
     assert set(failed) == {("column_present", "date_raw"), ("unique", "file_index, ordinal")}
     assert failed[("unique", "file_index, ordinal")].failures == 2
-    con.execute("CREATE TEMP TABLE pop_typed AS SELECT 'XTS' AS country, NULL::VARCHAR AS area, "
-                "'2020' AS year, 10.0::DOUBLE AS population")
+    con.execute(
+        "CREATE TEMP TABLE pop_typed AS SELECT 'XTS' AS country, NULL::VARCHAR AS area, "
+        "'2020' AS year, 10.0::DOUBLE AS population"
+    )
     failed = [(o.check, o.column) for o in validate_table(con, PopulationRow, "pop_typed") if not o.passed]
     assert failed == [("dtype", "year")]
     assert "dtype(year)" in failures_text(validate_table(con, PopulationRow, "pop_typed"))

@@ -25,8 +25,10 @@ def warehouse(tmp_path_factory):
     for path in MINI_CONFIG.parent.iterdir():
         shutil.copy(path, folder / path.name)
     config = folder / MINI_CONFIG.name
-    config.write_text(config.read_text(encoding="utf-8").replace("files: incidents_*.csv",
-                                                                 "files: incidents_2023.csv"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("files: incidents_*.csv", "files: incidents_2023.csv"),
+        encoding="utf-8",
+    )
     result = run_pipeline(config, folder / "w.duckdb", folder / "reports", with_reports=False)
     assert result.ok, result
     return result.warehouse
@@ -37,15 +39,17 @@ def test_staged_and_mapped_layers_meet_their_contracts(warehouse, source) -> Non
     with connect(warehouse, read_only=True) as con:
         raw = validate_table(con, RawRecordRow, raw_table(source))
         accepted = validate_table(con, MappedRecordRow, records_table(source), "reason IS NULL")
-        quarantined = con.execute(f"SELECT count(*) FROM {records_table(source)} WHERE reason IS NOT NULL"
-                                  ).fetchall()[0][0]
+        quarantined = con.execute(f"SELECT count(*) FROM {records_table(source)} WHERE reason IS NOT NULL").fetchall()[
+            0
+        ][0]
     assert all(o.passed for o in raw), failures_text(raw)
     assert all(o.passed for o in accepted), failures_text(accepted)
     assert quarantined > 0, "the file must hold bad rows, or the comparison below proves nothing"
 
 
-@pytest.mark.parametrize("model, table", [(OffenceRow, "offences"), (OffenceCountRow, "offence_counts"),
-                                          (QuarantineRow, "quarantine")])
+@pytest.mark.parametrize(
+    "model, table", [(OffenceRow, "offences"), (OffenceCountRow, "offence_counts"), (QuarantineRow, "quarantine")]
+)
 def test_fact_tables_meet_their_contracts(warehouse, model, table) -> None:
     with connect(warehouse, read_only=True) as con:
         outcomes = validate_table(con, model, table)

@@ -41,8 +41,9 @@ sys.exit(main(["run", "--config", sys.argv[2], "--no-reports", "--warehouse", sy
 
 def _start_paused(config: Path, warehouse: Path, marker: Path) -> subprocess.Popen:
     command = [sys.executable, "-c", PAUSED_RUN, str(marker), str(config), str(warehouse)]
-    return subprocess.Popen(command, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        command, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def _state(warehouse: Path) -> dict[str, list[tuple]]:

@@ -11,25 +11,48 @@ from tests.conftest import MINI_CONFIG
 def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
     definitions = build_definitions(MINI_CONFIG, tmp_path / "w.duckdb", tmp_path / "reports")
     repo = definitions.get_repository_def()
-    assert {job.name for job in repo.get_all_jobs()} >= {"reference_job", "sources_job", "mirror_job", "quality_job",
-                                                         "reports_job"}
+    assert {job.name for job in repo.get_all_jobs()} >= {
+        "reference_job",
+        "sources_job",
+        "mirror_job",
+        "quality_job",
+        "reports_job",
+    }
     assert {s.name: s.cron_schedule for s in repo.schedule_defs} == {
-        "monthly_all_sources": "0 2 1 * *", "daily_reports": "0 6 * * *"}
+        "monthly_all_sources": "0 2 1 * *",
+        "daily_reports": "0 6 * * *",
+    }
     assert [s.name for s in repo.sensor_defs] == ["landing_sensor", "reports_sensor"]
     keys = {key.to_user_string() for key in definitions.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"iccs_reference", "population", "staged_records", "mapped_records", "source_facts", "data_quality",
-                    "html_reports", "landing_mirror"}
+    assert keys == {
+        "iccs_reference",
+        "population",
+        "staged_records",
+        "mapped_records",
+        "source_facts",
+        "data_quality",
+        "html_reports",
+        "landing_mirror",
+    }
 
 
 def test_every_writer_shares_one_pool_and_the_facts_carry_their_contracts(tmp_path) -> None:
     definitions = build_definitions(MINI_CONFIG, tmp_path / "w.duckdb", tmp_path / "reports")
     graph = definitions.resolve_asset_graph()
-    writers = [graph.get(dg.AssetKey(name)) for name in ("iccs_reference", "population", "source_facts",
-                                                         "landing_mirror")]
+    writers = [
+        graph.get(dg.AssetKey(name)) for name in ("iccs_reference", "population", "source_facts", "landing_mirror")
+    ]
     assert {node.pools and tuple(node.pools) for node in writers} == {("duckdb_writer",)}
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks >= {"records_conserved", "offences_contract", "offence_counts_contract", "quarantine_contract",
-                      "mapped_share", "iccs_categories_contract", "population_contract"}
+    assert checks >= {
+        "records_conserved",
+        "offences_contract",
+        "offence_counts_contract",
+        "quarantine_contract",
+        "mapped_share",
+        "iccs_categories_contract",
+        "population_contract",
+    }
 
 
 def test_the_module_entry_point_is_lazy_and_loads(monkeypatch, tmp_path) -> None:

@@ -39,8 +39,10 @@ def demo_parquet(tmp_path_factory: pytest.TempPathFactory) -> DemoManifest:
 def _reader(m: DemoManifest) -> str:
     if m.fmt == "parquet":
         return f"read_parquet('{m.incidents_path}')"
-    return (f"read_csv('{m.incidents_path}', header = true, all_varchar = true, delim = ',', strict_mode = true, "
-            "null_padding = false, store_rejects = true, rejects_table = 'rej', rejects_scan = 'rej_scan')")
+    return (
+        f"read_csv('{m.incidents_path}', header = true, all_varchar = true, delim = ',', strict_mode = true, "
+        "null_padding = false, store_rejects = true, rejects_table = 'rej', rejects_scan = 'rej_scan')"
+    )
 
 
 def _checked(m: DemoManifest) -> duckdb.DuckDBPyConnection:
@@ -76,7 +78,6 @@ def _checked(m: DemoManifest) -> duckdb.DuckDBPyConnection:
     return con
 
 
-
 def test_same_seed_gives_byte_identical_files(demo: DemoManifest, tmp_path: Path) -> None:
     again = generate_demo(tmp_path / "again", records=RECORDS, seed=DEFAULT_SEED)
     for name in FILES:
@@ -110,8 +111,7 @@ def test_files_and_columns(demo: DemoManifest) -> None:
     assert con.execute("SELECT count(*) FROM t WHERE NOT regexp_full_match(id, 'XSY[0-9]{9}')").fetchall() == [(0,)]
 
 
-def test_parquet_has_the_same_columns_and_rows_minus_malformed(demo: DemoManifest,
-                                                                 demo_parquet: DemoManifest) -> None:
+def test_parquet_has_the_same_columns_and_rows_minus_malformed(demo: DemoManifest, demo_parquet: DemoManifest) -> None:
     con = duckdb.connect()
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{demo_parquet.incidents_path}')").fetchall()
     assert [(r[0], r[1]) for r in described] == [(c, "VARCHAR") for c in demo.details["columns"].values()]
@@ -125,8 +125,13 @@ def test_config_loads_with_the_pipeline_loader(demo: DemoManifest, demo_parquet:
     for m, fmt in ((demo, "csv"), (demo_parquet, "parquet")):
         config = load_config(m.config_path)
         src = config.sources["demo_police"]
-        assert (src.country, src.level, src.unit, src.stage, src.read.format) == ("XSY", "incident", "offences",
-                                                                            "police", fmt)
+        assert (src.country, src.level, src.unit, src.stage, src.read.format) == (
+            "XSY",
+            "incident",
+            "offences",
+            "police",
+            fmt,
+        )
         assert src.paths() == [m.incidents_path]
         assert src.bbox == m.bbox and src.period == "day" and src.date_format == "%Y-%m-%d"
         assert set(src.columns) == {"record_id", "date", "offence", "latitude", "longitude", "area"}
@@ -152,13 +157,18 @@ def test_correspondence_codes_are_valid_iccs_at_several_levels() -> None:
 
 def test_sdg_16_4_offences_are_mapped_and_recorded(demo: DemoManifest) -> None:
     con = _checked(demo)
-    present = {r[0]: r[1] for r in con.execute(
-        f"SELECT code, count(*) FROM {VALID} GROUP BY code").fetchall()}
+    present = {r[0]: r[1] for r in con.execute(f"SELECT code, count(*) FROM {VALID} GROUP BY code").fetchall()}
     frame = read_correspondence(correspondence_path())
     iccs_of = dict(zip(frame["national_code"], frame["iccs_code"], strict=True))
-    required = {"firearms_trafficking": "090121", "drug_trafficking": "06012", "money_laundering": "07041",
-                "corruption": "07031", "trafficking_in_persons": "0204", "migrant_smuggling": "08051",
-                "organized_criminal_group": "09051"}
+    required = {
+        "firearms_trafficking": "090121",
+        "drug_trafficking": "06012",
+        "money_laundering": "07041",
+        "corruption": "07031",
+        "trafficking_in_persons": "0204",
+        "migrant_smuggling": "08051",
+        "organized_criminal_group": "09051",
+    }
     for component, root in required.items():
         nationals = demo.details["sdg_16_4"][component]
         assert nationals, component
@@ -187,8 +197,10 @@ def test_period_codes_and_districts(demo: DemoManifest) -> None:
 
 def test_population_grows_and_national_rows_are_the_sum(demo: DemoManifest) -> None:
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE p AS SELECT * FROM read_csv('{demo.population_path}', header = true, "
-                "columns = {'country': 'VARCHAR', 'district': 'VARCHAR', 'year': 'INTEGER', 'population': 'BIGINT'})")
+    con.execute(
+        f"CREATE TABLE p AS SELECT * FROM read_csv('{demo.population_path}', header = true, "
+        "columns = {'country': 'VARCHAR', 'district': 'VARCHAR', 'year': 'INTEGER', 'population': 'BIGINT'})"
+    )
     assert con.execute("SELECT DISTINCT country FROM p").fetchall() == [("XSY",)]
     assert con.execute("SELECT count(DISTINCT district), count(DISTINCT year) FROM p").fetchall() == [(50, 6)]
     mismatched = con.execute("""
@@ -205,14 +217,17 @@ def test_population_grows_and_national_rows_are_the_sum(demo: DemoManifest) -> N
 
 def _observed_reasons(con: duckdb.DuckDBPyConnection, csv_file: bool) -> dict[str, int]:
     """First failing check in the pipeline's order; duplicates judged among otherwise valid records."""
-    reasons = dict(con.execute("""
+    reasons = dict(
+        con.execute("""
         SELECT CASE WHEN f_missing THEN 'missing_field' WHEN f_date THEN 'invalid_date'
                     WHEN f_range THEN 'date_out_of_range' WHEN f_code THEN 'unmapped_offence'
                     WHEN f_coords THEN 'invalid_coordinates' WHEN f_outside THEN 'coordinates_outside_country' END,
                count(*)
-        FROM flagged WHERE problems > 0 GROUP BY 1""").fetchall())
+        FROM flagged WHERE problems > 0 GROUP BY 1""").fetchall()
+    )
     reasons["duplicate_record_id"] = con.execute(
-        "SELECT count(*) - count(DISTINCT id) FROM flagged WHERE problems = 0").fetchall()[0][0]
+        "SELECT count(*) - count(DISTINCT id) FROM flagged WHERE problems = 0"
+    ).fetchall()[0][0]
     if csv_file:
         reasons["malformed_line"] = con.execute("SELECT count(DISTINCT line) FROM rej").fetchall()[0][0]
     return reasons
@@ -239,10 +254,13 @@ def test_every_bad_row_has_exactly_one_problem(demo: DemoManifest) -> None:
         AND id NOT IN (SELECT record_id FROM bad WHERE reason NOT IN ('duplicate_record_id', 'malformed_line'))
         """).fetchall()[0][0]
     assert unlisted == 0
-    duplicated = {r[0] for r in con.execute(
-        "SELECT id FROM flagged WHERE problems = 0 GROUP BY id HAVING count(*) > 1").fetchall()}
-    assert duplicated == {r[0] for r in con.execute(
-        "SELECT record_id FROM bad WHERE reason = 'duplicate_record_id'").fetchall()}
+    duplicated = {
+        r[0]
+        for r in con.execute("SELECT id FROM flagged WHERE problems = 0 GROUP BY id HAVING count(*) > 1").fetchall()
+    }
+    assert duplicated == {
+        r[0] for r in con.execute("SELECT record_id FROM bad WHERE reason = 'duplicate_record_id'").fetchall()
+    }
     copies = con.execute("""SELECT count(*) FROM (SELECT id, date_txt, code, lat_txt, lon_txt, district FROM flagged
                             WHERE problems = 0 GROUP BY ALL HAVING count(*) > 1)""").fetchall()[0][0]
     assert copies == len(duplicated)  # the later copy is the same record, sent twice
@@ -251,8 +269,9 @@ def test_every_bad_row_has_exactly_one_problem(demo: DemoManifest) -> None:
     # and each listed line number points at that record (the header is line 1)
     lines = demo.incidents_path.read_text(encoding="utf-8").splitlines()
     listed_lines = con.execute("SELECT line::INT, record_id, reason, value FROM bad").fetchall()
-    assert all(lines[n - 1].startswith(rid + ",") or lines[n - 1].startswith(rid + ";")
-               for n, rid, _, _ in listed_lines)
+    assert all(
+        lines[n - 1].startswith(rid + ",") or lines[n - 1].startswith(rid + ";") for n, rid, _, _ in listed_lines
+    )
     assert all(lines[n - 1] == value for n, _, reason, value in listed_lines if reason == "malformed_line")
     resent = con.execute("SELECT line::INT, first_line::INT FROM bad WHERE reason = 'duplicate_record_id'").fetchall()
     assert resent and all(first < n and lines[first - 1] == lines[n - 1] for n, first in resent)
@@ -267,8 +286,9 @@ def test_valid_counts_and_coordinates_match_the_manifest(demo: DemoManifest) -> 
     missing = con.execute(f"SELECT count(*) FROM {valid} WHERE lat IS NULL AND lon IS NULL").fetchall()[0][0]
     assert missing == demo.details["missing_coordinates"] > 0
     con.execute("CREATE TABLE districts (code VARCHAR, x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE)")
-    con.executemany("INSERT INTO districts VALUES (?, ?, ?, ?, ?)",
-                    [(d["code"], *d["bbox"]) for d in demo.details["districts"]])
+    con.executemany(
+        "INSERT INTO districts VALUES (?, ?, ?, ?, ?)", [(d["code"], *d["bbox"]) for d in demo.details["districts"]]
+    )
     astray = con.execute(f"""SELECT count(*) FROM {valid} v JOIN districts d ON d.code = v.district
                              WHERE lat IS NOT NULL AND NOT (lon BETWEEN x0 AND x1 AND lat BETWEEN y0 AND y1)
                           """).fetchall()[0][0]
@@ -276,8 +296,12 @@ def test_valid_counts_and_coordinates_match_the_manifest(demo: DemoManifest) -> 
 
 
 def _yearly(con: duckdb.DuckDBPyConnection, code: str) -> list[int]:
-    return [r[1] for r in con.execute(
-        f"SELECT year(dt), count(*) FROM {VALID} WHERE code = ? GROUP BY 1 ORDER BY 1", [code]).fetchall()]
+    return [
+        r[1]
+        for r in con.execute(
+            f"SELECT year(dt), count(*) FROM {VALID} WHERE code = ? GROUP BY 1 ORDER BY 1", [code]
+        ).fetchall()
+    ]
 
 
 def test_rising_and_falling_categories(demo: DemoManifest) -> None:
@@ -288,8 +312,7 @@ def test_rising_and_falling_categories(demo: DemoManifest) -> None:
     assert sum(b > a for a, b in zip(rising, rising[1:], strict=False)) >= 4
     assert falling[-1] < 0.6 * falling[0]
     assert sum(b < a for a, b in zip(falling, falling[1:], strict=False)) >= 4
-    total = [r[1] for r in con.execute(
-        f"SELECT year(dt), count(*) FROM {VALID} GROUP BY 1 ORDER BY 1").fetchall()]
+    total = [r[1] for r in con.execute(f"SELECT year(dt), count(*) FROM {VALID} GROUP BY 1 ORDER BY 1").fetchall()]
     assert max(total) < 1.3 * min(total)  # the trends are in the two categories, not in everything
 
 
@@ -298,9 +321,12 @@ def test_seasonal_peaks(demo: DemoManifest) -> None:
     season = demo.details["seasonality"]
 
     def ratio(codes: list[str]) -> float:
-        summer, winter = con.execute(f"""
+        summer, winter = con.execute(
+            f"""
             SELECT count(*) FILTER (month(dt) IN (6, 7, 8)), count(*) FILTER (month(dt) IN (12, 1, 2))
-            FROM {VALID} WHERE code IN (SELECT unnest(?::VARCHAR[]))""", [codes]).fetchall()[0]
+            FROM {VALID} WHERE code IN (SELECT unnest(?::VARCHAR[]))""",
+            [codes],
+        ).fetchall()[0]
         return summer / winter
 
     assert ratio(season["summer_peak"]["national_codes"]) > 1.3
@@ -308,8 +334,7 @@ def test_seasonal_peaks(demo: DemoManifest) -> None:
 
 
 def _distance_km(lat0: float, lon0: float) -> str:
-    return (f"sqrt(power((lat - ({lat0})) * 110.57, 2) "
-            f"+ power((lon - ({lon0})) * 111.32 * cos(radians({lat0})), 2))")
+    return f"sqrt(power((lat - ({lat0})) * 110.57, 2) + power((lon - ({lon0})) * 111.32 * cos(radians({lat0})), 2))"
 
 
 def test_planted_clusters_are_denser_than_their_surroundings(demo: DemoManifest) -> None:
@@ -319,12 +344,14 @@ def test_planted_clusters_are_denser_than_their_surroundings(demo: DemoManifest)
     for c in demo.clusters:
         r, dist = c["radius_km"], _distance_km(c["centre"]["lat"], c["centre"]["lon"])
         assert 1.0 <= r <= 2.0
-        inside, ring, before = con.execute(f"""
+        inside, ring, before = con.execute(
+            f"""
             SELECT count(*) FILTER ({dist} <= {r} AND year(dt) IN (SELECT unnest(?::INT[]))),
                    count(*) FILTER ({dist} > {r} AND {dist} <= {4 * r} AND year(dt) IN (SELECT unnest(?::INT[]))),
                    count(*) FILTER ({dist} <= {r} AND year(dt) NOT IN (SELECT unnest(?::INT[])))
             FROM {VALID} WHERE code IN (SELECT unnest(?::VARCHAR[]))""",
-            [c["years"], c["years"], c["years"], c["national_codes"]]).fetchall()[0]
+            [c["years"], c["years"], c["years"], c["national_codes"]],
+        ).fetchall()[0]
         assert inside >= c["records"], c["id"]
         ring_density = ring / (16 - 1)  # the ring's area is 15 discs
         assert inside > 10 * max(ring_density, 1.0), (c["id"], inside, ring)

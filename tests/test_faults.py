@@ -56,8 +56,10 @@ def _folder(root: Path, files: str = "landing/*.csv", date_format: str = "%Y-%m-
 
 
 def _csv(ids: list[str], bad_dates: frozenset[int] = frozenset()) -> str:
-    rows = [f"{rid},{'2024-13-01' if i in bad_dates else f'2024-01-{i % 28 + 1:02d}'},{'THF' if i % 3 else 'ASS'}"
-            for i, rid in enumerate(ids)]
+    rows = [
+        f"{rid},{'2024-13-01' if i in bad_dates else f'2024-01-{i % 28 + 1:02d}'},{'THF' if i % 3 else 'ASS'}"
+        for i, rid in enumerate(ids)
+    ]
     return "id,date,code\n" + "".join(row + "\n" for row in rows)
 
 
@@ -113,11 +115,22 @@ def _clean(config_path: Path) -> dict[str, list[tuple]]:
 
 
 NAMES = ["a.csv", "b.csv", "c.csv", "d.csv"]
-CONTENTS = st.builds(lambda ids, bad: (ids, bad),
-                     st.lists(st.sampled_from(["r0", "r1", "r2", "r3", "r4", "r5"]), min_size=1, max_size=6),
-                     st.frozensets(st.integers(0, 5), max_size=1))
-OPERATIONS = st.lists(st.tuples(st.sampled_from(["write", "rename", "remove"]), st.sampled_from(NAMES),
-                                st.sampled_from(NAMES), CONTENTS, st.booleans()), min_size=1, max_size=6)
+CONTENTS = st.builds(
+    lambda ids, bad: (ids, bad),
+    st.lists(st.sampled_from(["r0", "r1", "r2", "r3", "r4", "r5"]), min_size=1, max_size=6),
+    st.frozensets(st.integers(0, 5), max_size=1),
+)
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "rename", "remove"]),
+        st.sampled_from(NAMES),
+        st.sampled_from(NAMES),
+        CONTENTS,
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -162,6 +175,7 @@ def _kill_at(file_name: str):
     def hook(file: str) -> None:
         if Path(file).name == file_name:
             raise Killed(file)
+
     return hook
 
 
@@ -233,7 +247,6 @@ def test_a_renamed_file_keeps_its_records_through_iccs_run(tmp_path: Path) -> No
     assert _state_of(warehouse) == _clean(config)
 
 
-
 def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
     """One landing-sensor tick at a time, run as the daemon would: its partition requests applied, then each
     requested run executed in process (with ``honour_run_keys``, a run key already launched is skipped, as the
@@ -245,8 +258,11 @@ def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
     assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
 
     def tick() -> list[str]:
-        context = dg.build_sensor_context(instance=instance, cursor=state["cursor"], resources={
-            "sources": SourcesConfig(path=str(config)), "duckdb": defs.resources["duckdb"]})
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=state["cursor"],
+            resources={"sources": SourcesConfig(path=str(config)), "duckdb": defs.resources["duckdb"]},
+        )
         result = landing_sensor(context)
         for request in result.dynamic_partitions_requests:
             if isinstance(request, dg.AddDynamicPartitionsRequest):
@@ -261,12 +277,14 @@ def _sensor_ticks(config: Path, folder: Path, honour_run_keys: bool = False):
                     continue  # what the sensor daemon does with a run key it already launched
                 state["launched"].add(request.run_key)
             job = defs.resolve_job_def(request.job_name)
-            assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
-                                          tags=dict(request.tags)).success
+            assert job.execute_in_process(
+                instance=instance, partition_key=request.partition_key, tags=dict(request.tags)
+            ).success
         return [request.job_name for request in result.run_requests]
 
     tick.instance = instance  # type: ignore[attr-defined]  # for assertions on the partitions
     return tick
+
 
 def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_duplicates(tmp_path: Path) -> None:
     """The landing sensor's path prunes too (issue 12): a.csv and b.csv share r1; a.csv wins it; a.csv is removed,
@@ -279,12 +297,17 @@ def test_a_file_removed_through_the_sensor_leaves_the_warehouse_and_frees_its_du
     assert tick() == ["sources_job", "sources_job"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT parse_filename(file), record_id FROM offences ORDER BY 2").fetchall() == [
-            ("a.csv", "r0"), ("a.csv", "r1"), ("b.csv", "r2")]
+            ("a.csv", "r0"),
+            ("a.csv", "r1"),
+            ("b.csv", "r2"),
+        ]
     (tmp_path / "landing" / "a.csv").unlink()
     assert tick() == ["mirror_job"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT parse_filename(file), record_id FROM offences ORDER BY 2").fetchall() == [
-            ("b.csv", "r1"), ("b.csv", "r2")]
+            ("b.csv", "r1"),
+            ("b.csv", "r2"),
+        ]
         assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
     assert tick.instance.get_dynamic_partitions(LANDED_FILES.name) == ["s/landing/b.csv"]
 
@@ -312,10 +335,12 @@ def test_a_zip_archive_with_two_members_loads_and_reloads(tmp_path: Path) -> Non
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM offences").fetchone()[0] == 49
             assert con.execute("SELECT file, row_number, reason FROM quarantine").fetchall() == [
-                (str((tmp_path / "cfg" / "landing" / "x.zip").resolve()) + "/a.csv", 5, "invalid_date")]
+                (str((tmp_path / "cfg" / "landing" / "x.zip").resolve()) + "/a.csv", 5, "invalid_date")
+            ]
             assert con.execute("SELECT sum(count)::INT FROM offence_counts").fetchone()[0] == 49
-            assert con.execute("SELECT records_in, records_loaded, records_quarantined, status FROM v_latest_runs"
-                               ).fetchall() == [(50, 49, 1, "loaded")]
+            assert con.execute(
+                "SELECT records_in, records_loaded, records_quarantined, status FROM v_latest_runs"
+            ).fetchall() == [(50, 49, 1, "loaded")]
     assert [(r.records_in, r.records_loaded, r.reasons) for r in result.sources] == [(50, 49, {"invalid_date": 1})]
 
 
@@ -334,8 +359,12 @@ def test_a_failing_blocking_check_rolls_the_load_back_and_names_itself(tmp_path:
         runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
 
     def broken(con, asset, source, file, run_id, incident):
-        return dg.AssetCheckResult(check_name="records_conserved", asset_key=asset, passed=False,
-                                   description="3 records in ≠ 2 loaded + 0 quarantined")
+        return dg.AssetCheckResult(
+            check_name="records_conserved",
+            asset_key=asset,
+            passed=False,
+            description="3 records in ≠ 2 loaded + 0 quarantined",
+        )
 
     monkeypatch.setattr(checks, "_conservation", broken)
     (folder / "landing" / "a.csv").write_text(_csv(["r0", "r1", "r2", "r3"]))
@@ -352,8 +381,10 @@ def test_a_failing_blocking_check_rolls_the_load_back_and_names_itself(tmp_path:
 def test_load_file_verify_failure_leaves_the_tables_untouched() -> None:
     with duckdb.connect() as con:
         ensure_schema(con)
-        con.execute("INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id) "
-                    "VALUES ('s', 'f.csv', 2, 'invalid_date', 'x', NULL, 'old')")
+        con.execute(
+            "INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id) "
+            "VALUES ('s', 'f.csv', 2, 'invalid_date', 'x', NULL, 'old')"
+        )
         with pytest.raises(LoadBlocked, match="blocking check quarantine_contract failed"):
             root = Path(tempfile.mkdtemp())
             try:
@@ -384,8 +415,10 @@ def test_a_date_format_that_matches_nothing_fails_the_run_with_a_diagnosis(tmp_p
     code = cli.main(["run", "--config", str(config), "--warehouse", str(tmp_path / "w.duckdb"), "--no-reports"])
     out = capsys.readouterr().out
     assert code == 1
-    assert ("records_usable: 40 of 40 records quarantined as invalid_date: date_format '%Y-%m' matches none of the "
-            "values of column 'date'; first values seen: 2012, 2013") in out
+    assert (
+        "records_usable: 40 of 40 records quarantined as invalid_date: date_format '%Y-%m' matches none of the "
+        "values of column 'date'; first values seen: 2012, 2013"
+    ) in out
     assert "✓" not in out
     # Nothing is lost: the records are in quarantine, and the warehouse mirrors the file.
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
@@ -398,8 +431,10 @@ def test_the_diagnosis_threshold_and_deliberate_exclusions() -> None:
     src = load_config(_folder(Path(tempfile.mkdtemp()))).sources["s"]
     with duckdb.connect() as con:
         ensure_schema(con)
-        con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE TABLE staging.raw_s (file VARCHAR, "
-                    "file_index INT, ordinal BIGINT, date_raw VARCHAR, offence_raw VARCHAR)")
+        con.execute(
+            "CREATE SCHEMA IF NOT EXISTS staging; CREATE TABLE staging.raw_s (file VARCHAR, "
+            "file_index INT, ordinal BIGINT, date_raw VARCHAR, offence_raw VARCHAR)"
+        )
         assert diagnose(con, src, "f", 100, 2, {"invalid_date": 98}) is None  # 98% < 99%
         assert diagnose(con, src, "f", 100, 1, {"unmapped_offence": 99}).fatal
         assert diagnose(con, src, "f", 10, 5, {"invalid_date": 5}) is None  # too few records to judge a share
@@ -409,8 +444,11 @@ def test_the_diagnosis_threshold_and_deliberate_exclusions() -> None:
         assert diagnose(con, src, "f", 50, 1, {"excluded_offence": 49}) is None
         assert diagnose(con, src, "f", 0, 0, {}) is None
         # Suppressed cells are the publisher's choice (review r2: a table of mostly '..' failed the run).
-        for args in ((100, 1, {"missing_count": 99}), (30, 0, {"missing_count": 30}),
-                     (30, 0, {"missing_count": 20, "excluded_offence": 10})):
+        for args in (
+            (100, 1, {"missing_count": 99}),
+            (30, 0, {"missing_count": 30}),
+            (30, 0, {"missing_count": 20, "excluded_offence": 10}),
+        ):
             suppressed = diagnose(con, src, "f", *args)
             assert suppressed is not None and not suppressed.fatal and "no usable count" in suppressed.text, args
         assert diagnose(con, src, "f", 100, 0, {"missing_count": 50, "invalid_date": 50}).fatal
@@ -421,8 +459,10 @@ def test_a_table_of_mostly_suppressed_cells_loads_with_a_warning_not_a_failed_ru
     """Before: 99 of 100 cells published as '..' failed the run (records_usable ERROR, exit 1, no reports)."""
     (tmp_path / "landing").mkdir()
     (tmp_path / "corr.csv").write_text("national_code,iccs_code\nTHEFT,0502\n")
-    (tmp_path / "landing" / "t.csv").write_text("area,year,offence,count\n" + "".join(
-        f"A{a},{y},THEFT,{12 if (a, y) == (0, 2020) else '..'}\n" for a in range(50) for y in (2020, 2021)))
+    (tmp_path / "landing" / "t.csv").write_text(
+        "area,year,offence,count\n"
+        + "".join(f"A{a},{y},THEFT,{12 if (a, y) == (0, 2020) else '..'}\n" for a in range(50) for y in (2020, 2021))
+    )
     (tmp_path / "sources.yaml").write_text("""
 sources:
   agg:
@@ -434,8 +474,18 @@ sources:
     date_format: "%Y"
     correspondence: corr.csv
 """)
-    code = cli.main(["run", "--config", str(tmp_path / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb"),
-                     "--reports", str(tmp_path / "r"), "--no-reports"])
+    code = cli.main(
+        [
+            "run",
+            "--config",
+            str(tmp_path / "sources.yaml"),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--reports",
+            str(tmp_path / "r"),
+            "--no-reports",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out
     assert "99 of 100 cells have no usable count" in out.out + out.err
@@ -459,19 +509,24 @@ sources:
 """
 
 
-def test_a_wide_column_the_pattern_misses_is_reported_and_map_check_names_the_unused_code(tmp_path: Path,
-                                                                                          capsys) -> None:
+def test_a_wide_column_the_pattern_misses_is_reported_and_map_check_names_the_unused_code(
+    tmp_path: Path, capsys
+) -> None:
     """Before: the 'theft' column (the pattern says 'Theft') vanished with ✓ and no word; map-check said nothing."""
     (tmp_path / "corr.csv").write_text("national_code,iccs_code\nHomicide,0101\nRobbery,0401\nTheft,0502\n")
-    (tmp_path / "wide.csv").write_text("year,region,Homicide,Robbery,theft\n2022,North,3,10,120\n"
-                                       "2022,South,1,7,95\n2023,North,2,12,130\n")
+    (tmp_path / "wide.csv").write_text(
+        "year,region,Homicide,Robbery,theft\n2022,North,3,10,120\n2022,South,1,7,95\n2023,North,2,12,130\n"
+    )
     (tmp_path / "sources.yaml").write_text(WIDE)
     result = run_pipeline(tmp_path / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
     [source] = result.sources
-    assert source.warnings == ["columns_used: 1 column(s) neither matched by wide.columns nor read by a field, so "
-                               "not loaded: theft"]
-    assert cli.main(["map-check", "--config", str(tmp_path / "sources.yaml"),
-                     "--warehouse", str(tmp_path / "w.duckdb")]) == 0
+    assert source.warnings == [
+        "columns_used: 1 column(s) neither matched by wide.columns nor read by a field, so not loaded: theft"
+    ]
+    assert (
+        cli.main(["map-check", "--config", str(tmp_path / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "w: 1 code(s) of corr.csv occur in no record (spelt differently in the data?): Theft" in out
 
@@ -481,7 +536,8 @@ def test_a_wide_column_the_pattern_misses_is_reported_and_map_check_names_the_un
 
 
 def test_the_mapped_share_hint_names_config_and_warehouse_and_map_check_never_writes_the_demo(
-        tmp_path: Path, monkeypatch, capsys) -> None:
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     """Before: the hint said `iccs map-check --source h`; run as written it wrote 11 MB of demo data here."""
     folder = tmp_path / "cfg"
     config = _folder(folder)
@@ -552,7 +608,8 @@ Harbour,2022,1000,700,400
 
 
 def test_a_zip_of_a_nested_totals_source_keeps_one_shortfall_per_cell_through_reloads_and_renames(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Before: the shortfall rows of a zip member ('x.zip/a.csv') were deleted as 'x.zip', so every rerun added
     the same shortfall again (2 rows after two runs, 3 after three); a renamed file's shortfalls stayed in the
     table after the prune removed its counts."""
@@ -585,7 +642,8 @@ sources:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute(query).fetchall() == [("a.csv", "Harbour", 2022, "THEFT")]
             assert con.execute("SELECT DISTINCT file FROM nested_shortfalls").fetchall() == [
-                (str((tmp_path / "landing" / name).resolve()) + "/a.csv",)]
+                (str((tmp_path / "landing" / name).resolve()) + "/a.csv",)
+            ]
     warnings = [w for w in result.quality_warnings if w.startswith("nested_total_shortfall")]
     assert len(warnings) == 1 and warnings[0].count("Harbour 2022") == 1, warnings
 
@@ -627,8 +685,12 @@ def test_a_file_removed_through_the_sensor_narrows_the_coverage_window(tmp_path:
     config = _folder(tmp_path)
     for name, years in (("old", (2010, 2011)), ("new", (2020, 2021))):
         ids = [f"{name}{y}{m:02d}{i}" for y in years for m in range(1, 13) for i in range(3)]
-        (tmp_path / "landing" / f"{name}.csv").write_text("id,date,code\n" + "".join(
-            f"{rid},{rid[len(name):len(name) + 4]}-{rid[len(name) + 4:len(name) + 6]}-01,THF\n" for rid in ids))
+        (tmp_path / "landing" / f"{name}.csv").write_text(
+            "id,date,code\n"
+            + "".join(
+                f"{rid},{rid[len(name) : len(name) + 4]}-{rid[len(name) + 4 : len(name) + 6]}-01,THF\n" for rid in ids
+            )
+        )
     warehouse = tmp_path / "w.duckdb"
     assert run_pipeline(config, warehouse, tmp_path / "r", with_reports=False).ok
     window = "SELECT first_period, last_period FROM v_coverage"
@@ -643,9 +705,18 @@ def test_a_file_removed_through_the_sensor_narrows_the_coverage_window(tmp_path:
 
 
 ZIP_NAMES = ["a.csv", "b.zip", "c.csv", "d.zip"]
-ZIP_OPERATIONS = st.lists(st.tuples(st.sampled_from(["write", "rename", "remove"]), st.sampled_from(ZIP_NAMES),
-                                    st.sampled_from(ZIP_NAMES), CONTENTS, CONTENTS, st.booleans()),
-                          min_size=1, max_size=6)
+ZIP_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "rename", "remove"]),
+        st.sampled_from(ZIP_NAMES),
+        st.sampled_from(ZIP_NAMES),
+        CONTENTS,
+        CONTENTS,
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -669,8 +740,12 @@ def test_any_sequence_of_changes_with_zip_archives_conserves_every_record_and_eq
                     else:
                         (landing / name).write_text(_csv(*first))
                     touched.append(landing / name)
-                elif (kind == "rename" and (landing / name).exists() and name != other
-                      and Path(name).suffix == Path(other).suffix):
+                elif (
+                    kind == "rename"
+                    and (landing / name).exists()
+                    and name != other
+                    and Path(name).suffix == Path(other).suffix
+                ):
                     (landing / name).replace(landing / other)
                     touched.append(landing / other)
                 elif kind == "remove" and (landing / name).exists():

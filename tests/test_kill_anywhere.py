@@ -40,7 +40,7 @@ def _split_demo(folder: Path, parts: int = 4) -> Path:
     header, *lines = incidents.read_text(encoding="utf-8").splitlines(keepends=True)
     size = len(lines) // parts + 1
     for index in range(parts):
-        chunk = lines[index * size:(index + 1) * size]
+        chunk = lines[index * size : (index + 1) * size]
         (folder / f"incidents_{index}.csv").write_text(header + "".join(chunk), encoding="utf-8")
     incidents.unlink()
     config = manifest.config_path
@@ -53,9 +53,24 @@ def _split_demo(folder: Path, parts: int = 4) -> Path:
 def _run(config: Path, warehouse: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DAGSTER_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--warehouse",
-                             str(warehouse), "--no-reports"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "run",
+            "--config",
+            str(config),
+            "--warehouse",
+            str(warehouse),
+            "--no-reports",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _complete(config: Path, warehouse: Path) -> float:

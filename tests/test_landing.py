@@ -28,8 +28,9 @@ sources:
 
 
 def _month(folder: Path, month: int, records: int) -> Path:
-    rows = "".join(f"m{month}-{i},2024-{month:02d}-{i % 28 + 1:02d},{'THF' if i % 3 else 'ASS'}\n"
-                   for i in range(records))
+    rows = "".join(
+        f"m{month}-{i},2024-{month:02d}-{i % 28 + 1:02d},{'THF' if i % 3 else 'ASS'}\n" for i in range(records)
+    )
     path = folder / "landing" / f"2024-{month:02d}.csv"
     path.write_text("id,date,code\n" + rows)
     return path
@@ -52,9 +53,14 @@ class Landing:
 
     def tick(self) -> list[str]:
         """One sensor evaluation, its requested runs executed as the daemon would."""
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
-                                          resources={"sources": SourcesConfig(path=str(self.root / "sources.yaml")),
-                                                     "duckdb": self.defs.resources["duckdb"]})
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={
+                "sources": SourcesConfig(path=str(self.root / "sources.yaml")),
+                "duckdb": self.defs.resources["duckdb"],
+            },
+        )
         result = landing_sensor(context)
         for request in result.dynamic_partitions_requests:
             self.instance.add_dynamic_partitions(LANDED_FILES.name, list(request.partition_keys))

@@ -42,25 +42,31 @@ def test_minimal_tables_default_to_full_correspondence(tmp_path: Path) -> None:
     assert frame["share"].isna().all() and frame["valid_from"].isna().all()
 
 
-@pytest.mark.parametrize(("rows", "line", "problem"), [
-    ("HOM,Murder,0199,full,,,,,\n", 2, "'0199' is not an ICCS v1.0 code"),
-    ("HOM,Murder,0101,full,,,,,\nHOM,Homicide,0101,full,,,,,\n", 2, "duplicate national_code for the same validity"),
-    ("V,Violence,02,split,0.6,,,,\nV,Violence,03,split,0.3,,,,\n", 2, "do not sum to 1"),
-    ("V,Violence,02,split,0.5,,,,\nV,Violence,02,split,0.5,,,,\n", 2, "the same ICCS target twice in one split"),
-    ("V,Violence,02,split,,,,,\n", 2, "a 'split' row needs a share"),
-    ("V,Violence,02,full,0.5,,,,\n", 2, "share is given on a row that is not 'split'"),
-    ("V,Violence,02,split,0.5,,,,\nV,Violence,03,full,,,,,\n", 2, "duplicate national_code"),
-    ("R,Robbery,0401,full,,2010-01-01,2020-12-31,,\nR,Robbery,04011,full,,2020-01-01,,,\n", 2,
-     "validity overlaps"),
-    ("R,Robbery,0401,full,,2021-01-01,2020-12-31,,\n", 2, "valid_from is after valid_to"),
-    ("R,Robbery,0401,full,,01/02/2020,,,\n", 2, "field 'valid_from': not a date"),
-    ("R,Robbery,0401,full,abc,,,,\n", 2, "field 'share': not a number"),
-    ("R,Robbery,0401,roughly,,,,,\n", 2, "field 'correspondence': not one of"),
-    ("R,Robbery,0401,full,,,,gut_feeling,\n", 2, "basis"),
-    ("A,Anti-social,,excluded,,,,,\n", 2, "no note saying why"),
-    ("A,Anti-social,0801,excluded,,,,,not an offence\n", 2, "an 'excluded' row has an ICCS code"),
-    ("OK,Fine,0101,full,,,,,\nA,Anti-social,,full,,,,,\n", 3, "iccs_code is empty"),
-])
+@pytest.mark.parametrize(
+    ("rows", "line", "problem"),
+    [
+        ("HOM,Murder,0199,full,,,,,\n", 2, "'0199' is not an ICCS v1.0 code"),
+        (
+            "HOM,Murder,0101,full,,,,,\nHOM,Homicide,0101,full,,,,,\n",
+            2,
+            "duplicate national_code for the same validity",
+        ),
+        ("V,Violence,02,split,0.6,,,,\nV,Violence,03,split,0.3,,,,\n", 2, "do not sum to 1"),
+        ("V,Violence,02,split,0.5,,,,\nV,Violence,02,split,0.5,,,,\n", 2, "the same ICCS target twice in one split"),
+        ("V,Violence,02,split,,,,,\n", 2, "a 'split' row needs a share"),
+        ("V,Violence,02,full,0.5,,,,\n", 2, "share is given on a row that is not 'split'"),
+        ("V,Violence,02,split,0.5,,,,\nV,Violence,03,full,,,,,\n", 2, "duplicate national_code"),
+        ("R,Robbery,0401,full,,2010-01-01,2020-12-31,,\nR,Robbery,04011,full,,2020-01-01,,,\n", 2, "validity overlaps"),
+        ("R,Robbery,0401,full,,2021-01-01,2020-12-31,,\n", 2, "valid_from is after valid_to"),
+        ("R,Robbery,0401,full,,01/02/2020,,,\n", 2, "field 'valid_from': not a date"),
+        ("R,Robbery,0401,full,abc,,,,\n", 2, "field 'share': not a number"),
+        ("R,Robbery,0401,roughly,,,,,\n", 2, "field 'correspondence': not one of"),
+        ("R,Robbery,0401,full,,,,gut_feeling,\n", 2, "basis"),
+        ("A,Anti-social,,excluded,,,,,\n", 2, "no note saying why"),
+        ("A,Anti-social,0801,excluded,,,,,not an offence\n", 2, "an 'excluded' row has an ICCS code"),
+        ("OK,Fine,0101,full,,,,,\nA,Anti-social,,full,,,,,\n", 3, "iccs_code is empty"),
+    ],
+)
 def test_each_rule_names_file_line_and_problem(tmp_path: Path, rows: str, line: int, problem: str) -> None:
     path = _table(tmp_path, HEAD + rows)
     with pytest.raises(CorrespondenceError) as caught:
@@ -72,8 +78,10 @@ def test_each_rule_names_file_line_and_problem(tmp_path: Path, rows: str, line: 
 
 
 def test_consecutive_validity_periods_and_splits_per_period_are_allowed(tmp_path: Path) -> None:
-    rows = ("R,Robbery,0401,full,,,2019-12-31,,\n"
-            "R,Robbery,02,split,0.5,2020-01-01,,,\nR,Robbery,04,split,0.5,2020-01-01,,,\n")
+    rows = (
+        "R,Robbery,0401,full,,,2019-12-31,,\n"
+        "R,Robbery,02,split,0.5,2020-01-01,,,\nR,Robbery,04,split,0.5,2020-01-01,,,\n"
+    )
     frame = read_correspondence(_table(tmp_path, HEAD + rows))
     assert len(frame) == 3
 
@@ -85,8 +93,9 @@ def test_a_missing_required_column_is_named(tmp_path: Path) -> None:
 
 def test_tables_in_their_own_layout_are_renamed_and_marked_excluded(tmp_path: Path) -> None:
     path = _table(tmp_path, "code,name,target\n101,Quebrantamiento,08062\n704,Homicidio simple,Excluido 2024\n")
-    frame = read_correspondence(path, {"national_code": "code", "national_label": "name", "iccs_code": "target"},
-                                ["Excluido 2024"])
+    frame = read_correspondence(
+        path, {"national_code": "code", "national_label": "name", "iccs_code": "target"}, ["Excluido 2024"]
+    )
     assert list(frame["correspondence"]) == ["full", "excluded"]
     assert frame.loc[1, "note"] == "Excluido 2024" and frame.loc[1, "iccs_code"] is None
     with pytest.raises(CorrespondenceError, match="line 3: field 'iccs_code': 'Excluido 2024' is not an ICCS"):
@@ -96,8 +105,11 @@ def test_tables_in_their_own_layout_are_renamed_and_marked_excluded(tmp_path: Pa
 @requires_shared_data()
 def test_chile_national_penal_codes_load_as_a_correspondence_table() -> None:
     path = SHARED / "reference" / "iccs" / "correspondence" / "chile_cnp_to_iccs.csv"
-    frame = read_correspondence(path, {"national_code": "cnp_code", "national_label": "cnp_label_es",
-                                       "iccs_code": "iccs_code_manual"}, ["Excluido 2024"])
+    frame = read_correspondence(
+        path,
+        {"national_code": "cnp_code", "national_label": "cnp_label_es", "iccs_code": "iccs_code_manual"},
+        ["Excluido 2024"],
+    )
     assert len(frame) == 595
     assert (frame["correspondence"] == "excluded").sum() == 15
     assert frame.loc[frame["national_code"] == "704", "correspondence"].item() == "excluded"  # Homicidio simple

@@ -10,17 +10,20 @@ import iccs
 from iccs.matching import label_key, suggest
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("Break and Enter Residential/Other", "break and enter residential other"),
-    ("  HOMICIDIO   CULPOSO ", "homicidio culposo"),
-    ("Asfixia mecánica", "asfixia mecanica"),
-    ("Tráfico de menores", "trafico de menores"),
-    ("Trafficking in persons (TIP)", "trafficking in persons tip"),
-    ("Straße", "strasse"),
-    ("", ""),
-    (None, ""),
-    ("!!!", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Break and Enter Residential/Other", "break and enter residential other"),
+        ("  HOMICIDIO   CULPOSO ", "homicidio culposo"),
+        ("Asfixia mecánica", "asfixia mecanica"),
+        ("Tráfico de menores", "trafico de menores"),
+        ("Trafficking in persons (TIP)", "trafficking in persons tip"),
+        ("Straße", "strasse"),
+        ("", ""),
+        (None, ""),
+        ("!!!", ""),
+    ],
+)
 def test_label_key_folds_case_accents_punctuation_and_spacing(text, key) -> None:
     assert label_key(text) == key
 
@@ -31,16 +34,19 @@ def test_labels_differing_only_in_form_share_a_key() -> None:
     assert label_key("Robo") != label_key("Robos")
 
 
-@pytest.mark.parametrize(("label", "expected"), [
-    ("Burglary", "0501"),
-    ("Robbery", "0401"),
-    ("Harassment", "02081"),
-    ("Trata de personas", "0204"),
-    ("Extorsión", "02051"),
-    ("Theft of Bicycle", "0502"),
-    ("Possession of weapons", "09011"),
-    ("Break and Enter Residential/Other", "05012"),
-])
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("Burglary", "0501"),
+        ("Robbery", "0401"),
+        ("Harassment", "02081"),
+        ("Trata de personas", "0204"),
+        ("Extorsión", "02051"),
+        ("Theft of Bicycle", "0502"),
+        ("Possession of weapons", "09011"),
+        ("Break and Enter Residential/Other", "05012"),
+    ],
+)
 def test_suggestions_rank_the_evident_category_first(label, expected) -> None:
     found = suggest(label)
     assert found[0].code == expected, [(c.code, c.score) for c in found]

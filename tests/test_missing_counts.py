@@ -39,8 +39,11 @@ def _copy_fixture(folder: Path) -> Path:
 def _valid_cells() -> dict[tuple[str, str, int], int]:
     """The fixture's cells that hold a whole, non-negative number, read here with the csv module."""
     with (FIXTURE / "regions.csv").open(newline="") as handle:
-        return {(r["region"], r["offence"], int(r["year"])): int(r["offences"]) for r in csv.DictReader(handle)
-                if re.fullmatch(r"\d+", r["offences"].strip())}
+        return {
+            (r["region"], r["offence"], int(r["year"])): int(r["offences"])
+            for r in csv.DictReader(handle)
+            if re.fullmatch(r"\d+", r["offences"].strip())
+        }
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +67,13 @@ def test_the_run_and_its_reports_succeed_and_conserve_every_record(run) -> None:
     assert (totals["regions"].records_in, totals["regions"].records_loaded) == (64, 51)
     assert totals["regions"].reasons == {"missing_count": 10, "invalid_count": 3}
     assert (totals["typed"].records_in, totals["typed"].records_loaded, totals["typed"].reasons) == (
-        6, 3, {"missing_count": 3})
+        6,
+        3,
+        {"missing_count": 3},
+    )
     for records_in, loaded, quarantined, source in _query(
-            run, "SELECT records_in, records_loaded, records_quarantined, source FROM runs"):
+        run, "SELECT records_in, records_loaded, records_quarantined, source FROM runs"
+    ):
         in_quarantine = _query(run, f"SELECT count(*) FROM quarantine WHERE source = '{source}'")[0][0]
         assert records_in == loaded + quarantined == loaded + in_quarantine
 
@@ -76,8 +83,11 @@ def test_no_number_in_the_warehouse_is_nan_or_infinite(run) -> None:
     assert _query(run, "SELECT count(*) FROM population WHERE NOT isfinite(population) OR population <= 0") == [(0,)]
     assert _query(run, "SELECT count(*) FROM v_rates WHERE NOT isfinite(rate_per_100k) OR isnan(count)") == [(0,)]
     with connect(run.warehouse, read_only=True) as con:
-        for model, table in ((OffenceCountRow, "offence_counts"), (PopulationRow, "population"),
-                             (OffenceRow, "offences")):
+        for model, table in (
+            (OffenceCountRow, "offence_counts"),
+            (PopulationRow, "population"),
+            (OffenceRow, "offences"),
+        ):
             outcomes = validate_table(con, model, table)
             assert all(o.passed for o in outcomes), failures_text(outcomes)
 
@@ -89,19 +99,26 @@ def test_national_counts_are_the_sums_of_the_valid_cells(run) -> None:
     assert by_year == {2019: 409, 2020: 369, 2021: 384, 2022: 436}  # by hand: e.g. 2019 = 536 - 44 - 43 - 40
     got = dict(_query(run, "SELECT year, sum(count) FROM offence_counts WHERE source = 'regions' GROUP BY 1"))
     assert got == by_year
-    national = dict(_query(run, "SELECT year, sum(count) FROM v_counts WHERE source = 'regions' AND area IS NULL "
-                                "AND level = 1 GROUP BY 1"))
+    national = dict(
+        _query(
+            run,
+            "SELECT year, sum(count) FROM v_counts WHERE source = 'regions' AND area IS NULL AND level = 1 GROUP BY 1",
+        )
+    )
     assert national == by_year
     assert dict(_query(run, "SELECT year, sum(count) FROM offence_counts WHERE source = 'typed' GROUP BY 1")) == {
-        2020: 5, 2021: 10}
+        2020: 5,
+        2021: 10,
+    }
 
 
 def test_markers_apply_to_counts_only(run) -> None:
     """An area called 'NA' and an offence coded 'x' are names, not missing values."""
     areas = {a for (a,) in _query(run, "SELECT DISTINCT area FROM offence_counts WHERE source = 'regions'")}
     assert areas == {"North", "South", "x-Region", "NA"}
-    codes = dict(_query(run, "SELECT national_code, sum(count) FROM offence_counts WHERE source = 'regions' "
-                             "GROUP BY 1"))
+    codes = dict(
+        _query(run, "SELECT national_code, sum(count) FROM offence_counts WHERE source = 'regions' GROUP BY 1")
+    )
     assert codes["x"] == sum(v for (_, o, _), v in _valid_cells().items() if o == "x")
 
 
@@ -115,24 +132,33 @@ def test_missing_and_invalid_counts_say_what_was_seen(run) -> None:
     assert rows[24] == "invalid_count: offences: '-3' is not a non-negative number"
     assert rows[50].startswith("invalid_count: offences: '12.5' is not a whole number")
     typed = dict(_query(run, "SELECT row_number, detail FROM quarantine WHERE source = 'typed'"))
-    assert typed == {3: "victims: 'nan' (missing)", 4: "victims: 'inf' (not a finite number)",
-                     5: "victims: '-inf' (not a finite number)"}
+    assert typed == {
+        3: "victims: 'nan' (missing)",
+        4: "victims: 'inf' (not a finite number)",
+        5: "victims: '-inf' (not a finite number)",
+    }
 
 
 def test_split_counts_are_flagged_allocated(run) -> None:
-    flags = _query(run, "SELECT national_code, flag, count(*) FROM offence_counts WHERE source = 'regions' "
-                        "GROUP BY ALL ORDER BY ALL")
+    flags = _query(
+        run,
+        "SELECT national_code, flag, count(*) FROM offence_counts WHERE source = 'regions' GROUP BY ALL ORDER BY ALL",
+    )
     assert flags == [("HOM", None, 12), ("MIX", "allocated", 30), ("THF", None, 12), ("x", None, 12)]
-    fractional = _query(run, "SELECT count(*) FROM offence_counts WHERE count <> trunc(count) "
-                             "AND coalesce(flag, '') <> 'allocated'")
+    fractional = _query(
+        run, "SELECT count(*) FROM offence_counts WHERE count <> trunc(count) AND coalesce(flag, '') <> 'allocated'"
+    )
     assert fractional == [(0,)]
     mix = sum(v for (_, o, _), v in _valid_cells().items() if o == "MIX")
     assert _query(run, "SELECT sum(count) FROM offence_counts WHERE national_code = 'MIX'") == [(mix,)]
 
 
 def test_bad_population_rows_are_rejected_with_file_line_and_value(run) -> None:
-    rows = _query(run, "SELECT parse_filename(file), row_number, detail FROM quarantine WHERE source = 'population' "
-                       "AND reason = 'invalid_population' ORDER BY row_number")
+    rows = _query(
+        run,
+        "SELECT parse_filename(file), row_number, detail FROM quarantine WHERE source = 'population' "
+        "AND reason = 'invalid_population' ORDER BY row_number",
+    )
     assert rows == [
         ("population.csv", 7, "population: 'NaN' (missing)"),
         ("population.csv", 9, "population: '-51500' is not a positive number"),
@@ -144,8 +170,11 @@ def test_bad_population_rows_are_rejected_with_file_line_and_value(run) -> None:
     # A national figure is never the sum of areas of which one was rejected: only 2019 is given as such.
     assert _query(run, "SELECT year, population FROM population WHERE area IS NULL") == [(2019, 200000.0)]
     assert _query(run, "SELECT count(*) FROM population") == [(12,)]
-    rates = _query(run, "SELECT year, rate_per_100k FROM v_rates WHERE source = 'regions' AND area IS NULL "
-                        "AND iccs_code = '05' ORDER BY year")
+    rates = _query(
+        run,
+        "SELECT year, rate_per_100k FROM v_rates WHERE source = 'regions' AND area IS NULL "
+        "AND iccs_code = '05' ORDER BY year",
+    )
     assert rates == [(2019, 112.5), (2020, None), (2021, None), (2022, None)]
 
 
@@ -173,11 +202,18 @@ def _models() -> list[type[pa.DataFrameModel]]:
 
 
 def test_every_numeric_column_of_every_contract_forbids_nan_and_infinity() -> None:
-    floats = [(m.__name__, name) for m in _models() for name, column in m.to_schema().columns.items()
-              if str(column.dtype).startswith("float")]
+    floats = [
+        (m.__name__, name)
+        for m in _models()
+        for name, column in m.to_schema().columns.items()
+        if str(column.dtype).startswith("float")
+    ]
     assert ("OffenceCountRow", "count") in floats and ("PopulationRow", "population") in floats
-    missing = [(model, name) for model, name in floats
-               if "finite" not in {c.name for c in getattr(schemas, model).to_schema().columns[name].checks}]
+    missing = [
+        (model, name)
+        for model, name in floats
+        if "finite" not in {c.name for c in getattr(schemas, model).to_schema().columns[name].checks}
+    ]
     assert missing == []
 
 
@@ -189,8 +225,10 @@ def test_the_sql_contract_catches_nan_and_infinity(value) -> None:
                            '0101' AS iccs_code, 'HOM' AS national_code, 2020 AS year, NULL::BIGINT AS month,
                            'offences' AS unit, 'police' AS stage, '{value}'::DOUBLE AS count""")
     con.execute("CREATE TABLE iccs_categories AS SELECT '0101' AS code")
-    con.execute(f"CREATE TABLE pop AS SELECT 'XMC' AS country, NULL::VARCHAR AS area, 2020 AS year, "
-                f"'{value}'::DOUBLE AS population")
+    con.execute(
+        f"CREATE TABLE pop AS SELECT 'XMC' AS country, NULL::VARCHAR AS area, 2020 AS year, "
+        f"'{value}'::DOUBLE AS population"
+    )
     for model, table, column in ((OffenceCountRow, "counts", "count"), (PopulationRow, "pop", "population")):
         failed = {(o.check, o.column) for o in validate_table(con, model, table) if not o.passed}
         assert ("finite", column) in failed, failed
@@ -206,7 +244,8 @@ def _config(folder: Path, population: str, header: str = "country,area,year,popu
     (folder / "sources.yaml").write_text(
         "sources:\n  src:\n    country: XMC\n    level: aggregate\n    unit: offences\n    files: in.csv\n"
         "    columns: {date: year, offence: code, count: n}\n    date_format: '%Y'\n    correspondence: corr.csv\n"
-        + population)
+        + population
+    )
     return folder / "sources.yaml"
 
 
@@ -220,7 +259,9 @@ def test_population_as_one_mapping_with_standard_columns(tmp_path) -> None:
     ensure_schema(con)
     assert load_population(con, config.population) == 2
     assert con.execute("SELECT area, population FROM population ORDER BY area").fetchall() == [
-        ("North", 1000.0), (None, 5000.0)]
+        ("North", 1000.0),
+        (None, 5000.0),
+    ]
     # Case does not matter for the standard names; a list works as before.
     config = load_config(_config(tmp_path, "population:\n  - files: pop.csv\n", "Country,Area,YEAR,Population"))
     assert load_population(con, config.population) == 2
@@ -238,8 +279,11 @@ def test_population_errors_name_the_real_problem(tmp_path) -> None:
         load_config(_config(tmp_path, "population: pop.csv\n"))
     config = load_config(_config(tmp_path, "population:\n  files: pop.csv\n", "iso3,area,year,total"))
     con = duckdb.connect()
-    with pytest.raises(SourceError, match=r"pop.csv: population: field 'columns.country': no column named "
-                                          r"'country' in the file \(columns: iso3, area, year, total\)"):
+    with pytest.raises(
+        SourceError,
+        match=r"pop.csv: population: field 'columns.country': no column named "
+        r"'country' in the file \(columns: iso3, area, year, total\)",
+    ):
         load_population(con, config.population)
 
 
@@ -261,36 +305,68 @@ def test_excel_errors_nan_and_markers_are_missing_counts(tmp_path) -> None:
 
     book = openpyxl.Workbook()
     sheet = book.active
-    for row in (["year", "code", "n"], [2020, "THF", 4], [2020, "HOM", "#N/A"], [2021, "THF", float("nan")],
-                [2021, "HOM", " .. "], [2022, "THF", 3.0], [2022, "HOM", 2.5]):
+    for row in (
+        ["year", "code", "n"],
+        [2020, "THF", 4],
+        [2020, "HOM", "#N/A"],
+        [2021, "THF", float("nan")],
+        [2021, "HOM", " .. "],
+        [2022, "THF", 3.0],
+        [2022, "HOM", 2.5],
+    ):
         sheet.append(row)
     book.save(tmp_path / "in.xlsx")
-    spec = {"country": "XTS", "level": "aggregate", "unit": "offences", "files": "in.xlsx", "format": "xlsx",
-            "columns": {"date": "year", "offence": "code", "count": "n"}, "date_format": "%Y",
-            "correspondence": "correspondence.csv"}
+    spec = {
+        "country": "XTS",
+        "level": "aggregate",
+        "unit": "offences",
+        "files": "in.xlsx",
+        "format": "xlsx",
+        "columns": {"date": "year", "offence": "code", "count": "n"},
+        "date_format": "%Y",
+        "correspondence": "correspondence.csv",
+    }
     con, _ = stage_and_classify(tmp_path, spec)
     assert records(con, columns="line, count, reason, detail") == [
-        (2, 4.0, None, None), (3, None, "missing_count", "n: '#N/A' (missing)"),
+        (2, 4.0, None, None),
+        (3, None, "missing_count", "n: '#N/A' (missing)"),
         (4, None, "missing_count", "n: empty (missing)"),  # a sheet cannot hold NaN: openpyxl writes no value
         (5, None, "missing_count", "n: '..' (missing)"),
-        (6, 3.0, None, None), (7, 2.5, "invalid_count", "n: '2.5' is not a whole number (a source of estimates "
-                                                        "with decimals sets fractional_counts: true)")]
+        (6, 3.0, None, None),
+        (
+            7,
+            2.5,
+            "invalid_count",
+            "n: '2.5' is not a whole number (a source of estimates with decimals sets fractional_counts: true)",
+        ),
+    ]
 
 
 def test_wide_tables_keep_marked_cells_as_missing_counts_and_own_markers_add_to_the_defaults(tmp_path) -> None:
     from tests.formats_fixture import records, stage_and_classify
 
     (tmp_path / "in.csv").write_text("code,2019,2020,2021\nTHF,5,..,\nHOM,-999,2,c\n")
-    spec = {"country": "XTS", "level": "aggregate", "unit": "offences", "files": "in.csv", "layout": "wide",
-            "wide": {"columns": r"^\d{4}$", "names_to": "year", "values_to": "n"}, "missing_values": [-999],
-            "columns": {"date": "year", "offence": "code", "count": "n"}, "date_format": "%Y",
-            "correspondence": "correspondence.csv"}
+    spec = {
+        "country": "XTS",
+        "level": "aggregate",
+        "unit": "offences",
+        "files": "in.csv",
+        "layout": "wide",
+        "wide": {"columns": r"^\d{4}$", "names_to": "year", "values_to": "n"},
+        "missing_values": [-999],
+        "columns": {"date": "year", "offence": "code", "count": "n"},
+        "date_format": "%Y",
+        "correspondence": "correspondence.csv",
+    }
     con, staged = stage_and_classify(tmp_path, spec)
     assert staged.records_in == 5  # the empty 2021 THF cell is not a record
     assert records(con, columns="national_code, year(occurred_on), reason, detail") == [
-        ("THF", 2019, None, None), ("THF", 2020, "missing_count", "n: '..' (missing)"),
-        ("HOM", 2019, "missing_count", "n: '-999' (missing)"), ("HOM", 2020, None, None),
-        ("HOM", 2021, "invalid_count", "n: 'c' is not a non-negative number")]
+        ("THF", 2019, None, None),
+        ("THF", 2020, "missing_count", "n: '..' (missing)"),
+        ("HOM", 2019, "missing_count", "n: '-999' (missing)"),
+        ("HOM", 2020, None, None),
+        ("HOM", 2021, "invalid_count", "n: 'c' is not a non-negative number"),
+    ]
 
 
 def test_the_population_asset_counts_rejected_rows(tmp_path) -> None:
@@ -300,11 +376,15 @@ def test_the_population_asset_counts_rejected_rows(tmp_path) -> None:
     from pipelines.resources import SourcesConfig, WarehouseResource
 
     config = _copy_fixture(tmp_path / "input")
-    result = dg.materialize([iccs_reference, population], resources={
-        "duckdb": WarehouseResource(database=str(tmp_path / "w.duckdb")), "sources": SourcesConfig(path=str(config))})
+    result = dg.materialize(
+        [iccs_reference, population],
+        resources={
+            "duckdb": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+            "sources": SourcesConfig(path=str(config)),
+        },
+    )
     assert result.success
-    materialized = [e for e in result.get_asset_materialization_events()
-                    if e.asset_key == dg.AssetKey("population")]
+    materialized = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("population")]
     metadata = materialized[0].materialization.metadata
     assert metadata["rows"].value == 12 and metadata["rejected_rows"].value == 6
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
@@ -316,18 +396,29 @@ def test_a_sum_of_small_areas_is_not_stored_short(tmp_path) -> None:
     from warehouse.ddl import ensure_schema
     from warehouse.population import load_population
 
-    path = _config(tmp_path, "population:\n  files: small.csv\n  area_lookup: {file: lookup.csv, from: small, "
-                             "to: area}\n")
+    path = _config(
+        tmp_path, "population:\n  files: small.csv\n  area_lookup: {file: lookup.csv, from: small, to: area}\n"
+    )
     (tmp_path / "lookup.csv").write_text("small,area\na1,North\na2,North\nb1,South\n")
-    (tmp_path / "small.csv").write_text("country,area,year,population\nXMC,a1,2020,100\nXMC,a2,2020,-\n"
-                                        "XMC,b1,2020,50\nXMC,a1,2021,110\nXMC,a2,2021,120\n")
+    (tmp_path / "small.csv").write_text(
+        "country,area,year,population\nXMC,a1,2020,100\nXMC,a2,2020,-\n"
+        "XMC,b1,2020,50\nXMC,a1,2021,110\nXMC,a2,2021,120\n"
+    )
     con = duckdb.connect()
     ensure_schema(con)
     load_population(con, load_config(path).population)
     assert con.execute("SELECT area, year, population FROM population ORDER BY ALL").fetchall() == [
-        ("North", 2021, 230.0), ("South", 2020, 50.0), (None, 2021, 230.0)]
-    assert con.execute("SELECT row_number, detail FROM quarantine WHERE source = 'population' ORDER BY 1"
-                       ).fetchall() == [
-        (2, "population: 100.0 not used: small.csv line 3 of the same country, area and year was "
-            "rejected (the sum would be short)"),
-        (3, "population: '-' (missing)")]
+        ("North", 2021, 230.0),
+        ("South", 2020, 50.0),
+        (None, 2021, 230.0),
+    ]
+    assert con.execute(
+        "SELECT row_number, detail FROM quarantine WHERE source = 'population' ORDER BY 1"
+    ).fetchall() == [
+        (
+            2,
+            "population: 100.0 not used: small.csv line 3 of the same country, area and year was "
+            "rejected (the sum would be short)",
+        ),
+        (3, "population: '-' (missing)"),
+    ]

@@ -24,8 +24,9 @@ from schemas.source_config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CORRESPONDENCE = "national_code,national_label,iccs_code\nHOM,Murder,0101\nTHF,Theft,0502\n"
-RECORDS = "id,date,code\n" + "".join(f"r{i},2023-0{i % 9 + 1}-1{i % 9},{'HOM' if i % 3 else 'THF'}\n"
-                                     for i in range(60))
+RECORDS = "id,date,code\n" + "".join(
+    f"r{i},2023-0{i % 9 + 1}-1{i % 9},{'HOM' if i % 3 else 'THF'}\n" for i in range(60)
+)
 
 
 def _config(folder: Path, files: str = "records.csv", extra: str = "", corr: str = CORRESPONDENCE) -> Path:
@@ -67,17 +68,23 @@ def _warehouse(tmp_path: Path) -> Path:
 
 
 def test_csv_of_nested_and_interval_columns_is_text(tmp_path: Path, capsys) -> None:
-    query = ("SELECT [1, 2] AS l, {'a': 1} AS s, MAP([1], [2]) AS m, INTERVAL 1 DAY AS i, [1, 2]::INTEGER[2] AS a, "
-             "'\\xAA'::BLOB AS b, 'x' AS v")
+    query = (
+        "SELECT [1, 2] AS l, {'a': 1} AS s, MAP([1], [2]) AS m, INTERVAL 1 DAY AS i, [1, 2]::INTEGER[2] AS a, "
+        "'\\xAA'::BLOB AS b, 'x' AS v"
+    )
     assert main(["sql", "--warehouse", str(_warehouse(tmp_path)), "--format", "csv", query]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows == [["l", "s", "m", "i", "a", "b", "v"], ["[1, 2]", "{'a': 1}", "{1=2}", "1 day", "[1, 2]", "\\xAA",
-                                                          "x"]]
+    assert rows == [
+        ["l", "s", "m", "i", "a", "b", "v"],
+        ["[1, 2]", "{'a': 1}", "{1=2}", "1 day", "[1, 2]", "\\xAA", "x"],
+    ]
 
 
 def test_json_is_valid_with_null_for_nan_and_inf_and_base64_blobs(tmp_path: Path, capsys) -> None:
-    query = ("SELECT 'nan'::DOUBLE AS x, 'inf'::DOUBLE AS y, '-inf'::FLOAT AS z, [1.5, 'nan'::DOUBLE] AS l, "
-             "'\\xAA\\x00'::BLOB AS b, INTERVAL 2 DAY AS i, 1.25 AS d")
+    query = (
+        "SELECT 'nan'::DOUBLE AS x, 'inf'::DOUBLE AS y, '-inf'::FLOAT AS z, [1.5, 'nan'::DOUBLE] AS l, "
+        "'\\xAA\\x00'::BLOB AS b, INTERVAL 2 DAY AS i, 1.25 AS d"
+    )
     assert main(["sql", "--warehouse", str(_warehouse(tmp_path)), "--format", "json", query]) == 0
 
     def strict(value: str) -> None:
@@ -117,25 +124,39 @@ def test_a_correspondence_table_with_a_header_and_no_rows_is_one_line(tmp_path: 
     code, text = _run(config, tmp_path, capsys)
     assert code == 1
     lines = [line for line in text.splitlines() if "corr.csv" in line]
-    assert lines == [f"✗ s1: {config.parent / 'corr.csv'}: the table has a header but no rows: every record would "
-                     "be unmapped; add a row per national code"]
+    assert lines == [
+        f"✗ s1: {config.parent / 'corr.csv'}: the table has a header but no rows: every record would "
+        "be unmapped; add a row per national code"
+    ]
     assert len(text.splitlines()) <= 3
 
 
 # ------------------------------------------------------------------------------------------------ configuration
 
 
-@pytest.mark.parametrize(("files", "extra", "expected"), [
-    ("/", "", "field 'files': '/' is a folder; give the files in it, e.g. '/*.csv'"),
-    ("${ICCS_TEST_UNSET_VARIABLE}/x.csv", "", "field 'files': environment variable ICCS_TEST_UNSET_VARIABLE is not "
-                                              "set (${ICCS_TEST_UNSET_VARIABLE}/x.csv)"),
-    ("records.csv", "    date_floor: yesterday\n", "field 'date_floor': 'yesterday' is not a date in the form "
-                                                    "YYYY-MM-DD"),
-    ("records.csv", "    date_floor: \"2020-01-01' OR true --\"\n", "field 'date_floor': \"2020-01-01' OR true --\" "
-                                                                     "is not a date"),
-])
-def test_configuration_mistakes_name_file_source_and_field(tmp_path: Path, monkeypatch, files, extra,
-                                                           expected) -> None:
+@pytest.mark.parametrize(
+    ("files", "extra", "expected"),
+    [
+        ("/", "", "field 'files': '/' is a folder; give the files in it, e.g. '/*.csv'"),
+        (
+            "${ICCS_TEST_UNSET_VARIABLE}/x.csv",
+            "",
+            "field 'files': environment variable ICCS_TEST_UNSET_VARIABLE is not "
+            "set (${ICCS_TEST_UNSET_VARIABLE}/x.csv)",
+        ),
+        (
+            "records.csv",
+            "    date_floor: yesterday\n",
+            "field 'date_floor': 'yesterday' is not a date in the form YYYY-MM-DD",
+        ),
+        (
+            "records.csv",
+            '    date_floor: "2020-01-01\' OR true --"\n',
+            "field 'date_floor': \"2020-01-01' OR true --\" is not a date",
+        ),
+    ],
+)
+def test_configuration_mistakes_name_file_source_and_field(tmp_path: Path, monkeypatch, files, extra, expected) -> None:
     monkeypatch.delenv("ICCS_TEST_UNSET_VARIABLE", raising=False)
     config = _config(tmp_path, files, extra)
     with pytest.raises(ConfigError) as error:
@@ -155,8 +176,9 @@ def test_a_date_floor_is_a_date_and_reaches_sql_only_escaped(tmp_path: Path, cap
     assert load_config(config).sources["s1"].date_floor == "2023-03-01"  # YAML's date, as ISO text
     code, text = _run(config, tmp_path, capsys)
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    details = con.execute("SELECT DISTINCT regexp_replace(detail, '^.*: ', '') FROM quarantine "
-                          "WHERE reason = 'date_out_of_range'").fetchall()
+    details = con.execute(
+        "SELECT DISTINCT regexp_replace(detail, '^.*: ', '') FROM quarantine WHERE reason = 'date_out_of_range'"
+    ).fetchall()
     con.close()
     assert details and all(d[0].endswith("is before the floor 2023-03-01") for d in details), details
 
@@ -184,9 +206,12 @@ def test_globs_with_folder_wildcards_match(tmp_path: Path, pattern: str) -> None
     (tmp_path / "a" / "x.csv").write_text(RECORDS)
     config = load_config(_config(tmp_path, pattern))
     found = {p.relative_to(tmp_path).as_posix() for p in config.sources["s1"].paths()}
-    expected = {"*/x.csv": {"a/x.csv", "sub/x.csv"} & {"a/x.csv"},
-                "**/*.csv": {"a/x.csv", "sub/a/x.csv", "corr.csv", "records.csv"},
-                "sub/*/x.csv": {"sub/a/x.csv"}, "sub/a/x.csv": {"sub/a/x.csv"}}[pattern]
+    expected = {
+        "*/x.csv": {"a/x.csv", "sub/x.csv"} & {"a/x.csv"},
+        "**/*.csv": {"a/x.csv", "sub/a/x.csv", "corr.csv", "records.csv"},
+        "sub/*/x.csv": {"sub/a/x.csv"},
+        "sub/a/x.csv": {"sub/a/x.csv"},
+    }[pattern]
     assert found == expected
 
 
@@ -198,8 +223,9 @@ def test_a_corrupt_warehouse_is_said_to_be_corrupt(tmp_path: Path, capsys) -> No
     broken.write_bytes(os.urandom(300_000))
     assert main(["sql", "--warehouse", str(broken), "SELECT 1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"iccs: {broken}: the warehouse file is corrupt or not a DuckDB "
-                                               "database")
+    assert len(err) == 1 and err[0].startswith(
+        f"iccs: {broken}: the warehouse file is corrupt or not a DuckDB database"
+    )
     code, text = _run(_config(tmp_path / "in"), tmp_path, capsys)
     assert code == 1 and f"{broken}: the warehouse file is corrupt" in text
 
@@ -218,8 +244,12 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     folder.mkdir()
     if shutil.which("mount") is None or os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_disk_full_during_a_load_says_no_space_and_leaves_a_usable_warehouse(tmp_path: Path, capsys) -> None:
@@ -232,8 +262,9 @@ def test_disk_full_during_a_load_says_no_space_and_leaves_a_usable_warehouse(tmp
         assert main(["run", "--config", str(small), "--warehouse", str(warehouse), "--no-reports"]) == 0
         big = tmp_path / "big"
         big.mkdir()
-        (big / "records.csv").write_text("id,date,code\n" + "".join(
-            f"id{i:08d}-{'y' * 40},2023-01-{i % 28 + 1:02d},HOM\n" for i in range(800_000)))
+        (big / "records.csv").write_text(
+            "id,date,code\n" + "".join(f"id{i:08d}-{'y' * 40},2023-01-{i % 28 + 1:02d},HOM\n" for i in range(800_000))
+        )
         capsys.readouterr()
         code = main(["run", "--config", str(_config(big)), "--warehouse", str(warehouse), "--no-reports"])
         captured = capsys.readouterr()
@@ -242,8 +273,9 @@ def test_disk_full_during_a_load_says_no_space_and_leaves_a_usable_warehouse(tmp
         assert "no space left on device" in text, text
         assert "cannot rollback" not in text
         # the warehouse still works: the small source loads again on the same full-ish disk
-        assert main(["run", "--config", str(small), "--warehouse", str(warehouse), "--no-reports"]) == 0, \
+        assert main(["run", "--config", str(small), "--warehouse", str(warehouse), "--no-reports"]) == 0, (
             capsys.readouterr()
+        )
         con = duckdb.connect(str(warehouse), read_only=True)
         assert con.execute("SELECT count(*) FROM offences WHERE source = 's1'").fetchone()[0] == 60
         con.close()
@@ -258,15 +290,31 @@ def test_disk_full_during_a_load_says_no_space_and_leaves_a_usable_warehouse(tmp
 def test_a_signal_during_a_load_says_interrupted_exits_130_and_changes_nothing(tmp_path: Path, signum) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / "records.csv").write_text("id,date,code\n" + "".join(
-        f"id{i},2023-01-{i % 28 + 1:02d},HOM\n" for i in range(800_000)))
+    (folder / "records.csv").write_text(
+        "id,date,code\n" + "".join(f"id{i},2023-01-{i % 28 + 1:02d},HOM\n" for i in range(800_000))
+    )
     config = _config(folder)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     warehouse = tmp_path / "wh.duckdb"
-    run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--warehouse",
-                            str(warehouse), "--no-reports"], cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "run",
+            "--config",
+            str(config),
+            "--warehouse",
+            str(warehouse),
+            "--no-reports",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
     deadline = time.monotonic() + 120
     while not list(scratch.glob("iccs-stage-*")):  # the run is reading the file into the warehouse
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()

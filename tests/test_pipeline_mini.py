@@ -14,8 +14,14 @@ from tests.conftest import MINI_CONFIG
 from warehouse.connection import connect
 
 EXPECTED_POLICE = {
-    "missing_field": 2, "invalid_date": 1, "date_out_of_range": 1, "unmapped_offence": 1,
-    "invalid_coordinates": 1, "coordinates_outside_country": 1, "duplicate_record_id": 1, "malformed_line": 1,
+    "missing_field": 2,
+    "invalid_date": 1,
+    "date_out_of_range": 1,
+    "unmapped_offence": 1,
+    "invalid_coordinates": 1,
+    "coordinates_outside_country": 1,
+    "duplicate_record_id": 1,
+    "malformed_line": 1,
 }
 
 
@@ -38,8 +44,13 @@ def test_every_record_is_loaded_or_quarantined(mini_run) -> None:
 
 
 def test_quarantine_names_file_line_and_field(mini_run) -> None:
-    rows = dict(_query(mini_run.warehouse, "SELECT reason, parse_filename(file) || ':' || row_number || ' ' || detail "
-                                           "FROM quarantine WHERE source = 'mini_police'"))
+    rows = dict(
+        _query(
+            mini_run.warehouse,
+            "SELECT reason, parse_filename(file) || ':' || row_number || ' ' || detail "
+            "FROM quarantine WHERE source = 'mini_police'",
+        )
+    )
     assert rows["invalid_date"] == "incidents_2023.csv:7 date: '2023-13-01' does not match %Y-%m-%d"
     assert rows["malformed_line"].startswith("incidents_2023.csv:14 TOO MANY COLUMNS")
     assert rows["duplicate_record_id"] == "incidents_2023.csv:11 id: 'a5' already loaded from line 6"
@@ -47,21 +58,34 @@ def test_quarantine_names_file_line_and_field(mini_run) -> None:
 
 
 def test_counts_roll_up_to_every_ancestor_and_never_across_units(mini_run) -> None:
-    rows = _query(mini_run.warehouse, "SELECT iccs_code, unit, year, count FROM v_counts WHERE area IS NULL "
-                                      "AND source = 'mini_police' AND iccs_code IN ('04', '0401', '05') ORDER BY ALL")
+    rows = _query(
+        mini_run.warehouse,
+        "SELECT iccs_code, unit, year, count FROM v_counts WHERE area IS NULL "
+        "AND source = 'mini_police' AND iccs_code IN ('04', '0401', '05') ORDER BY ALL",
+    )
     # ROB maps to '401' in the table: the lost leading zero is restored to 0401, which rolls up to 04.
-    assert rows == [("04", "offences", 2023, 1.0), ("0401", "offences", 2023, 1.0),
-                    ("05", "offences", 2023, 2.0), ("05", "offences", 2024, 1.0)]
+    assert rows == [
+        ("04", "offences", 2023, 1.0),
+        ("0401", "offences", 2023, 1.0),
+        ("05", "offences", 2023, 2.0),
+        ("05", "offences", 2024, 1.0),
+    ]
     units = _query(mini_run.warehouse, "SELECT DISTINCT unit FROM v_rates WHERE iccs_code = '05' ORDER BY 1")
     assert units == [("convicted",), ("offences",)]
 
 
 def test_rates_use_population_of_same_area_and_year(mini_run) -> None:
-    rows = _query(mini_run.warehouse, "SELECT area, year, population, rate_per_100k FROM v_rates WHERE "
-                                      "source = 'mini_police' AND iccs_code = '05' ORDER BY area NULLS LAST, year")
-    assert rows == [("South", 2023, 50000.0, 4.0), ("South", 2024, 50500.0, pytest.approx(100000 / 50500)),
-                    (None, 2023, 150000.0, pytest.approx(200000 / 150000)),
-                    (None, 2024, 151500.0, pytest.approx(100000 / 151500))]
+    rows = _query(
+        mini_run.warehouse,
+        "SELECT area, year, population, rate_per_100k FROM v_rates WHERE "
+        "source = 'mini_police' AND iccs_code = '05' ORDER BY area NULLS LAST, year",
+    )
+    assert rows == [
+        ("South", 2023, 50000.0, 4.0),
+        ("South", 2024, 50500.0, pytest.approx(100000 / 50500)),
+        (None, 2023, 150000.0, pytest.approx(200000 / 150000)),
+        (None, 2024, 151500.0, pytest.approx(100000 / 151500)),
+    ]
 
 
 def test_rerun_replaces_rows_and_a_fixed_input_releases_quarantine(tmp_path: Path) -> None:
@@ -100,14 +124,18 @@ def test_warehouse_file_opens_read_only_and_refuses_writes(mini_run) -> None:
 def test_a_duplicate_id_in_another_file_is_quarantined(tmp_path: Path) -> None:
     folder = tmp_path / "cfg"
     shutil.copytree(MINI_CONFIG.parent, folder)
-    (folder / "incidents_2025.csv").write_text("id,date,code,lat,lon,district\nb1,2025-01-05,HOM,40.5,10.5,North\n"
-                                               "c1,2025-01-06,HOM,40.5,10.5,North\n")
-    result = run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False,
-                          only=["mini_police"])
+    (folder / "incidents_2025.csv").write_text(
+        "id,date,code,lat,lon,district\nb1,2025-01-05,HOM,40.5,10.5,North\nc1,2025-01-06,HOM,40.5,10.5,North\n"
+    )
+    result = run_pipeline(
+        folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False, only=["mini_police"]
+    )
     police = result.by_source()["mini_police"]
     assert (police.records_in, police.records_loaded, police.reasons["duplicate_record_id"]) == (20, 10, 2)
-    detail = _query(tmp_path / "w.duckdb", "SELECT detail FROM quarantine WHERE reason = 'duplicate_record_id' "
-                                           "AND file LIKE '%2025.csv'")
+    detail = _query(
+        tmp_path / "w.duckdb",
+        "SELECT detail FROM quarantine WHERE reason = 'duplicate_record_id' AND file LIKE '%2025.csv'",
+    )
     assert detail == [("record id 'b1' already loaded from incidents_2024.csv line 2",)]
 
 
@@ -129,8 +157,21 @@ def test_a_source_that_cannot_be_read_is_one_line_and_a_non_zero_exit(tmp_path: 
     shutil.copytree(MINI_CONFIG.parent, folder)
     config = folder / "sources.yaml"
     config.write_text(config.read_text().replace("offence: offence, area: region", "offence: ofence, area: region"))
-    assert main(["run", "--config", str(config), "--no-reports", "--warehouse", str(tmp_path / "w.duckdb"),
-                 "--source", "mini_courts"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(config),
+                "--no-reports",
+                "--warehouse",
+                str(tmp_path / "w.duckdb"),
+                "--source",
+                "mini_courts",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("✗ mini_courts: ") and "field 'columns.offence': column 'ofence' not in the file" in out[0]
     assert not any(line.startswith("warehouse:") for line in out)

@@ -59,7 +59,10 @@ def test_every_record_is_accounted_for_per_source(mini_run, mini_page) -> None:
     for result in mini_run.by_source().values():
         row = loads.loc[result.source]
         assert (row.records_in, row.records_loaded, row.records_quarantined) == (
-            result.records_in, result.records_loaded, result.records_quarantined)
+            result.records_in,
+            result.records_loaded,
+            result.records_quarantined,
+        )
         assert bool(row.balanced) and row.quarantine_rows == result.records_quarantined
     assert "Every record is accounted for" in html
 
@@ -71,7 +74,8 @@ def test_reasons_and_unmapped_codes_name_file_and_line(mini_run, mini_page) -> N
     assert police == mini_run.by_source()["mini_police"].reasons
     unmapped = _csv(html, "quality_unmapped_codes.csv")
     assert unmapped[["source", "national_code", "records", "first_at"]].values.tolist() == [
-        ["mini_police", "XXX", 1, "incidents_2023.csv:8"]]
+        ["mini_police", "XXX", 1, "incidents_2023.csv:8"]
+    ]
     assert unmapped["why"].tolist() == ["not in the correspondence table"]
 
 
@@ -108,8 +112,9 @@ def test_stored_completeness_tables_are_what_the_page_shows(tmp_path) -> None:
     con = build_warehouse(tmp_path / "w.duckdb")
     try:
         completeness.assess_source(con, "alpha_police")
-        con.execute("UPDATE completeness SET present = false, records = 0 WHERE source = 'alpha_police' "
-                    "AND period = '2016-01'")
+        con.execute(
+            "UPDATE completeness SET present = false, records = 0 WHERE source = 'alpha_police' AND period = '2016-01'"
+        )
         html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
     finally:
         con.close()
@@ -201,8 +206,10 @@ def test_an_older_warehouse_gets_the_quarantine_facts_from_the_detail(tmp_path) 
     adds the columns and reads them once from each row's detail, so the report reads as before."""
     con = connect(tmp_path / "old.duckdb")
     try:
-        con.execute("CREATE TABLE quarantine (source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, "
-                    "reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR, run_id VARCHAR)")
+        con.execute(
+            "CREATE TABLE quarantine (source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, "
+            "reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR, run_id VARCHAR)"
+        )
         con.execute("""
             INSERT INTO quarantine VALUES
             ('s', 'a.csv', 2, 'excluded_offence',
@@ -211,12 +218,14 @@ def test_an_older_warehouse_gets_the_quarantine_facts_from_the_detail(tmp_path) 
              'offence: national code ''Q1'' has no row in c.csv valid on 2020-01-01', '{}', 'r'),
             ('s', 'a.csv', 4, 'invalid_date', 'date: ''x'' does not match %Y', '{}', 'r')""")
         ensure_schema(con)
-        rows = con.execute("SELECT national_code, exclusion, exclusion_note FROM quarantine ORDER BY row_number"
-                           ).fetchall()
+        rows = con.execute(
+            "SELECT national_code, exclusion, exclusion_note FROM quarantine ORDER BY row_number"
+        ).fetchall()
         codes = quality.unmapped_codes(con)
     finally:
         con.close()
     assert rows == [("X9", "excluded", "traffic"), ("Q1", "no_row_on_date", None), (None, None, None)]
     assert codes[["national_code", "why", "note"]].values.tolist() == [
         ["Q1", "in the correspondence table, but with no row valid on the record's date", None],
-        ["X9", "outside ICCS by the correspondence table", "traffic"]]
+        ["X9", "outside ICCS by the correspondence table", "traffic"],
+    ]

@@ -40,9 +40,15 @@ EXPECTED: dict[str, tuple[int, dict[str, int], float, set[str]]] = {
     "uk_home_office_prc": (23_068, {"invalid_count": 36}, 1.0, set()),
     "code_homicides_2015": (1_922, {}, 1.0, set()),
     "code_nyc_vehicle_thefts": (35_746, {}, 1.0, set()),
-    "vancouver_crime_2020": (37_512, {"excluded_offence": 861}, 0.9770, {
-        "Vehicle Collision or Pedestrian Struck (with Injury)",
-        "Vehicle Collision or Pedestrian Struck (with Fatality)"}),
+    "vancouver_crime_2020": (
+        37_512,
+        {"excluded_offence": 861},
+        0.9770,
+        {
+            "Vehicle Collision or Pedestrian Struck (with Injury)",
+            "Vehicle Collision or Pedestrian Struck (with Fatality)",
+        },
+    ),
     "chicago_aggravated_assaults": (148_636, {}, 1.0, set()),
     "san_francisco_robbery": (951, {}, 1.0, set()),
     "medellin_homicides": (9_360, {}, 1.0, set()),
@@ -133,15 +139,16 @@ def test_every_record_is_loaded_or_quarantined_and_mapped(load, config) -> None:
     for source in CONFIGS[config]:
         records, reasons, mapped_share, excluded = EXPECTED[source]
         records_in, loaded_n, quarantined = con.execute(
-            "SELECT sum(records_in), sum(records_loaded), sum(records_quarantined) FROM runs WHERE source = ?",
-            [source]).fetchone()
+            "SELECT sum(records_in), sum(records_loaded), sum(records_quarantined) FROM runs WHERE source = ?", [source]
+        ).fetchone()
         assert records_in == records and records_in == loaded_n + quarantined, source
         assert _one(con, "SELECT count(*) FROM quarantine WHERE source = ?", [source]) == quarantined
         level = _one(con, "SELECT level FROM sources WHERE source = ?", [source])
         if level == "incident":
             assert _one(con, "SELECT count(*) FROM offences WHERE source = ?", [source]) == loaded_n
-        got = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY 1",
-                               [source]).fetchall())
+        got = dict(
+            con.execute("SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY 1", [source]).fetchall()
+        )
         assert got == reasons, source
         cov = result.coverage[source]
         assert cov.records == records
@@ -154,8 +161,7 @@ def test_every_record_is_loaded_or_quarantined_and_mapped(load, config) -> None:
 @ALL
 def test_warehouse_contracts_hold_on_real_data(load, config) -> None:
     result = load(config)
-    for model, table in ((OffenceRow, "offences"), (OffenceCountRow, "offence_counts"),
-                         (QuarantineRow, "quarantine")):
+    for model, table in ((OffenceRow, "offences"), (OffenceCountRow, "offence_counts"), (QuarantineRow, "quarantine")):
         failed = [o for o in validate_table(result.con, model, table) if not o.passed and o.severity == "error"]
         assert not failed, f"{table}: {failures_text(failed)}"
 
@@ -182,12 +188,18 @@ def test_counts_keep_the_published_totals(load, config) -> None:
 def test_police_uk_mixed_categories_are_split_by_home_office_shares(load) -> None:
     con = load("police_uk_west_yorkshire/sources.yaml").con
     total = _one(con, "SELECT count(*) FROM offences WHERE national_code = 'Violence and sexual offences'")
-    shares = dict(con.execute("SELECT iccs_code, sum(count) FROM offence_counts WHERE national_code = "
-                              "'Violence and sexual offences' GROUP BY 1").fetchall())
+    shares = dict(
+        con.execute(
+            "SELECT iccs_code, sum(count) FROM offence_counts WHERE national_code = "
+            "'Violence and sexual offences' GROUP BY 1"
+        ).fetchall()
+    )
     assert set(shares) == {"01", "02", "03"}
     assert shares["03"] == pytest.approx(total * 0.0899) and sum(shares.values()) == pytest.approx(total)
-    assert _one(con, "SELECT DISTINCT iccs_code FROM offences WHERE national_code = "
-                     "'Violence and sexual offences'") == "02"  # incidents point at the dominant target
+    assert (
+        _one(con, "SELECT DISTINCT iccs_code FROM offences WHERE national_code = 'Violence and sexual offences'")
+        == "02"
+    )  # incidents point at the dominant target
     assert _one(con, "SELECT count(*) FROM population WHERE area LIKE 'E01%'") > 30_000
 
 
@@ -204,8 +216,11 @@ def test_eurostat_countries_areas_and_rates(load) -> None:
     areas = {r[0] for r in con.execute("SELECT DISTINCT area FROM offence_counts WHERE country = 'GBR'").fetchall()}
     assert areas == {"England and Wales", "Scotland", "Northern Ireland"}
     assert _one(con, "SELECT count(DISTINCT country) FROM offence_counts") == 39  # 38 + the UK in three parts
-    rate = _one(con, "SELECT rate_per_100k FROM v_rates WHERE country = 'DEU' AND iccs_code = '0101' "
-                     "AND year = 2020 AND area IS NULL")
+    rate = _one(
+        con,
+        "SELECT rate_per_100k FROM v_rates WHERE country = 'DEU' AND iccs_code = '0101' "
+        "AND year = 2020 AND area IS NULL",
+    )
     assert rate == pytest.approx(0.86, abs=0.01)
 
 
@@ -239,13 +254,19 @@ def test_chile_correspondence_coverage(tmp_path) -> None:
     assert (cov.kind, cov.codes, cov.codes_mapped, cov.codes_excluded) == ("table", 595, 580, 15)
     assert cov.levels == {1: 15, 2: 140, 3: 317, 4: 108}
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        assert _one(con, "SELECT count(*) FROM mapping_coverage_codes WHERE source = 'chile_cnp' "
-                         "AND status = 'excluded'") == 15
+        assert (
+            _one(con, "SELECT count(*) FROM mapping_coverage_codes WHERE source = 'chile_cnp' AND status = 'excluded'")
+            == 15
+        )
 
 
 def test_a_real_source_through_the_dagster_runner(tmp_path) -> None:
-    result = run_pipeline(SOURCES / "eurostat_crim_off_cat" / "sources.yaml", tmp_path / "w.duckdb",
-                          tmp_path / "reports", with_reports=False)
+    result = run_pipeline(
+        SOURCES / "eurostat_crim_off_cat" / "sources.yaml",
+        tmp_path / "w.duckdb",
+        tmp_path / "reports",
+        with_reports=False,
+    )
     assert result.ok, (result.errors, [(s.source, s.error, s.failed_checks) for s in result.sources])
     (source,) = result.sources
     assert (source.records_in, source.records_loaded, source.records_quarantined) == (8_869, 8_869, 0)

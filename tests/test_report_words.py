@@ -54,12 +54,20 @@ def trends_page(tmp_path_factory) -> str:
     con = duckdb.connect()
     ensure_schema(con)
     load_classification(con)
-    rows = [("s", "XSY", None, code, "n" + code, year, None, "offences", "police", float(v))
-            for code, values in SERIES.items() for year, v in zip(YEARS, values, strict=True)]
-    con.executemany("INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, "
-                    "stage, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.executemany("INSERT INTO population VALUES (?, ?, ?, ?)",
-                    [("XSY", None, y, p) for y, p in zip(YEARS, POPULATION, strict=True)])
+    rows = [
+        ("s", "XSY", None, code, "n" + code, year, None, "offences", "police", float(v))
+        for code, values in SERIES.items()
+        for year, v in zip(YEARS, values, strict=True)
+    ]
+    con.executemany(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, "
+        "stage, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    con.executemany(
+        "INSERT INTO population VALUES (?, ?, ?, ?)",
+        [("XSY", None, y, p) for y, p in zip(YEARS, POPULATION, strict=True)],
+    )
     out = tmp_path_factory.mktemp("words_trends")
     text = render_trends(con, out).read_text()
     con.close()
@@ -83,12 +91,25 @@ def test_no_percent_from_a_base_below_the_minimum_and_both_counts_always():
 
 
 def test_a_rate_change_is_told_with_the_rates_and_the_count_change_with_the_counts():
-    row = {"first_year": 2016, "last_year": 2023, "first_value": 10.0, "last_value": 23.1, "first_count": 1000,
-           "last_count": 2410, "records": 3410, "change_measure": "rate per 100,000", "test": "Mann-Kendall",
-           "p_value": 0.002, "significant": True, "change_pct": 131.0}
+    row = {
+        "first_year": 2016,
+        "last_year": 2023,
+        "first_value": 10.0,
+        "last_value": 23.1,
+        "first_count": 1000,
+        "last_count": 2410,
+        "records": 3410,
+        "change_measure": "rate per 100,000",
+        "test": "Mann-Kendall",
+        "p_value": 0.002,
+        "significant": True,
+        "change_pct": 131.0,
+    }
     sentence = trend_tables.change_sentence("Theft", row)
-    assert sentence == ("Theft: the rate per 100,000 rose 131% from 10.00 in 2016 to 23.10 in 2023 (Mann-Kendall "
-                        "p=0.002, significant; the count rose 141% from 1,000 in 2016 to 2,410 in 2023).")
+    assert sentence == (
+        "Theft: the rate per 100,000 rose 131% from 10.00 in 2016 to 23.10 in 2023 (Mann-Kendall "
+        "p=0.002, significant; the count rose 141% from 1,000 in 2016 to 2,410 in 2023)."
+    )
 
 
 # --- trends.html --------------------------------------------------------------------------------------------
@@ -122,7 +143,8 @@ def test_mann_kendall_tables_put_each_change_beside_its_own_figures(trends_page:
     assert theft["count_change_pct"] == pytest.approx((1570 / 1000 - 1) * 100)
     rates = np.array(SERIES["0502"]) * 1e5 / np.array(POPULATION)
     assert theft["rate_per_100k_first"] == pytest.approx(rates[0]) and theft["rate_per_100k_last"] == pytest.approx(
-        rates[-1])
+        rates[-1]
+    )
     assert theft["rate_change_pct"] == pytest.approx((rates[-1] / rates[0] - 1) * 100)
     assert theft["rate_change_pct"] != pytest.approx(theft["count_change_pct"])  # two different changes
     yoy = _csv(trends_page, "trends_yoy_s-offences-police.csv")
@@ -176,8 +198,17 @@ def words_run(tmp_path_factory):
     (folder / "table.csv").write_text(TABLE)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["run", "--config", str(folder / "sources.yaml"), "--warehouse", str(folder / "w.duckdb"),
-                     "--reports", str(folder / "reports")])
+        code = main(
+            [
+                "run",
+                "--config",
+                str(folder / "sources.yaml"),
+                "--warehouse",
+                str(folder / "w.duckdb"),
+                "--reports",
+                str(folder / "reports"),
+            ]
+        )
     return folder, code, out.getvalue()
 
 
@@ -185,8 +216,10 @@ def test_iccs_run_counts_excluded_rows_apart_and_never_as_not_mapped(words_run):
     _, code, printed = words_run
     assert code == 0, printed
     police = next(line for line in printed.splitlines() if line.startswith("✓ w_police"))
-    assert police == ("✓ w_police: 31 records in, 25 loaded, 5 outside ICCS by the correspondence table, 1 "
-                      "quarantined (invalid_date 1); mapped to ICCS 100.0% of what ICCS can place")
+    assert police == (
+        "✓ w_police: 31 records in, 25 loaded, 5 outside ICCS by the correspondence table, 1 "
+        "quarantined (invalid_date 1); mapped to ICCS 100.0% of what ICCS can place"
+    )
     assert "not mapped" not in printed and "excluded_offence" not in printed
     assert "mapped_share" not in printed  # the check passes: excluded rows are not a mapping gap
 
@@ -199,12 +232,16 @@ def test_the_mapped_share_check_is_of_placeable_records(words_run):
 
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging")
-    con.execute("CREATE TABLE staging.records_x AS SELECT * FROM (VALUES ('0502', 'full'), ('0502', 'full'), "
-                "(NULL, 'excluded'), (NULL, 'excluded'), (NULL, NULL)) t(iccs_code, mapping)")
+    con.execute(
+        "CREATE TABLE staging.records_x AS SELECT * FROM (VALUES ('0502', 'full'), ('0502', 'full'), "
+        "(NULL, 'excluded'), (NULL, 'excluded'), (NULL, NULL)) t(iccs_code, mapping)"
+    )
     result = mapped_share_check(con, dg.AssetKey("facts"), "x")
     assert not result.passed  # one placeable record of three is not mapped
-    assert result.description.startswith("66.7% of the 3 records ICCS can place mapped to ICCS (1 not mapped; 2 "
-                                         "outside ICCS by the correspondence table, counted apart;")
+    assert result.description.startswith(
+        "66.7% of the 3 records ICCS can place mapped to ICCS (1 not mapped; 2 "
+        "outside ICCS by the correspondence table, counted apart;"
+    )
     con.execute("DELETE FROM staging.records_x WHERE mapping IS NULL")
     result = mapped_share_check(con, dg.AssetKey("facts"), "x")
     assert result.passed and result.metadata["outside_iccs"].value == 2
@@ -214,13 +251,17 @@ def test_the_mapped_share_check_is_of_placeable_records(words_run):
 def test_an_aggregate_source_is_counted_in_its_unit_with_cells_named_as_cells(words_run):
     folder, _, printed = words_run
     table = next(line for line in printed.splitlines() if line.startswith("✓ w_table"))
-    assert table == ("✓ w_table: 6 table cells in: 1,203 victims in 2 cells loaded; 2 cells (≈ 5,303 victims where "
-                     "known) outside ICCS by the correspondence table; 2 cells (no usable count) quarantined "
-                     "(invalid_count 1, missing_count 1); mapped to ICCS 100.0% of what ICCS can place")
+    assert table == (
+        "✓ w_table: 6 table cells in: 1,203 victims in 2 cells loaded; 2 cells (≈ 5,303 victims where "
+        "known) outside ICCS by the correspondence table; 2 cells (no usable count) quarantined "
+        "(invalid_count 1, missing_count 1); mapped to ICCS 100.0% of what ICCS can place"
+    )
     quality = (folder / "reports" / "quality.html").read_text()
     loads = _summaries(quality)[0]
-    assert ("w_table: 1,203 victims in 2 table cells loaded; 2 cells (≈ 5,303 victims where known) outside ICCS by "
-            "the correspondence table; 2 cells (no usable count) quarantined.") in loads
+    assert (
+        "w_table: 1,203 victims in 2 table cells loaded; 2 cells (≈ 5,303 victims where known) outside ICCS by "
+        "the correspondence table; 2 cells (no usable count) quarantined."
+    ) in loads
     assert "37 records in (6 of them table cells of aggregate sources)" in loads
 
 
@@ -232,20 +273,23 @@ def test_quality_page_shows_excluded_rows_as_a_neutral_category(words_run):
     assert list(bars) == ["loaded", "outside ICCS by the correspondence table", "quarantined"]
     assert bars["outside ICCS by the correspondence table"]["x"] == [5, 2]
     assert bars["quarantined"]["x"] == [1, 2]
-    assert bars["outside ICCS by the correspondence table"]["marker"]["color"] != bars["quarantined"]["marker"][
-        "color"]
+    assert bars["outside ICCS by the correspondence table"]["marker"]["color"] != bars["quarantined"]["marker"]["color"]
     loads = _summaries(quality)[0]
     assert "27 loaded, 7 outside ICCS by the correspondence table (left out on purpose) and 3 quarantined" in loads
     trends = html_lib.unescape((folder / "reports" / "trends.html").read_text())
-    assert ("w_police: 5 records outside ICCS by the correspondence table, not counted here (left out on purpose; "
-            "quality.html lists them)") in trends
+    assert (
+        "w_police: 5 records outside ICCS by the correspondence table, not counted here (left out on purpose; "
+        "quality.html lists them)"
+    ) in trends
     assert "w_table: 2 table cells outside ICCS by the correspondence table" in trends
     assert "unmapped" not in trends.lower() and "not mapped" not in trends.lower()
     reasons = _summaries(quality)[1]
     # one invalid count, one invalid date and one empty count (missing_count since missing counts have a reason
     # of their own): a tie, named as such
-    assert reasons.startswith("3 records in quarantine; all 3 reasons are tied at 1 record each (invalid_count, "
-                              "invalid_date and missing_count). 7 records are outside ICCS by the correspondence table")
+    assert reasons.startswith(
+        "3 records in quarantine; all 3 reasons are tied at 1 record each (invalid_count, "
+        "invalid_date and missing_count). 7 records are outside ICCS by the correspondence table"
+    )
 
 
 # --- bounded pages ------------------------------------------------------------------------------------------
@@ -255,9 +299,11 @@ def test_quality_page_stays_small_with_a_hundred_thousand_unclassified_codes(tmp
     codes = 100_000
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_schema(con)
-    con.execute("INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
-                "records_quarantined, files, status) VALUES ('r', 'big', 'f.csv', now(), now(), ?, 0, ?, 1, 'loaded')",
-                [codes + 50, codes + 50])
+    con.execute(
+        "INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
+        "records_quarantined, files, status) VALUES ('r', 'big', 'f.csv', now(), now(), ?, 0, ?, 1, 'loaded')",
+        [codes + 50, codes + 50],
+    )
     # Code c0 has 51 records, every other code one: the page lists the top ones and counts the rest.
     con.execute(f"""INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id, national_code,
                                         exclusion)
@@ -272,8 +318,10 @@ def test_quality_page_stays_small_with_a_hundred_thousand_unclassified_codes(tmp
     assert "data:text/csv" not in text.split("quality_unmapped_codes.csv")[0][-300:]  # linked, not embedded
     assert 'href="quality_unmapped_codes.csv"' in text
     rest = codes - TOP_CODES
-    assert f"… and {rest:,} more codes ({rest:,} records, {rest / (codes + 50):.1%} of the unclassified records)" in \
-        html_lib.unescape(text)
+    assert (
+        f"… and {rest:,} more codes ({rest:,} records, {rest / (codes + 50):.1%} of the unclassified records)"
+        in html_lib.unescape(text)
+    )
     full = pd.read_csv(out / "quality_unmapped_codes.csv")
     assert len(full) == codes and full["records"].sum() == codes + 50
     assert full.iloc[0]["national_code"] == "c0" and full.iloc[0]["records"] == 51
@@ -281,13 +329,15 @@ def test_quality_page_stays_small_with_a_hundred_thousand_unclassified_codes(tmp
 
 def test_a_rise_is_named_even_when_the_three_largest_changes_are_falls():
     # The issue's case: "2 rose and 3 fell" named only the falls, leaving out a +57% rise with p = 0.002.
-    t = pd.DataFrame({
-        "iccs_code": ["a", "b", "c", "d", "e"],
-        "direction": ["decreasing", "decreasing", "decreasing", "increasing", "increasing"],
-        "significant": [True, True, True, True, False],
-        "relative_slope_pct": [-12.0, -10.0, -9.0, 6.0, 20.0],
-        "p_value": [0.001, 0.001, 0.001, 0.002, 0.2],
-    })
+    t = pd.DataFrame(
+        {
+            "iccs_code": ["a", "b", "c", "d", "e"],
+            "direction": ["decreasing", "decreasing", "decreasing", "increasing", "increasing"],
+            "significant": [True, True, True, True, False],
+            "relative_slope_pct": [-12.0, -10.0, -9.0, 6.0, 20.0],
+            "p_value": [0.001, 0.001, 0.001, 0.002, 0.2],
+        }
+    )
     picked = trend_tables.strongest_both_ways(t)
     assert picked["iccs_code"].tolist() == ["d", "a"]  # the significant rise first, then the strongest fall
 
@@ -297,7 +347,9 @@ def test_quarantined_cells_are_never_given_an_invented_count():
 
     assert cells_text(312, 4100.0, 0, "offences") == "312 cells (≈ 4,100 offences where known)"
     assert cells_text(312, 4100.0, 12, "offences") == (
-        "312 cells (≈ 4,100 offences where known; 12 with no usable count)")
+        "312 cells (≈ 4,100 offences where known; 12 with no usable count)"
+    )
     assert cells_text(2, 0.0, 2, "victims") == "2 cells (no usable count)"
     assert cells_text(2, 0.0, 2, "victims", count_read=False) == (
-        "2 cells (counts not read: the source's configuration is not readable)")
+        "2 cells (counts not read: the source's configuration is not readable)"
+    )

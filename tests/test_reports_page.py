@@ -213,8 +213,14 @@ def test_line_chart_says_why_instead_of_an_empty_chart_and_marks_breaks():
     from reports.breaks import menu_series
 
     frame = pd.DataFrame(
-        {"menu": ["a", "a"], "source": ["s", "s"], "code": ["05", "05"], "year": [2021, 2022], "v": [1.0, 2.0],
-         "partial": [False, False]}
+        {
+            "menu": ["a", "a"],
+            "source": ["s", "s"],
+            "code": ["05", "05"],
+            "year": [2021, 2022],
+            "v": [1.0, 2.0],
+            "partial": [False, False],
+        }
     )
     args = dict(menu="menu", trace="menu", x="year", y="v", title=str, x_title="Year", y_title="count")
     html, drawn = charts.line_chart(frame.assign(v=None), **args, no_values="No rates: no population.")

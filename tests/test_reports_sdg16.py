@@ -139,8 +139,10 @@ def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_
     assert "assault codes split" not in html
     # The trend sentence of the trafficking rate warns that the break lies inside the years it compares.
     # From a base of 12 victims no percent is headlined: the two rates and the two counts are given instead.
-    assert ("The rate rose from 0.24 in 2012 to 0.45 in 2023 (Mann-Kendall p&lt;0.001, significant; the count rose "
-            "from 12 in 2012 to 24 in 2023)") in html
+    assert (
+        "The rate rose from 0.24 in 2012 to 0.45 in 2023 (Mann-Kendall p&lt;0.001, significant; the count rose "
+        "from 12 in 2012 to 24 in 2023)"
+    ) in html
     assert "A series break lies in this period (02041 appeared 2019)" in html
 
 
@@ -223,17 +225,20 @@ def test_sources_of_seized_and_traced_arms_give_16_4_2(tmp_path: Path):
     folder.mkdir()
     (folder / "seized_arms.csv").write_text("year,kind,arms\n2020,FA,200\n2021,FA,250\n")
     (folder / "traced_arms.csv").write_text("year,kind,arms\n2020,FA,50\n2021,FA,100\n")
-    (folder / "correspondence.csv").write_text("national_code,national_label,iccs_code,note\n"
-                                               "FA,Firearms seized or traced,090121,\n")
-    (folder / "sources.yaml").write_text("description: arms seized and traced (test fixture)\nsources:"
-                                         + "".join(ARMS_SOURCE.format(unit=u) for u in ("seized_arms", "traced_arms")))
+    (folder / "correspondence.csv").write_text(
+        "national_code,national_label,iccs_code,note\nFA,Firearms seized or traced,090121,\n"
+    )
+    (folder / "sources.yaml").write_text(
+        "description: arms seized and traced (test fixture)\nsources:"
+        + "".join(ARMS_SOURCE.format(unit=u) for u in ("seized_arms", "traced_arms"))
+    )
     result = run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "reports")
     assert result.ok
     html = (tmp_path / "reports" / "sdg16.html").read_text()
-    section = html[html.index("16.4.2 "):]
+    section = html[html.index("16.4.2 ") :]
     assert "No source supplies it" not in section
     assert "16.4.2: percent of seized arms traced" in section
     assert "XTS: 40% traced in 2021." in section  # 100 of 250; 2020: 50 of 200
-    table = section[section.index("<caption>16.4.2 by country and year"):section.index("</table>")]
+    table = section[section.index("<caption>16.4.2 by country and year") : section.index("</table>")]
     assert '<td class="num">200</td><td class="num">50</td><td class="num">25.0%</td>' in table
     assert '<td class="num">250</td><td class="num">100</td><td class="num">40.0%</td>' in table

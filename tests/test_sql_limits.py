@@ -47,7 +47,8 @@ def test_csv_streams_rows_until_the_time_limit_stops_the_query(warehouse: Path, 
     assert captured.out.startswith('"range"\n0\n1\n2\n')  # rows were written while the query ran
     assert captured.err.strip().splitlines() == [
         "iccs: the query ran longer than the 2 s `iccs sql` allows and was stopped (--timeout or ICCS_SQL_TIMEOUT; "
-        "while it runs, loads wait for the file)"]
+        "while it runs, loads wait for the file)"
+    ]
 
 
 def test_json_streams_batches_into_one_valid_document(warehouse: Path, capsys) -> None:
@@ -69,9 +70,16 @@ def test_a_sort_over_the_spill_cap_is_one_line_and_leaves_no_spill(warehouse: Pa
     assert not list(warehouse.parent.glob("*.tmp*"))
 
 
-@pytest.mark.parametrize("statement", ["SET memory_limit = '100GB'", "RESET memory_limit",
-                                       "SET max_temp_directory_size = '1TB'", "SET lock_configuration = false",
-                                       "SET temp_directory = '/tmp'"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SET memory_limit = '100GB'",
+        "RESET memory_limit",
+        "SET max_temp_directory_size = '1TB'",
+        "SET lock_configuration = false",
+        "SET temp_directory = '/tmp'",
+    ],
+)
 def test_the_limits_cannot_be_lifted_from_sql(warehouse: Path, capsys, statement: str) -> None:
     assert _sql(warehouse, statement) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -88,12 +96,15 @@ def test_limits_come_from_flags_then_environment(warehouse: Path, capsys, monkey
     assert json.loads(capsys.readouterr().out)[0]["m"] == "190.7 MiB"
 
 
-@pytest.mark.parametrize(("args", "env", "expected"), [
-    (["--timeout", "0"], {}, "--timeout/ICCS_SQL_TIMEOUT: 0.0 must be a positive number of seconds"),
-    ([], {"ICCS_SQL_TIMEOUT": "soon"}, "--timeout/ICCS_SQL_TIMEOUT: 'soon' is not a number of seconds"),
-    (["--memory-limit", "lots"], {}, "--memory-limit/ICCS_SQL_MEMORY: 'lots' is not a size such as 500MB or 2GB"),
-    ([], {"ICCS_SQL_TEMP": "-1GB"}, "--temp-limit/ICCS_SQL_TEMP: '-1GB' is not a size such as 500MB or 2GB"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["--timeout", "0"], {}, "--timeout/ICCS_SQL_TIMEOUT: 0.0 must be a positive number of seconds"),
+        ([], {"ICCS_SQL_TIMEOUT": "soon"}, "--timeout/ICCS_SQL_TIMEOUT: 'soon' is not a number of seconds"),
+        (["--memory-limit", "lots"], {}, "--memory-limit/ICCS_SQL_MEMORY: 'lots' is not a size such as 500MB or 2GB"),
+        ([], {"ICCS_SQL_TEMP": "-1GB"}, "--temp-limit/ICCS_SQL_TEMP: '-1GB' is not a size such as 500MB or 2GB"),
+    ],
+)
 def test_a_bad_limit_is_a_usage_error(warehouse: Path, capsys, monkeypatch, args, env, expected) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -115,9 +126,26 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_killed_readers_spill_is_removed_on_the_next_start_a_live_ones_kept(warehouse: Path, capsys) -> None:
-    reader = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sql", "--warehouse", str(warehouse),
-                               "--memory-limit", "32MB", "--temp-limit", "4GB", "--timeout", "300", SORT],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "sql",
+            "--warehouse",
+            str(warehouse),
+            "--memory-limit",
+            "32MB",
+            "--temp-limit",
+            "4GB",
+            "--timeout",
+            "300",
+            SORT,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     spill = warehouse.with_name(f"{warehouse.name}.sql.tmp-{reader.pid}")
     deadline = time.monotonic() + 120
     while not (spill.is_dir() and any(spill.iterdir())):

@@ -63,7 +63,9 @@ def _region_table(folder: Path, areas_share: float = 1.0) -> None:
 
 def _region_config(folder: Path, total_area: str | None) -> Path:
     declared = f'\n            total_area: "{total_area}"' if total_area else ""
-    return _write(folder / "sources.yaml", f"""
+    return _write(
+        folder / "sources.yaml",
+        f"""
         sources:
           example_regions:
             country: XEX
@@ -77,7 +79,8 @@ def _region_config(folder: Path, total_area: str | None) -> Path:
           - files: population.csv
             columns: {{area: region, year: year, population: population}}
             country: XEX
-        """)
+        """,
+    )
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
@@ -100,8 +103,9 @@ def region_runs(tmp_path_factory) -> dict[str, Path]:
     for name, declared in (("undeclared", None), ("declared", COUNTRY)):
         folder = tmp_path_factory.mktemp(name)
         _region_table(folder)
-        result = run_pipeline(_region_config(folder, declared), folder / "w.duckdb", folder / "reports",
-                              with_reports=name == "undeclared")
+        result = run_pipeline(
+            _region_config(folder, declared), folder / "w.duckdb", folder / "reports", with_reports=name == "undeclared"
+        )
         assert result.ok, (result.errors, [s.error for s in result.sources])
         runs[name] = folder / "w.duckdb"
         runs[name + "_result"] = result
@@ -126,8 +130,9 @@ def test_national_figure_is_the_total_row_not_twice_it(region_runs, name) -> Non
 
 def test_undeclared_total_area_is_a_warning_with_evidence(region_runs) -> None:
     path = region_runs["undeclared"]
-    found = _rows(path, "SELECT area, basis, cells_compared, cells_matching, share_matching, example "
-                        "FROM v_total_areas")
+    found = _rows(
+        path, "SELECT area, basis, cells_compared, cells_matching, share_matching, example FROM v_total_areas"
+    )
     # 3 offences x 3 years = 9 cells; THF 2021 (a region suppressed) and HOM 2022 (no country row) not compared.
     assert found == [(COUNTRY, "detected", 7, 7, 1.0, found[0][5])]
     assert found[0][5].startswith("THF (ICCS 0502) 2022: ")
@@ -161,8 +166,11 @@ def test_areas_short_of_the_declared_total_national_is_the_total(tmp_path) -> No
 def _warehouse(counts: list[tuple]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     ensure_schema(con)
-    con.executemany("INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, unit, stage, "
-                    "count) VALUES ('s', 'XEX', ?, '0101', ?, ?, 'offences', 'police', ?)", counts)
+    con.executemany(
+        "INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, unit, stage, "
+        "count) VALUES ('s', 'XEX', ?, '0101', ?, ?, 'offences', 'police', ?)",
+        counts,
+    )
     return con
 
 
@@ -202,8 +210,9 @@ def test_a_total_row_among_thousands_of_small_areas_whose_zero_cells_are_left_ou
         counts.append(("TOTAL", f"c{i}", 2020, int(n.sum())))
         totals[f"c{i}"] = float(n.sum())
     con = _warehouse(counts)
-    assert con.execute("SELECT area, basis, cells_compared, cells_matching FROM v_total_areas").fetchall() == \
-        [("TOTAL", "detected", 4, 4)]
+    assert con.execute("SELECT area, basis, cells_compared, cells_matching FROM v_total_areas").fetchall() == [
+        ("TOTAL", "detected", 4, 4)
+    ]
     assert dict(con.execute("SELECT national_code, count FROM v_national_counts").fetchall()) == totals
 
 
@@ -233,7 +242,9 @@ Harbour,2022,2100,1600,1000,700,400,520,110,25
 def _city(folder: Path, codes: str = CITY_CODES) -> Path:
     _write(folder / "city.csv", CITY)
     _write(folder / "corr.csv", codes)
-    return _write(folder / "sources.yaml", """
+    return _write(
+        folder / "sources.yaml",
+        """
         sources:
           city:
             country: XCI
@@ -246,7 +257,8 @@ def _city(folder: Path, codes: str = CITY_CODES) -> Path:
             date_format: "%Y"
             nested_totals: true
             correspondence: corr.csv
-        """)
+        """,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -276,17 +288,28 @@ def test_nested_totals_follow_the_national_hierarchy(city_run) -> None:
     assert national["02"] == 13000 + 12000 + 2100 + 1600
     assert national["0701"] == 1000 + 60 + 520 + 25
     stored = dict(_rows(path, "SELECT national_code, count FROM offence_counts WHERE area = 'Centre' AND year = 2021"))
-    assert stored == {"THR": 14196, "INJ": 14193, "THEFT": 3000, "RBURG": 1200, "VTHEFT": 800, "FRAUD": 600,
-                      "ONLINE": 300, "BENEFIT": 50}
+    assert stored == {
+        "THR": 14196,
+        "INJ": 14193,
+        "THEFT": 3000,
+        "RBURG": 1200,
+        "VTHEFT": 800,
+        "FRAUD": 600,
+        "ONLINE": 300,
+        "BENEFIT": 50,
+    }
 
 
 def test_nested_total_below_its_parts_is_a_warning(city_run) -> None:
     path = city_run.warehouse
     # Harbour 2022 publishes all theft 1,000 but residential burglary 700 + vehicle theft 400 = 1,100.
-    assert _rows(path, "SELECT count, flag FROM offence_counts WHERE area = 'Harbour' AND year = 2022 "
-                       "AND national_code = 'THEFT'") == [(0.0, "subcategories_exceed_total")]
+    assert _rows(
+        path,
+        "SELECT count, flag FROM offence_counts WHERE area = 'Harbour' AND year = 2022 AND national_code = 'THEFT'",
+    ) == [(0.0, "subcategories_exceed_total")]
     assert _rows(path, "SELECT area, year, national_code, published, parts, children FROM nested_shortfalls") == [
-        ("Harbour", 2022, "THEFT", 1000.0, 1100.0, "RBURG: 700.0; VTHEFT: 400.0")]
+        ("Harbour", 2022, "THEFT", 1000.0, 1100.0, "RBURG: 700.0; VTHEFT: 400.0")
+    ]
     warnings = [w for w in city_run.quality_warnings if w.startswith("nested_total_shortfall")]
     assert len(warnings) == 1 and "Harbour 2022 'THEFT' published 1,000 < parts 1,100" in warnings[0]
     html = (city_run.reports_dir / "quality.html").read_text()
@@ -318,12 +341,19 @@ def test_parent_must_be_a_known_code_and_not_a_cycle(tmp_path) -> None:
 
 def test_nested_totals_by_the_path_of_an_offence_read_from_several_columns(tmp_path) -> None:
     """bien jurídico > tipo: the bien's own row (tipo blank) is the total of its tipos; no parent column needed."""
-    _write(tmp_path / "t.csv", "estado,bien,tipo,year,count\nNorte,Patrimonio,,2021,100\n"
-                               "Norte,Patrimonio,Robo,2021,30\nNorte,Patrimonio,Fraude,2021,20\n"
-                               "Norte,Vida,,2021,9\n")
-    _write(tmp_path / "corr.csv", "national_code,iccs_code\nPatrimonio,05\nPatrimonio > Robo,0401\n"
-                                  "Patrimonio > Fraude,0701\nVida,0101\n")
-    config = _write(tmp_path / "sources.yaml", """
+    _write(
+        tmp_path / "t.csv",
+        "estado,bien,tipo,year,count\nNorte,Patrimonio,,2021,100\n"
+        "Norte,Patrimonio,Robo,2021,30\nNorte,Patrimonio,Fraude,2021,20\n"
+        "Norte,Vida,,2021,9\n",
+    )
+    _write(
+        tmp_path / "corr.csv",
+        "national_code,iccs_code\nPatrimonio,05\nPatrimonio > Robo,0401\nPatrimonio > Fraude,0701\nVida,0101\n",
+    )
+    config = _write(
+        tmp_path / "sources.yaml",
+        """
         sources:
           mx:
             country: MEX
@@ -334,7 +364,8 @@ def test_nested_totals_by_the_path_of_an_offence_read_from_several_columns(tmp_p
             date_format: "%Y"
             nested_totals: true
             correspondence: corr.csv
-        """)
+        """,
+    )
     src = load_config(config).sources["mx"]
     con = duckdb.connect()
     ensure_schema(con)

@@ -23,29 +23,38 @@ def _groups_with_several_units(frame, by: list[str]):
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     con = build_warehouse(tmp_path_factory.mktemp("units") / "w.duckdb")
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT 'mixed', 'AAA', NULL, '0101', 'H', y, NULL, u, 'police', CASE u WHEN 'offences' THEN ? ELSE ? END
-        FROM range(2016, 2024) r(y), (SELECT unnest(['offences', 'victims']) AS u)""", [OFFENCES, VICTIMS])
-    con.execute("INSERT INTO sources (source, country, level, unit, stage, period) "
-                "VALUES ('mixed', 'AAA', 'aggregate', 'victims', 'police', 'year')")
+        FROM range(2016, 2024) r(y), (SELECT unnest(['offences', 'victims']) AS u)""",
+        [OFFENCES, VICTIMS],
+    )
+    con.execute(
+        "INSERT INTO sources (source, country, level, unit, stage, period) "
+        "VALUES ('mixed', 'AAA', 'aggregate', 'victims', 'police', 'year')"
+    )
     yield con
     con.close()
 
 
 def test_the_views_keep_units_apart(con) -> None:
-    counts = con.execute("SELECT unit, count FROM v_counts WHERE source = 'mixed' AND iccs_code = '01' "
-                         "AND year = 2020 ORDER BY unit").fetchall()
+    counts = con.execute(
+        "SELECT unit, count FROM v_counts WHERE source = 'mixed' AND iccs_code = '01' AND year = 2020 ORDER BY unit"
+    ).fetchall()
     assert counts == [("offences", OFFENCES), ("victims", VICTIMS)]
     rates = {r[0] for r in con.execute("SELECT count FROM v_rates WHERE source = 'mixed' AND year = 2020").fetchall()}
     assert OFFENCES + VICTIMS not in rates
-    mixed = con.execute("SELECT source FROM v_counts GROUP BY source, country, area, iccs_code, level, year, unit "
-                        "HAVING count(DISTINCT unit) > 1").fetchall()
+    mixed = con.execute(
+        "SELECT source FROM v_counts GROUP BY source, country, area, iccs_code, level, year, unit "
+        "HAVING count(DISTINCT unit) > 1"
+    ).fetchall()
     assert mixed == []
 
 
-@pytest.mark.parametrize("query", [trend_data.annual_national, trend_data.monthly_national, trend_data.area_totals],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "query", [trend_data.annual_national, trend_data.monthly_national, trend_data.area_totals], ids=lambda f: f.__name__
+)
 def test_report_queries_return_one_unit_per_dataset(con, query) -> None:
     frame = query(con)
     assert not frame.empty

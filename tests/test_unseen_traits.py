@@ -18,7 +18,8 @@ def _asb(folder: Path) -> Path:
     (folder / "asb.tab").write_text("\n".join(rows) + "\n")
     (folder / "correspondence.csv").write_text(
         "national_code,national_label,iccs_code,correspondence,note\n"
-        "ASB,anti-social behaviour,,excluded,anti-social behaviour incidents are not crimes\n")
+        "ASB,anti-social behaviour,,excluded,anti-social behaviour incidents are not crimes\n"
+    )
     (folder / "sources.yaml").write_text("""sources:
   asb:
     country: GBR
@@ -49,8 +50,9 @@ def test_a_population_file_of_areas_without_an_area_column_is_an_error_not_a_nat
     # 'Population' are found by name, no column is named 'area'. Before: the 624 wards of a year were summed into
     # GBR's "national" population (9,381,771 in 2022) and v_rates divided Lancashire's counts by it.
     config = _asb(tmp_path / "in")
-    (config.parent / "pop.csv").write_text("Code,Borough,Ward_Name,Year,Population\n"
-                                           "E1,Barking,Abbey,2022,12904\nE2,Barking,Alibon,2022,10468\n")
+    (config.parent / "pop.csv").write_text(
+        "Code,Borough,Ward_Name,Year,Population\nE1,Barking,Abbey,2022,12904\nE2,Barking,Alibon,2022,10468\n"
+    )
     config.write_text(config.read_text() + "population:\n  files: pop.csv\n  country: GBR\n")
     result = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
     assert not result.ok
@@ -61,8 +63,11 @@ def test_a_population_file_of_areas_without_an_area_column_is_an_error_not_a_nat
     result = run_pipeline(config, tmp_path / "w2.duckdb", tmp_path / "r", with_reports=False)
     assert result.ok, result
     with connect(result.warehouse, read_only=True) as con:
-        assert con.execute("SELECT area, population FROM population ORDER BY area NULLS FIRST").fetchall() == \
-            [(None, 23372.0), ("Abbey", 12904.0), ("Alibon", 10468.0)]
+        assert con.execute("SELECT area, population FROM population ORDER BY area NULLS FIRST").fetchall() == [
+            (None, 23372.0),
+            ("Abbey", 12904.0),
+            ("Alibon", 10468.0),
+        ]
 
 
 def _by_sex(folder: Path, extra: str = "") -> Path:
@@ -72,9 +77,11 @@ def _by_sex(folder: Path, extra: str = "") -> Path:
     rows = ["n_year,nombre_estado,delito,genero,n_victimas,n_victimas_x100kmujeres"]
     for year in (2022, 2023):
         for state, (men, women) in {"Aguascalientes": (24, 12), "Colima": (10, 5)}.items():
-            rows += [f"{year},{state},Extorsión,Total,{men + women + 1},NA",
-                     f"{year},{state},Extorsión,Hombre,{men},NA",
-                     f"{year},{state},Extorsión,Mujer,{women},1.75"]
+            rows += [
+                f"{year},{state},Extorsión,Total,{men + women + 1},NA",
+                f"{year},{state},Extorsión,Hombre,{men},NA",
+                f"{year},{state},Extorsión,Mujer,{women},1.75",
+            ]
     (folder / "victims.csv").write_text("\n".join(rows) + "\n")
     (folder / "correspondence.csv").write_text("national_code,iccs_code\nExtorsión,02051\n")
     (folder / "sources.yaml").write_text(f"""sources:
@@ -95,21 +102,30 @@ def test_an_unread_column_holding_a_total_beside_its_parts_is_a_warning(tmp_path
     result = run_pipeline(_by_sex(tmp_path / "in"), tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
     assert result.ok, result
     [src] = result.sources
-    assert src.warnings == ["columns_used: column 'genero' is read by no field but holds 'Total' beside Hombre, "
-                            "Mujer: every row is a cell, so the 'Total' rows are added to the parts they total; "
-                            "keep one breakdown with filter: {genero: [Total]} (or drop it with exclude)"]
+    assert src.warnings == [
+        "columns_used: column 'genero' is read by no field but holds 'Total' beside Hombre, "
+        "Mujer: every row is a cell, so the 'Total' rows are added to the parts they total; "
+        "keep one breakdown with filter: {genero: [Total]} (or drop it with exclude)"
+    ]
     # the rate column's 'NA' is never read: it is not the count
-    result = run_pipeline(_by_sex(tmp_path / "in2", "    filter: {genero: [Total]}\n"), tmp_path / "w2.duckdb",
-                          tmp_path / "r", with_reports=False)
+    result = run_pipeline(
+        _by_sex(tmp_path / "in2", "    filter: {genero: [Total]}\n"),
+        tmp_path / "w2.duckdb",
+        tmp_path / "r",
+        with_reports=False,
+    )
     [src] = result.sources
     assert result.ok and src.warnings == [], result
     with connect(result.warehouse, read_only=True) as con:
-        assert con.execute("SELECT year, sum(count) FROM v_national_counts GROUP BY 1 ORDER BY 1").fetchall() == \
-            [(2022, 53.0), (2023, 53.0)]
+        assert con.execute("SELECT year, sum(count) FROM v_national_counts GROUP BY 1 ORDER BY 1").fetchall() == [
+            (2022, 53.0),
+            (2023, 53.0),
+        ]
 
 
-def test_the_run_line_of_a_table_with_a_total_row_gives_the_national_figure_counted_once(tmp_path: Path,
-                                                                                        capsys) -> None:
+def test_the_run_line_of_a_table_with_a_total_row_gives_the_national_figure_counted_once(
+    tmp_path: Path, capsys
+) -> None:
     # SESNSP's incidence table with its 'Nacional' row: before, only "37,492,284 offences ... loaded" (twice the
     # 18,746,142 the country recorded)
     from pipelines import cli
@@ -132,10 +148,24 @@ def test_the_run_line_of_a_table_with_a_total_row_gives_the_national_figure_coun
     date_format: "%Y"
     correspondence: c.csv
 """)
-    assert cli.main(["run", "--config", str(folder / "sources.yaml"), "--warehouse", str(tmp_path / "w.duckdb"),
-                     "--reports", str(tmp_path / "r")]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "--config",
+                str(folder / "sources.yaml"),
+                "--warehouse",
+                str(tmp_path / "w.duckdb"),
+                "--reports",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert ("16 table cells in: 600 offences in 16 cells loaded (cells of a national total row among the areas are "
-            "included: the national figure, counted once, is 300 offences)") in out
+    assert (
+        "16 table cells in: 600 offences in 16 cells loaded (cells of a national total row among the areas are "
+        "included: the national figure, counted once, is 300 offences)"
+    ) in out
     quality = (tmp_path / "r" / "quality.html").read_text()
     assert "the national figure, counted once, is 300 offences" in quality

@@ -95,6 +95,8 @@ def test_sql_reads_the_warehouse_and_no_other_file(mini_run, tmp_path: Path, cap
     assert not target.exists()
     assert "reads the warehouse only" in capsys.readouterr().err
     assert main(["sql", "--warehouse", str(mini_run.warehouse), "SELECT * FROM read_csv('/etc/hostname')"]) == 1
-    assert main(["sql", "--warehouse", str(mini_run.warehouse), "--format", "csv",
-                 "SELECT count(*) AS n FROM offences"]) == 0
+    assert (
+        main(["sql", "--warehouse", str(mini_run.warehouse), "--format", "csv", "SELECT count(*) AS n FROM offences"])
+        == 0
+    )
     assert capsys.readouterr().out.split() == ['"n"', "9"]

@@ -66,8 +66,10 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         prepare_tree(con, src)
     has = lambda field: _has(src, field)  # noqa: E731
     fmt = literal(src.date_format)
-    shown = {field: literal(src.columns.get(field, f"{field} (constant)")) for field in
-             ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")}
+    shown = {
+        field: literal(src.columns.get(field, f"{field} (constant)"))
+        for field in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
+    }
     lat = to_number(numeric_txt("latitude", src), src.read.decimal, "") if has("latitude") else "NULL::DOUBLE"
     lon = to_number(numeric_txt("longitude", src), src.read.decimal, "") if has("longitude") else "NULL::DOUBLE"
     # A count is a finite number or NULL: NaN/inf (a typed Parquet or Excel cell, or text such as 'inf') never
@@ -92,52 +94,97 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         ("missing_field", "offence_txt IS NULL", f"{shown['offence']} || ': empty'"),
     ]
     if has("country"):
-        where = (f"not in {src.country_lookup.file.name}" if src.country_lookup is not None
-                 else "not an ISO 3166-1 alpha-3 code")
-        checks.append(("missing_field", f"country IS NULL OR NOT regexp_full_match(country, '{_ISO3}')",
-                       f"{shown['country']} || ': ''' || coalesce(country_txt, '') || ''' {where}'"))
+        where = (
+            f"not in {src.country_lookup.file.name}"
+            if src.country_lookup is not None
+            else "not an ISO 3166-1 alpha-3 code"
+        )
+        checks.append(
+            (
+                "missing_field",
+                f"country IS NULL OR NOT regexp_full_match(country, '{_ISO3}')",
+                f"{shown['country']} || ': ''' || coalesce(country_txt, '') || ''' {where}'",
+            )
+        )
     checks += [
-        ("invalid_date", "occurred_on IS NULL",
-         f"{shown['date']} || ': ''' || date_txt || ''' does not match ' || {fmt}"),
-        ("date_out_of_range", "occurred_on > current_date",
-         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is in the future'"),
-        ("date_out_of_range", f"occurred_on < DATE {literal(src.date_floor)}",
-         f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor ' || {literal(src.date_floor)}"),
-        ("excluded_offence", "iccs_code IS NULL AND mapping = 'excluded'",
-         f"{shown['offence']} || ': national code ''' || offence_txt || ''' is excluded from ICCS by {corr_name}: '"
-         " || coalesce(map_note, '')"),
-        ("unmapped_offence", "iccs_code IS NULL",
-         f"""{shown['offence']} || ': national code ''' || offence_txt || ''' ' || CASE
+        (
+            "invalid_date",
+            "occurred_on IS NULL",
+            f"{shown['date']} || ': ''' || date_txt || ''' does not match ' || {fmt}",
+        ),
+        (
+            "date_out_of_range",
+            "occurred_on > current_date",
+            f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is in the future'",
+        ),
+        (
+            "date_out_of_range",
+            f"occurred_on < DATE {literal(src.date_floor)}",
+            f"{shown['date']} || ': ' || occurred_on::VARCHAR || ' is before the floor ' || {literal(src.date_floor)}",
+        ),
+        (
+            "excluded_offence",
+            "iccs_code IS NULL AND mapping = 'excluded'",
+            f"{shown['offence']} || ': national code ''' || offence_txt || ''' is excluded from ICCS by {corr_name}: '"
+            " || coalesce(map_note, '')",
+        ),
+        (
+            "unmapped_offence",
+            "iccs_code IS NULL",
+            f"""{shown["offence"]} || ': national code ''' || offence_txt || ''' ' || CASE
                  WHEN known THEN 'has no row in {corr_name} valid on ' || occurred_on::VARCHAR
-                 ELSE 'is not in {corr_name}' END"""),
+                 ELSE 'is not in {corr_name}' END""",
+        ),
     ]
     if has("latitude"):
         shown_ll = f"{shown['latitude']} || '/' || {shown['longitude']}"
-        checks.append((
-            "invalid_coordinates",
-            "(lat_txt IS NOT NULL OR lon_txt IS NOT NULL) AND (latitude IS NULL OR longitude IS NULL "
-            "OR abs(latitude) > 90 OR abs(longitude) > 180)",
-            f"{shown_ll} || ': ''' || coalesce(lat_txt, '') || ''', ''' || coalesce(lon_txt, '') "
-            "|| ''' are not valid coordinates'"))
+        checks.append(
+            (
+                "invalid_coordinates",
+                "(lat_txt IS NOT NULL OR lon_txt IS NOT NULL) AND (latitude IS NULL OR longitude IS NULL "
+                "OR abs(latitude) > 90 OR abs(longitude) > 180)",
+                f"{shown_ll} || ': ''' || coalesce(lat_txt, '') || ''', ''' || coalesce(lon_txt, '') "
+                "|| ''' are not valid coordinates'",
+            )
+        )
         if src.bbox:
             x0, y0, x1, y1 = src.bbox
-            checks.append((
-                "coordinates_outside_country",
-                f"latitude IS NOT NULL AND NOT (longitude BETWEEN {x0} AND {x1} AND latitude BETWEEN {y0} AND {y1})",
-                f"{shown_ll} || ': (' || latitude || ', ' || longitude || ') is outside {src.country} "
-                f"bbox [{x0}, {y0}, {x1}, {y1}]'"))
+            checks.append(
+                (
+                    "coordinates_outside_country",
+                    f"latitude IS NOT NULL "
+                    f"AND NOT (longitude BETWEEN {x0} AND {x1} AND latitude BETWEEN {y0} AND {y1})",
+                    f"{shown_ll} || ': (' || latitude || ', ' || longitude || ') is outside {src.country} "
+                    f"bbox [{x0}, {y0}, {x1}, {y1}]'",
+                )
+            )
     if has("count"):
         flagged = "coalesce(', flag ''' || flag || '''', '')"
-        checks.append(("missing_count", f"{marked('count_txt', src)} OR count_nonfinite",
-                       f"""{shown['count']} || ': ' || coalesce('''' || count_txt || '''', 'empty') || CASE
-                               WHEN {marked('count_txt', src)} THEN ' (missing' ELSE ' (not a finite number' END
-                           || {flagged} || ')'"""))
-        checks.append(("invalid_count", "count IS NULL OR count < 0",
-                       f"{shown['count']} || ': ''' || count_txt || ''' is not a non-negative number'"))
+        checks.append(
+            (
+                "missing_count",
+                f"{marked('count_txt', src)} OR count_nonfinite",
+                f"""{shown["count"]} || ': ' || coalesce('''' || count_txt || '''', 'empty') || CASE
+                               WHEN {marked("count_txt", src)} THEN ' (missing' ELSE ' (not a finite number' END
+                           || {flagged} || ')'""",
+            )
+        )
+        checks.append(
+            (
+                "invalid_count",
+                "count IS NULL OR count < 0",
+                f"{shown['count']} || ': ''' || count_txt || ''' is not a non-negative number'",
+            )
+        )
         if not src.fractional_counts:
-            checks.append(("invalid_count", "count <> trunc(count)",
-                           f"{shown['count']} || ': ''' || count_txt || ''' is not a whole number (a source of "
-                           "estimates with decimals sets fractional_counts: true)'"))
+            checks.append(
+                (
+                    "invalid_count",
+                    "count <> trunc(count)",
+                    f"{shown['count']} || ': ''' || count_txt || ''' is not a whole number (a source of "
+                    "estimates with decimals sets fractional_counts: true)'",
+                )
+            )
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
     raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
@@ -157,12 +204,12 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             WITH {located.format(where=where)}
             {_lookup_sql(src)},
             typed AS (
-                SELECT t0.*, {txt('date') if has('date') else 'NULL'} AS date_txt, {txt('offence')} AS offence_txt,
-                       {numeric_txt('latitude', src) if has('latitude') else 'NULL'} AS lat_txt,
-                       {numeric_txt('longitude', src) if has('longitude') else 'NULL'} AS lon_txt,
-                       {txt('count') if has('count') else 'NULL'} AS count_txt,
-                       {txt('country') if has('country') else 'NULL'} AS country_txt,
-                       {date_sql(src, txt('date'))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
+                SELECT t0.*, {txt("date") if has("date") else "NULL"} AS date_txt, {txt("offence")} AS offence_txt,
+                       {numeric_txt("latitude", src) if has("latitude") else "NULL"} AS lat_txt,
+                       {numeric_txt("longitude", src) if has("longitude") else "NULL"} AS lon_txt,
+                       {txt("count") if has("count") else "NULL"} AS count_txt,
+                       {txt("country") if has("country") else "NULL"} AS country_txt,
+                       {date_sql(src, txt("date"))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
                        {count} AS count, {nonfinite} AS count_nonfinite, {country} AS country, {flag} AS flag,
                        coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
                 FROM located t0 {lookup_join}),
@@ -188,7 +235,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         flagged = f"""
             SELECT c.*, coalesce(c.reason_pre IS NULL AND f.first_pos <> c.file_index * 1000000000000 + c.line,
                                  false) AS is_duplicate,
-                   {shown['record_id']} || ': ''' || c.record_id || ''' already loaded from line '
+                   {shown["record_id"]} || ': ''' || c.record_id || ''' already loaded from line '
                        || (f.first_pos % 1000000000000)::VARCHAR AS duplicate_detail
             FROM checked c LEFT JOIN {DUP_FIRST} f ON f.record_id = c.record_id"""
     else:
@@ -213,9 +260,13 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
     schema, table = raw_table(source).split(".")
-    return {row[0] for row in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [schema, table]).fetchall()}
+    return {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
 
 
 # Small working tables of one classification (temporary: they live only on this connection).
@@ -251,8 +302,9 @@ def summarise(con: duckdb.DuckDBPyConnection, source: str) -> ClassifySummary:
     total, valid, mapped = con.execute(
         f"SELECT count(*), count(*) FILTER (reason IS NULL), count(*) FILTER (iccs_code IS NOT NULL) FROM {table}"
     ).fetchone()
-    reasons = dict(con.execute(
-        f"SELECT reason, count(*) FROM {table} WHERE reason IS NOT NULL GROUP BY reason ORDER BY 2 DESC"
-    ).fetchall())
-    return ClassifySummary(records=total, valid=valid, reasons=reasons,
-                           mapped_share=(mapped / total) if total else 0.0)
+    reasons = dict(
+        con.execute(
+            f"SELECT reason, count(*) FROM {table} WHERE reason IS NOT NULL GROUP BY reason ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    return ClassifySummary(records=total, valid=valid, reasons=reasons, mapped_share=(mapped / total) if total else 0.0)

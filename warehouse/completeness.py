@@ -73,10 +73,13 @@ def counted_unit(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
     """The unit the checks count in: the source's configured unit (``sources.unit``) where it has counts, else
     its most common one. Counts of different units are never added (every view and report query groups by
     unit); a source holding several is reported by the ``single_unit`` check."""
-    rows = con.execute("""
+    rows = con.execute(
+        """
         SELECT unit FROM offence_counts WHERE source = ? GROUP BY unit
         ORDER BY unit IS NOT DISTINCT FROM (SELECT any_value(unit) FROM sources WHERE source = ?) DESC,
-                 count(*) DESC, unit LIMIT 1""", [source, source]).fetchall()
+                 count(*) DESC, unit LIMIT 1""",
+        [source, source],
+    ).fetchall()
     return rows[0][0] if rows else None
 
 
@@ -86,8 +89,9 @@ def _params(con: duckdb.DuckDBPyConnection, source: str, **extra: object) -> dic
 
 def monthly(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     """True when the source's counts carry months (periods are months), False for annual data."""
-    found = con.execute("SELECT count(month) > 0 FROM offence_counts WHERE source = ? AND unit = ?",
-                        [source, counted_unit(con, source)]).fetchall()[0]
+    found = con.execute(
+        "SELECT count(month) > 0 FROM offence_counts WHERE source = ? AND unit = ?", [source, counted_unit(con, source)]
+    ).fetchall()[0]
     return bool(found and found[0])
 
 
@@ -152,23 +156,27 @@ def _drops_sql(is_monthly: bool, counts: str = "offence_counts") -> str:
             FROM pairs JOIN cells cur ON cur.p = pairs.p
             JOIN cells prev ON prev.p = pairs.q AND prev.area IS NOT DISTINCT FROM cur.area
             GROUP BY ALL)
-        SELECT {_label(is_monthly)} AS period, records, {_label(is_monthly, 'q')} AS previous_period,
+        SELECT {_label(is_monthly)} AS period, records, {_label(is_monthly, "q")} AS previous_period,
                previous_records, records / previous_records - 1 AS change, areas
         FROM compared
         WHERE previous_records >= $min_records AND records < (1 - $threshold) * previous_records
         ORDER BY p"""
 
 
-def period_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3,
-                 min_records: int = 20) -> pd.DataFrame:
+def period_drops(
+    con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3, min_records: int = 20
+) -> pd.DataFrame:
     """period, records, previous_period, previous_records, change, areas: periods whose records fall by more
     than ``drop_threshold`` versus the previous period with records, over the areas reporting in both.
 
     Missing periods are ``coverage``'s business and are skipped, not counted as a 100% drop; a previous period
     under ``min_records`` is too small to judge.
     """
-    return _frame(con, _drops_sql(monthly(con, source), _windowed(con)[0]),
-                  _params(con, source, threshold=drop_threshold, min_records=min_records))
+    return _frame(
+        con,
+        _drops_sql(monthly(con, source), _windowed(con)[0]),
+        _params(con, source, threshold=drop_threshold, min_records=min_records),
+    )
 
 
 def run_drops(con: duckdb.DuckDBPyConnection, source: str, drop_threshold: float = 0.3) -> pd.DataFrame:
@@ -195,8 +203,9 @@ def _day_level(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     rows = con.execute("SELECT period FROM sources WHERE source = ?", [source]).fetchall()
     if rows and rows[0][0]:
         return rows[0][0] == "day"
-    found = con.execute("SELECT count(*) FILTER (day(occurred_on) <> 1) > 0 FROM offences WHERE source = ?",
-                        [source]).fetchall()[0]
+    found = con.execute(
+        "SELECT count(*) FILTER (day(occurred_on) <> 1) > 0 FROM offences WHERE source = ?", [source]
+    ).fetchall()[0]
     return bool(found and found[0])
 
 
@@ -207,14 +216,18 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
     # on the resulting strings cost twice as much (10M records: 4.6 s -> 2.2 s, same rows).
     parts = []
     if _day_level(con, source):
-        parts.append("SELECT 'date' AS kind, occurred_on AS day, NULL::DOUBLE AS lat, NULL::DOUBLE AS lon, "
-                     "count(*) AS n FROM offences WHERE source = $source AND unit = $unit GROUP BY ALL")
-    parts.append("SELECT 'coordinates' AS kind, NULL::DATE AS day, round(latitude, 5) AS lat, "
-                 "round(longitude, 5) AS lon, count(*) AS n "
-                 "FROM offences WHERE source = $source AND unit = $unit AND latitude IS NOT NULL "
-                 "AND longitude IS NOT NULL GROUP BY ALL")
+        parts.append(
+            "SELECT 'date' AS kind, occurred_on AS day, NULL::DOUBLE AS lat, NULL::DOUBLE AS lon, "
+            "count(*) AS n FROM offences WHERE source = $source AND unit = $unit GROUP BY ALL"
+        )
+    parts.append(
+        "SELECT 'coordinates' AS kind, NULL::DATE AS day, round(latitude, 5) AS lat, "
+        "round(longitude, 5) AS lon, count(*) AS n "
+        "FROM offences WHERE source = $source AND unit = $unit AND latitude IS NOT NULL "
+        "AND longitude IS NOT NULL GROUP BY ALL"
+    )
     sql = f"""
-        WITH v AS ({' UNION ALL '.join(parts)}),
+        WITH v AS ({" UNION ALL ".join(parts)}),
         s AS (SELECT kind, sum(n) AS total, median(n) AS typical FROM v GROUP BY kind)
         SELECT v.kind, CASE v.kind WHEN 'date' THEN v.day::VARCHAR ELSE printf('%.5f, %.5f', v.lat, v.lon) END AS value,
                v.n AS records, v.n / s.total AS share, s.typical AS median_records
@@ -275,8 +288,9 @@ def _breaks_sql(is_monthly: bool, run: int, alpha: float, counts: str = "offence
         ORDER BY f.p, f.iccs_code"""
 
 
-def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None,
-                  alpha: float = BREAK_ALPHA) -> pd.DataFrame:
+def series_breaks(
+    con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None, alpha: float = BREAK_ALPHA
+) -> pd.DataFrame:
     """source, iccs_code, period, kind ('appeared' | 'vanished'), detail. ``min_run`` periods of presence and
     absence must meet at the break (default 3 for months, 2 for years), and that many empty periods must be
     improbable (below ``alpha``) at the category's rate, so that a rare category's quiet spell is not a break."""
@@ -286,8 +300,10 @@ def series_breaks(con: duckdb.DuckDBPyConnection, source: str, min_run: int | No
 
 
 def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[dict[str, object]]:
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in frame[columns].head(limit).to_dict("records")]
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in frame[columns].head(limit).to_dict("records")
+    ]
 
 
 def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None) -> None:
@@ -300,94 +316,183 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
         con.execute("DELETE FROM completeness WHERE source = ?", [source])
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
         counts, bounds = _windowed(con)
-        con.execute(f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly, counts, bounds)})",
-                    _params(con, source))
-        con.execute(f"INSERT INTO series_breaks SELECT * FROM "
-                    f"({_breaks_sql(is_monthly, int(run), BREAK_ALPHA, counts)})", _params(con, source))
+        con.execute(
+            f"INSERT INTO completeness SELECT * FROM ({_coverage_sql(is_monthly, counts, bounds)})",
+            _params(con, source),
+        )
+        con.execute(
+            f"INSERT INTO series_breaks SELECT * FROM ({_breaks_sql(is_monthly, int(run), BREAK_ALPHA, counts)})",
+            _params(con, source),
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
 
 
-def findings(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: float = 0.3,
-             placeholder_threshold: float = 0.05, min_records: int = 20,
-             min_run: int | None = None) -> list[Finding]:
+def findings(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    drop_threshold: float = 0.3,
+    placeholder_threshold: float = 0.05,
+    min_records: int = 20,
+    min_run: int | None = None,
+) -> list[Finding]:
     """Every completeness check of the source as a warning, without writing anything."""
-    units = [r[0] for r in con.execute("SELECT DISTINCT unit FROM offence_counts WHERE source = ? ORDER BY 1",
-                                       [source]).fetchall()]
+    units = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT unit FROM offence_counts WHERE source = ? ORDER BY 1", [source]
+        ).fetchall()
+    ]
     unit = counted_unit(con, source)
-    result = [Finding(
-        "single_unit", len(units) <= 1,
-        (f"counts in {len(units)} units ({', '.join(units)}); only {unit} is counted here, and no report adds "
-         "them up" if len(units) > 1 else f"all counts in {unit or 'no unit (no counts)'}"),
-        {"units": units, "counted_unit": unit})]
+    result = [
+        Finding(
+            "single_unit",
+            len(units) <= 1,
+            (
+                f"counts in {len(units)} units ({', '.join(units)}); only {unit} is counted here, and no report adds "
+                "them up"
+                if len(units) > 1
+                else f"all counts in {unit or 'no unit (no counts)'}"
+            ),
+            {"units": units, "counted_unit": unit},
+        )
+    ]
     cov = coverage(con, source)
     missing = cov[~cov["present"]]
-    by_area = {("(national)" if pd.isna(area) else str(area)): group["period"].tolist()
-               for area, group in missing.groupby("area", dropna=False, sort=True)}
+    by_area = {
+        ("(national)" if pd.isna(area) else str(area)): group["period"].tolist()
+        for area, group in missing.groupby("area", dropna=False, sort=True)
+    }
     areas = cov["area"].nunique(dropna=False)
-    whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area \
-        else []
+    whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area else []
     unassigned = con.execute(
         "SELECT coalesce(sum(count), 0) FROM v_offence_count_roles WHERE source = ? AND unit = ? AND area IS NULL "
         "AND NOT is_total AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
-        "AND area IS NOT NULL)", [source, unit, source, unit]).fetchall()[0][0]
-    result.append(Finding(
-        "periods_complete", missing.empty,
-        (f"{len(missing)} of {len(cov)} period × area cells have no records"
-         + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
-         if not missing.empty else f"all {len(cov)} period × area cells have records"),
-        {"cells": len(cov), "missing_cells": len(missing), "areas": int(areas),
-         "periods": int(cov["period"].nunique()), "missing_everywhere": whole,
-         "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
-         "records_without_area": float(unassigned)}))
+        "AND area IS NOT NULL)",
+        [source, unit, source, unit],
+    ).fetchall()[0][0]
+    result.append(
+        Finding(
+            "periods_complete",
+            missing.empty,
+            (
+                f"{len(missing)} of {len(cov)} period × area cells have no records"
+                + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
+                if not missing.empty
+                else f"all {len(cov)} period × area cells have records"
+            ),
+            {
+                "cells": len(cov),
+                "missing_cells": len(missing),
+                "areas": int(areas),
+                "periods": int(cov["period"].nunique()),
+                "missing_everywhere": whole,
+                "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
+                "records_without_area": float(unassigned),
+            },
+        )
+    )
 
     drops = period_drops(con, source, drop_threshold, min_records)
-    result.append(Finding(
-        "drop_vs_previous_period", drops.empty,
-        f"{len(drops)} period(s) with records down more than {drop_threshold:.0%} on the period before "
-        "(areas reporting in both)"
-        + (": " + ", ".join(f"{r.period} ({r.change:+.0%})" for r in drops.head(12).itertuples()) if len(drops)
-           else ""),
-        {"threshold": drop_threshold, "min_records": min_records, "periods": drops["period"].tolist(),
-         "drops": _examples(drops, ["period", "records", "previous_period", "previous_records", "change"])}))
+    result.append(
+        Finding(
+            "drop_vs_previous_period",
+            drops.empty,
+            f"{len(drops)} period(s) with records down more than {drop_threshold:.0%} on the period before "
+            "(areas reporting in both)"
+            + (
+                ": " + ", ".join(f"{r.period} ({r.change:+.0%})" for r in drops.head(12).itertuples())
+                if len(drops)
+                else ""
+            ),
+            {
+                "threshold": drop_threshold,
+                "min_records": min_records,
+                "periods": drops["period"].tolist(),
+                "drops": _examples(drops, ["period", "records", "previous_period", "previous_records", "change"]),
+            },
+        )
+    )
 
     reruns = run_drops(con, source, drop_threshold)
-    result.append(Finding(
-        "drop_vs_previous_run", reruns.empty,
-        f"{len(reruns)} reload(s) with records down more than {drop_threshold:.0%} on the previous load"
-        + (": " + ", ".join(f"{str(r.loaded_from).rsplit('/', 1)[-1]} ({r.change:+.0%})"
-                            for r in reruns.head(12).itertuples()) if len(reruns) else ""),
-        {"threshold": drop_threshold,
-         "drops": _examples(reruns, ["loaded_from", "records_loaded", "previous_records_loaded", "change"])}))
+    result.append(
+        Finding(
+            "drop_vs_previous_run",
+            reruns.empty,
+            f"{len(reruns)} reload(s) with records down more than {drop_threshold:.0%} on the previous load"
+            + (
+                ": "
+                + ", ".join(
+                    f"{str(r.loaded_from).rsplit('/', 1)[-1]} ({r.change:+.0%})" for r in reruns.head(12).itertuples()
+                )
+                if len(reruns)
+                else ""
+            ),
+            {
+                "threshold": drop_threshold,
+                "drops": _examples(reruns, ["loaded_from", "records_loaded", "previous_records_loaded", "change"]),
+            },
+        )
+    )
 
     found = placeholders(con, source, placeholder_threshold)
     for kind in ("date", "coordinates"):
         rows = found[found["kind"] == kind]
-        result.append(Finding(
-            f"placeholder_{kind}", rows.empty,
-            (f"{len(rows)} {kind} value(s) each hold more than {placeholder_threshold:.0%} of the records: "
-             + ", ".join(f"{r.value} ({r.share:.1%})" for r in rows.head(5).itertuples())) if len(rows)
-            else f"no single {kind} holds more than {placeholder_threshold:.0%} of the records",
-            {"threshold": placeholder_threshold, "factor_over_median": PLACEHOLDER_FACTOR,
-             "values": _examples(rows, ["value", "records", "share", "median_records"])}))
+        result.append(
+            Finding(
+                f"placeholder_{kind}",
+                rows.empty,
+                (
+                    f"{len(rows)} {kind} value(s) each hold more than {placeholder_threshold:.0%} of the records: "
+                    + ", ".join(f"{r.value} ({r.share:.1%})" for r in rows.head(5).itertuples())
+                )
+                if len(rows)
+                else f"no single {kind} holds more than {placeholder_threshold:.0%} of the records",
+                {
+                    "threshold": placeholder_threshold,
+                    "factor_over_median": PLACEHOLDER_FACTOR,
+                    "values": _examples(rows, ["value", "records", "share", "median_records"]),
+                },
+            )
+        )
 
     breaks = series_breaks(con, source, min_run)
-    result.append(Finding(
-        "series_breaks", breaks.empty,
-        f"{len(breaks)} ICCS categor(y/ies) appear or vanish between periods"
-        + (": " + "; ".join(f"{r.iccs_code} {r.kind} {r.period}" for r in breaks.head(10).itertuples())
-           if len(breaks) else ""),
-        {"breaks": _examples(breaks, ["iccs_code", "period", "kind", "detail"], 20)}))
+    result.append(
+        Finding(
+            "series_breaks",
+            breaks.empty,
+            f"{len(breaks)} ICCS categor(y/ies) appear or vanish between periods"
+            + (
+                ": " + "; ".join(f"{r.iccs_code} {r.kind} {r.period}" for r in breaks.head(10).itertuples())
+                if len(breaks)
+                else ""
+            ),
+            {"breaks": _examples(breaks, ["iccs_code", "period", "kind", "detail"], 20)},
+        )
+    )
     return result
 
 
-def assess_source(con: duckdb.DuckDBPyConnection, source: str, *, drop_threshold: float = 0.3,
-                  placeholder_threshold: float = 0.05, min_records: int = 20,
-                  min_run: int | None = None) -> list[Finding]:
+def assess_source(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    drop_threshold: float = 0.3,
+    placeholder_threshold: float = 0.05,
+    min_records: int = 20,
+    min_run: int | None = None,
+) -> list[Finding]:
     """Write the source's ``completeness`` and ``series_breaks`` rows and return every check as a Finding
     (severity 'warn': the records are loaded; the analyst should look before trusting a trend)."""
     write_source(con, source, min_run)
-    return findings(con, source, drop_threshold=drop_threshold, placeholder_threshold=placeholder_threshold,
-                    min_records=min_records, min_run=min_run)
+    return findings(
+        con,
+        source,
+        drop_threshold=drop_threshold,
+        placeholder_threshold=placeholder_threshold,
+        min_records=min_records,
+        min_run=min_run,
+    )

@@ -31,8 +31,10 @@ DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
 DEFAULT_REPORTS = Path("data") / "reports"
 # DuckDB's default memory limit is 80% of RAM, and it keeps that much as buffer pool: a 10M-record load then holds
 # several GB. 1 GB keeps the process near 1.2 GB at no measured cost (bench/README.md); ICCS_DUCKDB_MEMORY overrides.
-CONNECTION_CONFIG: dict[str, str] = {"storage_compatibility_version": "v1.4.0",
-                                     "memory_limit": os.environ.get("ICCS_DUCKDB_MEMORY", "1GB")}
+CONNECTION_CONFIG: dict[str, str] = {
+    "storage_compatibility_version": "v1.4.0",
+    "memory_limit": os.environ.get("ICCS_DUCKDB_MEMORY", "1GB"),
+}
 DEFAULT_LOCK_WAIT_SECONDS = 300.0
 
 
@@ -65,8 +67,16 @@ def _is_lock_error(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
 
 
-_CORRUPT_SIGNS = ("not a valid duckdb database", "could not read enough bytes", "corrupt", "checksum",
-                  "invalid database", "database file", "storage version", "failed to read")
+_CORRUPT_SIGNS = (
+    "not a valid duckdb database",
+    "could not read enough bytes",
+    "corrupt",
+    "checksum",
+    "invalid database",
+    "database file",
+    "storage version",
+    "failed to read",
+)
 
 
 def _corrupt(path: Path, exc: duckdb.Error) -> WarehouseCorruptError | None:
@@ -74,8 +84,10 @@ def _corrupt(path: Path, exc: duckdb.Error) -> WarehouseCorruptError | None:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if _is_lock_error(exc) or not any(sign in text.lower() for sign in _CORRUPT_SIGNS):
         return None
-    return WarehouseCorruptError(f"{path}: the warehouse file is corrupt or not a DuckDB database ({text}); move it "
-                                 "aside and run `iccs run` to rebuild it from the configured sources")
+    return WarehouseCorruptError(
+        f"{path}: the warehouse file is corrupt or not a DuckDB database ({text}); move it "
+        "aside and run `iccs run` to rebuild it from the configured sources"
+    )
 
 
 def spill_dir(path: Path, pid: int | None = None) -> Path:
@@ -124,8 +136,10 @@ def writer_status(path: Path) -> str:
         status = json.loads(status_path(path).read_text())
     except (OSError, ValueError):
         return "another process is writing it"
-    return (f"a pipeline run (pid {status.get('pid')}, since {status.get('since')}, {status.get('doing', 'loading')})"
-            " is writing it")
+    return (
+        f"a pipeline run (pid {status.get('pid')}, since {status.get('since')}, {status.get('doing', 'loading')})"
+        " is writing it"
+    )
 
 
 @contextmanager
@@ -133,8 +147,7 @@ def writing(path: Path, doing: str) -> Iterator[None]:
     """Announce, for readers' messages, that this process is writing the warehouse."""
     status = status_path(path)
     status.parent.mkdir(parents=True, exist_ok=True)
-    status.write_text(json.dumps({"pid": os.getpid(), "since": dt.datetime.now().strftime("%H:%M:%S"),
-                                  "doing": doing}))
+    status.write_text(json.dumps({"pid": os.getpid(), "since": dt.datetime.now().strftime("%H:%M:%S"), "doing": doing}))
     try:
         yield
     finally:
@@ -190,15 +203,20 @@ def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
         raise WarehouseDiskFullError(
             f"{path}: no space left on device while writing the warehouse; the step was rolled back and the file "
             f"is {path.stat().st_size / 1e6:,.1f} MB (was {size / 1e6:,.1f} MB at the failure), {free / 1e6:,.1f} "
-            f"MB free there: free some space and run again ({cause})") from None
+            f"MB free there: free some space and run again ({cause})"
+        ) from None
     finally:
         with contextlib.suppress(duckdb.Error):
             con.close()
 
 
-def connect(path: str | Path | None = None, read_only: bool = False,
-            wait_seconds: float | None = None, sandboxed: bool = False,
-            settings: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path | None = None,
+    read_only: bool = False,
+    wait_seconds: float | None = None,
+    sandboxed: bool = False,
+    settings: dict[str, object] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Read-only connections refuse every write with DuckDB's own message and fail at once
     with WarehouseBusyError while a writer holds the file; writers wait up to ``wait_seconds`` (default
     ``ICCS_LOCK_WAIT_SECONDS`` or 300) for the file, saying once on stderr that they wait. A ``sandboxed``
@@ -216,8 +234,10 @@ def connect(path: str | Path | None = None, read_only: bool = False,
             con = duckdb.connect(str(path), read_only=True, config={**config, **(settings or {})})
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
-                raise WarehouseBusyError(f"{path}: the warehouse is busy: {writer_status(path)}; retry in a few "
-                                         "seconds, when its current step has finished") from None
+                raise WarehouseBusyError(
+                    f"{path}: the warehouse is busy: {writer_status(path)}; retry in a few "
+                    "seconds, when its current step has finished"
+                ) from None
             raise _corrupt(path, exc) or exc from None
         clean_stale_spills(path)
         return con
@@ -234,10 +254,14 @@ def connect(path: str | Path | None = None, read_only: bool = False,
                 raise _corrupt(path, exc) or exc from None
             holder = _holder(exc)
             if time.monotonic() >= deadline:
-                raise WarehouseBusyError(f"{path}: gave up after waiting {wait_seconds:.0f} s for the warehouse, "
-                                         f"held by {holder}") from None
+                raise WarehouseBusyError(
+                    f"{path}: gave up after waiting {wait_seconds:.0f} s for the warehouse, held by {holder}"
+                ) from None
             if not told:
-                print(f"iccs: waiting for the warehouse {path}, held by {holder} (up to {wait_seconds:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"iccs: waiting for the warehouse {path}, held by {holder} (up to {wait_seconds:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 told = True
             time.sleep(0.2)

@@ -31,8 +31,18 @@ import pandera.pandas as pa
 from warehouse.sql import ident, literal
 
 SAMPLE_ROWS = 5
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "UHUGEINT"}
+_INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 
 
 class UnsupportedCheckError(ValueError):
@@ -103,16 +113,21 @@ def _type_matches(dtype: object, column_type: str) -> bool:
 
 def _check_sql(value: str, column: str, name: str, stats: Mapping[str, object]) -> str:
     """A SQL predicate that is TRUE where a non-NULL ``value`` breaks the check ``name`` with ``stats``."""
-    comparisons = {"greater_than_or_equal_to": "<", "greater_than": "<=", "less_than_or_equal_to": ">",
-                   "less_than": ">=", "equal_to": "<>", "not_equal_to": "="}
+    comparisons = {
+        "greater_than_or_equal_to": "<",
+        "greater_than": "<=",
+        "less_than_or_equal_to": ">",
+        "less_than": ">=",
+        "equal_to": "<>",
+        "not_equal_to": "=",
+    }
     if name in comparisons:
         key = "min_value" if name.startswith("greater") else "max_value" if name.startswith("less") else "value"
         return f"{value} {comparisons[name]} {_literal(stats[key])}"
     if name == "in_range":
         low = ">=" if stats.get("include_min", True) else ">"
         high = "<=" if stats.get("include_max", True) else "<"
-        return (f"NOT ({value} {low} {_literal(stats['min_value'])} AND "
-                f"{value} {high} {_literal(stats['max_value'])})")
+        return f"NOT ({value} {low} {_literal(stats['min_value'])} AND {value} {high} {_literal(stats['max_value'])})"
     if name in ("isin", "notin"):
         values = ", ".join(_literal(v) for v in stats["allowed_values" if name == "isin" else "forbidden_values"])
         if not values:
@@ -170,8 +185,13 @@ def unique_columns(model: type[pa.DataFrameModel]) -> list[list[str]]:
     return sets
 
 
-def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], table: str,
-                   where: str = "true", params: list[object] | None = None) -> list[CheckOutcome]:
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    model: type[pa.DataFrameModel],
+    table: str,
+    where: str = "true",
+    params: list[object] | None = None,
+) -> list[CheckOutcome]:
     """Every rule of ``model`` checked over ``table`` rows matching ``where``: one scan for the row rules, one
     grouped scan for each uniqueness rule. Schema-level rules (presence, type) count 1 failure when broken."""
     schema = model.to_schema()
@@ -186,15 +206,19 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
         elif not column.coerce and column.dtype is not None and not _type_matches(column.dtype, types[name]):
             # values of another type cannot be compared with the checks' literals: the type is the failure
             checkable.discard(name)
-            outcomes.append(CheckOutcome("dtype", name, 1, [{"expected": str(column.dtype),
-                                                             "column_type": types[name]}]))
+            outcomes.append(
+                CheckOutcome("dtype", name, 1, [{"expected": str(column.dtype), "column_type": types[name]}])
+            )
     rules = row_rules(model, checkable)
     if rules:
         counts = ", ".join(f"count(*) FILTER ({rule.predicate})" for rule in rules)
         totals = con.execute(f"SELECT {counts} FROM {table} WHERE {where}", params).fetchall()[0]
         for rule, failures in zip(rules, totals, strict=True):
-            examples = (_rows(con, f"SELECT * FROM {table} WHERE ({where}) AND ({rule.predicate}) LIMIT {SAMPLE_ROWS}",
-                              params) if failures else [])
+            examples = (
+                _rows(con, f"SELECT * FROM {table} WHERE ({where}) AND ({rule.predicate}) LIMIT {SAMPLE_ROWS}", params)
+                if failures
+                else []
+            )
             outcomes.append(CheckOutcome(rule.check, rule.column, int(failures), examples, rule.severity))
     for columns in unique_columns(model):
         # an optional column that is absent drops out of the key; a required one already failed column_present
@@ -205,8 +229,10 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
         # Keys seen twice are first found on their 8-byte hash (a cheaper aggregate than on the values), then
         # counted exactly among the rows with those hashes: the same result, ~40% less time over 10M ids.
         repeated = f"SELECT hash({keys}) AS h FROM {table} WHERE {where} GROUP BY 1 HAVING count(*) > 1"
-        duplicated = (f"SELECT {keys}, count(*) AS n FROM {table} WHERE ({where}) AND hash({keys}) IN ({repeated}) "
-                      "GROUP BY ALL HAVING count(*) > 1")
+        duplicated = (
+            f"SELECT {keys}, count(*) AS n FROM {table} WHERE ({where}) AND hash({keys}) IN ({repeated}) "
+            "GROUP BY ALL HAVING count(*) > 1"
+        )
         twice = params * 2  # ``where`` appears twice
         failures = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({duplicated})", twice).fetchall()[0][0]
         examples = _rows(con, f"{duplicated} ORDER BY n DESC LIMIT {SAMPLE_ROWS}", twice) if failures else []
@@ -217,11 +243,14 @@ def validate_table(con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> list[dict[str, object]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [{k: (v if isinstance(v, int | float | str) or v is None else str(v))
-             for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    return [
+        {k: (v if isinstance(v, int | float | str) or v is None else str(v)) for k, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
 
 
 def failures_text(outcomes: list[CheckOutcome]) -> str:
     """One line per failed rule, for logs and error messages."""
-    return "; ".join(f"{o.check}({o.column}): {o.failures} row(s), e.g. {o.examples[:1]}"
-                     for o in outcomes if not o.passed)
+    return "; ".join(
+        f"{o.check}({o.column}): {o.failures} row(s), e.g. {o.examples[:1]}" for o in outcomes if not o.passed
+    )

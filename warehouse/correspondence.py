@@ -20,11 +20,27 @@ from schemas.correspondence import KINDS, PROBLEMS, CorrespondenceRow
 
 REQUIRED = ("national_code", "iccs_code")
 OPTIONAL = ("national_label", "correspondence", "share", "valid_from", "valid_to", "basis", "note", "parent")
-COLUMNS = ("national_code", "national_label", "iccs_code", "correspondence", "share", "valid_from", "valid_to",
-           "basis", "note", "parent")
+COLUMNS = (
+    "national_code",
+    "national_label",
+    "iccs_code",
+    "correspondence",
+    "share",
+    "valid_from",
+    "valid_to",
+    "basis",
+    "note",
+    "parent",
+)
 # Columns the warehouse table gained with the mapping engine; added to warehouses created before it.
-_EXTRA_COLUMNS = {"correspondence": "VARCHAR", "share": "DOUBLE", "valid_from": "DATE", "valid_to": "DATE",
-                  "basis": "VARCHAR", "parent": "VARCHAR"}
+_EXTRA_COLUMNS = {
+    "correspondence": "VARCHAR",
+    "share": "DOUBLE",
+    "valid_from": "DATE",
+    "valid_to": "DATE",
+    "basis": "VARCHAR",
+    "parent": "VARCHAR",
+}
 
 
 class CorrespondenceError(ValueError):
@@ -46,8 +62,9 @@ def _read_text(path: Path) -> pd.DataFrame:
 def _fail(path: Path, frame: pd.DataFrame, mask: pd.Series, field: str, problem: str) -> None:
     if mask.any():
         first = frame.index[mask.to_numpy()][0]
-        raise CorrespondenceError(f"{path}: line {frame.loc[first, 'line']}: field '{field}': {problem} "
-                                  f"({int(mask.sum())} such row(s))")
+        raise CorrespondenceError(
+            f"{path}: line {frame.loc[first, 'line']}: field '{field}': {problem} ({int(mask.sum())} such row(s))"
+        )
 
 
 def _typed(path: Path, frame: pd.DataFrame, excluded_values: Sequence[str]) -> pd.DataFrame:
@@ -77,8 +94,9 @@ def _typed(path: Path, frame: pd.DataFrame, excluded_values: Sequence[str]) -> p
     return frame
 
 
-def read_correspondence(path: Path, columns: Mapping[str, str] | None = None,
-                        excluded_values: Sequence[str] = ()) -> pd.DataFrame:
+def read_correspondence(
+    path: Path, columns: Mapping[str, str] | None = None, excluded_values: Sequence[str] = ()
+) -> pd.DataFrame:
     """The table checked and typed, with each row's file line in ``line``.
 
     ``columns`` renames the file's columns to ours (for tables published in their own layout); ``iccs_code``
@@ -95,8 +113,9 @@ def read_correspondence(path: Path, columns: Mapping[str, str] | None = None,
     if missing:
         raise CorrespondenceError(f"{path}: column(s) {missing} missing (columns: {', '.join(frame.columns)})")
     if frame.empty:
-        raise CorrespondenceError(f"{path}: the table has a header but no rows: every record would be unmapped; "
-                                  "add a row per national code")
+        raise CorrespondenceError(
+            f"{path}: the table has a header but no rows: every record would be unmapped; add a row per national code"
+        )
     for optional in OPTIONAL:
         if optional not in frame.columns:
             frame[optional] = None

@@ -62,8 +62,10 @@ OFFENCES_IN_WINDOW = "v_offences_in_window"
 NATIONAL_IN_WINDOW = "v_national_counts_in_window"
 DETAIL_IN_WINDOW = "v_detail_counts_in_window"
 # the shape of the window table when a warehouse has none (read-only, written before coverage windows)
-NO_BOUNDS = ("SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS unit, NULL::VARCHAR AS period_kind, "
-             "NULL::INTEGER AS first_index, NULL::INTEGER AS last_index WHERE false")
+NO_BOUNDS = (
+    "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS unit, NULL::VARCHAR AS period_kind, "
+    "NULL::INTEGER AS first_index, NULL::INTEGER AS last_index WHERE false"
+)
 
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -121,18 +123,18 @@ FROM {TABLE};
 
 COMMENTS = {
     TABLE: "per source and unit: the coverage window (period indexes and labels), configured or inferred, and "
-           "the records inside, before and after it",
+    "the records inside, before and after it",
     "v_coverage": "per source and unit: the periods the source covers (first_period..last_period, basis "
-                  "configured | inferred) and its records inside, before (late reports of old offences) and after "
-                  "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
-                  "records_are); count_* are the counts in the unit (offences, victims ...) of the national "
-                  "figure, a total row counted once (as v_national_counts)",
+    "configured | inferred) and its records inside, before (late reports of old offences) and after "
+    "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
+    "records_are); count_* are the counts in the unit (offences, victims ...) of the national "
+    "figure, a total row counted once (as v_national_counts)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
     NATIONAL_IN_WINDOW: "v_national_counts (the national figure: total rows where a source has them, else the sum "
-                        "of its areas) inside each source's coverage window",
+    "of its areas) inside each source's coverage window",
     DETAIL_IN_WINDOW: "offence_counts without national total rows (the rows of real areas, and the national rows "
-                      "of sources without areas) inside each source's coverage window",
+    "of sources without areas) inside each source's coverage window",
 }
 
 
@@ -186,7 +188,7 @@ def inferred_sql() -> str:
             WHERE v.n > 0 AND v.n >= {DENSE_SHARE} * t.typical),
         breaks AS (
             SELECT *, coalesce(p - lag(p) OVER (PARTITION BY source, unit ORDER BY p) - 1 >
-                               CASE kind WHEN 'month' THEN {MAX_GAP['month']} ELSE {MAX_GAP['year']} END,
+                               CASE kind WHEN 'month' THEN {MAX_GAP["month"]} ELSE {MAX_GAP["year"]} END,
                                true)::INTEGER AS starts
             FROM dense),
         runs AS (
@@ -218,12 +220,15 @@ def inferred_sql() -> str:
 
 
 def _label(kind: str, index: str) -> str:
-    return (f"CASE WHEN {kind} = 'month' THEN printf('%04d-%02d', {index} // 12, {index} % 12 + 1) "
-            f"ELSE {index}::VARCHAR END")
+    return (
+        f"CASE WHEN {kind} = 'month' THEN printf('%04d-%02d', {index} // 12, {index} % 12 + 1) "
+        f"ELSE {index}::VARCHAR END"
+    )
 
 
-def compute(con: duckdb.DuckDBPyConnection,
-            configured: Mapping[str, tuple[str | None, str | None] | None] | None = None) -> None:
+def compute(
+    con: duckdb.DuckDBPyConnection, configured: Mapping[str, tuple[str | None, str | None] | None] | None = None
+) -> None:
     """Replace ``coverage_windows`` with every source and unit's window and its inside/before/after counts.
 
     ``configured`` maps a source to its configured (from, to) bounds ('YYYY' or 'YYYY-MM'); an open bound is
@@ -233,8 +238,10 @@ def compute(con: duckdb.DuckDBPyConnection,
     rows = [(source, bounds[0], bounds[1]) for source, bounds in (configured or {}).items() if bounds]
     with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _inferred AS {inferred_sql()}")
-        con.execute("CREATE OR REPLACE TEMP TABLE _configured (source VARCHAR, first_year INTEGER, "
-                    "first_month INTEGER, last_year INTEGER, last_month INTEGER)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _configured (source VARCHAR, first_year INTEGER, "
+            "first_month INTEGER, last_year INTEGER, last_month INTEGER)"
+        )
         for source, first, last in rows:
             con.execute("INSERT INTO _configured VALUES (?, ?, ?, ?, ?)", [source, *_bound(first), *_bound(last)])
         position = position_sql("w.period_kind", "w.first_index", "w.last_index", "c.year", "c.month")
@@ -272,7 +279,7 @@ def compute(con: duckdb.DuckDBPyConnection,
                 FROM roles c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
                 LEFT JOIN sources src ON src.source = c.source)
             SELECT w.source, w.unit, w.period_kind, w.first_index, w.last_index,
-                   {_label('w.period_kind', 'w.first_index')}, {_label('w.period_kind', 'w.last_index')}, w.basis,
+                   {_label("w.period_kind", "w.first_index")}, {_label("w.period_kind", "w.last_index")}, w.basis,
                    coalesce(sum(p.records) FILTER (WHERE p.pos = 0), 0),
                    coalesce(sum(p.records) FILTER (WHERE p.pos < 0), 0),
                    coalesce(sum(p.records) FILTER (WHERE p.pos > 0), 0),
@@ -291,12 +298,20 @@ def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The window-restricted view of ``table`` (offence_counts, offences, national_counts, detail_counts) when the
     warehouse has it, else the unrestricted relation (a warehouse written before coverage windows existed, opened
     read-only)."""
-    view = {"offence_counts": COUNTS_IN_WINDOW, "offences": OFFENCES_IN_WINDOW, "national_counts": NATIONAL_IN_WINDOW,
-            "detail_counts": DETAIL_IN_WINDOW}[table]
-    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                       "AND table_schema = 'main'", [view]).fetchall()
-    return view if rows[0][0] else {"national_counts": "v_national_counts", "detail_counts": "offence_counts"}.get(
-        table, table)
+    view = {
+        "offence_counts": COUNTS_IN_WINDOW,
+        "offences": OFFENCES_IN_WINDOW,
+        "national_counts": NATIONAL_IN_WINDOW,
+        "detail_counts": DETAIL_IN_WINDOW,
+    }[table]
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [view]
+    ).fetchall()
+    return (
+        view
+        if rows[0][0]
+        else {"national_counts": "v_national_counts", "detail_counts": "offence_counts"}.get(table, table)
+    )
 
 
 def bounds(con: duckdb.DuckDBPyConnection) -> str:
@@ -310,12 +325,18 @@ def window_text(con: duckdb.DuckDBPyConnection, source: str) -> str:
     """'2016-01 to 2023-12 (inferred; 41 records before it, 0 after)' for a report's metadata, '' when unknown."""
     if not _has_table(con):
         return ""
-    rows = con.execute(f"SELECT unit, first_period, last_period, basis, records_before, records_after, records_are "
-                       f"FROM {TABLE} WHERE source = ? ORDER BY unit", [source]).fetchall()
+    rows = con.execute(
+        f"SELECT unit, first_period, last_period, basis, records_before, records_after, records_are "
+        f"FROM {TABLE} WHERE source = ? ORDER BY unit",
+        [source],
+    ).fetchall()
     parts = []
     for unit, first, last, basis, before, after, are in rows:
-        outside = (f"; {before:,.0f} {are} before it, {after:,.0f} after, loaded but left out of the statistics"
-                   if before or after else "")
+        outside = (
+            f"; {before:,.0f} {are} before it, {after:,.0f} after, loaded but left out of the statistics"
+            if before or after
+            else ""
+        )
         parts.append(f"{first} to {last} ({basis}{outside})" + (f" [{unit}]" if len(rows) > 1 else ""))
     return "; ".join(parts)
 
@@ -327,7 +348,7 @@ def windows_line(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                       "AND table_schema = 'main'", [TABLE]).fetchall()
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [TABLE]
+    ).fetchall()
     return bool(rows[0][0])
-

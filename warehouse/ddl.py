@@ -122,20 +122,20 @@ COMMENTS: dict[str, str] = {
     "correspondence": "per source: national offence code -> ICCS code (any level)",
     "offences": "incident records that passed every check, one row each, with national and ICCS code",
     "offence_counts": "counts by source, area, ICCS code, year and month (NULL for annual data) and unit; "
-                      "incident sources aggregated, aggregate sources as given; count is always finite (a missing "
-                      "or suppressed cell is in quarantine as missing_count); whole, except where flag contains "
-                      "'allocated' (spread over the targets of a split correspondence by share) or the source "
-                      "publishes estimates (fractional_counts)",
+    "incident sources aggregated, aggregate sources as given; count is always finite (a missing "
+    "or suppressed cell is in quarantine as missing_count); whole, except where flag contains "
+    "'allocated' (spread over the targets of a split correspondence by share) or the source "
+    "publishes estimates (fractional_counts)",
     "population": "population by country, area (NULL = national) and year: the denominator of rates",
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record; "
-                  "its national_code and, for a code without ICCS code, why (exclusion: unmapped, no_row_on_date "
-                  "or excluded) and the correspondence table's note on an excluded code (exclusion_note)",
+    "its national_code and, for a code without ICCS code, why (exclusion: unmapped, no_row_on_date "
+    "or excluded) and the correspondence table's note on an excluded code (exclusion_note)",
     "runs": "one row per source and run: records in = loaded + quarantined; records_filtered = rows the "
-            "source's filter/exclude left out (not records)",
+    "source's filter/exclude left out (not records)",
     "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "
-                "months of the year covered (0 = annual data)",
+    "months of the year covered (0 = annual data)",
     "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
-               "never sum across unit",
+    "never sum across unit",
     "completeness": "every expected period x reporting area of each source, present or not (data quality)",
     "series_breaks": "ICCS categories that appear or vanish between periods of a source: a likely recording change",
     "mapping_coverage": "per source or correspondence table: records and national codes mapped to ICCS",

@@ -44,21 +44,28 @@ def _first_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, field: str,
     present = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     if column not in present:
         return []
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND (file = ? OR starts_with(file, ? || '/'))
-        GROUP BY 1 ORDER BY min(file_index), min(ordinal) LIMIT {SHOWN_VALUES}""", [file, file]).fetchall()
+        GROUP BY 1 ORDER BY min(file_index), min(ordinal) LIMIT {SHOWN_VALUES}""",
+        [file, file],
+    ).fetchall()
     return [str(r[0]) for r in rows]
 
 
 def _hint(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, reason: str, example: str) -> str:
     if reason == "invalid_date":
         seen = _first_values(con, src, "date", file)
-        return (f"date_format '{src.date_format}' matches none of the values of column "
-                f"'{src.columns.get('date', 'date')}'; first values seen: {', '.join(seen) or 'none'}")
+        return (
+            f"date_format '{src.date_format}' matches none of the values of column "
+            f"'{src.columns.get('date', 'date')}'; first values seen: {', '.join(seen) or 'none'}"
+        )
     if reason == "unmapped_offence":
         seen = _first_values(con, src, "offence", file)
-        return (f"{src.correspondence.name} maps none of the codes of column '{src.columns.get('offence')}'; "
-                f"first codes seen: {', '.join(seen) or 'none'} (is it the right column and table?)")
+        return (
+            f"{src.correspondence.name} maps none of the codes of column '{src.columns.get('offence')}'; "
+            f"first codes seen: {', '.join(seen) or 'none'} (is it the right column and table?)"
+        )
     if reason == "malformed_line":
         return f"no line could be parsed (check 'delimiter', 'encoding' and quoting); e.g. {example}"
     if reason == "duplicate_record_id":
@@ -66,8 +73,14 @@ def _hint(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, reason: 
     return f"e.g. {example}"
 
 
-def diagnose(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, records_in: int,
-             records_loaded: int, reasons: dict[str, int]) -> Diagnosis | None:
+def diagnose(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    file: str,
+    records_in: int,
+    records_loaded: int,
+    reasons: dict[str, int],
+) -> Diagnosis | None:
     """The diagnosis of one loaded file (its quarantine rows must be in place), or None when it is healthy."""
     if records_in == 0:
         return None
@@ -78,18 +91,28 @@ def diagnose(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, recor
         example = con.execute(
             "SELECT 'line ' || row_number || ': ' || detail FROM quarantine "
             "WHERE source = ? AND (file = ? OR starts_with(file, ? || '/')) AND reason = ? "
-            "ORDER BY file, row_number LIMIT 1", [src.name, file, file, top]).fetchone()
+            "ORDER BY file, row_number LIMIT 1",
+            [src.name, file, file, top],
+        ).fetchone()
         hint = _hint(con, src, file, top, example[0] if example else "no detail")
         return Diagnosis(f"{count:,} of {records_in:,} records quarantined as {top}: {hint}", True)
     if records_loaded == 0 and judged:
         shown = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items()))
         return Diagnosis(f"none of {records_in:,} records loaded ({shown})", True)
     if records_loaded == 0 and reasons.get(DELIBERATE) == records_in:
-        return Diagnosis(f"all {records_in:,} records are excluded_offence: the correspondence table places every "
-                         "offence of this file outside ICCS", False)
+        return Diagnosis(
+            f"all {records_in:,} records are excluded_offence: the correspondence table places every "
+            "offence of this file outside ICCS",
+            False,
+        )
     missing = reasons.get(SUPPRESSED, 0)
-    if missing and ((records_in >= MIN_RECORDS and missing >= MIN_SHARE * records_in)
-                    or (records_loaded == 0 and missing + reasons.get(DELIBERATE, 0) == records_in)):
-        return Diagnosis(f"{missing:,} of {records_in:,} cells have no usable count (missing or suppressed in the "
-                         f"file, kept in quarantine as {SUPPRESSED}); {records_loaded:,} loaded", False)
+    if missing and (
+        (records_in >= MIN_RECORDS and missing >= MIN_SHARE * records_in)
+        or (records_loaded == 0 and missing + reasons.get(DELIBERATE, 0) == records_in)
+    ):
+        return Diagnosis(
+            f"{missing:,} of {records_in:,} cells have no usable count (missing or suppressed in the "
+            f"file, kept in quarantine as {SUPPRESSED}); {records_loaded:,} loaded",
+            False,
+        )
     return None

@@ -67,9 +67,15 @@ def cross_file_ids(src: SourceConfig) -> bool:
     return src.level == "incident" and "record_id" in src.columns
 
 
-def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_id: str,
-              started_at: dt.datetime | None = None, records_filtered: int = 0,
-              verify: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None) -> LoadSummary:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    file: str,
+    run_id: str,
+    started_at: dt.datetime | None = None,
+    records_filtered: int = 0,
+    verify: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None,
+) -> LoadSummary:
     """Move the staged, classified records of ``file`` into the fact tables, replacing what that file gave before.
 
     A record whose id is loaded from another file of the source whose path sorts before this record's is
@@ -86,34 +92,41 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
             con.execute(f"DELETE FROM {table} WHERE source = ? AND {FILE_MATCH}", [name, *file_params(file)])
         # Records whose id a file sorting earlier already loaded: found by a join only when such files can
         # exist, so a first or only file streams from the records table straight into the facts.
-        if cross_file_ids(src) and con.execute("SELECT count(*) FROM offences WHERE source = ?",
-                                               [name]).fetchone()[0]:
-            con.execute(f"""
+        if cross_file_ids(src) and con.execute("SELECT count(*) FROM offences WHERE source = ?", [name]).fetchone()[0]:
+            con.execute(
+                f"""
                 CREATE OR REPLACE TEMP TABLE load_duplicates AS
                 SELECT r.file_index, r.line, r.cell, arg_min(o.file, (o.file, o.row_number)) AS other_file,
                        arg_min(o.row_number, (o.file, o.row_number)) AS other_line
                 FROM {records} r JOIN offences o ON o.source = ? AND o.record_id = r.record_id AND o.file < r.file
-                WHERE r.reason IS NULL GROUP BY ALL""", [name])
+                WHERE r.reason IS NULL GROUP BY ALL""",
+                [name],
+            )
             batch = f"""(SELECT r.*, d.other_file, d.other_line FROM {records} r LEFT JOIN load_duplicates d
                          ON d.file_index = r.file_index AND d.line = r.line AND d.cell IS NOT DISTINCT FROM r.cell)"""
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE load_duplicates (other_file VARCHAR)")
             batch = f"(SELECT *, NULL::VARCHAR AS other_file, NULL::BIGINT AS other_line FROM {records})"
         if src.level == "incident":
-            con.execute(f"""
+            con.execute(
+                f"""
                 INSERT INTO offences
                 SELECT ?, country, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
                        file, line
                 FROM {batch} WHERE reason IS NULL AND other_file IS NULL""",
-                        [name, src.unit, src.stage])
-        con.execute(f"""
+                [name, src.unit, src.stage],
+            )
+        con.execute(
+            f"""
             INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
                                         count, file, flag)
             SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
             FROM ({counts_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
-                    [name, src.unit, src.stage])
+            [name, src.unit, src.stage],
+        )
         record_load(con, src, file, batch, "reason IS NULL AND other_file IS NULL")
-        con.execute(f"""
+        con.execute(
+            f"""
             INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id, national_code, exclusion,
                                     exclusion_note)
             SELECT ?, file, line, reason, detail, raw, ?, national_code, exclusion, exclusion_note
@@ -129,29 +142,43 @@ def load_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, run_
             UNION ALL
             SELECT ?, file, line, 'malformed_line', error_type || ': ' || message, csv_line, ?, NULL, NULL, NULL
             FROM {rejects}""",
-                    [name, run_id, name, run_id, name, run_id])
+            [name, run_id, name, run_id, name, run_id],
+        )
         records_in, loaded = con.execute(f"""
             SELECT (SELECT count(*) FROM {records}) + (SELECT count(*) FROM {rejects}),
                    (SELECT count(*) FROM {records} WHERE reason IS NULL)
                    - (SELECT count(*) FROM load_duplicates)""").fetchone()
-        reasons = dict(con.execute(
-            f"SELECT reason, count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH} GROUP BY reason "
-            "ORDER BY 2 DESC, 1", [name, *file_params(file)]).fetchall())
+        reasons = dict(
+            con.execute(
+                f"SELECT reason, count(*) FROM quarantine WHERE source = ? AND {FILE_MATCH} GROUP BY reason "
+                "ORDER BY 2 DESC, 1",
+                [name, *file_params(file)],
+            ).fetchall()
+        )
         quarantined = sum(reasons.values())
         seconds = time.perf_counter() - clock
-        con.execute("INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
-                    "records_quarantined, records_filtered, files, status) "
-                    "VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 1, ?)",
-                    [run_id, name, file, started_at, records_in, loaded, quarantined, records_filtered, "loaded"])
+        con.execute(
+            "INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded, "
+            "records_quarantined, records_filtered, files, status) "
+            "VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 1, ?)",
+            [run_id, name, file, started_at, records_in, loaded, quarantined, records_filtered, "loaded"],
+        )
         con.execute("DROP TABLE load_duplicates")
         failures = verify(con) if verify is not None else []
         if failures:
             raise LoadBlocked(f"{file}: " + "; ".join(failures) + " (rolled back: the warehouse is unchanged)")
         if before_commit is not None:
             before_commit(file)
-    return LoadSummary(run_id=run_id, file=file, records_in=records_in, records_loaded=loaded,
-                       records_quarantined=quarantined, reasons=reasons, seconds=seconds,
-                       records_filtered=records_filtered)
+    return LoadSummary(
+        run_id=run_id,
+        file=file,
+        records_in=records_in,
+        records_loaded=loaded,
+        records_quarantined=quarantined,
+        reasons=reasons,
+        seconds=seconds,
+        records_filtered=records_filtered,
+    )
 
 
 _LANDED = """(SELECT file AS landed FROM runs WHERE source = $source GROUP BY file
@@ -169,13 +196,18 @@ def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list
     params = {"source": src.name, "changed": changed}
     in_changed = _IN_LIST.format(files="$changed", column="file")
     # The common case, one file or files that share no id, is settled by two probes that stop at the first row.
-    others, held = con.execute(f"""
+    others, held = con.execute(
+        f"""
         SELECT EXISTS (SELECT 1 FROM offences WHERE source = $source AND NOT {in_changed}),
                EXISTS (SELECT 1 FROM quarantine WHERE source = $source AND {CROSS_FILE_DUPLICATE})""",
-                               params).fetchone()
+        params,
+    ).fetchone()
     if not others and not held:
         return []
-    return [row[0] for row in con.execute(f"""
+    return [
+        row[0]
+        for row in con.execute(
+            f"""
         WITH changed_ids AS (
             SELECT DISTINCT record_id FROM offences WHERE source = $source AND {in_changed}),
         wrong AS (
@@ -189,7 +221,10 @@ def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list
               AND NOT EXISTS (SELECT 1 FROM offences p WHERE p.source = $source
                               AND p.record_id = json_extract_string(q.raw, '$.record_id') AND p.file < q.file))
         SELECT DISTINCT l.landed FROM wrong w JOIN {_LANDED} l ON starts_with(w.file || '/', l.landed || '/')
-        ORDER BY 1""", params).fetchall()]
+        ORDER BY 1""",
+            params,
+        ).fetchall()
+    ]
 
 
 def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) -> list[str]:
@@ -197,27 +232,51 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
     record each in `runs` with status 'pruned' (no longer its last 'loaded' state); returns the files removed."""
     with transaction(con):
         params = {"source": source, "keep": keep}
-        gone = [row[0] for row in con.execute(f"""
+        gone = [
+            row[0]
+            for row in con.execute(
+                f"""
             WITH stored AS (SELECT file FROM offence_counts WHERE source = $source
                             UNION SELECT file FROM quarantine WHERE source = $source)
             SELECT DISTINCT coalesce(l.landed, s.file) FROM stored s
             LEFT JOIN {_LANDED} l ON starts_with(s.file || '/', l.landed || '/')
             WHERE s.file IS NOT NULL AND NOT {_IN_LIST.format(files="$keep", column="s.file")}
             UNION SELECT landed FROM {_LANDED} WHERE NOT {_IN_LIST.format(files="$keep", column="landed")}
-            ORDER BY 1""", params).fetchall()]
-        con.execute("""
+            ORDER BY 1""",
+                params,
+            ).fetchall()
+        ]
+        con.execute(
+            """
             INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded,
                               records_quarantined, records_filtered, files, status)
             SELECT 'prune-' || strftime(now(), '%Y%m%dT%H%M%S'), $source, unnest($gone::VARCHAR[]),
-                   now()::TIMESTAMP, now()::TIMESTAMP, 0, 0, 0, 0, 0, 'pruned'""", {"source": source, "gone": gone})
+                   now()::TIMESTAMP, now()::TIMESTAMP, 0, 0, 0, 0, 0, 'pruned'""",
+            {"source": source, "gone": gone},
+        )
         for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls"):
-            con.execute(f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
-                        f"AND NOT {_IN_LIST.format(files='$keep', column='file')}", params)
+            con.execute(
+                f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
+                f"AND NOT {_IN_LIST.format(files='$keep', column='file')}",
+                params,
+            )
     return gone
 
 
 def register_source(con: duckdb.DuckDBPyConnection, src: SourceConfig, config_path: str) -> None:
     con.execute("DELETE FROM sources WHERE source = ?", [src.name])
-    con.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [src.name, src.country, src.level, src.unit, src.stage, src.period, src.description, src.files,
-                 str(src.correspondence), config_path])
+    con.execute(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            src.name,
+            src.country,
+            src.level,
+            src.unit,
+            src.stage,
+            src.period,
+            src.description,
+            src.files,
+            str(src.correspondence),
+            config_path,
+        ],
+    )

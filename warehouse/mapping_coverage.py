@@ -76,12 +76,22 @@ class Coverage:
 
     def summary(self) -> dict[str, object]:
         """The figures as a small dict (for Dagster metadata, JSON, tests)."""
-        return {"source": self.source, "kind": self.kind, "records": self.records,
-                "records_mapped": self.records_mapped, "records_excluded": self.records_excluded,
-                "records_unmapped": self.records_unmapped, "count_total": self.count_total,
-                "count_mapped": self.count_mapped, "codes": self.codes, "codes_mapped": self.codes_mapped,
-                "codes_excluded": self.codes_excluded, "codes_unmapped": self.codes_unmapped,
-                "mapped_share": round(self.mapped_share, 6), "placeable_share": round(self.placeable_share, 6)}
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "records": self.records,
+            "records_mapped": self.records_mapped,
+            "records_excluded": self.records_excluded,
+            "records_unmapped": self.records_unmapped,
+            "count_total": self.count_total,
+            "count_mapped": self.count_mapped,
+            "codes": self.codes,
+            "codes_mapped": self.codes_mapped,
+            "codes_excluded": self.codes_excluded,
+            "codes_unmapped": self.codes_unmapped,
+            "mapped_share": round(self.mapped_share, 6),
+            "placeable_share": round(self.placeable_share, 6),
+        }
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -105,15 +115,28 @@ def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
                sum(coalesce(count, 0)) FILTER (iccs_code IS NOT NULL) AS count_mapped,
                mode(iccs_code) AS iccs_code
         FROM {records_table(source)} GROUP BY national_code""").fetch_df()
-    notes = dict(con.execute("SELECT national_code, any_value(note) FROM correspondence WHERE source = ? "
-                             "AND correspondence = 'excluded' GROUP BY 1", [source]).fetchall())
-    labels = dict(con.execute("SELECT national_code, any_value(national_label) FROM correspondence WHERE source = ? "
-                              "GROUP BY 1", [source]).fetchall())
+    notes = dict(
+        con.execute(
+            "SELECT national_code, any_value(note) FROM correspondence WHERE source = ? "
+            "AND correspondence = 'excluded' GROUP BY 1",
+            [source],
+        ).fetchall()
+    )
+    labels = dict(
+        con.execute(
+            "SELECT national_code, any_value(national_label) FROM correspondence WHERE source = ? GROUP BY 1", [source]
+        ).fetchall()
+    )
     per_code["unmapped"] = per_code["records"] - per_code["mapped"] - per_code["excluded"]
-    cov = Coverage(source=source, kind="records", records=int(per_code["records"].sum()),
-                   records_mapped=int(per_code["mapped"].sum()), records_excluded=int(per_code["excluded"].sum()),
-                   count_total=float(per_code["count"].sum()),
-                   count_mapped=float(per_code["count_mapped"].fillna(0).sum()))
+    cov = Coverage(
+        source=source,
+        kind="records",
+        records=int(per_code["records"].sum()),
+        records_mapped=int(per_code["mapped"].sum()),
+        records_excluded=int(per_code["excluded"].sum()),
+        count_total=float(per_code["count"].sum()),
+        count_mapped=float(per_code["count_mapped"].fillna(0).sum()),
+    )
     coded = per_code[per_code["national_code"].notna()]
     cov.codes = len(coded)
     cov.codes_mapped = int((coded["mapped"] > 0).sum())
@@ -127,20 +150,41 @@ def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
         else:
             status = "unmapped" if code is not None else "empty"
             note = "partly mapped: no row valid on some dates" if row.mapped else None
-        rows.append({"source": source, "national_code": code, "national_label": labels.get(code), "status": status,
-                     "records": int(row.records - row.mapped), "count": float(row.count - (row.count_mapped or 0)),
-                     "iccs_code": None, "note": note,
-                     "candidates": _candidates(code) if status == "unmapped" else None})
+        rows.append(
+            {
+                "source": source,
+                "national_code": code,
+                "national_label": labels.get(code),
+                "status": status,
+                "records": int(row.records - row.mapped),
+                "count": float(row.count - (row.count_mapped or 0)),
+                "iccs_code": None,
+                "note": note,
+                "candidates": _candidates(code) if status == "unmapped" else None,
+            }
+        )
     cov.details = pd.DataFrame(rows, columns=_DETAIL_COLUMNS)
     if len(cov.details):
-        cov.details = cov.details.sort_values(["status", "records", "national_code"],
-                                              ascending=[False, False, True], na_position="last",
-                                              ignore_index=True)
+        cov.details = cov.details.sort_values(
+            ["status", "records", "national_code"],
+            ascending=[False, False, True],
+            na_position="last",
+            ignore_index=True,
+        )
     return cov
 
 
-_DETAIL_COLUMNS = ["source", "national_code", "national_label", "status", "records", "count", "iccs_code", "note",
-                   "candidates"]
+_DETAIL_COLUMNS = [
+    "source",
+    "national_code",
+    "national_label",
+    "status",
+    "records",
+    "count",
+    "iccs_code",
+    "note",
+    "candidates",
+]
 
 
 def table_coverage(name: str, frame: pd.DataFrame) -> Coverage:
@@ -148,14 +192,29 @@ def table_coverage(name: str, frame: pd.DataFrame) -> Coverage:
     codes = frame.drop_duplicates("national_code")
     excluded = codes[codes["correspondence"] == "excluded"]
     mapped = codes[codes["iccs_code"].notna()]
-    cov = Coverage(source=name, kind="table", codes=len(codes), codes_mapped=len(mapped),
-                   codes_excluded=len(excluded), codes_unmapped=len(codes) - len(mapped) - len(excluded))
-    cov.levels = {int(k): int(v) for k, v in
-                  mapped["iccs_code"].map(lambda c: iccs.get(c).level).value_counts().sort_index().items()}
-    details = codes.assign(source=name, status=codes["correspondence"].where(codes["iccs_code"].isna(), "mapped"),
-                           records=None, count=None, candidates=None)
-    details["candidates"] = [_candidates(label) if status == "excluded" else None
-                             for label, status in zip(details["national_label"], details["status"], strict=True)]
+    cov = Coverage(
+        source=name,
+        kind="table",
+        codes=len(codes),
+        codes_mapped=len(mapped),
+        codes_excluded=len(excluded),
+        codes_unmapped=len(codes) - len(mapped) - len(excluded),
+    )
+    cov.levels = {
+        int(k): int(v)
+        for k, v in mapped["iccs_code"].map(lambda c: iccs.get(c).level).value_counts().sort_index().items()
+    }
+    details = codes.assign(
+        source=name,
+        status=codes["correspondence"].where(codes["iccs_code"].isna(), "mapped"),
+        records=None,
+        count=None,
+        candidates=None,
+    )
+    details["candidates"] = [
+        _candidates(label) if status == "excluded" else None
+        for label, status in zip(details["national_label"], details["status"], strict=True)
+    ]
     cov.details = details[_DETAIL_COLUMNS].reset_index(drop=True)
     return cov
 
@@ -166,11 +225,26 @@ def write_coverage(con: duckdb.DuckDBPyConnection, cov: Coverage) -> None:
     summary = cov.summary()
     con.execute("DELETE FROM mapping_coverage WHERE source = ?", [cov.source])
     con.execute("DELETE FROM mapping_coverage_codes WHERE source = ?", [cov.source])
-    con.execute("INSERT INTO mapping_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [cov.source, cov.kind, summary["records"], summary["records_mapped"], summary["records_excluded"],
-                 summary["records_unmapped"], summary["count_total"], summary["count_mapped"], cov.codes,
-                 cov.codes_mapped, cov.codes_excluded, cov.codes_unmapped, summary["mapped_share"],
-                 summary["placeable_share"], dt.datetime.now()])
+    con.execute(
+        "INSERT INTO mapping_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            cov.source,
+            cov.kind,
+            summary["records"],
+            summary["records_mapped"],
+            summary["records_excluded"],
+            summary["records_unmapped"],
+            summary["count_total"],
+            summary["count_mapped"],
+            cov.codes,
+            cov.codes_mapped,
+            cov.codes_excluded,
+            cov.codes_unmapped,
+            summary["mapped_share"],
+            summary["placeable_share"],
+            dt.datetime.now(),
+        ],
+    )
     if len(cov.details):
         frame = cov.details.astype(object).where(cov.details.notna(), None)
         con.register("coverage_codes", frame)
@@ -197,13 +271,17 @@ def coverage_text(cov: Coverage, top: int = 20) -> str:
     """The coverage as a few lines for a terminal."""
     if cov.kind == "table":
         levels = ", ".join(f"level {k}: {v}" for k, v in cov.levels.items())
-        head = (f"{cov.source} (correspondence table): {cov.codes:,} national codes, {cov.codes_mapped:,} mapped "
-                f"({cov.mapped_share:.1%}; {levels}), {cov.codes_excluded:,} excluded, {cov.codes_unmapped:,} "
-                "without a target")
+        head = (
+            f"{cov.source} (correspondence table): {cov.codes:,} national codes, {cov.codes_mapped:,} mapped "
+            f"({cov.mapped_share:.1%}; {levels}), {cov.codes_excluded:,} excluded, {cov.codes_unmapped:,} "
+            "without a target"
+        )
     else:
-        head = (f"{cov.source}: {cov.records:,} records, {cov.mapped_share:.2%} mapped to ICCS"
-                f" ({cov.placeable_share:.2%} of what ICCS can place); {cov.codes:,} national codes: "
-                f"{cov.codes_mapped:,} mapped, {cov.codes_excluded:,} excluded, {cov.codes_unmapped:,} unmapped")
+        head = (
+            f"{cov.source}: {cov.records:,} records, {cov.mapped_share:.2%} mapped to ICCS"
+            f" ({cov.placeable_share:.2%} of what ICCS can place); {cov.codes:,} national codes: "
+            f"{cov.codes_mapped:,} mapped, {cov.codes_excluded:,} excluded, {cov.codes_unmapped:,} unmapped"
+        )
     lines = [head]
     excluded = cov.details[cov.details["status"] == "excluded"]
     if len(excluded):

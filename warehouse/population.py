@@ -43,10 +43,13 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
                 INSERT INTO population
                 SELECT country, area, year, sum(population) FROM {staged} WHERE reason IS NULL
                 GROUP BY country, area, year""")
-            con.execute(f"""
+            con.execute(
+                f"""
                 INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id)
                 SELECT ?, file, line, reason, detail, raw, NULL FROM {staged} WHERE reason IS NOT NULL
-                ORDER BY file, line""", [POPULATION_SOURCE])
+                ORDER BY file, line""",
+                [POPULATION_SOURCE],
+            )
             # A national total where the files give only areas: the sum of the areas of that country and year,
             # unless an area row of that year was rejected (the sum would understate the country).
             con.execute(f"""

@@ -33,9 +33,12 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
-        [table]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'", [table]
+        ).fetchall()
+    }
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection) -> str:
@@ -43,8 +46,10 @@ def _quarantine(con: duckdb.DuckDBPyConnection) -> str:
     and opened read-only (so ``ensure_schema`` could not add them), its rows with those columns empty."""
     if "exclusion" in _columns(con, "quarantine"):
         return "quarantine"
-    return ("(SELECT *, NULL::VARCHAR AS national_code, NULL::VARCHAR AS exclusion, NULL::VARCHAR AS exclusion_note "
-            "FROM quarantine)")
+    return (
+        "(SELECT *, NULL::VARCHAR AS national_code, NULL::VARCHAR AS exclusion, NULL::VARCHAR AS exclusion_note "
+        "FROM quarantine)"
+    )
 
 
 def load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -53,7 +58,9 @@ def load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     From each file's latest load in ``runs`` (the whole source for a ``runs`` table without files)."""
     key = "source, file" if "file" in _columns(con, "runs") else "source"
-    return _frame(con, f"""
+    return _frame(
+        con,
+        f"""
         WITH latest AS (
             SELECT * FROM runs
             QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY finished_at DESC, run_id DESC) = 1),
@@ -68,7 +75,8 @@ def load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                p.records_in = p.records_loaded + p.records_quarantined AS balanced,
                coalesce(q.quarantine_rows, 0) AS quarantine_rows, p.last_loaded
         FROM per_source p LEFT JOIN sources s USING (source) LEFT JOIN quarantined q USING (source)
-        ORDER BY p.source""")
+        ORDER BY p.source""",
+    )
 
 
 def reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -76,11 +84,14 @@ def reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     Records with an unclassified national code are split by what happened to the code (not in the
     correspondence table, no row valid on the date, or outside ICCS by the table), each its own row."""
-    frame = _frame(con, f"""
+    frame = _frame(
+        con,
+        f"""
         SELECT source, reason, exclusion AS kind, count(*) AS records,
                arg_min(parse_filename(file) || ':' || row_number, (file, row_number)) AS first_at,
                arg_min(detail, (file, row_number)) AS example
-        FROM {_quarantine(con)} GROUP BY ALL ORDER BY source, records DESC, reason, kind""")
+        FROM {_quarantine(con)} GROUP BY ALL ORDER BY source, records DESC, reason, kind""",
+    )
     kind = frame["kind"].map(EXCLUSIONS)
     meaning = ("the national offence code is " + kind).fillna(frame["reason"].map(REASONS))
     frame.insert(2, "meaning", meaning.fillna("(not a known reason code)"))
@@ -94,7 +105,9 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     The code, why and note are columns of the quarantine table (``exclusion``, ``exclusion_note``)."""
     kinds = " ".join(f"WHEN '{k}' THEN {literal(v)}" for k, v in EXCLUSIONS.items())
-    return _frame(con, f"""
+    return _frame(
+        con,
+        f"""
         WITH u AS (
             SELECT source, exclusion AS kind, file, row_number, national_code, exclusion_note AS note
             FROM {_quarantine(con)} WHERE reason IN {UNCLASSIFIED_REASONS}),
@@ -108,7 +121,8 @@ def unmapped_codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                arg_min(parse_filename(u.file) || ':' || u.row_number, (u.file, u.row_number)) AS first_at
         FROM u LEFT JOIN totals t USING (source)
         GROUP BY u.source, u.national_code, u.kind
-        ORDER BY records DESC, u.source, u.national_code""")
+        ORDER BY records DESC, u.source, u.national_code""",
+    )
 
 
 def _file_key(con: duckdb.DuckDBPyConnection) -> str:
@@ -121,17 +135,28 @@ def contract_results(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     rows = []
     for table, model in TABLE_CONTRACTS:
         for o in validate_table(con, model, table):
-            rows.append({"table": table, "contract": model.__name__, "rule": o.check, "column": o.column,
-                         "failures": o.failures, "severity": o.severity,
-                         "example": str(o.examples[0]) if o.examples else ""})
+            rows.append(
+                {
+                    "table": table,
+                    "contract": model.__name__,
+                    "rule": o.check,
+                    "column": o.column,
+                    "failures": o.failures,
+                    "severity": o.severity,
+                    "example": str(o.examples[0]) if o.examples else "",
+                }
+            )
     return pd.DataFrame(rows, columns=["table", "contract", "rule", "column", "failures", "severity", "example"])
 
 
 def excluded_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: records in quarantine because the correspondence table places their national code outside
     ICCS (`excluded`): left out on purpose, so reports count them apart from the records quarantined by a fault."""
-    return _frame(con, f"SELECT source, count(*) AS records_excluded FROM {_quarantine(con)} "
-                       "WHERE exclusion = 'excluded' GROUP BY source ORDER BY source")
+    return _frame(
+        con,
+        f"SELECT source, count(*) AS records_excluded FROM {_quarantine(con)} "
+        "WHERE exclusion = 'excluded' GROUP BY source ORDER BY source",
+    )
 
 
 def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str | None) -> dict[str, float | int]:
@@ -143,14 +168,21 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
     given a number. `national` is the national figure (v_national_counts): below `loaded` when a total row
     among the areas is loaded beside them."""
     loaded = con.execute("SELECT coalesce(sum(count), 0) FROM offence_counts WHERE source = ?", [source]).fetchone()[0]
-    value = (f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {literal('$.' + _json_key(count_key))}),"
-             " ',', '') AS DOUBLE)" if count_key else "NULL::DOUBLE")
-    rows = con.execute(f"""
+    value = (
+        f"try_cast(replace(json_extract_string(try_cast(raw AS JSON), {literal('$.' + _json_key(count_key))}),"
+        " ',', '') AS DOUBLE)"
+        if count_key
+        else "NULL::DOUBLE"
+    )
+    rows = con.execute(
+        f"""
         WITH q AS (SELECT coalesce(exclusion = 'excluded', false) AS outside, {value} AS v
                    FROM {_quarantine(con)} WHERE source = ?)
         SELECT outside, count(*), count(*) FILTER (NOT (isfinite(v) AND v >= 0) OR v IS NULL),
                coalesce(sum(v) FILTER (isfinite(v) AND v >= 0), 0)
-        FROM q GROUP BY outside""", [source]).fetchall()
+        FROM q GROUP BY outside""",
+        [source],
+    ).fetchall()
     out: dict[str, float | int] = {"loaded": float(loaded), "count_read": int(bool(count_key))}
     # the national figure (a total row among the areas counted once), beside the sum of every loaded cell
     try:
@@ -162,8 +194,7 @@ def aggregate_units(con: duckdb.DuckDBPyConnection, source: str, count_key: str 
         out |= {f"{prefix}_cells": 0, f"{prefix}_without_count": 0, f"{prefix}_units": 0.0}
     for outside, cells, without, units in rows:
         prefix = "outside" if outside else "quarantined"
-        out |= {f"{prefix}_cells": int(cells), f"{prefix}_without_count": int(without),
-                f"{prefix}_units": float(units)}
+        out |= {f"{prefix}_cells": int(cells), f"{prefix}_without_count": int(without), f"{prefix}_units": float(units)}
     return out
 
 

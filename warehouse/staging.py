@@ -70,8 +70,10 @@ def _check_columns(src: SourceConfig, item: Readable, present: list[str]) -> Non
     missing = [(key, col) for key, col in needed if col not in present]
     if missing:
         key, column = missing[0]
-        raise SourceError(f"{item.shown}: source '{src.name}': field '{key}': column '{column}' not in the file "
-                          f"(columns: {', '.join(present)}){delimiter_hint(present, src.read)}")
+        raise SourceError(
+            f"{item.shown}: source '{src.name}': field '{key}': column '{column}' not in the file "
+            f"(columns: {', '.join(present)}){delimiter_hint(present, src.read)}"
+        )
 
 
 def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSummary:
@@ -80,13 +82,16 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     if not paths:
         unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", src.files)
         hint = f"; environment variable {unset[0]} is not set" if unset else ""
-        raise SourceError(f"{src.files}: source '{src.name}': field 'files' matches no file "
-                          f"(relative to {src.base_dir}){hint}")
+        raise SourceError(
+            f"{src.files}: source '{src.name}': field 'files' matches no file (relative to {src.base_dir}){hint}"
+        )
     table, rejects, skipped = raw_table(src.name), rejects_table(src.name), skipped_table(src.name)
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(f"DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {skipped}")
-    con.execute(f"CREATE TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
-                "message VARCHAR, csv_line VARCHAR)")
+    con.execute(
+        f"CREATE TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
+        "message VARCHAR, csv_line VARCHAR)"
+    )
     con.execute(f"CREATE TABLE {skipped} (file_index INTEGER, line BIGINT)")
     shown: list[str] = []
     filtered = 0
@@ -97,25 +102,47 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
     for path in paths:
         with readable_files(path, src.read, label) as items:
             for item in items:
-                filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0,
-                                        unused=unused)
+                filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0, unused=unused)
                 totals.update(dict.fromkeys(unread_total_values(con, src, item)))
                 shown.append(item.shown)
                 index += 1
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rejected = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
-    return StageSummary(files=tuple(shown), rows=rows, rejected_lines=rejected, filtered_rows=filtered,
-                        unused_columns=tuple(unused), unread_totals=tuple(totals))
+    return StageSummary(
+        files=tuple(shown),
+        rows=rows,
+        rejected_lines=rejected,
+        filtered_rows=filtered,
+        unused_columns=tuple(unused),
+        unread_totals=tuple(totals),
+    )
 
 
 # Values that name the total of a breakdown (case and surrounding spaces ignored).
-TOTAL_VALUES = ("total", "totals", "todos", "todas", "all", "ambos sexos", "both sexes", "all ages", "all persons",
-                "total general", "gesamt", "insgesamt", "ensemble", "tous", "totaal", "totale")
+TOTAL_VALUES = (
+    "total",
+    "totals",
+    "todos",
+    "todas",
+    "all",
+    "ambos sexos",
+    "both sexes",
+    "all ages",
+    "all persons",
+    "total general",
+    "gesamt",
+    "insgesamt",
+    "ensemble",
+    "tous",
+    "totaal",
+    "totale",
+)
 MAX_BREAKDOWN_VALUES = 50
 
 
-def unread_total_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable
-                        ) -> list[tuple[str, str, str]]:
+def unread_total_values(
+    con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable
+) -> list[tuple[str, str, str]]:
     """(column, value, other values) for each column of an aggregate long table that no field, filter or exclude
     reads, has at most ``MAX_BREAKDOWN_VALUES`` values and holds one named like a total ('Total' beside
     'Hombre', 'Mujer'). Each cell is loaded, so the total's rows are added to the parts they total (SESNSP's
@@ -128,8 +155,10 @@ def unread_total_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, item:
     candidates = [c for c in present if c not in used]
     if not candidates:
         return []
-    lists = ", ".join(f"list(DISTINCT trim({ident(c)}::VARCHAR)) FILTER (WHERE {ident(c)} IS NOT NULL)[:"
-                      f"{MAX_BREAKDOWN_VALUES + 1}]" for c in candidates)
+    lists = ", ".join(
+        f"list(DISTINCT trim({ident(c)}::VARCHAR)) FILTER (WHERE {ident(c)} IS NOT NULL)[:{MAX_BREAKDOWN_VALUES + 1}]"
+        for c in candidates
+    )
     try:
         values = con.execute(f"SELECT {lists} FROM ({body})").fetchone()
     except duckdb.Error:
@@ -158,8 +187,17 @@ def unused_wide_columns(src: SourceConfig, present: list[str]) -> list[str]:
     return [c for c in present if c not in used]
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
-                rejects: str, skipped: str, first: bool, unused: dict[str, None] | None = None) -> int:
+def _stage_file(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    item: Readable,
+    index: int,
+    table: str,
+    rejects: str,
+    skipped: str,
+    first: bool,
+    unused: dict[str, None] | None = None,
+) -> int:
     """Append one file's records to the raw table; returns the rows the configuration's filter left out.
 
     An unterminated quote makes DuckDB read on to the next quote character (often the end of the file) as one
@@ -171,15 +209,18 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
     try:
         blanks = blank_lines(item) if is_csv else []
     except (OSError, EOFError, zlib.error) as exc:  # a truncated or damaged .gz
-        raise SourceError(f"{item.shown}: source '{src.name}': cannot be read to the end: {exc} (a truncated or "
-                          "damaged compressed file? download it again)") from None
+        raise SourceError(
+            f"{item.shown}: source '{src.name}': cannot be read to the end: {exc} (a truncated or "
+            "damaged compressed file? download it again)"
+        ) from None
     if blanks:
         con.execute(f"INSERT INTO {skipped} SELECT {index}, unnest(?::BIGINT[])", [blanks])
     with tempfile.TemporaryDirectory(prefix="iccs-tail-") as work:
         current, header, line_base, ordinal_base = item, None, 0, 0
         while True:
-            names = _insert_pass(con, src, current, index, table, first and header is None, header, ordinal_base,
-                                 unused)
+            names = _insert_pass(
+                con, src, current, index, table, first and header is None, header, ordinal_base, unused
+            )
             if not is_csv:
                 break
             header = header or names
@@ -193,44 +234,55 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readabl
             not_rows = con.execute(
                 f"""SELECT (SELECT count(*) FROM {rejects} WHERE file_index = ? AND line >= ? AND line < ?)
                          + (SELECT count(*) FROM {skipped} WHERE file_index = ? AND line >= ? AND line < ?)""",
-                [index, first_data, broken, index, first_data, broken]).fetchone()[0]
+                [index, first_data, broken, index, first_data, broken],
+            ).fetchone()[0]
             before = broken - first_data - not_rows
-            con.execute(f"DELETE FROM {table} WHERE file_index = ? AND row_ordinal > ?",
-                        [index, ordinal_base + before])
+            con.execute(f"DELETE FROM {table} WHERE file_index = ? AND row_ordinal > ?", [index, ordinal_base + before])
             con.execute(f"DELETE FROM {rejects} WHERE file_index = ? AND line > ?", [index, broken])
             current, line_base, ordinal_base = tail_file(item, broken, Path(work)), broken, ordinal_base + before
     filtered = 0
     if src.read.filters or src.read.excludes:
-        filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]
-                               ).fetchone()[0]
+        filtered = con.execute(f"SELECT count(*) FROM {table} WHERE file_index = ? AND NOT kept", [index]).fetchone()[0]
         con.execute(f"DELETE FROM {table} WHERE file_index = ? AND NOT kept", [index])
     if src.read.reshaped:
         # A reshaped row gives several records: ``ordinal`` numbers the records, ``row_ordinal`` (the parsed row,
         # which locates the physical line) stays shared by the cells of one row.
-        con.execute(f"""
+        con.execute(
+            f"""
             UPDATE {table} SET ordinal = numbered.position
             FROM (SELECT row_ordinal AS r, cell AS c, row_number() OVER (ORDER BY row_ordinal, cell) AS position
                   FROM {table} WHERE file_index = ?) numbered
             WHERE file_index = ? AND row_ordinal = numbered.r AND cell IS NOT DISTINCT FROM numbered.c""",
-                    [index, index])
+            [index, index],
+        )
     return filtered
 
 
-def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable, index: int, table: str,
-                 create: bool, header: list[str] | None, ordinal_base: int,
-                 unused: dict[str, None] | None = None) -> list[str]:
+def _insert_pass(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    item: Readable,
+    index: int,
+    table: str,
+    create: bool,
+    header: list[str] | None,
+    ordinal_base: int,
+    unused: dict[str, None] | None = None,
+) -> list[str]:
     """Read ``item`` into the raw table; returns the file's column names (before reshaping). ``header`` is given
     for the rest of a file after a broken line, which has no header line of its own."""
     is_csv = src.read.format != "parquet"
     label = f"source '{src.name}'"
-    body, present = relation_sql(con, item, src.read, label, rejects=is_csv, header=header,
-                                 ordinal_base=ordinal_base)
+    body, present = relation_sql(con, item, src.read, label, rejects=is_csv, header=header, ordinal_base=ordinal_base)
     header = header or (read_header(item, src.read, label) if is_csv else None)
     _check_columns(src, item, present)
     if unused is not None:
         unused.update(dict.fromkeys(unused_wide_columns(src, present)))
-    fields = [f for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
-              if field_sql(src, f) is not None]
+    fields = [
+        f
+        for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
+        if field_sql(src, f) is not None
+    ]
     if src.read.format == "eurostat" and "flag" not in fields:
         fields.append("flag")
     selected = ", ".join(f"{field_sql(src, f) or ident(f)} AS {f}_raw" for f in fields)
@@ -247,13 +299,13 @@ def _insert_pass(con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readab
     try:
         con.execute(f"{'CREATE TABLE ' + table + ' AS' if create else 'INSERT INTO ' + table} {select}")
     except duckdb.Error as exc:
-        raise SourceError(f"{item.shown}: {label}: cannot be read as {src.read.format}: "
-                          f"{str(exc).splitlines()[0]}") from None
+        raise SourceError(
+            f"{item.shown}: {label}: cannot be read as {src.read.format}: {str(exc).splitlines()[0]}"
+        ) from None
     return header or []
 
 
-def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, shown: str, line_base: int
-                   ) -> int | None:
+def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, shown: str, line_base: int) -> int | None:
     """Keep this pass's rejected lines (at their physical line); returns the line of an unterminated quote."""
     con.execute(f"""
         INSERT INTO {rejects}
@@ -263,8 +315,9 @@ def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, sho
                     THEN split_part(ltrim(any_value(csv_line), chr(10) || chr(13)), chr(10), 1)
                     ELSE any_value(csv_line) END
         FROM iccs_reject_errors GROUP BY line""")
-    return con.execute("SELECT min(line) + ? FROM iccs_reject_errors WHERE error_type::VARCHAR = 'UNQUOTED VALUE'",
-                       [line_base]).fetchone()[0]
+    return con.execute(
+        "SELECT min(line) + ? FROM iccs_reject_errors WHERE error_type::VARCHAR = 'UNQUOTED VALUE'", [line_base]
+    ).fetchone()[0]
 
 
 def line_offsets_sql(source: str) -> str:

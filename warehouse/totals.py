@@ -42,9 +42,9 @@ TOLERANCE_PER_AREA = 0.5  # ... or within half a unit per figure added (each pub
 
 FINDINGS: dict[str, str] = {
     "total_area_detected": "no area's counts equal the sum of the other areas (an undeclared national total row; "
-                           "declare it with total_area)",
+    "declare it with total_area)",
     "nested_total_shortfall": "no published total is smaller than the sum of its published sub-categories "
-                              "(nested_totals)",
+    "(nested_totals)",
 }
 
 TABLES = """
@@ -142,11 +142,11 @@ HAVING bool_or(area IS NOT NULL AND NOT is_total);
 COMMENTS: dict[str, str] = {
     "total_areas": "per source: the area declared as its national total (total_area); its rows have area NULL",
     "nested_shortfalls": "nested_totals cells whose published sub-categories exceed the published total "
-                         "(remainder stored as 0): published total vs sum of parts",
+    "(remainder stored as 0): published total vs sum of parts",
     "v_total_areas": "per source, country and unit: the national total area, declared or detected (an area equal "
-                     "to the sum of the others), with the evidence",
+    "to the sum of the others), with the evidence",
     "v_national_counts": "the national figure per source, offence and period: the total row where the source has "
-                         "one, else the sum of its areas (basis total/areas); every national statistic uses it",
+    "one, else the sum of its areas (basis total/areas); every national statistic uses it",
     "v_area_counts": "offence_counts of real areas (never a national total row)",
     "v_population": "population with the row of a total area as the national population (area NULL)",
     "v_total_coverage": "per source and year where a national total exists: the sum of the areas as a share of it",
@@ -181,30 +181,40 @@ def record_load(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, ba
     """After a file's counts are stored: its declared total area and its nested-total shortfalls."""
     declare(con, src)
     # The file's own rows or, for a zip archive, its members' ('x.zip/a.csv'), as ``warehouse.load.FILE_MATCH``.
-    con.execute("DELETE FROM nested_shortfalls WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
-                [src.name, file, file])
+    con.execute(
+        "DELETE FROM nested_shortfalls WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
+        [src.name, file, file],
+    )
     if src.nested_totals:
-        con.execute(f"""
+        con.execute(
+            f"""
             INSERT INTO nested_shortfalls (source, file, country, area, year, month, national_code, published,
                                            parts, children)
             SELECT ?, file, country, area, year, month, national_code, published, parts, children
-            FROM ({shortfalls_sql(src, batch, where)})""", [src.name])
+            FROM ({shortfalls_sql(src, batch, where)})""",
+            [src.name],
+        )
 
 
 def shortfalls(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
     """Shortfall cells of files still loaded (a pruned file's rows are gone from offence_counts)."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT s.source, s.country, s.area, s.year, s.month, s.national_code, s.published AS published_total,
                s.parts AS sum_of_parts, s.children AS sub_categories, parse_filename(s.file) AS file
         FROM nested_shortfalls s
         WHERE (? IS NULL OR s.source = ?)
           AND EXISTS (SELECT 1 FROM offence_counts c WHERE c.source = s.source AND c.file = s.file)
-        ORDER BY ALL""", [source, source]).fetch_df()
+        ORDER BY ALL""",
+        [source, source],
+    ).fetch_df()
 
 
 def detected(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
-    return con.execute("SELECT * FROM v_total_areas WHERE basis = 'detected' AND (? IS NULL OR source = ?) "
-                       "ORDER BY ALL", [source, source]).fetch_df()
+    return con.execute(
+        "SELECT * FROM v_total_areas WHERE basis = 'detected' AND (? IS NULL OR source = ?) ORDER BY ALL",
+        [source, source],
+    ).fetch_df()
 
 
 def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -217,25 +227,37 @@ def findings(con: duckdb.DuckDBPyConnection, source: str) -> list[Finding]:
     found = detected(con, source)
     rows = found.to_dict("records")
     detected_finding = Finding(
-        name="total_area_detected", passed=not rows,
+        name="total_area_detected",
+        passed=not rows,
         description="; ".join(
             f"area '{r['area']}' ({r['country']}, {r['unit']}) equals the sum of the other areas in "
             f"{r['cells_matching']} of {r['cells_compared']} cells compared ({r['share_matching']:.0%}), "
             f"e.g. {r['example']}: counted as the national total, not as an area (declare total_area: "
-            f"\"{r['area']}\" to make it explicit)" for r in rows) or "no area equals the sum of the others",
-        metadata={"areas": [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]})
+            f'"{r["area"]}" to make it explicit)'
+            for r in rows
+        )
+        or "no area equals the sum of the others",
+        metadata={"areas": [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]},
+    )
     short = shortfalls(con, source)
     nested_finding = Finding(
-        name="nested_total_shortfall", passed=short.empty,
-        description=(f"{len(short)} cell(s) where the published sub-categories exceed the published total "
-                     "(remainder stored as 0, so roll-ups show the parts' sum): "
-                     + "; ".join(_shortfall_text(r) for r in short.head(5).to_dict("records"))) if len(short)
+        name="nested_total_shortfall",
+        passed=short.empty,
+        description=(
+            f"{len(short)} cell(s) where the published sub-categories exceed the published total "
+            "(remainder stored as 0, so roll-ups show the parts' sum): "
+            + "; ".join(_shortfall_text(r) for r in short.head(5).to_dict("records"))
+        )
+        if len(short)
         else "none",
-        metadata={"cells": len(short)})
+        metadata={"cells": len(short)},
+    )
     return [detected_finding, nested_finding]
 
 
 def _shortfall_text(r: dict) -> str:
     month = "" if pd.isna(r["month"]) else f"-{int(r['month']):02d}"
-    return (f"{r['area'] or r['country']} {r['year']}{month} '{r['national_code']}' published "
-            f"{r['published_total']:,.0f} < parts {r['sum_of_parts']:,.0f} ({r['sub_categories']})")
+    return (
+        f"{r['area'] or r['country']} {r['year']}{month} '{r['national_code']}' published "
+        f"{r['published_total']:,.0f} < parts {r['sum_of_parts']:,.0f} ({r['sub_categories']})"
+    )

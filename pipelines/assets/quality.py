@@ -26,19 +26,31 @@ def _plain(value: object) -> object:
 def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
     failed = {source: f for source, f in by_source.items() if not f.passed}
     return dg.AssetCheckResult(
-        check_name=name, asset_key=QUALITY, passed=not failed, severity=dg.AssetCheckSeverity.WARN,
+        check_name=name,
+        asset_key=QUALITY,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.WARN,
         description="; ".join(f"{source}: {f.description}" for source, f in failed.items()) or None,
-        metadata={source: dg.MetadataValue.json(_plain({"passed": f.passed, "description": f.description,
-                                                        **f.metadata}))
-                  for source, f in by_source.items()},
+        metadata={
+            source: dg.MetadataValue.json(_plain({"passed": f.passed, "description": f.description, **f.metadata}))
+            for source, f in by_source.items()
+        },
     )
 
 
-@dg.asset(key=QUALITY, group_name="quality", deps=[FACTS], pool="duckdb_writer", kinds={"duckdb"},
-          check_specs=[dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
-                       for name, text in {**FINDINGS, **totals.FINDINGS}.items()],
-          description="Tables `coverage_windows` (view `v_coverage`), `completeness` (period × area present or "
-                      "not) and `series_breaks`, per source; total areas and nested-total shortfalls.")
+@dg.asset(
+    key=QUALITY,
+    group_name="quality",
+    deps=[FACTS],
+    pool="duckdb_writer",
+    kinds={"duckdb"},
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
+        for name, text in {**FINDINGS, **totals.FINDINGS}.items()
+    ],
+    description="Tables `coverage_windows` (view `v_coverage`), `completeness` (period × area present or "
+    "not) and `series_breaks`, per source; total areas and nested-total shortfalls.",
+)
 def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
     configured = {name: src.coverage for name, src in sources.load().sources.items()}
     with duckdb.get_connection() as con:
@@ -46,12 +58,23 @@ def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Materi
         coverage.compute(con, configured)
         outside = con.execute("SELECT coalesce(sum(records_before + records_after), 0) FROM v_coverage").fetchall()
         names = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
-        findings = {source: {f.name: f for f in [*assess_source(con, source), *totals.findings(con, source)]}
-                    for source in names}
-        missing, breaks = con.execute("SELECT (SELECT count(*) FROM completeness WHERE NOT present), "
-                                      "(SELECT count(*) FROM series_breaks)").fetchall()[0]
-    checks = [_check(name, {source: found[name] for source, found in findings.items() if name in found})
-              for name in {**FINDINGS, **totals.FINDINGS}]
-    return dg.MaterializeResult(check_results=checks, metadata={
-        "sources": len(names), "missing_period_area_cells": missing, "series_breaks": breaks,
-        "records_outside_coverage_windows": float(outside[0][0])})
+        findings = {
+            source: {f.name: f for f in [*assess_source(con, source), *totals.findings(con, source)]}
+            for source in names
+        }
+        missing, breaks = con.execute(
+            "SELECT (SELECT count(*) FROM completeness WHERE NOT present), (SELECT count(*) FROM series_breaks)"
+        ).fetchall()[0]
+    checks = [
+        _check(name, {source: found[name] for source, found in findings.items() if name in found})
+        for name in {**FINDINGS, **totals.FINDINGS}
+    ]
+    return dg.MaterializeResult(
+        check_results=checks,
+        metadata={
+            "sources": len(names),
+            "missing_period_area_cells": missing,
+            "series_breaks": breaks,
+            "records_outside_coverage_windows": float(outside[0][0]),
+        },
+    )

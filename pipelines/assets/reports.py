@@ -9,14 +9,22 @@ from pipelines.resources import ReportsFolder, WarehouseResource
 from reports import build_reports
 
 
-@dg.asset(group_name="reports", deps=[FACTS, population, QUALITY], kinds={"html", "plotly"},
-          description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.")
+@dg.asset(
+    group_name="reports",
+    deps=[FACTS, population, QUALITY],
+    kinds={"html", "plotly"},
+    description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.",
+)
 def html_reports(duckdb: WarehouseResource, reports: ReportsFolder) -> dg.MaterializeResult:
     out_dir = reports.directory()
     with duckdb.get_connection() as con:
         written = build_reports(con, out_dir)
         sources, records = con.execute("SELECT count(DISTINCT source), count(*) FROM offences").fetchone()
-    return dg.MaterializeResult(metadata={
-        "folder": dg.MetadataValue.path(str(out_dir.resolve())), "sources": sources, "incident_records": records,
-        **{kind: dg.MetadataValue.path(str(path.resolve())) for kind, path in written.items()},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(out_dir.resolve())),
+            "sources": sources,
+            "incident_records": records,
+            **{kind: dg.MetadataValue.path(str(path.resolve())) for kind, path in written.items()},
+        }
+    )

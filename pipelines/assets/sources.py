@@ -66,28 +66,37 @@ def _stop_unless(check: dg.AssetCheckResult, key: str) -> None:
         raise dg.Failure(f"{key}: blocking check {check.check_name} failed: {_one_line(check.description)}")
 
 
-def load_verified(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
-                  run_id: str, filtered: int = 0, started: dt.datetime | None = None
-                  ) -> tuple[LoadSummary, list[dg.AssetCheckResult]]:
+def load_verified(
+    con: duckdb_lib.DuckDBPyConnection,
+    config: PipelineConfig,
+    src: SourceConfig,
+    path: Path,
+    run_id: str,
+    filtered: int = 0,
+    started: dt.datetime | None = None,
+) -> tuple[LoadSummary, list[dg.AssetCheckResult]]:
     """Load the classified records of ``path``; the fact checks run inside the load transaction, so a failing
     blocking check (conservation, a contract) rolls it back and fails the step naming the check."""
     results: list[dg.AssetCheckResult] = []
 
     def verify(con: duckdb_lib.DuckDBPyConnection) -> list[str]:
         results[:] = fact_checks(con, FACTS, src.name, str(path), run_id, src.level == "incident", str(config.path))
-        return [f"blocking check {r.check_name} failed: {_one_line(r.description) or dict(r.metadata)}"
-                for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
+        return [
+            f"blocking check {r.check_name} failed: {_one_line(r.description) or dict(r.metadata)}"
+            for r in results
+            if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR
+        ]
 
     try:
-        loaded = load_file(con, src, str(path), run_id, started_at=started, records_filtered=filtered,
-                           verify=verify)
+        loaded = load_file(con, src, str(path), run_id, started_at=started, records_filtered=filtered, verify=verify)
     except LoadBlocked as exc:
         raise dg.Failure(str(exc)) from None
     return loaded, [*results, usable_check(con, FACTS, src, loaded)]
 
 
-def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, changed: list[str],
-               run_id: str) -> list[str]:
+def reevaluate(
+    con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, changed: list[str], run_id: str
+) -> list[str]:
     """Reload, in path order, the files of source ``name`` whose cross-file duplicates the ``changed`` files
     (loaded or removed) decide differently now; returns them. Each reload may decide later files in turn."""
     full = config.sources[name]
@@ -102,16 +111,24 @@ def reevaluate(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name:
         staged = stage_source(con, src)
         _stop_unless(layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(name)), str(target))
         classify_source(con, src)
-        _stop_unless(layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name),
-                                 "reason IS NULL"), str(target))
+        _stop_unless(
+            layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name), "reason IS NULL"),
+            str(target),
+        )
         load_verified(con, config, src, target, run_id, staged.filtered_rows)
         changed.append(str(target))
     return done
 
 
-def load_landed(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src: SourceConfig, path: Path,
-                run_id: str, filtered: int = 0, started: dt.datetime | None = None
-                ) -> tuple[LoadSummary, list[dg.AssetCheckResult], list[str]]:
+def load_landed(
+    con: duckdb_lib.DuckDBPyConnection,
+    config: PipelineConfig,
+    src: SourceConfig,
+    path: Path,
+    run_id: str,
+    filtered: int = 0,
+    started: dt.datetime | None = None,
+) -> tuple[LoadSummary, list[dg.AssetCheckResult], list[str]]:
     """Load ``path`` and reload the files whose cross-file duplicates it decides, in one transaction: a crash
     between the two would leave an id loaded twice, or nowhere, and a rerun that sees ``path`` loaded already
     (the sensor's) would never repair it. Returns the load, its checks and the files reloaded."""
@@ -121,8 +138,9 @@ def load_landed(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, src:
     return loaded, checks, reloaded
 
 
-def mirror_source(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, keep: list[str],
-                  run_id: str) -> list[str]:
+def mirror_source(
+    con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, keep: list[str], run_id: str
+) -> list[str]:
     """Remove the rows of source ``name``'s files not in ``keep`` and reload the files whose duplicates the
     removal decides, in one transaction (as ``load_landed``); returns the files removed."""
     with transaction(con):
@@ -132,8 +150,9 @@ def mirror_source(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, na
     return gone
 
 
-def mirror_sources(con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, names: list[str], run_id: str
-                   ) -> tuple[dict[str, list[str]], list[str]]:
+def mirror_sources(
+    con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, names: list[str], run_id: str
+) -> tuple[dict[str, list[str]], list[str]]:
     """Mirror each source of ``names`` in one transaction, and assess the coverage windows again when files were
     removed (their periods may have been a window's edge). A source matching no file at all is left as it is:
     more likely a mistyped path than an empty feed. Returns the files removed by source, and the sources left."""
@@ -159,16 +178,30 @@ class ReferenceMissing(dg.Failure):
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(STAGED, group_name="ingest", partitions_def=LANDED_FILES, kinds={"duckdb"},
-                     description="The landed file read as text into staging, line numbers kept, malformed lines "
-                                 "set aside."),
-        dg.AssetSpec(MAPPED, group_name="mapping", partitions_def=LANDED_FILES, kinds={"duckdb"}, deps=[STAGED],
-                     description="Each record typed, checked and mapped to ICCS; a failing record gets its "
-                                 "quarantine reason."),
-        dg.AssetSpec(FACTS, group_name="warehouse", partitions_def=LANDED_FILES, kinds={"duckdb"},
-                     deps=[MAPPED, iccs_reference.key],
-                     description="The file's rows of offences, offence_counts and quarantine, and its runs row, "
-                                 "replaced in one transaction."),
+        dg.AssetSpec(
+            STAGED,
+            group_name="ingest",
+            partitions_def=LANDED_FILES,
+            kinds={"duckdb"},
+            description="The landed file read as text into staging, line numbers kept, malformed lines set aside.",
+        ),
+        dg.AssetSpec(
+            MAPPED,
+            group_name="mapping",
+            partitions_def=LANDED_FILES,
+            kinds={"duckdb"},
+            deps=[STAGED],
+            description="Each record typed, checked and mapped to ICCS; a failing record gets its quarantine reason.",
+        ),
+        dg.AssetSpec(
+            FACTS,
+            group_name="warehouse",
+            partitions_def=LANDED_FILES,
+            kinds={"duckdb"},
+            deps=[MAPPED, iccs_reference.key],
+            description="The file's rows of offences, offence_counts and quarantine, and its runs row, "
+            "replaced in one transaction.",
+        ),
     ],
     check_specs=[*layer_check_specs(STAGED, MAPPED), *fact_check_specs(FACTS)],
     pool=WRITER_POOL,
@@ -180,51 +213,78 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
     with duckdb.get_connection() as con:
         ensure_schema(con)
         if con.execute("SELECT count(*) FROM iccs_categories").fetchall()[0][0] == 0:
-            raise ReferenceMissing(f"{context.partition_key}: the ICCS reference tables of {duckdb.database} are "
-                                   "empty: materialize iccs_reference first (reference_job; `iccs run` does)")
+            raise ReferenceMissing(
+                f"{context.partition_key}: the ICCS reference tables of {duckdb.database} are "
+                "empty: materialize iccs_reference first (reference_job; `iccs run` does)"
+            )
         removed, _ = mirror_sources(con, config, [src.name], context.run.run_id)
         # The correspondence table is reloaded with every file: an edited table takes effect on the next load.
         codes = load_correspondence(con, src.name, src.correspondence)
         staged = stage_source(con, src)
         raw_check = layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name))
-        yield dg.MaterializeResult(asset_key=STAGED, check_results=[raw_check, unused_columns_check(STAGED, staged)],
-                                   metadata={
-            "file": dg.MetadataValue.path(str(path)), "rows": staged.rows, "correspondence_codes": codes,
-            "malformed_lines": staged.rejected_lines, "records_in": staged.records_in,
-            "records_filtered": staged.filtered_rows,
-            **({"unused_columns": ", ".join(staged.unused_columns)} if staged.unused_columns else {}),
-        })
+        yield dg.MaterializeResult(
+            asset_key=STAGED,
+            check_results=[raw_check, unused_columns_check(STAGED, staged)],
+            metadata={
+                "file": dg.MetadataValue.path(str(path)),
+                "rows": staged.rows,
+                "correspondence_codes": codes,
+                "malformed_lines": staged.rejected_lines,
+                "records_in": staged.records_in,
+                "records_filtered": staged.filtered_rows,
+                **({"unused_columns": ", ".join(staged.unused_columns)} if staged.unused_columns else {}),
+            },
+        )
         _stop_unless(raw_check, context.partition_key)
         mapped = classify_source(con, src)
-        mapped_check = layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(src.name),
-                                   "reason IS NULL")
+        mapped_check = layer_check(
+            con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(src.name), "reason IS NULL"
+        )
         coverage = _metadata(coverage_metadata(source_coverage(con, src.name)))
-        yield dg.MaterializeResult(asset_key=MAPPED, check_results=[mapped_check], metadata={**coverage,
-            "records": mapped.records, "valid": mapped.valid,
-            # Records outside ICCS by the correspondence table are left out on purpose: counted apart, not as faults.
-            "outside_iccs": mapped.reasons.get("excluded_offence", 0),
-            "quarantined": mapped.records - mapped.valid - mapped.reasons.get("excluded_offence", 0),
-            "mapped_share": dg.MetadataValue.float(round(mapped.mapped_share, 6)),
-            **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
-        })
+        yield dg.MaterializeResult(
+            asset_key=MAPPED,
+            check_results=[mapped_check],
+            metadata={
+                **coverage,
+                "records": mapped.records,
+                "valid": mapped.valid,
+                # Records outside ICCS by the correspondence table are left out on purpose: counted apart, not as
+                # faults.
+                "outside_iccs": mapped.reasons.get("excluded_offence", 0),
+                "quarantined": mapped.records - mapped.valid - mapped.reasons.get("excluded_offence", 0),
+                "mapped_share": dg.MetadataValue.float(round(mapped.mapped_share, 6)),
+                **{f"reason_{reason}": count for reason, count in mapped.reasons.items()},
+            },
+        )
 
         _stop_unless(mapped_check, context.partition_key)
         register_source(con, src, str(config.path))
-        loaded, checks, reloaded = load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows,
-                                               started)
-    context.log.info(f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
-                     f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}; "
-                     f"removed {removed}")
-    yield dg.MaterializeResult(asset_key=FACTS, check_results=checks, metadata={
-        "source": src.name, "records_in": loaded.records_in, "records_loaded": loaded.records_loaded,
-        "records_filtered": loaded.records_filtered,
-        **({"reloaded_files": ", ".join(reloaded)} if reloaded else {}),
-        **({"removed_files": ", ".join(removed[src.name])} if removed else {}),
-        "records_quarantined": loaded.records_quarantined, "load_seconds": round(loaded.seconds, 3),
-        "loaded_share": dg.MetadataValue.float(
-            round(loaded.records_loaded / loaded.records_in, 6) if loaded.records_in else 0.0),
-        **{f"reason_{reason}": count for reason, count in loaded.reasons.items()},
-    })
+        loaded, checks, reloaded = load_landed(
+            con, config, src, path, context.run.run_id, staged.filtered_rows, started
+        )
+    context.log.info(
+        f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
+        f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}; "
+        f"removed {removed}"
+    )
+    yield dg.MaterializeResult(
+        asset_key=FACTS,
+        check_results=checks,
+        metadata={
+            "source": src.name,
+            "records_in": loaded.records_in,
+            "records_loaded": loaded.records_loaded,
+            "records_filtered": loaded.records_filtered,
+            **({"reloaded_files": ", ".join(reloaded)} if reloaded else {}),
+            **({"removed_files": ", ".join(removed[src.name])} if removed else {}),
+            "records_quarantined": loaded.records_quarantined,
+            "load_seconds": round(loaded.seconds, 3),
+            "loaded_share": dg.MetadataValue.float(
+                round(loaded.records_loaded / loaded.records_in, 6) if loaded.records_in else 0.0
+            ),
+            **{f"reason_{reason}": count for reason, count in loaded.reasons.items()},
+        },
+    )
 
 
 class MirrorConfig(dg.Config):
@@ -233,22 +293,29 @@ class MirrorConfig(dg.Config):
     sources: list[str] = []
 
 
-@dg.asset(group_name="landing", pool=WRITER_POOL, kinds={"duckdb"}, deps=[iccs_reference.key],
-          description="The warehouse mirrors the landing folders: rows of files that no longer match a source's "
-                      "`files` pattern are removed (a source matching no file at all is left as it is: more "
-                      "likely a mistyped path than an empty feed), the files whose duplicates they decided "
-                      "are reloaded, and the coverage windows are assessed again. Each file's load does the same "
-                      "for its own source; the landing sensor runs this when files left.")
-def landing_mirror(context: dg.AssetExecutionContext, config: MirrorConfig, duckdb: WarehouseResource,
-                   sources: SourcesConfig) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="landing",
+    pool=WRITER_POOL,
+    kinds={"duckdb"},
+    deps=[iccs_reference.key],
+    description="The warehouse mirrors the landing folders: rows of files that no longer match a source's "
+    "`files` pattern are removed (a source matching no file at all is left as it is: more "
+    "likely a mistyped path than an empty feed), the files whose duplicates they decided "
+    "are reloaded, and the coverage windows are assessed again. Each file's load does the same "
+    "for its own source; the landing sensor runs this when files left.",
+)
+def landing_mirror(
+    context: dg.AssetExecutionContext, config: MirrorConfig, duckdb: WarehouseResource, sources: SourcesConfig
+) -> dg.MaterializeResult:
     pipeline = sources.load()
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        removed, skipped = mirror_sources(con, pipeline, config.sources or sorted(pipeline.sources),
-                                          context.run.run_id)
+        removed, skipped = mirror_sources(con, pipeline, config.sources or sorted(pipeline.sources), context.run.run_id)
     context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
-    return dg.MaterializeResult(metadata={
-        "files_removed": sum(len(v) for v in removed.values()),
-        **({"removed": dg.MetadataValue.json(removed)} if removed else {}),
-        **({"sources_matching_no_file": ", ".join(skipped)} if skipped else {}),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "files_removed": sum(len(v) for v in removed.values()),
+            **({"removed": dg.MetadataValue.json(removed)} if removed else {}),
+            **({"sources_matching_no_file": ", ".join(skipped)} if skipped else {}),
+        }
+    )

@@ -6,5 +6,13 @@ No dagster here: ``from pipelines.demo import generate_demo`` works from a noteb
 from pipelines.demo.generate import DEFAULT_RECORDS, DEFAULT_SEED, FORMATS, MIN_RECORDS, generate_demo
 from pipelines.demo.manifest import DemoManifest, describe, read_manifest
 
-__all__ = ["DEFAULT_RECORDS", "DEFAULT_SEED", "FORMATS", "MIN_RECORDS", "DemoManifest", "describe",
-           "generate_demo", "read_manifest"]
+__all__ = [
+    "DEFAULT_RECORDS",
+    "DEFAULT_SEED",
+    "FORMATS",
+    "MIN_RECORDS",
+    "DemoManifest",
+    "describe",
+    "generate_demo",
+    "read_manifest",
+]

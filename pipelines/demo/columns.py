@@ -9,8 +9,14 @@ import pyarrow.compute as pc
 from pipelines.demo.incidents import Incidents
 
 # standard field (as in the source config) -> column name in the file
-COLUMNS = {"record_id": "incident_id", "date": "date_occurred", "offence": "offence_code",
-           "latitude": "latitude", "longitude": "longitude", "area": "district"}
+COLUMNS = {
+    "record_id": "incident_id",
+    "date": "date_occurred",
+    "offence": "offence_code",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "area": "district",
+}
 DATE_FORMAT = "%Y-%m-%d"
 ID_PREFIX, ID_DIGITS = "XSY", 9
 
@@ -26,8 +32,9 @@ def coordinate_text(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values, pa.float64()), pa.string())
 
 
-def format_columns(inc: Incidents, rows: np.ndarray, offence_codes: pa.Array, district_codes: pa.Array
-                   ) -> dict[str, pa.Array]:
+def format_columns(
+    inc: Incidents, rows: np.ndarray, offence_codes: pa.Array, district_codes: pa.Array
+) -> dict[str, pa.Array]:
     """Text of every column for generated rows ``rows``, keyed by standard field."""
     return {
         "record_id": record_ids(rows + 1),

@@ -18,8 +18,10 @@ import numpy as np
 
 COUNTRY = "XSY"  # ISO 3166-1 alpha-3 user-assigned range (AAA-AAZ, QMA-QZZ, XAA-XZZ, ZZA-ZZZ): never a real country
 NAME = "Synthetica"
-NOTICE = ("SYNTHETIC DATA: Synthetica (XSY) is a fictional country invented to demonstrate the pipeline; "
-          "none of these records, places or populations is real.")
+NOTICE = (
+    "SYNTHETIC DATA: Synthetica (XSY) is a fictional country invented to demonstrate the pipeline; "
+    "none of these records, places or populations is real."
+)
 # [min_lon, min_lat, max_lon, max_lat]: open North Pacific, ~1,900 km west of California and ~1,700 km
 # north-east of Hawaii; there is no land in this box.
 BBOX = (-151.0, 36.0, -147.0, 38.0)
@@ -33,22 +35,65 @@ KM_PER_DEG_LAT = 110.57
 KM_PER_DEG_LON = 111.32 * float(np.cos(np.radians((BBOX[1] + BBOX[3]) / 2)))
 
 DISTRICT_NAMES = (
-    "Northreach", "Kestrel Point", "Saltcombe", "Vellan", "Corrin Bay", "Tamsey", "Brackenfold", "Oldmere",
-    "Fennick", "Greyhaven", "Lowmarsh", "Ashby Vale", "Marrowby", "Halden Cross", "Quillon", "Estermoor",
-    "Dunmarrow", "Pellory", "Sorrel Heights", "Wyncote", "Caddon", "Rookfield", "Port Averin", "Averin Harbour",
-    "Thessaly Down", "Merrow Glen", "Otterline", "Calder Rise", "Brisk Hollow", "Yarrowick", "Stonecrest",
-    "Lindell", "Gorse End", "Hallowmere", "Nettlebay", "Orrin", "Pike Landing", "Ravelston", "Sandmoor",
-    "Tollgate", "Umberley", "Westshore", "Amberlee", "Bramwick", "Coldwater Sound", "Dovecote", "Elmstead Quay",
-    "Foxmouth", "Gullhaven", "Southreach",
+    "Northreach",
+    "Kestrel Point",
+    "Saltcombe",
+    "Vellan",
+    "Corrin Bay",
+    "Tamsey",
+    "Brackenfold",
+    "Oldmere",
+    "Fennick",
+    "Greyhaven",
+    "Lowmarsh",
+    "Ashby Vale",
+    "Marrowby",
+    "Halden Cross",
+    "Quillon",
+    "Estermoor",
+    "Dunmarrow",
+    "Pellory",
+    "Sorrel Heights",
+    "Wyncote",
+    "Caddon",
+    "Rookfield",
+    "Port Averin",
+    "Averin Harbour",
+    "Thessaly Down",
+    "Merrow Glen",
+    "Otterline",
+    "Calder Rise",
+    "Brisk Hollow",
+    "Yarrowick",
+    "Stonecrest",
+    "Lindell",
+    "Gorse End",
+    "Hallowmere",
+    "Nettlebay",
+    "Orrin",
+    "Pike Landing",
+    "Ravelston",
+    "Sandmoor",
+    "Tollgate",
+    "Umberley",
+    "Westshore",
+    "Amberlee",
+    "Bramwick",
+    "Coldwater Sound",
+    "Dovecote",
+    "Elmstead Quay",
+    "Foxmouth",
+    "Gullhaven",
+    "Southreach",
 )
 
 # district code -> (population 2019, town spread in km, share of activity in towns): the named cities.
 CITIES = {
     "D23": (165_000, 3.0, 0.95),  # Port Averin, the capital
-    "D08": (72_000, 2.2, 0.92),   # Oldmere
-    "D47": (61_000, 2.0, 0.92),   # Elmstead Quay
-    "D35": (46_000, 1.8, 0.90),   # Nettlebay
-    "D14": (41_000, 1.8, 0.88),   # Halden Cross
+    "D08": (72_000, 2.2, 0.92),  # Oldmere
+    "D47": (61_000, 2.0, 0.92),  # Elmstead Quay
+    "D35": (46_000, 1.8, 0.90),  # Nettlebay
+    "D14": (41_000, 1.8, 0.88),  # Halden Cross
 }
 
 
@@ -108,7 +153,7 @@ OFFENCE_PROFILES: dict[str, OffenceProfile] = {
     "701": OffenceProfile(6, -1.0, 0.3, SUMMER),
     "702": OffenceProfile(0.8, -0.5),
 }
-RISING = "401"   # online and card fraud: +20 % a year
+RISING = "401"  # online and card fraud: +20 % a year
 FALLING = "204"  # residential burglary: -12 % a year
 SEASONAL_SUMMER = tuple(c for c, p in OFFENCE_PROFILES.items() if p.peak_month == SUMMER and p.season_amplitude >= 0.2)
 SEASONAL_WINTER = tuple(c for c, p in OFFENCE_PROFILES.items() if p.peak_month == WINTER and p.season_amplitude >= 0.2)
@@ -132,16 +177,71 @@ class ClusterSpec:
 
 
 CLUSTERS = (
-    ClusterSpec("H1", "Averin docks", "persistent", "D23", (8.0, -5.0), 1.5, YEARS, (1,) * 6,
-                ("302", "602", "502", "603", "407"), (5, 1, 2, 1, 1), 0.004),
-    ClusterSpec("H2", "Oldmere nightlife strip", "persistent", "D08", (3.5, 2.5), 1.0, YEARS, (1,) * 6,
-                ("105", "201", "301"), (5, 2, 3), 0.008),
-    ClusterSpec("H3", "Nettlebay retail park", "emerging", "D35", (-6.0, 4.0), 1.5, (2022, 2023, 2024), (1, 2, 3),
-                ("206", "207"), (1, 2), 0.005),
-    ClusterSpec("H4", "Elmstead Quay waterfront", "emerging", "D47", (5.0, -4.0), 2.0, (2023, 2024), (1, 2),
-                ("108", "109"), (3, 1), 0.0015),
-    ClusterSpec("H5", "Halden Cross estate", "diminishing", "D14", (-4.0, -4.0), 1.2, (2019, 2020, 2021),
-                (3, 2, 1), ("212", "213"), (1, 1), 0.004),
+    ClusterSpec(
+        "H1",
+        "Averin docks",
+        "persistent",
+        "D23",
+        (8.0, -5.0),
+        1.5,
+        YEARS,
+        (1,) * 6,
+        ("302", "602", "502", "603", "407"),
+        (5, 1, 2, 1, 1),
+        0.004,
+    ),
+    ClusterSpec(
+        "H2",
+        "Oldmere nightlife strip",
+        "persistent",
+        "D08",
+        (3.5, 2.5),
+        1.0,
+        YEARS,
+        (1,) * 6,
+        ("105", "201", "301"),
+        (5, 2, 3),
+        0.008,
+    ),
+    ClusterSpec(
+        "H3",
+        "Nettlebay retail park",
+        "emerging",
+        "D35",
+        (-6.0, 4.0),
+        1.5,
+        (2022, 2023, 2024),
+        (1, 2, 3),
+        ("206", "207"),
+        (1, 2),
+        0.005,
+    ),
+    ClusterSpec(
+        "H4",
+        "Elmstead Quay waterfront",
+        "emerging",
+        "D47",
+        (5.0, -4.0),
+        2.0,
+        (2023, 2024),
+        (1, 2),
+        ("108", "109"),
+        (3, 1),
+        0.0015,
+    ),
+    ClusterSpec(
+        "H5",
+        "Halden Cross estate",
+        "diminishing",
+        "D14",
+        (-4.0, -4.0),
+        1.2,
+        (2019, 2020, 2021),
+        (3, 2, 1),
+        ("212", "213"),
+        (1, 1),
+        0.004,
+    ),
 )
 
 
@@ -162,14 +262,14 @@ class Geography:
 
     codes: tuple[str, ...]
     names: tuple[str, ...]
-    bounds: np.ndarray        # (D, 4) min_lon, min_lat, max_lon, max_lat
-    town_lon: np.ndarray      # (D, 3); unused slots have weight 0
+    bounds: np.ndarray  # (D, 4) min_lon, min_lat, max_lon, max_lat
+    town_lon: np.ndarray  # (D, 3); unused slots have weight 0
     town_lat: np.ndarray
     town_sigma_km: np.ndarray
-    town_weight: np.ndarray   # (D, 3), rows sum to 1
-    town_share: np.ndarray    # (D,) share of a typical offence that happens in a town
-    population: np.ndarray    # (D, years) residents at mid-year
-    growth: np.ndarray        # (D,) annual population growth
+    town_weight: np.ndarray  # (D, 3), rows sum to 1
+    town_share: np.ndarray  # (D,) share of a typical offence that happens in a town
+    population: np.ndarray  # (D, years) residents at mid-year
+    growth: np.ndarray  # (D,) annual population growth
 
 
 @functools.cache
@@ -206,9 +306,18 @@ def geography() -> Geography:
     town_lat = bounds[:, [1]] + frac[:, :, 1] * height[:, None]
     years = np.arange(len(YEARS))
     pop = np.round(population[:, None] * (1 + growth[:, None]) ** years[None, :])
-    return Geography(codes=codes, names=DISTRICT_NAMES, bounds=bounds, town_lon=town_lon, town_lat=town_lat,
-                     town_sigma_km=sigma, town_weight=weight / weight.sum(1, keepdims=True),
-                     town_share=town_share, population=pop, growth=growth)
+    return Geography(
+        codes=codes,
+        names=DISTRICT_NAMES,
+        bounds=bounds,
+        town_lon=town_lon,
+        town_lat=town_lat,
+        town_sigma_km=sigma,
+        town_weight=weight / weight.sum(1, keepdims=True),
+        town_share=town_share,
+        population=pop,
+        growth=growth,
+    )
 
 
 def cluster_centre(spec: ClusterSpec, geo: Geography) -> tuple[float, float]:
@@ -218,5 +327,7 @@ def cluster_centre(spec: ClusterSpec, geo: Geography) -> tuple[float, float]:
     lat = geo.town_lat[i, 0] + spec.offset_km[1] / KM_PER_DEG_LAT
     margin_lon, margin_lat = (spec.radius_km + 1) / KM_PER_DEG_LON, (spec.radius_km + 1) / KM_PER_DEG_LAT
     x0, y0, x1, y1 = geo.bounds[i]
-    return (float(np.clip(lon, x0 + margin_lon, x1 - margin_lon)),
-            float(np.clip(lat, y0 + margin_lat, y1 - margin_lat)))
+    return (
+        float(np.clip(lon, x0 + margin_lon, x1 - margin_lon)),
+        float(np.clip(lat, y0 + margin_lat, y1 - margin_lat)),
+    )

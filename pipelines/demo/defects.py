@@ -34,13 +34,23 @@ UNMAPPED_CODES = ("999", "099", "2O4", "40l", "1050", "SY-105", "000")
 
 INVALID_DATE_KINDS = ("day_first", "no_separators", "impossible_day", "month_13", "with_time", "text")
 OUT_OF_RANGE_KINDS = ("century_typo_future", "millennium_typo_past", "excel_epoch")
-INVALID_COORDINATE_KINDS = ("latitude_na", "longitude_excel_error", "latitude_hemisphere_letter",
-                            "longitude_hemisphere_letter")
+INVALID_COORDINATE_KINDS = (
+    "latitude_na",
+    "longitude_excel_error",
+    "latitude_hemisphere_letter",
+    "longitude_hemisphere_letter",
+)
 OUTSIDE_KINDS = ("longitude_sign_lost", "null_island", "latitude_decimal_shift", "latitude_sign_flipped")
 MISSING_KINDS = ("date_empty", "offence_empty")
 MALFORMED_KINDS = ("extra_field", "truncated_line", "semicolon_delimited", "quoted_extra_field")
-CORRUPTING = ("missing_field", "invalid_date", "date_out_of_range", "unmapped_offence", "invalid_coordinates",
-              "coordinates_outside_country")
+CORRUPTING = (
+    "missing_field",
+    "invalid_date",
+    "date_out_of_range",
+    "unmapped_offence",
+    "invalid_coordinates",
+    "coordinates_outside_country",
+)
 
 
 def bad_counts(records: int) -> dict[str, int]:
@@ -54,13 +64,13 @@ def bad_counts(records: int) -> dict[str, int]:
 class Plan:
     """Where every bad row goes; table rows exclude malformed lines, which are written between them."""
 
-    base_rows: np.ndarray     # generated row of each base row (malformed records removed), in date order
-    order: np.ndarray         # table row -> base row; a duplicate's copy repeats its original
+    base_rows: np.ndarray  # generated row of each base row (malformed records removed), in date order
+    order: np.ndarray  # table row -> base row; a duplicate's copy repeats its original
     overrides: dict[str, tuple[np.ndarray, pa.Array]]  # field -> (sorted table rows, replacement text)
     malformed_before: np.ndarray  # table row before which each malformed line is written (sorted)
     malformed_text: list[str]
-    bad: pa.Table             # table_row (-1: malformed), first_table_row, record_id, reason, kind, field, value
-    valid_base: np.ndarray    # bool per base row: loaded by the pipeline
+    bad: pa.Table  # table_row (-1: malformed), first_table_row, record_id, reason, kind, field, value
+    valid_base: np.ndarray  # bool per base row: loaded by the pipeline
     kinds: dict[str, dict[str, int]]
     missing_coordinates: int
 
@@ -98,14 +108,17 @@ def _join_present(arrays: list[pa.Array]) -> pa.Array:
     return joined
 
 
-def _spoil(reason: str, rng: np.random.Generator, inc: Incidents, rows: np.ndarray, text: dict[str, pa.Array]
-           ) -> tuple[np.ndarray, list[tuple[str, np.ndarray, pa.Array]]]:
+def _spoil(
+    reason: str, rng: np.random.Generator, inc: Incidents, rows: np.ndarray, text: dict[str, pa.Array]
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray, pa.Array]]]:
     """(kind index per row, [(field, selector of rows, replacement text)]) for one reason."""
     n = len(rows)
     if reason == "missing_field":
         sub = _cycle(n, MISSING_KINDS)
-        return sub, [("date", sub == 0, _const(None, int((sub == 0).sum()))),
-                     ("offence", sub == 1, _const(None, int((sub == 1).sum())))]
+        return sub, [
+            ("date", sub == 0, _const(None, int((sub == 0).sum()))),
+            ("offence", sub == 1, _const(None, int((sub == 1).sum()))),
+        ]
     if reason == "invalid_date":
         sub = _cycle(n, INVALID_DATE_KINDS)
         dates = pa.array(inc.day[rows], pa.date32())
@@ -117,8 +130,10 @@ def _spoil(reason: str, rng: np.random.Generator, inc: Incidents, rows: np.ndarr
         dates = pa.array(inc.day[rows], pa.date32())
         month_day = pc.strftime(dates, format="-%m-%d")
         year = calendar_year(inc.day[rows])
-        shifted = [pc.binary_join_element_wise(pc.cast(pa.array(year + delta), pa.string()), month_day, "")
-                   for delta in (100, -1000)]
+        shifted = [
+            pc.binary_join_element_wise(pc.cast(pa.array(year + delta), pa.string()), month_day, "")
+            for delta in (100, -1000)
+        ]
         return sub, [("date", np.ones(n, bool), _choose(sub, *shifted, _const("1899-12-30", n)))]
     if reason == "unmapped_offence":
         codes = pc.take(pa.array(UNMAPPED_CODES), pa.array(rng.integers(0, len(UNMAPPED_CODES), n)))
@@ -128,41 +143,60 @@ def _spoil(reason: str, rng: np.random.Generator, inc: Incidents, rows: np.ndarr
         lat = _choose(sub // 2, _const("N/A", n), pc.binary_join_element_wise(text["latitude"], "N", ""))
         lon = _choose(sub // 2, _const("#VALUE!", n), pc.binary_join_element_wise(text["longitude"], "W", ""))
         on_lat = sub % 2 == 0
-        return sub, [("latitude", on_lat, lat.filter(pa.array(on_lat))),
-                     ("longitude", ~on_lat, lon.filter(pa.array(~on_lat)))]
+        return sub, [
+            ("latitude", on_lat, lat.filter(pa.array(on_lat))),
+            ("longitude", ~on_lat, lon.filter(pa.array(~on_lat))),
+        ]
     if reason == "coordinates_outside_country":
         sub = _cycle(n, OUTSIDE_KINDS)
         lat, lon = inc.lat[rows], inc.lon[rows]
         new_lon = np.where(sub == 0, -lon, np.where(sub == 1, 0.0, lon))
         new_lat = np.where(sub == 1, 0.0, np.where(sub == 2, np.round(lat / 10, 5), np.where(sub == 3, -lat, lat)))
         on_lon, on_lat = np.isin(sub, (0, 1)), np.isin(sub, (1, 2, 3))
-        return sub, [("longitude", on_lon, coordinate_text(new_lon[on_lon])),
-                     ("latitude", on_lat, coordinate_text(new_lat[on_lat]))]
+        return sub, [
+            ("longitude", on_lon, coordinate_text(new_lon[on_lon])),
+            ("latitude", on_lat, coordinate_text(new_lat[on_lat])),
+        ]
     raise ValueError(reason)
 
 
-KIND_NAMES = {"missing_field": MISSING_KINDS, "invalid_date": INVALID_DATE_KINDS,
-              "date_out_of_range": OUT_OF_RANGE_KINDS, "unmapped_offence": ("unknown_code",),
-              "invalid_coordinates": INVALID_COORDINATE_KINDS, "coordinates_outside_country": OUTSIDE_KINDS}
+KIND_NAMES = {
+    "missing_field": MISSING_KINDS,
+    "invalid_date": INVALID_DATE_KINDS,
+    "date_out_of_range": OUT_OF_RANGE_KINDS,
+    "unmapped_offence": ("unknown_code",),
+    "invalid_coordinates": INVALID_COORDINATE_KINDS,
+    "coordinates_outside_country": OUTSIDE_KINDS,
+}
 
 
-def _malformed(inc: Incidents, rows: np.ndarray, text: dict[str, pa.Array], district_names: pa.Array
-               ) -> tuple[np.ndarray, list[str]]:
+def _malformed(
+    inc: Incidents, rows: np.ndarray, text: dict[str, pa.Array], district_names: pa.Array
+) -> tuple[np.ndarray, list[str]]:
     n = len(rows)
     sub = _cycle(n, MALFORMED_KINDS)
     fields = [text[f] for f in ("record_id", "date", "offence", "latitude", "longitude", "area")]
-    quoted = pc.binary_join_element_wise('"', pc.take(district_names, pa.array(inc.district[rows])),
-                                         ", town centre\"", "")
-    lines = _choose(sub,
-                    pc.binary_join_element_wise(*fields, _const("CHECK", n), ","),
-                    pc.binary_join_element_wise(*fields[:5], ","),
-                    pc.binary_join_element_wise(*fields, ";"),
-                    pc.binary_join_element_wise(*fields, quoted, ","))
+    quoted = pc.binary_join_element_wise(
+        '"', pc.take(district_names, pa.array(inc.district[rows])), ', town centre"', ""
+    )
+    lines = _choose(
+        sub,
+        pc.binary_join_element_wise(*fields, _const("CHECK", n), ","),
+        pc.binary_join_element_wise(*fields[:5], ","),
+        pc.binary_join_element_wise(*fields, ";"),
+        pc.binary_join_element_wise(*fields, quoted, ","),
+    )
     return sub, lines.to_pylist()
 
 
-def plan_defects(rng: np.random.Generator, inc: Incidents, counts: dict[str, int], offence_codes: pa.Array,
-                 district_codes: pa.Array, district_names: pa.Array) -> Plan:
+def plan_defects(
+    rng: np.random.Generator,
+    inc: Incidents,
+    counts: dict[str, int],
+    offence_codes: pa.Array,
+    district_codes: pa.Array,
+    district_names: pa.Array,
+) -> Plan:
     """Choose the records to spoil, duplicate, un-geocode and break, and where each lands in the file."""
     n_gen = len(inc.day)
     n_missing_xy = max(1, round(MISSING_COORDINATES_SHARE * n_gen))
@@ -210,9 +244,16 @@ def plan_defects(rng: np.random.Generator, inc: Incidents, counts: dict[str, int
             value_cols.append(pc.replace_with_mask(_const(None, len(rows)), mask, values))
         names = KIND_NAMES[reason]
         kinds[reason] = {names[k]: int((sub == k).sum()) for k in range(len(names)) if (sub == k).any()}
-        bad_parts.append({"table_row": table_rows, "record_id": text["record_id"], "reason": reason,
-                          "kind": pc.take(pa.array(names), pa.array(sub)),
-                          "field": _join_present(field_cols), "value": _join_present(value_cols)})
+        bad_parts.append(
+            {
+                "table_row": table_rows,
+                "record_id": text["record_id"],
+                "reason": reason,
+                "kind": pc.take(pa.array(names), pa.array(sub)),
+                "field": _join_present(field_cols),
+                "value": _join_present(value_cols),
+            }
+        )
 
     missing_rows = to_table(to_base(chosen["missing_coordinates"]))
     for field in ("latitude", "longitude"):
@@ -222,19 +263,34 @@ def plan_defects(rng: np.random.Generator, inc: Incidents, counts: dict[str, int
     copy_gen = base_rows[order[copy_rows]]
     copy_ids = format_columns(inc, copy_gen, offence_codes, district_codes)["record_id"]
     kinds["duplicate_record_id"] = {"resent_record": len(copy_rows)}
-    bad_parts.append({"table_row": copy_rows, "record_id": copy_ids, "reason": "duplicate_record_id",
-                      "kind": _const("resent_record", len(copy_rows)), "field": _const("record_id", len(copy_rows)),
-                      "value": copy_ids,
-                      "first_table_row": to_table(order[copy_rows])})
+    bad_parts.append(
+        {
+            "table_row": copy_rows,
+            "record_id": copy_ids,
+            "reason": "duplicate_record_id",
+            "kind": _const("resent_record", len(copy_rows)),
+            "field": _const("record_id", len(copy_rows)),
+            "value": copy_ids,
+            "first_table_row": to_table(order[copy_rows]),
+        }
+    )
 
     text = format_columns(inc, removed, offence_codes, district_codes)
     sub, lines = _malformed(inc, removed, text, district_names)
     malformed_before = to_table(removed - np.arange(len(removed)))
-    kinds["malformed_line"] = {MALFORMED_KINDS[k]: int((sub == k).sum()) for k in range(len(MALFORMED_KINDS))
-                               if (sub == k).any()}
-    bad_parts.append({"table_row": np.full(len(removed), -1), "record_id": text["record_id"],
-                      "reason": "malformed_line", "kind": pc.take(pa.array(MALFORMED_KINDS), pa.array(sub)),
-                      "field": _const(None, len(removed)), "value": pa.array(lines, pa.string())})
+    kinds["malformed_line"] = {
+        MALFORMED_KINDS[k]: int((sub == k).sum()) for k in range(len(MALFORMED_KINDS)) if (sub == k).any()
+    }
+    bad_parts.append(
+        {
+            "table_row": np.full(len(removed), -1),
+            "record_id": text["record_id"],
+            "reason": "malformed_line",
+            "kind": pc.take(pa.array(MALFORMED_KINDS), pa.array(sub)),
+            "field": _const(None, len(removed)),
+            "value": pa.array(lines, pa.string()),
+        }
+    )
 
     merged = {}
     for field, parts in overrides.items():
@@ -242,19 +298,34 @@ def plan_defects(rng: np.random.Generator, inc: Incidents, counts: dict[str, int
         values = pa.concat_arrays([p[1] for p in parts])
         ordering = np.argsort(rows, kind="stable")
         merged[field] = (rows[ordering], values.take(pa.array(ordering)))
-    return Plan(base_rows=base_rows, order=order, overrides=merged, malformed_before=malformed_before,
-                malformed_text=lines, bad=_bad_table(bad_parts), valid_base=valid_base, kinds=kinds,
-                missing_coordinates=len(missing_rows))
+    return Plan(
+        base_rows=base_rows,
+        order=order,
+        overrides=merged,
+        malformed_before=malformed_before,
+        malformed_text=lines,
+        bad=_bad_table(bad_parts),
+        valid_base=valid_base,
+        kinds=kinds,
+        missing_coordinates=len(missing_rows),
+    )
 
 
 def _bad_table(parts: list[dict[str, object]]) -> pa.Table:
     tables = []
     for part in parts:
         n = len(part["table_row"])
-        tables.append(pa.table({
-            "table_row": pa.array(part["table_row"], pa.int64()),
-            "first_table_row": pa.array(part.get("first_table_row", np.full(n, -1)), pa.int64()),
-            "record_id": part["record_id"], "reason": _const(part["reason"], n),
-            "kind": part["kind"], "field": part["field"], "value": part["value"],
-        }))
+        tables.append(
+            pa.table(
+                {
+                    "table_row": pa.array(part["table_row"], pa.int64()),
+                    "first_table_row": pa.array(part.get("first_table_row", np.full(n, -1)), pa.int64()),
+                    "record_id": part["record_id"],
+                    "reason": _const(part["reason"], n),
+                    "kind": part["kind"],
+                    "field": part["field"],
+                    "value": part["value"],
+                }
+            )
+        )
     return pa.concat_tables(tables)

@@ -53,13 +53,22 @@ DEFAULT_SEED = 20261127
 DEFAULT_RECORDS = 200_000
 MIN_RECORDS = 2_000
 FORMATS = ("csv", "parquet")
-SDG_16_4_COMPONENTS = ("firearms_trafficking", "drug_trafficking", "money_laundering", "corruption",
-                       "trafficking_in_persons", "migrant_smuggling", "organized_criminal_group",
-                       "terrorism_financing", "wildlife_trafficking")
+SDG_16_4_COMPONENTS = (
+    "firearms_trafficking",
+    "drug_trafficking",
+    "money_laundering",
+    "corruption",
+    "trafficking_in_persons",
+    "migrant_smuggling",
+    "organized_criminal_group",
+    "terrorism_financing",
+    "wildlife_trafficking",
+)
 
 
-def generate_demo(out_dir: str | Path, records: int = DEFAULT_RECORDS, seed: int = DEFAULT_SEED,
-                  fmt: str = "csv") -> DemoManifest:
+def generate_demo(
+    out_dir: str | Path, records: int = DEFAULT_RECORDS, seed: int = DEFAULT_SEED, fmt: str = "csv"
+) -> DemoManifest:
     """Write incidents.<fmt>, population.csv, districts.geojson, bad_rows.csv, sources.yaml and manifest.json.
 
     ``records`` is the number of data lines of the CSV (bad and malformed ones included); Parquet has the same
@@ -104,31 +113,49 @@ def _year_index(days: np.ndarray) -> np.ndarray:
     return calendar_year(days) - YEARS[0]
 
 
-def _details(inc: Incidents, plan: Plan, geo: Geography, rows: tuple[dict[str, str], ...], sizes: list[int],
-             expected: dict[str, int], written: int, seed: int, fmt: str, incidents_file: str) -> dict[str, Any]:
+def _details(
+    inc: Incidents,
+    plan: Plan,
+    geo: Geography,
+    rows: tuple[dict[str, str], ...],
+    sizes: list[int],
+    expected: dict[str, int],
+    written: int,
+    seed: int,
+    fmt: str,
+    incidents_file: str,
+) -> dict[str, Any]:
     """The ground truth: what a correct pipeline must load, quarantine and find."""
     n_years = len(YEARS)
     valid = plan.base_rows[plan.valid_base]
     year = _year_index(inc.day[valid])
     by_code_year = np.bincount(inc.offence[valid] * n_years + year, minlength=len(rows) * n_years).reshape(-1, n_years)
-    by_district_year = np.bincount(inc.district[valid] * n_years + year,
-                                   minlength=len(geo.codes) * n_years).reshape(-1, n_years)
+    by_district_year = np.bincount(inc.district[valid] * n_years + year, minlength=len(geo.codes) * n_years).reshape(
+        -1, n_years
+    )
     codes = [r["national_code"] for r in rows]
     lam = intensity(tuple(codes), geo)
     scale = (len(valid) - sum(sizes)) / lam.sum()
 
     def offence(i: int) -> dict[str, Any]:
         r, p = rows[i], OFFENCE_PROFILES[codes[i]]
-        return {"national_code": r["national_code"], "label": r["national_label"], "iccs_code": r["iccs_code"],
-                "iccs_level": iccs.get(r["iccs_code"]).level, "nominal_rate_per_100k": p.rate,
-                "urban": p.urban, "season_amplitude": p.season_amplitude, "peak_month": p.peak_month,
-                "annual_change": p.annual_change, "valid_records": int(by_code_year[i].sum()),
-                "valid_records_by_year": dict(zip(map(str, YEARS), map(int, by_code_year[i]), strict=True))}
+        return {
+            "national_code": r["national_code"],
+            "label": r["national_label"],
+            "iccs_code": r["iccs_code"],
+            "iccs_level": iccs.get(r["iccs_code"]).level,
+            "nominal_rate_per_100k": p.rate,
+            "urban": p.urban,
+            "season_amplitude": p.season_amplitude,
+            "peak_month": p.peak_month,
+            "annual_change": p.annual_change,
+            "valid_records": int(by_code_year[i].sum()),
+            "valid_records_by_year": dict(zip(map(str, YEARS), map(int, by_code_year[i]), strict=True)),
+        }
 
     def trend(code: str) -> dict[str, Any]:
         entry = offence(codes.index(code))
-        return {k: entry[k] for k in ("national_code", "label", "iccs_code", "annual_change",
-                                      "valid_records_by_year")}
+        return {k: entry[k] for k in ("national_code", "label", "iccs_code", "annual_change", "valid_records_by_year")}
 
     cluster_year = _year_index(inc.day)
     clusters = []
@@ -136,22 +163,41 @@ def _details(inc: Incidents, plan: Plan, geo: Geography, rows: tuple[dict[str, s
         lon, lat = cluster_centre(spec, geo)
         members = inc.cluster == k
         per_year = np.bincount(cluster_year[members], minlength=n_years)
-        clusters.append({
-            "id": spec.id, "name": spec.name, "kind": spec.kind, "district": spec.district,
-            "centre": {"lon": round(lon, 5), "lat": round(lat, 5)}, "radius_km": spec.radius_km,
-            "years": list(spec.years), "national_codes": list(spec.codes),
-            "iccs_codes": [rows[codes.index(c)]["iccs_code"] for c in spec.codes], "records": size,
-            "records_by_year": {str(y): int(per_year[i]) for i, y in enumerate(YEARS) if per_year[i]},
-        })
+        clusters.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "kind": spec.kind,
+                "district": spec.district,
+                "centre": {"lon": round(lon, 5), "lat": round(lat, 5)},
+                "radius_km": spec.radius_km,
+                "years": list(spec.years),
+                "national_codes": list(spec.codes),
+                "iccs_codes": [rows[codes.index(c)]["iccs_code"] for c in spec.codes],
+                "records": size,
+                "records_by_year": {str(y): int(per_year[i]) for i, y in enumerate(YEARS) if per_year[i]},
+            }
+        )
     iccs_of = {r["national_code"]: r["iccs_code"] for r in rows}
     return {
         "synthetic": True,
         "notice": NOTICE,
-        "country": {"iso3": COUNTRY, "name": NAME, "iso_note": "XSY is in the ISO 3166-1 user-assigned range",
-                    "bbox": list(BBOX), "bbox_note": BBOX_NOTE},
+        "country": {
+            "iso3": COUNTRY,
+            "name": NAME,
+            "iso_note": "XSY is in the ISO 3166-1 user-assigned range",
+            "bbox": list(BBOX),
+            "bbox_note": BBOX_NOTE,
+        },
         "generator": {"seed": seed, "records": written, "format": fmt, "layout_seed": LAYOUT_SEED},
-        "files": {"incidents": incidents_file, "population": "population.csv", "config": "sources.yaml",
-                  "bad_rows": "bad_rows.csv", "districts": "districts.geojson", "manifest": MANIFEST_FILE},
+        "files": {
+            "incidents": incidents_file,
+            "population": "population.csv",
+            "config": "sources.yaml",
+            "bad_rows": "bad_rows.csv",
+            "districts": "districts.geojson",
+            "manifest": MANIFEST_FILE,
+        },
         "source": SOURCE,
         "columns": dict(COLUMNS),
         "date_format": DATE_FORMAT,
@@ -161,23 +207,38 @@ def _details(inc: Incidents, plan: Plan, geo: Geography, rows: tuple[dict[str, s
         "missing_coordinates": plan.missing_coordinates,
         "expected_quarantine": expected,
         "defect_kinds": {r: kinds for r, kinds in plan.kinds.items() if r in expected},
-        "rate_scale": {"factor": round(float(scale), 4),
-                       "note": "records per nominal expected record: rates in the data are the nominal "
-                               "per-100k rates times this factor (the record count is fixed by the caller)"},
+        "rate_scale": {
+            "factor": round(float(scale), 4),
+            "note": "records per nominal expected record: rates in the data are the nominal "
+            "per-100k rates times this factor (the record count is fixed by the caller)",
+        },
         "offences": [offence(i) for i in range(len(rows))],
-        "districts": [{"code": c, "name": geo.names[i], "bbox": [round(float(v), 5) for v in geo.bounds[i]],
-                       "population": dict(zip(map(str, YEARS), map(int, geo.population[i]), strict=True)),
-                       "valid_records_by_year": dict(zip(map(str, YEARS), map(int, by_district_year[i]),
-                                                         strict=True))}
-                      for i, c in enumerate(geo.codes)],
+        "districts": [
+            {
+                "code": c,
+                "name": geo.names[i],
+                "bbox": [round(float(v), 5) for v in geo.bounds[i]],
+                "population": dict(zip(map(str, YEARS), map(int, geo.population[i]), strict=True)),
+                "valid_records_by_year": dict(zip(map(str, YEARS), map(int, by_district_year[i]), strict=True)),
+            }
+            for i, c in enumerate(geo.codes)
+        ],
         "trends": {"rising": trend(RISING), "falling": trend(FALLING)},
         "seasonality": {
-            "summer_peak": {"peak_month": SUMMER, "national_codes": list(SEASONAL_SUMMER),
-                            "iccs_codes": [iccs_of[c] for c in SEASONAL_SUMMER]},
-            "winter_peak": {"peak_month": WINTER, "national_codes": list(SEASONAL_WINTER),
-                            "iccs_codes": [iccs_of[c] for c in SEASONAL_WINTER]},
+            "summer_peak": {
+                "peak_month": SUMMER,
+                "national_codes": list(SEASONAL_SUMMER),
+                "iccs_codes": [iccs_of[c] for c in SEASONAL_SUMMER],
+            },
+            "winter_peak": {
+                "peak_month": WINTER,
+                "national_codes": list(SEASONAL_WINTER),
+                "iccs_codes": [iccs_of[c] for c in SEASONAL_WINTER],
+            },
         },
         "clusters": clusters,
-        "sdg_16_4": {comp: sorted(c for c in codes if iccs_of[c] in set(iccs.indicator_codes("16.4", comp)))
-                     for comp in SDG_16_4_COMPONENTS},
+        "sdg_16_4": {
+            comp: sorted(c for c in codes if iccs_of[c] in set(iccs.indicator_codes("16.4", comp)))
+            for comp in SDG_16_4_COMPONENTS
+        },
     }

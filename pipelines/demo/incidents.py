@@ -31,12 +31,12 @@ EPOCH = dt.date(1970, 1, 1)
 class Incidents:
     """Valid records sorted by date; ``cluster`` is -1 for background records, else the index in CLUSTERS."""
 
-    day: np.ndarray        # int32 days since 1970-01-01
-    offence: np.ndarray    # int16 index into the offence list
-    district: np.ndarray   # int16 index into the districts
+    day: np.ndarray  # int32 days since 1970-01-01
+    offence: np.ndarray  # int16 index into the offence list
+    district: np.ndarray  # int16 index into the districts
     lon: np.ndarray
     lat: np.ndarray
-    cluster: np.ndarray    # int8
+    cluster: np.ndarray  # int8
 
 
 def calendar_year(days: np.ndarray) -> np.ndarray:
@@ -70,15 +70,17 @@ def intensity(codes: tuple[str, ...], geo: Geography) -> np.ndarray:
     season = 1 + amplitude * np.cos(2 * np.pi * (month[None, :] - peak) / 12)
     trend = (1 + np.array([p.annual_change for p in profiles]))[:, None] ** year[None, :]
     pop = geo.population[:, year]  # (districts, months)
-    return (rate[:, None, None] * district_weights(codes, geo)[:, :, None] * pop[None, :, :]
-            * (season * trend)[:, None, :])
+    return (
+        rate[:, None, None] * district_weights(codes, geo)[:, :, None] * pop[None, :, :] * (season * trend)[:, None, :]
+    )
 
 
 PLACE_CHUNK = 2_000_000  # bounds the memory of placing 10M records; fixed so draws do not depend on size
 
 
-def _place(rng: np.random.Generator, offence: np.ndarray, district: np.ndarray, codes: tuple[str, ...],
-           geo: Geography) -> tuple[np.ndarray, np.ndarray]:
+def _place(
+    rng: np.random.Generator, offence: np.ndarray, district: np.ndarray, codes: tuple[str, ...], geo: Geography
+) -> tuple[np.ndarray, np.ndarray]:
     """Points inside each record's district: around a town (Gaussian) or anywhere in the district (rural)."""
     urban = np.array([OFFENCE_PROFILES[c].urban for c in codes])
     cum = np.cumsum(geo.town_weight, axis=1)
@@ -105,8 +107,9 @@ def cluster_sizes(n_valid: int) -> list[int]:
     return [max(12, round(spec.share * n_valid)) for spec in CLUSTERS]
 
 
-def _cluster(rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tuple[str, ...],
-             geo: Geography) -> tuple[np.ndarray, ...]:
+def _cluster(
+    rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tuple[str, ...], geo: Geography
+) -> tuple[np.ndarray, ...]:
     years = np.array(spec.years)
     p = np.outer(np.array(spec.year_weights, float), np.array(spec.code_weights, float)).ravel()
     counts = rng.multinomial(size, p / p.sum())
@@ -125,8 +128,9 @@ def _cluster(rng: np.random.Generator, spec: ClusterSpec, size: int, codes: tupl
     return day, code, district, lon, lat
 
 
-def draw_incidents(rng: np.random.Generator, n_rows: int, sizes: list[int], codes: tuple[str, ...],
-                   geo: Geography) -> Incidents:
+def draw_incidents(
+    rng: np.random.Generator, n_rows: int, sizes: list[int], codes: tuple[str, ...], geo: Geography
+) -> Incidents:
     """Exactly ``n_rows`` records: background plus ``sizes[k]`` for planted hotspot k, sorted by date (stable)."""
     n_background = n_rows - sum(sizes)
     if n_background <= 0:
@@ -151,5 +155,11 @@ def draw_incidents(rng: np.random.Generator, n_rows: int, sizes: list[int], code
     # by date, in random order within a day (as reports arrive), not in the order the cells were drawn
     order = np.argsort(columns[0].astype(np.int64) << 32 | rng.integers(0, 1 << 32, len(columns[0])))
     day, offence, district, lon, lat, cluster = (col[order] for col in columns)
-    return Incidents(day=day.astype(np.int32), offence=offence.astype(np.int16), district=district.astype(np.int16),
-                     lon=np.round(lon, 5), lat=np.round(lat, 5), cluster=cluster.astype(np.int8))
+    return Incidents(
+        day=day.astype(np.int32),
+        offence=offence.astype(np.int16),
+        district=district.astype(np.int16),
+        lon=np.round(lon, 5),
+        lat=np.round(lat, 5),
+        cluster=cluster.astype(np.int8),
+    )

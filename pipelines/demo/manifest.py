@@ -46,12 +46,20 @@ class DemoManifest:
     @classmethod
     def from_details(cls, out_dir: Path, details: dict[str, Any]) -> DemoManifest:
         files = details["files"]
-        return cls(out_dir=out_dir, config_path=out_dir / files["config"], incidents_path=out_dir / files["incidents"],
-                   population_path=out_dir / files["population"], bad_rows_path=out_dir / files["bad_rows"],
-                   districts_path=out_dir / files["districts"], seed=details["generator"]["seed"],
-                   fmt=details["generator"]["format"], records=details["records"],
-                   valid_records=details["valid_records"], expected_quarantine=dict(details["expected_quarantine"]),
-                   details=details)
+        return cls(
+            out_dir=out_dir,
+            config_path=out_dir / files["config"],
+            incidents_path=out_dir / files["incidents"],
+            population_path=out_dir / files["population"],
+            bad_rows_path=out_dir / files["bad_rows"],
+            districts_path=out_dir / files["districts"],
+            seed=details["generator"]["seed"],
+            fmt=details["generator"]["format"],
+            records=details["records"],
+            valid_records=details["valid_records"],
+            expected_quarantine=dict(details["expected_quarantine"]),
+            details=details,
+        )
 
 
 def read_manifest(out_dir: str | Path) -> DemoManifest:
@@ -67,16 +75,19 @@ def describe(manifest: DemoManifest) -> str:
     """A few lines for the command line: what was written and what was planted."""
     d = manifest.details
     bad = sum(manifest.expected_quarantine.values())
-    clusters = ", ".join(f"{c['id']} {c['name']} ({c['kind']}, {c['years'][0]}-{c['years'][-1]})"
-                         for c in manifest.clusters)
-    return "\n".join([
-        d["notice"],
-        f"{manifest.records:,} records ({manifest.valid_records:,} valid, {bad:,} planted bad rows) "
-        f"{d['period']['start']}..{d['period']['end']}, {len(d['offences'])} national offence codes, "
-        f"{len(d['districts'])} districts, seed {manifest.seed}",
-        f"rising: {manifest.rising['national_code']} {manifest.rising['label']}; "
-        f"falling: {manifest.falling['national_code']} {manifest.falling['label']}",
-        f"hotspots: {clusters}",
-        "expected quarantine: " + ", ".join(f"{k} {v}" for k, v in manifest.expected_quarantine.items()),
-        f"config: {manifest.config_path}",
-    ])
+    clusters = ", ".join(
+        f"{c['id']} {c['name']} ({c['kind']}, {c['years'][0]}-{c['years'][-1]})" for c in manifest.clusters
+    )
+    return "\n".join(
+        [
+            d["notice"],
+            f"{manifest.records:,} records ({manifest.valid_records:,} valid, {bad:,} planted bad rows) "
+            f"{d['period']['start']}..{d['period']['end']}, {len(d['offences'])} national offence codes, "
+            f"{len(d['districts'])} districts, seed {manifest.seed}",
+            f"rising: {manifest.rising['national_code']} {manifest.rising['label']}; "
+            f"falling: {manifest.falling['national_code']} {manifest.falling['label']}",
+            f"hotspots: {clusters}",
+            "expected quarantine: " + ", ".join(f"{k} {v}" for k, v in manifest.expected_quarantine.items()),
+            f"config: {manifest.config_path}",
+        ]
+    )

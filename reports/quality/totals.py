@@ -38,25 +38,48 @@ def totals_section(con: duckdb.DuckDBPyConnection) -> str:
     summary = []
     if not areas.empty:
         detected = areas[areas["basis"] == "detected"]
-        summary.append(f"{len(areas)} national total area(s), {len(detected)} detected (not declared): counted as "
-                       "the national figure, never added to the areas.")
-        parts.append(tables.table_html(areas, caption="Areas that are the national total", csv_name="quality_totals",
-                                     labels={"basis": "declared or detected"}))
+        summary.append(
+            f"{len(areas)} national total area(s), {len(detected)} detected (not declared): counted as "
+            "the national figure, never added to the areas."
+        )
+        parts.append(
+            tables.table_html(
+                areas,
+                caption="Areas that are the national total",
+                csv_name="quality_totals",
+                labels={"basis": "declared or detected"},
+            )
+        )
     if not cov.empty:
         lines = _coverage_lines(cov)
         summary.extend(lines[:3])
-        parts.append(tables.table_html(cov, caption="Sum of the areas against the national total, by year",
-                                     csv_name="quality_total_coverage",
-                                     labels={"areas_share": "areas as share of the total"}))
+        parts.append(
+            tables.table_html(
+                cov,
+                caption="Sum of the areas against the national total, by year",
+                csv_name="quality_total_coverage",
+                labels={"areas_share": "areas as share of the total"},
+            )
+        )
     if not short.empty:
-        summary.append(f"{len(short)} nested total(s) smaller than the sum of their published sub-categories "
-                       "(remainder stored as 0).")
-        parts.append(tables.table_html(short, caption="Nested totals below the sum of their parts",
-                                     csv_name="quality_nested_shortfalls"))
-    return page.section_html("National totals", "".join(parts), summary=" ".join(summary), metadata={
-        "Rule": f"The national figure is the total row where the source has one for an offence and period, else "
-                f"the sum of its areas. An undeclared area is taken as the total when its count equals the sum of "
-                f"the other areas (within {totals.TOLERANCE_SHARE:.0%} or {totals.TOLERANCE_PER_AREA} per area) "
-                f"in at least {totals.MOST:.0%} of at least {totals.MIN_CELLS} cells where every area has a count "
-                f"(sources with {totals.MIN_AREAS}+ areas).",
-    })
+        summary.append(
+            f"{len(short)} nested total(s) smaller than the sum of their published sub-categories "
+            "(remainder stored as 0)."
+        )
+        parts.append(
+            tables.table_html(
+                short, caption="Nested totals below the sum of their parts", csv_name="quality_nested_shortfalls"
+            )
+        )
+    return page.section_html(
+        "National totals",
+        "".join(parts),
+        summary=" ".join(summary),
+        metadata={
+            "Rule": f"The national figure is the total row where the source has one for an offence and period, else "
+            f"the sum of its areas. An undeclared area is taken as the total when its count equals the sum of "
+            f"the other areas (within {totals.TOLERANCE_SHARE:.0%} or {totals.TOLERANCE_PER_AREA} per area) "
+            f"in at least {totals.MOST:.0%} of at least {totals.MIN_CELLS} cells where every area has a count "
+            f"(sources with {totals.MIN_AREAS}+ areas).",
+        },
+    )

@@ -36,8 +36,9 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     population, rate per 100,000, and share of all recorded crime of the same source and unit."""
     return queries.frame(
         con,
-        (_COMMON
-        + """,
+        (
+            _COMMON
+            + """,
         yearly AS (
             SELECT indicator, component, source, unit, stage, country, year, sum(count) AS count
             FROM matched GROUP BY ALL),
@@ -57,8 +58,8 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         LEFT JOIN totals t USING (source, unit, stage, country, year)
         LEFT JOIN v_population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
         ORDER BY ALL
-        """).format(counts=relation(con, "offence_counts"),
-                   national=relation(con, "national_counts")),
+        """
+        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
     ).assign(
         rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"],
         share_pct=lambda f: f["count"] * 100.0 / f["all_recorded"].where(f["all_recorded"] > 0),
@@ -69,8 +70,9 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Monthly national counts per indicator/component and series over the months the source covered."""
     return queries.frame(
         con,
-        (_COMMON
-        + """,
+        (
+            _COMMON
+            + """,
         months AS (SELECT DISTINCT source, country, year, month FROM {counts} WHERE month IS NOT NULL),
         series AS (
             SELECT DISTINCT indicator, component, source, unit, stage, country FROM matched
@@ -85,8 +87,8 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            AND x.month = m.month
         GROUP BY ALL
         ORDER BY ALL
-        """).format(counts=relation(con, "offence_counts"),
-                   national=relation(con, "national_counts")),
+        """
+        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
     )
 
 

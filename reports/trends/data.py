@@ -116,5 +116,3 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ORDER BY ALL
         """,
     )
-
-
