@@ -167,9 +167,9 @@ def _volumes_sql() -> str:
             WHERE k.kind = 'year' OR c.month IS NOT NULL GROUP BY ALL),
         spans AS (SELECT source, unit, kind, min(p) AS p0, max(p) AS p1 FROM given GROUP BY ALL),
         vol AS (
-            SELECT s.source, s.unit, s.kind, g.p, coalesce(v.n, 0) AS n
-            FROM spans s, LATERAL (SELECT unnest(range(s.p0, s.p1 + 1)) AS p) g
-            LEFT JOIN given v ON v.source = s.source AND v.unit = s.unit AND v.p = g.p)"""
+            SELECT s.source, s.unit, s.kind, s.p, coalesce(v.n, 0) AS n
+            FROM (SELECT source, unit, kind, unnest(range(p0, p1 + 1)) AS p FROM spans) s
+            LEFT JOIN given v ON v.source = s.source AND v.unit = s.unit AND v.p = s.p)"""
 
 
 def inferred_sql() -> str:

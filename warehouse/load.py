@@ -183,7 +183,9 @@ def load_file(
 
 _LANDED = """(SELECT file AS landed FROM runs WHERE source = $source GROUP BY file
                 HAVING arg_max(status, finished_at) = 'loaded')"""
-_IN_LIST = "EXISTS (SELECT 1 FROM unnest({files}::VARCHAR[]) k(f) WHERE starts_with({column} || '/', k.f || '/'))"
+# A per-row list test, not a correlated subquery: DuckDB 1.5.5 plans ``EXISTS (… unnest(list) …)`` as a join
+# holding every row's ``file`` in a hash table it cannot spill (Out of Memory at 10M rows; bench/README.md).
+_IN_LIST = "(coalesce(len(list_filter({files}::VARCHAR[], lambda f: starts_with({column} || '/', f || '/'))), 0) > 0)"
 
 
 def stale_files(con: duckdb.DuckDBPyConnection, src: SourceConfig, changed: list[str]) -> list[str]:

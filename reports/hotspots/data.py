@@ -73,7 +73,7 @@ def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Reco
         if queries.table_exists(con, "sdg16_codes")
         else "SELECT NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS component WHERE false"
     )
-    table = con.sql(
+    table = con.execute(
         f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
@@ -82,7 +82,7 @@ def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Reco
         WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
         GROUP BY ALL
         """,
-        params=[source, unit],
+        [source, unit],
     ).to_arrow_table()
     return Records(
         lon=table.column("lon").to_numpy(),
