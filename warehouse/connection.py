@@ -160,13 +160,22 @@ _NO_SPACE = "no space left on device"
 def _give_back(path: Path) -> None:
     """After a step failed for lack of disk: drop the scratch tables (schema ``staging``, rebuilt by every load)
     and checkpoint, so DuckDB reuses or cuts off the blocks the failed step filled and the next run has room.
-    Best effort: when even that cannot be written, the message already says to free space."""
-    with contextlib.suppress(duckdb.Error, OSError):
+
+    A checkpoint comes first: the failure can leave a WAL of an earlier committed step and no free byte beside it,
+    so that even the few hundred bytes of WAL the DROP needs cannot be written and the file stays grown (seen with
+    duckdb 1.5.5 in tests/test_one_line_errors.py, disk full); the checkpoint folds that WAL into the file's free
+    blocks and deletes it. Each statement is best effort: when even that cannot be written, the message already says
+    to free space."""
+    try:
         con = duckdb.connect(str(path), config=CONNECTION_CONFIG)
-        try:
-            con.execute("DROP SCHEMA IF EXISTS staging CASCADE")
-            con.execute("CHECKPOINT")
-        finally:
+    except (duckdb.Error, OSError):
+        return
+    try:
+        for statement in ("CHECKPOINT", "DROP SCHEMA IF EXISTS staging CASCADE", "CHECKPOINT"):
+            with contextlib.suppress(duckdb.Error, OSError):
+                con.execute(statement)
+    finally:
+        with contextlib.suppress(duckdb.Error, OSError):
             con.close()
 
 
