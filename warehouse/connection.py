@@ -240,7 +240,20 @@ def connect(
             # enable_external_access must come first: DuckDB refuses it after a temp_directory was set
             config: dict[str, object] = {"enable_external_access": False} if sandboxed else {}
             config["temp_directory"] = str(spill_dir(path))
-            con = duckdb.connect(str(path), read_only=True, config={**config, **(settings or {})})
+            settings = dict(settings or {})
+            lock = settings.pop("lock_configuration", False)
+            con = duckdb.connect(str(path), read_only=True, config={**config, **settings})
+            try:
+                # duckdb 1.5.5 shows but does not enforce a max_temp_directory_size given as the database opens (a
+                # sort spilled 1 GB past a 16 MB cap); set once more, it holds. The lock comes last, or it refuses.
+                if "max_temp_directory_size" in settings:
+                    cap = str(settings["max_temp_directory_size"]).replace("'", "''")
+                    con.execute(f"SET max_temp_directory_size = '{cap}'")
+                if lock:
+                    con.execute("SET lock_configuration = true")
+            except BaseException:
+                con.close()
+                raise
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
                 raise WarehouseBusyError(
