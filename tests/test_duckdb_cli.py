@@ -1,5 +1,5 @@
 """The warehouse opens in the DuckDB command-line client that users install from PyPI (duckdb-cli, 1.x), not only in
-the duckdb 2.x library the pipeline writes it with."""
+the duckdb library the pipeline writes it with (1.5.5)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ the file only for a step, wait (with a message) while another process holds it, 
 that tells a reader who is writing and since when; readers hold it for one query and, when it is busy, say so
 in one line instead of failing with a traceback.
 
-The file is created with storage compatibility v1.4.0 so that the DuckDB command-line client users install from
-PyPI (1.x) can open it, not only the duckdb 2.x library the pipeline runs on.
+The file is written in duckdb 1.5.5's default storage format (compatible back to v0.10.2), which the DuckDB
+command-line client users install from PyPI (duckdb-cli 1.x) opens too; tests/test_duckdb_cli.py checks it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ DEFAULT_REPORTS = Path("data") / "reports"
 # DuckDB's default memory limit is 80% of RAM, and it keeps that much as buffer pool: a 10M-record load then holds
 # several GB. 1 GB keeps the process near 1.2 GB at no measured cost (bench/README.md); ICCS_DUCKDB_MEMORY overrides.
 CONNECTION_CONFIG: dict[str, str] = {
-    "storage_compatibility_version": "v1.4.0",
     "memory_limit": os.environ.get("ICCS_DUCKDB_MEMORY", "1GB"),
 }
 DEFAULT_LOCK_WAIT_SECONDS = 300.0
