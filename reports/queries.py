@@ -28,7 +28,7 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    # fetchall, not fetchone: duckdb 2 keeps a half-read result open and refuses the next query on `con`.
+    # fetchall, not fetchone: no half-read result left open on `con` (duckdb 2.0 refused the next query then).
     rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
         [name],

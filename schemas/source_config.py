@@ -48,7 +48,7 @@ _DATE_DIRECTIVES = re.compile(r"%[dmYyjbBHMSfq]")
 DEFAULT_MISSING_VALUES = ("", "nan", "..", "...", ":", "-", "\u2013", "\u2014", "x", "*", "n/a", "na", "#n/a")
 # Where the configuration's population is marked in the quarantine table (a source may not take this name).
 POPULATION_SOURCE = "population"
-# The strptime codes DuckDB knows (checked against duckdb 2.0), and %q, the pipeline's quarter.
+# The strptime codes DuckDB knows (checked against duckdb 2.0 and 1.5.5), and %q, the pipeline's quarter.
 _KNOWN_DIRECTIVES = set("abcdfghjmnpuwxyzABGHIMSTUVWXYZ%q") | {"-d", "-j", "-m", "-y", "-H", "-I", "-M", "-S"}
 _WILDCARD = re.compile(r"[*?\[]")
 _UNSET = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
