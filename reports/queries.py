@@ -48,17 +48,18 @@ def has_columns(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str
 
 
 def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per source: what it is, the years it covers (inside its coverage window), and its latest run."""
+    """One row per source: what it is, the years it covers (inside its coverage window), its latest run, and the
+    records its files gave at their latest loads."""
     return frame(
         con,
         f"""
         WITH periods AS (
             SELECT source, min(year) AS first_year, max(year) AS last_year, count(DISTINCT country) AS countries
             FROM {relation(con, "offence_counts")} GROUP BY source),
-        latest AS (
+        latest AS (  -- the records of a source: the latest load of each of its files, added up
             SELECT source, max(finished_at) AS finished_at, arg_max(status, finished_at) AS status,
-                   arg_max(records_loaded, finished_at) AS records_loaded
-            FROM runs GROUP BY source)
+                   sum(records_loaded) FILTER (WHERE status = 'loaded') AS records_loaded
+            FROM v_latest_runs GROUP BY source)
         SELECT s.source, s.country, p.countries, s.level, s.unit, s.stage, s.period, s.description,
                p.first_year, p.last_year, l.finished_at AS last_run, l.status, l.records_loaded
         FROM sources s LEFT JOIN periods p USING (source) LEFT JOIN latest l USING (source)
