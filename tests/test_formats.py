@@ -173,16 +173,21 @@ def test_eurostat_bulk_tsv_keeps_flags_and_handles_groupings(tmp_path) -> None:
         "correspondence": "correspondence.csv",
     }
     con, staged = stage_and_classify(tmp_path, spec, EUROSTAT_CORR)
-    assert staged.filtered_rows == 2  # the rate row's two values; bare ':' cells are not records at all
+    assert staged.filtered_rows == 3  # the rate row's three cells, its ':' included
     got = records(con, columns="line, country, area, national_code, year(occurred_on), count, flag, reason")
-    assert got == [
+    assert got == [  # every cell of the grid is a record: a bare ':' one is quarantined as missing_count
         (2, "AUT", None, "ICCS0101", 2020, 58.0, None, None),
         (2, "AUT", None, "ICCS0101", 2021, 51.0, "p", None),
+        (2, "AUT", None, "ICCS0101", 2022, None, None, "missing_count"),
         (4, "GRC", None, "ICCS0101", 2020, None, "c", "missing_count"),
         (4, "GRC", None, "ICCS0101", 2021, 80.0, "e", None),
         (4, "GRC", None, "ICCS0101", 2022, 77.0, None, None),
         (5, "AUT", None, "ICCS0101_0102", 2020, 120.0, None, "excluded_offence"),
+        (5, "AUT", None, "ICCS0101_0102", 2021, None, None, "excluded_offence"),
+        (5, "AUT", None, "ICCS0101_0102", 2022, None, None, "excluded_offence"),
         (6, "GBR", "England and Wales", "ICCS0101", 2020, 600.0, "b", None),
+        (6, "GBR", "England and Wales", "ICCS0101", 2021, None, None, "missing_count"),
+        (6, "GBR", "England and Wales", "ICCS0101", 2022, None, None, "missing_count"),
     ]
     details = dict(con.execute(f"SELECT line, detail FROM {records_table('src')} WHERE reason IS NOT NULL ").fetchall())
     assert details[4] == "value: empty (missing, flag 'c')"

@@ -54,7 +54,7 @@ EXPECTED: dict[str, tuple[int, dict[str, int], float, set[str]]] = {
     "medellin_homicides": (9_360, {}, 1.0, set()),
     "cincinnati_burglary": (8_723, {}, 1.0, set()),
     "nyc_shootings": (967, {}, 1.0, set()),
-    "eurostat_crim_off_cat": (8_869, {}, 1.0, set()),
+    "eurostat_crim_off_cat": (11_760, {"missing_count": 2_891}, 1.0, set()),  # 2,891 bare ":" cells
     "unodc_homicide": (580, {"missing_field": 3}, 1.0, set()),
     "unodc_homicide_gsh2019": (3_656, {}, 1.0, set()),
     "mexico_sesnsp_victims": (927_360, {}, 1.0, set()),

@@ -120,8 +120,9 @@ def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: b
 def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> tuple[str, list[str]]:
     """Split the key column into its dimensions and turn each period column into rows of (value, flag).
 
-    ``12.5 p`` gives value 12.5 and flag p; ``: c`` gives no value and flag c (kept: the flag says why); a bare
-    ``:`` (not available) is not a record.
+    ``12.5 p`` gives value 12.5 and flag p; ``: c`` gives no value and flag c (the flag says why); a bare ``:``
+    (not available) gives no value and no flag. Every cell of the grid is a record, so a cell without a value is
+    quarantined as ``missing_count`` and counted, never silently dropped.
     """
     key, *periods = header
     dims_part, _, time_name = key.partition("\\")
@@ -140,8 +141,7 @@ def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> t
         SELECT * EXCLUDE (cell), nullif(split_part({cell}, ' ', 1), ':') AS value,
                nullif(trim(regexp_replace({cell}, '^\\S+', '')), '') AS flag
         FROM (UNPIVOT (SELECT {split}, {renamed}, ordinal FROM ({base})) ON {on}
-              INTO NAME {ident(time_name)} VALUE cell)
-        WHERE {cell} <> ':'"""
+              INTO NAME {ident(time_name)} VALUE cell)"""
     return sql, [*dims, time_name, "value", "flag"]
 
 
