@@ -64,6 +64,7 @@ def con() -> duckdb.DuckDBPyConnection:
         ("national", "month"),
         ("annual", "year"),
         ("rare", "month"),
+        ("mixed", "year"),
     ):
         con.execute(
             "INSERT INTO sources (source, country, level, unit, stage, period) "
@@ -91,6 +92,10 @@ def con() -> duckdb.DuckDBPyConnection:
     # breaks); tiny counts never read as drops
     _counts(con, "rare", "code <> '07041' OR m % 2 = 0", count="CASE WHEN m = 5 THEN 1 ELSE 4 END", areas=("N",))
     _counts(con, "rare", "NOT (y = 2020 AND m >= 10)", count="1", areas=("N",), codes=("0201",))
+    # mixed: national rows (no area) every year, one region only in 2015-2016 (a mostly national table with a
+    # region, like Eurostat's UK parts)
+    _counts(con, "mixed", areas=(None,), years=tuple(range(2015, 2019)), monthly=False)
+    _counts(con, "mixed", areas=("R",), years=(2015, 2016), monthly=False)
     con.execute("""INSERT INTO runs (run_id, source, file, started_at, finished_at, records_in, records_loaded,
                                      records_quarantined, files, status) VALUES
         ('r1', 'gappy', 'land/a.csv', NULL, TIMESTAMP '2024-01-01', 1000, 1000, 0, 1, 'loaded'),
@@ -160,6 +165,16 @@ def test_a_source_without_areas_lists_the_months_missing_everywhere(con) -> None
     assert found["drop_vs_previous_period"].passed
     cov = completeness.coverage(con, "national")
     assert cov["area"].isna().all() and len(cov) == 24
+
+
+def test_a_period_only_the_areas_miss_is_not_said_to_have_no_records_at_all(con) -> None:
+    """Before: a mostly national source whose one region stopped read "no records at all in 2017, 2018", false
+    for years holding every national row."""
+    found = _by_name(completeness.findings(con, "mixed"))["periods_complete"]
+    assert not found.passed
+    assert found.metadata["missing_everywhere"] == [] and found.metadata["no_area_reported"] == ["2017", "2018"]
+    assert "no records at all" not in found.description
+    assert "no area reported in 2017, 2018 (the source's records there have no area)" in found.description
 
 
 def test_annual_sources_use_years_and_never_judge_dates(con) -> None:

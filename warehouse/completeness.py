@@ -95,6 +95,19 @@ def monthly(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     return bool(found and found[0])
 
 
+def _recorded_periods(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """The periods (labelled as ``coverage`` labels them) in which the source has any record inside its coverage
+    window, with or without an area."""
+    is_monthly = monthly(con, source)
+    label = sql.period_label(is_monthly, sql.period_index(is_monthly))
+    counts = _windowed(con)[0]
+    rows = con.execute(
+        f"SELECT DISTINCT {label} FROM {counts} WHERE source = $source AND unit = $unit AND count > 0",
+        _params(con, source),
+    ).fetchall()
+    return [row[0] for row in rows if row[0] is not None]
+
+
 def _windowed(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """The counts inside the coverage windows, without national total rows (a total area is not one more area
     and its rows are not 'records without area'), and the windows' bounds (``warehouse.coverage``)."""
@@ -259,7 +272,12 @@ def findings(
         for area, group in missing.groupby("area", dropna=False, sort=True)
     }
     areas = cov["area"].nunique(dropna=False)
-    whole = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area else []
+    silent = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area else []
+    # A period no area reported in may still hold the source's records without an area (a mostly national table
+    # with a few regions): only a period with no record at all is "missing everywhere".
+    recorded = set(_recorded_periods(con, source))
+    whole = [p for p in silent if p not in recorded]
+    areas_only = [p for p in silent if p in recorded]
     unassigned = con.execute(
         "SELECT coalesce(sum(count), 0) FROM v_offence_count_roles WHERE source = ? AND unit = ? AND area IS NULL "
         "AND NOT is_total AND EXISTS (SELECT 1 FROM offence_counts WHERE source = ? AND unit = ? "
@@ -273,6 +291,12 @@ def findings(
             (
                 f"{len(missing)} of {len(cov)} period × area cells have no records"
                 + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
+                + (
+                    f"; no area reported in {', '.join(areas_only[:12])}{' …' if len(areas_only) > 12 else ''} "
+                    "(the source's records there have no area)"
+                    if areas_only
+                    else ""
+                )
                 if not missing.empty
                 else f"all {len(cov)} period × area cells have records"
             ),
@@ -282,6 +306,7 @@ def findings(
                 "areas": int(areas),
                 "periods": int(cov["period"].nunique()),
                 "missing_everywhere": whole,
+                "no_area_reported": areas_only,
                 "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
                 "records_without_area": float(unassigned),
             },
