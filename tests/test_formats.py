@@ -142,6 +142,12 @@ def test_wide_layout_gives_one_record_per_filled_cell(tmp_path) -> None:
     assert con.execute(f"SELECT count(DISTINCT record_id) FROM {records_table('src')}").fetchone()[0] == 5
     with pytest.raises(SourceError, match=r"field 'wide.columns': '\^Y\\d\{4\}\$' matches no column"):
         stage_and_classify(tmp_path, {**spec, "wide": {"columns": r"^Y\d{4}$"}})
+    # a misspelt column is named with the columns a config can use, not the readers' line number ('ordinal')
+    misspelt = {**spec, "columns": {**spec["columns"], "offence": "indicatr"}}
+    with pytest.raises(
+        SourceError, match=r"column 'indicatr' not in the file \(columns: country, indicator, note, year, n\)$"
+    ):
+        stage_and_classify(tmp_path, misspelt)
 
 
 EUROSTAT = (

@@ -289,7 +289,7 @@ def findings(
             "periods_complete",
             missing.empty,
             (
-                f"{len(missing)} of {len(cov)} period × area cells have no records"
+                f"{len(missing):,} of {len(cov):,} period × area cells have no records"
                 + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
                 + (
                     f"; no area reported in {', '.join(areas_only[:12])}{' …' if len(areas_only) > 12 else ''} "
@@ -298,7 +298,7 @@ def findings(
                     else ""
                 )
                 if not missing.empty
-                else f"all {len(cov)} period × area cells have records"
+                else f"all {len(cov):,} period × area cells have records"
             ),
             {
                 "cells": len(cov),

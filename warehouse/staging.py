@@ -70,9 +70,10 @@ def _check_columns(src: SourceConfig, item: Readable, present: list[str]) -> Non
     missing = [(key, col) for key, col in needed if col not in present]
     if missing:
         key, column = missing[0]
+        shown = [c for c in present if c != "ordinal"]  # the readers' line number, not a column of the file
         raise SourceError(
             f"{item.shown}: source '{src.name}': field '{key}': column '{column}' not in the file "
-            f"(columns: {', '.join(present)}){delimiter_hint(present, src.read)}"
+            f"(columns: {', '.join(shown)}){delimiter_hint(shown, src.read)}"
         )
 
 
