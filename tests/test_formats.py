@@ -396,3 +396,26 @@ def test_population_files_scale_filter_look_up_and_sum(tmp_path) -> None:
         ("XTS", "D1", 2011, 150.0),
         ("XTS", None, 2011, 150.0),
     ]  # S3 has no district: left out, not national
+
+
+def test_a_line_rejected_several_times_gives_the_same_quarantine_row_whatever_the_order() -> None:
+    """DuckDB's parallel reader reported one malformed line five times, in an order that changed between runs: a
+    rerun then wrote a different quarantine row than a clean run (found by test_kill_anywhere)."""
+    from warehouse.staging import _store_rejects
+
+    rows = []
+    for order in ("ASC", "DESC"):
+        with duckdb.connect() as con:
+            con.execute(
+                "CREATE TABLE rejects (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
+                "message VARCHAR, csv_line VARCHAR)"
+            )
+            con.execute(f"""
+                CREATE TABLE iccs_reject_errors AS
+                SELECT 7 AS line, 'MISSING COLUMNS' AS error_type, 'Expected 6 Found: ' || i AS error_message,
+                       'a;b;c' AS csv_line
+                FROM range(1, 6) t(i) ORDER BY i {order}""")
+            _store_rejects(con, "rejects", 0, "in.csv", 0)
+            rows.append(con.execute("SELECT * FROM rejects").fetchall())
+    assert rows[0] == rows[1]
+    assert rows[0][0][4] == "; ".join(f"Expected 6 Found: {i}" for i in range(1, 6))

@@ -307,14 +307,18 @@ def _insert_pass(
 
 
 def _store_rejects(con: duckdb.DuckDBPyConnection, rejects: str, index: int, shown: str, line_base: int) -> int | None:
-    """Keep this pass's rejected lines (at their physical line); returns the line of an unterminated quote."""
+    """Keep this pass's rejected lines (at their physical line); returns the line of an unterminated quote.
+
+    DuckDB's parallel reader may report one line several times, in any order: the messages are joined in sorted
+    order so that a rerun writes the same quarantine row (a kill-and-rerun test found them in another order)."""
     con.execute(f"""
         INSERT INTO {rejects}
-        SELECT {index}, {literal(shown)}, line + {int(line_base)}, string_agg(DISTINCT error_type::VARCHAR, '; '),
-               string_agg(DISTINCT error_message, '; '),
+        SELECT {index}, {literal(shown)}, line + {int(line_base)},
+               string_agg(DISTINCT error_type::VARCHAR, '; ' ORDER BY error_type::VARCHAR),
+               string_agg(DISTINCT error_message, '; ' ORDER BY error_message),
                CASE WHEN bool_or(error_type::VARCHAR = 'UNQUOTED VALUE')
-                    THEN split_part(ltrim(any_value(csv_line), chr(10) || chr(13)), chr(10), 1)
-                    ELSE any_value(csv_line) END
+                    THEN split_part(ltrim(min(csv_line), chr(10) || chr(13)), chr(10), 1)
+                    ELSE min(csv_line) END
         FROM iccs_reject_errors GROUP BY line""")
     return con.execute(
         "SELECT min(line) + ? FROM iccs_reject_errors WHERE error_type::VARCHAR = 'UNQUOTED VALUE'", [line_base]
