@@ -22,6 +22,7 @@ import pandas as pd
 
 from warehouse import completeness_sql as sql
 from warehouse import coverage as windows
+from warehouse.transaction import transaction
 
 SEVERITY = "warn"
 BREAK_ALPHA = 0.001  # a break's empty run must be this improbable at the category's rate (Poisson)
@@ -216,8 +217,7 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
     ensure_tables(con)
     is_monthly = monthly(con, source)
     run = min_run if min_run is not None else (3 if is_monthly else 2)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM completeness WHERE source = ?", [source])
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
         counts, bounds = _windowed(con)
@@ -229,10 +229,6 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
             f"INSERT INTO series_breaks SELECT * FROM ({sql.breaks_sql(is_monthly, int(run), BREAK_ALPHA, counts)})",
             _params(con, source),
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def findings(

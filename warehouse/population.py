@@ -13,6 +13,7 @@ import duckdb
 
 from schemas.source_config import POPULATION_SOURCE, PopulationConfig
 from warehouse.population_staging import stage_population
+from warehouse.transaction import transaction
 
 
 def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfig, ...]) -> int:
@@ -25,8 +26,7 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
     area rows was rejected.
     """
     staged = stage_population(con, specs)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM population")
         con.execute("DELETE FROM quarantine WHERE source = ?", [POPULATION_SOURCE])
         if specs:
@@ -60,10 +60,6 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
                   AND NOT EXISTS (SELECT 1 FROM {staged} r WHERE r.reason IS NOT NULL AND r.area IS NOT NULL
                                   AND r.country = a.country AND r.year = a.year)
                 GROUP BY ALL""")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return con.execute("SELECT count(*) FROM population").fetchone()[0]
 
 
