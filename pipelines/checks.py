@@ -17,6 +17,7 @@ import pandera.pandas as pa
 from pipelines import settings
 from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
+from warehouse.classify import records_table
 from warehouse.contracts import CheckOutcome, failures_text, validate_table
 from warehouse.diagnose import diagnose
 from warehouse.load import FILE_MATCH, LoadSummary, file_params
@@ -112,7 +113,7 @@ def mapped_share_check(
     never as not mapped."""
     mapped, excluded, total = con.execute(
         "SELECT count(*) FILTER (iccs_code IS NOT NULL), count(*) FILTER (iccs_code IS NULL AND mapping = 'excluded'),"
-        " count(*) FROM staging.records_" + source
+        f" count(*) FROM {records_table(source)}"
     ).fetchone()
     placeable = total - excluded
     share = mapped / placeable if placeable else 1.0

@@ -1,4 +1,4 @@
-"""Mapped records (``staging.records_<source>``): each record typed, mapped to ICCS and judged.
+"""Mapped records (the scratch table ``records_table(source)``): each record typed, mapped to ICCS and judged.
 
 The contract describes an *accepted* record (``reason`` NULL); ``warehouse.classify`` gives every record that
 would break it a quarantine reason. Validated as an asset check over the rows with ``reason IS NULL``: an

@@ -1,4 +1,4 @@
-"""Standardized raw records (``staging.raw_<source>``): each input record as read, every value kept as text.
+"""Standardized raw records (``raw_table(source)``, a step's scratch): each input record as read, all as text.
 
 Columns are named for the standard field they carry (``date_raw`` is whatever column ``columns.date`` names), so
 one contract covers every source. Values are not judged here: an empty date is a quarantine reason decided in

@@ -11,7 +11,7 @@ import pytest
 from pipelines.mapcheck import map_check, run_checks
 from schemas.source_config import load_config
 from tests.formats_fixture import INCIDENT, records, stage_and_classify, write_config
-from warehouse.classify import classify_source
+from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import CorrespondenceError, load_correspondence
 from warehouse.counts import NESTED_FLAG
 from warehouse.ddl import ensure_schema
@@ -110,7 +110,7 @@ def test_a_record_maps_by_its_date_when_codes_change(tmp_path) -> None:
         ("d", None, "unmapped_offence"),
         ("e", "0101", None),
     ]
-    detail = con.execute("SELECT detail FROM staging.records_src WHERE record_id = 'c'").fetchone()[0]
+    detail = con.execute(f"SELECT detail FROM {records_table('src')} WHERE record_id = 'c'").fetchone()[0]
     assert detail == "code: national code 'R1' has no row in correspondence.csv valid on 2022-06-01"
 
 

@@ -20,7 +20,7 @@ from pipelines.runner import run_pipeline
 from schemas import OffenceCountRow, OffenceRow, QuarantineRow
 from schemas.source_config import load_config
 from tests.conftest import ROOT, SHARED_DATA, requires_shared_data
-from warehouse.classify import classify_source
+from warehouse.classify import classify_source, records_table
 from warehouse.contracts import failures_text, validate_table
 from warehouse.correspondence import load_correspondence
 from warehouse.counts import NESTED_FLAG
@@ -176,7 +176,7 @@ def test_counts_keep_the_published_totals(load, config) -> None:
         if _one(con, "SELECT level FROM sources WHERE source = ?", [source]) == "incident":
             assert stored == pytest.approx(_one(con, "SELECT count(*) FROM offences WHERE source = ?", [source]))
             continue
-        given = _one(con, f"SELECT sum(count) FROM staging.records_{source} WHERE reason IS NULL")
+        given = _one(con, f"SELECT sum(count) FROM {records_table(source)} WHERE reason IS NULL")
         if source == "eurostat_crim_off_cat":
             # 44 cells where sub-categories exceed their published total: that total becomes their sum.
             assert _one(con, "SELECT count(*) FROM offence_counts WHERE flag = ?", [NESTED_FLAG]) == 44

@@ -229,11 +229,11 @@ def test_the_mapped_share_check_is_of_placeable_records(words_run):
     import dagster as dg
 
     from pipelines.checks import mapped_share_check
+    from warehouse.classify import records_table
 
     con = duckdb.connect()
-    con.execute("CREATE SCHEMA staging")
     con.execute(
-        "CREATE TABLE staging.records_x AS SELECT * FROM (VALUES ('0502', 'full'), ('0502', 'full'), "
+        f"CREATE TEMP TABLE {records_table('x')} AS SELECT * FROM (VALUES ('0502', 'full'), ('0502', 'full'), "
         "(NULL, 'excluded'), (NULL, 'excluded'), (NULL, NULL)) t(iccs_code, mapping)"
     )
     result = mapped_share_check(con, dg.AssetKey("facts"), "x")
@@ -242,7 +242,7 @@ def test_the_mapped_share_check_is_of_placeable_records(words_run):
         "66.7% of the 3 records ICCS can place mapped to ICCS (1 not mapped; 2 "
         "outside ICCS by the correspondence table, counted apart;"
     )
-    con.execute("DELETE FROM staging.records_x WHERE mapping IS NULL")
+    con.execute(f"DELETE FROM {records_table('x')} WHERE mapping IS NULL")
     result = mapped_share_check(con, dg.AssetKey("facts"), "x")
     assert result.passed and result.metadata["outside_iccs"].value == 2
     assert result.metadata["mapped_share"].value == 1.0

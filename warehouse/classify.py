@@ -15,7 +15,7 @@ import duckdb
 from schemas.source_config import SourceConfig
 from warehouse.fields import date_sql, marked, numeric_txt, txt
 from warehouse.mapping import mapping_sql, prepare_keys, prepare_targets, prepare_tree
-from warehouse.sql import ident, literal, to_number
+from warehouse.sql import ident, literal, scratch, to_number
 from warehouse.staging import line_offsets_sql, raw_table
 
 _ISO3 = "^[A-Z]{3}$"
@@ -30,7 +30,7 @@ class ClassifySummary:
 
 
 def records_table(source: str) -> str:
-    return f"staging.records_{source}"
+    return scratch(f"records_{source}")
 
 
 def _lookup_sql(src: SourceConfig) -> str:
@@ -57,7 +57,7 @@ def _has(src: SourceConfig, field: str) -> bool:
 
 
 def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> ClassifySummary:
-    """Replace ``staging.records_<source>`` with typed, mapped records and their reasons; a record whose national
+    """Replace ``records_table(source)`` with typed, mapped records and their reasons; a record whose national
     code has no ICCS code also gets its ``exclusion`` (``schemas.quarantine.EXCLUSIONS``) and, when the table
     excludes it, the table's note (``exclusion_note``)."""
     prepare_targets(con, src)
@@ -241,7 +241,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     else:
         flagged = "SELECT *, false AS is_duplicate, NULL AS duplicate_detail FROM checked"
     con.execute(f"""
-        CREATE OR REPLACE TABLE {records_table(src.name)} AS
+        CREATE OR REPLACE TEMP TABLE {records_table(src.name)} AS
         WITH checked AS ({checked()}), flagged AS ({flagged})
         SELECT file_index, file, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
                latitude, longitude, count, country, flag, group_id, mapping, cell,
@@ -259,14 +259,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
-    schema, table = raw_table(source).split(".")
-    return {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
+    return {column[0] for column in con.execute(f"SELECT * FROM {raw_table(source)} LIMIT 0").description}
 
 
 # Small working tables of one classification (temporary: they live only on this connection).

@@ -7,15 +7,14 @@ import duckdb
 from warehouse.sql import literal
 
 TABLES = """
-CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS iccs_categories (
-    code VARCHAR PRIMARY KEY, level INTEGER NOT NULL, parent_code VARCHAR, label VARCHAR NOT NULL,
+    code VARCHAR NOT NULL, level INTEGER NOT NULL, parent_code VARCHAR, label VARCHAR NOT NULL,
     label_es VARCHAR, section VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS iccs_ancestors (code VARCHAR, ancestor_code VARCHAR, ancestor_level INTEGER);
 CREATE TABLE IF NOT EXISTS sdg16_codes (
     indicator VARCHAR NOT NULL, component VARCHAR, title VARCHAR, unit VARCHAR, iccs_code VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
-    source VARCHAR PRIMARY KEY, country VARCHAR, level VARCHAR, unit VARCHAR, stage VARCHAR,
+    source VARCHAR NOT NULL, country VARCHAR, level VARCHAR, unit VARCHAR, stage VARCHAR,
     period VARCHAR, description VARCHAR, files VARCHAR, correspondence VARCHAR, config VARCHAR);
 CREATE TABLE IF NOT EXISTS correspondence (
     source VARCHAR, national_code VARCHAR, national_label VARCHAR, iccs_code VARCHAR, note VARCHAR,

@@ -1,4 +1,4 @@
-"""SQL for the fields of a staged record (a row of ``staging.raw_<source>``): text, missing markers, dates."""
+"""SQL for the fields of a staged record (a row of ``raw_table(source)``): text, missing markers, dates."""
 
 from __future__ import annotations
 

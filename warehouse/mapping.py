@@ -18,6 +18,7 @@ from iccs.matching import label_key
 from schemas.source_config import JOINERS, SourceConfig
 from warehouse.correspondence import CorrespondenceError
 from warehouse.fields import date_sql, txt
+from warehouse.sql import scratch
 from warehouse.staging import raw_table
 
 _HIERARCHY = JOINERS["offence"]
@@ -25,20 +26,20 @@ _HIERARCHY = JOINERS["offence"]
 
 def targets_table(source: str) -> str:
     """One row per correspondence row of the source: group (national code + validity), target and share."""
-    return f"staging.targets_{source}"
+    return scratch(f"targets_{source}")
 
 
 def keys_table(source: str) -> str:
-    return f"staging.offence_keys_{source}"
+    return scratch(f"offence_keys_{source}")
 
 
 def mapping_table(source: str) -> str:
-    return f"staging.mapping_{source}"
+    return scratch(f"mapping_{source}")
 
 
 def tree_table(source: str) -> str:
     """The national hierarchy of a nested_totals source: (child, ancestor, distance) over its offence texts."""
-    return f"staging.national_tree_{source}"
+    return scratch(f"national_tree_{source}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def prepare_targets(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> int:
     con.register("corr_rows", rows)
     try:  # typed: a column empty in every row (every row excluded: no iccs_code) comes from pandas as type NULL
         con.execute(f"""
-            CREATE OR REPLACE TABLE {targets_table(src.name)} AS
+            CREATE OR REPLACE TEMP TABLE {targets_table(src.name)} AS
             SELECT dense_rank() OVER (ORDER BY national_code, valid_from NULLS FIRST, valid_to NULLS FIRST)
                        AS group_id,
                    national_code::VARCHAR AS national_code, key::VARCHAR AS key, valid_from::DATE AS valid_from,
@@ -110,7 +111,7 @@ def prepare_keys(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
     """Keys for the distinct offence texts of the staged records (few, even for millions of records)."""
     table = keys_table(src.name)
     if src.offence_match == "code" and len(src.source_columns("offence")) <= 1:
-        con.execute(f"""CREATE OR REPLACE TABLE {table} AS
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
                         SELECT DISTINCT {txt("offence")} AS offence_txt, {txt("offence")} AS key, 1 AS depth
                         FROM {raw_table(src.name)} WHERE {txt("offence")} IS NOT NULL""")
         return
@@ -124,7 +125,7 @@ def prepare_keys(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
     con.register("offence_key_frame", frame)
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT offence_txt::VARCHAR AS offence_txt, "
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT offence_txt::VARCHAR AS offence_txt, "
             "key::VARCHAR AS key, depth::INTEGER AS depth FROM offence_key_frame"
         )
     finally:
@@ -155,7 +156,7 @@ def mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str,
     )
     if not dated:
         con.execute(f"""
-            CREATE OR REPLACE TABLE {mapping_table(src.name)} AS
+            CREATE OR REPLACE TEMP TABLE {mapping_table(src.name)} AS
             SELECT m.offence_txt, d.*
             FROM (SELECT k.offence_txt, arg_max(g.group_id, k.depth) AS group_id
                   FROM {keys} k JOIN (SELECT DISTINCT group_id, key FROM {targets}) g ON g.key = k.key
@@ -165,7 +166,7 @@ def mapping_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> tuple[str,
     # Dated rows: the group is found once per distinct (offence, date text) of the staged rows, into the same
     # small table, so the records pass joins it instead of deduplicating the records itself.
     con.execute(f"""
-        CREATE OR REPLACE TABLE {mapping_table(src.name)} AS
+        CREATE OR REPLACE TEMP TABLE {mapping_table(src.name)} AS
         WITH pairs AS (
             SELECT *, {date_sql(src, "date_txt")} AS occurred_on
             FROM (SELECT DISTINCT {txt("offence")} AS offence_txt, {txt("date")} AS date_txt
@@ -220,7 +221,7 @@ def prepare_tree(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
     con.register("parent_edges", parents)
     try:
         con.execute(f"""
-            CREATE OR REPLACE TABLE {tree_table(src.name)} AS
+            CREATE OR REPLACE TEMP TABLE {tree_table(src.name)} AS
             WITH RECURSIVE edges AS (
                 SELECT key::VARCHAR AS key, parent_key::VARCHAR AS parent_key FROM parent_edges
                 UNION

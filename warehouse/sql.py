@@ -34,3 +34,10 @@ def to_number(text: str, decimal: str = ".", thousands: str = "") -> str:
     if decimal != ".":
         text = f"replace({text}, {literal(decimal)}, '.')"
     return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def scratch(name: str) -> str:
+    """A step's scratch table (the staged and classified records): in the connection's temp catalog, so it is
+    never written to the warehouse, two processes loading at once never share one, and a transaction may write it
+    together with the warehouse (DuckDB lets one transaction write one attached database, plus temp)."""
+    return f"temp.staging_{name}"

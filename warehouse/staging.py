@@ -18,7 +18,7 @@ import duckdb
 from schemas.source_config import DEFAULT_JOINER, JOINERS, SourceConfig
 from warehouse.files import Readable, SourceError, blank_lines, readable_files, tail_file
 from warehouse.readers import delimiter_hint, filter_sql, read_header, relation_sql
-from warehouse.sql import ident, literal
+from warehouse.sql import ident, literal, scratch
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,16 @@ class StageSummary:
 
 
 def raw_table(source: str) -> str:
-    return f"staging.raw_{source}"
+    return scratch(f"raw_{source}")
 
 
 def rejects_table(source: str) -> str:
-    return f"staging.rejects_{source}"
+    return scratch(f"rejects_{source}")
 
 
 def skipped_table(source: str) -> str:
     """Blank lines: not records, but lines, so they count when a row's physical line is worked out."""
-    return f"staging.skipped_{source}"
+    return scratch(f"skipped_{source}")
 
 
 def field_sql(src: SourceConfig, name: str) -> str | None:
@@ -87,13 +87,12 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
             f"{src.files}: source '{src.name}': field 'files' matches no file (relative to {src.base_dir}){hint}"
         )
     table, rejects, skipped = raw_table(src.name), rejects_table(src.name), skipped_table(src.name)
-    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(f"DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {skipped}")
     con.execute(
-        f"CREATE TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
+        f"CREATE TEMP TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
         "message VARCHAR, csv_line VARCHAR)"
     )
-    con.execute(f"CREATE TABLE {skipped} (file_index INTEGER, line BIGINT)")
+    con.execute(f"CREATE TEMP TABLE {skipped} (file_index INTEGER, line BIGINT)")
     shown: list[str] = []
     filtered = 0
     index = 0
@@ -298,7 +297,7 @@ def _insert_pass(
         # The rejects tables persist on the connection and accumulate across scans: start each pass empty.
         con.execute("DROP TABLE IF EXISTS iccs_reject_errors; DROP TABLE IF EXISTS iccs_reject_scans")
     try:
-        con.execute(f"{'CREATE TABLE ' + table + ' AS' if create else 'INSERT INTO ' + table} {select}")
+        con.execute(f"{'CREATE TEMP TABLE ' + table + ' AS' if create else 'INSERT INTO ' + table} {select}")
     except duckdb.Error as exc:
         raise SourceError(
             f"{item.shown}: {label}: cannot be read as {src.read.format}: {str(exc).splitlines()[0]}"
