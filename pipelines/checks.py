@@ -18,6 +18,7 @@ from pipelines import settings
 from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
 from warehouse.classify import records_table
+from warehouse.connection import warehouse_of
 from warehouse.contracts import CheckOutcome, failures_text, validate_table
 from warehouse.diagnose import diagnose
 from warehouse.load import FILE_MATCH, LoadSummary, file_params
@@ -62,12 +63,7 @@ def fact_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 def map_check_command(con: duckdb.DuckDBPyConnection, source: str, config: str | None) -> str:
     """`iccs map-check` for one source, runnable as printed: the configuration and warehouse named unless they
     are the defaults (run elsewhere, the defaults would be another warehouse, or the demo)."""
-    warehouse = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[
-        0
-    ]
-    named = settings.named_paths(
-        warehouse=Path(warehouse) if warehouse else None, config=Path(config) if config else None
-    )
+    named = settings.named_paths(warehouse=warehouse_of(con), config=Path(config) if config else None)
     return f"iccs map-check{named} --source {shlex.quote(source)}"
 
 

@@ -17,8 +17,12 @@ from pathlib import Path
 
 from pipelines import settings
 from pipelines.sql import Limits, UsageError, print_query, print_tables
+from warehouse.connection import Warehouse, locate, shown
 
-WAREHOUSE_HELP = "warehouse file (default: $ICCS_WAREHOUSE or data/warehouse.duckdb)"
+WAREHOUSE_HELP = (
+    "warehouse: a DuckDB file or a DuckLake catalog, ducklake:postgres:… (default: $ICCS_WAREHOUSE or "
+    "data/warehouse.duckdb)"
+)
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -55,12 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument(
         "--temp-limit", metavar="SIZE", help="disk the query may spill to (default: $ICCS_SQL_TEMP or 4GB)"
     )
-    sql.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    sql.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     mapcheck = sub.add_parser("map-check", help="how well each correspondence table covers its source's records")
     mapcheck.add_argument("--config", type=Path, help="sources YAML (default: the synthetic demo)")
     mapcheck.add_argument("--source", help="only this source or correspondence table")
-    mapcheck.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    mapcheck.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
     quarantine.add_argument("--source", help="only this source")
@@ -68,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--limit", type=int, default=50)
     quarantine.add_argument("--summary", action="store_true", help="counts by source and reason only")
     quarantine.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    quarantine.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    quarantine.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     report = sub.add_parser("report", help="regenerate the HTML reports from the warehouse")
     report.add_argument(
@@ -83,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--source")
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    runs.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    runs.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
@@ -94,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", type=Path, help=WAREHOUSE_HELP)
+    parser.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
     parser.add_argument("--reports", type=Path, help="reports folder (default: $ICCS_REPORTS or data/reports)")
 
 
@@ -132,7 +136,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"✗ {text}")
     if any(src.records_in for src in result.sources):
         print(
-            f"warehouse: {result.warehouse.resolve()}  "
+            f"warehouse: {shown(result.warehouse, absolute=True)}  "
             f'(query it: iccs sql{settings.named_paths(result.warehouse)} "SELECT ...")'
         )
     if result.reports:
@@ -144,7 +148,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else EXIT_FAILED
 
 
-def _aggregate_units(warehouse: Path, sources: Sequence[str]) -> dict[str, tuple[str, dict[str, float | int]]]:
+def _aggregate_units(warehouse: Warehouse, sources: Sequence[str]) -> dict[str, tuple[str, dict[str, float | int]]]:
     """Per aggregate source: its unit and what its cells hold in that unit (reports.quality.aggregate_units);
     empty when the warehouse cannot be read (the summary then counts cells, and says so)."""
     import duckdb

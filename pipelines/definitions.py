@@ -23,6 +23,7 @@ from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 from pipelines.schedules import build_schedules
 from pipelines.sensors import build_sensors
+from warehouse.connection import Warehouse
 
 
 def _path(name: str, default: Path) -> Path | dg.EnvVar:
@@ -31,7 +32,7 @@ def _path(name: str, default: Path) -> Path | dg.EnvVar:
 
 def build_definitions(
     config: Path | dg.EnvVar | None = None,
-    warehouse: Path | dg.EnvVar | None = None,
+    warehouse: Warehouse | dg.EnvVar | None = None,
     reports: Path | dg.EnvVar | None = None,
 ) -> dg.Definitions:
     """The definitions with explicit paths (`iccs run`, tests), or with those of the environment."""

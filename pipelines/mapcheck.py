@@ -17,7 +17,7 @@ import duckdb
 
 from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
 from warehouse.classify import classify_source, records_table
-from warehouse.connection import connect, writing
+from warehouse.connection import Warehouse, connect, shown, writing
 from warehouse.correspondence import CorrespondenceError, load_correspondence, read_correspondence, store_frame
 from warehouse.ddl import ensure_schema
 from warehouse.mapping import targets_table
@@ -68,7 +68,7 @@ def check_table(con: duckdb.DuckDBPyConnection, config: PipelineConfig, name: st
 
 
 def run_checks(
-    config_path: Path, warehouse: Path, source: str | None = None, notes: list[str] | None = None
+    config_path: Path, warehouse: Warehouse, source: str | None = None, notes: list[str] | None = None
 ) -> tuple[list[Coverage], list[str]]:
     """Coverage of every source and correspondence table (or the one named); problems as one line each.
     ``notes`` receives what deserves a look without failing: correspondence codes no record uses."""
@@ -102,7 +102,9 @@ def run_checks(
     return covs, errors
 
 
-def map_check(config: Path, warehouse: Path, source: str | None = None, min_share: float = MIN_PLACEABLE_SHARE) -> int:
+def map_check(
+    config: Path, warehouse: Warehouse, source: str | None = None, min_share: float = MIN_PLACEABLE_SHARE
+) -> int:
     """Print the coverage of each source, write it to the warehouse; exit code 0 when every source read and
     maps at least ``min_share`` of what ICCS can place, 1 otherwise, 2 for a bad configuration."""
     try:
@@ -121,5 +123,5 @@ def map_check(config: Path, warehouse: Path, source: str | None = None, min_shar
         print(f"✗ {text}")
     if low:
         print(f"below {min_share:.0%} of placeable records mapped: {', '.join(c.source for c in low)}")
-    print(f"written to mapping_coverage and mapping_coverage_codes in {warehouse}")
+    print(f"written to mapping_coverage and mapping_coverage_codes in {shown(warehouse)}")
     return EXIT_FAILED if errors or low else 0

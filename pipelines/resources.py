@@ -15,7 +15,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from schemas.source_config import PipelineConfig, load_config
-from warehouse.connection import CONNECTION_CONFIG, write_step
+from warehouse.connection import CONNECTION_CONFIG, Warehouse, locate, write_step
 
 
 class WarehouseResource(DuckDBResource):
@@ -27,9 +27,7 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        path = Path(self.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with write_step(path, "a pipeline step") as con:
+        with write_step(locate(self.database), "a pipeline step") as con:
             yield con
 
 
@@ -54,7 +52,7 @@ class ReportsFolder(dg.ConfigurableResource):
 
 
 def build_resources(
-    config: Path | dg.EnvVar, warehouse: Path | dg.EnvVar, reports: Path | dg.EnvVar
+    config: Path | dg.EnvVar, warehouse: Warehouse | dg.EnvVar, reports: Path | dg.EnvVar
 ) -> dict[str, dg.ConfigurableResource]:
     """The three resources, each path given as is or as a ``dg.EnvVar`` read when a run or a tick starts."""
 

@@ -24,7 +24,7 @@ from pipelines.definitions import build_definitions
 from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from schemas.source_config import load_config
-from warehouse.connection import WarehouseBusyError, connect
+from warehouse.connection import Warehouse, WarehouseBusyError, connect
 from warehouse.load import FILE_MATCH, file_params
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
@@ -61,7 +61,7 @@ class SourceResult:
 class PipelineResult:
     sources: list[SourceResult]
     reports: dict[str, Path]
-    warehouse: Path
+    warehouse: Warehouse
     reports_dir: Path
     errors: list[str]
     quality_warnings: list[str] = field(default_factory=list)
@@ -147,7 +147,7 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[
 
 
 def run_pipeline(
-    config: Path, warehouse: Path, reports_dir: Path, with_reports: bool = True, only: Sequence[str] | None = None
+    config: Path, warehouse: Warehouse, reports_dir: Path, with_reports: bool = True, only: Sequence[str] | None = None
 ) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
@@ -228,7 +228,7 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
     )
 
 
-def _fill_from_warehouse(warehouse: Path, results: list[SourceResult]) -> None:
+def _fill_from_warehouse(warehouse: Warehouse, results: list[SourceResult]) -> None:
     """Figures come from the warehouse's own `runs` and `quarantine` tables, the same ones users query."""
     loaded = [r for r in results if r.run_id]
     if not loaded:

@@ -34,6 +34,7 @@ from pipelines.jobs import (
 )
 from pipelines.partitions import LANDED_FILES, all_files
 from pipelines.resources import SourcesConfig, WarehouseResource
+from warehouse.connection import Warehouse, exists, locate
 
 CHUNK = 1 << 20
 
@@ -75,10 +76,10 @@ def _pending(instance: dg.DagsterInstance, job: str) -> bool:
     return bool(instance.get_run_records(dg.RunsFilter(job_name=job, statuses=PENDING), limit=1))
 
 
-def _reference_missing(instance: dg.DagsterInstance, warehouse: Path) -> bool:
+def _reference_missing(instance: dg.DagsterInstance, warehouse: Warehouse) -> bool:
     """No reference tables to load against: a new warehouse file, or an instance that never materialized them
     (reading the warehouse itself could meet a writer's lock)."""
-    return not warehouse.exists() or instance.get_latest_materialization_event(iccs_reference.key) is None
+    return not exists(warehouse) or instance.get_latest_materialization_event(iccs_reference.key) is None
 
 
 @dg.sensor(
@@ -92,7 +93,7 @@ def _reference_missing(instance: dg.DagsterInstance, warehouse: Path) -> bool:
 def landing_sensor(
     context: dg.SensorEvaluationContext, sources: SourcesConfig, duckdb: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
-    if _reference_missing(context.instance, Path(duckdb.database)):
+    if _reference_missing(context.instance, locate(duckdb.database)):
         if _pending(context.instance, REFERENCE_JOB):
             return dg.SkipReason("waiting for reference_job: loads need the ICCS reference tables")
         # The cursor stays: every file is still new when the reference tables are in.

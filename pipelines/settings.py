@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from warehouse.connection import reports_path, warehouse_path
+from warehouse.connection import Warehouse, reports_path, same, warehouse_path
 
 DEFAULT_DEMO_DIR = Path("data") / "demo"
 
@@ -38,7 +38,7 @@ def existing_config_path() -> Path | None:
     return target if target.exists() else None
 
 
-def named_paths(warehouse: Path | None = None, reports: Path | None = None, config: Path | None = None) -> str:
+def named_paths(warehouse: Warehouse | None = None, reports: Path | None = None, config: Path | None = None) -> str:
     """Command-line options naming the paths that differ from the defaults, for hints runnable as printed."""
     import shlex
 
@@ -48,7 +48,7 @@ def named_paths(warehouse: Path | None = None, reports: Path | None = None, conf
         ("--warehouse", warehouse, warehouse_path()),
         ("--reports", reports, reports_path()),
     ):
-        if path is not None and (default is None or Path(path).resolve() != Path(default).resolve()):
+        if path is not None and (default is None or not same(path, default)):
             options.append(f" {flag} {shlex.quote(str(path))}")
     return "".join(options)
 

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from warehouse.connection import WarehouseBusyError, connect, spill_dir
+from warehouse.connection import Warehouse, WarehouseBusyError, connect, shown, spill_dir
 from warehouse.sql import ident
 
 BATCH_ROWS = 10_000
@@ -114,7 +114,7 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _open(warehouse: Path, limits: Limits) -> duckdb.DuckDBPyConnection | str:
+def _open(warehouse: Warehouse, limits: Limits) -> duckdb.DuckDBPyConnection | str:
     """A read-only, sandboxed, bounded connection (the query can read the warehouse and nothing else), or the
     one-line reason there is none."""
     try:
@@ -123,7 +123,7 @@ def _open(warehouse: Path, limits: Limits) -> duckdb.DuckDBPyConnection | str:
         return str(exc)
     except duckdb.Error as exc:
         text = str(exc).splitlines()[0]
-        return text if text.startswith(str(warehouse)) else f"{warehouse}: {text}"
+        return text if text.startswith(shown(warehouse)) else f"{shown(warehouse)}: {text}"
 
 
 @contextmanager
@@ -174,7 +174,7 @@ def _refusal(text: str, limits: Limits) -> str:
 
 
 def print_query(
-    warehouse: Path,
+    warehouse: Warehouse,
     query: str,
     fmt: str = "table",
     max_rows: int = 100,
@@ -315,12 +315,13 @@ def _print_table(reader: pa.RecordBatchReader, max_rows: int, max_width: int = 6
         print(f"({shown:,} row{'s' if shown != 1 else ''})")
 
 
-def print_tables(warehouse: Path) -> int:
+def print_tables(warehouse: Warehouse) -> int:
     """Tables and views of the main schema with the descriptions the warehouse carries as comments."""
     query = """
         SELECT table_name AS name, 'table' AS kind, comment AS description FROM duckdb_tables()
-        WHERE schema_name = 'main'
+        WHERE database_name = current_database() AND schema_name = 'main'
         UNION ALL
-        SELECT view_name, 'view', comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal
+        SELECT view_name, 'view', comment FROM duckdb_views()
+        WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
         ORDER BY kind, name"""
     return print_query(warehouse, query, "table", 1000, max_width=200)

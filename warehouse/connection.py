@@ -1,4 +1,10 @@
-"""Where the warehouse lives and how to open it, with one rule for sharing the file between processes.
+"""Where the warehouse lives and how to open it: the one module that knows which backend a warehouse is on.
+
+A warehouse is a DuckDB file (the default: one analyst's machine) or a DuckLake catalog, ``ducklake:postgres:…``
+(several writers and readers at once; ``warehouse.lake``). Every other module gets a connection whose default
+database is the warehouse and writes the same SQL for both.
+
+For the file, one rule for sharing it between processes.
 
 DuckDB lets one process write a file and no other process open it meanwhile, not even to read. So writers hold
 the file only for a step, wait (with a message) while another process holds it, and leave a small status file
@@ -20,12 +26,18 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from warehouse import lake
+
+# A DuckDB file's path, or a DuckLake catalog ("ducklake:postgres:dbname=iccs host=…").
+Warehouse = Path | str
 
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
 DEFAULT_REPORTS = Path("data") / "reports"
@@ -50,8 +62,48 @@ class WarehouseDiskFullError(duckdb.IOException):
     """The disk ran out of space while a step wrote the warehouse: said as such, whatever DuckDB reported last."""
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get("ICCS_WAREHOUSE", DEFAULT_WAREHOUSE))
+def locate(value: str | Path) -> Warehouse:
+    """The warehouse a setting names: a DuckLake catalog as given, anything else a file path."""
+    return str(value) if lake.is_lake(value) else Path(value)
+
+
+def shown(target: Warehouse, absolute: bool = False) -> str:
+    """The warehouse as a message names it: a file's path (``absolute``: resolved), a catalog with its password
+    masked."""
+    if lake.is_lake(target):
+        return lake.shown(target)
+    return str(Path(target).resolve() if absolute else target)
+
+
+def same(a: Warehouse, b: Warehouse) -> bool:
+    """Whether two settings name the same warehouse."""
+    if lake.is_lake(a) or lake.is_lake(b):
+        return str(a) == str(b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def warehouse_of(con: duckdb.DuckDBPyConnection) -> Warehouse | None:
+    """The warehouse a connection has open, as a setting would name it (None for a database in memory)."""
+    path, kind = con.execute(
+        "SELECT path, type FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if kind == "ducklake":
+        return lake.PREFIX + path
+    return Path(path) if path else None
+
+
+def is_file(target: Warehouse) -> bool:
+    """Whether the warehouse is a DuckDB file (one writer at a time) rather than a lake (many)."""
+    return not lake.is_lake(target)
+
+
+def exists(target: Warehouse) -> bool:
+    """Whether the warehouse may hold data: a file that exists; a lake always (its catalog says, once opened)."""
+    return lake.is_lake(target) or Path(target).exists()
+
+
+def warehouse_path() -> Warehouse:
+    return locate(os.environ.get("ICCS_WAREHOUSE", DEFAULT_WAREHOUSE))
 
 
 def reports_path() -> Path:
@@ -89,10 +141,18 @@ def _corrupt(path: Path, exc: duckdb.Error) -> WarehouseCorruptError | None:
     )
 
 
-def spill_dir(path: Path, pid: int | None = None) -> Path:
-    """Where a read-only connection (`iccs sql`, reports) spills to disk: a folder beside the warehouse per process,
-    named by its pid (DuckDB creates it when it first spills)."""
-    return path.with_name(f"{path.name}.sql.tmp-{os.getpid() if pid is None else pid}")
+def spill_dir(path: Warehouse, pid: int | None = None) -> Path:
+    """Where a read-only connection (`iccs sql`, reports) spills to disk: a folder per process, named by its pid,
+    beside a warehouse file or in the temp folder for a lake (DuckDB creates it when it first spills)."""
+    pid = os.getpid() if pid is None else pid
+    if lake.is_lake(path):
+        return Path(tempfile.gettempdir()) / f"iccs-lake.sql.tmp-{pid}"
+    return path.with_name(f"{path.name}.sql.tmp-{pid}")
+
+
+def _lake_scratch() -> Path:
+    """Where a writer of a lake spills its scratch tables: a folder of its own in the temp folder."""
+    return Path(tempfile.gettempdir()) / f"iccs-lake.tmp-{os.getpid()}"
 
 
 def _alive(pid: int) -> bool:
@@ -142,8 +202,12 @@ def writer_status(path: Path) -> str:
 
 
 @contextmanager
-def writing(path: Path, doing: str) -> Iterator[None]:
-    """Announce, for readers' messages, that this process is writing the warehouse."""
+def writing(path: Warehouse, doing: str) -> Iterator[None]:
+    """Announce, for readers' messages, that this process is writing the warehouse file (a lake's readers are never
+    kept waiting, so nothing is announced there)."""
+    if lake.is_lake(path):
+        yield
+        return
     status = status_path(path)
     status.parent.mkdir(parents=True, exist_ok=True)
     status.write_text(json.dumps({"pid": os.getpid(), "since": dt.datetime.now().strftime("%H:%M:%S"), "doing": doing}))
@@ -192,7 +256,7 @@ def no_space(exc: BaseException) -> str | None:
 
 
 @contextmanager
-def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_step(path: Warehouse, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A writer connection for one pipeline step: announced to readers and always closed. Running out of disk
     is said as such, and the space the failed step filled with scratch tables is given back."""
     con = connect(path)
@@ -201,7 +265,7 @@ def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
     except BaseException as exc:
         cause = no_space(exc)
-        if cause is None:
+        if cause is None or lake.is_lake(path):
             raise
         size = path.stat().st_size if path.exists() else 0
         with contextlib.suppress(duckdb.Error):
@@ -219,7 +283,7 @@ def write_step(path: Path, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def connect(
-    path: str | Path | None = None,
+    path: Warehouse | None = None,
     read_only: bool = False,
     wait_seconds: float | None = None,
     sandboxed: bool = False,
@@ -231,7 +295,9 @@ def connect(
     read-only connection can touch no other file (no COPY TO, read_csv, ATTACH or extension install): for ad-hoc
     SQL typed by a user; ``settings`` (a read-only connection's memory, spill and lock options) are applied as it
     opens. A file DuckDB cannot read raises WarehouseCorruptError."""
-    path = Path(path) if path is not None else warehouse_path()
+    path = locate(path) if path is not None else warehouse_path()
+    if lake.is_lake(path):
+        return _connect_lake(str(path), read_only, sandboxed, settings)
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no warehouse yet; run `iccs run` first")
@@ -269,7 +335,9 @@ def connect(
     told = False
     while True:
         try:
-            return duckdb.connect(str(path), config=CONNECTION_CONFIG)
+            con = duckdb.connect(str(path), config=CONNECTION_CONFIG)
+            _drop_legacy_staging(con)
+            return con
         except duckdb.Error as exc:
             if not (isinstance(exc, duckdb.IOException) and _is_lock_error(exc)):
                 raise _corrupt(path, exc) or exc from None
@@ -286,3 +354,42 @@ def connect(
                 )
                 told = True
             time.sleep(0.2)
+
+
+def _drop_legacy_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouse files written before the scratch tables moved to temp kept them in schema ``staging``: dropped
+    once, so they no longer take space."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = 'staging'"
+    ).fetchone()[0]
+    if found:
+        con.execute("DROP SCHEMA staging CASCADE")
+
+
+def _connect_lake(
+    target: str, read_only: bool, sandboxed: bool, settings: dict[str, object] | None
+) -> duckdb.DuckDBPyConnection:
+    """A connection to a DuckLake warehouse. Readers see the snapshot committed when their query starts and
+    never wait for a writer; writers spill into a folder of their own. A ``sandboxed`` reader can read the lake
+    and nothing else: external access is switched off once the lake is attached (it reads its data files through
+    the attached catalog, which stays allowed)."""
+    settings = dict(settings or {})
+    lock = settings.pop("lock_configuration", False)
+    if read_only:
+        config: dict[str, object] = {"temp_directory": str(spill_dir(target)), **settings}
+    else:
+        config = {**CONNECTION_CONFIG, "temp_directory": str(_lake_scratch())}
+    con = duckdb.connect(config=config)
+    try:
+        lake.attach(con, target, read_only)
+        if sandboxed:
+            con.execute("SET enable_external_access = false")
+        if "max_temp_directory_size" in settings:
+            cap = str(settings["max_temp_directory_size"]).replace("'", "''")
+            con.execute(f"SET max_temp_directory_size = '{cap}'")
+        if lock:
+            con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con

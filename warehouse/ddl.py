@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import duckdb
 
 from warehouse.sql import literal
+from warehouse.transaction import transaction
+
+# The version of the tables and views a warehouse was last brought to: see ``ensure_schema``.
+SCHEMA_TABLE = "warehouse_schema"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS iccs_categories (
@@ -35,6 +45,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, source VARCHAR, file VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
     records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
+CREATE TABLE IF NOT EXISTS warehouse_schema (fingerprint VARCHAR, applied_at TIMESTAMP);
 """
 
 VIEWS = """
@@ -143,11 +154,49 @@ COMMENTS: dict[str, str] = {
     "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit",
     "v_quarantine_summary": "quarantined records by source and reason, with an example detail",
     "v_latest_runs": "the latest load of every landed file: records in, loaded, quarantined",
+    SCHEMA_TABLE: "the version of the code that last created the tables and views (a hash of it)",
 }
 
 
+def _modules() -> list[ModuleType]:
+    from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
+
+    return [sys.modules[__name__], completeness, correspondence, coverage, mapping_coverage, totals]
+
+
+@functools.cache
+def fingerprint() -> str:
+    """A hash of the code that defines the tables and views: it changes whenever any of their definitions does."""
+    digest = hashlib.sha256()
+    for module in _modules():
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _applied(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint the warehouse was brought to; None for a new warehouse (or one from before the table)."""
+    try:
+        return con.execute(f"SELECT max(fingerprint) FROM {SCHEMA_TABLE}").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it."""
+    """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it.
+
+    Written in one transaction, and only when the warehouse was last brought to another version of this code: a
+    step that finds it current writes nothing (on a DuckLake every statement would be a snapshot, and a catalog
+    change conflicts with every other writer's commit)."""
+    current = fingerprint()
+    if _applied(con) == current:
+        return
+    with transaction(con):
+        _create(con)
+        con.execute(f"DELETE FROM {SCHEMA_TABLE}")
+        con.execute(f"INSERT INTO {SCHEMA_TABLE} VALUES (?, now()::TIMESTAMP)", [current])
+
+
+def _create(con: duckdb.DuckDBPyConnection) -> None:
     from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
 
     con.execute(TABLES)
