@@ -97,6 +97,16 @@ def is_file(target: Warehouse) -> bool:
     return not lake.is_lake(target)
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a commit refused because another writer changed the same table first (a lake's)."""
+    return lake.is_conflict(exc)
+
+
+def concurrent_writers(target: Warehouse) -> bool:
+    """Whether several processes may write the warehouse at once: a lake's writers may, a file has one."""
+    return lake.is_lake(target)
+
+
 def exists(target: Warehouse) -> bool:
     """Whether the warehouse may hold data: a file that exists; a lake always (its catalog says, once opened)."""
     return lake.is_lake(target) or Path(target).exists()

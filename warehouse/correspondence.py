@@ -17,6 +17,7 @@ import pandera.errors
 
 import iccs
 from schemas.correspondence import KINDS, PROBLEMS, CorrespondenceRow
+from warehouse.replace import replace_rows
 
 REQUIRED = ("national_code", "iccs_code")
 OPTIONAL = ("national_label", "correspondence", "share", "valid_from", "valid_to", "basis", "note", "parent")
@@ -161,8 +162,13 @@ def store_frame(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFrame
     table["valid_to"] = table["valid_to"].dt.date
     con.register("corr_frame", table)
     try:
-        con.execute("DELETE FROM correspondence WHERE source = ?", [source])
-        con.execute(f"INSERT INTO correspondence BY NAME SELECT source, {', '.join(COLUMNS)} FROM corr_frame")
+        replace_rows(
+            con,
+            "correspondence",
+            "source = $source",
+            f"SELECT source, {', '.join(COLUMNS)} FROM corr_frame",
+            {"source": source},
+        )
     finally:
         con.unregister("corr_frame")
     return len(table)

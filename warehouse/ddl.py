@@ -11,7 +11,7 @@ from types import ModuleType
 import duckdb
 
 from warehouse.sql import literal
-from warehouse.transaction import transaction
+from warehouse.transaction import retrying, transaction
 
 # The version of the tables and views a warehouse was last brought to: see ``ensure_schema``.
 SCHEMA_TABLE = "warehouse_schema"
@@ -188,12 +188,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     step that finds it current writes nothing (on a DuckLake every statement would be a snapshot, and a catalog
     change conflicts with every other writer's commit)."""
     current = fingerprint()
-    if _applied(con) == current:
-        return
-    with transaction(con):
-        _create(con)
-        con.execute(f"DELETE FROM {SCHEMA_TABLE}")
-        con.execute(f"INSERT INTO {SCHEMA_TABLE} VALUES (?, now()::TIMESTAMP)", [current])
+
+    def bring() -> None:  # again after a conflict: the other writer may have brought it to this version already
+        if _applied(con) == current:
+            return
+        with transaction(con):
+            _create(con)
+            con.execute(f"DELETE FROM {SCHEMA_TABLE}")
+            con.execute(f"INSERT INTO {SCHEMA_TABLE} VALUES (?, now()::TIMESTAMP)", [current])
+
+    retrying(bring, "creating the warehouse's tables and views")
 
 
 def _create(con: duckdb.DuckDBPyConnection) -> None:

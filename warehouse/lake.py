@@ -9,8 +9,9 @@ route to DuckDB's extension server.
 
 Several processes write one lake at once: each commit is a snapshot, and DuckLake retries a commit that lost a
 race when the changes do not overlap (inserts into the same table never do). A real conflict (two transactions
-deleting from the same data file) fails the transaction with DuckLake's own message; ``is_conflict`` recognises it
-so that the caller can redo the step.
+inserting into a table another transaction deleted from meanwhile: replacing a file's rows while another file of
+the same table is replaced) fails the commit with DuckLake's own message; ``is_conflict`` recognises it so that the
+caller can redo the step.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ ALIAS = "lake"
 DATA_ENV = "ICCS_LAKE_DATA"
 # DuckLake retries a commit that lost a race; with a dozen writers the default 10 attempts can run out.
 RETRIES = {"ducklake_max_retry_count": 100, "ducklake_retry_wait_ms": 50, "ducklake_retry_backoff": 1.5}
-_CONFLICT_SIGNS = ("conflict", "concurrent", "transaction has been aborted", "retry", "snapshot")
 
 
 def is_lake(target: str | Path) -> bool:
@@ -105,6 +105,6 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
 
 
 def is_conflict(exc: BaseException) -> bool:
-    """Whether ``exc`` is DuckLake refusing a commit because another writer changed the same data first."""
-    text = str(exc).lower()
-    return isinstance(exc, duckdb.Error) and "conflict" in text and any(s in text for s in _CONFLICT_SIGNS)
+    """Whether ``exc`` is DuckLake refusing a commit because another writer changed the same table first
+    ("Transaction conflict - attempting to insert into table … but another transaction has deleted from it")."""
+    return isinstance(exc, duckdb.Error) and "transaction conflict" in str(exc).lower()

@@ -25,6 +25,7 @@ import duckdb
 from schemas.source_config import SourceConfig
 from warehouse.classify import records_table
 from warehouse.counts import counts_sql
+from warehouse.replace import replace_rows
 from warehouse.staging import rejects_table
 from warehouse.totals import record_load
 from warehouse.transaction import transaction
@@ -266,19 +267,18 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
 
 
 def register_source(con: duckdb.DuckDBPyConnection, src: SourceConfig, config_path: str) -> None:
-    con.execute("DELETE FROM sources WHERE source = ?", [src.name])
-    con.execute(
-        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            src.name,
-            src.country,
-            src.level,
-            src.unit,
-            src.stage,
-            src.period,
-            src.description,
-            src.files,
-            str(src.correspondence),
-            config_path,
-        ],
-    )
+    """The source's row of `sources`, as configured now."""
+    values = {
+        "source": src.name,
+        "country": src.country,
+        "level": src.level,
+        "unit": src.unit,
+        "stage": src.stage,
+        "period": src.period,
+        "description": src.description,
+        "files": src.files,
+        "correspondence": str(src.correspondence),
+        "config": config_path,
+    }
+    select = "SELECT " + ", ".join(f"${name}::VARCHAR AS {name}" for name in values)
+    replace_rows(con, "sources", "source = $source", select, values)

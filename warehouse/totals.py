@@ -32,6 +32,7 @@ import pandas as pd
 from schemas.source_config import SourceConfig
 from warehouse.completeness import Finding
 from warehouse.counts import nested_cells_sql
+from warehouse.replace import replace_rows
 from warehouse.sql import literal
 
 MIN_AREAS = 3
@@ -165,9 +166,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def declare(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
     """Record the source's declared total area (or that it has none)."""
-    con.execute("DELETE FROM total_areas WHERE source = ?", [src.name])
-    if src.total_area:
-        con.execute("INSERT INTO total_areas VALUES (?, ?)", [src.name, src.total_area])
+    rows = "SELECT $source AS source, $area::VARCHAR AS area WHERE $area IS NOT NULL"
+    replace_rows(con, "total_areas", "source = $source", rows, {"source": src.name, "area": src.total_area})
 
 
 def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:

@@ -43,7 +43,7 @@ from warehouse.ddl import ensure_schema
 from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, register_source, stale_files
 from warehouse.mapping_coverage import coverage_metadata, source_coverage
 from warehouse.staging import raw_table, stage_source
-from warehouse.transaction import transaction
+from warehouse.transaction import retrying, transaction
 
 STAGED = dg.AssetKey("staged_records")
 MAPPED = dg.AssetKey("mapped_records")
@@ -217,9 +217,11 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
                 f"{context.partition_key}: the ICCS reference tables of {duckdb.database} are "
                 "empty: materialize iccs_reference first (reference_job; `iccs run` does)"
             )
-        removed, _ = mirror_sources(con, config, [src.name], context.run.run_id)
+        removed, _ = retrying(
+            lambda: mirror_sources(con, config, [src.name], context.run.run_id), f"{path}: mirroring {src.name}"
+        )
         # The correspondence table is reloaded with every file: an edited table takes effect on the next load.
-        codes = load_correspondence(con, src.name, src.correspondence)
+        codes = retrying(lambda: load_correspondence(con, src.name, src.correspondence), str(src.correspondence))
         staged = stage_source(con, src)
         raw_check = layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name))
         yield dg.MaterializeResult(
@@ -258,9 +260,9 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         )
 
         _stop_unless(mapped_check, context.partition_key)
-        register_source(con, src, str(config.path))
-        loaded, checks, reloaded = load_landed(
-            con, config, src, path, context.run.run_id, staged.filtered_rows, started
+        retrying(lambda: register_source(con, src, str(config.path)), f"{config.path}: source {src.name}")
+        loaded, checks, reloaded = retrying(
+            lambda: load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows, started), str(path)
         )
     context.log.info(
         f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
@@ -310,7 +312,10 @@ def landing_mirror(
     pipeline = sources.load()
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        removed, skipped = mirror_sources(con, pipeline, config.sources or sorted(pipeline.sources), context.run.run_id)
+        names = config.sources or sorted(pipeline.sources)
+        removed, skipped = retrying(
+            lambda: mirror_sources(con, pipeline, names, context.run.run_id), "mirroring the landing folders"
+        )
     context.log.info(f"removed {removed}; sources matching no file (left as they are): {skipped}")
     return dg.MaterializeResult(
         metadata={
