@@ -138,8 +138,10 @@ class Server:
         return with_database(self.conninfo, name)
 
     def drop_database(self, conninfo: str) -> None:
+        """Drop the database of ``conninfo`` if the server lets us (best effort: it is a test's leftover)."""
         name = parse_conninfo(conninfo)["dbname"]
-        self.query(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self.query(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -244,8 +246,7 @@ def postgres_database(postgres_server_for_tests: Server) -> Iterator[str]:
     """The conninfo of a new empty database of its own for one test (dropped afterwards)."""
     conninfo = postgres_server_for_tests.create_database()
     yield conninfo
-    with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-        postgres_server_for_tests.drop_database(conninfo)
+    postgres_server_for_tests.drop_database(conninfo)
 
 
 @pytest.fixture
