@@ -109,7 +109,7 @@ def free_port() -> int:
 def psql(conninfo: str, sql: str, *, psql_path: str, timeout: float = 60) -> str:
     """Run ``sql`` through psql; the output, or ``Unavailable``/``RuntimeError`` with psql's message."""
     result = subprocess.run(
-        [psql_path, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql],
+        [psql_path, "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -155,7 +155,10 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 def _run(command: list[str], *, cwd: Path, what: str, timeout: float = 120) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Unavailable(f"{what} did not finish within {timeout:.0f} s") from None
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines() or [f"exit status {result.returncode}"]
         raise Unavailable(f"{what} failed: {lines[-1]}")
@@ -173,7 +176,6 @@ def throwaway_server() -> Iterator[Server]:
             raise Unavailable("running as root and there is no 'postgres' user to run the server as") from None
     root = Path(tempfile.mkdtemp(prefix="iccs-postgres-", dir="/tmp"))
     data = root / "data"
-    started = False
     try:
         if os.geteuid() == 0:
             os.chown(root, owner.pw_uid, owner.pw_gid)
@@ -186,7 +188,6 @@ def throwaway_server() -> Iterator[Server]:
             start = [pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "-t", "60", "start"]
             try:
                 _run(_as_server_user(start), cwd=root, what="pg_ctl start")
-                started = True
                 break
             except Unavailable:
                 if attempt == 2:
@@ -194,7 +195,7 @@ def throwaway_server() -> Iterator[Server]:
                     raise Unavailable(f"pg_ctl start failed: {log[-1] if log else 'no server log'}") from None
         yield Server(f"host=127.0.0.1 port={port} user={SUPERUSER}", psql_path)
     finally:
-        if started:
+        if (data / "postmaster.pid").exists():  # started, even if pg_ctl gave up waiting for it
             stop = [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
             subprocess.run(_as_server_user(stop), cwd=root, capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
@@ -215,8 +216,9 @@ def postgres_server() -> Iterator[Server]:
     try:
         server = Server(named, find_psql(bin_dir))
         server.query("SELECT 1")
-    except (ValueError, RuntimeError) as error:
-        raise Unavailable(f"{ENV}={named!r} does not answer: {error}") from None
+    except (ValueError, RuntimeError, subprocess.TimeoutExpired) as error:
+        shown = re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)", "password=…", named)
+        raise Unavailable(f"{ENV}={shown!r} does not answer: {error}") from None
     yield server
 
 
