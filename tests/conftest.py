@@ -98,3 +98,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if isinstance(item, pytest.Function) and not item.get_closest_marker("slow") and _slow(item):
             item.add_marker(pytest.mark.slow)
+
+
+# A real PostgreSQL for the tests that need one (DuckLake catalog, Dagster storage): `postgres_dsn` (session),
+# `postgres_database` and `lake_catalog` (a new empty database per test); see tests/postgres.py.
+from tests.postgres import lake_catalog, postgres_database, postgres_dsn, postgres_server_for_tests  # noqa: E402, F401
