@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipelines import settings
 from pipelines.sql import Limits, UsageError, print_query, print_tables
-from warehouse.connection import Warehouse, locate, shown
+from warehouse.connection import Warehouse, concurrent_writers, locate, shown
 
 WAREHOUSE_HELP = (
     "warehouse: a DuckDB file or a DuckLake catalog, ducklake:postgres:… (default: $ICCS_WAREHOUSE or "
@@ -28,6 +28,13 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iccs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -36,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="sources YAML (default: the synthetic demo, generated if absent)")
     run.add_argument("--source", action="append", help="load only this source (repeatable)")
     run.add_argument("--no-reports", action="store_true", help="stop after the warehouse")
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(os.environ.get("ICCS_WORKERS", "1")),
+        help="load up to N files at once, each in a process of its own (a DuckLake warehouse; a DuckDB file has "
+        "one writer and loads one file at a time) (default: $ICCS_WORKERS or 1)",
+    )
     _output_options(run)
 
     codes = sub.add_parser("codes", help="show the ICCS v1.0 tree, a category and its children, or search labels")
@@ -114,8 +128,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = args.config or settings.config_path()
     warehouse = args.warehouse or settings.warehouse_path()
     reports_dir = args.reports or settings.reports_path()
+    if args.workers > 1 and not concurrent_writers(warehouse):
+        print(
+            f"iccs: note: {shown(warehouse)} is a DuckDB file, which one process writes at a time: its files load one "
+            "after another (--workers loads several at once into a DuckLake warehouse)",
+            file=sys.stderr,
+        )
     try:
-        result = run_pipeline(config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source)
+        result = run_pipeline(
+            config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source, workers=args.workers
+        )
     except PipelineError as exc:
         return _fail(str(exc))
     units = _aggregate_units(result.warehouse, [s.source for s in result.sources if s.run_id])

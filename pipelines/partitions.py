@@ -36,6 +36,16 @@ def source_files(config: PipelineConfig, src: SourceConfig) -> dict[str, Path]:
     return {file_key(config, src, path): path.resolve() for path in src.paths()}
 
 
+# The run tag naming a landed file's source: a deployment limits runs per value of it to one at a time
+# (pipelines/deploy/dagster.yaml), because the cross-file duplicate rule reads the source's other files.
+SOURCE_TAG = "iccs/source"
+
+
+def source_of(key: str) -> str:
+    """The source a partition key belongs to (keys are ``<source>/<path>``)."""
+    return key.split("/", 1)[0]
+
+
 def all_files(config: PipelineConfig) -> dict[str, Path]:
     return {key: path for src in config.sources.values() for key, path in source_files(config, src).items()}
 

@@ -10,8 +10,10 @@ sets it); without it an ephemeral instance keeps the run cheap.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +25,9 @@ from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
 from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
-from schemas.source_config import load_config
-from warehouse.connection import Warehouse, WarehouseBusyError, connect
-from warehouse.load import FILE_MATCH, file_params
+from schemas.source_config import PipelineConfig, load_config
+from warehouse.connection import Warehouse, WarehouseBusyError, concurrent_writers, connect
+from warehouse.load import FILE_MATCH, cross_file_ids, file_params
 
 # Bad input, bad configuration, an unreadable or locked file: told in one line. Anything else is a bug and keeps
 # its traceback.
@@ -147,13 +149,19 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[
 
 
 def run_pipeline(
-    config: Path, warehouse: Warehouse, reports_dir: Path, with_reports: bool = True, only: Sequence[str] | None = None
+    config: Path,
+    warehouse: Warehouse,
+    reports_dir: Path,
+    with_reports: bool = True,
+    only: Sequence[str] | None = None,
+    workers: int = 1,
 ) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
     Each file is its own sources_job run, so one bad file does not stop the others; each run first removes the
     rows of its source's files that no longer match the source's pattern, so the warehouse mirrors the landing
-    folders and a renamed file's records are not judged against its old rows.
+    folders and a renamed file's records are not judged against its old rows. On a warehouse that takes several
+    writers (a lake), up to ``workers`` runs go at once, each in a process of its own.
     """
     pipeline_config = load_config(config)
     names = sorted(pipeline_config.sources)
@@ -170,6 +178,7 @@ def run_pipeline(
     except EXPECTED_ERRORS as exc:
         errors.append(f"reference: {_error_text(exc)}")
     results: list[SourceResult] = []
+    landed: list[tuple[str, str, Path]] = []
     for name in [] if errors else (only or names):
         files = source_files(pipeline_config, pipeline_config.sources[name])
         if not files:
@@ -186,7 +195,11 @@ def run_pipeline(
         instance.add_dynamic_partitions(
             LANDED_FILES.name, sorted(set(files) - set(instance.get_dynamic_partitions(LANDED_FILES.name)))
         )
-        results += [_run_file(defs, instance, name, key, path) for key, path in files.items()]
+        landed += [(name, key, path) for key, path in files.items()]
+    if workers > 1 and concurrent_writers(warehouse) and len(landed) > 1:
+        results += _run_files_in_parallel(config, warehouse, reports_dir, _batches(pipeline_config, landed), workers)
+    else:
+        results += [_run_file(defs, instance, name, key, path) for name, key, path in landed]
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
     if any(r.run_id for r in results) and not errors:
@@ -226,6 +239,53 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
         warnings=warnings,
         mapped_share=float(mapped[0]) if mapped else 0.0,
     )
+
+
+# The definitions and instance of a worker process (``_run_files_in_parallel``), made once per process.
+_worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
+
+
+def _start_worker(config: Path, warehouse: Warehouse, reports_dir: Path) -> None:
+    global _worker
+    _worker = (build_definitions(config, warehouse, reports_dir), _instance())
+
+
+def _run_in_worker(batch: list[tuple[str, str, Path]]) -> list[SourceResult]:
+    assert _worker is not None, "a worker process starts with _start_worker"
+    defs, instance = _worker
+    results = []
+    for name, key, path in batch:
+        if key not in instance.get_dynamic_partitions(LANDED_FILES.name):  # an ephemeral instance of this process
+            instance.add_dynamic_partitions(LANDED_FILES.name, [key])
+        results.append(_run_file(defs, instance, name, key, path))
+    return results
+
+
+def _batches(config: PipelineConfig, landed: list[tuple[str, str, Path]]) -> list[list[tuple[str, str, Path]]]:
+    """The files grouped into what may load at once: every file alone, except that the files of a source whose
+    record ids mean something across files load one after another (each load reads the others' ids)."""
+    batches: dict[str, list[tuple[str, str, Path]]] = {}
+    for item in landed:
+        name, key, _ = item
+        batches.setdefault(name if cross_file_ids(config.sources[name]) else key, []).append(item)
+    return list(batches.values())
+
+
+def _run_files_in_parallel(
+    config: Path, warehouse: Warehouse, reports_dir: Path, batches: list[list[tuple[str, str, Path]]], workers: int
+) -> list[SourceResult]:
+    """The batches' sources_job runs, up to ``workers`` batches at once, each in a worker process (started fresh:
+    Dagster and DuckDB do not survive a fork); results in the order of the batches. With ``DAGSTER_HOME`` set,
+    every run is recorded in that instance as a serial run's is."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(batches)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(config, warehouse, reports_dir),
+    ) as pool:
+        futures = [pool.submit(_run_in_worker, batch) for batch in batches]
+        return [result for future in futures for result in future.result()]
 
 
 def _fill_from_warehouse(warehouse: Warehouse, results: list[SourceResult]) -> None:

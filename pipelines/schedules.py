@@ -7,7 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import REPORTS_JOB, SOURCES_JOB
-from pipelines.partitions import LANDED_FILES, all_files
+from pipelines.partitions import LANDED_FILES, SOURCE_TAG, all_files, source_of
 from pipelines.resources import SourcesConfig
 
 
@@ -24,7 +24,10 @@ def monthly_all_sources(context: dg.ScheduleEvaluationContext, sources: SourcesC
     if new:
         context.instance.add_dynamic_partitions(LANDED_FILES.name, new)
     scheduled = context.scheduled_execution_time.strftime("%Y-%m")
-    return [dg.RunRequest(partition_key=key, run_key=f"{key}@{scheduled}") for key in sorted(files)]
+    return [
+        dg.RunRequest(partition_key=key, run_key=f"{key}@{scheduled}", tags={SOURCE_TAG: source_of(key)})
+        for key in sorted(files)
+    ]
 
 
 daily_reports = dg.ScheduleDefinition(

@@ -32,7 +32,7 @@ from pipelines.jobs import (
     reports_job,
     sources_job,
 )
-from pipelines.partitions import LANDED_FILES, all_files
+from pipelines.partitions import LANDED_FILES, SOURCE_TAG, all_files, source_of
 from pipelines.resources import SourcesConfig, WarehouseResource
 from warehouse.connection import Warehouse, exists, locate
 
@@ -109,7 +109,11 @@ def landing_sensor(
     # already keeps an unchanged file from triggering anything; a request repeated after a failed tick only
     # reloads the file, which replaces its own rows.
     requests = [
-        dg.RunRequest(job_name=SOURCES_JOB, partition_key=key, tags={"iccs/content_sha256": digest})
+        dg.RunRequest(
+            job_name=SOURCES_JOB,
+            partition_key=key,
+            tags={"iccs/content_sha256": digest, SOURCE_TAG: source_of(key)},
+        )
         for key, digest in changed
     ]
     if gone:  # no run key: the same set of files may leave again later (renamed back and forth)

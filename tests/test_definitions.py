@@ -42,7 +42,7 @@ def test_every_writer_shares_one_pool_and_the_facts_carry_their_contracts(tmp_pa
     writers = [
         graph.get(dg.AssetKey(name)) for name in ("iccs_reference", "population", "source_facts", "landing_mirror")
     ]
-    assert {node.pools and tuple(node.pools) for node in writers} == {("duckdb_writer",)}
+    assert {node.pools and tuple(node.pools) for node in writers} == {("iccs_writer",)}
     checks = {key.name for key in graph.asset_check_keys}
     assert checks >= {
         "records_conserved",

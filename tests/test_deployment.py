@@ -20,11 +20,11 @@ from dagster._core.remote_representation.code_location import InProcessCodeLocat
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 
+from pipelines.assets.reference import WRITER_POOL
 from tests.conftest import ROOT
 from tests.postgres import Server, parse_conninfo
 
 DEPLOY = ROOT / "pipelines" / "deploy"
-WRITER_POOL = "iccs_writer"
 
 
 def _load(name: str) -> dict:

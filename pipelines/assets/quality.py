@@ -10,6 +10,7 @@ import json
 
 import dagster as dg
 
+from pipelines.assets.reference import WRITER_POOL
 from pipelines.assets.sources import FACTS
 from pipelines.resources import SourcesConfig, WarehouseResource
 from warehouse import coverage, totals
@@ -42,7 +43,7 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
     key=QUALITY,
     group_name="quality",
     deps=[FACTS],
-    pool="duckdb_writer",
+    pool=WRITER_POOL,
     kinds={"duckdb"},
     check_specs=[
         dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)

@@ -8,7 +8,7 @@ from warehouse.ddl import ensure_schema
 from warehouse.population import load_population, rejected_population
 from warehouse.reference import load_classification
 
-WRITER_POOL = "duckdb_writer"
+WRITER_POOL = "iccs_writer"
 
 
 @dg.asset(

@@ -138,6 +138,17 @@ def load_landed(
     return loaded, checks, reloaded
 
 
+def recheck(
+    con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, path: Path, run_id: str
+) -> list[str]:
+    """After ``path``'s load committed: reload, in one transaction, the files whose cross-file duplicates are wrong
+    now. None in a lone run (the load settled them); on a lake, a file of the same source another process
+    committed while this one loaded (a deployment runs one load per source at a time, but two machines may
+    overlap) may hold an id this file also loaded: whichever load commits last finds and settles it."""
+    with transaction(con):
+        return reevaluate(con, config, name, [str(path)], run_id)
+
+
 def mirror_source(
     con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, keep: list[str], run_id: str
 ) -> list[str]:
@@ -264,6 +275,7 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         loaded, checks, reloaded = retrying(
             lambda: load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows, started), str(path)
         )
+        reloaded += retrying(lambda: recheck(con, config, src.name, path, context.run.run_id), str(path))
     context.log.info(
         f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
         f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}; "
