@@ -90,7 +90,7 @@ LEFT JOIN v_population p ON p.country = o.country AND p.year = o.year AND p.area
 GROUP BY s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year;
 
 CREATE OR REPLACE VIEW v_quarantine_summary AS
-SELECT source, reason, count(*) AS records, count(DISTINCT file) AS files, any_value(detail) AS example
+SELECT source, reason, count(*) AS records, count(DISTINCT file) AS files, min(detail) AS example
 FROM quarantine GROUP BY ALL;
 
 CREATE OR REPLACE VIEW v_latest_runs AS
