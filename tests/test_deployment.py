@@ -21,6 +21,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 
 from pipelines.assets.reference import WRITER_POOL
+from pipelines.partitions import SOURCE_TAG
 from tests.conftest import ROOT
 from tests.postgres import Server, parse_conninfo
 
@@ -71,6 +72,11 @@ def test_the_instance_keeps_runs_events_and_pool_limits_in_postgres(
         ]
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         queue = instance.get_concurrency_config().run_queue_config
+        # one load per source at a time, by the tag the sensor and the schedule put on each run
+        assert queue is not None and [(limit["key"], limit["limit"]) for limit in queue.tag_concurrency_limits] == [
+            (SOURCE_TAG, 1)
+        ]
+        assert queue.tag_concurrency_limits[0]["value"] == {"applyLimitPerUniqueValue": True}
         assert queue is not None and queue.max_concurrent_runs == settings["runs"]["max_concurrent_runs"] > 0
         assert instance.get_concurrency_config().pool_config.default_pool_limit == settings["pools"]["default_limit"]
         assert instance.telemetry_enabled is False

@@ -260,3 +260,22 @@ def test_iccs_sql_on_a_lake_reads_the_lake_and_nothing_else(lake: str, tmp_path:
     assert not (tmp_path / "out.csv").exists()
     written = sql("DELETE FROM offences")
     assert written.returncode != 0 and "read-only" in written.stderr
+
+
+def test_a_lake_in_an_object_store_names_the_extension_package_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data in s3:// needs DuckDB's httpfs extension: loaded from its PyPI package, never downloaded; where it is
+    not installed, one line names the package (no server is reached before that)."""
+    from warehouse import lake
+
+    probe = duckdb.connect()
+    try:
+        probe.execute("LOAD httpfs")
+        pytest.skip("httpfs is installed here: nothing is missing to name")
+    except duckdb.Error:
+        pass
+    if lake._packaged("httpfs") is not None:
+        pytest.skip("duckdb-extension-httpfs is installed here: nothing is missing to name")
+    monkeypatch.setenv("ICCS_LAKE_DATA", "s3://bucket/iccs/")
+    with pytest.raises(duckdb.IOException, match=r"install the package duckdb-extension-httpfs==1\.5\.5$") as raised:
+        connect("ducklake:postgres:dbname=iccs host=127.0.0.1 password=secret")
+    assert "password=***" in str(raised.value) and "secret" not in str(raised.value)

@@ -14,7 +14,7 @@ import duckdb
 from pipelines.assets.reference import iccs_reference
 from pipelines.assets.sources import FACTS, landed_file
 from pipelines.definitions import build_definitions
-from pipelines.partitions import LANDED_FILES
+from pipelines.partitions import LANDED_FILES, SOURCE_TAG
 from pipelines.schedules import monthly_all_sources
 from pipelines.sensors import landing_sensor, reports_sensor
 
@@ -149,6 +149,7 @@ def test_the_monthly_schedule_prunes_the_files_that_left(tmp_path: Path) -> None
             assert [r.partition_key for r in requests] == (
                 ["s/landing/a.csv", "s/landing/b.csv"] if month == 1 else ["s/landing/b.csv"]
             )
+            assert {r.tags[SOURCE_TAG] for r in requests} == {"s"}  # a deployment runs one load per source at once
             for request in requests:
                 _run(defs, instance, request, "sources_job")
     assert _loaded(warehouse) == [("b.csv", "r1"), ("b.csv", "r2")]
@@ -175,9 +176,9 @@ def test_the_daemon_path_loads_the_reference_first_prunes_and_ends_with_fresh_re
         _run(defs, instance, requests[0])
 
         requests, cursor = _landing_tick(defs, instance, cursor)
-        assert [(r.job_name, r.partition_key) for r in requests] == [
-            ("sources_job", "s/landing/a.csv"),
-            ("sources_job", "s/landing/b.csv"),
+        assert [(r.job_name, r.partition_key, r.tags[SOURCE_TAG]) for r in requests] == [
+            ("sources_job", "s/landing/a.csv", "s"),
+            ("sources_job", "s/landing/b.csv", "s"),
         ]
         for request in requests:
             _run(defs, instance, request)

@@ -41,9 +41,15 @@ def shown(target: str | Path) -> str:
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", str(target), flags=re.IGNORECASE)
 
 
-def _extensions(target: str) -> list[str]:
+# Data paths DuckDB reads through the httpfs extension (S3 and its kin, Google Cloud Storage, plain HTTP).
+_OBJECT_STORES = ("s3://", "s3a://", "s3n://", "r2://", "gs://", "gcs://", "http://", "https://")
+
+
+def _extensions(target: str, data: str | None) -> list[str]:
+    """The extensions a lake needs: ducklake, its catalog's database, and httpfs for data in an object store."""
     kind = target[len(PREFIX) :].split(":", 1)[0]
-    return ["ducklake", *([kind] if kind in ("postgres", "sqlite") else [])]
+    remote = data is not None and data.lower().startswith(_OBJECT_STORES)
+    return ["ducklake", *([kind] if kind in ("postgres", "sqlite") else []), *(["httpfs"] if remote else [])]
 
 
 def _packaged(name: str) -> Path | None:
@@ -77,7 +83,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None:
     """Load the extensions and attach the lake as the connection's default database."""
-    for name in _extensions(target):
+    data = os.environ.get(DATA_ENV)
+    for name in _extensions(target, data):
         try:
             _load(con, name)
         except duckdb.Error as exc:
@@ -86,7 +93,6 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
                 f"install the package duckdb-extension-{name}=={duckdb.__version__}"
             ) from None
     options = []
-    data = os.environ.get(DATA_ENV)
     if data:
         options.append(f"DATA_PATH {_literal(data)}")
     if read_only:
