@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,7 +286,22 @@ def _run_files_in_parallel(
         initargs=(config, warehouse, reports_dir),
     ) as pool:
         futures = [pool.submit(_run_in_worker, batch) for batch in batches]
-        return [result for future in futures for result in future.result()]
+        results: list[SourceResult] = []
+        for batch, future in zip(batches, futures, strict=True):
+            try:
+                results += future.result()
+            except BrokenProcessPool:  # a worker was killed (out of memory, a signal): its files are not loaded
+                results += [
+                    SourceResult(
+                        source=name,
+                        file=str(path),
+                        run_id="",
+                        error=f"{path}: the worker process loading it died (killed, or out of memory?); its "
+                        "transaction was rolled back: run again, with fewer --workers if memory is short",
+                    )
+                    for name, _, path in batch
+                ]
+        return results
 
 
 def _fill_from_warehouse(warehouse: Warehouse, results: list[SourceResult]) -> None:

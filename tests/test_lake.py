@@ -5,6 +5,7 @@ commit that lost to another writer's. Skipped where no PostgreSQL can be had (te
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -279,3 +280,45 @@ def test_a_lake_in_an_object_store_names_the_extension_package_it_needs(monkeypa
     with pytest.raises(duckdb.IOException, match=r"install the package duckdb-extension-httpfs==1\.5\.5$") as raised:
         connect("ducklake:postgres:dbname=iccs host=127.0.0.1 password=secret")
     assert "password=***" in str(raised.value) and "secret" not in str(raised.value)
+
+
+def _children(pid: int) -> list[tuple[int, float]]:
+    """The child processes of ``pid`` with the CPU seconds each has used (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(stat.parent.name), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
+    return found
+
+
+def test_a_worker_killed_mid_load_loses_nothing_and_is_told_in_one_line(lake: str, tmp_path: Path) -> None:
+    """SIGKILL one of two load workers while it loads: its files are reported in one line each (no traceback), its
+    open transaction never commits (every file in the lake is whole), and a second run loads what is missing."""
+    config = _two_sources(tmp_path / "data", 40_000)
+    assert run_pipeline(MINI_CONFIG, lake, tmp_path / "r0", with_reports=False).ok
+    env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
+    command = [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--workers", "2", "--no-reports"]
+    load = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None and time.monotonic() < deadline and load.poll() is None:
+        workers = [pid for pid, seconds in _children(load.pid) if seconds > 3.0]  # past their imports: loading
+        victim = workers[0] if len(workers) >= 2 else None
+        time.sleep(0.2)
+    assert victim is not None, "no two busy workers seen"
+    os.kill(victim, signal.SIGKILL)
+    output = load.communicate(timeout=600)[0]
+    assert load.returncode != 0 and "Traceback" not in output, output
+    died = [line for line in output.splitlines() if "the worker process loading it died" in line]
+    assert died, output
+    with connect(lake, read_only=True) as con:
+        assert con.execute(_WHOLE_FILES).fetchone()[0] == 0
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with connect(lake, read_only=True) as con:
+        broken, files = con.execute(_WHOLE_FILES).fetchone()
+        assert broken == 0 and files == 2 + 6  # mini_police's two files and the six of north and south

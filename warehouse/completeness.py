@@ -22,6 +22,7 @@ import pandas as pd
 
 from warehouse import completeness_sql as sql
 from warehouse import coverage as windows
+from warehouse.ddl import ensure_schema
 from warehouse.transaction import transaction
 
 SEVERITY = "warn"
@@ -214,7 +215,7 @@ def _examples(frame: pd.DataFrame, columns: list[str], limit: int = 10) -> list[
 
 def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | None = None) -> None:
     """Replace the source's rows of ``completeness`` and ``series_breaks`` (in one transaction)."""
-    ensure_tables(con)
+    ensure_schema(con)
     is_monthly = monthly(con, source)
     run = min_run if min_run is not None else (3 if is_monthly else 2)
     with transaction(con):

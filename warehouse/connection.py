@@ -165,6 +165,14 @@ def _lake_scratch() -> Path:
     return Path(tempfile.gettempdir()) / f"iccs-lake.tmp-{os.getpid()}"
 
 
+def _clean_lake_spills() -> None:
+    """Remove the spill folders of lake connections whose process no longer runs."""
+    for folder in Path(tempfile.gettempdir()).glob("iccs-lake*.tmp-*"):
+        pid = folder.name.rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -389,6 +397,7 @@ def _connect_lake(
         config: dict[str, object] = {"temp_directory": str(spill_dir(target)), **settings}
     else:
         config = {**CONNECTION_CONFIG, "temp_directory": str(_lake_scratch())}
+    _clean_lake_spills()
     con = duckdb.connect(config=config)
     try:
         lake.attach(con, target, read_only)

@@ -47,6 +47,7 @@ from collections.abc import Mapping
 import duckdb
 
 from schemas.coverage import parse_bound
+from warehouse.ddl import ensure_schema
 from warehouse.transaction import transaction
 
 DENSE_SHARE = 0.10
@@ -234,7 +235,7 @@ def compute(
     ``configured`` maps a source to its configured (from, to) bounds ('YYYY' or 'YYYY-MM'); an open bound is
     the data's first or last period. Other sources get the inferred window. One transaction: a reader never
     sees a half-written table."""
-    ensure_tables(con)
+    ensure_schema(con)
     rows = [(source, bounds[0], bounds[1]) for source, bounds in (configured or {}).items() if bounds]
     with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _inferred AS {inferred_sql()}")

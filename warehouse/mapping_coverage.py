@@ -21,6 +21,7 @@ import pandas as pd
 import iccs
 from iccs.matching import suggest
 from warehouse.classify import records_table
+from warehouse.ddl import ensure_schema
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS mapping_coverage (
@@ -221,7 +222,7 @@ def table_coverage(name: str, frame: pd.DataFrame) -> Coverage:
 
 def write_coverage(con: duckdb.DuckDBPyConnection, cov: Coverage) -> None:
     """Replace the source's rows of mapping_coverage and mapping_coverage_codes."""
-    ensure_tables(con)
+    ensure_schema(con)
     summary = cov.summary()
     con.execute("DELETE FROM mapping_coverage WHERE source = ?", [cov.source])
     con.execute("DELETE FROM mapping_coverage_codes WHERE source = ?", [cov.source])

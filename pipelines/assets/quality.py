@@ -14,7 +14,8 @@ from pipelines.assets.reference import WRITER_POOL
 from pipelines.assets.sources import FACTS
 from pipelines.resources import SourcesConfig, WarehouseResource
 from warehouse import coverage, totals
-from warehouse.completeness import FINDINGS, Finding, assess_source, ensure_tables
+from warehouse.completeness import FINDINGS, Finding, assess_source
+from warehouse.ddl import ensure_schema
 
 QUALITY = dg.AssetKey("data_quality")
 
@@ -55,7 +56,7 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
 def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
     configured = {name: src.coverage for name, src in sources.load().sources.items()}
     with duckdb.get_connection() as con:
-        ensure_tables(con)
+        ensure_schema(con)
         coverage.compute(con, configured)
         outside = con.execute("SELECT coalesce(sum(records_before + records_after), 0) FROM v_coverage").fetchall()
         names = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]

@@ -271,7 +271,9 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         )
 
         _stop_unless(mapped_check, context.partition_key)
-        retrying(lambda: register_source(con, src, str(config.path)), f"{config.path}: source {src.name}")
+        # as configured (its files pattern), not as narrowed to this file: the row changes only with the configuration
+        configured = config.sources[src.name]
+        retrying(lambda: register_source(con, configured, str(config.path)), f"{config.path}: source {src.name}")
         loaded, checks, reloaded = retrying(
             lambda: load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows, started), str(path)
         )
