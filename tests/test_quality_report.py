@@ -169,7 +169,10 @@ def test_excluded_codes_are_told_apart_from_unmapped_ones_and_show_their_code(tm
             ('alpha_police', 'a.csv', 9, 'unmapped_offence', 'offence: national code ''Q1'' is not in alpha.csv',
              '{"offence": "Q1"}', 'r')
         """)
-        ensure_schema(con)  # as the next run does: rows written without national_code and exclusion get them
+        # Such rows come with a warehouse last brought up by older code (no fingerprint of this code's tables): the
+        # next run's ensure_schema fills them in.
+        con.execute("DELETE FROM warehouse_schema")
+        ensure_schema(con)
         html = render_quality(con, tmp_path / "reports").read_text(encoding="utf-8")
     finally:
         con.close()

@@ -239,8 +239,9 @@ _NO_SPACE = "no space left on device"
 
 
 def _give_back(path: Path) -> None:
-    """After a step failed for lack of disk: drop the scratch tables (schema ``staging``, rebuilt by every load)
-    and checkpoint, so DuckDB reuses or cuts off the blocks the failed step filled and the next run has room.
+    """After a step failed for lack of disk: checkpoint, and drop the scratch tables a warehouse written before they
+    moved to temp may still hold (schema ``staging``), so DuckDB reuses or cuts off the blocks they took and the
+    next run has room.
 
     A checkpoint comes first: the failure can leave a WAL of an earlier committed step and no free byte beside it,
     so that even the few hundred bytes of WAL the DROP needs cannot be written and the file stays grown (seen with
