@@ -22,6 +22,10 @@ the national figure and the evidence behind it:
 - ``v_total_coverage``: per source and year, how far the sum of the areas is from the national total.
 - ``nested_shortfalls``: cells of a ``nested_totals`` source whose published sub-categories exceed the published
   total (the remainder was stored as 0): the evidence for the WARN check and quality.html.
+- ``loaded_records``: per source, file and period, the input records loaded (incident records, or the table cells
+  of an aggregate source, before cells of the same area, code and period are summed into one ``offence_counts``
+  row): what ``v_coverage`` counts as records inside, before and after a window, so that they add up to the
+  ``runs.records_loaded`` that the run summary and the pages give.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ CREATE TABLE IF NOT EXISTS total_areas (source VARCHAR NOT NULL, area VARCHAR NO
 CREATE TABLE IF NOT EXISTS nested_shortfalls (
     source VARCHAR NOT NULL, file VARCHAR, country VARCHAR, area VARCHAR, year INTEGER, month INTEGER,
     national_code VARCHAR, published DOUBLE, parts DOUBLE, children VARCHAR);
+CREATE TABLE IF NOT EXISTS loaded_records (
+    source VARCHAR NOT NULL, file VARCHAR, unit VARCHAR NOT NULL, year INTEGER NOT NULL, month INTEGER,
+    records BIGINT NOT NULL);
 """
 
 VIEWS = f"""
@@ -143,6 +150,9 @@ COMMENTS: dict[str, str] = {
     "total_areas": "per source: the area declared as its national total (total_area); its rows have area NULL",
     "nested_shortfalls": "nested_totals cells whose published sub-categories exceed the published total "
     "(remainder stored as 0): published total vs sum of parts",
+    "loaded_records": "per source, file, unit, year and month (NULL for annual data): the input records loaded "
+    "(incident records, or table cells of an aggregate source before equal cells are summed into one "
+    "offence_counts row); a file no longer in offence_counts was pruned and is not counted",
     "v_total_areas": "per source, country and unit: the national total area, declared or detected (an area equal "
     "to the sum of the others), with the evidence",
     "v_national_counts": "the national figure per source, offence and period: the total row where the source has "
@@ -178,12 +188,21 @@ def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:
 
 
 def record_load(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, batch: str, where: str) -> None:
-    """After a file's counts are stored: its declared total area and its nested-total shortfalls."""
+    """After a file's counts are stored: its declared total area, its records loaded per period and its
+    nested-total shortfalls."""
     declare(con, src)
     # The file's own rows or, for a zip archive, its members' ('x.zip/a.csv'), as ``warehouse.load.FILE_MATCH``.
+    for table in ("nested_shortfalls", "loaded_records"):
+        con.execute(
+            f"DELETE FROM {table} WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
+            [src.name, file, file],
+        )
+    month = "month(occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     con.execute(
-        "DELETE FROM nested_shortfalls WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
-        [src.name, file, file],
+        f"""
+        INSERT INTO loaded_records (source, file, unit, year, month, records)
+        SELECT ?, file, ?, year(occurred_on), {month}, count(*) FROM {batch} WHERE {where} GROUP BY 2, 4, 5""",
+        [src.name, src.unit],
     )
     if src.nested_totals:
         con.execute(

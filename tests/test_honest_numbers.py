@@ -1,0 +1,59 @@
+"""Numbers that can be quoted: what a column or a sentence says it counts is what it counts (found by running the
+product on real sources: Mexico SESNSP, Eurostat crim_off_cat, UNODC homicide)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.runner import run_pipeline
+from warehouse.connection import connect
+
+
+def _by_sex_table(folder: Path) -> Path:
+    """An annual region x offence x sex table (SESNSP's shape): each cell published once per sex, so two input
+    cells make one offence_counts row (same area, code and year). One stray old year before the window."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"year": y, "offence": code, "region": region, "sex": sex, "count": 50 + y - 2019 + len(sex)}
+        for y in range(2019, 2024)
+        for code in ("ROB", "THF")
+        for region in ("North", "South", "East")
+        for sex in ("Hombre", "Mujer")
+    ]
+    rows += [{"year": 2012, "offence": "ROB", "region": "North", "sex": sex, "count": 1} for sex in ("Hombre", "Mujer")]
+    pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+    (folder / "correspondence.csv").write_text(
+        "national_code,national_label,iccs_code\nROB,robbery,0401\nTHF,theft,0502\n", encoding="utf-8"
+    )
+    (folder / "sources.yaml").write_text(
+        """description: synthetic table by sex (test fixture)
+sources:
+  bysex:
+    country: XTS
+    level: aggregate
+    unit: victims
+    files: table.csv
+    columns: {date: year, offence: offence, area: region, count: count}
+    date_format: "%Y"
+    correspondence: correspondence.csv
+""",
+        encoding="utf-8",
+    )
+    return folder / "sources.yaml"
+
+
+def test_coverage_counts_the_cells_loaded_not_the_offence_counts_rows_they_were_summed_into(tmp_path: Path) -> None:
+    result = run_pipeline(_by_sex_table(tmp_path / "in"), tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
+    assert result.ok, result
+    with connect(result.warehouse, read_only=True) as con:
+        loaded, stored = con.execute(
+            "SELECT (SELECT sum(records_loaded) FROM v_latest_runs), (SELECT count(*) FROM offence_counts)"
+        ).fetchone()
+        assert (loaded, stored) == (62, 31)  # the trait: two cells per stored row
+        row = con.execute(
+            "SELECT records_inside, records_before, records_after, records_are, count_before FROM v_coverage"
+        ).fetchone()
+    assert row == (60.0, 2.0, 0.0, "cells", 2.0)
+    assert sum(row[:3]) == loaded  # the cells the run summary and the pages give
