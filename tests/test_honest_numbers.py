@@ -3,6 +3,8 @@ product on real sources: Mexico SESNSP, Eurostat crim_off_cat, UNODC homicide)."
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -57,3 +59,63 @@ def test_coverage_counts_the_cells_loaded_not_the_offence_counts_rows_they_were_
         ).fetchone()
     assert row == (60.0, 2.0, 0.0, "cells", 2.0)
     assert sum(row[:3]) == loaded  # the cells the run summary and the pages give
+
+
+def _homicide_table(folder: Path, hom: str = "partial") -> Path:
+    """National homicide victims by year under two national codes: HOM (murder and manslaughter together, which
+    the table marks `hom`) and FEM (femicide, full), both ICCS 0101, with a national population."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"year": y, "offence": "HOM", "count": 100 + y - 2019} for y in range(2019, 2024)]
+    rows += [{"year": y, "offence": "FEM", "count": 30} for y in range(2019, 2024)]
+    pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+    pd.DataFrame([{"country": "XTS", "year": y, "population": 1_000_000} for y in range(2019, 2024)]).to_csv(
+        folder / "population.csv", index=False
+    )
+    (folder / "correspondence.csv").write_text(
+        "national_code,national_label,iccs_code,correspondence,note\n"
+        f'HOM,murder and manslaughter,0101,{hom},"manslaughter would be 0103"\n'
+        "FEM,femicide,0101,full,\n",
+        encoding="utf-8",
+    )
+    (folder / "sources.yaml").write_text(
+        """description: synthetic homicide victims (test fixture)
+sources:
+  homicide:
+    country: XTS
+    level: aggregate
+    unit: victims
+    files: table.csv
+    columns: {date: year, offence: offence, count: count}
+    date_format: "%Y"
+    correspondence: correspondence.csv
+population:
+  files: population.csv
+""",
+        encoding="utf-8",
+    )
+    return folder / "sources.yaml"
+
+
+def test_a_homicide_figure_resting_on_a_partial_correspondence_says_so_where_it_is_shown(tmp_path: Path) -> None:
+    result = run_pipeline(_homicide_table(tmp_path / "in"), tmp_path / "w.duckdb", tmp_path / "r")
+    assert result.ok, result
+    with connect(result.warehouse, read_only=True) as con:
+        assert con.execute(
+            "SELECT year, count, partial_correspondence FROM v_sdg16 WHERE indicator = '16.1.1' AND year = 2023"
+        ).fetchall() == [(2023, 134.0, True)]
+        assert con.execute(
+            "SELECT national_code, bool_and(partial_correspondence) FROM v_national_counts GROUP BY 1 ORDER BY 1"
+        ).fetchall() == [("FEM", False), ("HOM", True)]
+    text = html.unescape(re.sub(r"<[^>]+>", " ", result.reports["sdg16"].read_text(encoding="utf-8")))
+    text = re.sub(r"\s+", " ", text)
+    assert "XTS: 13.40 victims per 100,000 in 2023. Partial correspondence: 104 of the 134 victims come from " in text
+    assert "national code(s) HOM of homicide, which its correspondence table marks as only partly" in text
+    assert "partial: HOM (104 of 134)" in text  # the table row of each year
+
+
+def test_a_full_correspondence_carries_no_caveat(tmp_path: Path) -> None:
+    result = run_pipeline(_homicide_table(tmp_path / "in", hom="full"), tmp_path / "w.duckdb", tmp_path / "r")
+    assert result.ok, result
+    with connect(result.warehouse, read_only=True) as con:
+        assert con.execute("SELECT bool_or(partial_correspondence) FROM v_sdg16").fetchall() == [(False,)]
+    assert "Partial correspondence" not in result.reports["sdg16"].read_text(encoding="utf-8")

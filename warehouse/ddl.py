@@ -72,8 +72,11 @@ WHERE r.level = 1 AND r.area IS NULL;
 CREATE OR REPLACE VIEW v_sdg16 AS
 -- A record counts towards an indicator when its own code is one of the indicator's codes (a record mapped to a
 -- coarser code than the indicator's never does): no roll-up, so nothing is counted twice.
+-- partial_correspondence: some of the count comes through a correspondence row marked 'partial' (a national
+-- category that only overlaps the ICCS one): quote it with that caveat.
 SELECT s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year, sum(o.count) AS count,
-       any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k
+       any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k,
+       bool_or(o.partial_correspondence) AS partial_correspondence
 FROM v_national_counts o
 JOIN sdg16_codes s ON s.iccs_code = o.iccs_code
 LEFT JOIN v_population p ON p.country = o.country AND p.year = o.year AND p.area IS NULL
@@ -141,7 +144,9 @@ COMMENTS: dict[str, str] = {
     "mapping_coverage": "per source or correspondence table: records and national codes mapped to ICCS",
     "mapping_coverage_codes": "unmapped or excluded national codes by volume, with candidate ICCS categories",
     "v_counts_by_section_year": "national counts and rates by ICCS section (level 1) and year, with labels",
-    "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit",
+    "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit; "
+    "partial_correspondence: some of the count comes through a correspondence row marked partial (the national "
+    "category only overlaps the ICCS one), so the figure is not strictly the indicator's",
     "v_quarantine_summary": "quarantined records by source and reason, with an example detail",
     "v_latest_runs": "the latest load of every landed file: records in, loaded, quarantined",
 }

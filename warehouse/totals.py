@@ -114,11 +114,27 @@ CREATE OR REPLACE VIEW v_national_counts AS
 WITH cells AS (
     SELECT *, bool_or(is_total) OVER (
         PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
-    FROM v_offence_count_roles)
-SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
-       CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
-FROM cells WHERE is_total = has_total
-GROUP BY source, country, iccs_code, national_code, year, month, unit, stage;
+    FROM v_offence_count_roles),
+national AS (
+    SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
+           CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
+    FROM cells WHERE is_total = has_total
+    GROUP BY source, country, iccs_code, national_code, year, month, unit, stage),
+links AS (
+    -- the correspondence rows valid in a year, per source, ICCS code and national code
+    SELECT n.source, n.iccs_code, n.national_code, n.year, r.national_code AS row_code,
+           r.correspondence = 'partial' AS partial
+    FROM (SELECT DISTINCT source, iccs_code, national_code, year FROM national) n
+    JOIN correspondence r ON r.source = n.source AND r.iccs_code = n.iccs_code
+     AND (r.valid_from IS NULL OR n.year >= year(r.valid_from)) AND (r.valid_to IS NULL OR n.year <= year(r.valid_to))),
+judged AS (
+    SELECT source, iccs_code, national_code, year,
+           coalesce(bool_or(partial) FILTER (row_code = national_code), bool_or(partial), false) AS partial
+    FROM links GROUP BY ALL)
+SELECT n.*, coalesce(j.partial, false) AS partial_correspondence
+FROM national n
+LEFT JOIN judged j ON j.source = n.source AND j.iccs_code = n.iccs_code
+ AND j.national_code IS NOT DISTINCT FROM n.national_code AND j.year = n.year;
 
 CREATE OR REPLACE VIEW v_area_counts AS
 SELECT * EXCLUDE (is_total) FROM v_offence_count_roles WHERE area IS NOT NULL AND NOT is_total;
@@ -156,7 +172,11 @@ COMMENTS: dict[str, str] = {
     "v_total_areas": "per source, country and unit: the national total area, declared or detected (an area equal "
     "to the sum of the others), with the evidence",
     "v_national_counts": "the national figure per source, offence and period: the total row where the source has "
-    "one, else the sum of its areas (basis total/areas); every national statistic uses it",
+    "one, else the sum of its areas (basis total/areas); every national statistic uses it. "
+    "partial_correspondence: the correspondence table marks the link of this national code to this ICCS code "
+    "'partial' (the national category and the ICCS category only overlap), or, where the record's offence text "
+    "is not itself a national code of the table (label or hierarchy matching), some row to this ICCS code is "
+    "partial: such a figure is not strictly the ICCS category",
     "v_area_counts": "offence_counts of real areas (never a national total row)",
     "v_population": "population with the row of a total area as the national population (area NULL)",
     "v_total_coverage": "per source and year where a national total exists: the sum of the areas as a share of it",
