@@ -119,3 +119,28 @@ def test_a_full_correspondence_carries_no_caveat(tmp_path: Path) -> None:
     with connect(result.warehouse, read_only=True) as con:
         assert con.execute("SELECT bool_or(partial_correspondence) FROM v_sdg16").fetchall() == [(False,)]
     assert "Partial correspondence" not in result.reports["sdg16"].read_text(encoding="utf-8")
+
+
+def _links(path: Path) -> set[str]:
+    return set(re.findall(r'href="([^"#?]+\.html)"', path.read_text(encoding="utf-8")))
+
+
+def test_a_quality_report_into_a_new_folder_links_only_pages_that_exist(tmp_path: Path) -> None:
+    import duckdb
+
+    from reports import build_reports
+    from warehouse.ddl import ensure_schema
+    from warehouse.reference import load_classification
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    out = tmp_path / "new"
+    written = build_reports(con, out, ["quality"])
+    assert set(written) == {"quality", "index"}
+    for name in ("quality.html", "index.html"):
+        links = _links(out / name)
+        assert links == {"quality.html", "index.html"}, (name, links)
+    # a full build into another new folder: the first page written links the pages written after it
+    written = build_reports(con, tmp_path / "all")
+    assert _links(written["trends"]) == {f"{kind}.html" for kind in written}
