@@ -144,3 +144,82 @@ def test_a_quality_report_into_a_new_folder_links_only_pages_that_exist(tmp_path
     # a full build into another new folder: the first page written links the pages written after it
     written = build_reports(con, tmp_path / "all")
     assert _links(written["trends"]) == {f"{kind}.html" for kind in written}
+
+
+def _part_of_a_country(folder: Path, population: list[dict]) -> Path:
+    """Homicide victims of XTS reported only for its region Northland (as UNODC's "England and Wales" configured
+    as GBR), with the given population rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([{"year": y, "region": "Northland", "offence": "HOM", "count": 89} for y in range(2019, 2024)]).to_csv(
+        folder / "table.csv", index=False
+    )
+    pd.DataFrame(population).to_csv(folder / "population.csv", index=False)
+    (folder / "correspondence.csv").write_text(
+        "national_code,national_label,iccs_code\nHOM,homicide,0101\n", encoding="utf-8"
+    )
+    (folder / "sources.yaml").write_text(
+        """description: a country reported by one of its regions (test fixture)
+sources:
+  part:
+    country: XTS
+    level: aggregate
+    unit: victims
+    files: table.csv
+    columns: {date: year, offence: offence, area: region, count: count}
+    date_format: "%Y"
+    correspondence: correspondence.csv
+population:
+  files: population.csv
+""",
+        encoding="utf-8",
+    )
+    return folder / "sources.yaml"
+
+
+NATIONAL = [{"country": "XTS", "area": None, "year": y, "population": 1_000_000} for y in range(2019, 2024)]
+REGIONS = [
+    {"country": "XTS", "area": region, "year": y, "population": n}
+    for y in range(2019, 2024)
+    for region, n in (("Northland", 890_000), ("Southland", 110_000))
+]
+
+
+def _national_rates(result) -> list[tuple]:
+    with connect(result.warehouse, read_only=True) as con:
+        sdg = con.execute(
+            "SELECT population, rate_per_100k, population_basis FROM v_sdg16 WHERE indicator = '16.1.1' AND year = 2023"
+        ).fetchall()
+        rates = con.execute(
+            "SELECT population, rate_per_100k, population_basis FROM v_rates WHERE area IS NULL "
+            "AND iccs_code = '0101' AND year = 2023"
+        ).fetchall()
+    assert sdg == rates
+    return sdg
+
+
+def test_a_country_reported_only_by_a_part_of_it_gets_no_rate_over_the_whole_population(tmp_path: Path) -> None:
+    result = run_pipeline(_part_of_a_country(tmp_path / "in", NATIONAL), tmp_path / "w.duckdb", tmp_path / "r")
+    assert result.ok, result
+    assert _national_rates(result) == [(None, None, "none")]  # was 8.9 per 100,000 over the whole country
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", result.reports["sdg16"].read_text())))
+    assert "XTS: 89 victims in 2023; no rate: the figure adds up areas without a population (Northland)" in text
+    assert "8.90" not in text
+
+
+def test_a_part_of_a_country_is_divided_by_its_own_population_where_it_is_known(tmp_path: Path) -> None:
+    config = _part_of_a_country(tmp_path / "in", NATIONAL + REGIONS)
+    result = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r")
+    assert result.ok, result
+    assert _national_rates(result) == [(890_000.0, 10.0, "areas")]
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", result.reports["sdg16"].read_text())))
+    assert "XTS: 10.00 victims per 100,000 (of the population of the source's areas only, not the whole" in text
+
+
+def test_areas_that_make_up_the_country_are_divided_by_its_population(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    config = _part_of_a_country(folder, NATIONAL + REGIONS)
+    table = pd.read_csv(folder / "table.csv")
+    pd.concat([table, table.assign(region="Southland", count=11)]).to_csv(folder / "table.csv", index=False)
+    result = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r", with_reports=False)
+    assert result.ok, result
+    assert _national_rates(result) == [(1_000_000.0, 10.0, "country")]

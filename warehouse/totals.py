@@ -19,6 +19,11 @@ the national figure and the evidence behind it:
   national consumer reads it (``v_counts``, ``v_rates``, ``v_sdg16``, the trend and SDG 16 queries).
 - ``v_area_counts``: the rows of real areas (never a total area).
 - ``v_population``: the population table with the row of a total area as the national population.
+- ``v_national_population``: per source, country and year, the denominator of the national rates: the national
+  population where the national figure is the country's own (rows without an area, a total row) or sums every area
+  the population table knows for the country; the sum of its areas' populations where they are only some of them
+  (a source of one region's areas is not divided by the whole country); none where an area has no population and
+  nothing shows the areas make up the country (a source reporting only "England and Wales" as GBR).
 - ``v_total_coverage``: per source and year, how far the sum of the areas is from the national total.
 - ``nested_shortfalls``: cells of a ``nested_totals`` source whose published sub-categories exceed the published
   total (the remainder was stored as 0): the evidence for the WARN check and quality.html.
@@ -148,6 +153,35 @@ relabelled AS (
 SELECT country, area, year, population FROM relabelled
 QUALIFY row_number() OVER (PARTITION BY country, area, year ORDER BY from_total DESC) = 1;
 
+CREATE OR REPLACE VIEW v_national_population AS
+-- The denominator of a source's national rates: the population of the territory its national figure counts.
+WITH frames AS (
+    SELECT source, country, year, bool_or(is_total) AS has_total FROM v_offence_count_roles GROUP BY ALL),
+areas AS (
+    SELECT DISTINCT source, country, year, area FROM v_offence_count_roles WHERE area IS NOT NULL AND NOT is_total),
+known AS (  -- the areas the population table knows in a country and year
+    SELECT country, year, count(*) AS population_areas FROM v_population WHERE area IS NOT NULL GROUP BY ALL),
+area_population AS (
+    SELECT a.source, a.country, a.year, count(*) AS areas, count(p.population) AS areas_with_population,
+           sum(p.population) AS population,
+           string_agg(a.area, ', ' ORDER BY a.area) FILTER (p.population IS NULL) AS areas_without_population
+    FROM areas a LEFT JOIN v_population p ON p.country = a.country AND p.area = a.area AND p.year = a.year
+    GROUP BY ALL),
+judged AS (
+    SELECT f.source, f.country, f.year, a.areas, a.population AS areas_population, a.areas_without_population,
+           CASE WHEN f.has_total OR a.areas IS NULL THEN 'country'
+                WHEN a.areas_with_population = k.population_areas THEN 'country'
+                WHEN a.areas_with_population = a.areas THEN 'areas' ELSE 'none' END AS population_basis
+    FROM frames f
+    LEFT JOIN area_population a USING (source, country, year)
+    LEFT JOIN known k ON k.country = f.country AND k.year = f.year)
+SELECT j.source, j.country, j.year,
+       CASE j.population_basis WHEN 'country' THEN n.population WHEN 'areas' THEN j.areas_population END
+           AS population,
+       j.population_basis, coalesce(j.areas, 0) AS areas, j.areas_without_population
+FROM judged j
+LEFT JOIN v_population n ON n.country = j.country AND n.area IS NULL AND n.year = j.year;
+
 CREATE OR REPLACE VIEW v_total_coverage AS
 WITH cells AS (
     SELECT *, bool_or(is_total) OVER (
@@ -179,6 +213,13 @@ COMMENTS: dict[str, str] = {
     "partial: such a figure is not strictly the ICCS category",
     "v_area_counts": "offence_counts of real areas (never a national total row)",
     "v_population": "population with the row of a total area as the national population (area NULL)",
+    "v_national_population": "per source, country and year: the denominator of the source's national rates, "
+    "the population of the territory its national figure counts. population_basis 'country': the national "
+    "population, where the figure is the country's own (rows without an area, a total row) or its areas include "
+    "every area the population table knows for the country; 'areas': the sum of the populations of the source's "
+    "areas, where it covers only some of them (one region's small areas); 'none': no rate, because the figure "
+    "sums areas some of which have no population (areas_without_population) and the population table cannot "
+    "show they make up the country (England and Wales alone is not the United Kingdom)",
     "v_total_coverage": "per source and year where a national total exists: the sum of the areas as a share of it",
     "v_offence_count_roles": "offence_counts with is_total: whether the row is a national total row",
 }

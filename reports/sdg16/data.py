@@ -57,7 +57,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM {national} GROUP BY ALL)
         SELECT g.indicator, g.component, g.source, g.unit, g.stage, g.country, g.year,
                CASE WHEN y.count IS NOT NULL THEN y.count WHEN k.fill_zero THEN 0.0 END AS count,
-               t.all_recorded, p.population, g.months, k.monthly,
+               t.all_recorded, p.population, p.population_basis, p.areas_without_population, g.months, k.monthly,
                coalesce(k.monthly AND g.months < 12, false) AS partial,
                -- how much of the count comes through correspondence rows marked partial (v_national_counts)
                coalesce(y.partial_count > 0, false) AS partial_correspondence, y.partial_count, y.partial_codes
@@ -65,7 +65,7 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         JOIN kind k USING (source)
         LEFT JOIN yearly y USING (indicator, component, source, unit, stage, country, year)
         LEFT JOIN totals t USING (source, unit, stage, country, year)
-        LEFT JOIN v_population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
+        LEFT JOIN v_national_population p ON p.source = g.source AND p.country = g.country AND p.year = g.year
         ORDER BY ALL
         """
         ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
