@@ -287,3 +287,22 @@ def test_the_run_summary_prints_the_mapped_share_of_mapping_only(tmp_path: Path)
     with contextlib.redirect_stdout(out):
         main(["run", "--config", str(config), "--warehouse", str(tmp_path / "w.duckdb"), "--no-reports"])
     assert "mapped to ICCS 100.0% of what ICCS can place" in out.getvalue(), out.getvalue()
+
+
+def test_a_warehouse_written_before_these_columns_still_renders_read_only(tmp_path: Path) -> None:
+    """`iccs report` opens the warehouse read-only, so a warehouse written before v_national_population and
+    partial_correspondence is not upgraded: the pages read it as before instead of failing."""
+    from reports import build_reports
+    from tests.reports_fixture import build_warehouse
+
+    path = tmp_path / "old.duckdb"
+    con = build_warehouse(path)
+    con.execute("DROP VIEW v_national_population")
+    con.execute(
+        "CREATE OR REPLACE VIEW v_national_counts_in_window AS "
+        "SELECT * EXCLUDE (partial_correspondence) FROM v_national_counts"
+    )
+    con.close()
+    with connect(path, read_only=True) as con:
+        written = build_reports(con, tmp_path / "r", ["trends", "sdg16"])
+    assert "AAA Theft: the rate per 100,000 rose" in written["trends"].read_text(encoding="utf-8")

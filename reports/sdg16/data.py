@@ -65,10 +65,14 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         JOIN kind k USING (source)
         LEFT JOIN yearly y USING (indicator, component, source, unit, stage, country, year)
         LEFT JOIN totals t USING (source, unit, stage, country, year)
-        LEFT JOIN v_national_population p ON p.source = g.source AND p.country = g.country AND p.year = g.year
+        LEFT JOIN {population} p ON p.source = g.source AND p.country = g.country AND p.year = g.year
         ORDER BY ALL
         """
-        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
+        ).format(
+            counts=relation(con, "offence_counts"),
+            national=queries.national_counts(con),
+            population=queries.national_population(con),
+        ),
     ).assign(
         rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"],
         share_pct=lambda f: f["count"] * 100.0 / f["all_recorded"].where(f["all_recorded"] > 0),
@@ -97,7 +101,7 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         GROUP BY ALL
         ORDER BY ALL
         """
-        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
+        ).format(counts=relation(con, "offence_counts"), national=queries.national_counts(con)),
     )
 
 

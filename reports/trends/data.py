@@ -26,6 +26,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     fewer than 12 months in the year.
     """
     counts, national = relation(con, "offence_counts"), relation(con, "national_counts")
+    population = queries.national_population(con)
     return queries.frame(
         con,
         f"""
@@ -60,7 +61,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
         LEFT JOIN cov cv ON cv.source = g.source AND cv.country = g.country AND cv.year = g.year
         LEFT JOIN kind k ON k.source = g.source
         -- the population of the territory the national figure counts (none where an area lacks one: no rate)
-        LEFT JOIN v_national_population pop ON pop.source = g.source AND pop.country = g.country AND pop.year = g.year
+        LEFT JOIN {population} pop ON pop.source = g.source AND pop.country = g.country AND pop.year = g.year
         ORDER BY g.source, g.unit, g.stage, g.country, g.iccs_code, g.year
         """,
         [max_level],
