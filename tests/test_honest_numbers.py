@@ -306,3 +306,22 @@ def test_a_warehouse_written_before_these_columns_still_renders_read_only(tmp_pa
     with connect(path, read_only=True) as con:
         written = build_reports(con, tmp_path / "r", ["trends", "sdg16"])
     assert "AAA Theft: the rate per 100,000 rose" in written["trends"].read_text(encoding="utf-8")
+
+
+def test_a_target_16_4_component_resting_on_a_partial_correspondence_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    config = _homicide_table(folder, hom="full")
+    table = pd.read_csv(folder / "table.csv")
+    drugs = table[table["offence"] == "FEM"].assign(offence="DRG", count=70)
+    pd.concat([table, drugs]).to_csv(folder / "table.csv", index=False)
+    with (folder / "correspondence.csv").open("a", encoding="utf-8") as f:
+        f.write('DRG,drug dealing and possession,06012,partial,"possession for own use would be 06011"\n')
+    (folder / "sources.yaml").write_text(
+        (folder / "sources.yaml").read_text().replace("unit: victims", "unit: offences"), encoding="utf-8"
+    )
+    result = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r")
+    assert result.ok, result
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", result.reports["sdg16"].read_text())))
+    assert "Partial correspondence: some counts of Drug trafficking (XTS — homicide (offences)) come from" in text
+    assert "partial: DRG (70 of 70)" in text  # each row of the components and shares tables
+    assert "Partial correspondence: all 70 offences come from national code(s) DRG of homicide" in text
