@@ -51,6 +51,10 @@ class SourceResult:
     records_quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     mapped_share: float = 0.0
+    # From the mapped_share check (mapping only): records mapped to ICCS, and the records whose national code ICCS
+    # can place (every record but those whose code the correspondence table excludes, whatever their reason).
+    mapped_records: int = 0
+    placeable_records: int = 0
     error: str | None = None
     failed_checks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -83,6 +87,8 @@ class PipelineResult:
             t.records_loaded += r.records_loaded
             t.records_quarantined += r.records_quarantined
             t.mapped += r.mapped_share * r.records_in
+            t.mapped_records += r.mapped_records
+            t.placeable_records += r.placeable_records
             for reason, count in r.reasons.items():
                 t.reasons[reason] = t.reasons.get(reason, 0) + count
             t.problems += [r.error] if r.error else []  # errors name their file already
@@ -99,13 +105,20 @@ class SourceTotals:
     records_loaded: int = 0
     records_quarantined: int = 0
     mapped: float = 0.0
+    mapped_records: int = 0
+    placeable_records: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def mapped_share(self) -> float:
-        return self.mapped / self.records_in if self.records_in else 0.0
+        """The share of the records ICCS can place that are mapped, about mapping only (as the mapped_share check
+        and `iccs map-check`): a record whose code the correspondence table excludes is left out of it even when
+        it was quarantined for another reason first (a country missing from a lookup: missing_field)."""
+        if self.placeable_records:
+            return min(self.mapped_records / self.placeable_records, 1.0)
+        return 1.0 if self.records_in else 0.0  # every record excluded by the table: nothing left to map
 
 
 @functools.cache
@@ -227,6 +240,13 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
     except EXPECTED_ERRORS as exc:
         return SourceResult(source=name, file=str(path), run_id="", error=_error_text(exc))
     failed, warnings = _check_failures(result)
+    figures = {
+        key: int(evaluation.metadata[key].value)
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.check_name == "mapped_share"
+        for key in ("mapped", "placeable_records")
+        if key in evaluation.metadata
+    }
     mapped = [
         event.materialization.metadata["mapped_share"].value
         for event in result.get_asset_materialization_events()
@@ -239,6 +259,8 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
         failed_checks=failed,
         warnings=warnings,
         mapped_share=float(mapped[0]) if mapped else 0.0,
+        mapped_records=figures.get("mapped", 0),
+        placeable_records=figures.get("placeable_records", 0),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from reports import page
 from reports.hotspots import render_hotspots
 from reports.index import render_index
 from reports.quality import render_quality
@@ -32,6 +33,8 @@ def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence
         raise ValueError(f"unknown report kind(s) {unknown}; choose from {list(REPORT_KINDS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {kind: RENDERERS[kind](con, out_dir) for kind in requested}
-    written["index"] = render_index(con, out_dir)
+    # every page's nav bar links the pages of this build and those already in the folder, never a missing one
+    with page.planned_pages([f"{kind}.html" for kind in requested] + ["index.html"]):
+        written = {kind: RENDERERS[kind](con, out_dir) for kind in requested}
+        written["index"] = render_index(con, out_dir)
     return written

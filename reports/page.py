@@ -12,13 +12,15 @@ putting them there.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import html
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -211,8 +213,32 @@ def heading(text: str) -> str:
     return f"<h3>{esc(text)}</h3>"
 
 
-def nav_html(current: str) -> str:
-    links = "".join(f'<a href="{href}"{_CURRENT if href == current else ""}>{label}</a>' for href, label in NAV)
+# The pages a build under way will write (``reports.build.build_reports``): linked before they exist, so the first
+# page written links the ones written after it.
+_PLANNED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("planned_pages", default=frozenset())
+
+
+@contextlib.contextmanager
+def planned_pages(filenames: Iterable[str]) -> Iterator[None]:
+    """While building: the pages (file names) the build writes, which the nav bar may link before they exist."""
+    token = _PLANNED.set(frozenset(filenames))
+    try:
+        yield
+    finally:
+        _PLANNED.reset(token)
+
+
+def nav_html(current: str, out_dir: Path | None = None) -> str:
+    """The nav bar of page ``current``: with ``out_dir``, only the pages that are there or that the build under
+    way writes (a link never leads nowhere: ``iccs report --kind quality`` in a new folder links quality.html and
+    index.html only); without it, every page."""
+    planned = _PLANNED.get()
+    shown = [
+        (href, label)
+        for href, label in NAV
+        if out_dir is None or href == current or href in planned or (Path(out_dir) / href).exists()
+    ]
+    links = "".join(f'<a href="{href}"{_CURRENT if href == current else ""}>{label}</a>' for href, label in shown)
     return f'<nav class="site"><span class="brand">ICCS crime statistics</span>{links}</nav>'
 
 
@@ -248,7 +274,7 @@ def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str]
 </head>
 <body>
 <script>if (!window.Plotly) document.body.classList.add("no-plotly");</script>
-{nav_html(filename)}
+{nav_html(filename, out_dir)}
 <main>
 <h1>{esc(title)}</h1>
 <div class="no-plotly-warning">Charts need {PLOTLY_JS} in the same folder as this page; the tables below

@@ -47,6 +47,26 @@ def has_columns(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str
     return set(columns) <= present
 
 
+def national_population(con: duckdb.DuckDBPyConnection) -> str:
+    """The relation of national denominators (source, country, year, population, population_basis, areas,
+    areas_without_population): ``v_national_population``, or, in a warehouse written before it and opened
+    read-only (so not upgraded), the national population as it was used then."""
+    if table_exists(con, "v_national_population"):
+        return "v_national_population"
+    return """(SELECT s.source, p.country, p.year, p.population, 'country' AS population_basis, 0 AS areas,
+                      NULL::VARCHAR AS areas_without_population
+               FROM v_population p CROSS JOIN (SELECT source FROM sources) s WHERE p.area IS NULL)"""
+
+
+def national_counts(con: duckdb.DuckDBPyConnection) -> str:
+    """The window-restricted national figure with ``partial_correspondence``, which a warehouse written before
+    that column (opened read-only, so not upgraded) lacks: there it is false (nothing recorded to say)."""
+    national = relation(con, "national_counts")
+    if has_columns(con, national, ["partial_correspondence"]):
+        return national
+    return f"(SELECT *, false AS partial_correspondence FROM {national})"
+
+
 def sources_vintage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per source: what it is, the years it covers (inside its coverage window), its latest run, and the
     records its files gave at their latest loads."""

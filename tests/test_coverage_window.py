@@ -129,11 +129,17 @@ def test_annual_aggregate_table_counts_cells_and_offences(tmp_path: Path) -> Non
     ]
     rows.append(("s", "XTS", "N", "0502", "THF", 2013, None, "offences", "police", 2.0, "t.csv", None))
     con.executemany("INSERT INTO offence_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    coverage.compute(con)
-    assert con.execute(
+    query = (
         "SELECT first_period, last_period, records_inside, records_before, count_inside, "
         "count_before, records_are FROM v_coverage"
-    ).fetchall() == [("2019", "2023", 10.0, 1.0, 1000.0, 2.0, "cells")]
+    )
+    coverage.compute(con)  # stored without its cells per period (loaded before loaded_records): says so
+    assert con.execute(query).fetchall() == [("2019", "2023", 10.0, 1.0, 1000.0, 2.0, "offence_counts rows")]
+    con.execute(
+        "INSERT INTO loaded_records SELECT source, file, unit, year, month, 1 FROM offence_counts"
+    )  # one input cell per stored row, as a load records them
+    coverage.compute(con)
+    assert con.execute(query).fetchall() == [("2019", "2023", 10.0, 1.0, 1000.0, 2.0, "cells")]
     # completeness expects the window's years only: 2014-2018 are not "missing"
     cov = completeness.coverage(con, "s")
     assert (cov["period"].min(), cov["period"].max(), int((~cov["present"]).sum())) == ("2019", "2023", 0)

@@ -126,10 +126,12 @@ COMMENTS = {
     TABLE: "per source and unit: the coverage window (period indexes and labels), configured or inferred, and "
     "the records inside, before and after it",
     "v_coverage": "per source and unit: the periods the source covers (first_period..last_period, basis "
-    "configured | inferred) and its records inside, before (late reports of old offences) and after "
-    "the window; for aggregate sources records are cells (offence_counts rows: area x code x period, see "
-    "records_are); count_* are the counts in the unit (offences, victims ...) of the national "
-    "figure, a total row counted once (as v_national_counts)",
+    "configured | inferred) and its loaded records inside, before (late reports of old offences) and after "
+    "the window, adding up to the records loaded (runs.records_loaded, loaded_records); records_are says what "
+    "they are: records (incident sources), cells (the input table cells of an aggregate source, as the run "
+    "summary and the pages count them), or offence_counts rows (an aggregate source loaded before "
+    "loaded_records existed: reload it to count cells); count_* are the counts in the unit (offences, "
+    "victims ...) of the national figure, a total row counted once (as v_national_counts)",
     COUNTS_IN_WINDOW: "offence_counts inside each source's coverage window: what every report's statistic uses",
     OFFENCES_IN_WINDOW: "offences (incident records) inside their source's coverage window",
     NATIONAL_IN_WINDOW: "v_national_counts (the national figure: total rows where a source has them, else the sum "
@@ -246,6 +248,7 @@ def compute(
         for source, first, last in rows:
             con.execute("INSERT INTO _configured VALUES (?, ?, ?, ?, ?)", [source, *_bound(first), *_bound(last)])
         position = position_sql("w.period_kind", "w.first_index", "w.last_index", "c.year", "c.month")
+        loaded = position_sql("w.period_kind", "w.first_index", "w.last_index", "r.year", "r.month")
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"""
             INSERT INTO {TABLE}
@@ -269,6 +272,14 @@ def compute(
                        CASE WHEN g.source IS NULL THEN 'inferred' ELSE 'configured' END AS basis,
                        s.p1 AS data_last_index, g.source IS NULL OR g.last_year IS NULL AS open_end
                 FROM _inferred i JOIN spans s USING (source, unit) LEFT JOIN _configured g USING (source)),
+            stored AS (SELECT DISTINCT source, unit, file FROM offence_counts),
+            -- a source and unit whose every stored file has its loaded records per period (files loaded before
+            -- loaded_records existed have none: such a source counts what it stored, and records_are says so)
+            known AS (
+                SELECT s.source, s.unit, bool_and(r.file IS NOT NULL) AS complete
+                FROM stored s LEFT JOIN (SELECT DISTINCT source, unit, file FROM loaded_records) r
+                  ON r.source = s.source AND r.unit = s.unit AND r.file IS NOT DISTINCT FROM s.file
+                GROUP BY ALL),
             roles AS (
                 SELECT *, bool_or(is_total) OVER (
                     PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
@@ -276,9 +287,15 @@ def compute(
             placed AS (
                 SELECT w.source, w.unit, {position} AS pos,
                        CASE WHEN c.is_total = c.has_total THEN c.count ELSE 0 END AS count,
-                       CASE WHEN src.level = 'aggregate' THEN 1 ELSE c.count END AS records
+                       CASE WHEN k.complete THEN 0 WHEN src.level = 'aggregate' THEN 1 ELSE c.count END AS records
                 FROM roles c JOIN chosen w ON w.source = c.source AND w.unit = c.unit
-                LEFT JOIN sources src ON src.source = c.source)
+                JOIN known k ON k.source = c.source AND k.unit = c.unit
+                LEFT JOIN sources src ON src.source = c.source
+                UNION ALL
+                SELECT w.source, w.unit, {loaded} AS pos, 0 AS count, r.records
+                FROM loaded_records r JOIN chosen w ON w.source = r.source AND w.unit = r.unit
+                JOIN known k ON k.source = r.source AND k.unit = r.unit AND k.complete
+                SEMI JOIN stored s ON s.source = r.source AND s.unit = r.unit AND s.file IS NOT DISTINCT FROM r.file)
             SELECT w.source, w.unit, w.period_kind, w.first_index, w.last_index,
                    {_label("w.period_kind", "w.first_index")}, {_label("w.period_kind", "w.last_index")}, w.basis,
                    coalesce(sum(p.records) FILTER (WHERE p.pos = 0), 0),
@@ -287,9 +304,11 @@ def compute(
                    coalesce(sum(p.count) FILTER (WHERE p.pos = 0), 0),
                    coalesce(sum(p.count) FILTER (WHERE p.pos < 0), 0),
                    coalesce(sum(p.count) FILTER (WHERE p.pos > 0), 0),
-                   CASE WHEN any_value(s.level) = 'aggregate' THEN 'cells' ELSE 'records' END,
+                   CASE WHEN any_value(s.level) <> 'aggregate' OR any_value(s.level) IS NULL THEN 'records'
+                        WHEN any_value(k.complete) THEN 'cells' ELSE 'offence_counts rows' END,
                    w.data_last_index, w.open_end
             FROM chosen w LEFT JOIN placed p USING (source, unit) LEFT JOIN sources s ON s.source = w.source
+            LEFT JOIN known k ON k.source = w.source AND k.unit = w.unit
             GROUP BY ALL""")
         con.execute("DROP TABLE _inferred")
         con.execute("DROP TABLE _configured")

@@ -66,27 +66,39 @@ SELECT source, country, area, iccs_code, level, year, unit, stage, sum(count) AS
 FROM rolled GROUP BY ALL;
 
 CREATE OR REPLACE VIEW v_rates AS
--- Rates per 100,000 with the population of the same country, area (NULL = national) and year. `months` says
--- how many months of the year the counts cover (0 for annual data): a partial year is not a yearly rate.
-SELECT c.country, c.area, c.iccs_code, c.level, c.year, c.unit, c.count, p.population,
-       c.count * 100000.0 / p.population AS rate_per_100k, c.source, c.stage, c.months
+-- Rates per 100,000 with the population of the same territory and year: an area's own population; for the
+-- national figure (area NULL) the population of what it counts (v_national_population: the country's, or the sum
+-- of the source's areas' populations where the figure is their sum, or none: then no rate). `months` says how
+-- many months of the year the counts cover (0 for annual data): a partial year is not a yearly rate.
+SELECT c.country, c.area, c.iccs_code, c.level, c.year, c.unit, c.count,
+       CASE WHEN c.area IS NULL THEN n.population ELSE p.population END AS population,
+       c.count * 100000.0 / CASE WHEN c.area IS NULL THEN n.population ELSE p.population END AS rate_per_100k,
+       c.source, c.stage, c.months,
+       CASE WHEN c.area IS NULL THEN coalesce(n.population_basis, 'country') ELSE 'area' END AS population_basis
 FROM v_counts c
-LEFT JOIN v_population p ON p.country = c.country AND p.year = c.year AND p.area IS NOT DISTINCT FROM c.area;
+LEFT JOIN v_population p ON c.area IS NOT NULL AND p.country = c.country AND p.year = c.year AND p.area = c.area
+LEFT JOIN v_national_population n
+    ON c.area IS NULL AND n.source = c.source AND n.country = c.country AND n.year = c.year;
 
 CREATE OR REPLACE VIEW v_counts_by_section_year AS
 SELECT r.country, r.source, r.unit, r.stage, r.iccs_code AS section, c.label, r.year, r.count, r.population,
-       r.rate_per_100k, r.months
+       r.rate_per_100k, r.months, r.population_basis
 FROM v_rates r JOIN iccs_categories c ON c.code = r.iccs_code
 WHERE r.level = 1 AND r.area IS NULL;
 
 CREATE OR REPLACE VIEW v_sdg16 AS
 -- A record counts towards an indicator when its own code is one of the indicator's codes (a record mapped to a
 -- coarser code than the indicator's never does): no roll-up, so nothing is counted twice.
+-- partial_correspondence: some of the count comes through a correspondence row marked 'partial' (a national
+-- category that only overlaps the ICCS one): quote it with that caveat.
 SELECT s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year, sum(o.count) AS count,
-       any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k
+       any_value(p.population) AS population, sum(o.count) * 100000.0 / any_value(p.population) AS rate_per_100k,
+       bool_or(o.partial_correspondence) AS partial_correspondence,
+       any_value(p.population_basis) AS population_basis
 FROM v_national_counts o
 JOIN sdg16_codes s ON s.iccs_code = o.iccs_code
-LEFT JOIN v_population p ON p.country = o.country AND p.year = o.year AND p.area IS NULL
+-- the population of the territory the national figure counts (v_national_population; none: no rate)
+LEFT JOIN v_national_population p ON p.source = o.source AND p.country = o.country AND p.year = o.year
 GROUP BY s.indicator, s.component, s.title, o.country, o.source, o.unit, o.stage, o.year;
 
 CREATE OR REPLACE VIEW v_quarantine_summary AS
@@ -144,14 +156,18 @@ COMMENTS: dict[str, str] = {
     "source's filter/exclude left out (not records)",
     "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "
     "months of the year covered (0 = annual data)",
-    "v_rates": "v_counts with the population of the same country, area and year and the rate per 100,000; "
-    "never sum across unit",
+    "v_rates": "v_counts with the population of the same territory and year and the rate per 100,000: an area's "
+    "own; for national rows (area NULL) v_national_population's (population_basis country, areas = the sum of "
+    "the source's areas' populations, or none = no rate: an area without population); never sum across unit",
     "completeness": "every expected period x reporting area of each source, present or not (data quality)",
     "series_breaks": "ICCS categories that appear or vanish between periods of a source: a likely recording change",
     "mapping_coverage": "per source or correspondence table: records and national codes mapped to ICCS",
     "mapping_coverage_codes": "unmapped or excluded national codes by volume, with candidate ICCS categories",
     "v_counts_by_section_year": "national counts and rates by ICCS section (level 1) and year, with labels",
-    "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit",
+    "v_sdg16": "SDG 16 indicators and 16.4 components: counts and rates per 100,000 by country, year and unit "
+    "(over the population of the territory counted: v_national_population, population_basis); "
+    "partial_correspondence: some of the count comes through a correspondence row marked partial (the national "
+    "category only overlaps the ICCS one), so the figure is not strictly the indicator's",
     "v_quarantine_summary": "quarantined records by source and reason, with an example detail",
     "v_latest_runs": "the latest load of every landed file: records in, loaded, quarantined",
     SCHEMA_TABLE: "the version of the code that last created the tables and views (a hash of it)",

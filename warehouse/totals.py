@@ -19,9 +19,18 @@ the national figure and the evidence behind it:
   national consumer reads it (``v_counts``, ``v_rates``, ``v_sdg16``, the trend and SDG 16 queries).
 - ``v_area_counts``: the rows of real areas (never a total area).
 - ``v_population``: the population table with the row of a total area as the national population.
+- ``v_national_population``: per source, country and year, the denominator of the national rates: the national
+  population where the national figure is the country's own (rows without an area, a total row) or sums every area
+  the population table knows for the country; the sum of its areas' populations where they are only some of them
+  (a source of one region's areas is not divided by the whole country); none where an area has no population and
+  nothing shows the areas make up the country (a source reporting only "England and Wales" as GBR).
 - ``v_total_coverage``: per source and year, how far the sum of the areas is from the national total.
 - ``nested_shortfalls``: cells of a ``nested_totals`` source whose published sub-categories exceed the published
   total (the remainder was stored as 0): the evidence for the WARN check and quality.html.
+- ``loaded_records``: per source, file and period, the input records loaded (incident records, or the table cells
+  of an aggregate source, before cells of the same area, code and period are summed into one ``offence_counts``
+  row): what ``v_coverage`` counts as records inside, before and after a window, so that they add up to the
+  ``runs.records_loaded`` that the run summary and the pages give.
 """
 
 from __future__ import annotations
@@ -53,6 +62,9 @@ CREATE TABLE IF NOT EXISTS total_areas (source VARCHAR NOT NULL, area VARCHAR NO
 CREATE TABLE IF NOT EXISTS nested_shortfalls (
     source VARCHAR NOT NULL, file VARCHAR, country VARCHAR, area VARCHAR, year INTEGER, month INTEGER,
     national_code VARCHAR, published DOUBLE, parts DOUBLE, children VARCHAR);
+CREATE TABLE IF NOT EXISTS loaded_records (
+    source VARCHAR NOT NULL, file VARCHAR, unit VARCHAR NOT NULL, year INTEGER NOT NULL, month INTEGER,
+    records BIGINT NOT NULL);
 """
 
 VIEWS = f"""
@@ -108,11 +120,27 @@ CREATE OR REPLACE VIEW v_national_counts AS
 WITH cells AS (
     SELECT *, bool_or(is_total) OVER (
         PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
-    FROM v_offence_count_roles)
-SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
-       CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
-FROM cells WHERE is_total = has_total
-GROUP BY source, country, iccs_code, national_code, year, month, unit, stage;
+    FROM v_offence_count_roles),
+national AS (
+    SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
+           CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
+    FROM cells WHERE is_total = has_total
+    GROUP BY source, country, iccs_code, national_code, year, month, unit, stage),
+links AS (
+    -- the correspondence rows valid in a year, per source, ICCS code and national code
+    SELECT n.source, n.iccs_code, n.national_code, n.year, r.national_code AS row_code,
+           r.correspondence = 'partial' AS partial
+    FROM (SELECT DISTINCT source, iccs_code, national_code, year FROM national) n
+    JOIN correspondence r ON r.source = n.source AND r.iccs_code = n.iccs_code
+     AND (r.valid_from IS NULL OR n.year >= year(r.valid_from)) AND (r.valid_to IS NULL OR n.year <= year(r.valid_to))),
+judged AS (
+    SELECT source, iccs_code, national_code, year,
+           coalesce(bool_or(partial) FILTER (row_code = national_code), bool_or(partial), false) AS partial
+    FROM links GROUP BY ALL)
+SELECT n.*, coalesce(j.partial, false) AS partial_correspondence
+FROM national n
+LEFT JOIN judged j ON j.source = n.source AND j.iccs_code = n.iccs_code
+ AND j.national_code IS NOT DISTINCT FROM n.national_code AND j.year = n.year;
 
 CREATE OR REPLACE VIEW v_area_counts AS
 SELECT * EXCLUDE (is_total) FROM v_offence_count_roles WHERE area IS NOT NULL AND NOT is_total;
@@ -125,6 +153,35 @@ relabelled AS (
     FROM population p LEFT JOIN names n ON n.country = p.country AND n.area = p.area)
 SELECT country, area, year, population FROM relabelled
 QUALIFY row_number() OVER (PARTITION BY country, area, year ORDER BY from_total DESC) = 1;
+
+CREATE OR REPLACE VIEW v_national_population AS
+-- The denominator of a source's national rates: the population of the territory its national figure counts.
+WITH frames AS (
+    SELECT source, country, year, bool_or(is_total) AS has_total FROM v_offence_count_roles GROUP BY ALL),
+areas AS (
+    SELECT DISTINCT source, country, year, area FROM v_offence_count_roles WHERE area IS NOT NULL AND NOT is_total),
+known AS (  -- the areas the population table knows in a country and year
+    SELECT country, year, count(*) AS population_areas FROM v_population WHERE area IS NOT NULL GROUP BY ALL),
+area_population AS (
+    SELECT a.source, a.country, a.year, count(*) AS areas, count(p.population) AS areas_with_population,
+           sum(p.population) AS population,
+           string_agg(a.area, ', ' ORDER BY a.area) FILTER (p.population IS NULL) AS areas_without_population
+    FROM areas a LEFT JOIN v_population p ON p.country = a.country AND p.area = a.area AND p.year = a.year
+    GROUP BY ALL),
+judged AS (
+    SELECT f.source, f.country, f.year, a.areas, a.population AS areas_population, a.areas_without_population,
+           CASE WHEN f.has_total OR a.areas IS NULL THEN 'country'
+                WHEN a.areas_with_population = k.population_areas THEN 'country'
+                WHEN a.areas_with_population = a.areas THEN 'areas' ELSE 'none' END AS population_basis
+    FROM frames f
+    LEFT JOIN area_population a USING (source, country, year)
+    LEFT JOIN known k ON k.country = f.country AND k.year = f.year)
+SELECT j.source, j.country, j.year,
+       CASE j.population_basis WHEN 'country' THEN n.population WHEN 'areas' THEN j.areas_population END
+           AS population,
+       j.population_basis, coalesce(j.areas, 0) AS areas, j.areas_without_population
+FROM judged j
+LEFT JOIN v_population n ON n.country = j.country AND n.area IS NULL AND n.year = j.year;
 
 CREATE OR REPLACE VIEW v_total_coverage AS
 WITH cells AS (
@@ -144,12 +201,26 @@ COMMENTS: dict[str, str] = {
     "total_areas": "per source: the area declared as its national total (total_area); its rows have area NULL",
     "nested_shortfalls": "nested_totals cells whose published sub-categories exceed the published total "
     "(remainder stored as 0): published total vs sum of parts",
+    "loaded_records": "per source, file, unit, year and month (NULL for annual data): the input records loaded "
+    "(incident records, or table cells of an aggregate source before equal cells are summed into one "
+    "offence_counts row); a file no longer in offence_counts was pruned and is not counted",
     "v_total_areas": "per source, country and unit: the national total area, declared or detected (an area equal "
     "to the sum of the others), with the evidence",
     "v_national_counts": "the national figure per source, offence and period: the total row where the source has "
-    "one, else the sum of its areas (basis total/areas); every national statistic uses it",
+    "one, else the sum of its areas (basis total/areas); every national statistic uses it. "
+    "partial_correspondence: the correspondence table marks the link of this national code to this ICCS code "
+    "'partial' (the national category and the ICCS category only overlap), or, where the record's offence text "
+    "is not itself a national code of the table (label or hierarchy matching), some row to this ICCS code is "
+    "partial: such a figure is not strictly the ICCS category",
     "v_area_counts": "offence_counts of real areas (never a national total row)",
     "v_population": "population with the row of a total area as the national population (area NULL)",
+    "v_national_population": "per source, country and year: the denominator of the source's national rates, "
+    "the population of the territory its national figure counts. population_basis 'country': the national "
+    "population, where the figure is the country's own (rows without an area, a total row) or its areas include "
+    "every area the population table knows for the country; 'areas': the sum of the populations of the source's "
+    "areas, where it covers only some of them (one region's small areas); 'none': no rate, because the figure "
+    "sums areas some of which have no population (areas_without_population) and the population table cannot "
+    "show they make up the country (England and Wales alone is not the United Kingdom)",
     "v_total_coverage": "per source and year where a national total exists: the sum of the areas as a share of it",
     "v_offence_count_roles": "offence_counts with is_total: whether the row is a national total row",
 }
@@ -178,12 +249,21 @@ def shortfalls_sql(src: SourceConfig, batch: str, where: str) -> str:
 
 
 def record_load(con: duckdb.DuckDBPyConnection, src: SourceConfig, file: str, batch: str, where: str) -> None:
-    """After a file's counts are stored: its declared total area and its nested-total shortfalls."""
+    """After a file's counts are stored: its declared total area, its records loaded per period and its
+    nested-total shortfalls."""
     declare(con, src)
     # The file's own rows or, for a zip archive, its members' ('x.zip/a.csv'), as ``warehouse.load.FILE_MATCH``.
+    for table in ("nested_shortfalls", "loaded_records"):
+        con.execute(
+            f"DELETE FROM {table} WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
+            [src.name, file, file],
+        )
+    month = "month(occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     con.execute(
-        "DELETE FROM nested_shortfalls WHERE source = ? AND (file = ? OR starts_with(file, ? || '/'))",
-        [src.name, file, file],
+        f"""
+        INSERT INTO loaded_records (source, file, unit, year, month, records)
+        SELECT ?, file, ?, year(occurred_on), {month}, count(*) FROM {batch} WHERE {where} GROUP BY 2, 4, 5""",
+        [src.name, src.unit],
     )
     if src.nested_totals:
         con.execute(

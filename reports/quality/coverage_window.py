@@ -32,8 +32,9 @@ def _outside(row: pd.Series, side: str) -> str:
     if not records:
         return ""
     when = "before" if side == "before" else "after"
-    if row["records_are"] == "cells":
-        return f"{records:,.0f} table cells ({count:,.0f} {row['unit']}) fall {when} the coverage window" + (
+    if row["records_are"] != "records":  # table cells, or the offence_counts rows of a source loaded before
+        are = "table cells" if row["records_are"] == "cells" else row["records_are"]
+        return f"{records:,.0f} {are} ({count:,.0f} {row['unit']}) fall {when} the coverage window" + (
             " (late or stray old periods)" if side == "before" else ""
         )
     return f"{records:,.0f} records occurred {when} the coverage window" + (
@@ -83,8 +84,10 @@ def section(con: duckdb.DuckDBPyConnection) -> str:
             f"records; gaps of up to {coverage.MAX_GAP['month']} months ({coverage.MAX_GAP['year']} years) "
             f"do not cut a series; a run of dense periods holding under {coverage.MIN_RUN_SHARE:.0%} of the "
             "records (a stray busy month in a tail) is left out unless it is the largest.",
-            "Records": "Records are the loaded records of an incident source. For aggregate sources they are cells: "
-            "rows of offence_counts (one per area, national code, ICCS code and period, input rows of the "
-            "same cell summed), and the count columns give the offences (or the source's unit) they hold.",
+            "Records": "Records are the loaded records of an incident source. For aggregate sources they are the "
+            "table cells loaded, as the run summary counts them (inside, before and after add up to the cells "
+            "loaded; several input cells of one area, national code and period are one offence_counts row), "
+            "and the count columns give the offences (or the source's unit) they hold. A source loaded before "
+            "the warehouse kept its cells per period says 'offence_counts rows' until it is reloaded.",
         },
     )

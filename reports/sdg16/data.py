@@ -25,7 +25,10 @@ _COMMON = """
         SELECT c.source, max(c.months) > 0 AS monthly, max(c.months) > 0 OR bool_or(s.level = 'incident') AS fill_zero
         FROM cov c LEFT JOIN sources s USING (source) GROUP BY c.source),
     matched AS (
-        SELECT k.indicator, k.component, c.source, c.unit, c.stage, c.country, c.year, c.month, sum(c.count) AS count
+        SELECT k.indicator, k.component, c.source, c.unit, c.stage, c.country, c.year, c.month, sum(c.count) AS count,
+               sum(c.count) FILTER (c.partial_correspondence) AS partial_count,
+               string_agg(DISTINCT c.national_code, '; ' ORDER BY c.national_code)
+                   FILTER (c.partial_correspondence) AS partial_codes
         FROM {national} c JOIN codes k ON k.iccs_code = c.iccs_code
         GROUP BY ALL)
 """
@@ -33,14 +36,18 @@ _COMMON = """
 
 def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per indicator/component and series (source, unit, stage, country) and covered year: national count,
-    population, rate per 100,000, and share of all recorded crime of the same source and unit."""
+    population, rate per 100,000, and share of all recorded crime of the same source and unit;
+    ``partial_correspondence`` (with ``partial_count`` and the national ``partial_codes``) when some of the count
+    comes through a correspondence row marked partial."""
     return queries.frame(
         con,
         (
             _COMMON
             + """,
         yearly AS (
-            SELECT indicator, component, source, unit, stage, country, year, sum(count) AS count
+            SELECT indicator, component, source, unit, stage, country, year, sum(count) AS count,
+                   sum(partial_count) AS partial_count,
+                   string_agg(DISTINCT partial_codes, '; ' ORDER BY partial_codes) AS partial_codes
             FROM matched GROUP BY ALL),
         series AS (SELECT DISTINCT indicator, component, source, unit, stage, country FROM yearly),
         grid AS (
@@ -50,16 +57,22 @@ def indicator_annual(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM {national} GROUP BY ALL)
         SELECT g.indicator, g.component, g.source, g.unit, g.stage, g.country, g.year,
                CASE WHEN y.count IS NOT NULL THEN y.count WHEN k.fill_zero THEN 0.0 END AS count,
-               t.all_recorded, p.population, g.months, k.monthly,
-               coalesce(k.monthly AND g.months < 12, false) AS partial
+               t.all_recorded, p.population, p.population_basis, p.areas_without_population, g.months, k.monthly,
+               coalesce(k.monthly AND g.months < 12, false) AS partial,
+               -- how much of the count comes through correspondence rows marked partial (v_national_counts)
+               coalesce(y.partial_count > 0, false) AS partial_correspondence, y.partial_count, y.partial_codes
         FROM grid g
         JOIN kind k USING (source)
         LEFT JOIN yearly y USING (indicator, component, source, unit, stage, country, year)
         LEFT JOIN totals t USING (source, unit, stage, country, year)
-        LEFT JOIN v_population p ON p.country = g.country AND p.area IS NULL AND p.year = g.year
+        LEFT JOIN {population} p ON p.source = g.source AND p.country = g.country AND p.year = g.year
         ORDER BY ALL
         """
-        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
+        ).format(
+            counts=relation(con, "offence_counts"),
+            national=queries.national_counts(con),
+            population=queries.national_population(con),
+        ),
     ).assign(
         rate_per_100k=lambda f: f["count"] * 100_000.0 / f["population"],
         share_pct=lambda f: f["count"] * 100.0 / f["all_recorded"].where(f["all_recorded"] > 0),
@@ -88,7 +101,7 @@ def indicator_monthly(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         GROUP BY ALL
         ORDER BY ALL
         """
-        ).format(counts=relation(con, "offence_counts"), national=relation(con, "national_counts")),
+        ).format(counts=relation(con, "offence_counts"), national=queries.national_counts(con)),
     )
 
 

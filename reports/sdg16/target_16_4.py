@@ -16,7 +16,7 @@ from reports.sdg16.series import (
     latest_rows,
     series_label,
 )
-from reports.sdg16.text import when
+from reports.sdg16.text import correspondence_column, correspondence_note, when
 
 
 def target_16_4(
@@ -48,6 +48,20 @@ def target_16_4(
     else:
         blocks.append(page.paragraph("No source records any Target 16.4 component.", cls="note"))
     return page.section_html(title, "".join(blocks), summary=" ".join(summary))
+
+
+def partial_sentence(data: pd.DataFrame) -> str:
+    """' Partial correspondence: ...' naming the components and series some of whose counts come through
+    correspondence rows marked partial, else ''."""
+    partial = data[data["partial_correspondence"].fillna(False).astype(bool)]
+    if partial.empty:
+        return ""
+    named = sorted(set(partial["name"] + " (" + partial["series"] + ")"))
+    return (
+        " Partial correspondence: some counts of " + "; ".join(named) + " come from national codes the "
+        "correspondence table marks as only partly the component's ICCS category (the table's 'correspondence' "
+        "column gives how much): quote them with that caveat."
+    )
 
 
 def _component_rows(frame: pd.DataFrame, present: list[str]) -> pd.DataFrame:
@@ -89,8 +103,8 @@ def _components_block(
         one_year_chart=True,
     )
     columns = ["country", "source", "unit", "component", "year", "count", "population", "rate_per_100k"]
-    columns += ["share_pct", "partial"]
-    table = data[columns]
+    columns += ["share_pct", "partial", "correspondence"]
+    table = data.assign(correspondence=correspondence_column(data))[columns]
     meta = indicator_metadata(
         con,
         pd.Series(
@@ -108,13 +122,15 @@ def _components_block(
         chart
         + tables.table_html(
             table.assign(component=data["name"]),  # the component in words; the CSV keeps its code
-            caption="Target 16.4 components by year (each unit apart)",
+            caption="Target 16.4 components by year (each unit apart; correspondence: 'partial' where some of "
+            "the count comes from national codes the correspondence table marks as only partly the ICCS category)",
             csv_name="sdg_16_4_components",
             labels={"share_pct": "share of all recorded (same unit)"},
             csv=table,
         ),
-        summary="Choose a country, source and measure above the chart. Rates use the national population "
-        "of the same year.",
+        summary="Choose a country, source and measure above the chart. Rates use the population of the same year "
+        "of the territory the count covers (the country's, or its reporting areas' where the count is theirs only)."
+        + partial_sentence(data),
         metadata=meta,
     )
     return block, meta
@@ -137,6 +153,7 @@ def _shares_block(data: pd.DataFrame, meta: dict[str, str]) -> str:
         + " recorded "
         + latest["unit"],
         share_text=latest["share_pct"].map(tables.percent),
+        correspondence=correspondence_column(latest),
     )
     bars = charts.menu_bars(
         latest,
@@ -155,14 +172,15 @@ def _shares_block(data: pd.DataFrame, meta: dict[str, str]) -> str:
     top = pool.sort_values("share_pct", ascending=False).iloc[0]
     share_sentence = (
         f"The largest share: {top['name']} at {top['share_pct']:.2f}% of everything {top['source']} "
-        f"recorded in {top['country']} {when(top)} ({top['unit']})."
+        f"recorded in {top['country']} {when(top)} ({top['unit']})." + correspondence_note(top)
     )
     return page.block_html(
         "Share of each country's recorded crime",
         page.figure_html(bars)
         + tables.table_html(
             latest[
-                ["country", "source", "unit", "name", "year", "count", "all_recorded", "share_pct"] + ["partial"]
+                ["country", "source", "unit", "name", "year", "count", "all_recorded", "share_pct"]
+                + ["partial", "correspondence"]
             ].rename(columns={"name": "component"}),
             caption="Latest full year (the latest partial year where none is full): component as a "
             "share of all recorded crime of the same unit",

@@ -29,6 +29,55 @@ def when(row: pd.Series) -> str:
     return text
 
 
+def no_rate_reason(row: pd.Series) -> str:
+    """Why a count has no rate: its national figure sums areas without a population, which nothing shows make up
+    the country (v_national_population 'none'), or there is no population at all."""
+    if row.get("population_basis") == "none":
+        return (
+            f"no rate: the figure adds up areas without a population ({row['areas_without_population']}), which "
+            "need not make up the country, and the whole country's population would understate the rate"
+        )
+    return "no population for a rate"
+
+
+def territory_note(row: pd.Series) -> str:
+    """' (per 100,000 of the population of its areas, ...)' where the rate's denominator is the source's areas
+    only (v_national_population 'areas'), else ''."""
+    if row.get("population_basis") != "areas":
+        return ""
+    return " (of the population of the source's areas only, not the whole country: its figure counts only them)"
+
+
+def correspondence_note(row: pd.Series) -> str:
+    """' Partial correspondence: ...' when some of the row's count comes through a correspondence row marked
+    partial (v_national_counts.partial_correspondence), else ''."""
+    if not bool(row.get("partial_correspondence", False)):
+        return ""
+    count, part = float(row["count"]), float(row["partial_count"])
+    share = f"all {count:,.0f}" if part >= count else f"{part:,.0f} of the {count:,.0f}"
+    return (
+        f" Partial correspondence: {share} {row['unit']} come from national code(s) {row['partial_codes']} of "
+        f"{row['source']}, which its correspondence table marks as only partly the indicator's ICCS category: "
+        "quote with that caveat."
+    )
+
+
+def correspondence_column(frame: pd.DataFrame) -> pd.Series:
+    """A table's 'correspondence' column: 'partial: 09A (120 of 130)' where some of a row's count comes through
+    a correspondence row marked partial, else ''."""
+    partial = frame["partial_correspondence"].fillna(False).astype(bool)
+    text = (
+        "partial: "
+        + frame["partial_codes"].fillna("").astype(str)
+        + " ("
+        + frame["partial_count"].fillna(0).map("{:,.0f}".format)
+        + " of "
+        + frame["count"].fillna(0).map("{:,.0f}".format)
+        + ")"
+    )
+    return text.where(partial, "")
+
+
 def country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, codes: list[str], breaks) -> str:
     """What the table shows for one country: the indicator (victims) where recorded, else the other unit apart;
     a rate where there is a population, else the count; partial years flagged."""
@@ -44,19 +93,23 @@ def country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, cod
             rate = tr["change_measure"] == "rate per 100,000"  # else tested on counts (a year without population)
             trend = " " + trend_tables.change_sentence("The rate" if rate else "The count", tr, show_measure=False)
             trend += trend_tables.break_note(breaks, tr["source"], codes, tr["first_year"], tr["last_year"])
-        return f"{country}: {r['rate_per_100k']:.2f} victims per 100,000 {when(r)}.{trend}"
+        return (
+            f"{country}: {r['rate_per_100k']:.2f} victims per 100,000{territory_note(r)} {when(r)}."
+            f"{correspondence_note(r)}{trend}"
+        )
     if not victims.empty:
         r = latest_rows(victims, "count").iloc[0]
-        return f"{country}: {r['count']:,.0f} victims {when(r)}; no population for a rate."
+        return f"{country}: {r['count']:,.0f} victims {when(r)}; {no_rate_reason(r)}.{correspondence_note(r)}"
     rated = latest_rows(mine, "rate_per_100k")
     if not rated.empty:
         r = rated.iloc[0]
         return (
-            f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000 {when(r)}), "
-            "shown separately because they are not the indicator's unit."
+            f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000{territory_note(r)} "
+            f"{when(r)}), "
+            "shown separately because they are not the indicator's unit." + correspondence_note(r)
         )
     r = latest_rows(mine, "count").iloc[0]
     return (
-        f"{country}: no victim counts; {r['unit']} only ({r['count']:,.0f} {when(r)}; no population for a rate), "
-        "shown separately because they are not the indicator's unit."
+        f"{country}: no victim counts; {r['unit']} only ({r['count']:,.0f} {when(r)}; {no_rate_reason(r)}), "
+        "shown separately because they are not the indicator's unit." + correspondence_note(r)
     )

@@ -9,7 +9,7 @@ from reports import charts, page, tables
 from reports.breaks import year_of
 from reports.sdg16.metadata import indicator_metadata
 from reports.sdg16.series import break_entries, code_list
-from reports.sdg16.text import NO_RATES, country_sentence
+from reports.sdg16.text import NO_RATES, correspondence_column, country_sentence
 
 
 def victims_block(
@@ -67,9 +67,15 @@ def victims_block(
         sentences.append(
             "No population (rate absent): " + ", ".join(f"{r.country} {r.year}" for r in no_pop.itertuples()) + "."
         )
-    table = data[["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial"]]
+    data["correspondence"] = correspondence_column(data)
+    table = data[
+        ["country", "source", "unit", "year", "count", "population", "rate_per_100k", "partial", "correspondence"]
+    ]
     body = chart + tables.table_html(
-        table, caption=f"{indicator}: counts and rates per 100,000 by unit", csv_name=f"sdg_{indicator}"
+        table,
+        caption=f"{indicator}: counts and rates per 100,000 by unit (correspondence: 'partial' where some of the "
+        "count comes from national codes the correspondence table marks as only partly the ICCS category)",
+        csv_name=f"sdg_{indicator}",
     )
     return page.section_html(
         title,

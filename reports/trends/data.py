@@ -26,6 +26,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     fewer than 12 months in the year.
     """
     counts, national = relation(con, "offence_counts"), relation(con, "national_counts")
+    population = queries.national_population(con)
     return queries.frame(
         con,
         f"""
@@ -51,7 +52,7 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
                p.label AS parent_label, g.year::INTEGER AS year,
                CASE WHEN b.count IS NOT NULL THEN b.count
                     WHEN cv.months IS NOT NULL AND k.fill_zero THEN 0.0 END AS count,
-               pop.population,
+               pop.population, pop.population_basis,
                cv.months, k.monthly, coalesce(k.monthly AND cv.months < 12, false) AS partial
         FROM grid g
         JOIN iccs_categories c ON c.code = g.iccs_code
@@ -59,7 +60,8 @@ def annual_national(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
         LEFT JOIN base b USING (source, unit, stage, country, iccs_code, year)
         LEFT JOIN cov cv ON cv.source = g.source AND cv.country = g.country AND cv.year = g.year
         LEFT JOIN kind k ON k.source = g.source
-        LEFT JOIN v_population pop ON pop.country = g.country AND pop.area IS NULL AND pop.year = g.year
+        -- the population of the territory the national figure counts (none where an area lacks one: no rate)
+        LEFT JOIN {population} pop ON pop.source = g.source AND pop.country = g.country AND pop.year = g.year
         ORDER BY g.source, g.unit, g.stage, g.country, g.iccs_code, g.year
         """,
         [max_level],

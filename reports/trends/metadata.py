@@ -26,11 +26,29 @@ def partial_years(frame: pd.DataFrame) -> str:
 
 
 def missing_population(frame: pd.DataFrame) -> str:
+    """Which counts have no rate, and whose national rates are over their areas' population only
+    (``population_basis`` of v_national_population)."""
     missing = frame[frame["count"].notna() & frame["population"].isna()][["country", "year"]].drop_duplicates()
-    if missing.empty:
-        return "none: every count has a population"
-    by_country = missing.groupby("country")["year"].apply(lambda y: ", ".join(str(v) for v in sorted(y)))
-    return "rates are absent for " + "; ".join(f"{c} {years}" for c, years in by_country.items())
+    text = "none: every count has a population"
+    if not missing.empty:
+        by_country = missing.groupby("country")["year"].apply(lambda y: ", ".join(str(v) for v in sorted(y)))
+        text = "rates are absent for " + "; ".join(f"{c} {years}" for c, years in by_country.items())
+    if "population_basis" not in frame:
+        return text
+    counted = frame[frame["count"].notna()]
+    parts = sorted(set(counted.loc[counted["population_basis"] == "none", "country"]))
+    if parts:
+        text += (
+            f" ({', '.join(parts)}: the national figure adds up areas without a population, which need not make "
+            "up the country: no rate rather than one over the whole country's population)"
+        )
+    areas = sorted(set(counted.loc[counted["population_basis"] == "areas", "country"]))
+    if areas:
+        text += (
+            f"; national rates of {', '.join(areas)} are over the population of the source's areas only, "
+            "the territory their counts cover"
+        )
+    return text
 
 
 def metadata(
