@@ -202,8 +202,7 @@ def _load_text(src, units: tuple[str, dict[str, float | int]] | None) -> str:
     faults = {k: v for k, v in src.reasons.items() if k != "excluded_offence"}
     quarantined = src.records_quarantined - outside
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1])) or "none"
-    placeable = src.records_in - outside
-    share = min(src.mapped / placeable, 1.0) if placeable > 0 else 1.0
+    share = src.mapped_share  # of the records ICCS can place, from the mapped_share check: about mapping only
     files = f" from {src.files} files" if src.files > 1 else ""
     mapped = f"mapped to ICCS {share:.1%} of what ICCS can place"
     if units is None:

@@ -86,7 +86,6 @@ class PipelineResult:
             t.records_in += r.records_in
             t.records_loaded += r.records_loaded
             t.records_quarantined += r.records_quarantined
-            t.mapped += r.mapped_share * r.records_in
             t.mapped_records += r.mapped_records
             t.placeable_records += r.placeable_records
             for reason, count in r.reasons.items():
@@ -104,7 +103,6 @@ class SourceTotals:
     records_in: int = 0
     records_loaded: int = 0
     records_quarantined: int = 0
-    mapped: float = 0.0
     mapped_records: int = 0
     placeable_records: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
