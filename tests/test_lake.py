@@ -70,6 +70,14 @@ def differences(lake: str, file: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def _tables(lake: str) -> None:
+    """The lake's tables and views, so that a reader can query them before the first load commits."""
+    from warehouse.ddl import ensure_schema
+
+    with connect(lake) as con:
+        ensure_schema(con)
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return con.execute(sql).fetchone()[0]
 
@@ -91,16 +99,43 @@ def test_the_same_run_gives_the_same_warehouse_and_reports_on_both_backends(lake
     assert [(s.source, s.records_in, s.records_loaded, s.records_quarantined) for s in on_lake.sources] == [
         (s.source, s.records_in, s.records_loaded, s.records_quarantined) for s in on_file.sources
     ]
+    _sql_reads_the_lake_and_nothing_else(lake, tmp_path)
 
 
-def test_a_second_run_on_a_lake_writes_no_table_definitions(lake: str, tmp_path: Path) -> None:
+def _sql_reads_the_lake_and_nothing_else(lake: str, tmp_path: Path) -> None:
+    """`iccs sql` on the lake the mini run loaded: read-only, sandboxed, never busy."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n", encoding="utf-8")
+    env = {**os.environ, "ICCS_WAREHOUSE": lake}
+
+    def sql(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "sql", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    tables = sql("--tables")
+    assert tables.returncode == 0 and "v_counts_by_section_year" in tables.stdout and "per 100,000" in tables.stdout
+    assert "ducklake_" not in tables.stdout  # the catalog's own tables are not the warehouse's
+    counted = sql("SELECT count(*) AS n FROM offences", "--format", "csv")
+    assert counted.returncode == 0 and counted.stdout.splitlines()[1] == "9"
+    for query in (f"SELECT * FROM read_csv('{secret}')", f"COPY offences TO '{tmp_path / 'out.csv'}'"):
+        refused = sql(query)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (tmp_path / "out.csv").exists()
+    written = sql("DELETE FROM offences")
+    assert written.returncode != 0 and "read-only" in written.stderr
+
+
+def test_a_current_lake_gets_no_table_definitions_again(lake: str) -> None:
     """ensure_schema writes only when the code that defines the tables changed: a step finding the lake current
     makes no snapshot, so it never conflicts with another writer's commit."""
-    assert run_pipeline(MINI_CONFIG, lake, tmp_path / "r", with_reports=False).ok
     from warehouse.ddl import ensure_schema
 
     with connect(lake) as con:
+        ensure_schema(con)
         before = _rows(con, "SELECT max(snapshot_id) FROM lake.snapshots()")
+        assert _rows(con, "SELECT count(*) FROM duckdb_views() WHERE database_name = 'lake'") > 10
         ensure_schema(con)
         assert _rows(con, "SELECT max(snapshot_id) FROM lake.snapshots()") == before
 
@@ -159,10 +194,10 @@ _WHOLE_FILES = """
 
 
 def test_readers_see_only_whole_files_while_files_load_in_parallel(lake: str, tmp_path: Path) -> None:
-    """Analysts query while four files load two at a time: every snapshot holds each file's rows all or not at all,
+    """Analysts query while six files load two at a time: every snapshot holds each file's rows all or not at all,
     with records in = loaded + quarantined; `iccs sql` answers every time, never "busy"."""
-    config = _two_sources(tmp_path / "data", 40_000)
-    assert run_pipeline(MINI_CONFIG, lake, tmp_path / "r0", with_reports=False).ok  # tables and reference in place
+    config = _two_sources(tmp_path / "data", 12_000)
+    _tables(lake)
     env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
     load = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--workers", "2", "--no-reports"],
@@ -238,31 +273,6 @@ def test_a_commit_that_loses_to_another_writer_is_retried_whole(lake: str) -> No
     other.close()
 
 
-def test_iccs_sql_on_a_lake_reads_the_lake_and_nothing_else(lake: str, tmp_path: Path) -> None:
-    assert run_pipeline(MINI_CONFIG, lake, tmp_path / "r", with_reports=False).ok
-    secret = tmp_path / "secret.csv"
-    secret.write_text("a\n1\n", encoding="utf-8")
-    env = {**os.environ, "ICCS_WAREHOUSE": lake}
-
-    def sql(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "sql", *args], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-
-    tables = sql("--tables")
-    assert tables.returncode == 0 and "v_counts_by_section_year" in tables.stdout and "per 100,000" in tables.stdout
-    assert "ducklake_" not in tables.stdout  # the catalog's own tables are not the warehouse's
-    counted = sql("SELECT count(*) AS n FROM offences", "--format", "csv")
-    assert counted.returncode == 0 and counted.stdout.splitlines()[1] == "9"
-    for query in (f"SELECT * FROM read_csv('{secret}')", f"COPY offences TO '{tmp_path / 'out.csv'}'"):
-        refused = sql(query)
-        assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
-        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-    assert not (tmp_path / "out.csv").exists()
-    written = sql("DELETE FROM offences")
-    assert written.returncode != 0 and "read-only" in written.stderr
-
-
 def test_a_lake_in_an_object_store_names_the_extension_package_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Data in s3:// needs DuckDB's httpfs extension: loaded from its PyPI package, never downloaded; where it is
     not installed, one line names the package (no server is reached before that)."""
@@ -298,8 +308,8 @@ def _children(pid: int) -> list[tuple[int, float]]:
 def test_a_worker_killed_mid_load_loses_nothing_and_is_told_in_one_line(lake: str, tmp_path: Path) -> None:
     """SIGKILL one of two load workers while it loads: its files are reported in one line each (no traceback), its
     open transaction never commits (every file in the lake is whole), and a second run loads what is missing."""
-    config = _two_sources(tmp_path / "data", 40_000)
-    assert run_pipeline(MINI_CONFIG, lake, tmp_path / "r0", with_reports=False).ok
+    config = _two_sources(tmp_path / "data", 12_000)
+    _tables(lake)
     env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
     command = [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--workers", "2", "--no-reports"]
     load = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -321,4 +331,4 @@ def test_a_worker_killed_mid_load_loses_nothing_and_is_told_in_one_line(lake: st
     assert again.returncode == 0, again.stdout + again.stderr
     with connect(lake, read_only=True) as con:
         broken, files = con.execute(_WHOLE_FILES).fetchone()
-        assert broken == 0 and files == 2 + 6  # mini_police's two files and the six of north and south
+        assert broken == 0 and files == 6  # the three files of north and the three of south
