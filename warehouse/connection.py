@@ -327,17 +327,7 @@ def connect(
             settings = dict(settings or {})
             lock = settings.pop("lock_configuration", False)
             con = duckdb.connect(str(path), read_only=True, config={**config, **settings})
-            try:
-                # duckdb 1.5.5 shows but does not enforce a max_temp_directory_size given as the database opens (a
-                # sort spilled 1 GB past a 16 MB cap); set once more, it holds. The lock comes last, or it refuses.
-                if "max_temp_directory_size" in settings:
-                    cap = str(settings["max_temp_directory_size"]).replace("'", "''")
-                    con.execute(f"SET max_temp_directory_size = '{cap}'")
-                if lock:
-                    con.execute("SET lock_configuration = true")
-            except BaseException:
-                con.close()
-                raise
+            _settle(con, settings, lock)
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
                 raise WarehouseBusyError(
@@ -404,6 +394,18 @@ def _connect_lake(
         lake.attach(con, target, read_only)
         if sandboxed:
             con.execute("SET enable_external_access = false")
+    except BaseException:
+        con.close()
+        raise
+    _settle(con, settings, lock)
+    return con
+
+
+def _settle(con: duckdb.DuckDBPyConnection, settings: dict[str, object], lock: bool) -> None:
+    """The settings that must be set once the database is open (the connection is closed if one fails)."""
+    try:
+        # duckdb 1.5.5 shows but does not enforce a max_temp_directory_size given as the database opens (a sort
+        # spilled 1 GB past a 16 MB cap); set once more, it holds. The lock comes last, or it refuses.
         if "max_temp_directory_size" in settings:
             cap = str(settings["max_temp_directory_size"]).replace("'", "''")
             con.execute(f"SET max_temp_directory_size = '{cap}'")
@@ -412,4 +414,3 @@ def _connect_lake(
     except BaseException:
         con.close()
         raise
-    return con
