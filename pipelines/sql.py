@@ -144,6 +144,18 @@ def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[thread
         timer.cancel()
 
 
+# Statements that write or read files, or load code, whatever the file: refused before DuckDB runs them (on a lake
+# the data folder must stay readable, so the sandbox alone would let COPY TO write there).
+_FILES = {
+    duckdb.StatementType.COPY,
+    duckdb.StatementType.COPY_DATABASE,
+    duckdb.StatementType.EXPORT,
+    duckdb.StatementType.ATTACH,
+    duckdb.StatementType.DETACH,
+    duckdb.StatementType.LOAD,
+}
+
+
 def _refusal(text: str, limits: Limits) -> str:
     """DuckDB's refusal or limit, said in terms of `iccs sql` and how to change it."""
     lowered = text.lower()
@@ -187,6 +199,16 @@ def print_query(
     con = _open(warehouse, limits)
     if isinstance(con, str):
         return _fail(con)
+    try:
+        kinds = {statement.type for statement in con.extract_statements(query)}
+    except duckdb.Error:
+        kinds = set()  # DuckDB says what is wrong with it when it runs
+    if kinds & _FILES:
+        con.close()
+        return _fail(
+            "`iccs sql` reads the warehouse only: no other files, no extensions (use --format csv and redirect to "
+            f"export) (refused: {', '.join(sorted(k.name for k in kinds & _FILES))})"
+        )
     try:
         with con, _deadline(con, limits.seconds) as fired:
             try:

@@ -103,7 +103,12 @@ def test_the_same_run_gives_the_same_warehouse_and_reports_on_both_backends(lake
 
 
 def _sql_reads_the_lake_and_nothing_else(lake: str, tmp_path: Path) -> None:
-    """`iccs sql` on the lake the mini run loaded: read-only, sandboxed, never busy."""
+    """`iccs sql` on the lake the mini run loaded: read-only, sandboxed (no file but the lake's data files read,
+    none written, not even in its data folder)."""
+    with connect(lake) as con:  # the mini run's rows are few enough to sit in the catalog: to Parquet with them
+        con.execute("CALL ducklake_flush_inlined_data('lake')")
+        assert _rows(con, "SELECT count(*) FROM ducklake_list_files('lake', 'quarantine')") > 0
+    data = Path(os.environ["ICCS_LAKE_DATA"])
     secret = tmp_path / "secret.csv"
     secret.write_text("a\n1\n", encoding="utf-8")
     env = {**os.environ, "ICCS_WAREHOUSE": lake}
@@ -118,11 +123,25 @@ def _sql_reads_the_lake_and_nothing_else(lake: str, tmp_path: Path) -> None:
     assert "ducklake_" not in tables.stdout  # the catalog's own tables are not the warehouse's
     counted = sql("SELECT count(*) AS n FROM offences", "--format", "csv")
     assert counted.returncode == 0 and counted.stdout.splitlines()[1] == "9"
-    for query in (f"SELECT * FROM read_csv('{secret}')", f"COPY offences TO '{tmp_path / 'out.csv'}'"):
+    summary = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "quarantine", "--summary"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert summary.returncode == 0 and "duplicate_record_id" in summary.stdout, summary.stderr
+    for query in (
+        f"SELECT * FROM read_csv('{secret}')",
+        f"COPY offences TO '{tmp_path / 'out.csv'}'",
+        f"COPY offences TO '{data / 'main' / 'offences' / 'extra.parquet'}'",
+        f"EXPORT DATABASE '{data / 'export'}'",
+    ):
         refused = sql(query)
         assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-    assert not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "out.csv").exists() and not (data / "export").exists()
+    assert not list(data.rglob("extra.parquet"))
     written = sql("DELETE FROM offences")
     assert written.returncode != 0 and "read-only" in written.stderr
 
@@ -332,3 +351,18 @@ def test_a_worker_killed_mid_load_loses_nothing_and_is_told_in_one_line(lake: st
     with connect(lake, read_only=True) as con:
         broken, files = con.execute(_WHOLE_FILES).fetchone()
         assert broken == 0 and files == 6  # the three files of north and the three of south
+
+
+def test_a_lake_that_cannot_be_opened_is_one_line_without_its_password(postgres_dsn: str) -> None:
+    from tests.postgres import parse_conninfo
+
+    server = parse_conninfo(postgres_dsn)
+    target = (
+        f"ducklake:postgres:dbname=no_such_lake host={server['host']} port={server['port']} user=postgres password=pw9"
+    )
+    with pytest.raises(duckdb.Error) as raised:
+        connect(target, read_only=True)
+    text = str(raised.value)
+    assert text.startswith("ducklake:postgres:dbname=no_such_lake") and "cannot open the DuckLake warehouse" in text
+    assert 'database "no_such_lake" does not exist' in text and "\n" not in text
+    assert "pw9" not in text and "ICCS_LAKE_DATA" not in text  # the data folder is not what is wrong

@@ -380,8 +380,8 @@ def _connect_lake(
 ) -> duckdb.DuckDBPyConnection:
     """A connection to a DuckLake warehouse. Readers see the snapshot committed when their query starts and
     never wait for a writer; writers spill into a folder of their own. A ``sandboxed`` reader can read the lake
-    and nothing else: external access is switched off once the lake is attached (it reads its data files through
-    the attached catalog, which stays allowed)."""
+    and nothing else: once the lake is attached, external access is switched off except for its data folder
+    (writing there, COPY TO, is refused by `iccs sql` before DuckDB sees it)."""
     settings = dict(settings or {})
     lock = settings.pop("lock_configuration", False)
     if read_only:
@@ -393,7 +393,7 @@ def _connect_lake(
     try:
         lake.attach(con, target, read_only)
         if sandboxed:
-            con.execute("SET enable_external_access = false")
+            lake.sandbox(con)
     except BaseException:
         con.close()
         raise

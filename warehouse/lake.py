@@ -101,13 +101,25 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
     try:
         con.execute(f"ATTACH {_literal(target)} AS {ALIAS}{clause}")
     except duckdb.Error as exc:
-        text = str(exc).splitlines()[0]
-        hint = f"; set {DATA_ENV} to the folder (or object-store URL) of its data files" if not data else ""
+        text = shown(" ".join(str(exc).split()))  # DuckDB's message quotes the connection string, password too
+        about_data = "data_path" in text.lower() or "data path" in text.lower()
+        hint = (
+            f"; set {DATA_ENV} to the folder (or object-store URL) of its data files" if about_data and not data else ""
+        )
         raise type(exc)(f"{shown(target)}: cannot open the DuckLake warehouse: {text}{hint}") from None
     con.execute(f"USE {ALIAS}")
     if not read_only:
         for setting, value in RETRIES.items():
             con.execute(f"SET {setting} = {value}")
+
+
+def sandbox(con: duckdb.DuckDBPyConnection) -> None:
+    """Let the connection read the lake and no other file: its data folder is the only one allowed once external
+    access is off (DuckLake reads the Parquet files through the file system like any other file)."""
+    data = con.execute(f"SELECT value FROM ducklake_options('{ALIAS}') WHERE option_name = 'data_path'").fetchone()
+    if data and data[0]:
+        con.execute(f"SET allowed_directories = [{_literal(data[0])}]")
+    con.execute("SET enable_external_access = false")
 
 
 def is_conflict(exc: BaseException) -> bool:
