@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import settings
+from pipelines.assets.reference import WRITER_POOL
 from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
 from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
@@ -209,7 +211,10 @@ def run_pipeline(
         )
         landed += [(name, key, path) for key, path in files.items()]
     if workers > 1 and concurrent_writers(warehouse) and len(landed) > 1:
-        results += _run_files_in_parallel(config, warehouse, reports_dir, _batches(pipeline_config, landed), workers)
+        with _writer_slots(instance, workers):
+            results += _run_files_in_parallel(
+                config, warehouse, reports_dir, _batches(pipeline_config, landed), workers
+            )
     else:
         results += [_run_file(defs, instance, name, key, path) for name, key, path in landed]
     _fill_from_warehouse(warehouse, results)
@@ -290,6 +295,23 @@ def _batches(config: PipelineConfig, landed: list[tuple[str, str, Path]]) -> lis
         name, key, _ = item
         batches.setdefault(name if cross_file_ids(config.sources[name]) else key, []).append(item)
     return list(batches.values())
+
+
+@contextmanager
+def _writer_slots(instance: dg.DagsterInstance, workers: int) -> Iterator[None]:
+    """At least ``workers`` slots in the writers' pool of a persistent instance (``DAGSTER_HOME``) while the
+    parallel loads run: its limit (1 in pipelines/dagster.yaml, for a DuckDB file) would otherwise make them wait
+    for each other. The limit is set back afterwards; an ephemeral instance enforces no pool."""
+    storage = instance.event_log_storage
+    before = storage.get_concurrency_info(WRITER_POOL).slot_count if storage.supports_global_concurrency_limits else 0
+    if not storage.supports_global_concurrency_limits or before >= workers:
+        yield
+        return
+    storage.set_concurrency_slots(WRITER_POOL, workers)
+    try:
+        yield
+    finally:
+        storage.set_concurrency_slots(WRITER_POOL, before)
 
 
 def _run_files_in_parallel(

@@ -5,6 +5,7 @@ commit that lost to another writer's. Skipped where no PostgreSQL can be had (te
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,9 +186,17 @@ def _two_sources(folder: Path, records: int) -> Path:
     return path
 
 
-def test_parallel_loads_on_a_lake_give_what_a_serial_load_gives(lake: str, tmp_path: Path) -> None:
+def test_parallel_loads_on_a_lake_give_what_a_serial_load_gives(
+    lake: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with a persistent Dagster instance (`make run` sets DAGSTER_HOME), whose writers' pool has one slot
+    (pipelines/dagster.yaml, for a DuckDB file): `iccs run --workers` raises it for the run and sets it back."""
     config = _two_sources(tmp_path / "data", 6_000)
     serial = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r1", with_reports=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     parallel = run_pipeline(config, lake, tmp_path / "r2", with_reports=False, workers=3)
     assert serial.ok and parallel.ok, (serial.errors, parallel.errors, [s.error for s in parallel.sources])
     assert len(parallel.sources) == 6
@@ -196,6 +205,15 @@ def test_parallel_loads_on_a_lake_give_what_a_serial_load_gives(lake: str, tmp_p
         duplicates = "SELECT count(*) FROM quarantine WHERE source = 'north' AND reason = 'duplicate_record_id'"
         assert _rows(con, duplicates) >= 20
         assert _rows(con, "SELECT count(*) - count(DISTINCT record_id) FROM offences WHERE source = 'north'") == 0
+        overlapping = """SELECT count(*) FROM runs a JOIN runs b ON a.file < b.file
+                         AND a.started_at < b.finished_at AND b.started_at < a.finished_at"""
+        assert _rows(con, overlapping) > 0, "no two files loaded at the same time"
+    import dagster as dg
+
+    from pipelines.assets.reference import WRITER_POOL
+
+    with dg.DagsterInstance.get() as instance:
+        assert instance.event_log_storage.get_concurrency_info(WRITER_POOL).slot_count == 1
 
 
 # Incident sources' files: their records are rows of offences or quarantine, one each.
