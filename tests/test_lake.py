@@ -233,7 +233,7 @@ _WHOLE_FILES = """
 def test_readers_see_only_whole_files_while_files_load_in_parallel(lake: str, tmp_path: Path) -> None:
     """Analysts query while six files load two at a time: every snapshot holds each file's rows all or not at all,
     with records in = loaded + quarantined; `iccs sql` answers every time, never "busy"."""
-    config = _two_sources(tmp_path / "data", 12_000)
+    config = _two_sources(tmp_path / "data", 6_000)
     _tables(lake)
     env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
     load = subprocess.Popen(
@@ -345,7 +345,7 @@ def _children(pid: int) -> list[tuple[int, float]]:
 def test_a_worker_killed_mid_load_loses_nothing_and_is_told_in_one_line(lake: str, tmp_path: Path) -> None:
     """SIGKILL one of two load workers while it loads: its files are reported in one line each (no traceback), its
     open transaction never commits (every file in the lake is whole), and a second run loads what is missing."""
-    config = _two_sources(tmp_path / "data", 12_000)
+    config = _two_sources(tmp_path / "data", 6_000)
     _tables(lake)
     env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
     command = [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--workers", "2", "--no-reports"]
