@@ -237,7 +237,7 @@ class TreeSampler(threading.Thread):
 
 
 _STEP = re.compile(r" - (\w+) - [0-9a-f-]{36} - \d+ - .*STEP_SUCCESS - Finished execution of step \"(\w+)\" in (.+)\.$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)\b")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)(?![a-z])")  # 440ms, 38.33s, 2m55s
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

@@ -130,3 +130,26 @@ def test_scale_benchmark_grows_both_backends_and_reports_every_figure(
     assert steps["file", 6000]["peak_rss_largest_worker_mb"] is None  # the file backend loads in the main process
     assert steps["lake2", 6000]["storage"]["data_files"] > 0 and steps["file", 6000]["storage"]["file_mb"] > 0
     assert set(doc["flatness"]) == {"file", "lake2"}
+
+
+def test_scale_reads_each_jobs_seconds_and_the_load_span_from_dagster_console_lines() -> None:
+    from bench.scale import job_seconds
+
+    def line(time: str, job: str, step: str, took: str) -> str:
+        return (
+            f"2026-12-07 {time} +0000 - dagster - DEBUG - {job} - 3fdfec10-4b6c-483c-9be5-c5cd498d17f1 - 22309 - "
+            f'{step} - STEP_SUCCESS - Finished execution of step "{step}" in {took}.'
+        )
+
+    lines = [
+        line("00:58:26", "reference_job", "iccs_reference", "440ms"),
+        "2026-12-07 00:58:30 +0000 - dagster - DEBUG - sources_job - 0a - 1 - landed_file - STEP_START - Started",
+        line("00:59:15", "sources_job", "landed_file", "38.33s"),
+        line("00:59:16", "sources_job", "landed_file", "38.11s"),
+        line("01:04:20", "quality_job", "data_quality", "2m55s"),
+    ]
+    assert job_seconds(lines) == {
+        "job_seconds": {"reference_job": 0.44, "sources_job": 76.44, "quality_job": 175.0},
+        "steps_logged": 4,
+        "load_span_seconds": 46.0,
+    }
