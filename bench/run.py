@@ -2,6 +2,8 @@
 
     python -m bench.run [--sizes 1000000,10000000] [--formats csv,parquet] [--skip-baseline] [--skip-reports]
                         [--repeat N]
+    python -m bench.run scale [--volumes 1000000,2000000,4000000] …   (bench/scale.py: growing volumes, file
+                                                                       backend and DuckLake with 1, 2, 4 workers)
 
 For every size and format: the cached demo data (generated on first use, bench/cache/), then
 - floor: DuckDB's bare load of the same file into a table of a new file database (bench/floor.py);
@@ -420,6 +422,11 @@ def table(result: dict[str, object]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["scale"]:  # the scale benchmark (bench/scale.py): `make bench BENCH_ARGS="scale …"`
+        from bench import scale
+
+        return scale.main(argv[1:])
     args = _parser().parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - {"csv", "parquet"})

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.data import demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,3 +92,64 @@ def test_bench_run_writes_every_field(tmp_path: Path) -> None:
         "baseline_over_ours",
         "reports_seconds",
     } == set(doc["targets"]["checks"])
+
+
+def test_scale_benchmark_grows_both_backends_and_reports_every_figure(
+    tmp_path: Path, postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m bench.run scale` on files of 2,000 records: 1 file, then 2 more (loaded at once by 2 workers on
+    the lake), on the DuckDB file and on a DuckLake in the tests' PostgreSQL; every figure is there."""
+    monkeypatch.setenv("ICCS_TEST_POSTGRES", postgres_dsn)  # the benchmark uses this server instead of its own
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "bench.run", "scale", "--file-records", "2000", "--volumes", "2000,6000"]
+    command += ["--configs", "file,lake2", "--cache", str(tmp_path / "cache"), "--results", str(results)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "| config | volume |" in done.stdout and "largest step / first step" in done.stdout
+    doc = json.loads((results / "scale-latest.json").read_text())
+    assert {"started", "machine", "options", "file_valid_records", "steps", "full_reloads", "flatness"} <= set(doc)
+    assert {"cpus", "memory_bytes", "duckdb", "postgresql", "disk_free_bytes"} <= set(doc["machine"])
+    valid = doc["file_valid_records"]
+    steps = {(s["config"], s["volume"]): s for s in doc["steps"]}
+    assert set(steps) == {("file", 2000), ("file", 6000), ("lake2", 2000), ("lake2", 6000)}
+    for (_, volume), step in steps.items():
+        new_files = 1 if volume == 2000 else 2
+        assert step["returncode"] == 0 and step["failure"] is None, step
+        assert step["new_records"] == new_files * 2000 and step["files_loaded"] == new_files
+        assert step["records_loaded"] == new_files * valid  # only the new files were loaded
+        assert step["warehouse_offences"] == volume // 2000 * valid  # onto what the earlier steps loaded
+        assert step["seconds"] > 0 and step["cpu_seconds"] > 0 and step["records_per_second"] > 0
+        assert step["peak_rss_main_mb"] > 0 and step["seconds_per_million"] > 0
+        assert {"reference_job", "sources_job", "quality_job"} <= set(step["job_seconds"])
+        reader = step["reader"]
+        assert {"attempts", "answered", "busy", "errors", "section_year", "area_rates"} <= set(reader)
+        assert reader["errors"] == 0, reader["error_examples"]
+        if volume == 6000:  # the warehouse exists from the first step on: every attempt answers or is busy
+            assert reader["not_ready"] == 0 and reader["answered"] + reader["busy"] == reader["attempts"] > 0
+    assert steps["lake2", 6000]["worker_processes"] >= 2 and steps["lake2", 6000]["peak_rss_largest_worker_mb"] > 0
+    assert steps["file", 6000]["peak_rss_largest_worker_mb"] is None  # the file backend loads in the main process
+    assert steps["lake2", 6000]["storage"]["data_files"] > 0 and steps["file", 6000]["storage"]["file_mb"] > 0
+    assert set(doc["flatness"]) == {"file", "lake2"}
+
+
+def test_scale_reads_each_jobs_seconds_and_the_load_span_from_dagster_console_lines() -> None:
+    from bench.scale import job_seconds
+
+    def line(time: str, job: str, step: str, took: str) -> str:
+        return (
+            f"2026-12-07 {time} +0000 - dagster - DEBUG - {job} - 3fdfec10-4b6c-483c-9be5-c5cd498d17f1 - 22309 - "
+            f'{step} - STEP_SUCCESS - Finished execution of step "{step}" in {took}.'
+        )
+
+    lines = [
+        line("00:58:26", "reference_job", "iccs_reference", "440ms"),
+        "2026-12-07 00:58:30 +0000 - dagster - DEBUG - sources_job - 0a - 1 - landed_file - STEP_START - Started",
+        line("00:59:15", "sources_job", "landed_file", "38.33s"),
+        line("00:59:16", "sources_job", "landed_file", "38.11s"),
+        line("01:04:20", "quality_job", "data_quality", "2m55s"),
+    ]
+    assert job_seconds(lines) == {
+        "job_seconds": {"reference_job": 0.44, "sources_job": 76.44, "quality_job": 175.0},
+        "steps_logged": 4,
+        "load_span_seconds": 46.0,
+    }
