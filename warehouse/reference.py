@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 import iccs
+from warehouse.replace import replace_rows
 from warehouse.transaction import transaction
 
 
@@ -15,10 +16,10 @@ def load_classification(con: duckdb.DuckDBPyConnection) -> int:
     con.register("pair_frame", pairs)
     con.register("sdg_frame", iccs.sdg16_frame()[["indicator", "component", "title", "unit", "iccs_code"]])
     try:
-        with transaction(con):
-            con.execute("DELETE FROM iccs_categories; INSERT INTO iccs_categories SELECT * FROM cat_frame")
-            con.execute("DELETE FROM iccs_ancestors; INSERT INTO iccs_ancestors SELECT * FROM pair_frame")
-            con.execute("DELETE FROM sdg16_codes; INSERT INTO sdg16_codes SELECT * FROM sdg_frame")
+        with transaction(con):  # rewritten only where they changed: on a lake a rewrite is a snapshot for nothing
+            replace_rows(con, "iccs_categories", "true", "SELECT * FROM cat_frame", {})
+            replace_rows(con, "iccs_ancestors", "true", "SELECT * FROM pair_frame", {})
+            replace_rows(con, "sdg16_codes", "true", "SELECT * FROM sdg_frame", {})
     finally:
         con.unregister("cat_frame")
         con.unregister("pair_frame")
