@@ -303,15 +303,21 @@ def _writer_slots(instance: dg.DagsterInstance, workers: int) -> Iterator[None]:
     parallel loads run: its limit (1 in pipelines/dagster.yaml, for a DuckDB file) would otherwise make them wait
     for each other. The limit is set back afterwards; an ephemeral instance enforces no pool."""
     storage = instance.event_log_storage
-    before = storage.get_concurrency_info(WRITER_POOL).slot_count if storage.supports_global_concurrency_limits else 0
-    if not storage.supports_global_concurrency_limits or before >= workers:
+    if not storage.supports_global_concurrency_limits:
+        yield
+        return
+    before = storage.get_concurrency_info(WRITER_POOL)
+    if before.slot_count >= workers:
         yield
         return
     storage.set_concurrency_slots(WRITER_POOL, workers)
     try:
         yield
-    finally:
-        storage.set_concurrency_slots(WRITER_POOL, before)
+    finally:  # back to the instance's default limit, or to the limit set for the pool
+        if before.using_default_limit:
+            storage.delete_concurrency_limit(WRITER_POOL)
+        else:
+            storage.set_concurrency_slots(WRITER_POOL, before.slot_count)
 
 
 def _run_files_in_parallel(

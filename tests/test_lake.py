@@ -234,7 +234,8 @@ def test_parallel_loads_on_a_lake_give_what_a_serial_load_gives(
     from pipelines.assets.reference import WRITER_POOL
 
     with dg.DagsterInstance.get() as instance:
-        assert instance.event_log_storage.get_concurrency_info(WRITER_POOL).slot_count == 1
+        pool = instance.event_log_storage.get_concurrency_info(WRITER_POOL)
+        assert pool.slot_count == 1 and pool.using_default_limit  # back to dagster.yaml's default_limit
 
 
 # Incident sources' files: their records are rows of offences or quarantine, one each.
