@@ -24,7 +24,6 @@ import duckdb
 
 from pipelines import settings
 from pipelines.assets.reference import WRITER_POOL
-from pipelines.assets.sources import MAPPED
 from pipelines.definitions import build_definitions
 from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
@@ -41,6 +40,15 @@ class PipelineError(RuntimeError):
     """A step failed or a blocking check failed; the message says which, in one line per problem."""
 
 
+def mapped_share(mapped: int, placeable: int, records_in: int) -> float:
+    """The share of the records ICCS can place that are mapped, about mapping only (as the mapped_share check and
+    `iccs map-check`): a record whose code the correspondence table excludes is left out of it even when it was
+    quarantined for another reason first (a country missing from a lookup: missing_field)."""
+    if placeable:
+        return min(mapped / placeable, 1.0)
+    return 1.0 if records_in else 0.0  # every record excluded by the table: nothing left to map
+
+
 @dataclass
 class SourceResult:
     """One landed file's load (a source with several files has several results)."""
@@ -52,7 +60,6 @@ class SourceResult:
     records_loaded: int = 0
     records_quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-    mapped_share: float = 0.0
     # From the mapped_share check (mapping only): records mapped to ICCS, and the records whose national code ICCS
     # can place (every record but those whose code the correspondence table excludes, whatever their reason).
     mapped_records: int = 0
@@ -64,6 +71,10 @@ class SourceResult:
     @property
     def ok(self) -> bool:
         return self.error is None and not self.failed_checks
+
+    @property
+    def mapped_share(self) -> float:
+        return mapped_share(self.mapped_records, self.placeable_records, self.records_in)
 
 
 @dataclass
@@ -113,12 +124,7 @@ class SourceTotals:
 
     @property
     def mapped_share(self) -> float:
-        """The share of the records ICCS can place that are mapped, about mapping only (as the mapped_share check
-        and `iccs map-check`): a record whose code the correspondence table excludes is left out of it even when
-        it was quarantined for another reason first (a country missing from a lookup: missing_field)."""
-        if self.placeable_records:
-            return min(self.mapped_records / self.placeable_records, 1.0)
-        return 1.0 if self.records_in else 0.0  # every record excluded by the table: nothing left to map
+        return mapped_share(self.mapped_records, self.placeable_records, self.records_in)
 
 
 @functools.cache
@@ -250,18 +256,12 @@ def _run_file(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, key
         for key in ("mapped", "placeable_records")
         if key in evaluation.metadata
     }
-    mapped = [
-        event.materialization.metadata["mapped_share"].value
-        for event in result.get_asset_materialization_events()
-        if event.asset_key == MAPPED and "mapped_share" in event.materialization.metadata
-    ]
     return SourceResult(
         source=name,
         file=str(path),
         run_id=result.run_id,
         failed_checks=failed,
         warnings=warnings,
-        mapped_share=float(mapped[0]) if mapped else 0.0,
         mapped_records=figures.get("mapped", 0),
         placeable_records=figures.get("placeable_records", 0),
     )

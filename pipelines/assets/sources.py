@@ -38,6 +38,7 @@ from schemas import MappedRecordRow, RawRecordRow
 from schemas.source_config import PipelineConfig, SourceConfig
 from warehouse import coverage
 from warehouse.classify import classify_source, records_table
+from warehouse.connection import concurrent_writers, locate
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, register_source, stale_files
@@ -142,9 +143,9 @@ def recheck(
     con: duckdb_lib.DuckDBPyConnection, config: PipelineConfig, name: str, path: Path, run_id: str
 ) -> list[str]:
     """After ``path``'s load committed: reload, in one transaction, the files whose cross-file duplicates are wrong
-    now. None in a lone run (the load settled them); on a lake, a file of the same source another process
-    committed while this one loaded (a deployment runs one load per source at a time, but two machines may
-    overlap) may hold an id this file also loaded: whichever load commits last finds and settles it."""
+    now. Only where several processes write (a lake): a file of the same source another process committed while
+    this one loaded (a deployment runs one load per source at a time, but two machines may overlap) may hold an id
+    this file also loaded: whichever load commits last finds and settles it."""
     with transaction(con):
         return reevaluate(con, config, name, [str(path)], run_id)
 
@@ -277,7 +278,8 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         loaded, checks, reloaded = retrying(
             lambda: load_landed(con, config, src, path, context.run.run_id, staged.filtered_rows, started), str(path)
         )
-        reloaded += retrying(lambda: recheck(con, config, src.name, path, context.run.run_id), str(path))
+        if concurrent_writers(locate(duckdb.database)):  # a lone writer settled every duplicate in load_landed
+            reloaded += retrying(lambda: recheck(con, config, src.name, path, context.run.run_id), str(path))
     context.log.info(
         f"{context.partition_key}: {loaded.records_in} in, {loaded.records_loaded} loaded, "
         f"{loaded.records_quarantined} quarantined {loaded.reasons}; reloaded {reloaded}; "
