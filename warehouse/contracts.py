@@ -15,6 +15,10 @@ What is compiled, with pandera's meaning kept:
 - ``unique`` per column and ``Config.unique`` over several columns (every occurrence of a duplicate counts);
 - ``raise_warning=True`` checks report severity ``warn`` instead of ``error``.
 
+A caller that guarantees some rules by the way it wrote the rows passes them as ``proved`` (rule key -> what
+guarantees it): those are reported as passed with that reason and not scanned. A proof for a rule the contract
+does not have is an error, so a renamed rule is never skipped unnoticed.
+
 Row-level quarantine is not compiled from the models: ``warehouse.classify`` writes its own CASE (with a detail
 message per reason), and the mapped-records contract over the accepted rows is what catches a record it missed.
 """
@@ -58,10 +62,21 @@ class CheckOutcome:
     failures: int
     examples: list[dict[str, object]]
     severity: str = "error"
+    # what guarantees the rule when it was not scanned (see ``validate_table``'s ``proved``)
+    proved: str | None = None
 
     @property
     def passed(self) -> bool:
         return self.failures == 0
+
+    @property
+    def key(self) -> str:
+        return rule_key(self.check, self.column)
+
+
+def rule_key(check: str, column: str | None) -> str:
+    """How a rule is named in ``proved`` and in check metadata: ``not_null(occurred_on)``, ``unique(a, b)``."""
+    return f"{check}({column})"
 
 
 @dataclass(frozen=True)
@@ -191,11 +206,19 @@ def validate_table(
     table: str,
     where: str = "true",
     params: list[object] | None = None,
+    proved: Mapping[str, str] | None = None,
 ) -> list[CheckOutcome]:
     """Every rule of ``model`` checked over ``table`` rows matching ``where``: one scan for the row rules, one
-    grouped scan for each uniqueness rule. Schema-level rules (presence, type) count 1 failure when broken."""
+    grouped scan for each uniqueness rule; the rules in ``proved`` are reported with their proof instead.
+    Schema-level rules (presence, type) are always checked and count 1 failure when broken."""
     schema = model.to_schema()
     params = params or []
+    proved = dict(proved or {})
+    known = {rule_key(r.check, r.column) for r in row_rules(model)}
+    known |= {rule_key("unique", ", ".join(c)) for c in unique_columns(model)}
+    unknown = sorted(set(proved) - known)
+    if unknown:
+        raise UnsupportedCheckError(f"{model.__name__}: proof for rules it does not have: {', '.join(unknown)}")
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
     outcomes: list[CheckOutcome] = []
     checkable = set(types)
@@ -209,7 +232,13 @@ def validate_table(
             outcomes.append(
                 CheckOutcome("dtype", name, 1, [{"expected": str(column.dtype), "column_type": types[name]}])
             )
-    rules = row_rules(model, checkable)
+    rules = []
+    for rule in row_rules(model, checkable):
+        key = rule_key(rule.check, rule.column)
+        if key in proved:
+            outcomes.append(CheckOutcome(rule.check, rule.column, 0, [], rule.severity, proved[key]))
+        else:
+            rules.append(rule)
     if rules:
         counts = ", ".join(f"count(*) FILTER ({rule.predicate})" for rule in rules)
         totals = con.execute(f"SELECT {counts} FROM {table} WHERE {where}", params).fetchall()[0]
@@ -224,6 +253,9 @@ def validate_table(
         # an optional column that is absent drops out of the key; a required one already failed column_present
         columns = [c for c in columns if c in types or schema.columns[c].required]
         if not columns or not set(columns) <= checkable:
+            continue
+        if (proof := proved.get(rule_key("unique", ", ".join(columns)))) is not None:
+            outcomes.append(CheckOutcome("unique", ", ".join(columns), 0, [], proved=proof))
             continue
         keys = ", ".join(ident(c) for c in columns)
         # Keys seen twice are first found on their 8-byte hash (a cheaper aggregate than on the values), then

@@ -16,10 +16,14 @@ ALLOCATED_FLAG = "allocated"
 def _grouped_sql(src: SourceConfig, batch: str, where: str) -> str:
     month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     area = f"CASE WHEN b.area = {literal(src.total_area)} THEN NULL ELSE b.area END" if src.total_area else "b.area"
+    # The distinct flags of a cell, sorted: a list aggregate, not ``string_agg(DISTINCT … ORDER BY …)``, which
+    # DuckDB 1.5 runs as a sort per group (73 s instead of 14 s for 2M cells); no aggregate at all without flags.
+    flagged = "flag" in src.columns or "flag" in src.constants or src.read.format == "eurostat"
+    flags = "nullif(array_to_string(list_sort(list_distinct(list(b.flag))), ','), '')" if flagged else "NULL"
     return f"""
         SELECT b.country, {area} AS area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
-               nullif(concat_ws(',', string_agg(DISTINCT b.flag, ',' ORDER BY b.flag),
+               nullif(concat_ws(',', {flags},
                                 CASE WHEN bool_or(t.share < 1) THEN '{ALLOCATED_FLAG}' END), '') AS flag, b.file
         FROM {batch} b
         LEFT JOIN {targets_table(src.name)} t ON t.group_id = b.group_id AND t.kind = 'split'

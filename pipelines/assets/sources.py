@@ -43,7 +43,7 @@ from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import LoadBlocked, LoadSummary, load_file, prune_files, register_source, stale_files
 from warehouse.mapping_coverage import coverage_metadata, source_coverage
-from warehouse.staging import raw_table, stage_source
+from warehouse.staging import RAW_PROVED, raw_table, stage_source
 from warehouse.transaction import retrying, transaction
 
 STAGED = dg.AssetKey("staged_records")
@@ -110,7 +110,10 @@ def reevaluate(
         done.append(str(target))
         src = dataclasses.replace(full, files=str(target))
         staged = stage_source(con, src)
-        _stop_unless(layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(name)), str(target))
+        _stop_unless(
+            layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(name), proved=RAW_PROVED),
+            str(target),
+        )
         classify_source(con, src)
         _stop_unless(
             layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name), "reason IS NULL"),
@@ -235,7 +238,9 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         # The correspondence table is reloaded with every file: an edited table takes effect on the next load.
         codes = retrying(lambda: load_correspondence(con, src.name, src.correspondence), str(src.correspondence))
         staged = stage_source(con, src)
-        raw_check = layer_check(con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name))
+        raw_check = layer_check(
+            con, "raw_records_contract", STAGED, RawRecordRow, raw_table(src.name), proved=RAW_PROVED
+        )
         yield dg.MaterializeResult(
             asset_key=STAGED,
             check_results=[raw_check, unused_columns_check(STAGED, staged)],
