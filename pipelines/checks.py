@@ -18,6 +18,7 @@ import pandera.pandas as pa
 from pipelines import settings
 from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
+from warehouse import contract_log
 from warehouse.classify import records_table
 from warehouse.connection import warehouse_of
 from warehouse.contracts import CheckOutcome, failures_text, validate_table
@@ -154,6 +155,7 @@ def fact_checks(
         outcomes = validate_table(
             con, model, table, f"source = ? AND {FILE_MATCH}", [source, *file_params(file)], FACT_PROVED.get(name)
         )
+        contract_log.record(con, source, file, run_id, model.__name__, table, outcomes)
         results.append(_contract_result(name, asset, outcomes))
     results.append(mapped_share_check(con, asset, source, config))
     return results

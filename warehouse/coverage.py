@@ -280,10 +280,7 @@ def compute(
                 FROM stored s LEFT JOIN (SELECT DISTINCT source, unit, file FROM loaded_records) r
                   ON r.source = s.source AND r.unit = s.unit AND r.file IS NOT DISTINCT FROM s.file
                 GROUP BY ALL),
-            roles AS (
-                SELECT *, bool_or(is_total) OVER (
-                    PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month) AS has_total
-                FROM v_offence_count_roles),
+            roles AS (SELECT * FROM v_offence_count_cells),
             placed AS (
                 SELECT w.source, w.unit, {position} AS pos,
                        CASE WHEN c.is_total = c.has_total THEN c.count ELSE 0 END AS count,

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, source VARCHAR, file VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
     records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
 CREATE TABLE IF NOT EXISTS warehouse_schema (fingerprint VARCHAR, applied_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS contract_checks (
+    source VARCHAR NOT NULL, file VARCHAR NOT NULL, run_id VARCHAR, contract VARCHAR NOT NULL,
+    "table" VARCHAR NOT NULL, rule VARCHAR NOT NULL, "column" VARCHAR, failures BIGINT NOT NULL, severity VARCHAR,
+    proved VARCHAR, example VARCHAR);
 """
 
 VIEWS = """
@@ -152,6 +156,8 @@ COMMENTS: dict[str, str] = {
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record; "
     "its national_code and, for a code without ICCS code, why (exclusion: unmapped, no_row_on_date "
     "or excluded) and the correspondence table's note on an excluded code (exclusion_note)",
+    "contract_checks": "per landed file, each rule of the contracts of its rows in offences, offence_counts and "
+    "quarantine as its load checked them: failures, or proved (not scanned: what guarantees the rule)",
     "runs": "one row per source and run: records in = loaded + quarantined; records_filtered = rows the "
     "source's filter/exclude left out (not records)",
     "v_counts": "offence_counts rolled up to every ICCS ancestor, by area and national (area NULL); months = "

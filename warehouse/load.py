@@ -257,7 +257,7 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
                    now()::TIMESTAMP, now()::TIMESTAMP, 0, 0, 0, 0, 0, 'pruned'""",
             {"source": source, "gone": gone},
         )
-        for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls"):
+        for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls", "contract_checks"):
             con.execute(
                 f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
                 f"AND NOT {_IN_LIST.format(files='$keep', column='file')}",
