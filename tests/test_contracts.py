@@ -260,3 +260,40 @@ def test_units_stages_and_reasons_come_from_the_models() -> None:
 
 def test_unique_columns_come_from_the_model() -> None:
     assert unique_columns(MappedRecordRow) == [["record_id"]]
+
+
+def test_proved_rules_are_reported_with_their_proof_and_not_scanned(con) -> None:
+    """A rule the caller proves is not evaluated (the table below breaks it and it still passes, with the proof);
+    every other rule, schema-level ones included, is checked as before."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE raw_proved AS SELECT -1 AS file_index, 'a.csv' AS file, 1 AS ordinal, "
+        "NULL::VARCHAR AS offence_raw UNION ALL SELECT -1, 'a.csv', 1, 'Y'"
+    )
+    proofs = {"greater_than_or_equal_to(file_index)": "a constant", "unique(file_index, ordinal)": "row_number()"}
+    outcomes = {o.key: o for o in validate_table(con, RawRecordRow, "raw_proved", proved=proofs)}
+    assert outcomes["greater_than_or_equal_to(file_index)"].passed
+    assert outcomes["greater_than_or_equal_to(file_index)"].proved == "a constant"
+    assert outcomes["unique(file_index, ordinal)"].proved == "row_number()"
+    assert not outcomes["column_present(date_raw)"].passed, "schema rules are never proved away"
+    assert all(o.proved is None for k, o in outcomes.items() if k not in proofs)
+    unproved = {o.key for o in validate_table(con, RawRecordRow, "raw_proved") if not o.passed}
+    assert {"greater_than_or_equal_to(file_index)", "unique(file_index, ordinal)"} <= unproved
+
+
+def test_a_proof_for_a_rule_the_contract_lacks_is_an_error(con) -> None:
+    with pytest.raises(UnsupportedCheckError, match="no_such_rule"):
+        validate_table(con, RawRecordRow, "raw_proved", proved={"no_such_rule(file)": "?"})
+
+
+def test_the_declared_proofs_name_rules_their_contracts_have(con) -> None:
+    """Every proof the pipeline declares matches a rule (a renamed rule would otherwise stop being checked)."""
+    from pipelines.checks import FACT_CONTRACTS, FACT_PROVED
+    from warehouse.contracts import row_rules, rule_key
+    from warehouse.staging import RAW_PROVED
+
+    declared = [(RawRecordRow, RAW_PROVED)] + [(FACT_CONTRACTS[n][0], p) for n, p in FACT_PROVED.items()]
+    for model, proofs in declared:
+        known = {rule_key(r.check, r.column) for r in row_rules(model)}
+        known |= {rule_key("unique", ", ".join(c)) for c in unique_columns(model)}
+        assert set(proofs) <= known, (model.__name__, set(proofs) - known)
+        assert all(reason.strip() for reason in proofs.values())

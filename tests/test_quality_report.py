@@ -9,6 +9,7 @@ import urllib.parse
 from io import StringIO
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from browser import needs_browser, render
@@ -84,6 +85,29 @@ def test_contract_rules_hold_over_the_loaded_tables(mini_run) -> None:
         results = quality.contract_results(con)
     assert set(results["table"]) == {"offences", "offence_counts", "population", "quarantine"}
     assert results["failures"].sum() == 0, results[results["failures"] > 0]
+
+
+def test_contract_results_come_from_the_loads_not_a_second_validation(mini_run) -> None:
+    """The fact tables' rules as each file's load recorded them (files counted, proofs named); only population is
+    validated whole. A source loaded before results were recorded sends its tables back to whole validation."""
+    with connect(mini_run.warehouse, read_only=True) as con:
+        results = quality.contract_results(con)
+        files = con.execute("SELECT count(DISTINCT source || file) FROM contract_checks").fetchone()[0]
+    facts = results[results["table"] != "population"]
+    assert files >= 1 and (facts["files"] >= 1).all()
+    assert facts["proved"].notna().any(), "the rules a load proves are named with their proof"
+    assert facts.loc[facts["rule"] == "str_matches", "proved"].isna().any(), "country is still scanned"
+    assert results.loc[results["table"] == "population", "files"].isna().all()
+    copy = duckdb.connect()
+    copy.execute(f"ATTACH '{mini_run.warehouse}' AS w (READ_ONLY)")
+    copy.execute("CREATE TABLE offences AS SELECT * FROM w.offences")
+    for table in ("offence_counts", "quarantine", "population", "contract_checks"):
+        copy.execute(f"CREATE TABLE {table} AS SELECT * FROM w.{table}")
+    copy.execute("CREATE TABLE iccs_categories AS SELECT * FROM w.iccs_categories")
+    copy.execute("DELETE FROM contract_checks WHERE source = (SELECT min(source) FROM offence_counts)")
+    whole = quality.contract_results(copy)
+    assert whole["files"].isna().all() and whole["proved"].isna().all()
+    assert set(whole["table"]) == {"offences", "offence_counts", "population", "quarantine"}
 
 
 def test_coverage_heat_map_draws_the_missing_month_as_a_hole(fixture_page) -> None:
