@@ -105,6 +105,9 @@ def _csv_reader(item: Readable, opts: ReadOptions, header: list[str], rejects: b
         "strict_mode = true",
         "null_padding = false",
         f"max_line_size = {MAX_LINE_BYTES}",
+        # DuckDB's default buffer is 16 lines of max_line_size (256 MiB here), allocated whole: under a low
+        # ICCS_DUCKDB_MEMORY that was an "Out of Memory Error" for any file. Two lines' worth reads as fast.
+        f"buffer_size = {2 * MAX_LINE_BYTES}",
     ]
     # Only the empty cell is NULL here: missing-value markers ('..', 'x', '-') are judged per numeric field in SQL
     # (warehouse.fields, warehouse.population_staging), so an area or offence code spelt like a marker stays a name.
