@@ -140,10 +140,13 @@ def shared_data() -> Path:
     raise SystemExit("bench.identical: no shared data (set ICCS_SHARED_DATA to the folder holding it)")
 
 
-def digest(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
+def digest(path: Path, skip: tuple[str, ...] = ()) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted; names ending in ``skip``
+    left out)."""
     h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    files = (
+        [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.endswith(skip))
+    )
     for file in files:
         if path.is_dir():
             h.update(str(file.relative_to(path)).encode() + b"\0")
@@ -233,7 +236,7 @@ def build(out: Path, demo_records: int, demo_seed: int, only: Sequence[str] = ()
         scratch = Path(scratch_dir)
         jobs: list[tuple[str, list[str], Path]] = []
         for config in configs:
-            manifest["inputs"][config.name] = digest(config.path.parent)
+            manifest["inputs"][config.name] = digest(config.path.parent, skip=(".md",))  # READMEs are no input
             warehouse = out / f"{config.name}.duckdb"
             cmd = [*iccs, config.command, "--config", str(config.path), "--warehouse", str(warehouse)]
             if config.command == "run":

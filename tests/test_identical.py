@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.identical import main
+from bench.identical import main, shipped_configs
 
 TABLES = """
 CREATE TABLE offence_counts (source VARCHAR, year INTEGER, count DOUBLE, file VARCHAR);
@@ -59,3 +59,10 @@ def test_a_missing_row_a_vanished_table_and_a_real_float_change_differ(tmp_path:
     c = _warehouse(tmp_path / "c", [("demo", 2020, 1.000001), *COUNTS[1:]], "run-3")  # the 7th digit: a change
     assert main(["compare", str(d), str(c)]) == 1
     assert "1 rows only in A, 1 only in B" in capsys.readouterr().out
+
+
+def test_every_shipped_yaml_is_built() -> None:
+    configs, skipped = shipped_configs()
+    names = {c.name: c.command for c in configs}
+    assert names["chile_cnp"] == "map-check" and names["unodc_homicide.sources_gsh2019"] == "run"
+    assert sum(command == "run" for command in names.values()) == 13 and not skipped
