@@ -23,9 +23,9 @@ Each run gets a clean environment: no ``DAGSTER_HOME`` (an ephemeral Dagster ins
 without it), none of the ``ICCS_*`` path variables, a scratch working directory and reports folder. Its exit
 code, seconds and output go to ``DIR/manifest.json`` and ``DIR/logs/<name>.log``; the manifest also records the
 commit (and whether the tree was dirty), the checkout and output paths, and a SHA-256 of every input (shared data
-files, each configuration folder, the generated demo), so ``compare`` can tell a changed input from a changed
-pipeline. Build refuses a non-empty ``DIR`` unless ``--force`` (a warehouse that already exists would be loaded
-incrementally, not from scratch).
+files, each configuration folder but its README, the generated demo), so ``compare`` can tell a changed input
+from a changed pipeline. Build refuses a non-empty ``DIR`` unless ``--force`` (a warehouse that already exists
+would be loaded incrementally, not from scratch).
 
 ``compare`` attaches each pair of warehouses (same file name in both folders) read-only in one DuckDB connection
 and, for every base table and view of the ``main`` schema (``duckdb_tables()``/``duckdb_views()``), counts
@@ -50,9 +50,10 @@ and, for every base table and view of the ``main`` schema (``duckdb_tables()``/`
   (``round(x, 8 - floor(log10(|x|)))``; 0, NULL, NaN and infinities as they are), because a rewrite may sum the
   same numbers in another order (parallel aggregation, another join order) and float addition is not
   associative: ``sum(count)`` of fractional (split, UNODC) counts or a rate may differ in the 15th-17th digit.
-  A difference below about 5e-10 relative is therefore not seen; and a value that lies within an ulp of a
-  rounding boundary could round to two different 9-digit values (a false "differs", never a missed one above
-  that threshold). Floats inside nested types (none today) are compared exactly.
+  Two values that round to the same 9 digits (a difference of less than one unit in the 9th digit, at most
+  ~1e-8 relative) are therefore the same; and two values within a few ulps of each other but on either side of
+  a rounding boundary round to different 9-digit values (a false "differs", rare; look at the rows). Floats
+  inside nested types (none today) are compared exactly.
 - **Paths:** text columns (``sources.config``, ``files``, the demo's ``file`` columns, details quoting a path)
   hold absolute paths of the checkout and of ``DIR``, which differ between worktrees and output folders: in
   every VARCHAR column the side's own output folder is replaced by ``<out>`` and its checkout by ``<checkout>``
