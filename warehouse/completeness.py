@@ -240,8 +240,11 @@ def findings(
     placeholder_threshold: float = 0.05,
     min_records: int = 20,
     min_run: int | None = None,
+    grid: str | None = None,
 ) -> list[Finding]:
-    """Every completeness check of the source as a warning, without writing anything."""
+    """Every completeness check of the source as a warning, without writing anything. ``grid`` is a relation
+    holding the source's expected period × area cells as ``coverage`` gives them (``assess_source`` passes the
+    ``completeness`` table it has just written); by default they are computed."""
     units = [
         r[0]
         for r in con.execute(
@@ -262,14 +265,33 @@ def findings(
             {"units": units, "counted_unit": unit},
         )
     ]
-    cov = coverage(con, source)
-    missing = cov[~cov["present"]]
+    grid_params: dict[str, object] = {"source": source}
+    if grid is None:
+        grid, grid_params = f"({sql.coverage_sql(monthly(con, source), *_windowed(con))})", _params(con, source)
+    cells, missing, areas, periods = con.execute(
+        f"""SELECT count(*), count(*) FILTER (NOT present),
+                   count(DISTINCT area) + (count(*) FILTER (area IS NULL) > 0)::INT, count(DISTINCT period)
+            FROM {grid} g WHERE source = $source""",
+        grid_params,
+    ).fetchone()
+    # Periods no area reported in, and the first areas' missing periods (the grid is every area × every period):
+    # aggregates in SQL, so thousands of areas never come to Python as a grid.
+    silent = [
+        row[0]
+        for row in con.execute(
+            f"SELECT period FROM {grid} g WHERE source = $source GROUP BY period HAVING bool_and(NOT present) "
+            "ORDER BY period",
+            grid_params,
+        ).fetchall()
+    ]
     by_area = {
-        ("(national)" if pd.isna(area) else str(area)): group["period"].tolist()
-        for area, group in missing.groupby("area", dropna=False, sort=True)
+        ("(national)" if area is None else str(area)): list(found)
+        for area, found in con.execute(
+            f"""SELECT area, list_sort(list(period))[:24] FROM {grid} g WHERE source = $source AND NOT present
+                GROUP BY area ORDER BY area NULLS LAST LIMIT 20""",
+            grid_params,
+        ).fetchall()
     }
-    areas = cov["area"].nunique(dropna=False)
-    silent = sorted(set.intersection(*(set(v) for v in by_area.values()))) if len(by_area) == areas and by_area else []
     # A period no area reported in may still hold the source's records without an area (a mostly national table
     # with a few regions): only a period with no record at all is "missing everywhere".
     recorded = set(_recorded_periods(con, source))
@@ -284,9 +306,9 @@ def findings(
     result.append(
         Finding(
             "periods_complete",
-            missing.empty,
+            missing == 0,
             (
-                f"{len(missing):,} of {len(cov):,} period × area cells have no records"
+                f"{missing:,} of {cells:,} period × area cells have no records"
                 + (f"; no records at all in {', '.join(whole[:12])}{' …' if len(whole) > 12 else ''}" if whole else "")
                 + (
                     f"; no area reported in {', '.join(areas_only[:12])}{' …' if len(areas_only) > 12 else ''} "
@@ -294,17 +316,17 @@ def findings(
                     if areas_only
                     else ""
                 )
-                if not missing.empty
-                else f"all {len(cov):,} period × area cells have records"
+                if missing
+                else f"all {cells:,} period × area cells have records"
             ),
             {
-                "cells": len(cov),
-                "missing_cells": len(missing),
+                "cells": int(cells),
+                "missing_cells": int(missing),
                 "areas": int(areas),
-                "periods": int(cov["period"].nunique()),
+                "periods": int(periods),
                 "missing_everywhere": whole,
                 "no_area_reported": areas_only,
-                "missing_by_area": {a: p[:24] for a, p in list(by_area.items())[:20]},
+                "missing_by_area": by_area,
                 "records_without_area": float(unassigned),
             },
         )
@@ -409,4 +431,5 @@ def assess_source(
         placeholder_threshold=placeholder_threshold,
         min_records=min_records,
         min_run=min_run,
+        grid="completeness",
     )
