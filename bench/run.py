@@ -133,6 +133,8 @@ def _figures(m: Measured, records: int) -> dict[str, object]:
         "cpu_seconds": round(m.user_seconds + m.system_seconds, 3),
         "peak_rss_bytes": m.peak_rss_bytes,
         "returncode": m.returncode,
+        # A failed contender is recorded, not fatal: the run goes on and the table says FAILED.
+        "failure": None if m.ok else m.failure(),
     }
 
 
@@ -150,15 +152,13 @@ def measure_floor(data: Path, work: Path, records: int) -> dict[str, object]:
     m = run_measured(
         [sys.executable, "-m", "bench.floor", str(data), str(work / "floor.duckdb")], cwd=ROOT, log=work / "floor"
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    inner = _json_line(m)
+    inner = _json_line(m) if m.ok else {}
     return {
         **_figures(m, records),
         "load_average": load,
-        "load_seconds": round(inner["seconds"], 3),
-        "rows": inner["rows"],
-        "reader": inner["reader"],
+        "load_seconds": round(inner["seconds"], 3) if inner else None,
+        "rows": inner.get("rows"),
+        "reader": inner.get("reader"),
     }
 
 
@@ -186,14 +186,16 @@ def measure_ours(config: Path, work: Path, records: int, dagster_home: str) -> d
         cwd=ROOT,
         log=work / "ours",
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    found = json.loads(stages_path.read_text())
+    # bench/ours.py writes the stages whatever the command's exit code (a failed check still ran its jobs).
+    found = json.loads(stages_path.read_text()) if stages_path.is_file() else {"stages": [], "extraction_seconds": 0}
     stages = [Stage(**s) for s in found["stages"]]
     # Reading the event log happened inside the measured process, after the command: not the command's time.
     seconds = m.seconds - found["extraction_seconds"]
     m = dataclasses.replace(m, seconds=seconds)
-    runs = warehouse_runs(warehouse)
+    try:
+        runs = warehouse_runs(warehouse)
+    except Exception:  # noqa: BLE001 - a run that failed before writing `runs`: nothing loaded to count
+        runs = []
     return {
         **_figures(m, records),
         "load_average": load,
@@ -215,8 +217,6 @@ def measure_reports(work: Path, records: int) -> dict[str, object]:
         cwd=ROOT,
         log=work / "reports",
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
     return {
         **_figures(m, records),
         "load_average": load,
@@ -233,17 +233,15 @@ def measure_baseline(config: Path, work: Path, records: int, module: str = "benc
         cwd=ROOT,
         log=work / name,
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    inner = _json_line(m)
+    inner = _json_line(m) if m.ok else {}
     return {
         **_figures(m, records),
         "load_average": load,
-        "stages": inner["seconds"],
-        "rows": inner["rows"],
-        "records_loaded": inner["loaded"],
-        "records_quarantined": inner["quarantined"],
-        "reasons": inner["reasons"],
+        "stages": inner.get("seconds", {}),
+        "rows": inner.get("rows"),
+        "records_loaded": inner.get("loaded"),
+        "records_quarantined": inner.get("quarantined"),
+        "reasons": inner.get("reasons"),
     }
 
 
@@ -329,6 +327,8 @@ def prepare_input(shape: str, records: int, fmt: str, cache: Path) -> Input:
 
 def _ratio(numerator: dict[str, object] | None, denominator: dict[str, object] | None) -> float | None:
     if not numerator or not denominator or not denominator["seconds"]:
+        return None
+    if numerator["failure"] or denominator["failure"]:
         return None
     return round(numerator["seconds"] / denominator["seconds"], 2)
 
@@ -446,7 +446,13 @@ def evaluate(cases: list[dict[str, object]]) -> dict[str, object]:
                 reports is not None and reports <= TARGETS["reports_seconds_max"],
             ),
         }
-        per_shape.append({"shape": shape, "records": big["records"], "format": "csv", "checks": checks})
+        failed = {n: big[n]["failure"] for n in ("floor", "ours", "reports", "baseline", "polars") if big[n]}
+        failed = {n: f for n, f in failed.items() if f}
+        if failed.get("ours"):  # nothing of ours can be met when it did not finish
+            checks = {n: {**c, "met": False} for n, c in checks.items()}
+        per_shape.append(
+            {"shape": shape, "records": big["records"], "format": "csv", "checks": checks, "failed": sorted(failed)}
+        )
     return {"format": "csv", "per_shape": per_shape}
 
 
@@ -485,7 +491,9 @@ def machine() -> dict[str, object]:
 
 
 def _s(part: dict[str, object] | None) -> str:
-    return "—" if part is None else f"{part['seconds']:.1f}"
+    if part is None:
+        return "—"
+    return f"FAILED after {part['seconds']:.1f}" if part["failure"] else f"{part['seconds']:.1f}"
 
 
 def _x(value: float | None) -> str:
@@ -494,6 +502,8 @@ def _x(value: float | None) -> str:
 
 def _loaded(case: dict[str, object]) -> str:
     ours = case["ours"]
+    if ours["failure"]:
+        return "ours FAILED: " + ours["failure"].split(" exited with ", 1)[-1][-300:]
     if (ours["records_loaded"], ours["records_quarantined"]) == (case["expected_loaded"], case["expected_quarantined"]):
         return "ok"
     return (
@@ -534,6 +544,9 @@ def _table_row(case: dict[str, object]) -> str:
 def _detail(label: str, part: dict[str, object] | None, why: str = "skipped") -> str:
     if part is None:
         return f"    {label:<8} ({why})"
+    if part["failure"]:
+        gb = part["peak_rss_bytes"] / GB
+        return f"    {label:<8} FAILED after {part['seconds']:.2f} s, {gb:.2f} GB: {part['failure']}"
     return (
         f"    {label:<8} {part['seconds']:7.2f} s  cpu {part['cpu_seconds']:6.1f} s  "
         f"{part['peak_rss_bytes'] / GB:5.2f} GB  load {part['load_average']}"
@@ -567,7 +580,8 @@ def table(result: dict[str, object]) -> str:
         lines.append(_detail("polars", case["polars"], polars_why))
     targets = result.get("targets") or {}
     for entry in targets.get("per_shape", []):
-        lines.append(f"\ntargets, shape {entry['shape']}, {entry['records']:,} records (csv):")
+        failed = f"  (FAILED: {', '.join(entry['failed'])})" if entry["failed"] else ""
+        lines.append(f"\ntargets, shape {entry['shape']}, {entry['records']:,} records (csv):{failed}")
         for name, check in entry["checks"].items():
             mark = {True: "met", False: "NOT MET", None: "n/a"}[check["met"]]
             lines.append(f"  {name:<22} {check['value']!s:>8}  target {check['target']:<44} {mark}")
