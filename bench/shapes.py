@@ -119,21 +119,24 @@ def _records_sql(records: int, shape: Shape, seed: int, bad_share: float) -> str
     """One row per record, every value a hash of (row number, seed, salt): deterministic and vectorised."""
     min_lon, min_lat, max_lon, max_lat = BBOX
 
+    def h(salt: int) -> str:  # hashed twice: one hash of (i, seed, salt) leaves the salts' low bits correlated
+        return f"hash(hash(i, {seed}, {salt}))"
+
     def uniform(salt: int) -> str:  # in [0, 1)
-        return f"((hash(i, {seed}, {salt}) % 1000000007)::DOUBLE / 1000000007)"
+        return f"(({h(salt)} % 1000000007)::DOUBLE / 1000000007)"
 
     bad = int(round(bad_share * 1_000_000))
-    code = f"'N' || lpad((1 + hash(i, {seed}, 2) % {shape.codes})::VARCHAR, 3, '0')"
+    code = f"'N' || lpad((1 + {h(2)} % {shape.codes})::VARCHAR, 3, '0')"
     if bad:
-        code = f"CASE WHEN hash(i, {seed}, 9) % 1000000 < {bad} THEN 'BAD' ELSE {code} END"
+        code = f"CASE WHEN {h(9)} % 1000000 < {bad} THEN 'BAD' ELSE {code} END"
     first, last = f"DATE '{START_YEAR}-01-01'", f"DATE '{START_YEAR + MONTHS // 12}-01-01'"
     return f"""
         SELECT 'SHP' || lpad((i + 1)::VARCHAR, 9, '0') AS incident_id,
-               strftime({first} + (hash(i, {seed}, 1) % ({last} - {first}))::INTEGER, '%Y-%m-%d') AS date_occurred,
+               strftime({first} + ({h(1)} % ({last} - {first}))::INTEGER, '%Y-%m-%d') AS date_occurred,
                {code} AS offence_code,
                round({min_lat} + {uniform(3)} * {max_lat - min_lat}, 5)::VARCHAR AS latitude,
                round({min_lon} + {uniform(4)} * {max_lon - min_lon}, 5)::VARCHAR AS longitude,
-               'A' || lpad((1 + hash(i, {seed}, 5) % {shape.areas})::VARCHAR, 5, '0') AS area
+               'A' || lpad((1 + {h(5)} % {shape.areas})::VARCHAR, 5, '0') AS area
         FROM range({records}) t(i)"""
 
 
