@@ -328,7 +328,7 @@ def prepare_input(shape: str, records: int, fmt: str, cache: Path) -> Input:
 def _ratio(numerator: dict[str, object] | None, denominator: dict[str, object] | None) -> float | None:
     if not numerator or not denominator or not denominator["seconds"]:
         return None
-    if numerator["failure"] or denominator["failure"]:
+    if numerator.get("failure") or denominator.get("failure"):
         return None
     return round(numerator["seconds"] / denominator["seconds"], 2)
 
@@ -446,7 +446,7 @@ def evaluate(cases: list[dict[str, object]]) -> dict[str, object]:
                 reports is not None and reports <= TARGETS["reports_seconds_max"],
             ),
         }
-        failed = {n: big[n]["failure"] for n in ("floor", "ours", "reports", "baseline", "polars") if big[n]}
+        failed = {n: big[n].get("failure") for n in ("floor", "ours", "reports", "baseline", "polars") if big.get(n)}
         failed = {n: f for n, f in failed.items() if f}
         if failed.get("ours"):  # nothing of ours can be met when it did not finish
             checks = {n: {**c, "met": False} for n, c in checks.items()}
@@ -493,7 +493,7 @@ def machine() -> dict[str, object]:
 def _s(part: dict[str, object] | None) -> str:
     if part is None:
         return "—"
-    return f"FAILED after {part['seconds']:.1f}" if part["failure"] else f"{part['seconds']:.1f}"
+    return f"FAILED after {part['seconds']:.1f}" if part.get("failure") else f"{part['seconds']:.1f}"
 
 
 def _x(value: float | None) -> str:
@@ -502,7 +502,7 @@ def _x(value: float | None) -> str:
 
 def _loaded(case: dict[str, object]) -> str:
     ours = case["ours"]
-    if ours["failure"]:
+    if ours.get("failure"):
         return "ours FAILED: " + ours["failure"].split(" exited with ", 1)[-1][-300:]
     if (ours["records_loaded"], ours["records_quarantined"]) == (case["expected_loaded"], case["expected_quarantined"]):
         return "ok"
@@ -520,7 +520,8 @@ TABLE_HEADER = (
 
 
 def _table_row(case: dict[str, object]) -> str:
-    ours, ratios, stages = case["ours"], case["ratios"], case["ours"]["stage_columns"]
+    ours, ratios = case["ours"], case["ratios"]
+    stages = ours.get("stage_columns") or stage_columns(ours["stages"])
     cells = [
         case["shape"],
         f"{case['records']:,}",
@@ -531,8 +532,8 @@ def _table_row(case: dict[str, object]) -> str:
         _x(ratios["ours_over_floor"]),
         _s(case["baseline"]),
         _x(ratios["baseline_over_ours"]),
-        _s(case["polars"]),
-        _x(ratios["polars_over_ours"]),
+        _s(case.get("polars")),
+        _x(ratios.get("polars_over_ours")),
         f"{ours['peak_rss_bytes'] / GB:.2f}",
         _s(case["reports"]),
         *(f"{stages[name]:.1f}" for name in ("staged", "mapped", "facts", "checks", "quality", "outside", "other")),
@@ -544,7 +545,7 @@ def _table_row(case: dict[str, object]) -> str:
 def _detail(label: str, part: dict[str, object] | None, why: str = "skipped") -> str:
     if part is None:
         return f"    {label:<8} ({why})"
-    if part["failure"]:
+    if part.get("failure"):
         gb = part["peak_rss_bytes"] / GB
         return f"    {label:<8} FAILED after {part['seconds']:.2f} s, {gb:.2f} GB: {part['failure']}"
     return (
@@ -568,7 +569,7 @@ def table(result: dict[str, object]) -> str:
         "checks = the load step's checks (contracts, conservation), quality = the quality job, outside = "
         "interpreter, imports, config, summary; other = the reference job and Dagster overhead"
     )
-    polars_why = result["options"].get("polars_skipped_because") or "skipped"
+    polars_why = result.get("options", {}).get("polars_skipped_because") or "skipped"
     for case in result["cases"]:
         cells = f", {case['cells']:,} area x code x month cells" if case["cells"] is not None else ""
         repeat = f", x{case['repeat']}" if case["repeat"] > 1 else ""
@@ -577,7 +578,7 @@ def table(result: dict[str, object]) -> str:
         lines.append(_detail("ours", case["ours"]))
         lines.append(_detail("reports", case["reports"]))
         lines.append(_detail("pandas", case["baseline"]))
-        lines.append(_detail("polars", case["polars"], polars_why))
+        lines.append(_detail("polars", case.get("polars"), polars_why))
     targets = result.get("targets") or {}
     for entry in targets.get("per_shape", []):
         failed = f"  (FAILED: {', '.join(entry['failed'])})" if entry["failed"] else ""
@@ -588,12 +589,33 @@ def table(result: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def print_table(paths: list[Path]) -> int:
+    """The table of one or more result files (their cases in order, the targets over all of them)."""
+    docs = [json.loads(path.read_text()) for path in paths]
+    cases = [case for doc in docs for case in doc["cases"]]
+    for case in cases:
+        case.setdefault("shape", "demo")
+        case.setdefault("cells", None)
+        case.setdefault("polars", None)
+        case["ratios"].setdefault("polars_over_ours", None)
+    print(table({"cases": cases, "targets": evaluate(cases), "options": docs[-1].get("options", {})}))
+    for path, doc in zip(paths, docs, strict=True):
+        after = doc.get("load_average_after")
+        print(
+            f"{path.name}: git {doc.get('git')}, load average {doc['machine']['load_average']} before"
+            + (f", {after} after" if after is not None else "")
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["scale"]:  # the scale benchmark (bench/scale.py): `make bench BENCH_ARGS="scale …"`
         from bench import scale
 
         return scale.main(argv[1:])
+    if argv[:1] == ["table"]:  # the table of earlier results: python -m bench.run table RESULT.json [...]
+        return print_table([Path(a) for a in argv[1:]])
     args = _parser().parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - {"csv", "parquet"})

@@ -126,6 +126,14 @@ def test_bench_run_writes_every_field(tmp_path: Path) -> None:
     assert [t["shape"] for t in doc["targets"]["per_shape"]] == ["demo", "50x40"]
     for target in doc["targets"]["per_shape"]:
         assert set(target["checks"]) == checks
+    again = subprocess.run(
+        [sys.executable, "-m", "bench.run", "table", str(results / "latest.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0 and again.stdout.startswith(TABLE_HEADER) and rows[0] in again.stdout
     if polars_missing:
         assert shape["polars"] is None and f"({polars_missing})" in out
         pytest.skip(f"the Polars baseline was not checked: {polars_missing}")
