@@ -503,13 +503,20 @@ def _x(value: float | None) -> str:
 def _loaded(case: dict[str, object]) -> str:
     ours = case["ours"]
     if ours.get("failure"):
-        return "ours FAILED: " + ours["failure"].split(" exited with ", 1)[-1][-300:]
+        return "ours FAILED: " + _failure_reason(ours)
     if (ours["records_loaded"], ours["records_quarantined"]) == (case["expected_loaded"], case["expected_quarantined"]):
         return "ok"
     return (
         f"MISMATCH {ours['records_loaded']:,}/{ours['records_quarantined']:,} "
         f"(expected {case['expected_loaded']:,}/{case['expected_quarantined']:,})"
     )
+
+
+def _failure_reason(part: dict[str, object]) -> str:
+    """The command's own error line (`✗ …`) if it printed one, else the tail of its output; one table cell."""
+    crosses = [line.strip() for line in part.get("summary") or [] if line.strip().startswith("✗")]
+    text = crosses[0] if crosses else part["failure"].split(" exited with ", 1)[-1]
+    return text.replace("|", "/")[:160]
 
 
 TABLE_HEADER = (
@@ -547,7 +554,7 @@ def _detail(label: str, part: dict[str, object] | None, why: str = "skipped") ->
         return f"    {label:<8} ({why})"
     if part.get("failure"):
         gb = part["peak_rss_bytes"] / GB
-        return f"    {label:<8} FAILED after {part['seconds']:.2f} s, {gb:.2f} GB: {part['failure']}"
+        return f"    {label:<8} FAILED after {part['seconds']:.2f} s, {gb:.2f} GB: {_failure_reason(part)}"
     return (
         f"    {label:<8} {part['seconds']:7.2f} s  cpu {part['cpu_seconds']:6.1f} s  "
         f"{part['peak_rss_bytes'] / GB:5.2f} GB  load {part['load_average']}"
