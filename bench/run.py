@@ -2,6 +2,7 @@
 
     python -m bench.run [--shapes 50x40,5000x300,50000x300,demo] [--sizes 1000000,10000000]
                         [--formats csv,parquet] [--skip-baseline] [--skip-polars] [--skip-reports] [--repeat N]
+    python -m bench.run table RESULT.json [RESULT.json …]               (the table of earlier results, merged)
     python -m bench.run scale [--volumes 1000000,2000000,4000000] …   (bench/scale.py: growing volumes, file
                                                                        backend and DuckLake with 1, 2, 4 workers)
 
