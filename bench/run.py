@@ -1,16 +1,20 @@
-"""The benchmark: floor, ours and baseline side by side on the same demo data, each in its own process.
+"""The benchmark: floor, ours and the pandas and Polars baselines side by side, per shape, each in its own process.
 
-    python -m bench.run [--sizes 1000000,10000000] [--formats csv,parquet] [--skip-baseline] [--skip-reports]
-                        [--repeat N]
+    python -m bench.run [--shapes 50x40,5000x300,50000x300,demo] [--sizes 1000000,10000000]
+                        [--formats csv,parquet] [--skip-baseline] [--skip-polars] [--skip-reports] [--repeat N]
+    python -m bench.run table RESULT.json [RESULT.json …]               (the table of earlier results, merged)
     python -m bench.run scale [--volumes 1000000,2000000,4000000] …   (bench/scale.py: growing volumes, file
                                                                        backend and DuckLake with 1, 2, 4 workers)
 
-For every size and format: the cached demo data (generated on first use, bench/cache/), then
+For every shape, size and format: the cached input (generated on first use, bench/cache/): a shape
+``AREASxCODES`` is N records over that many areas and national codes (bench/shapes.py), ``demo`` the demo
+country of ``pipelines/demo`` (bench/data.py); then
 - floor: DuckDB's bare load of the same file into a table of a new file database (bench/floor.py);
 - ours: ``iccs run --config … --no-reports --warehouse <tmp>``, as a user runs it (through bench/ours.py,
   which calls the same ``pipelines.cli.main``), cut into stages from the Dagster event log (bench/stages.py);
 - reports: ``iccs report --warehouse <tmp> --reports <tmp>`` over the warehouse ours just wrote;
-- baseline: pandas + merge + pandera + DuckDB (bench/baseline.py).
+- baseline: pandas + merge + pandera + DuckDB (bench/baseline.py);
+- polars: Polars + join + pandera's Polars backend + DuckDB through Arrow (bench/baseline_polars.py).
 Each process's peak RSS comes from ``os.wait4``. Wall seconds are the median over ``--repeat`` runs, peak RSS
 the maximum. The table is printed and the whole result written to bench/results/bench-<time>.json (and
 latest.json). The machine is shared: the load average before each process is recorded next to its figures.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -31,6 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import shapes
 from bench.data import CACHE_DIR, cache_key, demo_data, generator_version
 from bench.measure import Measured, run_measured
 from bench.stages import Stage, prepare_home, summarise, warehouse_runs
@@ -38,10 +44,12 @@ from bench.stages import Stage, prepare_home, summarise, warehouse_runs
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GB = 1024**3
-# The issue's targets, checked on the largest CSV size measured.
+DEFAULT_SHAPES = "50x40,5000x300,50000x300"
+# The issue's targets, checked for every shape on the largest CSV size measured.
 TARGETS = {
     "ours_over_floor_max": 1.5,
     "baseline_over_ours_min": 4.0,
+    "polars_over_ours_min": 1.0,
     "ours_peak_rss_gb_max": 1.5,
     "rss_growth_max": 1.5,
     "reports_seconds_max": 15.0,
@@ -52,8 +60,33 @@ def _sizes(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
 
+def _shapes(text: str) -> list[str]:
+    labels = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        labels.append("demo" if part == "demo" else shapes.Shape.parse(part).label)
+    return labels
+
+
+def polars_missing() -> str | None:
+    """Why the Polars baseline cannot run here, or None."""
+    for module in ("polars", "pandera.polars"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return f"{module} is not installed (pip install polars 'pandera[polars]')"
+        except ImportError as exc:
+            return f"{module} cannot be imported: {exc}"
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--shapes",
+        type=_shapes,
+        default=_shapes(DEFAULT_SHAPES),
+        help=f"AREASxCODES inputs (bench/shapes.py) and/or 'demo' (the demo country), comma-separated "
+        f"(default {DEFAULT_SHAPES})",
+    )
     parser.add_argument(
         "--sizes",
         type=_sizes,
@@ -63,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--formats", default="csv,parquet", help="csv, parquet or both (default csv,parquet)")
     parser.add_argument("--repeat", type=int, default=1, help="measure each case N times (median seconds)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the pandas + pandera baseline")
+    parser.add_argument("--skip-polars", action="store_true", help="do not run the Polars + pandera baseline")
     parser.add_argument("--skip-reports", action="store_true", help="do not time `iccs report`")
     parser.add_argument(
         "--dagster-home",
@@ -100,6 +134,8 @@ def _figures(m: Measured, records: int) -> dict[str, object]:
         "cpu_seconds": round(m.user_seconds + m.system_seconds, 3),
         "peak_rss_bytes": m.peak_rss_bytes,
         "returncode": m.returncode,
+        # A failed contender is recorded, not fatal: the run goes on and the table says FAILED.
+        "failure": None if m.ok else m.failure(),
     }
 
 
@@ -117,15 +153,13 @@ def measure_floor(data: Path, work: Path, records: int) -> dict[str, object]:
     m = run_measured(
         [sys.executable, "-m", "bench.floor", str(data), str(work / "floor.duckdb")], cwd=ROOT, log=work / "floor"
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    inner = _json_line(m)
+    inner = _json_line(m) if m.ok else {}
     return {
         **_figures(m, records),
         "load_average": load,
-        "load_seconds": round(inner["seconds"], 3),
-        "rows": inner["rows"],
-        "reader": inner["reader"],
+        "load_seconds": round(inner["seconds"], 3) if inner else None,
+        "rows": inner.get("rows"),
+        "reader": inner.get("reader"),
     }
 
 
@@ -153,14 +187,16 @@ def measure_ours(config: Path, work: Path, records: int, dagster_home: str) -> d
         cwd=ROOT,
         log=work / "ours",
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    found = json.loads(stages_path.read_text())
+    # bench/ours.py writes the stages whatever the command's exit code (a failed check still ran its jobs).
+    found = json.loads(stages_path.read_text()) if stages_path.is_file() else {"stages": [], "extraction_seconds": 0}
     stages = [Stage(**s) for s in found["stages"]]
     # Reading the event log happened inside the measured process, after the command: not the command's time.
     seconds = m.seconds - found["extraction_seconds"]
     m = dataclasses.replace(m, seconds=seconds)
-    runs = warehouse_runs(warehouse)
+    try:
+        runs = warehouse_runs(warehouse)
+    except Exception:  # noqa: BLE001 - a run that failed before writing `runs`: nothing loaded to count
+        runs = []
     return {
         **_figures(m, records),
         "load_average": load,
@@ -182,8 +218,6 @@ def measure_reports(work: Path, records: int) -> dict[str, object]:
         cwd=ROOT,
         log=work / "reports",
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
     return {
         **_figures(m, records),
         "load_average": load,
@@ -191,24 +225,24 @@ def measure_reports(work: Path, records: int) -> dict[str, object]:
     }
 
 
-def measure_baseline(config: Path, work: Path, records: int) -> dict[str, object]:
+def measure_baseline(config: Path, work: Path, records: int, module: str = "bench.baseline") -> dict[str, object]:
+    """A baseline script (pandas: bench.baseline, Polars: bench.baseline_polars) in its own process."""
     load = _load()
+    name = module.rsplit(".", 1)[-1]
     m = run_measured(
-        [sys.executable, "-m", "bench.baseline", str(config), str(work / "baseline.duckdb")],
+        [sys.executable, "-m", module, str(config), str(work / f"{name}.duckdb")],
         cwd=ROOT,
-        log=work / "baseline",
+        log=work / name,
     )
-    if not m.ok:
-        raise RuntimeError(m.failure())
-    inner = _json_line(m)
+    inner = _json_line(m) if m.ok else {}
     return {
         **_figures(m, records),
         "load_average": load,
-        "stages": inner["seconds"],
-        "rows": inner["rows"],
-        "records_loaded": inner["loaded"],
-        "records_quarantined": inner["quarantined"],
-        "reasons": inner["reasons"],
+        "stages": inner.get("seconds", {}),
+        "rows": inner.get("rows"),
+        "records_loaded": inner.get("loaded"),
+        "records_quarantined": inner.get("quarantined"),
+        "reasons": inner.get("reasons"),
     }
 
 
@@ -248,92 +282,179 @@ def _combine(reps: list[dict[str, object]], records: int) -> dict[str, object]:
     return first
 
 
-def run_case(records: int, fmt: str, args: argparse.Namespace, work_root: Path) -> dict[str, object]:
-    manifest, generated = demo_data(records, fmt, cache_dir=args.cache)
-    data, config = manifest.incidents_path, manifest.config_path
-    _warm(data)
-    parts: dict[str, list[dict[str, object]]] = {"floor": [], "ours": [], "reports": [], "baseline": []}
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One benchmark input: the file, the sources YAML that reads it and what a correct load gives."""
+
+    shape: str
+    path: Path
+    config: Path
+    records: int
+    expected_loaded: int
+    expected_quarantined: int
+    cells: int | None
+    cache_key: str
+    generated_now: bool
+
+
+def prepare_input(shape: str, records: int, fmt: str, cache: Path) -> Input:
+    if shape == "demo":
+        manifest, generated = demo_data(records, fmt, cache_dir=cache)
+        return Input(
+            shape,
+            manifest.incidents_path,
+            manifest.config_path,
+            manifest.records,
+            manifest.valid_records,
+            sum(manifest.expected_quarantine.values()),
+            None,
+            cache_key(records, fmt),
+            generated,
+        )
+    parsed = shapes.Shape.parse(shape)
+    data, generated = shapes.shape_data(records, parsed, fmt, cache_dir=cache)
+    return Input(
+        shape,
+        data.incidents_path,
+        data.config_path,
+        data.records,
+        data.valid_records,
+        data.quarantined_records,
+        data.details["cells"],
+        shapes.cache_key(records, parsed, fmt),
+        generated,
+    )
+
+
+def _ratio(numerator: dict[str, object] | None, denominator: dict[str, object] | None) -> float | None:
+    if not numerator or not denominator or not denominator["seconds"]:
+        return None
+    if numerator.get("failure") or denominator.get("failure"):
+        return None
+    return round(numerator["seconds"] / denominator["seconds"], 2)
+
+
+def run_case(shape: str, records: int, fmt: str, args: argparse.Namespace, work_root: Path) -> dict[str, object]:
+    data = prepare_input(shape, records, fmt, args.cache)
+    _warm(data.path)
+    parts: dict[str, list[dict[str, object]]] = {"floor": [], "ours": [], "reports": [], "baseline": [], "polars": []}
     for _ in range(args.repeat):
         work = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
         try:
-            parts["floor"].append(measure_floor(data, work, manifest.records))
-            parts["ours"].append(measure_ours(config, work, manifest.records, args.dagster_home))
+            parts["floor"].append(measure_floor(data.path, work, data.records))
+            parts["ours"].append(measure_ours(data.config, work, data.records, args.dagster_home))
             if not args.skip_reports:
-                parts["reports"].append(measure_reports(work, manifest.records))
+                parts["reports"].append(measure_reports(work, data.records))
             if not args.skip_baseline:
-                parts["baseline"].append(measure_baseline(config, work, manifest.records))
+                parts["baseline"].append(measure_baseline(data.config, work, data.records))
+            if not args.skip_polars:
+                parts["polars"].append(measure_baseline(data.config, work, data.records, "bench.baseline_polars"))
         finally:
             shutil.rmtree(work, ignore_errors=True)
     case: dict[str, object] = {
+        "shape": shape,
         "records": records,
         "format": fmt,
-        "input_bytes": data.stat().st_size,
-        "input_records": manifest.records,
-        "expected_loaded": manifest.valid_records,
-        "expected_quarantined": sum(manifest.expected_quarantine.values()),
-        "cache_key": cache_key(records, fmt),
-        "generated_now": generated,
+        "input_bytes": data.path.stat().st_size,
+        "input_records": data.records,
+        "expected_loaded": data.expected_loaded,
+        "expected_quarantined": data.expected_quarantined,
+        "cells": data.cells,
+        "cache_key": data.cache_key,
+        "generated_now": data.generated_now,
         "repeat": args.repeat,
     }
     for name, reps in parts.items():
-        case[name] = _combine(reps, manifest.records) if reps else None
-    floor, ours, baseline = case["floor"], case["ours"], case["baseline"]
+        case[name] = _combine(reps, data.records) if reps else None
+    floor, ours = case["floor"], case["ours"]
+    ours["stage_columns"] = stage_columns(ours["stages"])
     case["ratios"] = {
-        "ours_over_floor": round(ours["seconds"] / floor["seconds"], 2),
-        "baseline_over_ours": round(baseline["seconds"] / ours["seconds"], 2) if baseline else None,
+        "ours_over_floor": _ratio(ours, floor),
+        "baseline_over_ours": _ratio(case["baseline"], ours),
+        "polars_over_ours": _ratio(case["polars"], ours),
         "ours_rss_over_floor_rss": round(ours["peak_rss_bytes"] / floor["peak_rss_bytes"], 2),
     }
     return case
+
+
+# The table's stage columns: which of bench/stages.py's stage names each one adds up.
+STAGE_COLUMNS = (
+    ("staged", ("staged_records",)),
+    ("mapped", ("mapped_records",)),
+    ("facts", ("source_facts",)),
+    ("checks", ("landed_file checks",)),
+    ("quality", ("quality_job",)),
+    ("outside", ("outside dagster runs",)),
+)
+
+
+def stage_columns(stages: dict[str, float]) -> dict[str, float]:
+    """Ours' stages in the table's columns; everything else (reference job, checks, Dagster overhead) is 'other'."""
+    columns = {name: 0.0 for name, _ in STAGE_COLUMNS} | {"other": 0.0}
+    for stage, seconds in stages.items():
+        column = next((name for name, keys in STAGE_COLUMNS if any(k in stage for k in keys)), "other")
+        columns[column] += seconds
+    return {name: round(seconds, 2) for name, seconds in columns.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Targets, table, JSON
 
 
+def _check(value: float | None, target: str, met: bool | None) -> dict[str, object]:
+    return {"value": value, "target": target, "met": met if value is not None else None}
+
+
 def evaluate(cases: list[dict[str, object]]) -> dict[str, object]:
-    """The issue's targets on the largest CSV case (and the RSS growth from the smallest CSV case)."""
-    csv = sorted((c for c in cases if c["format"] == "csv"), key=lambda c: c["records"])
-    if not csv:
-        return {}
-    big, small = csv[-1], csv[0]
-    ours_gb = big["ours"]["peak_rss_bytes"] / GB
-    growth = big["ours"]["peak_rss_bytes"] / small["ours"]["peak_rss_bytes"]
-    checks = {
-        "ours_over_floor": (
-            big["ratios"]["ours_over_floor"],
-            f"<= {TARGETS['ours_over_floor_max']}",
-            big["ratios"]["ours_over_floor"] <= TARGETS["ours_over_floor_max"],
-        ),
-        "ours_peak_rss_gb": (
-            round(ours_gb, 2),
-            f"<= {TARGETS['ours_peak_rss_gb_max']}",
-            ours_gb <= TARGETS["ours_peak_rss_gb_max"],
-        ),
-        "ours_peak_rss_growth": (
-            round(growth, 2),
-            f"<= {TARGETS['rss_growth_max']} ({big['records']:,} vs {small['records']:,} records)",
-            growth <= TARGETS["rss_growth_max"] if big is not small else None,
-        ),
-    }
-    if big["ratios"]["baseline_over_ours"] is not None:
-        ratio = big["ratios"]["baseline_over_ours"]
-        checks["baseline_over_ours"] = (
-            ratio,
-            f">= {TARGETS['baseline_over_ours_min']}",
-            ratio >= TARGETS["baseline_over_ours_min"],
+    """The issue's targets for every shape, on its largest CSV case (RSS growth: against its smallest CSV case)."""
+    per_shape = []
+    for shape in dict.fromkeys(c["shape"] for c in cases):
+        csv = sorted((c for c in cases if c["shape"] == shape and c["format"] == "csv"), key=lambda c: c["records"])
+        if not csv:
+            continue
+        big, small = csv[-1], csv[0]
+        ratios = big["ratios"]
+        ours_gb = round(big["ours"]["peak_rss_bytes"] / GB, 2)
+        growth = round(big["ours"]["peak_rss_bytes"] / small["ours"]["peak_rss_bytes"], 2)
+        reports = big["reports"]["seconds"] if big["reports"] else None
+        checks = {
+            "ours_over_floor": _check(
+                ratios["ours_over_floor"],
+                f"<= {TARGETS['ours_over_floor_max']}",
+                (ratios["ours_over_floor"] or 0) <= TARGETS["ours_over_floor_max"],
+            ),
+            "baseline_over_ours": _check(
+                ratios["baseline_over_ours"],
+                f">= {TARGETS['baseline_over_ours_min']}",
+                (ratios["baseline_over_ours"] or 0) >= TARGETS["baseline_over_ours_min"],
+            ),
+            "polars_over_ours": _check(
+                ratios["polars_over_ours"],
+                f"> {TARGETS['polars_over_ours_min']} (ours faster than Polars)",
+                (ratios["polars_over_ours"] or 0) > TARGETS["polars_over_ours_min"],
+            ),
+            "ours_peak_rss_gb": _check(
+                ours_gb, f"<= {TARGETS['ours_peak_rss_gb_max']}", ours_gb <= TARGETS["ours_peak_rss_gb_max"]
+            ),
+            "ours_peak_rss_growth": _check(
+                growth,
+                f"<= {TARGETS['rss_growth_max']} ({big['records']:,} vs {small['records']:,} records)",
+                growth <= TARGETS["rss_growth_max"] if big is not small else None,
+            ),
+            "reports_seconds": _check(
+                reports,
+                f"<= {TARGETS['reports_seconds_max']}",
+                reports is not None and reports <= TARGETS["reports_seconds_max"],
+            ),
+        }
+        failed = {n: big[n].get("failure") for n in ("floor", "ours", "reports", "baseline", "polars") if big.get(n)}
+        failed = {n: f for n, f in failed.items() if f}
+        if failed.get("ours"):  # nothing of ours can be met when it did not finish
+            checks = {n: {**c, "met": False} for n, c in checks.items()}
+        per_shape.append(
+            {"shape": shape, "records": big["records"], "format": "csv", "checks": checks, "failed": sorted(failed)}
         )
-    if big["reports"] is not None:
-        seconds = big["reports"]["seconds"]
-        checks["reports_seconds"] = (
-            seconds,
-            f"<= {TARGETS['reports_seconds_max']}",
-            seconds <= TARGETS["reports_seconds_max"],
-        )
-    return {
-        "records": big["records"],
-        "format": "csv",
-        "checks": {k: {"value": v, "target": t, "met": met} for k, (v, t, met) in checks.items()},
-    }
+    return {"format": "csv", "per_shape": per_shape}
 
 
 def _git_commit() -> str | None:
@@ -370,16 +491,75 @@ def machine() -> dict[str, object]:
     }
 
 
-def _rate(value: float | None) -> str:
-    return "" if not value else f"{value / 1e6:6.2f} M/s"
-
-
-def _row(label: str, part: dict[str, object] | None) -> str:
+def _s(part: dict[str, object] | None) -> str:
     if part is None:
-        return f"  {label:<30} (skipped)"
+        return "—"
+    return f"FAILED after {part['seconds']:.1f}" if part.get("failure") else f"{part['seconds']:.1f}"
+
+
+def _x(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def _loaded(case: dict[str, object]) -> str:
+    ours = case["ours"]
+    if ours.get("failure"):
+        return "ours FAILED: " + _failure_reason(ours)
+    if (ours["records_loaded"], ours["records_quarantined"]) == (case["expected_loaded"], case["expected_quarantined"]):
+        return "ok"
     return (
-        f"  {label:<30} {part['seconds']:8.2f} s {_rate(part['records_per_second']):>11} "
-        f"{part['peak_rss_bytes'] / GB:7.2f} GB   (cpu {part['cpu_seconds']:.1f} s, load {part['load_average']})"
+        f"MISMATCH {ours['records_loaded']:,}/{ours['records_quarantined']:,} "
+        f"(expected {case['expected_loaded']:,}/{case['expected_quarantined']:,})"
+    )
+
+
+def _failure_reason(part: dict[str, object]) -> str:
+    """The command's own error line (`✗ …`) if it printed one, else the tail of its output; one table cell."""
+    crosses = [line.strip() for line in part.get("summary") or [] if line.strip().startswith("✗")]
+    text = crosses[0] if crosses else part["failure"].split(" exited with ", 1)[-1]
+    return text.replace("|", "/")[:160]
+
+
+TABLE_HEADER = (
+    "| shape | records | format | MB | floor s | ours s | ours/floor | pandas s | pandas/ours | polars s "
+    "| polars/ours | ours RSS GB | reports s | staged | mapped | facts | checks | quality | outside | other "
+    "| loaded/quarantined |"
+)
+
+
+def _table_row(case: dict[str, object]) -> str:
+    ours, ratios = case["ours"], case["ratios"]
+    stages = ours.get("stage_columns") or stage_columns(ours["stages"])
+    cells = [
+        case["shape"],
+        f"{case['records']:,}",
+        case["format"],
+        f"{case['input_bytes'] / 1e6:,.{0 if case['input_bytes'] >= 1e7 else 1}f}",
+        _s(case["floor"]),
+        _s(ours),
+        _x(ratios["ours_over_floor"]),
+        _s(case["baseline"]),
+        _x(ratios["baseline_over_ours"]),
+        _s(case.get("polars")),
+        _x(ratios.get("polars_over_ours")),
+        f"{ours['peak_rss_bytes'] / GB:.2f}",
+        _s(case["reports"]),
+        *(f"{stages[name]:.1f}" for name in ("staged", "mapped", "facts", "checks", "quality", "outside", "other")),
+        _loaded(case),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _detail(label: str, part: dict[str, object] | None, why: str = "skipped") -> str:
+    if part is None:
+        return f"    {label:<8} ({why})"
+    if part.get("failure"):
+        gb = part["peak_rss_bytes"] / GB
+        return f"    {label:<8} FAILED after {part['seconds']:.2f} s, {gb:.2f} GB: {_failure_reason(part)}"
+    return (
+        f"    {label:<8} {part['seconds']:7.2f} s  cpu {part['cpu_seconds']:6.1f} s  "
+        f"{part['peak_rss_bytes'] / GB:5.2f} GB  load {part['load_average']}"
+        + (f"  stages: {_stages_line(part['stages'])}" if label in ("pandas", "polars") else "")
     )
 
 
@@ -388,37 +568,52 @@ def _stages_line(stages: dict[str, float]) -> str:
 
 
 def table(result: dict[str, object]) -> str:
-    lines = []
+    """ONE table, a row per case (markdown), then each contender's CPU, RSS and load, then the targets."""
+    lines = [TABLE_HEADER, "|" + "---|" * TABLE_HEADER.count(" | ") + "---|"]
+    lines += [_table_row(case) for case in result["cases"]]
+    lines.append(
+        "\nseconds are wall time (median of the repeats); ours' stages (s) from its Dagster event log: staged = "
+        "reading (staged_records), mapped = classification (mapped_records), facts = load (source_facts), "
+        "checks = the load step's checks (contracts, conservation), quality = the quality job, outside = "
+        "interpreter, imports, config, summary; other = the reference job and Dagster overhead"
+    )
+    polars_why = result.get("options", {}).get("polars_skipped_because") or "skipped"
     for case in result["cases"]:
-        lines.append(
-            f"{case['records']:,} records, {case['format']} ({case['input_bytes'] / 1e6:,.0f} MB)"
-            f"{'  x' + str(case['repeat']) if case['repeat'] > 1 else ''}"
-        )
-        lines.append(_row("floor (DuckDB bare load)", case["floor"]))
-        lines.append(_row("ours (iccs run --no-reports)", case["ours"]))
-        lines.append("      stages (s): " + _stages_line(case["ours"]["stages"]))
-        lines.append(
-            f"      loaded {case['ours']['records_loaded']:,} (expected {case['expected_loaded']:,}), "
-            f"quarantined {case['ours']['records_quarantined']:,} "
-            f"(expected {case['expected_quarantined']:,})"
-        )
-        lines.append(_row("reports (iccs report)", case["reports"]))
-        lines.append(_row("baseline (pandas + pandera)", case["baseline"]))
-        if case["baseline"]:
-            lines.append("      stages (s): " + _stages_line(case["baseline"]["stages"]))
-        ratios = case["ratios"]
-        lines.append(
-            f"  ours/floor {ratios['ours_over_floor']:.2f}x"
-            + (f", baseline/ours {ratios['baseline_over_ours']:.2f}x" if ratios["baseline_over_ours"] else "")
-        )
-        lines.append("")
+        cells = f", {case['cells']:,} area x code x month cells" if case["cells"] is not None else ""
+        repeat = f", x{case['repeat']}" if case["repeat"] > 1 else ""
+        lines.append(f"  {case['shape']} {case['records']:,} {case['format']}{cells}{repeat}")
+        lines.append(_detail("floor", case["floor"]))
+        lines.append(_detail("ours", case["ours"]))
+        lines.append(_detail("reports", case["reports"]))
+        lines.append(_detail("pandas", case["baseline"]))
+        lines.append(_detail("polars", case.get("polars"), polars_why))
     targets = result.get("targets") or {}
-    if targets:
-        lines.append(f"targets at {targets['records']:,} records (csv):")
-        for name, check in targets["checks"].items():
-            mark = {True: "met", False: "NOT MET", None: "n/a (one size)"}[check["met"]]
-            lines.append(f"  {name:<22} {check['value']!s:>8}  target {check['target']:<40} {mark}")
+    for entry in targets.get("per_shape", []):
+        failed = f"  (FAILED: {', '.join(entry['failed'])})" if entry["failed"] else ""
+        lines.append(f"\ntargets, shape {entry['shape']}, {entry['records']:,} records (csv):{failed}")
+        for name, check in entry["checks"].items():
+            mark = {True: "met", False: "NOT MET", None: "n/a"}[check["met"]]
+            lines.append(f"  {name:<22} {check['value']!s:>8}  target {check['target']:<44} {mark}")
     return "\n".join(lines)
+
+
+def print_table(paths: list[Path]) -> int:
+    """The table of one or more result files (their cases in order, the targets over all of them)."""
+    docs = [json.loads(path.read_text()) for path in paths]
+    cases = [case for doc in docs for case in doc["cases"]]
+    for case in cases:
+        case.setdefault("shape", "demo")
+        case.setdefault("cells", None)
+        case.setdefault("polars", None)
+        case["ratios"].setdefault("polars_over_ours", None)
+    print(table({"cases": cases, "targets": evaluate(cases), "options": docs[-1].get("options", {})}))
+    for path, doc in zip(paths, docs, strict=True):
+        after = doc.get("load_average_after")
+        print(
+            f"{path.name}: git {doc.get('git')}, load average {doc['machine']['load_average']} before"
+            + (f", {after} after" if after is not None else "")
+        )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -427,38 +622,56 @@ def main(argv: list[str] | None = None) -> int:
         from bench import scale
 
         return scale.main(argv[1:])
+    if argv[:1] == ["table"]:  # the table of earlier results: python -m bench.run table RESULT.json [...]
+        return print_table([Path(a) for a in argv[1:]])
     args = _parser().parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - {"csv", "parquet"})
-    if unknown or not formats or not args.sizes or args.repeat < 1:
-        _parser().error(f"bad options: formats {formats}, sizes {args.sizes}, repeat {args.repeat}")
+    if unknown or not formats or not args.sizes or not args.shapes or args.repeat < 1:
+        _parser().error(
+            f"bad options: shapes {args.shapes}, formats {formats}, sizes {args.sizes}, repeat {args.repeat}"
+        )
+    polars_why = None if args.skip_polars else polars_missing()
+    if polars_why:
+        print(f"the Polars baseline is skipped: {polars_why}", file=sys.stderr)
+        args.skip_polars = True
     started = dt.datetime.now()
     result: dict[str, object] = {
         "started": started.isoformat(timespec="seconds"),
         "git": _git_commit(),
         "generator_version": generator_version(),
+        "shape_generator_version": shapes.generator_version(),
         "machine": machine(),
         "options": {
+            "shapes": args.shapes,
             "sizes": args.sizes,
             "formats": formats,
             "repeat": args.repeat,
             "dagster_home": args.dagster_home,
             "skip_baseline": args.skip_baseline,
+            "skip_polars": args.skip_polars,
+            "polars_skipped_because": polars_why,
             "skip_reports": args.skip_reports,
         },
         "imports": measure_imports(),
         "cases": [],
     }
     args.cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="work-", dir=args.cache) as work_root:
-        for records in args.sizes:
-            for fmt in formats:
-                print(f"measuring {records:,} records, {fmt} ...", file=sys.stderr, flush=True)
-                result["cases"].append(run_case(records, fmt, args, Path(work_root)))
-    result["targets"] = evaluate(result["cases"])
-    result["seconds"] = round((dt.datetime.now() - started).total_seconds(), 1)
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / f"bench-{started:%Y%m%d-%H%M%S}.json"
+    with tempfile.TemporaryDirectory(prefix="work-", dir=args.cache) as work_root:
+        for records in args.sizes:
+            for shape in args.shapes:
+                for fmt in formats:
+                    print(f"measuring {shape} {records:,} records, {fmt} ...", file=sys.stderr, flush=True)
+                    case = run_case(shape, records, fmt, args, Path(work_root))
+                    result["cases"].append(case)
+                    print(_table_row(case), file=sys.stderr, flush=True)
+                    # Written after every case: a long run stopped part way keeps what it measured.
+                    path.write_text(json.dumps(result, indent=1) + "\n")
+    result["targets"] = evaluate(result["cases"])
+    result["load_average_after"] = _load()
+    result["seconds"] = round((dt.datetime.now() - started).total_seconds(), 1)
     text = json.dumps(result, indent=1)
     path.write_text(text + "\n")
     (args.results / "latest.json").write_text(text + "\n")
