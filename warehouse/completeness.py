@@ -223,7 +223,7 @@ def write_source(con: duckdb.DuckDBPyConnection, source: str, min_run: int | Non
         con.execute("DELETE FROM series_breaks WHERE source = ?", [source])
         counts, bounds = _windowed(con)
         con.execute(
-            f"INSERT INTO completeness SELECT * FROM ({sql.coverage_sql(is_monthly, counts, bounds)})",
+            f"INSERT INTO completeness SELECT * FROM ({sql.coverage_sql(is_monthly, counts, bounds, ordered=False)})",
             _params(con, source),
         )
         con.execute(
