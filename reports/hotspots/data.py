@@ -65,25 +65,31 @@ def _strings(column: pa.ChunkedArray) -> np.ndarray:
     return dictionary[indices.astype(np.int64)]
 
 
-def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
-    """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component."""
+def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> tuple[str, list[str]]:
+    """The query (and its parameters) of the dataset's records with a usable point, grouped by place, year,
+    level-2 category, area and Target 16.4 component: lon, lat, year, code, area, component, n."""
     # a record is a Target 16.4 offence when its own ICCS code is on the 16.4 list (sub-categories included)
     components = (
         "SELECT iccs_code, min(component) AS component FROM sdg16_codes WHERE indicator = '16.4' GROUP BY iccs_code"
         if queries.table_exists(con, "sdg16_codes")
         else "SELECT NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS component WHERE false"
     )
-    table = con.execute(
-        f"""
+    sql = f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
         FROM {relation(con, "offences")} o {_LEVEL2}
         LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
         WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
         GROUP BY ALL
-        """,
-        [source, unit],
-    ).to_arrow_table()
+        """
+    return sql, [source, unit]
+
+
+def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
+    """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component
+    (every distinct point comes to Python: the reference `reports.hotspots.binning.bin_in_sql` is checked against)."""
+    sql, params = grid_records_sql(con, source, unit)
+    table = con.execute(sql, params).to_arrow_table()
     return Records(
         lon=table.column("lon").to_numpy(),
         lat=table.column("lat").to_numpy(),
