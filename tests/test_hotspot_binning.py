@@ -132,12 +132,11 @@ def test_the_projection_in_sql_is_pyprojs_to_a_nanometre():
     for lon0, lat0 in [(-58.4, -34.6), (10.75, 59.91), (0.0, 0.0), (151.21, -33.87), (-122.42, 37.77)]:
         lon = lon0 + rng.uniform(-2, 2, 5000)
         lat = lat0 + rng.uniform(-2, 2, 5000)
-        x, y = laea_sql(lon0, lat0)
-        got = con.execute(f"SELECT {x} AS x, {y} AS y FROM (SELECT unnest(?) AS lon, unnest(?) AS lat)", [lon, lat])
-        got = got.fetchnumpy()
+        points = "(SELECT unnest(?) AS lon, unnest(?) AS lat)"
+        got = con.execute(laea_sql(lon0, lat0, points), [lon, lat]).fetchnumpy()
         px, py = project(proj4_at(lon0, lat0), lon, lat)
         assert np.abs(got["x"] - px).max() < 1e-8 and np.abs(got["y"] - py).max() < 1e-8
-    assert laea_sql(0.0, 89.5) is None  # PROJ's polar aspect: not reproduced, the caller falls back
+    assert laea_sql(0.0, 89.5, points) is None  # PROJ's polar aspect: not reproduced, the caller falls back
 
 
 def _assert_same_binning(con: duckdb.DuckDBPyConnection) -> binning.Binned:
@@ -226,3 +225,18 @@ def test_many_small_fixtures_bin_alike():
         con = _warehouse(_rows(frame))
         drop_binned(_assert_same_binning(con))
     assert EDGE_TOLERANCE <= 1e-5
+
+
+def test_grouped_rows_centred_elsewhere_than_the_records_are_projected_again(monkeypatch):
+    """3,000 records at one place, year, category and area are one grouped row: the records' median lies near
+    them, the grouped rows' median (what the projection is centred on) does not, so the rows are projected again."""
+    rng = np.random.default_rng(5)
+    frame = _base(rng, 2000)
+    pile = pd.DataFrame({"longitude": CENTRE[0] - 0.2, "latitude": CENTRE[1] - 0.15, "year": 2020}, index=range(3000))
+    pile["iccs_code"], pile["area"] = "0101", "A07"
+    con = _warehouse(_rows(pd.concat([frame, pile], ignore_index=True)))
+    calls = []
+    original = binning.laea_sql
+    monkeypatch.setattr(binning, "laea_sql", lambda *a: calls.append(a[:2]) or original(*a))
+    drop_binned(_assert_same_binning(con))
+    assert len(calls) == 2 and calls[0] != calls[1]

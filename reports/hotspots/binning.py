@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from reports.hotspots.data import Records, grid_records_sql
+from reports.hotspots.data import VALID_POINT, Records, grid_records_sql
 from reports.stats.hotspot_grid import (
     DEFAULT_CELL_M,
     DEFAULT_MAX_CELLS,
@@ -43,6 +43,7 @@ from reports.stats.hotspot_grid import (
     project,
     trim_bounds,
 )
+from warehouse.coverage import relation
 
 EDGE_TOLERANCE = 1e-6  # metres: DuckDB's and PROJ's projections of a point differ by ~1e-9 m
 _WGS84_A = 6378137.0
@@ -124,10 +125,10 @@ def _qsfn(sinphi: float, e: float, one_es: float) -> float:
     return one_es * (sinphi / (1.0 - con * con) - (0.5 / e) * math.log((1.0 - con) / (1.0 + con)))
 
 
-def laea_sql(lon0: float, lat0: float, lon: str = "lon", lat: str = "lat") -> tuple[str, str] | None:
-    """SQL expressions of x and y (metres) in `proj4_at(lon0, lat0)`'s ellipsoidal Lambert azimuthal equal-area
-    projection (PROJ's `laea` forward formulas, oblique and equatorial aspects); None near a pole (PROJ's polar
-    aspects are not reproduced). The expressions read the columns `lon`, `lat` (degrees)."""
+def laea_sql(lon0: float, lat0: float, relation: str) -> str | None:
+    """A query of `relation` (with columns lon, lat in degrees) plus x and y (metres) in `proj4_at(lon0, lat0)`'s
+    ellipsoidal Lambert azimuthal equal-area projection: PROJ's `laea` forward formulas (oblique and equatorial
+    aspects), each intermediate computed once per row. None near a pole (PROJ's polar aspects are not reproduced)."""
     if abs(lat0) > 89.0:
         return None
     f = 1.0 / _WGS84_RF
@@ -143,16 +144,22 @@ def laea_sql(lon0: float, lat0: float, lon: str = "lon", lat: str = "lat") -> tu
     dd = math.cos(phi0) / (math.sqrt(1.0 - es * sinphi0 * sinphi0) * rq * cosb1)
     xmf = rq * dd
     ymf = rq / dd
-    lam = f"({lon} * {_f(_DEG)} - {_f(lon0 * _DEG)})"
-    sinphi = f"sin({lat} * {_f(_DEG)})"
-    con = f"({_f(e)} * {sinphi})"
-    q = f"({_f(one_es)} * ({sinphi} / (1.0 - {con} * {con}) - {_f(0.5 / e)} * ln((1.0 - {con}) / (1.0 + {con}))))"
-    sinb = f"({q} / {_f(qp)})"
-    cosb = f"sqrt(greatest(1.0 - {sinb} * {sinb}, 0.0))"
-    b = f"sqrt(2.0 / (1.0 + {_f(sinb1)} * {sinb} + {_f(cosb1)} * {cosb} * cos({lam})))"
-    x = f"({_f(_WGS84_A)} * {_f(xmf)} * {b} * {cosb} * sin({lam}))"
-    y = f"({_f(_WGS84_A)} * {_f(ymf)} * {b} * ({_f(cosb1)} * {sinb} - {_f(sinb1)} * {cosb} * cos({lam})))"
-    return x, y
+    steps = [
+        f"lon * {_f(_DEG)} - {_f(lon0 * _DEG)} AS _lam",
+        f"sin(lat * {_f(_DEG)}) AS _sinphi, cos(_lam) AS _coslam, sin(_lam) AS _sinlam",
+        f"{_f(e)} * _sinphi AS _con",
+        f"{_f(one_es)} * (_sinphi / (1.0 - _con * _con) - {_f(0.5 / e)} * ln((1.0 - _con) / (1.0 + _con))) AS _q",
+        f"_q / {_f(qp)} AS _sinb",
+        "sqrt(greatest(1.0 - _sinb * _sinb, 0.0)) AS _cosb",
+        f"sqrt(2.0 / (1.0 + {_f(sinb1)} * _sinb + {_f(cosb1)} * _cosb * _coslam)) AS _b",
+    ]
+    query = relation
+    for step in steps:
+        query = f"(SELECT *, {step} FROM {query})"
+    helpers = "_lam, _sinphi, _coslam, _sinlam, _con, _q, _sinb, _cosb, _b"
+    x = f"{_f(_WGS84_A)} * {_f(xmf)} * _b * _cosb * _sinlam"
+    y = f"{_f(_WGS84_A)} * {_f(ymf)} * _b * ({_f(cosb1)} * _sinb - {_f(sinb1)} * _cosb * _coslam)"
+    return f"SELECT * EXCLUDE ({helpers}), {x} AS x, {y} AS y FROM {query}"
 
 
 def _f(value: float) -> str:
@@ -220,10 +227,38 @@ def bin_in_sql(
     rows stay in a temporary table for the `Tally`; `drop_binned` removes it."""
     tag = uuid.uuid4().hex[:8]
     rows, binned = f"hs_rows_{tag}", f"hs_binned_{tag}"
+    # The projection is centred on the medians of the grouped rows, known only once they are grouped: project them
+    # as they are grouped, around the medians of the records (almost always the same to 0.01 degree), and again in
+    # the rare case the grouped rows' medians round otherwise.
+    (guess,) = con.execute(
+        f"SELECT [median(longitude), median(latitude)] FROM {relation(con, 'offences')} "
+        f"WHERE source = ? AND unit = ? AND {VALID_POINT}",
+        [source, unit],
+    ).fetchall()[0]
+    if guess is None or guess[0] is None:
+        return None
+    guessed = (round(float(guess[0]), 2), round(float(guess[1]), 2))
     sql, params = grid_records_sql(con, source, unit)
-    con.execute(f"CREATE TEMP TABLE {rows} AS {sql}", params)
+    projection = laea_sql(*guessed, f"({sql})")
+    if projection is None:
+        return None
+    con.execute(f"CREATE TEMP TABLE {rows} AS {projection}", params)
     try:
-        return _bin_rows(con, rows, binned, cell_size, max_cells)
+        n_rows, lon_median, lat_median = con.execute(
+            f"SELECT count(*), median(lon), median(lat) FROM {rows}"
+        ).fetchall()[0]
+        if not n_rows or not (_median_rounding_safe(lon_median) and _median_rounding_safe(lat_median)):
+            return None
+        centre = (round(float(lon_median), 2), round(float(lat_median), 2))
+        if centre != guessed:
+            projection = laea_sql(*centre, f"(SELECT * EXCLUDE (x, y) FROM {rows})")
+            if projection is None:
+                return None
+            con.execute(f"CREATE TEMP TABLE {rows}_again AS {projection}")
+            con.execute(f"DROP TABLE {rows}")
+            rows = f"{rows}_again"
+        proj4 = proj4_at(lon_median, lat_median)
+        return _bin_projected(con, rows, binned, proj4, cell_size, max_cells)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rows}")
 
@@ -233,17 +268,7 @@ def drop_binned(result: Binned | None) -> None:
         result.tally.con.execute(f"DROP TABLE IF EXISTS {result.tally.table}")
 
 
-def _bin_rows(con, rows: str, binned: str, cell_size: float, max_cells: int) -> Binned | None:
-    n_rows, lon_median, lat_median = con.execute(f"SELECT count(*), median(lon), median(lat) FROM {rows}").fetchall()[0]
-    if not n_rows or not (_median_rounding_safe(lon_median) and _median_rounding_safe(lat_median)):
-        return None
-    proj4 = proj4_at(lon_median, lat_median)
-    lon0, lat0 = round(float(lon_median), 2), round(float(lat_median), 2)
-    expressions = laea_sql(lon0, lat0)
-    if expressions is None:
-        return None
-    x, y = expressions
-    projected = f"(SELECT *, {x} AS x, {y} AS y FROM {rows})"
+def _bin_projected(con, projected: str, binned: str, proj4: str, cell_size: float, max_cells: int) -> Binned | None:
     q = [TRIM_QUANTILE, 1 - TRIM_QUANTILE]
     (qx, qy) = con.execute(f"SELECT quantile_cont(x, {q}), quantile_cont(y, {q}) FROM {projected}").fetchall()[0]
     (x_low, x_high), (y_low, y_high) = trim_bounds(*qx), trim_bounds(*qy)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from reports import queries
 from warehouse.coverage import relation
 
-_VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
+VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
 # the ICCS level-2 category of each record (the record's own code when it is only coded at level 1)
 _LEVEL2 = "LEFT JOIN iccs_ancestors a ON a.code = o.iccs_code AND a.ancestor_level = 2"
 
@@ -33,7 +33,7 @@ def datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         f"""
         SELECT source, unit, string_agg(DISTINCT country, ', ' ORDER BY country) AS countries,
                count(*) AS records,
-               count(*) FILTER (WHERE {_VALID_POINT}) AS with_points,
+               count(*) FILTER (WHERE {VALID_POINT}) AS with_points,
                count(*) FILTER (WHERE area IS NOT NULL) AS with_area
         FROM {relation(con, "offences")} GROUP BY source, unit ORDER BY source, unit
         """,
@@ -79,7 +79,7 @@ def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> 
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
         FROM {relation(con, "offences")} o {_LEVEL2}
         LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
-        WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
+        WHERE o.source = ? AND o.unit = ? AND {VALID_POINT}
         GROUP BY ALL
         """
     return sql, [source, unit]
@@ -123,7 +123,7 @@ def centroids(con: duckdb.DuckDBPyConnection, countries: list[str]) -> pd.DataFr
         f"""
         SELECT country, area, avg(longitude) AS lon, avg(latitude) AS lat
         FROM offences
-        WHERE area IS NOT NULL AND {_VALID_POINT} AND list_contains(?, country)
+        WHERE area IS NOT NULL AND {VALID_POINT} AND list_contains(?, country)
         GROUP BY ALL
         """,
         [countries],
