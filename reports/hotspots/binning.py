@@ -244,23 +244,48 @@ def bin_in_sql(
         return None
     con.execute(f"CREATE TEMP TABLE {rows} AS {projection}", params)
     try:
-        n_rows, lon_median, lat_median = con.execute(
-            f"SELECT count(*), median(lon), median(lat) FROM {rows}"
-        ).fetchall()[0]
-        if not n_rows or not (_median_rounding_safe(lon_median) and _median_rounding_safe(lat_median)):
-            return None
-        centre = (round(float(lon_median), 2), round(float(lat_median), 2))
-        if centre != guessed:
-            projection = laea_sql(*centre, f"(SELECT * EXCLUDE (x, y) FROM {rows})")
-            if projection is None:
+        found = _quantiles(con, rows, guessed)
+        if found is None:  # the grouped rows' medians are not the guess's: compute them, project again
+            n_rows, lon_median, lat_median = con.execute(
+                f"SELECT count(*), median(lon), median(lat) FROM {rows}"
+            ).fetchall()[0]
+            if not n_rows or not (_median_rounding_safe(lon_median) and _median_rounding_safe(lat_median)):
                 return None
-            con.execute(f"CREATE TEMP TABLE {rows}_again AS {projection}")
-            con.execute(f"DROP TABLE {rows}")
-            rows = f"{rows}_again"
-        proj4 = proj4_at(lon_median, lat_median)
-        return _bin_projected(con, rows, binned, proj4, cell_size, max_cells)
+            centre = (round(float(lon_median), 2), round(float(lat_median), 2))
+            if centre != guessed:
+                projection = laea_sql(*centre, f"(SELECT * EXCLUDE (x, y) FROM {rows})")
+                if projection is None:
+                    return None
+                con.execute(f"CREATE TEMP TABLE {rows}_again AS {projection}")
+                con.execute(f"DROP TABLE {rows}")
+                rows = f"{rows}_again"
+            found = _quantiles(con, rows, centre)
+            guessed = centre
+        if found is None:
+            return None
+        return _bin_projected(con, rows, binned, proj4_at(*guessed), found, cell_size, max_cells)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rows}")
+
+
+def _quantiles(con, rows: str, centre: tuple[float, float]) -> tuple[list[float], list[float]] | None:
+    """The trim quantiles of x and y over the grouped rows, if the medians of their lon and lat round to `centre`
+    (both middle values lie inside the rounding interval, with a margin for the last bits); else None."""
+    q = [TRIM_QUANTILE, 1 - TRIM_QUANTILE]
+    checks = []
+    for column, value in zip(("lon", "lat"), centre, strict=True):
+        margin = 1e-9 * max(1.0, abs(value))
+        low, high = value - 0.005 + margin, value + 0.005 - margin
+        checks.append(f"count(*) FILTER ({column} < {_f(low)}), count(*) FILTER ({column} < {_f(high)})")
+    n, qx, qy, lon_low, lon_high, lat_low, lat_high = con.execute(
+        f"SELECT count(*), quantile_cont(x, {q}), quantile_cont(y, {q}), {', '.join(checks)} FROM {rows}"
+    ).fetchall()[0]
+    if not n:
+        return None
+    # sorted 0-based: the median is the mean of the values at (n - 1) // 2 and n // 2
+    counts = ((lon_low, lon_high), (lat_low, lat_high))
+    inside = all(below <= (n - 1) // 2 and upto >= n // 2 + 1 for below, upto in counts)
+    return (qx, qy) if inside else None
 
 
 def drop_binned(result: Binned | None) -> None:
@@ -268,9 +293,10 @@ def drop_binned(result: Binned | None) -> None:
         result.tally.con.execute(f"DROP TABLE IF EXISTS {result.tally.table}")
 
 
-def _bin_projected(con, projected: str, binned: str, proj4: str, cell_size: float, max_cells: int) -> Binned | None:
-    q = [TRIM_QUANTILE, 1 - TRIM_QUANTILE]
-    (qx, qy) = con.execute(f"SELECT quantile_cont(x, {q}), quantile_cont(y, {q}) FROM {projected}").fetchall()[0]
+def _bin_projected(
+    con, projected: str, binned: str, proj4: str, quantiles, cell_size: float, max_cells: int
+) -> Binned | None:
+    qx, qy = quantiles
     (x_low, x_high), (y_low, y_high) = trim_bounds(*qx), trim_bounds(*qy)
     keep = f"x >= {_f(x_low)} AND x <= {_f(x_high)} AND y >= {_f(y_low)} AND y <= {_f(y_high)}"
     tol = EDGE_TOLERANCE
@@ -293,14 +319,16 @@ def _bin_projected(con, projected: str, binned: str, proj4: str, cell_size: floa
         f"CASE WHEN {col} BETWEEN 0 AND {grid.ncols - 1} AND {row} BETWEEN 0 AND {grid.nrows - 1} "
         f"THEN {row} * {grid.ncols} + {col} ELSE -1 END"
     )
+    # points on a cell edge (to a micrometre) keep their place, and get the cell numpy gives them from pyproj's
+    # projection; the others are counted per cell
     con.execute(
         f"""CREATE TEMP TABLE {binned} AS
-            SELECT {cell} AS cell, year, code, area, component, sum(n) AS n
-            FROM {projected} WHERE NOT {edge} GROUP BY ALL"""
+            SELECT CASE WHEN NOT _edge THEN _cell END AS cell, CASE WHEN _edge THEN lon END AS lon,
+                   CASE WHEN _edge THEN lat END AS lat, year, code, area, component, sum(n) AS n
+            FROM (SELECT *, {cell} AS _cell, {edge} AS _edge FROM {projected}) GROUP BY ALL"""
     )
-    # points on a cell edge (to a micrometre): their cell as numpy gives it from pyproj's projection
     edge_rows = con.execute(
-        f"SELECT lon, lat, year, code, area, component, n FROM {projected} WHERE {edge}"
+        f"SELECT lon, lat, year, code, area, component, n FROM {binned} WHERE cell IS NULL"
     ).to_arrow_table()
     if edge_rows.num_rows:
         ex, ey = project(proj4, edge_rows.column("lon").to_numpy(), edge_rows.column("lat").to_numpy())
@@ -309,7 +337,10 @@ def _bin_projected(con, projected: str, binned: str, proj4: str, cell_size: floa
         )
         con.register(f"{binned}_edge", resolved)
         try:
-            con.execute(f"INSERT INTO {binned} SELECT cell, year, code, area, component, n FROM {binned}_edge")
+            con.execute(f"DELETE FROM {binned} WHERE cell IS NULL")
+            con.execute(
+                f"INSERT INTO {binned} SELECT cell, NULL, NULL, year, code, area, component, n FROM {binned}_edge"
+            )
         finally:
             con.unregister(f"{binned}_edge")
     try:
