@@ -1,7 +1,8 @@
 """The reads behind hotspots.html: every query of the page, aggregated in DuckDB.
 
-Records reach Python grouped by (place, year, ICCS level-2 category, area), so a million records arrive as a few
-numpy arrays, never as Python objects.
+The grid section counts its records on the grid in DuckDB (`reports.hotspots.binning.bin_in_sql`), from the rows of
+`grid_records_sql`; `grid_records` brings those rows (one per place, year, ICCS level-2 category, area and component)
+to Python as numpy arrays, for the reference path and the rare grid DuckDB's arithmetic cannot settle.
 """
 
 from __future__ import annotations
