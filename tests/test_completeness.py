@@ -4,6 +4,7 @@ must pass every check (a check that always warns is as useless as one that never
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
 from schemas import CompletenessRow, SeriesBreakRow
@@ -201,3 +202,34 @@ def test_thresholds_are_the_callers(con) -> None:
     assert _by_name(completeness.findings(con, "gappy", placeholder_threshold=0.2))["placeholder_date"].passed
     assert _by_name(completeness.findings(con, "gappy", drop_threshold=0.9))["drop_vs_previous_run"].passed
     assert not _by_name(completeness.findings(con, "clean", drop_threshold=0.01))["drop_vs_previous_run"].passed
+
+
+@pytest.mark.parametrize(
+    ("point", "found"),
+    [
+        ("40 + (i % 997) / 1000, 10 + (i % 991) / 1000", False),  # spread out: the full grouping is skipped
+        (
+            "CASE WHEN i % 10 = 0 THEN 0.0 ELSE 40 + (i % 997) / 1000 END, "  # 10 % at (0, 0), some at -0.0
+            "CASE WHEN i % 10 = 0 THEN (CASE WHEN i % 20 = 0 THEN -0.000001 ELSE 0.0 END) "
+            "ELSE 10 + (i % 991) / 1000 END",
+            True,
+        ),
+        ("CASE WHEN i % 3 = 0 THEN 'nan'::DOUBLE ELSE 40 + (i % 97) / 100 END, 10", True),  # NaN, busy points
+    ],
+)
+def test_placeholders_are_the_same_with_the_bucket_shortcut(monkeypatch, point, found) -> None:
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    _counts(con, "p")
+    _offences(con, "p", 5000, point=point)
+    fast = completeness.placeholders(con, "p")
+    monkeypatch.setattr(completeness, "_point_can_qualify", lambda *_: True)
+    full = completeness.placeholders(con, "p")
+    pd.testing.assert_frame_equal(fast, full)
+    assert fast.empty != found
+    for threshold in (0.0, 0.01, 0.2):
+        monkeypatch.undo()
+        fast = completeness.placeholders(con, "p", threshold)
+        monkeypatch.setattr(completeness, "_point_can_qualify", lambda *_: True)
+        pd.testing.assert_frame_equal(fast, completeness.placeholders(con, "p", threshold))

@@ -178,11 +178,12 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
             "SELECT 'date' AS kind, occurred_on AS day, NULL::DOUBLE AS lat, NULL::DOUBLE AS lon, "
             "count(*) AS n FROM offences WHERE source = $source AND unit = $unit GROUP BY ALL"
         )
+    params = _params(con, source, threshold=placeholder_threshold)
     parts.append(
         "SELECT 'coordinates' AS kind, NULL::DATE AS day, round(latitude, 5) AS lat, "
         "round(longitude, 5) AS lon, count(*) AS n "
         "FROM offences WHERE source = $source AND unit = $unit AND latitude IS NOT NULL "
-        "AND longitude IS NOT NULL GROUP BY ALL"
+        f"AND longitude IS NOT NULL {'' if _point_can_qualify(con, params) else 'AND false'} GROUP BY ALL"
     )
     sql = f"""
         WITH v AS ({" UNION ALL ".join(parts)}),
@@ -192,7 +193,25 @@ def placeholders(con: duckdb.DuckDBPyConnection, source: str, placeholder_thresh
         FROM v JOIN s USING (kind)
         WHERE v.n > $threshold * s.total AND v.n > {PLACEHOLDER_FACTOR} * s.typical
         ORDER BY v.kind, v.n DESC"""
-    return _frame(con, sql, _params(con, source, threshold=placeholder_threshold))
+    return _frame(con, sql, params)
+
+
+_BUCKETS = 4096
+
+
+def _point_can_qualify(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> bool:
+    """Whether some point could hold more than the threshold's share of the records: the points grouped into a few
+    thousand hash buckets first (a point's records all fall in its bucket, and ``hash`` treats -0.0 and 0.0, and
+    every NaN, as GROUP BY does), since grouping every distinct point (10M records: 10M points) is the costly part
+    and is needed only when a bucket holds that many records."""
+    (possible,) = con.execute(
+        f"""SELECT coalesce(max(n) > $threshold * sum(n), false) FROM (
+                SELECT hash(round(latitude, 5), round(longitude, 5)) % {_BUCKETS} AS bucket, count(*) AS n
+                FROM offences WHERE source = $source AND unit = $unit AND latitude IS NOT NULL
+                AND longitude IS NOT NULL GROUP BY bucket)""",
+        params,
+    ).fetchall()[0]
+    return bool(possible)
 
 
 def series_breaks(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reports.hotspots.binning import Binned, Tally, bin_points
 from reports.hotspots.data import Records
 from reports.hotspots.text import MIX_NAME, plural
 from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, DEFAULT_TRANSFORM, Transform, Weights
@@ -28,9 +29,6 @@ from reports.stats.hotspot_grid import (
     Grid,
     grid_frame,
     grid_weights,
-    local_proj4,
-    make_grid,
-    project,
     study_area,
 )
 from reports.stats.hotspot_mix import MIN_CATEGORY_RECORDS, mix_hotspots
@@ -119,16 +117,12 @@ def _analyse_mix(
     cells: pd.DataFrame,
     studied: np.ndarray,
     weights: Weights,
-    cell: np.ndarray,
-    component: np.ndarray | None,
-    area: np.ndarray,
-    n: np.ndarray,
+    category: np.ndarray | None,
+    tally: Tally,
     fdr: float,
 ) -> tuple[MixResult | None, str]:
-    if component is None:
+    if category is None:
         return None, "not computed: the records carry no ICCS code on the Target 16.4 list"
-    is_category = pd.notna(component)
-    category = np.bincount(cell[is_category], weights=n[is_category], minlength=grid.n_cells)
     k = int(round(category.sum()))
     if k < MIN_CATEGORY_RECORDS:
         return None, f"not computed: {plural(k, 'Target 16.4 record')}, at least {MIN_CATEGORY_RECORDS} needed"
@@ -151,52 +145,43 @@ def _analyse_mix(
     full.attrs.update(stats.attrs)
     group = label_groups(full["hot"].to_numpy(), grid.nrows, grid.ncols, weights=category)
     full["group"] = group
-    kinds = np.asarray(component, dtype=object)
-    names = {c: _component_name(c) for c in pd.unique(kinds[is_category])}
-    groups = mix_group_table(cells, group, cell, is_category, kinds, area, n, names, stats.attrs["share"], MIX_NAME)
+    groups = mix_group_table(cells, group, tally, _component_name, stats.attrs["share"], MIX_NAME)
     return MixResult(full, groups, float(stats.attrs["share"]), k), ""
 
 
 def analyse_grid(rec: Records, labels: dict[str, str], settings: Settings = Settings()) -> GridResult:
+    """`analyse_binned` of points already in Python (`reports.hotspots.binning.bin_points`)."""
+    return analyse_binned(bin_points(rec, settings.cell_size, settings.max_cells), labels, settings)
+
+
+def analyse_binned(binned: Binned, labels: dict[str, str], settings: Settings = Settings()) -> GridResult:
     """Gi* of all years together, Gi* per year, groups of hot cells and their description, the places that
     changed and the Target 16.4 mix: what the grid section of the report shows. Every map is tested over the
     same study area (`GridResult.area`)."""
-    proj4 = local_proj4(rec.lon, rec.lat)
-    x, y = project(proj4, rec.lon, rec.lat)
-    grid = make_grid(x, y, proj4, cell_size=settings.cell_size, max_cells=settings.max_cells)
-    cell = grid.cell_of(x, y)
-    inside = cell >= 0
-    dropped = int(rec.n[~inside].sum())
-    cell, year, n, code, area = cell[inside], rec.year[inside], rec.n[inside], rec.code[inside], rec.area[inside]
-    component = None if rec.component is None else rec.component[inside]
-    counts = np.bincount(cell, weights=n, minlength=grid.n_cells)
+    grid, counts, per_year, years, tally = binned.grid, binned.counts, binned.per_year, binned.years, binned.tally
     studied = study_area(grid, counts)  # every record of every year is in `counts`
     tested = np.flatnonzero(studied)
     weights = grid_weights(grid, studied)
     cells = grid_frame(
         grid, counts, area=studied, weights=weights, fdr=settings.fdr, seed=settings.seed, transform=settings.transform
     )
-    years = np.arange(int(year.min()), int(year.max()) + 1)
-    per_year = np.bincount(
-        (year - years[0]) * grid.n_cells + cell, weights=n, minlength=years.size * grid.n_cells
-    ).reshape(years.size, grid.n_cells)
     emerging, reason = run_emerging(per_year[:, tested], years, weights, settings)
     if emerging is not None:
         emerging = on_all_locations(emerging, tested, grid.n_cells)
     cells["group"] = label_groups(cells["hot"].to_numpy(), grid.nrows, grid.ncols, weights=counts)
     patterns = None if emerging is None else emerging.frame["category"].to_numpy()
-    groups = group_table(cells, cell, code, area, n, labels, patterns)
-    hot_cells = hot_cell_table(cells, cell, code, area, n, labels, patterns)
+    groups = group_table(cells, tally, labels, patterns)
+    hot_cells = hot_cell_table(cells, tally, labels, patterns)
     changes = (
         pd.DataFrame()
         if emerging is None
         else change_table(
-            cells, patterns, emerging.periods, emerging.hot, per_year, years, cell, area, n, grid.nrows, grid.ncols
+            cells, patterns, emerging.periods, emerging.hot, per_year, years, tally, grid.nrows, grid.ncols
         )
     )
-    mix, mix_reason = _analyse_mix(grid, cells, studied, weights, cell, component, area, n, settings.fdr)
+    mix, mix_reason = _analyse_mix(grid, cells, studied, weights, binned.category, tally, settings.fdr)
     return GridResult(
-        grid, cells, studied, years, emerging, reason, groups, hot_cells, dropped, changes, mix, mix_reason
+        grid, cells, studied, years, emerging, reason, groups, hot_cells, binned.dropped, changes, mix, mix_reason
     )
 
 

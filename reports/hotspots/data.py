@@ -1,7 +1,8 @@
 """The reads behind hotspots.html: every query of the page, aggregated in DuckDB.
 
-Records reach Python grouped by (place, year, ICCS level-2 category, area), so a million records arrive as a few
-numpy arrays, never as Python objects.
+The grid section counts its records on the grid in DuckDB (`reports.hotspots.binning.bin_in_sql`), from the rows of
+`grid_records_sql`; `grid_records` brings those rows (one per place, year, ICCS level-2 category, area and component)
+to Python as numpy arrays, for the reference path and the rare grid DuckDB's arithmetic cannot settle.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 from reports import queries
 from warehouse.coverage import relation
 
-_VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
+VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
 # the ICCS level-2 category of each record (the record's own code when it is only coded at level 1)
 _LEVEL2 = "LEFT JOIN iccs_ancestors a ON a.code = o.iccs_code AND a.ancestor_level = 2"
 
@@ -33,7 +34,7 @@ def datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         f"""
         SELECT source, unit, string_agg(DISTINCT country, ', ' ORDER BY country) AS countries,
                count(*) AS records,
-               count(*) FILTER (WHERE {_VALID_POINT}) AS with_points,
+               count(*) FILTER (WHERE {VALID_POINT}) AS with_points,
                count(*) FILTER (WHERE area IS NOT NULL) AS with_area
         FROM {relation(con, "offences")} GROUP BY source, unit ORDER BY source, unit
         """,
@@ -65,25 +66,31 @@ def _strings(column: pa.ChunkedArray) -> np.ndarray:
     return dictionary[indices.astype(np.int64)]
 
 
-def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
-    """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component."""
+def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> tuple[str, list[str]]:
+    """The query (and its parameters) of the dataset's records with a usable point, grouped by place, year,
+    level-2 category, area and Target 16.4 component: lon, lat, year, code, area, component, n."""
     # a record is a Target 16.4 offence when its own ICCS code is on the 16.4 list (sub-categories included)
     components = (
         "SELECT iccs_code, min(component) AS component FROM sdg16_codes WHERE indicator = '16.4' GROUP BY iccs_code"
         if queries.table_exists(con, "sdg16_codes")
         else "SELECT NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS component WHERE false"
     )
-    table = con.execute(
-        f"""
+    sql = f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
         FROM {relation(con, "offences")} o {_LEVEL2}
         LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
-        WHERE o.source = ? AND o.unit = ? AND {_VALID_POINT}
+        WHERE o.source = ? AND o.unit = ? AND {VALID_POINT}
         GROUP BY ALL
-        """,
-        [source, unit],
-    ).to_arrow_table()
+        """
+    return sql, [source, unit]
+
+
+def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
+    """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component
+    (every distinct point comes to Python: the reference `reports.hotspots.binning.bin_in_sql` is checked against)."""
+    sql, params = grid_records_sql(con, source, unit)
+    table = con.execute(sql, params).to_arrow_table()
     return Records(
         lon=table.column("lon").to_numpy(),
         lat=table.column("lat").to_numpy(),
@@ -117,7 +124,7 @@ def centroids(con: duckdb.DuckDBPyConnection, countries: list[str]) -> pd.DataFr
         f"""
         SELECT country, area, avg(longitude) AS lon, avg(latitude) AS lat
         FROM offences
-        WHERE area IS NOT NULL AND {_VALID_POINT} AND list_contains(?, country)
+        WHERE area IS NOT NULL AND {VALID_POINT} AND list_contains(?, country)
         GROUP BY ALL
         """,
         [countries],

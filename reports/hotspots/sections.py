@@ -10,7 +10,15 @@ import pandas as pd
 
 from reports import page, queries, tables
 from reports.hotspots import data
-from reports.hotspots.analysis import GridResult, Settings, analyse_areas, analyse_grid, no_grid_reason
+from reports.hotspots.analysis import (
+    GridResult,
+    Settings,
+    analyse_areas,
+    analyse_binned,
+    analyse_grid,
+    no_grid_reason,
+)
+from reports.hotspots.binning import bin_in_sql, drop_binned
 from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
 from reports.hotspots.text import (
     MIX_METHOD,
@@ -46,7 +54,7 @@ def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: s
 
 def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
     started = time.perf_counter()
-    result = analyse_grid(data.grid_records(con, ds["source"], ds["unit"]), labels, settings)
+    result = grid_result(con, ds["source"], ds["unit"], labels, settings)
     label = f"{ds['source']} ({ds['unit']})"
     grid = result.grid
     centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
@@ -60,6 +68,20 @@ def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         "Computed in": f"{time.perf_counter() - started:.2f} s"
     }
     return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
+
+
+def grid_result(
+    con: duckdb.DuckDBPyConnection, source: str, unit: str, labels: dict[str, str], settings: Settings
+) -> GridResult:
+    """The grid analysis of a dataset, its records counted on the grid in DuckDB; from its points in Python only
+    when DuckDB's arithmetic cannot settle the grid (`reports.hotspots.binning`)."""
+    binned = bin_in_sql(con, source, unit, settings.cell_size, settings.max_cells)
+    if binned is None:
+        return analyse_grid(data.grid_records(con, source, unit), labels, settings)
+    try:
+        return analyse_binned(binned, labels, settings)
+    finally:
+        drop_binned(binned)
 
 
 def _where_block(result: GridResult, label: str, centre: str, fdr: float) -> str:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from libpysal.graph import Graph
 
 from reports.stats.hotspot import (
     DEFAULT_FDR,
@@ -37,6 +36,8 @@ def neighbours_k(n_areas: int, k: int = DEFAULT_K) -> int:
 
 def knn_weights(x: np.ndarray, y: np.ndarray, k: int) -> Weights:
     """Binary k-nearest-neighbour weights on projected centroids; coincident centroids become mutual neighbours."""
+    from libpysal.graph import Graph  # imported here: 1-2 s, and only area sections need it
+
     coords = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
     return prepare_weights(Graph.build_knn(coords, k=k, coplanar="clique"))
 

@@ -93,8 +93,13 @@ class Grid:
 
 def local_proj4(lon: np.ndarray, lat: np.ndarray) -> str:
     """A Lambert azimuthal equal-area projection centred on the median point (rounded, for stable grids)."""
-    lon0 = round(float(np.median(lon)), 2)
-    lat0 = round(float(np.median(lat)), 2)
+    return proj4_at(float(np.median(lon)), float(np.median(lat)))
+
+
+def proj4_at(lon_median: float, lat_median: float) -> str:
+    """The projection `local_proj4` chooses for these medians (rounded to 0.01 degree)."""
+    lon0 = round(float(lon_median), 2)
+    lat0 = round(float(lat_median), 2)
     return f"+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 
 
@@ -105,9 +110,8 @@ def project(proj4: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _core_mask(v: np.ndarray) -> np.ndarray:
-    lo, hi = np.quantile(v, [TRIM_QUANTILE, 1 - TRIM_QUANTILE])
-    pad = 0.1 * (hi - lo)
-    return (v >= lo - pad) & (v <= hi + pad)
+    low, high = trim_bounds(*np.quantile(v, [TRIM_QUANTILE, 1 - TRIM_QUANTILE]))
+    return (v >= low) & (v <= high)
 
 
 def _nice_cell_size(requested: float, width: float, height: float, max_cells: int) -> float:
@@ -142,13 +146,32 @@ def make_grid(
         raise ValueError("no points to grid")
     keep = _core_mask(x) & _core_mask(y)
     xs, ys = x[keep], y[keep]
-    x_min, x_max, y_min, y_max = xs.min(), xs.max(), ys.min(), ys.max()
+    extent = (xs.min(), xs.max(), ys.min(), ys.max())
+    return grid_from_extent(extent, proj4, cell_size=cell_size, max_cells=max_cells, dropped=int((~keep).sum()))
+
+
+def trim_bounds(lo: float, hi: float) -> tuple[float, float]:
+    """The range `_core_mask` keeps, from the TRIM_QUANTILE and 1 - TRIM_QUANTILE quantiles of a coordinate."""
+    pad = 0.1 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def grid_from_extent(
+    extent: tuple[float, float, float, float],
+    proj4: str,
+    *,
+    cell_size: float = DEFAULT_CELL_M,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    dropped: int = 0,
+) -> Grid:
+    """The grid of `make_grid` from the kept points' (x_min, x_max, y_min, y_max)."""
+    x_min, x_max, y_min, y_max = extent
     size = _nice_cell_size(float(cell_size), x_max - x_min, y_max - y_min, max_cells)
     x0 = math.floor(x_min / size) * size
     y0 = math.floor(y_min / size) * size
     ncols = math.floor((x_max - x0) / size) + 1
     nrows = math.floor((y_max - y0) / size) + 1
-    return Grid(proj4, size, x0, y0, ncols, nrows, float(cell_size), int((~keep).sum()))
+    return Grid(proj4, size, x0, y0, ncols, nrows, float(cell_size), dropped)
 
 
 def queen_adjacency(nrows: int, ncols: int) -> sp.csr_array:

@@ -14,7 +14,7 @@ apart, each family on its own (`change_table`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -108,28 +108,26 @@ def pattern_mix(keys: np.ndarray, patterns: np.ndarray) -> pd.Series:
     return counts.groupby("key", sort=False)["text"].agg(", ".join)
 
 
+# tally(key per cell, column, category_only) -> (key, value, records) rows over the records of the cells whose
+# key is > 0: `reports.hotspots.binning.Tally`, summed in DuckDB or over record rows in Python
+Tally = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 def group_table(
-    cells: pd.DataFrame,
-    record_cell: np.ndarray,
-    code: np.ndarray,
-    area: np.ndarray,
-    n: np.ndarray,
-    labels: Mapping[str, str],
-    patterns: np.ndarray | None,
+    cells: pd.DataFrame, tally: Tally, labels: Mapping[str, str], patterns: np.ndarray | None
 ) -> pd.DataFrame:
     """One row per hot spot group, most records first: where it is, its size, and what happens there.
 
-    `cells` is the per-cell frame with a `group` column; `record_cell`, `code`, `area`, `n` describe the
-    aggregated record rows (cell id, ICCS level-2 code, area, records); `patterns` the emerging category per cell.
-    Keeps the count-weighted projected centre in `x`, `y` for the map.
+    `cells` is the per-cell frame with a `group` column; `tally` sums the records of the groups' cells per ICCS
+    level-2 code and per area; `patterns` the emerging category per cell. Keeps the count-weighted projected
+    centre in `x`, `y` for the map.
     """
     hot = cells[cells["group"] > 0]
     if hot.empty:
         return pd.DataFrame()
-    record_group = cells["group"].to_numpy()[record_cell]
-    grouped = record_group > 0
-    mix = top_mix(record_group[grouped], code[grouped], n[grouped], labels)
-    near = modal(record_group[grouped], area[grouped], n[grouped])
+    group = cells["group"].to_numpy()
+    mix = top_mix(*tally(group, "code"), labels)
+    near = modal(*tally(group, "area"))
     table = place_frame(cells.drop(columns="group"), cells["group"].to_numpy(), hot.index.to_numpy())
     confidence = hot.groupby("group")["confidence"].max().reindex(table.index)
     out = pd.DataFrame(
@@ -153,21 +151,17 @@ def group_table(
 
 
 def hot_cell_table(
-    cells: pd.DataFrame,
-    record_cell: np.ndarray,
-    code: np.ndarray,
-    area: np.ndarray,
-    n: np.ndarray,
-    labels: Mapping[str, str],
-    patterns: np.ndarray | None,
+    cells: pd.DataFrame, tally: Tally, labels: Mapping[str, str], patterns: np.ndarray | None
 ) -> pd.DataFrame:
     """One row per hot cell, strongest first, with its main area and offence mix."""
     hot = cells[cells["hot"]]
     if hot.empty:
         return pd.DataFrame()
-    is_hot = cells["hot"].to_numpy()[record_cell]
-    mix = top_mix(record_cell[is_hot], code[is_hot], n[is_hot], labels)
-    main_area = modal(record_cell[is_hot], area[is_hot], n[is_hot])
+    key = np.where(cells["hot"].to_numpy(), cells["cell"].to_numpy() + 1, 0)  # cell id + 1: 0 is "not hot"
+    keys, codes, n = tally(key, "code")
+    mix = top_mix(keys - 1, codes, n, labels)
+    keys, areas, n = tally(key, "area")
+    main_area = modal(keys - 1, areas, n)
     hot = hot.sort_values("z", ascending=False)
     out = pd.DataFrame(
         {
@@ -204,9 +198,7 @@ def change_table(
     hot_by_period: np.ndarray,
     per_year: np.ndarray,
     years: np.ndarray,
-    record_cell: np.ndarray,
-    area: np.ndarray,
-    n: np.ndarray,
+    tally: Tally,
     nrows: int,
     ncols: int,
 ) -> pd.DataFrame:
@@ -214,8 +206,8 @@ def change_table(
 
     A place is a contiguous set of cells (queen) whose pattern is in one family: emerging (new, consecutive,
     intensifying) or no longer hot (historical, diminishing). `periods` and `hot_by_period` (periods x cells)
-    are the yearly Gi* flags; `per_year` (years x cells) the records per year; `record_cell`, `area`, `n` the
-    aggregated record rows. "Hot in" lists the periods in which at least half of the place's cells were hot.
+    are the yearly Gi* flags; `per_year` (years x cells) the records per year; `tally` sums the records of a
+    place's cells per area. "Hot in" lists the periods in which at least half of the place's cells were hot.
     Keeps the count-weighted projected centre in `x`, `y` for the map.
     """
     patterns = np.asarray(patterns)
@@ -231,8 +223,7 @@ def change_table(
         table = place_frame(cells, place, idx)
         keys = table.index.to_numpy()
         size = table["cells"].to_numpy()
-        on_record = member[record_cell]
-        near = modal(place[record_cell][on_record], area[on_record], n[on_record])
+        near = modal(*tally(np.where(member, place, 0), "area"))
         mix_of = pattern_mix(ids, patterns[idx])
         hot_cells = np.stack([np.bincount(ids, weights=h[idx], minlength=keys.max() + 1)[keys] for h in hot_by_period])
         yearly = np.stack([np.bincount(ids, weights=c[idx], minlength=keys.max() + 1)[keys] for c in per_year])
@@ -319,33 +310,29 @@ def place_frame(cells: pd.DataFrame, place: np.ndarray, idx: np.ndarray) -> pd.D
 def mix_group_table(
     cells: pd.DataFrame,
     mix_group: np.ndarray,
-    record_cell: np.ndarray,
-    category: np.ndarray,
-    kind: np.ndarray,
-    area: np.ndarray,
-    n: np.ndarray,
-    kind_names: Mapping[str, str],
+    tally: Tally,
+    kind_name: Callable[[str], str],
     overall_share: float,
     name: str,
 ) -> pd.DataFrame:
     """One row per contiguous group of cells where the category `name` is over-represented, most category
     records first.
 
-    `mix_group` is the group id per cell (0 = none); `record_cell`, `category` (bool), `kind` (the record's
-    sub-category, e.g. its Target 16.4 component), `area`, `n` describe the aggregated record rows. Shares are
-    over the group's own cells. Keeps the count-weighted projected centre in `x`, `y` for the map.
+    `mix_group` is the group id per cell (0 = none); `tally` sums the category's records of the groups' cells per
+    sub-category (e.g. the Target 16.4 component, named by `kind_name`) and per area. Shares are over the group's
+    own cells. Keeps the count-weighted projected centre in `x`, `y` for the map.
     """
     mix_group = np.asarray(mix_group)
     if not (mix_group > 0).any():
         return pd.DataFrame()
-    record_group = mix_group[record_cell]
-    picked = (record_group > 0) & category
     table = place_frame(cells, mix_group, np.flatnonzero(mix_group > 0))
     keys = table.index.to_numpy()
-    k = np.bincount(record_group[picked], weights=n[picked], minlength=keys.max() + 1)[keys]
+    groups, kinds, n = tally(mix_group, "component", True)
+    k = np.bincount(groups, weights=n, minlength=keys.max() + 1)[keys]
     share = k / table["records"].where(table["records"] > 0, 1.0).to_numpy()
-    near = modal(record_group[picked], area[picked], n[picked])
-    mix = top_mix(record_group[picked], kind[picked], n[picked], kind_names, show_code=False)
+    near = modal(*tally(mix_group, "area", True))
+    names = {c: kind_name(c) for c in pd.unique(kinds)}
+    mix = top_mix(groups, kinds, n, names, show_code=False)
     out = pd.DataFrame(
         {
             "Place": [f"M{g}" for g in keys],
