@@ -256,3 +256,20 @@ def test_an_older_warehouse_gets_the_quarantine_facts_from_the_detail(tmp_path) 
         ["Q1", "in the correspondence table, but with no row valid on the record's date", None],
         ["X9", "outside ICCS by the correspondence table", "traffic"],
     ]
+
+
+def test_the_coverage_map_draws_the_areas_with_most_holes_and_counts_the_whole_grid() -> None:
+    """Thousands of areas would be a map nobody reads and millions of cells in the page: the map keeps the areas
+    with the most missing cells; the figures are the whole grid's, counted in SQL."""
+    from reports.quality import data
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE completeness (source VARCHAR, area VARCHAR, period VARCHAR, present BOOLEAN, records DOUBLE)"
+    )
+    con.execute("""INSERT INTO completeness
+        SELECT 's', 'A' || a, '2020-0' || p, NOT (p <= a - 1), 5.0 FROM range(1, 6) t(a), range(1, 5) u(p)""")
+    drawn, whole = data.completeness_grid(con, "s", max_areas=2)
+    assert whole == {"cells": 20, "missing": 0 + 1 + 2 + 3 + 4, "areas": 5}
+    assert sorted(drawn["area"].unique()) == ["A4", "A5"], "the two areas with the most missing cells"
+    assert len(drawn) == 8 and int((~drawn["present"]).sum()) == 3 + 4

@@ -151,18 +151,23 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
     blocks = []
     checks = []
     for source in sources:
-        cov = data.completeness_grid(con, source)
-        for f in completeness.findings(con, source):
+        cov, whole = data.completeness_grid(con, source)
+        stored = "completeness" if data.stored_grid(con, source) else None
+        for f in completeness.findings(con, source, grid=stored):
             checks.append({"source": source, "check": f.name, "passed": f.passed, "finding": f.description})
         if cov.empty:
             blocks.append(page.block_html(source, page.paragraph("No counts loaded.", cls="note")))
             continue
-        missing = int((~cov["present"].astype(bool)).sum())
         summary = (
-            f"{missing} of {len(cov)} period × area cells have no records."
-            if missing
-            else f"All {len(cov)} period × area cells have records."
+            f"{whole['missing']:,} of {whole['cells']:,} period × area cells have no records."
+            if whole["missing"]
+            else f"All {whole['cells']:,} period × area cells have records."
         )
+        if whole["areas"] > cov["area"].nunique(dropna=False):
+            summary += (
+                f" The map shows the {cov['area'].nunique(dropna=False):,} of {whole['areas']:,} areas with the "
+                "most missing cells; every cell is in the warehouse's completeness table."
+            )
         blocks.append(
             page.block_html(
                 f"Coverage: {source}",
