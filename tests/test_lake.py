@@ -207,37 +207,6 @@ def _two_sources(folder: Path, records: int) -> Path:
     return path
 
 
-def test_parallel_loads_on_a_lake_give_what_a_serial_load_gives(
-    lake: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Also with a persistent Dagster instance (`make run` sets DAGSTER_HOME), whose writers' pool has one slot
-    (pipelines/dagster.yaml, for a DuckDB file): `iccs run --workers` raises it for the run and sets it back."""
-    config = _two_sources(tmp_path / "data", 6_000)
-    serial = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r1", with_reports=False)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    parallel = run_pipeline(config, lake, tmp_path / "r2", with_reports=False, workers=3)
-    assert serial.ok and parallel.ok, (serial.errors, parallel.errors, [s.error for s in parallel.sources])
-    assert len(parallel.sources) == 6
-    assert differences(lake, tmp_path / "w.duckdb") == {}
-    with connect(lake, read_only=True) as con:
-        duplicates = "SELECT count(*) FROM quarantine WHERE source = 'north' AND reason = 'duplicate_record_id'"
-        assert _rows(con, duplicates) >= 20
-        assert _rows(con, "SELECT count(*) - count(DISTINCT record_id) FROM offences WHERE source = 'north'") == 0
-        overlapping = """SELECT count(*) FROM runs a JOIN runs b ON a.file < b.file
-                         AND a.started_at < b.finished_at AND b.started_at < a.finished_at"""
-        assert _rows(con, overlapping) > 0, "no two files loaded at the same time"
-    import dagster as dg
-
-    from pipelines.assets.reference import WRITER_POOL
-
-    with dg.DagsterInstance.get() as instance:
-        pool = instance.event_log_storage.get_concurrency_info(WRITER_POOL)
-        assert pool.slot_count == 1 and pool.using_default_limit  # back to dagster.yaml's default_limit
-
-
 # Incident sources' files: their records are rows of offences or quarantine, one each.
 _WHOLE_FILES = """
     WITH latest AS (SELECT file, records_in, records_loaded, records_quarantined FROM v_latest_runs
@@ -252,12 +221,18 @@ _WHOLE_FILES = """
     FROM latest l FULL JOIN stored s ON s.file = l.file"""
 
 
-def test_readers_see_only_whole_files_while_files_load_in_parallel(lake: str, tmp_path: Path) -> None:
+def test_parallel_loads_give_a_serial_load_and_readers_see_only_whole_files(lake: str, tmp_path: Path) -> None:
     """Analysts query while six files load two at a time: every snapshot holds each file's rows all or not at all,
-    with records in = loaded + quarantined; `iccs sql` answers every time, never "busy"."""
+    with records in = loaded + quarantined; `iccs sql` answers every time, never "busy". The lake then holds what
+    a serial load into a DuckDB file gives. With a persistent Dagster instance (`make run` sets DAGSTER_HOME),
+    whose writers' pool has one slot (pipelines/dagster.yaml, for a DuckDB file), `iccs run --workers` raises it
+    for the run and sets it back."""
     config = _two_sources(tmp_path / "data", 6_000)
     _tables(lake)
-    env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r")}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "ICCS_WAREHOUSE": lake, "ICCS_REPORTS": str(tmp_path / "r"), "DAGSTER_HOME": str(home)}
     load = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), "--workers", "2", "--no-reports"],
         cwd=ROOT,
@@ -298,6 +273,23 @@ def test_readers_see_only_whole_files_while_files_load_in_parallel(lake: str, tm
     assert load.returncode == 0, output
     assert len(seen_files) >= 3, f"the reader saw too few states to prove anything: {sorted(seen_files)}"
     assert answers and all(a.returncode == 0 and "busy" not in a.stderr for a in answers), answers[:3]
+    serial = run_pipeline(config, tmp_path / "w.duckdb", tmp_path / "r1", with_reports=False)
+    assert serial.ok, serial.errors
+    assert differences(lake, tmp_path / "w.duckdb") == {}
+    with connect(lake, read_only=True) as con:
+        duplicates = "SELECT count(*) FROM quarantine WHERE source = 'north' AND reason = 'duplicate_record_id'"
+        assert _rows(con, duplicates) >= 20
+        assert _rows(con, "SELECT count(*) - count(DISTINCT record_id) FROM offences WHERE source = 'north'") == 0
+        overlapping = """SELECT count(*) FROM runs a JOIN runs b ON a.file < b.file
+                         AND a.started_at < b.finished_at AND b.started_at < a.finished_at"""
+        assert _rows(con, overlapping) > 0, "no two files loaded at the same time"
+    import dagster as dg
+
+    from pipelines.assets.reference import WRITER_POOL
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        pool = instance.event_log_storage.get_concurrency_info(WRITER_POOL)
+        assert pool.slot_count == 1 and pool.using_default_limit  # back to dagster.yaml's default_limit
 
 
 def test_a_commit_that_loses_to_another_writer_is_retried_whole(lake: str) -> None:
