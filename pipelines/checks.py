@@ -151,12 +151,14 @@ def fact_checks(
     """Every check of ``fact_check_specs`` but ``records_usable`` for one landed file, inside its load
     transaction (before the commit: a failing blocking check rolls the load back)."""
     results = [_conservation(con, asset, source, file, run_id, incident)]
+    checked = []
     for name, (model, table) in FACT_CONTRACTS.items():
         outcomes = validate_table(
             con, model, table, f"source = ? AND {FILE_MATCH}", [source, *file_params(file)], FACT_PROVED.get(name)
         )
-        contract_log.record(con, source, file, run_id, model.__name__, table, outcomes)
+        checked.append((model.__name__, table, outcomes))
         results.append(_contract_result(name, asset, outcomes))
+    contract_log.record(con, source, file, run_id, checked)
     results.append(mapped_share_check(con, asset, source, config))
     return results
 

@@ -22,31 +22,31 @@ def record(
     source: str,
     file: str,
     run_id: str,
-    contract: str,
-    table: str,
-    outcomes: list[CheckOutcome],
+    checked: list[tuple[str, str, list[CheckOutcome]]],
 ) -> None:
-    """Replace ``file``'s results for ``contract`` (over its rows of ``table``) with ``outcomes``."""
-    con.execute(f"DELETE FROM {TABLE} WHERE source = ? AND file = ? AND contract = ?", [source, file, contract])
-    if not outcomes:
+    """Replace ``file``'s results with ``checked``: (contract, table, outcomes over the file's rows of the table).
+    One DELETE and one INSERT whatever the number of contracts: on a lake every statement is a catalog commit."""
+    rows = [(contract, table, o) for contract, table, outcomes in checked for o in outcomes]
+    con.execute(f"DELETE FROM {TABLE} WHERE source = ? AND file = ?", [source, file])
+    if not rows:
         return
     con.execute(
         f"""INSERT INTO {TABLE} (source, file, run_id, contract, "table", rule, "column", failures, severity, proved,
                                  example)
-            SELECT ?, ?, ?, ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]),
-                   unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])""",
+            SELECT ?, ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+                   unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])""",
         [
             source,
             file,
             run_id,
-            contract,
-            table,
-            [o.check for o in outcomes],
-            [o.column for o in outcomes],
-            [o.failures for o in outcomes],
-            [o.severity for o in outcomes],
-            [o.proved for o in outcomes],
-            [str(o.examples[0]) if o.examples else "" for o in outcomes],
+            [contract for contract, _, _ in rows],
+            [table for _, table, _ in rows],
+            [o.check for _, _, o in rows],
+            [o.column for _, _, o in rows],
+            [o.failures for _, _, o in rows],
+            [o.severity for _, _, o in rows],
+            [o.proved for _, _, o in rows],
+            [str(o.examples[0]) if o.examples else "" for _, _, o in rows],
         ],
     )
 
