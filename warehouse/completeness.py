@@ -116,6 +116,19 @@ def _windowed(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     return windows.relation(con, "detail_counts"), windows.bounds(con)
 
 
+def grid_relation(con: duckdb.DuckDBPyConnection, source: str) -> tuple[str, dict[str, object]]:
+    """The source's expected period × area cells as a relation to aggregate in SQL, and its parameters: the
+    ``completeness`` rows the quality job stored, else computed (unsorted) as ``coverage`` gives them."""
+    stored = (
+        con.execute("SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'completeness'").fetchone()[0]
+        and con.execute("SELECT count(*) > 0 FROM completeness WHERE source = ?", [source]).fetchone()[0]
+    )
+    if stored:
+        return "(SELECT * FROM completeness WHERE source = $source)", {"source": source}
+    computed = sql.coverage_sql(monthly(con, source), *_windowed(con), ordered=False)
+    return f"({computed})", _params(con, source)
+
+
 def coverage(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     """source, area, period, present, records: every expected period × reporting area of the source."""
     return _frame(con, sql.coverage_sql(monthly(con, source), *_windowed(con)), _params(con, source))
@@ -259,11 +272,11 @@ def findings(
     placeholder_threshold: float = 0.05,
     min_records: int = 20,
     min_run: int | None = None,
-    grid: str | None = None,
+    grid: tuple[str, dict[str, object]] | None = None,
 ) -> list[Finding]:
     """Every completeness check of the source as a warning, without writing anything. ``grid`` is a relation
-    holding the source's expected period × area cells as ``coverage`` gives them (``assess_source`` passes the
-    ``completeness`` table it has just written); by default they are computed."""
+    holding the source's expected period × area cells as ``coverage`` gives them, with its parameters
+    (``grid_relation``: ``assess_source`` passes the rows it has just written); by default they are computed."""
     units = [
         r[0]
         for r in con.execute(
@@ -284,9 +297,10 @@ def findings(
             {"units": units, "counted_unit": unit},
         )
     ]
-    grid_params: dict[str, object] = {"source": source}
-    if grid is None:
-        grid, grid_params = f"({sql.coverage_sql(monthly(con, source), *_windowed(con))})", _params(con, source)
+    grid, grid_params = grid or (
+        f"({sql.coverage_sql(monthly(con, source), *_windowed(con), ordered=False)})",
+        _params(con, source),
+    )
     cells, missing, areas, periods = con.execute(
         f"""SELECT count(*), count(*) FILTER (NOT present),
                    count(DISTINCT area) + (count(*) FILTER (area IS NULL) > 0)::INT, count(DISTINCT period)
@@ -450,5 +464,5 @@ def assess_source(
         placeholder_threshold=placeholder_threshold,
         min_records=min_records,
         min_run=min_run,
-        grid="completeness",
+        grid=grid_relation(con, source),
     )

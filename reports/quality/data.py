@@ -12,18 +12,11 @@ import pandas as pd
 from reports import queries
 from reports.quality.text import aggregate_sentence
 from schemas.source_config import load_config
-from warehouse import completeness, completeness_sql, coverage, quality
+from warehouse import completeness, coverage, quality
 
 # The coverage heat map draws at most this many areas (a source of 50,000 areas has 6M period × area cells): the
 # ones with the most missing cells, then by name; the page says how many it leaves out.
 MAX_HEATMAP_AREAS = 60
-
-
-def stored_grid(con: duckdb.DuckDBPyConnection, source: str) -> bool:
-    """Whether the quality job wrote the source's period × area cells to ``completeness``."""
-    return queries.table_exists(con, "completeness") and bool(
-        con.execute("SELECT count(*) > 0 FROM completeness WHERE source = ?", [source]).fetchone()[0]
-    )
 
 
 def completeness_grid(
@@ -31,14 +24,7 @@ def completeness_grid(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The period × area cells of at most ``max_areas`` areas (those with the most missing cells, then by name),
     and the whole grid's figures: cells, missing cells, areas. Counted in SQL: only the drawn rows reach pandas."""
-    if stored_grid(con, source):
-        grid, params = "(SELECT * FROM completeness WHERE source = $source)", {"source": source}
-    else:
-        sql = completeness_sql.coverage_sql(
-            completeness.monthly(con, source), coverage.relation(con, "detail_counts"), coverage.bounds(con)
-        )
-        grid = f"({sql})"
-        params = {"source": source, "unit": completeness.counted_unit(con, source)}
+    grid, params = completeness.grid_relation(con, source)
     cells, missing, areas = con.execute(
         f"""SELECT count(*), count(*) FILTER (NOT present),
                    count(DISTINCT area) + (count(*) FILTER (area IS NULL) > 0)::INT FROM {grid} g""",
