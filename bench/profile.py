@@ -1,6 +1,6 @@
 """Where an `iccs run` spends its time: every SQL statement timed, and optionally a pyinstrument profile.
 
-    python -m bench.profile --records 1000000 [--format csv] [--pyinstrument] [--reports]
+    python -m bench.profile --records 1000000 [--format csv] [--shape 5000x300] [--pyinstrument] [--reports]
 
 Runs the `iccs run` command in this process (``pipelines.cli.main``, so exactly what a user runs) with a fresh
 ``DAGSTER_HOME``, after wrapping ``warehouse.connection.connect`` so that every connection it hands out times
@@ -129,12 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pyinstrument", action="store_true", help="also profile the Python call tree")
     parser.add_argument("--reports", action="store_true", help="profile `iccs report` after the run")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--shape", help="AREASxCODES: a bench/shapes.py input instead of the demo country's")
     args = parser.parse_args(argv)
 
     from bench.data import demo_data
+    from bench.shapes import Shape, shape_data
     from bench.stages import prepare_home
 
-    manifest, _ = demo_data(args.records, args.format)
+    if args.shape:
+        data, _ = shape_data(args.records, Shape.parse(args.shape), args.format)
+        config, records = data.config_path, data.details["records"]
+    else:
+        manifest, _ = demo_data(args.records, args.format)
+        config, records = manifest.config_path, manifest.records
     log = SqlLog()
     _install(log)
     profiler = None
@@ -150,17 +157,17 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.cli import main as iccs
 
         imported = time.perf_counter()
-        code = iccs(["run", "--config", str(manifest.config_path), "--no-reports", "--warehouse", str(warehouse)])
+        code = iccs(["run", "--config", str(config), "--no-reports", "--warehouse", str(warehouse)])
         ran = time.perf_counter()
         if args.reports and code == 0:
             code = iccs(["report", "--warehouse", str(warehouse), "--reports", str(Path(work) / "reports")])
         finished = time.perf_counter()
     if profiler is not None:
         profiler.stop()
-    stem = f"profile-{args.records}-{args.format}"
+    stem = f"profile-{args.records}-{args.format}" + (f"-{args.shape}" if args.shape else "")
     args.results.mkdir(parents=True, exist_ok=True)
     header = (
-        f"iccs run over {manifest.records:,} records ({args.format}): imports before the command "
+        f"iccs run over {records:,} records ({args.format}): imports before the command "
         f"{imported - PROCESS_START:.2f} s (of which pipelines.cli {imported - started:.2f} s), "
         f"run {ran - imported:.2f} s" + (f", reports {finished - ran:.2f} s" if args.reports else "")
     )
