@@ -29,6 +29,57 @@ class ClassifySummary:
     mapped_share: float
 
 
+# The rules of the MappedRecordRow contract that the classification pass guarantees for every accepted record
+# (``reason`` NULL) by the SELECT that writes the records table, so its check does not scan them (the column
+# types are still checked, from the table's description).
+_FROM_RAW = "copied from the staged row, whose RawRecordRow rule it is (a constant of the reading SELECT)"
+_REASON = "a record failing it gets the reason {reason} (classify_source), so no accepted record does"
+_CORRESPONDENCE = (
+    "a target of the source's correspondence table, checked against ICCS by its contract when it was loaded for "
+    "this file"
+)
+MAPPED_PROVED = {
+    "not_null(file_index)": _FROM_RAW,
+    "greater_than_or_equal_to(file_index)": _FROM_RAW,
+    "not_null(file)": _FROM_RAW,
+    "str_length(file)": _FROM_RAW,
+    **dict.fromkeys(
+        ("not_null(line)", "greater_than_or_equal_to(line)"),
+        "the staged row's ordinal (at least 1) + 1 for the header + the rejected and blank lines before it",
+    ),
+    "not_null(record_id)": "the source's id, or the file's name and the line where it has none (never NULL)",
+    "not_null(occurred_on)": _REASON.format(reason="missing_field or invalid_date"),
+    **dict.fromkeys(
+        ("not_null(national_code)", "str_length(national_code)"),
+        _REASON.format(reason="missing_field (the code is trimmed and an empty one is NULL)"),
+    ),
+    "not_null(iccs_code)": _REASON.format(reason="excluded_offence or unmapped_offence"),
+    **dict.fromkeys(("str_matches(iccs_code)", "iccs_code_exists(iccs_code)"), _CORRESPONDENCE),
+    **dict.fromkeys(
+        ("in_range(latitude)", "finite(latitude)", "in_range(longitude)", "finite(longitude)"),
+        _REASON.format(reason="invalid_coordinates (NaN and infinities compare above 90 and 180)"),
+    ),
+    **dict.fromkeys(
+        ("not_null(count)", "greater_than_or_equal_to(count)", "finite(count)"),
+        _REASON.format(reason="missing_count or invalid_count (a count that is not finite is NULL)"),
+    ),
+    "isin(reason)": "the contract is checked over the accepted records only, whose reason is NULL",
+}
+
+
+# Where the source has an id column: the pass quarantines every accepted occurrence of an id but the first.
+UNIQUE_ID_PROVED = {
+    "unique(record_id)": "every accepted occurrence of an id but the first is quarantined as duplicate_record_id "
+    "(classify_source: exact ids; hashes only narrow the search)"
+}
+
+
+def mapped_proved(src: SourceConfig) -> dict[str, str]:
+    """The MappedRecordRow rules proved for ``src``'s records. An id made of the file's name and the line is
+    still scanned for uniqueness: two members of an archive, or files in two folders, may share a name."""
+    return {**MAPPED_PROVED, **(UNIQUE_ID_PROVED if _has(src, "record_id") else {})}
+
+
 def records_table(source: str) -> str:
     return scratch(f"records_{source}")
 

@@ -67,6 +67,12 @@ def rejects_table(source: str) -> str:
     return scratch(f"rejects_{source}")
 
 
+def files_table(source: str) -> str:
+    """(file_index, file) of the staged files: the aggregates group by the small integer and name the file once
+    per group afterwards, instead of carrying its path through every group's key (warehouse.counts)."""
+    return scratch(f"files_{source}")
+
+
 def skipped_table(source: str) -> str:
     """Blank lines: not records, but lines, so they count when a row's physical line is worked out."""
     return scratch(f"skipped_{source}")
@@ -109,6 +115,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
         )
     table, rejects, skipped = raw_table(src.name), rejects_table(src.name), skipped_table(src.name)
     con.execute(f"DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {skipped}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {files_table(src.name)} (file_index INTEGER, file VARCHAR)")
     con.execute(
         f"CREATE TEMP TABLE {rejects} (file_index INTEGER, file VARCHAR, line BIGINT, error_type VARCHAR, "
         "message VARCHAR, csv_line VARCHAR)"
@@ -125,6 +132,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> StageSumm
             for item in items:
                 filtered += _stage_file(con, src, item, index, table, rejects, skipped, first=index == 0, unused=unused)
                 totals.update(dict.fromkeys(unread_total_values(con, src, item)))
+                con.execute(f"INSERT INTO {files_table(src.name)} VALUES (?, ?)", [index, item.shown])
                 shown.append(item.shown)
                 index += 1
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

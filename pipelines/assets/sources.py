@@ -37,7 +37,7 @@ from pipelines.resources import SourcesConfig, WarehouseResource
 from schemas import MappedRecordRow, RawRecordRow
 from schemas.source_config import PipelineConfig, SourceConfig
 from warehouse import coverage
-from warehouse.classify import classify_source, records_table
+from warehouse.classify import classify_source, mapped_proved, records_table
 from warehouse.connection import concurrent_writers, locate
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
@@ -116,7 +116,15 @@ def reevaluate(
         )
         classify_source(con, src)
         _stop_unless(
-            layer_check(con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(name), "reason IS NULL"),
+            layer_check(
+                con,
+                "mapped_records_contract",
+                MAPPED,
+                MappedRecordRow,
+                records_table(name),
+                "reason IS NULL",
+                proved=mapped_proved(src),
+            ),
             str(target),
         )
         load_verified(con, config, src, target, run_id, staged.filtered_rows)
@@ -257,7 +265,13 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
         _stop_unless(raw_check, context.partition_key)
         mapped = classify_source(con, src)
         mapped_check = layer_check(
-            con, "mapped_records_contract", MAPPED, MappedRecordRow, records_table(src.name), "reason IS NULL"
+            con,
+            "mapped_records_contract",
+            MAPPED,
+            MappedRecordRow,
+            records_table(src.name),
+            "reason IS NULL",
+            proved=mapped_proved(src),
         )
         coverage = _metadata(coverage_metadata(source_coverage(con, src.name)))
         yield dg.MaterializeResult(
