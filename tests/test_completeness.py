@@ -3,6 +3,8 @@ must pass every check (a check that always warns is as useless as one that never
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pandas as pd
 import pytest
@@ -233,3 +235,37 @@ def test_placeholders_are_the_same_with_the_bucket_shortcut(monkeypatch, point, 
         fast = completeness.placeholders(con, "p", threshold)
         monkeypatch.setattr(completeness, "_point_can_qualify", lambda *_: True)
         pd.testing.assert_frame_equal(fast, completeness.placeholders(con, "p", threshold))
+
+
+def test_the_findings_are_stored_for_the_quality_page_and_a_rerun_replaces_them(con) -> None:
+    for _ in range(2):
+        found = completeness.assess_source(con, "gappy")
+    stored = completeness.stored_findings(con, "gappy")
+    assert [(f.name, f.passed, f.description, f.severity) for f in stored] == [
+        (f.name, f.passed, f.description, f.severity) for f in found
+    ]
+    assert stored[-1].metadata["breaks"] == json.loads(json.dumps(found[-1].metadata["breaks"], default=str))
+    assert completeness.source_findings(con, "gappy") == stored
+    # a source the quality job never assessed: nothing stored, the page computes its findings
+    assert completeness.stored_findings(con, "mixed") is None
+    assert [f.name for f in completeness.source_findings(con, "mixed")] == list(completeness.FINDINGS)
+
+
+def test_a_month_only_the_areas_miss_is_not_said_to_have_no_records_at_all() -> None:
+    """The monthly form of the test above. Before: the recorded months were labelled '24241-24241' (the period
+    expression went unbracketed into the label's arithmetic), so every silent month read "no records at all"."""
+    con = duckdb.connect()
+    ensure_schema(con)
+    con.execute(
+        "INSERT INTO sources (source, country, level, unit, stage, period) "
+        "VALUES ('monthly_mixed', 'XTS', 'aggregate', 'offences', 'police', 'month')"
+    )
+    _counts(con, "monthly_mixed", areas=(None,), years=(2020,))
+    _counts(con, "monthly_mixed", "m <= 6", areas=("R",), years=(2020,))
+    found = _by_name(completeness.findings(con, "monthly_mixed"))["periods_complete"]
+    assert found.metadata["missing_everywhere"] == []
+    assert found.metadata["no_area_reported"] == [f"2020-{m:02d}" for m in range(7, 13)]
+    con.execute("DELETE FROM offence_counts WHERE month = 9")  # now September has no record at all
+    found = _by_name(completeness.findings(con, "monthly_mixed"))["periods_complete"]
+    assert found.metadata["missing_everywhere"] == ["2020-09"]
+    assert "no records at all in 2020-09" in found.description

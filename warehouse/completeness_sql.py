@@ -15,8 +15,8 @@ def period_index(is_monthly: bool) -> str:
 
 
 def period_label(is_monthly: bool, index: str = "p") -> str:
-    """The period index as text: '2023-04' or '2023'."""
-    return f"printf('%04d-%02d', {index} // 12, {index} % 12 + 1)" if is_monthly else f"{index}::VARCHAR"
+    """The period index (a column or an expression) as text: '2023-04' or '2023'."""
+    return f"printf('%04d-%02d', ({index}) // 12, ({index}) % 12 + 1)" if is_monthly else f"({index})::VARCHAR"
 
 
 def coverage_sql(

@@ -167,6 +167,8 @@ COMMENTS: dict[str, str] = {
     "the source's areas' populations, or none = no rate: an area without population); never sum across unit",
     "completeness": "every expected period x reporting area of each source, present or not (data quality)",
     "series_breaks": "ICCS categories that appear or vanish between periods of a source: a likely recording change",
+    "completeness_findings": "per source, each completeness check of the quality job: passed or not, what it "
+    "found, and its evidence (metadata, JSON)",
     "mapping_coverage": "per source or correspondence table: records and national codes mapped to ICCS",
     "mapping_coverage_codes": "unmapped or excluded national codes by volume, with candidate ICCS categories",
     "v_counts_by_section_year": "national counts and rates by ICCS section (level 1) and year, with labels",

@@ -48,7 +48,9 @@ def series_breaks(con: duckdb.DuckDBPyConnection, sources: list[str]) -> pd.Data
         if queries.table_exists(con, "series_breaks")
         else pd.DataFrame()
     )
+    # a source the quality job assessed has its breaks stored, none being an answer too
     have = set(stored["source"]) if not stored.empty else set()
+    have |= {s for s in sources if completeness.stored_findings(con, s) is not None}
     computed = [completeness.series_breaks(con, s) for s in sources if s not in have]
     frames = [f for f in [stored, *computed] if not f.empty]
     if not frames:

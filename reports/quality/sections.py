@@ -152,7 +152,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
     checks = []
     for source in sources:
         cov, whole = data.completeness_grid(con, source)
-        for f in completeness.findings(con, source, grid=completeness.grid_relation(con, source)):
+        for f in completeness.source_findings(con, source):
             checks.append({"source": source, "check": f.name, "passed": f.passed, "finding": f.description})
         if cov.empty:
             blocks.append(page.block_html(source, page.paragraph("No counts loaded.", cls="note")))
