@@ -17,8 +17,9 @@ from schemas.quarantine import REASONS
 
 
 class MappedRecordRow(pa.DataFrameModel):
-    file_index: Series[int] = pa.Field(ge=0, description="position of the file among the source's files (sorted)")
-    file: Series[str] = pa.Field(str_length={"min_value": 1}, description="path of the file the record came from")
+    file_index: Series[int] = pa.Field(
+        ge=0, description="position of the file among the source's files (sorted); its path: files_table(source)"
+    )
     line: Series[int] = pa.Field(ge=2, description="physical line in the file (header = line 1)")
     record_id: Series[str] = pa.Field(
         unique=True, description="the source's id, or file:line where the source has none"

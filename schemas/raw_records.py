@@ -21,8 +21,9 @@ def _raw(field: str, *, required: bool) -> object:
 
 
 class RawRecordRow(pa.DataFrameModel):
-    file_index: Series[int] = pa.Field(ge=0, description="position of the file among the source's files (sorted)")
-    file: Series[str] = pa.Field(str_length={"min_value": 1}, description="path of the file the record came from")
+    file_index: Series[int] = pa.Field(
+        ge=0, description="position of the file among the source's files (sorted); its path: files_table(source)"
+    )
     ordinal: Series[int] = pa.Field(ge=1, description="position among the file's parsed records (1 = first)")
     record_id_raw: Series[str] = _raw("record_id", required=False)
     date_raw: Series[str] = _raw("date", required=True)

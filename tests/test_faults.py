@@ -32,7 +32,7 @@ from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import LoadBlocked, load_file
 from warehouse.reference import load_classification
-from warehouse.staging import raw_table, stage_source
+from warehouse.staging import files_table, raw_table, stage_source
 
 CORRESPONDENCE = "national_code,iccs_code\nTHF,0502\nASS,02011\n"
 CONFIG = """
@@ -432,9 +432,10 @@ def test_the_diagnosis_threshold_and_deliberate_exclusions() -> None:
     with duckdb.connect() as con:
         ensure_schema(con)
         con.execute(
-            f"CREATE TEMP TABLE {raw_table('s')} (file VARCHAR, "
-            "file_index INT, ordinal BIGINT, date_raw VARCHAR, offence_raw VARCHAR)"
+            f"CREATE TEMP TABLE {raw_table('s')} "
+            "(file_index INT, ordinal BIGINT, date_raw VARCHAR, offence_raw VARCHAR)"
         )
+        con.execute(f"CREATE TEMP TABLE {files_table('s')} (file_index INT, file VARCHAR)")
         assert diagnose(con, src, "f", 100, 2, {"invalid_date": 98}) is None  # 98% < 99%
         assert diagnose(con, src, "f", 100, 1, {"unmapped_offence": 99}).fatal
         assert diagnose(con, src, "f", 10, 5, {"invalid_date": 5}) is None  # too few records to judge a share

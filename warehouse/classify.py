@@ -16,7 +16,7 @@ from schemas.source_config import SourceConfig
 from warehouse.fields import date_sql, marked, numeric_txt, txt
 from warehouse.mapping import mapping_sql, prepare_keys, prepare_targets, prepare_tree
 from warehouse.sql import ident, literal, scratch, to_number
-from warehouse.staging import line_offsets_sql, raw_table
+from warehouse.staging import files_table, line_offsets_sql, raw_table
 
 _ISO3 = "^[A-Z]{3}$"
 
@@ -41,8 +41,6 @@ _CORRESPONDENCE = (
 MAPPED_PROVED = {
     "not_null(file_index)": _FROM_RAW,
     "greater_than_or_equal_to(file_index)": _FROM_RAW,
-    "not_null(file)": _FROM_RAW,
-    "str_length(file)": _FROM_RAW,
     **dict.fromkeys(
         ("not_null(line)", "greater_than_or_equal_to(line)"),
         "the staged row's ordinal (at least 1) + 1 for the header + the rejected and blank lines before it",
@@ -245,6 +243,9 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
     cell_id = " || coalesce(':' || trim(cell), '')"
     lookup_join = "LEFT JOIN lookup lk ON lk.lookup_key = trim(t0.country_raw)" if src.country_lookup else ""
+    # A record without an id is named by its file's name and line: the names are one list, computed once.
+    names = f"(SELECT list(parse_filename(file) ORDER BY file_index) FROM {files_table(src.name)})"
+    record_id = f"coalesce({rid}, {names}[t0.file_index + 1] || ':' || line{cell_id})"
     mapping_join, known = mapping_sql(con, src)
     located = _located_sql(con, src.name)
 
@@ -262,7 +263,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                        {txt("country") if has("country") else "NULL"} AS country_txt,
                        {date_sql(src, txt("date"))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
                        {count} AS count, {nonfinite} AS count_nonfinite, {country} AS country, {flag} AS flag,
-                       coalesce({rid}, parse_filename(file) || ':' || line{cell_id}) AS record_id, {area} AS area
+                       {record_id} AS record_id, {area} AS area
                 FROM located t0 {lookup_join}),
             mapped AS (
                 SELECT t.*, mp.group_id, mp.mapping, mp.iccs_code, mp.map_note, {known} AS known
@@ -294,7 +295,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {records_table(src.name)} AS
         WITH checked AS ({checked()}), flagged AS ({flagged})
-        SELECT file_index, file, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
+        SELECT file_index, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
                latitude, longitude, count, country, flag, group_id, mapping, cell,
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
                CASE WHEN reason_pre IS NOT NULL THEN {detail} WHEN is_duplicate THEN duplicate_detail END AS detail,

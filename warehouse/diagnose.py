@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 
 from schemas.source_config import SourceConfig
-from warehouse.staging import raw_table
+from warehouse.staging import files_table, raw_table
 
 MIN_SHARE = 0.99
 MIN_RECORDS = 20
@@ -46,7 +46,8 @@ def _first_values(con: duckdb.DuckDBPyConnection, src: SourceConfig, field: str,
         return []
     rows = con.execute(
         f"""
-        SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND (file = ? OR starts_with(file, ? || '/'))
+        SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND file_index IN (
+            SELECT file_index FROM {files_table(src.name)} WHERE file = ? OR starts_with(file, ? || '/'))
         GROUP BY 1 ORDER BY min(file_index), min(ordinal) LIMIT {SHOWN_VALUES}""",
         [file, file],
     ).fetchall()

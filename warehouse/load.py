@@ -26,7 +26,7 @@ from schemas.source_config import SourceConfig
 from warehouse.classify import records_table
 from warehouse.counts import counts_sql
 from warehouse.replace import replace_rows
-from warehouse.staging import rejects_table
+from warehouse.staging import files_table, rejects_table
 from warehouse.totals import record_load
 from warehouse.transaction import transaction
 
@@ -84,7 +84,9 @@ def load_file(
     inside the transaction, before the commit; the failures it returns (one line each, naming the check) roll
     the load back and raise ``LoadBlocked``.
     """
-    records, rejects = records_table(src.name), rejects_table(src.name)
+    rejects = rejects_table(src.name)
+    # the classified records with their file's path, joined as they stream (the scratch table holds the index)
+    records = f"(SELECT r.*, f.file FROM {records_table(src.name)} r JOIN {files_table(src.name)} f USING (file_index))"
     started_at = started_at or dt.datetime.now()
     clock = time.perf_counter()
     name = src.name
@@ -146,8 +148,8 @@ def load_file(
             [name, run_id, name, run_id, name, run_id],
         )
         records_in, loaded = con.execute(f"""
-            SELECT (SELECT count(*) FROM {records}) + (SELECT count(*) FROM {rejects}),
-                   (SELECT count(*) FROM {records} WHERE reason IS NULL)
+            SELECT (SELECT count(*) FROM {records_table(name)}) + (SELECT count(*) FROM {rejects}),
+                   (SELECT count(*) FROM {records_table(name)} WHERE reason IS NULL)
                    - (SELECT count(*) FROM load_duplicates)""").fetchone()
         reasons = dict(
             con.execute(
