@@ -288,11 +288,11 @@ def test_a_proof_for_a_rule_the_contract_lacks_is_an_error(con) -> None:
 def test_the_declared_proofs_name_rules_their_contracts_have(con) -> None:
     """Every proof the pipeline declares matches a rule (a renamed rule would otherwise stop being checked)."""
     from pipelines.checks import FACT_CONTRACTS, FACT_PROVED
-    from warehouse.classify import MAPPED_PROVED, UNIQUE_ID_PROVED
+    from warehouse.classify import MAPPED_PROVED
     from warehouse.contracts import row_rules, rule_key
     from warehouse.staging import RAW_PROVED
 
-    declared = [(RawRecordRow, RAW_PROVED), (MappedRecordRow, {**MAPPED_PROVED, **UNIQUE_ID_PROVED})]
+    declared = [(RawRecordRow, RAW_PROVED), (MappedRecordRow, MAPPED_PROVED)]
     declared += [(FACT_CONTRACTS[n][0], p) for n, p in FACT_PROVED.items()]
     for model, proofs in declared:
         known = {rule_key(r.check, r.column) for r in row_rules(model)}

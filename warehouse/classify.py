@@ -31,7 +31,10 @@ class ClassifySummary:
 
 # The rules of the MappedRecordRow contract that the classification pass guarantees for every accepted record
 # (``reason`` NULL) by the SELECT that writes the records table, so its check does not scan them (the column
-# types are still checked, from the table's description).
+# types are still checked, from the table's description). The id's uniqueness is still scanned (hashes first):
+# the pass quarantines every accepted occurrence of a read id but the first, but an id made of the file's name and
+# the line (a record without one) could equal a read id, or another file's (two members of an archive, or files
+# in two folders, may share a name).
 _FROM_RAW = "copied from the staged row, whose RawRecordRow rule it is (a constant of the reading SELECT)"
 _REASON = "a record failing it gets the reason {reason} (classify_source), so no accepted record does"
 _CORRESPONDENCE = (
@@ -63,19 +66,6 @@ MAPPED_PROVED = {
     ),
     "isin(reason)": "the contract is checked over the accepted records only, whose reason is NULL",
 }
-
-
-# Where the source has an id column: the pass quarantines every accepted occurrence of an id but the first.
-UNIQUE_ID_PROVED = {
-    "unique(record_id)": "every accepted occurrence of an id but the first is quarantined as duplicate_record_id "
-    "(classify_source: exact ids; hashes only narrow the search)"
-}
-
-
-def mapped_proved(src: SourceConfig) -> dict[str, str]:
-    """The MappedRecordRow rules proved for ``src``'s records. An id made of the file's name and the line is
-    still scanned for uniqueness: two members of an archive, or files in two folders, may share a name."""
-    return {**MAPPED_PROVED, **(UNIQUE_ID_PROVED if _has(src, "record_id") else {})}
 
 
 def records_table(source: str) -> str:

@@ -37,7 +37,7 @@ from pipelines.resources import SourcesConfig, WarehouseResource
 from schemas import MappedRecordRow, RawRecordRow
 from schemas.source_config import PipelineConfig, SourceConfig
 from warehouse import coverage
-from warehouse.classify import classify_source, mapped_proved, records_table
+from warehouse.classify import MAPPED_PROVED, classify_source, records_table
 from warehouse.connection import concurrent_writers, locate
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
@@ -123,7 +123,7 @@ def reevaluate(
                 MappedRecordRow,
                 records_table(name),
                 "reason IS NULL",
-                proved=mapped_proved(src),
+                proved=MAPPED_PROVED,
             ),
             str(target),
         )
@@ -271,7 +271,7 @@ def landed_file(context: dg.AssetExecutionContext, duckdb: WarehouseResource, so
             MappedRecordRow,
             records_table(src.name),
             "reason IS NULL",
-            proved=mapped_proved(src),
+            proved=MAPPED_PROVED,
         )
         coverage = _metadata(coverage_metadata(source_coverage(con, src.name)))
         yield dg.MaterializeResult(
