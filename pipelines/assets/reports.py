@@ -6,7 +6,6 @@ from pipelines.assets.quality import QUALITY
 from pipelines.assets.reference import population
 from pipelines.assets.sources import FACTS
 from pipelines.resources import ReportsFolder, WarehouseResource
-from reports import build_reports
 
 
 @dg.asset(
@@ -16,6 +15,10 @@ from reports import build_reports
     description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.",
 )
 def html_reports(duckdb: WarehouseResource, reports: ReportsFolder) -> dg.MaterializeResult:
+    # Imported here: the reports bring plotly and scipy (~2 s), which every other process that loads the
+    # definitions (a load, a worker, `iccs sql`) would pay for nothing.
+    from reports import build_reports
+
     out_dir = reports.directory()
     with duckdb.get_connection() as con:
         written = build_reports(con, out_dir)
