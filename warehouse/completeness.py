@@ -125,11 +125,16 @@ def _windowed(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     return windows.relation(con, "detail_counts"), windows.bounds(con)
 
 
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has the table (one written before it existed, opened read-only, has not)."""
+    return con.execute("SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
+
+
 def grid_relation(con: duckdb.DuckDBPyConnection, source: str) -> tuple[str, dict[str, object]]:
     """The source's expected period × area cells as a relation to aggregate in SQL, and its parameters: the
     ``completeness`` rows the quality job stored, else computed (unsorted) as ``coverage`` gives them."""
     stored = (
-        con.execute("SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'completeness'").fetchone()[0]
+        _table_exists(con, "completeness")
         and con.execute("SELECT count(*) > 0 FROM completeness WHERE source = ?", [source]).fetchone()[0]
     )
     if stored:
@@ -486,9 +491,7 @@ def assess_source(
 def stored_findings(con: duckdb.DuckDBPyConnection, source: str) -> list[Finding] | None:
     """The findings the quality job stored for ``source`` (in check order), or None where it has not assessed the
     source (a warehouse from before the table, or a source loaded since without the quality job)."""
-    if not con.execute(
-        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'completeness_findings'"
-    ).fetchone()[0]:
+    if not _table_exists(con, "completeness_findings"):
         return None
     rows = con.execute(
         'SELECT "check", passed, finding, metadata, severity FROM completeness_findings WHERE source = ?', [source]
