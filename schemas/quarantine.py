@@ -16,6 +16,8 @@ REASONS: dict[str, str] = {
     "missing_count": "the count is missing or suppressed: an empty cell, a marker of the source's missing_values "
     "('..', ':', 'x', 'NaN', ...) or a NaN/infinite number from a typed file",
     "invalid_count": "the count is not a number, is negative, or has a fraction in a source of whole counts",
+    "invalid_disaggregation": "a disaggregating variable's value (victim sex, age, weapon, ...) is neither in the "
+    "source's disaggregations values nor a code of the variable: never folded into a total",
     "duplicate_record_id": "an earlier record of the same source has this id",
     "invalid_population": "a population row whose figure is not a positive finite number, or whose country or "
     "year cannot be read (source 'population'; never used as a denominator)",

@@ -22,7 +22,9 @@ from typing import Any
 
 import yaml
 
+from iccs.disaggregations import POPULATION_VARIABLES, VARIABLES
 from schemas.coverage import check_coverage
+from schemas.disaggregation_config import Disaggregation, DisaggregationError, parse_disaggregations
 
 LEVELS = ("incident", "aggregate")
 # seized_arms / traced_arms: arms seized, found or surrendered, and those of them traced (SDG 16.4.2)
@@ -149,6 +151,8 @@ class SourceConfig:
     fractional_counts: bool = False
     coverage: tuple[str | None, str | None] | None = None  # configured (from, to): schemas.coverage
     total_area: str | None = None
+    # variable -> where it is read and how recoded (schemas.disaggregation_config), in VARIABLES order
+    disaggregations: dict[str, Disaggregation] = field(default_factory=dict)
 
     @property
     def period(self) -> str:
@@ -184,6 +188,8 @@ class PopulationConfig:
     # Fields whose column was not configured and is looked up by its standard name (country, area, year,
     # population; case-insensitive): an absent area is simply not there, an absent other field is an error.
     implicit: tuple[str, ...] = ()
+    # sex and age (schemas.disaggregation_config): the population of each group, a denominator of its rates
+    disaggregations: dict[str, Disaggregation] = field(default_factory=dict)
 
     def paths(self) -> list[Path]:
         return _glob(self.files, self.base_dir)
@@ -474,7 +480,16 @@ _SOURCE_KEYS = {
     "fractional_counts",
     "coverage",
     "total_area",
+    "disaggregations",
 }
+
+
+def _disaggregations(where: str, given: Any, variables: tuple[str, ...]) -> dict[str, Disaggregation]:
+    try:
+        parsed = parse_disaggregations(where, given, variables)
+    except DisaggregationError as exc:
+        raise ConfigError(str(exc)) from None
+    return {v: parsed[v] for v in variables if v in parsed}
 
 
 def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
@@ -561,6 +576,12 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
             f"{where}: field 'fractional_counts': true or false, for aggregate sources whose counts "
             "are estimates with decimals (otherwise a count such as 12.5 is quarantined)"
         )
+    disaggregations = _disaggregations(where, spec.get("disaggregations"), VARIABLES)
+    if disaggregations and nested:
+        raise ConfigError(
+            f"{where}: field 'disaggregations' cannot be combined with nested_totals yet (a category would be "
+            "netted of its sub-categories within each sex and age group, which is not implemented)"
+        )
     total_area = spec.get("total_area")
     if total_area is not None and not (isinstance(total_area, str) and total_area.strip()):
         raise ConfigError(f"{where}: field 'total_area': the name of the area whose rows are the national total")
@@ -596,6 +617,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         nested_totals=nested,
         fractional_counts=fractional,
         total_area=total_area.strip() if total_area else None,
+        disaggregations=disaggregations,
     )
     try:  # validated against the source's period (a month bound on an annual source is refused)
         return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))
@@ -625,7 +647,16 @@ def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
         )
     if not spec.get("files"):
         raise ConfigError(f"{where}: field 'files' is required (given: {', '.join(map(str, spec)) or 'nothing'})")
-    allowed = {"files", "columns", "country", "year", "multiplier", "country_lookup", "area_lookup"} | _READ_KEYS
+    allowed = {
+        "files",
+        "columns",
+        "country",
+        "year",
+        "multiplier",
+        "country_lookup",
+        "area_lookup",
+        "disaggregations",
+    } | _READ_KEYS
     unknown = set(spec) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -666,6 +697,7 @@ def _population(path: Path, index: int | None, spec: Any) -> PopulationConfig:
         area_lookup=_lookup(path, where, "area_lookup", spec.get("area_lookup")),
         year=year,
         implicit=implicit,
+        disaggregations=_disaggregations(where, spec.get("disaggregations"), POPULATION_VARIABLES),
     )
 
 

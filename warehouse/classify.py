@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import duckdb
 
 from schemas.source_config import SourceConfig
+from warehouse.disaggregation import raw_column, recode_sql, values_hint
+from warehouse.disaggregation import shown as shown_dis
 from warehouse.fields import date_sql, marked, numeric_txt, txt
 from warehouse.mapping import mapping_sql, prepare_keys, prepare_targets, prepare_tree
 from warehouse.sql import ident, literal, scratch, to_number
@@ -224,10 +226,24 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                     "estimates with decimals sets fractional_counts: true)'",
                 )
             )
+    dis_txt = {v: f"nullif(trim({raw_column(v)}), '')" for v, d in src.disaggregations.items() if d.column}
+    for v, d in src.disaggregations.items():
+        if d.column:
+            expected = values_hint(d).replace("'", "''")
+            checks.append(
+                (
+                    "invalid_disaggregation",
+                    f"{v} IS NULL",
+                    f"{shown_dis(d)} || ': ''' || {dis_txt[v]} || ''' is not a value of {v} (expected {expected})'",
+                )
+            )
+    dis_typed = "".join(f", {recode_sql(d, dis_txt.get(v, 'NULL'))} AS {v}" for v, d in src.disaggregations.items())
+    dis_out = "".join(f", {v}" for v in src.disaggregations)
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
     raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
     pairs_json = [f"{literal(src.columns.get(f, f))}: {f}_raw" for f in raw_fields]
+    pairs_json += [f"{literal(d.column)}: {raw_column(v)}" for v, d in src.disaggregations.items() if d.column]
     if src.read.reshaped:
         pairs_json.append("'column': cell")
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
@@ -253,7 +269,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                        {txt("country") if has("country") else "NULL"} AS country_txt,
                        {date_sql(src, txt("date"))} AS occurred_on, {lat} AS latitude, {lon} AS longitude,
                        {count} AS count, {nonfinite} AS count_nonfinite, {country} AS country, {flag} AS flag,
-                       {record_id} AS record_id, {area} AS area
+                       {record_id} AS record_id, {area} AS area{dis_typed}
                 FROM located t0 {lookup_join}),
             mapped AS (
                 SELECT t.*, mp.group_id, mp.mapping, mp.iccs_code, mp.map_note, {known} AS known
@@ -286,7 +302,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
         CREATE OR REPLACE TEMP TABLE {records_table(src.name)} AS
         WITH checked AS ({checked()}), flagged AS ({flagged})
         SELECT file_index, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
-               latitude, longitude, count, country, flag, group_id, mapping, cell,
+               latitude, longitude, count, country, flag, group_id, mapping, cell{dis_out},
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
                CASE WHEN reason_pre IS NOT NULL THEN {detail} WHEN is_duplicate THEN duplicate_detail END AS detail,
                CASE WHEN reason_pre IS NOT NULL OR is_duplicate THEN {raw_json} END AS raw,

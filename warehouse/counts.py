@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from iccs.disaggregations import TOTAL, VARIABLES
 from schemas.source_config import SourceConfig
+from warehouse.disaggregation import marginal_sql
 from warehouse.mapping import targets_table, tree_table
 from warehouse.sql import literal
 from warehouse.staging import files_table
@@ -14,29 +16,48 @@ NESTED_FLAG = "subcategories_exceed_total"
 ALLOCATED_FLAG = "allocated"
 
 
-def _grouped_sql(src: SourceConfig, batch: str, where: str) -> str:
+def _grouped_sql(src: SourceConfig, batch: str, where: str, variables: tuple[str, ...] = ()) -> str:
     month = "month(b.occurred_on)" if src.period in ("day", "month") else "NULL::INTEGER"
     area = f"CASE WHEN b.area = {literal(src.total_area)} THEN NULL ELSE b.area END" if src.total_area else "b.area"
     # The distinct flags of a cell, sorted: a list aggregate, not ``string_agg(DISTINCT … ORDER BY …)``, which
     # DuckDB 1.5 runs as a sort per group (73 s instead of 14 s for 2M cells); no aggregate at all without flags.
     flagged = "flag" in src.columns or "flag" in src.constants or src.read.format == "eurostat"
     flags = "nullif(array_to_string(list_sort(list_distinct(list(b.flag))), ','), '')" if flagged else "NULL"
+    # the source's disaggregating variables, a cell per value of each (``counts_sql`` sums them to the total)
+    keys, kept = "".join(f", b.{v}" for v in variables), "".join(f", g.{v}" for v in variables)
     # Grouped by the file's position, named after: a path in every group's key made the aggregate of 10M cells
     # a quarter slower (bench/README.md).
     return f"""
-        SELECT g.country, g.area, g.iccs_code, g.national_code, g.year, g.month, g.count, g.flag, f.file
+        SELECT g.country, g.area, g.iccs_code, g.national_code, g.year, g.month, g.count, g.flag, f.file{kept}
         FROM (
             SELECT b.country, {area} AS area, coalesce(t.iccs_code, b.iccs_code) AS iccs_code, b.national_code,
                    year(b.occurred_on) AS year, {month} AS month, sum(b.count * coalesce(t.share, 1.0)) AS count,
                    nullif(concat_ws(',', {flags},
                                     CASE WHEN bool_or(t.share < 1) THEN '{ALLOCATED_FLAG}' END), '') AS flag,
-                   b.file_index
+                   b.file_index{keys}
             FROM {batch} b
             LEFT JOIN {targets_table(src.name)} t ON t.group_id = b.group_id AND t.kind = 'split'
             WHERE {where}
             GROUP BY b.country, {area}, coalesce(t.iccs_code, b.iccs_code), b.national_code, year(b.occurred_on),
-                     {month}, b.file_index) g
+                     {month}, b.file_index{keys}) g
         JOIN {files_table(src.name)} f USING (file_index)"""
+
+
+# A cell of offence_counts: what a row is unique on, within a source and unit.
+CELL_KEYS = ["country", "area", "iccs_code", "national_code", "year", "month", "file"]
+# The flags of summed cells, each once, sorted (a list aggregate: see _grouped_sql).
+_FLAGS = "nullif(array_to_string(list_sort(list_distinct(flatten(list(string_split(flag, ','))))), ','), '') AS flag"
+
+
+def disaggregated_sql(src: SourceConfig, batch: str, where: str) -> str:
+    """The disaggregated_counts rows of the records in ``batch``: a cell per value of each variable the source
+    gives, as published (its totals included), ``_T`` for the variables it does not give:
+    (country, area, iccs_code, national_code, year, month, <VARIABLES>, count, flag, file)."""
+    variables = tuple(src.disaggregations)
+    chosen = ", ".join(v if v in variables else f"'{TOTAL}' AS {v}" for v in VARIABLES)
+    return f"""
+        SELECT country, area, iccs_code, national_code, year, month, {chosen}, count, flag, file
+        FROM ({_grouped_sql(src, batch, where, variables)})"""
 
 
 def nested_cells_sql(src: SourceConfig, batch: str, where: str) -> str:
@@ -86,6 +107,16 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
     (definitions differ between them), the category's remainder is 0 and its flag says so (``NESTED_FLAG``;
     the evidence goes to ``nested_shortfalls``): the roll-up then shows the parts' sum.
     """
+    if src.disaggregations:  # the total of each cell, never a total added to its own parts
+        variables = tuple(src.disaggregations)
+        cells = marginal_sql(
+            f"({_grouped_sql(src, batch, where, variables)})",
+            CELL_KEYS,
+            (),
+            f"sum(count) AS count, {_FLAGS}",
+            variables,
+        )
+        return f"SELECT country, area, iccs_code, national_code, year, month, count, flag, file FROM ({cells})"
     if not src.nested_totals:
         return _grouped_sql(src, batch, where)
     return f"""

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import duckdb
 
+from iccs.disaggregations import POPULATION_VARIABLES, TOTAL, VARIABLES
 from warehouse.sql import literal
 from warehouse.transaction import retrying, transaction
 
@@ -32,13 +33,15 @@ CREATE TABLE IF NOT EXISTS correspondence (
 CREATE TABLE IF NOT EXISTS offences (
     source VARCHAR NOT NULL, country VARCHAR NOT NULL, record_id VARCHAR NOT NULL, occurred_on DATE NOT NULL,
     national_code VARCHAR NOT NULL, iccs_code VARCHAR NOT NULL, area VARCHAR, latitude DOUBLE, longitude DOUBLE,
-    unit VARCHAR NOT NULL, stage VARCHAR NOT NULL, file VARCHAR, row_number BIGINT);
+    unit VARCHAR NOT NULL, stage VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, victim_sex VARCHAR,
+    victim_age VARCHAR, perpetrator_sex VARCHAR, perpetrator_age VARCHAR, weapon VARCHAR,
+    situational_context VARCHAR);
 CREATE TABLE IF NOT EXISTS offence_counts (
     source VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
     national_code VARCHAR, year INTEGER NOT NULL, month INTEGER, unit VARCHAR NOT NULL, stage VARCHAR NOT NULL,
     count DOUBLE NOT NULL, file VARCHAR, flag VARCHAR);
 CREATE TABLE IF NOT EXISTS population (country VARCHAR NOT NULL, area VARCHAR, year INTEGER NOT NULL,
-    population DOUBLE NOT NULL);
+    population DOUBLE NOT NULL, sex VARCHAR DEFAULT '_T', age VARCHAR DEFAULT '_T');
 CREATE TABLE IF NOT EXISTS quarantine (
     source VARCHAR NOT NULL, file VARCHAR, row_number BIGINT, reason VARCHAR NOT NULL, detail VARCHAR, raw VARCHAR,
     run_id VARCHAR, national_code VARCHAR, exclusion VARCHAR, exclusion_note VARCHAR);
@@ -152,7 +155,8 @@ COMMENTS: dict[str, str] = {
     "or suppressed cell is in quarantine as missing_count); whole, except where flag contains "
     "'allocated' (spread over the targets of a split correspondence by share) or the source "
     "publishes estimates (fractional_counts)",
-    "population": "population by country, area (NULL = national) and year: the denominator of rates",
+    "population": "population by country, area (NULL = national), year, sex and age ('_T' = all): the "
+    "denominator of rates",
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record; "
     "its national_code and, for a code without ICCS code, why (exclusion: unmapped, no_row_on_date "
     "or excluded) and the correspondence table's note on an excluded code (exclusion_note)",
@@ -183,9 +187,26 @@ COMMENTS: dict[str, str] = {
 
 
 def _modules() -> list[ModuleType]:
-    from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
+    from warehouse import (
+        completeness,
+        correspondence,
+        coverage,
+        disaggregated_views,
+        disaggregation,
+        mapping_coverage,
+        totals,
+    )
 
-    return [sys.modules[__name__], completeness, correspondence, coverage, mapping_coverage, totals]
+    return [
+        sys.modules[__name__],
+        completeness,
+        correspondence,
+        coverage,
+        disaggregated_views,
+        disaggregation,
+        mapping_coverage,
+        totals,
+    ]
 
 
 @functools.cache
@@ -225,7 +246,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create(con: duckdb.DuckDBPyConnection) -> None:
-    from warehouse import completeness, correspondence, coverage, mapping_coverage, totals
+    from warehouse import (
+        completeness,
+        correspondence,
+        coverage,
+        disaggregated_views,
+        disaggregation,
+        mapping_coverage,
+        totals,
+    )
 
     con.execute(TABLES)
     # rows a source's filter/exclude left out, per load (warehouses created before it get the column)
@@ -234,11 +263,18 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS {column} VARCHAR")
     con.execute(FILL_QUARANTINE_FACTS)
     correspondence.ensure_columns(con)  # warehouses created before the mapping engine
+    # warehouses created before disaggregations: incident records without them, population of all sexes and ages
+    for variable in VARIABLES:
+        con.execute(f"ALTER TABLE offences ADD COLUMN IF NOT EXISTS {variable} VARCHAR")
+    for variable in POPULATION_VARIABLES:
+        con.execute(f"ALTER TABLE population ADD COLUMN IF NOT EXISTS {variable} VARCHAR DEFAULT '{TOTAL}'")
+    con.execute(disaggregation.TABLES)
     completeness.ensure_tables(con)
     mapping_coverage.ensure_tables(con)
     totals.ensure_tables(con)  # the national figure, read by the views below
     coverage.ensure_tables(con)  # coverage windows and the window-restricted views (of the national figure too)
     con.execute(VIEWS)
-    for name, text in COMMENTS.items():
+    disaggregated_views.ensure_views(con)
+    for name, text in {**COMMENTS, **disaggregation.COMMENTS, **disaggregated_views.COMMENTS}.items():
         kind = "VIEW" if name.startswith("v_") else "TABLE"
         con.execute(f"COMMENT ON {kind} {name} IS {literal(text)}")

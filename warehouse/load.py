@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from iccs.disaggregations import VARIABLES
 from schemas.source_config import SourceConfig
 from warehouse.classify import records_table
-from warehouse.counts import counts_sql
+from warehouse.counts import counts_sql, disaggregated_sql
+from warehouse.disaggregation import DISAGGREGATED_COUNTS
 from warehouse.replace import replace_rows
 from warehouse.staging import files_table, rejects_table
 from warehouse.totals import record_load
@@ -91,7 +93,7 @@ def load_file(
     clock = time.perf_counter()
     name = src.name
     with transaction(con):
-        for table in ("offences", "offence_counts", "quarantine"):
+        for table in ("offences", "offence_counts", DISAGGREGATED_COUNTS, "quarantine"):
             con.execute(f"DELETE FROM {table} WHERE source = ? AND {FILE_MATCH}", [name, *file_params(file)])
         # Records whose id a file sorting earlier already loaded: found by a join only when such files can
         # exist, so a first or only file streams from the records table straight into the facts.
@@ -111,11 +113,13 @@ def load_file(
             con.execute("CREATE OR REPLACE TEMP TABLE load_duplicates (other_file VARCHAR)")
             batch = f"(SELECT *, NULL::VARCHAR AS other_file, NULL::BIGINT AS other_line FROM {records})"
         if src.level == "incident":
+            given = ", ".join(v if v in src.disaggregations else f"NULL AS {v}" for v in VARIABLES)
             con.execute(
                 f"""
-                INSERT INTO offences
+                INSERT INTO offences (source, country, record_id, occurred_on, national_code, iccs_code, area,
+                                      latitude, longitude, unit, stage, file, row_number, {", ".join(VARIABLES)})
                 SELECT ?, country, record_id, occurred_on, national_code, iccs_code, area, latitude, longitude, ?, ?,
-                       file, line
+                       file, line, {given}
                 FROM {batch} WHERE reason IS NULL AND other_file IS NULL""",
                 [name, src.unit, src.stage],
             )
@@ -127,6 +131,16 @@ def load_file(
             FROM ({counts_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
             [name, src.unit, src.stage],
         )
+        if src.disaggregations:
+            con.execute(
+                f"""
+                INSERT INTO {DISAGGREGATED_COUNTS} (source, country, area, iccs_code, national_code, year, month,
+                                                   unit, stage, {", ".join(VARIABLES)}, count, file, flag)
+                SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, {", ".join(VARIABLES)},
+                       count, file, flag
+                FROM ({disaggregated_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
+                [name, src.unit, src.stage],
+            )
         record_load(con, src, file, batch, "reason IS NULL AND other_file IS NULL")
         con.execute(
             f"""
@@ -259,7 +273,14 @@ def prune_files(con: duckdb.DuckDBPyConnection, source: str, keep: list[str]) ->
                    now()::TIMESTAMP, now()::TIMESTAMP, 0, 0, 0, 0, 0, 'pruned'""",
             {"source": source, "gone": gone},
         )
-        for table in ("offences", "offence_counts", "quarantine", "nested_shortfalls", "contract_checks"):
+        for table in (
+            "offences",
+            "offence_counts",
+            DISAGGREGATED_COUNTS,
+            "quarantine",
+            "nested_shortfalls",
+            "contract_checks",
+        ):
             con.execute(
                 f"DELETE FROM {table} WHERE source = $source AND file IS NOT NULL "
                 f"AND NOT {_IN_LIST.format(files='$keep', column='file')}",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import duckdb
 
+from iccs.disaggregations import POPULATION_VARIABLES, TOTAL
 from schemas.source_config import POPULATION_SOURCE, PopulationConfig
+from warehouse.disaggregation import marginal_sql
 from warehouse.population_staging import stage_population
 from warehouse.transaction import transaction
 
@@ -34,15 +36,16 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
                 UPDATE {staged} s SET reason = 'invalid_population',
                        detail = 'population: ' || s.population::VARCHAR || ' not used: ' || r.first
                                 || ' of the same country, area and year was rejected (the sum would be short)'
-                FROM (SELECT country, area, year, min(parse_filename(file) || ' line ' || line) AS first FROM {staged}
+                FROM (SELECT country, area, year, sex, age,
+                             min(parse_filename(file) || ' line ' || line) AS first FROM {staged}
                       WHERE reason IS NOT NULL AND regexp_full_match(country, '^[A-Z]{{3}}$') AND year IS NOT NULL
                       GROUP BY ALL) r
                 WHERE s.reason IS NULL AND s.country = r.country AND s.area IS NOT DISTINCT FROM r.area
-                  AND s.year = r.year""")
+                  AND s.year = r.year AND s.sex IS NOT DISTINCT FROM r.sex AND s.age IS NOT DISTINCT FROM r.age""")
             con.execute(f"""
-                INSERT INTO population
-                SELECT country, area, year, sum(population) FROM {staged} WHERE reason IS NULL
-                GROUP BY country, area, year""")
+                INSERT INTO population (country, area, year, population, sex, age)
+                SELECT country, area, year, sum(population), sex, age FROM {staged} WHERE reason IS NULL
+                GROUP BY country, area, year, sex, age""")
             con.execute(
                 f"""
                 INSERT INTO quarantine (source, file, row_number, reason, detail, raw, run_id)
@@ -53,13 +56,29 @@ def load_population(con: duckdb.DuckDBPyConnection, specs: tuple[PopulationConfi
             # A national total where the files give only areas: the sum of the areas of that country and year,
             # unless an area row of that year was rejected (the sum would understate the country).
             con.execute(f"""
-                INSERT INTO population
-                SELECT country, NULL, year, sum(population) FROM population a WHERE area IS NOT NULL
+                INSERT INTO population (country, area, year, population, sex, age)
+                SELECT country, NULL, year, sum(population), sex, age FROM population a WHERE area IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM population n WHERE n.area IS NULL AND n.country = a.country
-                                  AND n.year = a.year)
+                                  AND n.year = a.year AND n.sex = a.sex AND n.age = a.age)
                   AND NOT EXISTS (SELECT 1 FROM {staged} r WHERE r.reason IS NOT NULL AND r.area IS NOT NULL
                                   AND r.country = a.country AND r.year = a.year)
                 GROUP BY ALL""")
+            # The population of all sexes and ages where a file gives only groups (men and women): the sum of
+            # the coarsest groups given, never a total added to its parts (warehouse.disaggregation).
+            totals = marginal_sql(
+                "population",
+                ["country", "area", "year"],
+                (),
+                "sum(population) AS population",
+                POPULATION_VARIABLES,
+                ("country",),
+            )
+            con.execute(f"""
+                INSERT INTO population (country, area, year, population, sex, age)
+                SELECT t.country, t.area, t.year, t.population, '{TOTAL}', '{TOTAL}' FROM ({totals}) t
+                WHERE NOT EXISTS (SELECT 1 FROM population p WHERE p.country = t.country
+                                  AND p.area IS NOT DISTINCT FROM t.area AND p.year = t.year
+                                  AND p.sex = '{TOTAL}' AND p.age = '{TOTAL}')""")
     return con.execute("SELECT count(*) FROM population").fetchone()[0]
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import duckdb
 
+from iccs.disaggregations import POPULATION_VARIABLES, TOTAL
 from schemas.source_config import ReadOptions
+from warehouse.disaggregation import recode_sql, values_hint
+from warehouse.disaggregation import shown as shown_dis
 from warehouse.files import Readable, SourceError, blank_lines, duckdb_encoding, readable_files
 from warehouse.readers import delimiter_hint, filter_sql, relation_sql
 from warehouse.sql import ident, literal, to_number
@@ -38,6 +41,7 @@ def _population_columns(spec, item: Readable, present: list[str]) -> dict[str, s
                 f"name its column with columns.{field}{constant}"
             )
     needed = [(f"columns.{f}", c) for f, c in col.items()] + [("filter", c) for c, _ in spec.read.filters]
+    needed += [(f"disaggregations.{v}", d.column) for v, d in spec.disaggregations.items() if d.column is not None]
     needed += [("exclude", c) for c, _ in spec.read.excludes]
     missing = [(key, c) for key, c in needed if c not in present]
     if missing:
@@ -67,6 +71,11 @@ def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:
         return literal(col.get(field, f"{field} (constant)"))
 
     markers = ", ".join(literal(m) for m in spec.read.missing_markers)
+    groups = "".join(
+        f"\n        WHEN {v} IS NULL THEN {shown_dis(d)} || ': ''' || {v}_txt || ''' is not a value of {v} (expected "
+        f"{values_hint(d).replace(chr(39), chr(39) * 2)})'"
+        for v, d in spec.disaggregations.items()
+    )
     population = shown("population")
     return f"""CASE
         WHEN country IS NULL OR NOT regexp_full_match(country, '^[A-Z]{{3}}$')
@@ -77,7 +86,7 @@ def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:
             THEN {population} || ': ' || coalesce('''' || nullif(pop_txt, '') || '''', 'empty') || ' (missing)'
         WHEN population IS NULL THEN {population} || ': ''' || pop_txt || ''' is not a number'
         WHEN NOT isfinite(population) THEN {population} || ': ''' || pop_txt || ''' is not a finite number'
-        WHEN population <= 0 THEN {population} || ': ''' || pop_txt || ''' is not a positive number'
+        WHEN population <= 0 THEN {population} || ': ''' || pop_txt || ''' is not a positive number'{groups}
     END"""
 
 
@@ -111,19 +120,24 @@ def _population_select(spec, item: Readable, body: str, present: list[str]) -> s
         area = "al.al_value"
     year_txt = f"nullif(trim(p.{ident(col['year'])}::VARCHAR), '')" if "year" in col else f"'{int(spec.year)}'"
     pop_txt = f"nullif(trim(p.{ident(col['population'])}::VARCHAR), '')"
-    columns = list(dict.fromkeys(col.values()))
+    groups = ""
+    for v in POPULATION_VARIABLES:  # sex and age: recoded where configured, '_T' (all) where not
+        d = spec.disaggregations.get(v)
+        text = f"nullif(trim(p.{ident(d.column)}::VARCHAR), '')" if d is not None and d.column else "NULL"
+        groups += f", {recode_sql(d, text) if d is not None else literal(TOTAL)} AS {v}, {text} AS {v}_txt"
+    columns = list(dict.fromkeys([*col.values(), *(d.column for d in spec.disaggregations.values() if d.column)]))
     raw = "to_json({" + ", ".join(f"{literal(c)}: p.{ident(c)}::VARCHAR" for c in columns) + "})::VARCHAR"
     anything = "coalesce(" + ", ".join(f"nullif(trim(p.{ident(c)}::VARCHAR), '')" for c in columns) + ")"
     return f"""
         SELECT country, area, year, CASE WHEN detail IS NULL THEN population END AS population, file, line,
-               CASE WHEN detail IS NOT NULL THEN 'invalid_population' END AS reason, detail, raw
+               CASE WHEN detail IS NOT NULL THEN 'invalid_population' END AS reason, detail, raw, sex, age
         FROM (
             SELECT *, {_population_problem(spec, col, country_problem)} AS detail
             FROM (
                 SELECT {country} AS country, {country_txt} AS country_txt, {area} AS area,
                        TRY_CAST({year_txt} AS INTEGER) AS year, {year_txt} AS year_txt, {pop_txt} AS pop_txt,
                        {to_number(pop_txt, spec.read.decimal, spec.read.thousands)} * {spec.multiplier} AS population,
-                       {literal(item.shown)} AS file, {_line_sql(item, spec.read)} AS line, {raw} AS raw
+                       {literal(item.shown)} AS file, {_line_sql(item, spec.read)} AS line, {raw} AS raw{groups}
                 FROM ({body}) p {" ".join(joins)}
                 WHERE {filters} AND {anything} IS NOT NULL))"""
 
@@ -140,7 +154,8 @@ def stage_population(con: duckdb.DuckDBPyConnection, specs) -> str:
     """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {POPULATION_STAGED} (country VARCHAR, area VARCHAR, year INTEGER, "
-        "population DOUBLE, file VARCHAR, line BIGINT, reason VARCHAR, detail VARCHAR, raw VARCHAR)"
+        "population DOUBLE, file VARCHAR, line BIGINT, reason VARCHAR, detail VARCHAR, raw VARCHAR, sex VARCHAR, "
+        "age VARCHAR)"
     )
     for spec in specs:
         paths = spec.paths()
@@ -169,7 +184,8 @@ def _national_rows_once(con: duckdb.DuckDBPyConnection, spec, item: Readable, pr
         return
     rows = con.execute(
         f"""SELECT country, year, count(*) AS n FROM {POPULATION_STAGED}
-                           WHERE file = ? AND reason IS NULL GROUP BY ALL HAVING count(*) > 1
+                           WHERE file = ? AND reason IS NULL GROUP BY country, year, sex, age
+                           HAVING count(*) > 1
                            ORDER BY n DESC, country, year LIMIT 1""",
         [item.shown],
     ).fetchall()

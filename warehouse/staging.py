@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from schemas.source_config import DEFAULT_JOINER, JOINERS, SourceConfig
+from warehouse.disaggregation import raw_column
 from warehouse.files import Readable, SourceError, blank_lines, readable_files, tail_file
 from warehouse.readers import delimiter_hint, filter_sql, read_header, relation_sql
 from warehouse.sql import ident, literal, scratch
@@ -93,6 +94,7 @@ def field_sql(src: SourceConfig, name: str) -> str | None:
 def _check_columns(src: SourceConfig, item: Readable, present: list[str]) -> None:
     needed = [(f"columns.{field}", col) for field in src.columns for col in src.source_columns(field)]
     needed += [("filter", col) for col, _ in src.read.filters] + [("exclude", col) for col, _ in src.read.excludes]
+    needed += [(f"disaggregations.{v}", d.column) for v, d in src.disaggregations.items() if d.column is not None]
     missing = [(key, col) for key, col in needed if col not in present]
     if missing:
         key, column = missing[0]
@@ -168,6 +170,11 @@ TOTAL_VALUES = (
 MAX_BREAKDOWN_VALUES = 50
 
 
+def disaggregation_columns(src: SourceConfig) -> set[str]:
+    """The file columns the source's disaggregations read."""
+    return {d.column for d in src.disaggregations.values() if d.column is not None}
+
+
 def unread_total_values(
     con: duckdb.DuckDBPyConnection, src: SourceConfig, item: Readable
 ) -> list[tuple[str, str, str]]:
@@ -180,6 +187,7 @@ def unread_total_values(
     body, present = relation_sql(con, item, src.read, f"source '{src.name}'")
     used = {col for field in src.columns for col in src.source_columns(field)}
     used |= {col for col, _ in src.read.filters} | {col for col, _ in src.read.excludes} | {"ordinal"}
+    used |= disaggregation_columns(src)
     candidates = [c for c in present if c not in used]
     if not candidates:
         return []
@@ -211,7 +219,7 @@ def unused_wide_columns(src: SourceConfig, present: list[str]) -> list[str]:
         return []
     used = {col for field in src.columns for col in src.source_columns(field)}
     used |= {col for col, _ in src.read.filters} | {col for col, _ in src.read.excludes}
-    used |= {"ordinal", src.read.names_to, src.read.values_to}
+    used |= {"ordinal", src.read.names_to, src.read.values_to} | disaggregation_columns(src)
     return [c for c in present if c not in used]
 
 
@@ -314,6 +322,9 @@ def _insert_pass(
     if src.read.format == "eurostat" and "flag" not in fields:
         fields.append("flag")
     selected = ", ".join(f"{field_sql(src, f) or ident(f)} AS {f}_raw" for f in fields)
+    selected += "".join(
+        f", {ident(d.column)}::VARCHAR AS {raw_column(v)}" for v, d in src.disaggregations.items() if d.column
+    )
     cell = f"{ident(src.read.names_to)}::VARCHAR" if src.read.layout == "wide" else "NULL::VARCHAR"
     if src.read.format == "eurostat":
         cell = f"{ident(present[-3])}::VARCHAR"

@@ -164,7 +164,8 @@ WITH names AS (SELECT DISTINCT country, area FROM v_total_areas),
 relabelled AS (
     SELECT p.country, CASE WHEN n.area IS NULL THEN p.area END AS area, p.year, p.population,
            n.area IS NOT NULL AS from_total
-    FROM population p LEFT JOIN names n ON n.country = p.country AND n.area = p.area)
+    FROM population p LEFT JOIN names n ON n.country = p.country AND n.area = p.area
+    WHERE p.sex = '_T' AND p.age = '_T')  -- all sexes and ages: v_population_by_sex_age has the groups
 SELECT country, area, year, population FROM relabelled
 QUALIFY row_number() OVER (PARTITION BY country, area, year ORDER BY from_total DESC) = 1;
 
