@@ -16,7 +16,7 @@ import duckdb
 import pandera.pandas as pa
 
 from pipelines import settings
-from schemas import OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
+from schemas import DisaggregatedCountRow, OffenceCountRow, OffenceRow, PopulationRow, QuarantineRow
 from schemas.iccs_category import IccsCategoryRow
 from warehouse import contract_log
 from warehouse.classify import records_table
@@ -30,6 +30,7 @@ MAPPED_SHARE_WARNING = 0.99
 FACT_CONTRACTS: dict[str, tuple[type[pa.DataFrameModel], str]] = {
     "offences_contract": (OffenceRow, "offences"),
     "offence_counts_contract": (OffenceCountRow, "offence_counts"),
+    "disaggregated_counts_contract": (DisaggregatedCountRow, "disaggregated_counts"),
     "quarantine_contract": (QuarantineRow, "quarantine"),
 }
 

@@ -1,16 +1,17 @@
 """Data contracts: the source configuration and one pandera model per layer.
 
 Layers, in the order data flows: standardized raw records (``RawRecordRow``), mapped records
-(``MappedRecordRow``), warehouse facts (``OffenceRow``, ``OffenceCountRow``), ``PopulationRow``, correspondence
-tables (``CorrespondenceRow``), what was not loaded (``QuarantineRow``) and the completeness findings
-(``CompletenessRow``, ``SeriesBreakRow``). The models are the documentation of
-each table and the single definition the checks run from: small tables are validated by pandera itself, large
-ones by the same model compiled to SQL in ``warehouse.contracts``, and the fields tagged with a quarantine
-reason give the row-level quarantine rules.
+(``MappedRecordRow``), warehouse facts (``OffenceRow``, ``OffenceCountRow``, ``DisaggregatedCountRow``),
+``PopulationRow``, correspondence tables (``CorrespondenceRow``), what was not loaded (``QuarantineRow``) and the
+completeness findings (``CompletenessRow``, ``SeriesBreakRow``). The models are the documentation of each table
+and the single definition the checks run from: small tables are validated by pandera itself, large ones by the
+same model compiled to SQL in ``warehouse.contracts``, and the fields tagged with a quarantine reason give the
+row-level quarantine rules.
 """
 
 from schemas.completeness import CompletenessRow, SeriesBreakRow
 from schemas.correspondence import CorrespondenceRow
+from schemas.disaggregated_counts import DisaggregatedCountRow
 from schemas.iccs_category import IccsCategoryRow
 from schemas.mapped_records import MappedRecordRow
 from schemas.offence_counts import OffenceCountRow
@@ -25,6 +26,7 @@ __all__ = [
     "CompletenessRow",
     "ConfigError",
     "CorrespondenceRow",
+    "DisaggregatedCountRow",
     "IccsCategoryRow",
     "MappedRecordRow",
     "OffenceCountRow",

@@ -145,6 +145,8 @@ def _population() -> pd.DataFrame:
             "area": [None, None, "N"],
             "year": [2020, 2020, 2021],
             "population": [100.0, 0.0, 5.0],
+            "sex": ["_T", "_T", "X"],
+            "age": ["_T", "_T", "Y15T29"],
         }
     )
 
@@ -203,7 +205,7 @@ def test_schema_rules_missing_column_optional_column_and_type(con) -> None:
     assert failed[("unique", "file_index, ordinal")].failures == 2
     con.execute(
         "CREATE TEMP TABLE pop_typed AS SELECT 'XTS' AS country, NULL::VARCHAR AS area, "
-        "'2020' AS year, 10.0::DOUBLE AS population"
+        "'2020' AS year, 10.0::DOUBLE AS population, '_T' AS sex, '_T' AS age"
     )
     failed = [(o.check, o.column) for o in validate_table(con, PopulationRow, "pop_typed") if not o.passed]
     assert failed == [("dtype", "year")]

@@ -13,7 +13,7 @@ import dagster as dg
 from pipelines.assets.reference import WRITER_POOL
 from pipelines.assets.sources import FACTS
 from pipelines.resources import SourcesConfig, WarehouseResource
-from warehouse import coverage, totals
+from warehouse import breakdowns, coverage, totals
 from warehouse.completeness import FINDINGS, Finding, assess_source
 from warehouse.ddl import ensure_schema
 
@@ -48,10 +48,11 @@ def _check(name: str, by_source: dict[str, Finding]) -> dg.AssetCheckResult:
     kinds={"duckdb"},
     check_specs=[
         dg.AssetCheckSpec(name, asset=QUALITY, description=text, blocking=False)
-        for name, text in {**FINDINGS, **totals.FINDINGS}.items()
+        for name, text in {**FINDINGS, **totals.FINDINGS, **breakdowns.FINDINGS}.items()
     ],
     description="Tables `coverage_windows` (view `v_coverage`), `completeness` (period × area present or "
-    "not) and `series_breaks`, per source; total areas and nested-total shortfalls.",
+    "not) and `series_breaks`, per source; total areas, nested-total shortfalls and breakdowns that do not add "
+    "up to their published totals.",
 )
 def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
     configured = {name: src.coverage for name, src in sources.load().sources.items()}
@@ -61,7 +62,10 @@ def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Materi
         outside = con.execute("SELECT coalesce(sum(records_before + records_after), 0) FROM v_coverage").fetchall()
         names = [row[0] for row in con.execute("SELECT source FROM sources ORDER BY 1").fetchall()]
         findings = {
-            source: {f.name: f for f in [*assess_source(con, source), *totals.findings(con, source)]}
+            source: {
+                f.name: f
+                for f in [*assess_source(con, source), *totals.findings(con, source), *breakdowns.findings(con, source)]
+            }
             for source in names
         }
         missing, breaks = con.execute(
@@ -69,7 +73,7 @@ def data_quality(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Materi
         ).fetchall()[0]
     checks = [
         _check(name, {source: found[name] for source, found in findings.items() if name in found})
-        for name in {**FINDINGS, **totals.FINDINGS}
+        for name in {**FINDINGS, **totals.FINDINGS, **breakdowns.FINDINGS}
     ]
     return dg.MaterializeResult(
         check_results=checks,
