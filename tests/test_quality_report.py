@@ -83,7 +83,7 @@ def test_reasons_and_unmapped_codes_name_file_and_line(mini_run, mini_page) -> N
 def test_contract_rules_hold_over_the_loaded_tables(mini_run) -> None:
     with connect(mini_run.warehouse, read_only=True) as con:
         results = quality.contract_results(con)
-    assert set(results["table"]) == {"offences", "offence_counts", "population", "quarantine"}
+    assert set(results["table"]) == {"offences", "offence_counts", "disaggregated_counts", "population", "quarantine"}
     assert results["failures"].sum() == 0, results[results["failures"] > 0]
 
 
