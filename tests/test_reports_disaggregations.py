@@ -12,6 +12,7 @@ import re
 import duckdb
 import pandas as pd
 import pytest
+from browser import chart_divs, needs_browser, render
 from disaggregations_fixture import COUNTRY, HOT, POPULATION, write_fixture
 from reports_fixture import build_warehouse
 
@@ -46,8 +47,8 @@ def tagged(tmp_path_factory):
     fixture = write_fixture(folder / "input")
     assert run_pipeline(fixture.config, folder / "w.duckdb", folder / "reports", with_reports=False).ok
     con = duckdb.connect(str(folder / "w.duckdb"), read_only=True)
-    pages = {kind: render(con, folder / "reports").read_text() for kind, render in RENDERERS.items()}
-    yield con, pages
+    pages = {kind: write(con, folder / "reports").read_text() for kind, write in RENDERERS.items()}
+    yield con, pages, folder / "reports"
     con.close()
 
 
@@ -73,7 +74,7 @@ def _homicides_by_sex(con, year: int) -> dict[str, float]:
 
 
 def test_sdg16_by_sex_gives_the_rates_over_the_same_sex(tagged):
-    con, pages = tagged
+    con, pages, _ = tagged
     rows = sdg16_data.indicator_by_sex_age(con)
     homicide = rows[rows["indicator"] == "16.1.1"]
     annual = sdg16_data.indicator_annual(con)
@@ -103,7 +104,7 @@ def test_sdg16_by_sex_gives_the_rates_over_the_same_sex(tagged):
 
 
 def test_trends_split_a_category_by_the_victims_sex(tagged):
-    con, pages = tagged
+    con, pages, _ = tagged
     sexes = trends_data.national_by_sex(con)
     assert set(sexes["source"]) == {"xdi_police"}
     (male, female, unknown) = con.execute(
@@ -120,7 +121,7 @@ def test_trends_split_a_category_by_the_victims_sex(tagged):
 
 
 def test_firearm_hot_spots_need_the_weapon_tag(tagged):
-    con, pages = tagged
+    con, pages, _ = tagged
     records, known, firearm = con.execute(
         "SELECT count(*), count(*) FILTER (weapon NOT IN ('_U', '_Z', 'UNKNOWN_MEANS')), "
         "count(*) FILTER (weapon = 'FIREARM') FROM offences WHERE source = 'xdi_police'"
@@ -135,6 +136,17 @@ def test_firearm_hot_spots_need_the_weapon_tag(tagged):
     found = re.search(r"HS1 near \(no area recorded\) \((\d+\.\d+)° N, (\d+\.\d+)° E\)", firearms)
     assert found, firearms[:2000]
     assert abs(float(found.group(1)) - HOT[1]) < 0.01 and abs(float(found.group(2)) - HOT[0]) < 0.01
+
+
+@pytest.mark.browser
+@needs_browser
+def test_the_breakdown_charts_render(tagged):
+    _, pages, folder = tagged
+    for kind in ("sdg16", "trends"):
+        path = folder / f"{kind}.html"
+        rendered = render(path)
+        assert rendered.plotly_svgs >= chart_divs(pages[kind]), kind
+        assert rendered.console_errors == [], kind
 
 
 def test_without_breakdowns_the_pages_add_nothing(plain):
