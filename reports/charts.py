@@ -392,3 +392,51 @@ def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str]
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, trace_menu, titles, y=1.07)
     return {"data": data, "layout": layout}
+
+
+def menu_grouped_bars(
+    frame: pd.DataFrame,
+    *,
+    menu: str,
+    category: str,
+    group: str,
+    value: str,
+    title: Callable[[str], str],
+    x_title: str,
+    y_title: str,
+    value_format: str = ",.2f",
+    stacked: bool = False,
+) -> Figure:
+    """Vertical bars of `value` by `category` (in the frame's order), one bar per `group` value side by side (or
+    `stacked`), a dropdown over `menu`. Each group keeps one colour in every entry, so 'Female' is always the
+    same colour."""
+    data: list[dict[str, Any]] = []
+    labels = list(dict.fromkeys(frame[menu]))
+    groups = list(dict.fromkeys(frame[group]))
+    trace_menu: list[int] = []
+    for i, label in enumerate(labels):
+        sub = frame[frame[menu] == label]
+        for name, g in sub.groupby(group, sort=False):
+            data.append(
+                {
+                    "type": "bar",
+                    "x": values(g[category].astype(str)),
+                    "y": values(g[value]),
+                    "name": str(name),
+                    "marker": {"color": PALETTE[groups.index(name) % len(PALETTE)]},
+                    "visible": i == 0,
+                    "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{value_format}}}<extra></extra>",
+                }
+            )
+            trace_menu.append(i)
+    titles = [plot_text(title(label)) for label in labels]
+    layout = _layout(titles[0] if titles else "", x_title, y_title, len(labels) > 1)
+    layout["barmode"] = "stack" if stacked else "group"
+    layout["xaxis"]["type"] = "category"
+    layout["xaxis"]["categoryorder"] = "array"
+    layout["xaxis"]["categoryarray"] = values(pd.Series(list(dict.fromkeys(frame[category].astype(str)))))
+    if not frame.empty and not (frame[value] < 0).any():
+        layout["yaxis"]["rangemode"] = "nonnegative"
+    if len(labels) > 1:
+        layout["updatemenus"] = _menu(labels, trace_menu, titles)
+    return {"data": data, "layout": layout}

@@ -13,11 +13,19 @@ from reports import page, queries, tables
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "trends": (
         "Trends",
-        "Counts and rates per 100,000 by ICCS section, country and area; monthly seasonality; "
-        "Mann-Kendall trend tests.",
+        "Counts and rates per 100,000 by ICCS section, country and area; by the victim's sex where sources "
+        "record it; monthly seasonality; Mann-Kendall trend tests.",
     ),
-    "hotspots": ("Hot spots", "Where recorded offences cluster in space, and how clusters change over time."),
-    "sdg16": ("SDG 16", "Indicators 16.1.1, 16.2.2 and the Target 16.4 components computed from ICCS codes."),
+    "hotspots": (
+        "Hot spots",
+        "Where recorded offences cluster in space, and how clusters change over time; firearm-related offences "
+        "where sources record the weapon.",
+    ),
+    "sdg16": (
+        "SDG 16",
+        "Indicators 16.1.1, 16.2.2 (by sex and age group where sources give them) and the Target 16.4 components "
+        "computed from ICCS codes.",
+    ),
     "quality": ("Data quality", "Quarantined records, coverage gaps and checks on every load."),
 }
 

@@ -65,7 +65,7 @@ def trends_page(tmp_path_factory) -> str:
         rows,
     )
     con.executemany(
-        "INSERT INTO population VALUES (?, ?, ?, ?)",
+        "INSERT INTO population (country, area, year, population) VALUES (?, ?, ?, ?)",
         [("XSY", None, y, p) for y, p in zip(YEARS, POPULATION, strict=True)],
     )
     out = tmp_path_factory.mktemp("words_trends")

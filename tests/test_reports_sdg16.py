@@ -172,8 +172,8 @@ def test_partial_years_only_the_summary_describes_what_the_table_shows(tmp_path:
         "FROM range(2021, 2024) t(y), (VALUES (2), (8), (10)) s(m)"
     )
     con.execute(
-        "INSERT INTO population VALUES ('ISL', NULL, 2021, 150000), ('ISL', NULL, 2022, 151500), "
-        "('ISL', NULL, 2023, 153000)"
+        "INSERT INTO population (country, area, year, population) VALUES ('ISL', NULL, 2021, 150000), "
+        "('ISL', NULL, 2022, 151500), ('ISL', NULL, 2023, 153000)"
     )
     html = render_sdg16(con, tmp_path).read_text()
     con.close()

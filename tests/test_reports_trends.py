@@ -308,7 +308,7 @@ def _one_source(rows_sql: str, population_sql: str | None = None):
         + rows_sql
     )
     if population_sql:
-        con.execute("INSERT INTO population " + population_sql)
+        con.execute("INSERT INTO population (country, area, year, population) " + population_sql)
     return con
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from reports.hotspots.data import VALID_POINT, Records, grid_records_sql
+from reports.hotspots.data import VALID_POINT, Records, grid_records_sql, records
 from reports.stats.hotspot_grid import (
     DEFAULT_CELL_M,
     DEFAULT_MAX_CELLS,
@@ -43,7 +43,6 @@ from reports.stats.hotspot_grid import (
     project,
     trim_bounds,
 )
-from warehouse.coverage import relation
 
 EDGE_TOLERANCE = 1e-6  # metres: DuckDB's and PROJ's projections of a point differ by ~1e-9 m
 _WGS84_A = 6378137.0
@@ -221,24 +220,26 @@ def bin_in_sql(
     unit: str,
     cell_size: float = DEFAULT_CELL_M,
     max_cells: int = DEFAULT_MAX_CELLS,
+    weapon: str | None = None,
 ) -> Binned | None:
-    """The dataset's records counted on the grid in DuckDB; None when the dataset has no usable point or when a
-    decision is too close to call in DuckDB's arithmetic (the caller then bins the points in Python). The binned
-    rows stay in a temporary table for the `Tally`; `drop_binned` removes it."""
+    """The dataset's records (those committed with `weapon` only, when given) counted on the grid in DuckDB; None
+    when the dataset has no usable point or when a decision is too close to call in DuckDB's arithmetic (the
+    caller then bins the points in Python). The binned rows stay in a temporary table for the `Tally`;
+    `drop_binned` removes it."""
     tag = uuid.uuid4().hex[:8]
     rows, binned = f"hs_rows_{tag}", f"hs_binned_{tag}"
     # The projection is centred on the medians of the grouped rows, known only once they are grouped: project them
     # as they are grouped, around the medians of the records (almost always the same to 0.01 degree), and again in
     # the rare case the grouped rows' medians round otherwise.
     (guess,) = con.execute(
-        f"SELECT [median(longitude), median(latitude)] FROM {relation(con, 'offences')} "
+        f"SELECT [median(longitude), median(latitude)] FROM {records(con, weapon)} "
         f"WHERE source = ? AND unit = ? AND {VALID_POINT}",
         [source, unit],
     ).fetchall()[0]
     if guess is None or guess[0] is None:
         return None
     guessed = (round(float(guess[0]), 2), round(float(guess[1]), 2))
-    sql, params = grid_records_sql(con, source, unit)
+    sql, params = grid_records_sql(con, source, unit, weapon)
     projection = laea_sql(*guessed, f"({sql})")
     if projection is None:
         return None

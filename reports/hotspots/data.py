@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from reports import queries
 from warehouse.coverage import relation
+from warehouse.sql import literal
 
 VALID_POINT = "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"
 # the ICCS level-2 category of each record (the record's own code when it is only coded at level 1)
@@ -25,6 +26,40 @@ _LEVEL2 = "LEFT JOIN iccs_ancestors a ON a.code = o.iccs_code AND a.ancestor_lev
 
 def has_offences(con: duckdb.DuckDBPyConnection) -> bool:
     return queries.table_exists(con, "offences")
+
+
+def records(con: duckdb.DuckDBPyConnection, weapon: str | None = None) -> str:
+    """The incident records the page maps (inside each source's coverage window), or only those committed with
+    `weapon` (a code of ``iccs.disaggregations``: 'FIREARM')."""
+    offences = relation(con, "offences")
+    return offences if weapon is None else f"(SELECT * FROM {offences} WHERE weapon = {literal(weapon)})"
+
+
+# weapon values that say nothing about the means used
+UNKNOWN_WEAPON = ("_U", "_Z", "UNKNOWN_MEANS")
+
+
+def weapon_datasets(con: duckdb.DuckDBPyConnection, weapon: str) -> pd.DataFrame:
+    """Per source and unit whose records carry the weapon tag (some ``weapon`` not NULL): its records, those with
+    the tag, those with a known weapon, and those committed with `weapon`, with a usable point and naming an area.
+    Empty where no source gives the weapon (or in a warehouse written before the column existed)."""
+    if not queries.has_columns(con, "offences", ["weapon"]):
+        return pd.DataFrame(columns=["source", "unit", "countries", "records", "tagged", "known", "subset"])
+    unknown = ", ".join(literal(u) for u in UNKNOWN_WEAPON)
+    return queries.frame(
+        con,
+        f"""
+        SELECT source, unit, string_agg(DISTINCT country, ', ' ORDER BY country) AS countries,
+               count(*) AS records,
+               count(weapon) AS tagged,
+               count(*) FILTER (WHERE weapon NOT IN ({unknown})) AS known,
+               count(*) FILTER (WHERE weapon = ?) AS subset,
+               count(*) FILTER (WHERE weapon = ? AND {VALID_POINT}) AS with_points,
+               count(*) FILTER (WHERE weapon = ? AND area IS NOT NULL) AS with_area
+        FROM {relation(con, "offences")} GROUP BY source, unit HAVING count(weapon) > 0 ORDER BY source, unit
+        """,
+        [weapon, weapon, weapon],
+    )
 
 
 def datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -66,9 +101,12 @@ def _strings(column: pa.ChunkedArray) -> np.ndarray:
     return dictionary[indices.astype(np.int64)]
 
 
-def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> tuple[str, list[str]]:
-    """The query (and its parameters) of the dataset's records with a usable point, grouped by place, year,
-    level-2 category, area and Target 16.4 component: lon, lat, year, code, area, component, n."""
+def grid_records_sql(
+    con: duckdb.DuckDBPyConnection, source: str, unit: str, weapon: str | None = None
+) -> tuple[str, list[str]]:
+    """The query (and its parameters) of the dataset's records with a usable point (those committed with `weapon`
+    only, when given), grouped by place, year, level-2 category, area and Target 16.4 component: lon, lat, year,
+    code, area, component, n."""
     # a record is a Target 16.4 offence when its own ICCS code is on the 16.4 list (sub-categories included)
     components = (
         "SELECT iccs_code, min(component) AS component FROM sdg16_codes WHERE indicator = '16.4' GROUP BY iccs_code"
@@ -78,7 +116,7 @@ def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> 
     sql = f"""
         SELECT o.longitude AS lon, o.latitude AS lat, year(o.occurred_on) AS year,
                coalesce(a.ancestor_code, o.iccs_code) AS code, o.area, s.component, count(*) AS n
-        FROM {relation(con, "offences")} o {_LEVEL2}
+        FROM {records(con, weapon)} o {_LEVEL2}
         LEFT JOIN ({components}) s ON s.iccs_code = o.iccs_code
         WHERE o.source = ? AND o.unit = ? AND {VALID_POINT}
         GROUP BY ALL
@@ -86,10 +124,10 @@ def grid_records_sql(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> 
     return sql, [source, unit]
 
 
-def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Records:
+def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str, weapon: str | None = None) -> Records:
     """The dataset's records with a usable point, grouped by place, year, level-2 category, area and component
     (every distinct point comes to Python: the reference `reports.hotspots.binning.bin_in_sql` is checked against)."""
-    sql, params = grid_records_sql(con, source, unit)
+    sql, params = grid_records_sql(con, source, unit, weapon)
     table = con.execute(sql, params).to_arrow_table()
     return Records(
         lon=table.column("lon").to_numpy(),
@@ -102,14 +140,15 @@ def grid_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> Reco
     )
 
 
-def area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str) -> pd.DataFrame:
-    """The dataset's records that name an area, per country, area, year and level-2 category."""
+def area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str, weapon: str | None = None) -> pd.DataFrame:
+    """The dataset's records that name an area (those committed with `weapon` only, when given), per country,
+    area, year and level-2 category."""
     return queries.frame(
         con,
         f"""
         SELECT o.country, o.area, year(o.occurred_on) AS year, coalesce(a.ancestor_code, o.iccs_code) AS code,
                count(*) AS n
-        FROM {relation(con, "offences")} o {_LEVEL2}
+        FROM {records(con, weapon)} o {_LEVEL2}
         WHERE o.source = ? AND o.unit = ? AND o.area IS NOT NULL
         GROUP BY ALL
         """,

@@ -10,6 +10,7 @@ import pandas as pd
 from reports import page
 from reports.hotspots import data
 from reports.hotspots.analysis import MIN_POINTS, Settings, no_grid_reason
+from reports.hotspots.firearms import firearm_sections
 from reports.hotspots.sections import area_section, grid_section
 from reports.hotspots.text import CAVEAT, FOLLOWS_PEOPLE
 from reports.stats.hotspot import DEFAULT_FDR, DEFAULT_SEED, DEFAULT_TRANSFORM, Transform
@@ -44,6 +45,8 @@ def render_hotspots(
         else:
             reason = no_grid_reason(int(ds["with_points"]), settings)
             skipped.append(f"{ds['source']} ({ds['unit']}): {reason}, and no record names an area")
+    if sections and data.has_offences(con):
+        sections.extend(firearm_sections(con, labels, settings))
     if not sections:
         note = "No incident-level records with coordinates or areas: hot spots need where each offence happened."
         sections.append(page.section_html("No data to map", page.paragraph(note, cls="note")))

@@ -20,6 +20,7 @@ from reports.hotspots.analysis import (
 )
 from reports.hotspots.binning import bin_in_sql, drop_binned
 from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
+from reports.hotspots.subset import Subset
 from reports.hotspots.text import (
     MIX_METHOD,
     MIX_NAME,
@@ -52,32 +53,57 @@ def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: s
     }
 
 
-def grid_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
+def _label(ds: pd.Series, subset: Subset | None) -> str:
+    """'source (unit)', or 'source (unit), firearm-related' for a subset of its records."""
+    return f"{ds['source']} ({ds['unit']})" + (f", {subset.name}" if subset else "")
+
+
+def _lead(subset: Subset | None) -> str:
+    return page.paragraph(subset.lead) if subset else ""
+
+
+def grid_section(
+    con: duckdb.DuckDBPyConnection,
+    ds: pd.Series,
+    labels: dict[str, str],
+    settings: Settings,
+    subset: Subset | None = None,
+) -> str:
+    """The grid analysis of a dataset (of the `subset` of its records, when given: `ds` then counts those)."""
     started = time.perf_counter()
-    result = grid_result(con, ds["source"], ds["unit"], labels, settings)
-    label = f"{ds['source']} ({ds['unit']})"
+    result = grid_result(con, ds["source"], ds["unit"], labels, settings, subset.weapon if subset else None)
+    label = _label(ds, subset)
     grid = result.grid
     centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
     body = [
+        _lead(subset),
         _where_block(result, label, centre, settings.fdr),
         _mix_block(result, label, centre, settings.fdr),
         _patterns_block(result, label, centre),
         _hot_cells_block(result, label),
     ]
-    metadata = _grid_metadata(con, ds, result, settings, centre) | {
-        "Computed in": f"{time.perf_counter() - started:.2f} s"
-    }
+    metadata = (
+        _grid_metadata(con, ds, result, settings, centre)
+        | (subset.metadata if subset else {})
+        | {"Computed in": f"{time.perf_counter() - started:.2f} s"}
+    )
     return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
 
 
 def grid_result(
-    con: duckdb.DuckDBPyConnection, source: str, unit: str, labels: dict[str, str], settings: Settings
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    unit: str,
+    labels: dict[str, str],
+    settings: Settings,
+    weapon: str | None = None,
 ) -> GridResult:
-    """The grid analysis of a dataset, its records counted on the grid in DuckDB; from its points in Python only
-    when DuckDB's arithmetic cannot settle the grid (`reports.hotspots.binning`)."""
-    binned = bin_in_sql(con, source, unit, settings.cell_size, settings.max_cells)
+    """The grid analysis of a dataset (of its records committed with `weapon`, when given), its records counted
+    on the grid in DuckDB; from its points in Python only when DuckDB's arithmetic cannot settle the grid
+    (`reports.hotspots.binning`)."""
+    binned = bin_in_sql(con, source, unit, settings.cell_size, settings.max_cells, weapon)
     if binned is None:
-        return analyse_grid(data.grid_records(con, source, unit), labels, settings)
+        return analyse_grid(data.grid_records(con, source, unit, weapon), labels, settings)
     try:
         return analyse_binned(binned, labels, settings)
     finally:
@@ -192,12 +218,19 @@ def _grid_metadata(
     }
 
 
-def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str, str], settings: Settings) -> str:
+def area_section(
+    con: duckdb.DuckDBPyConnection,
+    ds: pd.Series,
+    labels: dict[str, str],
+    settings: Settings,
+    subset: Subset | None = None,
+) -> str:
+    """The analysis of a dataset by the areas its records name (of the `subset` of its records, when given)."""
     started = time.perf_counter()
     no_grid = no_grid_reason(int(ds["with_points"]), settings)
-    label = f"{ds['source']} ({ds['unit']})"
+    label = _label(ds, subset)
     slug = page.slug(label)
-    rows = data.area_records(con, ds["source"], ds["unit"])
+    rows = data.area_records(con, ds["source"], ds["unit"], subset.weapon if subset else None)
     positions = data.centroids(con, sorted(rows["country"].unique().tolist()))
     result = analyse_areas(rows, positions, labels, settings)
     if result.areas is None:
@@ -206,7 +239,7 @@ def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
             f"position (an area's position is the mean of the geocoded records, of any source, that carry its "
             f"name), at least {MIN_AREAS} are needed."
         )
-        return page.section_html(f"Hot spots: {label}", page.paragraph(note, cls="note"))
+        return page.section_html(f"Hot spots: {label}", _lead(subset) + page.paragraph(note, cls="note"))
     areas, emerging = result.areas, result.emerging
     table = pd.DataFrame(
         {
@@ -222,7 +255,7 @@ def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
     table["Top ICCS categories (level 2)"] = [result.top_categories.get(i, "") for i in range(len(areas))]
     table = table.sort_values("Gi* z", ascending=False).reset_index(drop=True)
     centre = lonlat_text(float(np.median(areas["lon"])), float(np.median(areas["lat"])))
-    body = page.block_html(
+    body = _lead(subset) + page.block_html(
         "Where offences concentrate",
         page.figure_html(
             area_map(areas, f"{label}: Gi* by area (circle size = records)", centre),
@@ -258,6 +291,7 @@ def area_section(con: duckdb.DuckDBPyConnection, ds: pd.Series, labels: dict[str
         "Permutations": f"{areas.attrs['permutations']:,}; seed {settings.seed}",
         "Why by area": f"{no_grid[0].upper()}{no_grid[1:]}, so the records are analysed by the area they name",
         **_common_metadata(con, ds, settings, emerging, result.emerging_reason, result.years),
+        **(subset.metadata if subset else {}),
         "Computed in": f"{time.perf_counter() - started:.2f} s",
     }
     return page.section_html(f"Hot spots: {label}", body, metadata=metadata)

@@ -120,3 +120,45 @@ def indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def country_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every country and year with any recorded data, to tell which an indicator is missing."""
     return queries.frame(con, f"SELECT DISTINCT country, year FROM {relation(con, 'offence_counts')} ORDER BY ALL")
+
+
+BY_SEX_AGE_COLUMNS = [
+    "indicator",
+    "component",
+    "source",
+    "unit",
+    "stage",
+    "country",
+    "year",
+    "sex",
+    "age",
+    "count",
+    "population",
+    "rate_per_100k",
+    "breakdown_share",
+]
+
+
+def indicator_by_sex_age(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The indicators by the victim's sex and age (``v_sdg16_by_sex_age``: every breakdown, '_T' = all, the rate
+    over the population of the same sex and age group) for the series that have a breakdown at all, in the years
+    each source covers (its coverage window, as the rest of the page). Empty where nothing is broken down, or in a
+    warehouse written before the view existed."""
+    if not queries.table_exists(con, "v_sdg16_by_sex_age"):
+        return pd.DataFrame(columns=BY_SEX_AGE_COLUMNS)
+    return queries.frame(
+        con,
+        f"""
+        WITH covered AS (SELECT DISTINCT source, country, year FROM {relation(con, "offence_counts")}),
+        cells AS (
+            SELECT v.indicator, coalesce(v.component, v.indicator) AS component, v.source, v.unit, v.stage,
+                   v.country, v.year, v.sex, v.age, v.count, v.population, v.rate_per_100k, v.breakdown_share
+            FROM v_sdg16_by_sex_age v JOIN covered c USING (source, country, year)),
+        broken AS (  -- the series with any breakdown: the others are shown as totals only, above
+            SELECT DISTINCT indicator, component, source, unit, stage, country FROM cells
+            WHERE sex <> '_T' OR age <> '_T')
+        SELECT {", ".join(BY_SEX_AGE_COLUMNS)}
+        FROM cells JOIN broken USING (indicator, component, source, unit, stage, country)
+        ORDER BY ALL
+        """,
+    )

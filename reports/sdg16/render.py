@@ -25,6 +25,7 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     country_years = data.country_years(con)
     trends = indicator_trends(annual, monthly)
     breaks = queries.series_breaks(con)
+    by_sex_age = data.indicator_by_sex_age(con)
     if trends.empty:
         trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
 
@@ -41,9 +42,14 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
             raise ValueError(f"sdg16_codes has no indicator {indicator}: load the classification first")
         return found.iloc[0]
 
+    def broken_down(indicator: str) -> pd.DataFrame:
+        return by_sex_age[by_sex_age["indicator"] == indicator]
+
     sections = [
-        victims_block(con, info("16.1.1"), rows("16.1.1"), trend_rows("16.1.1"), country_years, breaks),
-        victims_block(con, info("16.2.2"), rows("16.2.2"), trend_rows("16.2.2"), country_years, breaks),
+        *(
+            victims_block(con, info(i), rows(i), trend_rows(i), country_years, breaks, by_sex_age=broken_down(i))
+            for i in ("16.1.1", "16.2.2")
+        ),
         target_16_4(con, infos[infos["indicator"] == "16.4"], rows("16.4"), trend_rows("16.4"), country_years, breaks),
         arms_tracing(con, info("16.4.2"), rows("16.4.2"), country_years),
     ]

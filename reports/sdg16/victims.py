@@ -7,6 +7,7 @@ import pandas as pd
 
 from reports import charts, page, tables
 from reports.breaks import year_of
+from reports.sdg16.breakdown_block import breakdown_block
 from reports.sdg16.metadata import indicator_metadata
 from reports.sdg16.series import break_entries, code_list
 from reports.sdg16.text import NO_RATES, correspondence_column, country_sentence
@@ -19,8 +20,10 @@ def victims_block(
     trends: pd.DataFrame,
     country_years: pd.DataFrame,
     breaks: pd.DataFrame,
+    by_sex_age: pd.DataFrame | None = None,
 ) -> str:
-    """A per-100,000 victims indicator (16.1.1, 16.2.2); other units are shown apart and labelled."""
+    """A per-100,000 victims indicator (16.1.1, 16.2.2); other units are shown apart and labelled; then, where a
+    source breaks it down (`by_sex_age`: its rows of ``data.indicator_by_sex_age``), by sex and age group."""
     indicator = info["indicator"]
     title = f"{indicator} {info['title']}"
     if frame.empty or frame["count"].notna().sum() == 0:
@@ -77,6 +80,8 @@ def victims_block(
         "count comes from national codes the correspondence table marks as only partly the ICCS category)",
         csv_name=f"sdg_{indicator}",
     )
+    if by_sex_age is not None:
+        body += breakdown_block(indicator, info["codes"], frame, by_sex_age)
     return page.section_html(
         title,
         body,

@@ -118,3 +118,32 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ORDER BY ALL
         """,
     )
+
+
+BY_SEX_COLUMNS = ["source", "unit", "stage", "country", "iccs_code", "level", "label", "year", "sex", "count"]
+
+
+def national_by_sex(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.DataFrame:
+    """National yearly counts by sex (all ages; '_T' = all sexes) for ICCS levels 1..max_level, from
+    ``v_counts_by_sex_age``, for the series (source, unit, stage, country, category) that the source breaks down
+    by sex, in the years each source covers. Empty where nothing is broken down, or in a warehouse written before
+    the view existed."""
+    if not queries.table_exists(con, "v_counts_by_sex_age"):
+        return pd.DataFrame(columns=BY_SEX_COLUMNS)
+    return queries.frame(
+        con,
+        f"""
+        WITH covered AS (SELECT DISTINCT source, country, year FROM {relation(con, "offence_counts")}),
+        cells AS (
+            SELECT v.source, v.unit, v.stage, v.country, v.iccs_code, v.level, k.label, v.year, v.sex, v.count
+            FROM v_counts_by_sex_age v
+            JOIN covered c USING (source, country, year)
+            JOIN iccs_categories k ON k.code = v.iccs_code
+            WHERE v.age = '_T' AND v.level <= ?),
+        broken AS (SELECT DISTINCT source, unit, stage, country, iccs_code FROM cells WHERE sex <> '_T')
+        SELECT {", ".join(BY_SEX_COLUMNS)}
+        FROM cells JOIN broken USING (source, unit, stage, country, iccs_code)
+        ORDER BY ALL
+        """,
+        [max_level],
+    )

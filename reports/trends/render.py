@@ -11,6 +11,7 @@ from reports import page, queries, trend_tables
 from reports.queries import DATASET_KEYS
 from reports.trends import data
 from reports.trends.areas import areas_block
+from reports.trends.by_sex import sex_block
 from reports.trends.changes import significance_block, yoy_block
 from reports.trends.monthly import seasonal_block
 from reports.trends.sections import comparison_block, drilldown_block, sections_block
@@ -36,11 +37,13 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     trends = trend_tables.trend_table(annual, monthly)
     yoy = trend_tables.yoy_table(annual)
     latest = trend_tables.latest_full_year(annual)
+    by_sex = data.national_by_sex(con)
 
     groups = {
         "By ICCS section": [],
         "Level-2 drill-down": [],
         "Countries compared": [],
+        "By sex": [],
         "Year-over-year change": [],
         "Areas": [],
         "Monthly series and seasonality": [],
@@ -51,6 +54,8 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         groups["Level-2 drill-down"].append(drilldown_block(con, label, g, yoy, breaks))
         groups["Countries compared"].append(comparison_block(con, label, g, latest, breaks))
         groups["Year-over-year change"].append(yoy_block(con, label, g, yoy))
+        mine = by_sex.merge(g[DATASET_KEYS].drop_duplicates(), on=DATASET_KEYS)
+        groups["By sex"].append(sex_block(con, label, g, mine))
         if bool(g["monthly"].any()):
             groups["Monthly series and seasonality"].append(seasonal_block(con, label, g, monthly, breaks))
         groups["Trend significance"].append(significance_block(con, label, g, trends, breaks))
@@ -62,6 +67,8 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         "By ICCS section": "Counts and rates per 100,000 by ICCS section; choose a country and measure above "
         "each chart.",
         "Areas": "Recorded crime by area, for sources that record areas.",
+        "By sex": "The leading categories split by the victim's sex (the perpetrator's for counts of persons), "
+        "for the sources that record it.",
     }
     sections = [
         page.section_html(title, "".join(blocks), summary=summaries.get(title, ""))
