@@ -428,6 +428,14 @@ def test_planted_shares_differ_by_offence_and_place(demo: DemoManifest) -> None:
     assert inside > 1.5 * elsewhere
 
 
+# the population rows of each breakdown: by sex, by age group, by both
+GROUP_ROWS = (
+    "sex <> 'Total' AND age_group = 'Total'",
+    "sex = 'Total' AND age_group <> 'Total'",
+    "sex <> 'Total' AND age_group <> 'Total'",
+)
+
+
 def test_population_groups_add_up_to_the_totals(demo: DemoManifest) -> None:
     con = duckdb.connect()
     con.execute(
@@ -435,8 +443,7 @@ def test_population_groups_add_up_to_the_totals(demo: DemoManifest) -> None:
     )
     (rows,) = con.execute("SELECT count(*) FROM p").fetchone()
     assert rows == 51 * 6 * 18  # national and 50 districts, 6 years, all + 2 sexes + 5 ages + 10 cells
-    for group in ("sex <> 'Total' AND age_group = 'Total'", "sex = 'Total' AND age_group <> 'Total'",
-                  "sex <> 'Total' AND age_group <> 'Total'"):  # fmt: skip
+    for group in GROUP_ROWS:
         mismatched = con.execute(f"""
             SELECT count(*) FROM (SELECT district, year, sum(population::BIGINT) AS s FROM p WHERE {group}
                                   GROUP BY ALL) g
