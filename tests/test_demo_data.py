@@ -17,6 +17,7 @@ import pytest
 import iccs
 from pipelines.demo import DEFAULT_SEED, MIN_RECORDS, DemoManifest, describe, generate_demo, read_manifest
 from pipelines.demo.country import OFFENCE_PROFILES, correspondence_path
+from pipelines.demo.victims import LABELS, VALUE_MAPS, VICTIMS, WEAPONS
 from schemas.source_config import load_config
 from warehouse.correspondence import read_correspondence
 
@@ -48,13 +49,14 @@ def _reader(m: DemoManifest) -> str:
 def _checked(m: DemoManifest) -> duckdb.DuckDBPyConnection:
     """Table `t`: every parsed record with one flag per problem, computed here without the pipeline's code."""
     x0, y0, x1, y1 = m.bbox
+    sexes = ", ".join(f"'{label.lower()}'" for label in VALUE_MAPS["victim_sex"])
     con = duckdb.connect()
     con.execute(f"""
         CREATE TABLE t AS
         WITH raw AS (
             SELECT nullif(trim(incident_id), '') AS id, nullif(trim(date_occurred), '') AS date_txt,
                    nullif(trim(offence_code), '') AS code, nullif(trim(latitude), '') AS lat_txt,
-                   nullif(trim(longitude), '') AS lon_txt, district
+                   nullif(trim(longitude), '') AS lon_txt, district, victim_sex, victim_age, weapon
             FROM {_reader(m)}),
         typed AS (
             SELECT *, try_strptime(date_txt, '%Y-%m-%d')::DATE AS dt, TRY_CAST(lat_txt AS DOUBLE) AS lat,
@@ -69,12 +71,13 @@ def _checked(m: DemoManifest) -> duckdb.DuckDBPyConnection:
             (code IS NOT NULL AND NOT mapped) AS f_code,
             ((lat_txt IS NOT NULL OR lon_txt IS NOT NULL) AND (lat IS NULL OR lon IS NULL
                 OR abs(lat) > 90 OR abs(lon) > 180)) AS f_coords,
-            coalesce(NOT (lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}), false) AS f_outside
+            coalesce(NOT (lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}), false) AS f_outside,
+            coalesce(lower(trim(victim_sex)) NOT IN ({sexes}), false) AS f_sex
         FROM typed""")
     con.execute("""
         CREATE TABLE flagged AS
         SELECT *, f_missing::INT + f_date::INT + f_range::INT + f_code::INT + f_coords::INT + f_outside::INT
-                  AS problems FROM t""")
+                  + f_sex::INT AS problems FROM t""")
     return con
 
 
@@ -102,7 +105,7 @@ def test_files_and_columns(demo: DemoManifest) -> None:
     with demo.incidents_path.open(encoding="utf-8") as handle:
         head = handle.readline().strip()
         lines = 1 + sum(1 for _ in handle)
-    assert head == "incident_id,date_occurred,offence_code,latitude,longitude,district"
+    assert head == "incident_id,date_occurred,offence_code,latitude,longitude,district,victim_sex,victim_age,weapon"
     assert lines - 1 == demo.records == RECORDS
     assert read_manifest(demo.out_dir) == demo
     assert demo.details["synthetic"] is True and "SYNTHETIC" in demo.details["notice"]
@@ -114,7 +117,8 @@ def test_files_and_columns(demo: DemoManifest) -> None:
 def test_parquet_has_the_same_columns_and_rows_minus_malformed(demo: DemoManifest, demo_parquet: DemoManifest) -> None:
     con = duckdb.connect()
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{demo_parquet.incidents_path}')").fetchall()
-    assert [(r[0], r[1]) for r in described] == [(c, "VARCHAR") for c in demo.details["columns"].values()]
+    columns = {**demo.details["columns"], **demo.details["disaggregation_columns"]}
+    assert [(r[0], r[1]) for r in described] == [(c, "VARCHAR") for c in columns.values()]
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{demo_parquet.incidents_path}')").fetchall()[0][0]
     assert rows == demo_parquet.records == demo.records - demo.expected_quarantine["malformed_line"]
     assert "malformed_line" not in demo_parquet.expected_quarantine
@@ -141,6 +145,11 @@ def test_config_loads_with_the_pipeline_loader(demo: DemoManifest, demo_parquet:
         (pop,) = config.population
         assert pop.paths() == [m.population_path]
         assert pop.columns == {"country": "country", "area": "district", "year": "year", "population": "population"}
+        assert {v: d.column for v, d in src.disaggregations.items()} == m.details["disaggregation_columns"]
+        assert {v: dict(d.values) for v, d in src.disaggregations.items()} == {
+            v: {label.lower(): code for label, code in values.items()} for v, values in VALUE_MAPS.items()
+        }
+        assert {v: d.column for v, d in pop.disaggregations.items()} == {"sex": "sex", "age": "age_group"}
 
 
 def test_correspondence_codes_are_valid_iccs_at_several_levels() -> None:
@@ -198,8 +207,9 @@ def test_period_codes_and_districts(demo: DemoManifest) -> None:
 def test_population_grows_and_national_rows_are_the_sum(demo: DemoManifest) -> None:
     con = duckdb.connect()
     con.execute(
-        f"CREATE TABLE p AS SELECT * FROM read_csv('{demo.population_path}', header = true, "
-        "columns = {'country': 'VARCHAR', 'district': 'VARCHAR', 'year': 'INTEGER', 'population': 'BIGINT'})"
+        f"CREATE TABLE p AS SELECT * EXCLUDE (sex, age_group) FROM read_csv('{demo.population_path}', header = true, "
+        "columns = {'country': 'VARCHAR', 'district': 'VARCHAR', 'year': 'INTEGER', 'population': 'BIGINT', "
+        "'sex': 'VARCHAR', 'age_group': 'VARCHAR'}) WHERE sex = 'Total' AND age_group = 'Total'"
     )
     assert con.execute("SELECT DISTINCT country FROM p").fetchall() == [("XSY",)]
     assert con.execute("SELECT count(DISTINCT district), count(DISTINCT year) FROM p").fetchall() == [(50, 6)]
@@ -221,7 +231,8 @@ def _observed_reasons(con: duckdb.DuckDBPyConnection, csv_file: bool) -> dict[st
         con.execute("""
         SELECT CASE WHEN f_missing THEN 'missing_field' WHEN f_date THEN 'invalid_date'
                     WHEN f_range THEN 'date_out_of_range' WHEN f_code THEN 'unmapped_offence'
-                    WHEN f_coords THEN 'invalid_coordinates' WHEN f_outside THEN 'coordinates_outside_country' END,
+                    WHEN f_coords THEN 'invalid_coordinates' WHEN f_outside THEN 'coordinates_outside_country'
+                    WHEN f_sex THEN 'invalid_disaggregation' END,
                count(*)
         FROM flagged WHERE problems > 0 GROUP BY 1""").fetchall()
     )
@@ -368,3 +379,98 @@ def test_arguments_are_checked(tmp_path: Path) -> None:
 def test_the_generator_does_not_import_dagster() -> None:
     code = "import sys, pipelines.demo; sys.exit(1 if 'dagster' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def _planted_in_file(con: duckdb.DuckDBPyConnection, variable: str) -> dict[str, dict[str, int]]:
+    """Per national code, the valid records of each code of ``variable``: the file's labels recoded as the
+    generated sources.yaml recodes them (an empty cell is not known)."""
+    recode = {label.lower(): code for label, code in VALUE_MAPS[variable].items()}
+    counted: dict[str, dict[str, int]] = {}
+    for code, label, n in con.execute(
+        f"SELECT code, lower(trim({variable})), count(*) FROM {VALID} GROUP BY ALL"
+    ).fetchall():
+        counted.setdefault(code, {})[recode[label] if label else "_U"] = n
+    return counted
+
+
+def test_planted_victims_and_weapons_in_the_file_match_the_manifest(demo: DemoManifest) -> None:
+    con = _checked(demo)
+    planted = demo.details["disaggregations"]["offences"]
+    for variable in ("victim_sex", "victim_age", "weapon"):
+        expected = {code: entry[variable] for code, entry in planted.items() if entry[variable]}
+        assert _planted_in_file(con, variable) == expected, variable
+    labels = {v: {x for x in LABELS[v] if x} for v in LABELS}
+    for variable in ("victim_sex", "victim_age", "weapon"):
+        used = {r[0] for r in con.execute(f"SELECT DISTINCT {variable} FROM {VALID} WHERE {variable} <> ''").fetchall()}
+        assert used <= labels[variable], variable
+
+
+def test_planted_shares_differ_by_offence_and_place(demo: DemoManifest) -> None:
+    planted = demo.details["disaggregations"]["offences"]
+
+    def share(codes: tuple[str, ...], variable: str, value: str) -> float:
+        counts = [planted[c][variable] for c in codes]
+        return sum(c.get(value, 0) for c in counts) / sum(sum(c.values()) for c in counts)
+
+    assert share(("105",), "victim_sex", "M") == pytest.approx(0.62, abs=0.04)
+    assert share(("111", "112", "113"), "victim_sex", "F") > 0.7
+    assert share(("101", "102", "104", "105", "201"), "victim_sex", "M") > 0.55
+    assert share(("112", "113"), "victim_age", "Y0T14") > 3 * share(("204", "401"), "victim_age", "Y0T14")
+    for code, entry in planted.items():  # no natural-person victim, no weapon recorded: not applicable
+        if code not in VICTIMS:
+            assert set(entry["victim_sex"]) == set(entry["victim_age"]) == {"_Z"}, code
+        if code not in WEAPONS:
+            assert set(entry["weapon"]) == {"_Z"}, code
+    knives = [s for s in demo.details["disaggregations"]["weapon_signals"] if s["national_code"] == "201"]
+    (robbery,) = knives
+    inside = robbery["inside"].get("SHARP_OBJECT", 0) / sum(robbery["inside"].values())
+    elsewhere = robbery["elsewhere"].get("SHARP_OBJECT", 0) / sum(robbery["elsewhere"].values())
+    assert inside > 1.5 * elsewhere
+
+
+# the population rows of each breakdown: by sex, by age group, by both
+GROUP_ROWS = (
+    "sex <> 'Total' AND age_group = 'Total'",
+    "sex = 'Total' AND age_group <> 'Total'",
+    "sex <> 'Total' AND age_group <> 'Total'",
+)
+
+
+def test_population_groups_add_up_to_the_totals(demo: DemoManifest) -> None:
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE p AS SELECT * FROM read_csv('{demo.population_path}', header = true, all_varchar = true)"
+    )
+    (rows,) = con.execute("SELECT count(*) FROM p").fetchone()
+    assert rows == 51 * 6 * 18  # national and 50 districts, 6 years, all + 2 sexes + 5 ages + 10 cells
+    for group in GROUP_ROWS:
+        mismatched = con.execute(f"""
+            SELECT count(*) FROM (SELECT district, year, sum(population::BIGINT) AS s FROM p WHERE {group}
+                                  GROUP BY ALL) g
+            JOIN p t ON t.district IS NOT DISTINCT FROM g.district AND t.year = g.year
+                        AND t.sex = 'Total' AND t.age_group = 'Total'
+            WHERE t.population::BIGINT <> g.s""").fetchone()[0]
+        assert mismatched == 0, group
+    national = con.execute("""
+        SELECT count(*) FROM (SELECT year, sex, age_group, sum(population::BIGINT) AS s FROM p
+                              WHERE district IS NOT NULL GROUP BY ALL) d
+        JOIN p n ON n.district IS NULL AND n.year = d.year AND n.sex = d.sex AND n.age_group = d.age_group
+        WHERE n.population::BIGINT <> d.s""").fetchone()[0]
+    assert national == 0
+    by_sex = dict(
+        con.execute("""SELECT year || '/' || sex, population::BIGINT FROM p
+                       WHERE district IS NULL AND sex <> 'Total' AND age_group = 'Total'""").fetchall()
+    )
+    assert by_sex == {
+        f"{y}/{label}": n
+        for y, s in demo.details["population_by_sex"].items()
+        for label, n in zip(("Male", "Female"), s.values(), strict=True)
+    }
+    for d in demo.details["districts"]:
+        total = dict(
+            con.execute(
+                "SELECT year, population::BIGINT FROM p WHERE district = ? AND sex = 'Total' AND age_group = 'Total'",
+                [d["code"]],
+            ).fetchall()
+        )
+        assert total == d["population"], d["code"]

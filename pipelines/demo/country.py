@@ -320,6 +320,37 @@ def geography() -> Geography:
     )
 
 
+# Residents by age group (0-14, 15-29, 30-44, 45-59, 60+) and men's share of each age group: women outlive men,
+# and towns draw young adults (AGE_TOWN_TILT: log-change per unit of town share above the average).
+AGE_GROUPS = ("0-14", "15-29", "30-44", "45-59", "60+")
+AGE_STRUCTURE = (0.17, 0.21, 0.21, 0.20, 0.21)
+AGE_TOWN_TILT = (0.0, 0.6, 0.3, -0.2, -0.7)
+MALE_SHARE_BY_AGE = (0.512, 0.508, 0.500, 0.492, 0.445)
+
+
+def _whole_parts(raw: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Whole numbers near ``raw`` (totals.shape + parts) that sum exactly to ``totals``: the largest remainders
+    are rounded up, so a total of all sexes and ages is always the sum of its groups."""
+    flat = raw.reshape(*totals.shape, -1)
+    base = np.floor(flat)
+    short = np.rint(totals - base.sum(axis=-1)).astype(np.int64)
+    rank = np.argsort(np.argsort(base - flat, axis=-1, kind="stable"), axis=-1, kind="stable")
+    return (base + (rank < short[..., None])).astype(np.int64).reshape(raw.shape)
+
+
+def population_by_sex_age(geo: Geography) -> np.ndarray:
+    """(districts, years, sex (male, female), age group) residents: whole numbers whose sum is exactly each
+    district's population of the year. Fixed by LAYOUT_SEED like the rest of the country."""
+    rng = np.random.default_rng(LAYOUT_SEED + 2)
+    n = len(geo.codes)
+    towns = geo.town_share - geo.town_share.mean()
+    ages = np.array(AGE_STRUCTURE) * np.exp(towns[:, None] * np.array(AGE_TOWN_TILT) + rng.normal(0, 0.05, (n, 5)))
+    ages /= ages.sum(axis=1, keepdims=True)
+    male = np.clip(np.array(MALE_SHARE_BY_AGE) + rng.normal(0, 0.006, (n, 5)), 0.4, 0.6)
+    shares = np.stack([ages * male, ages * (1 - male)], axis=1)  # (districts, 2, 5), summing to 1
+    return _whole_parts(geo.population[:, :, None, None] * shares[:, None], geo.population)
+
+
 def cluster_centre(spec: ClusterSpec, geo: Geography) -> tuple[float, float]:
     """(lon, lat) of a planted hotspot: offset from the main town, kept a margin inside its district."""
     i = geo.codes.index(spec.district)

@@ -9,13 +9,13 @@ contain no unterminated quote that could swallow the lines after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.demo.columns import coordinate_text, format_columns
+from pipelines.demo.columns import FILE_COLUMNS, coordinate_text, format_columns, record_ids
 from pipelines.demo.incidents import Incidents, calendar_year
 
 # share of all records, per quarantine reason (the pipeline's names, schemas/quarantine.py)
@@ -29,6 +29,10 @@ BAD_SHARES = {
     "duplicate_record_id": 0.0010,
 }
 MALFORMED_LINES = 6
+# Victim sex values the source's disaggregations do not list: quarantined as invalid_disaggregation, never
+# folded into a total. A share of all records, at least one of each kind.
+INVALID_SEX_SHARE = 0.0004
+INVALID_SEX = (("letter_x", "X"), ("typo", "Femal"), ("other_language", "Hombre?"))
 MISSING_COORDINATES_SHARE = 0.003  # valid records that were never geocoded: loaded, not quarantined
 UNMAPPED_CODES = ("999", "099", "2O4", "40l", "1050", "SY-105", "000")
 
@@ -57,6 +61,7 @@ def bad_counts(records: int) -> dict[str, int]:
     """How many rows of each quarantine reason a feed of ``records`` data lines carries."""
     counts = {reason: max(1, round(share * records)) for reason, share in BAD_SHARES.items()}
     counts["malformed_line"] = MALFORMED_LINES
+    counts["invalid_disaggregation"] = max(len(INVALID_SEX), round(INVALID_SEX_SHARE * records))
     return counts
 
 
@@ -175,14 +180,14 @@ def _malformed(
 ) -> tuple[np.ndarray, list[str]]:
     n = len(rows)
     sub = _cycle(n, MALFORMED_KINDS)
-    fields = [text[f] for f in ("record_id", "date", "offence", "latitude", "longitude", "area")]
+    fields = [pc.fill_null(text[f], "") for f in FILE_COLUMNS]  # a weapon not known is an empty field
     quoted = pc.binary_join_element_wise(
         '"', pc.take(district_names, pa.array(inc.district[rows])), ', town centre"', ""
     )
     lines = _choose(
         sub,
         pc.binary_join_element_wise(*fields, _const("CHECK", n), ","),
-        pc.binary_join_element_wise(*fields[:5], ","),
+        pc.binary_join_element_wise(*fields[:-1], ","),
         pc.binary_join_element_wise(*fields, ";"),
         pc.binary_join_element_wise(*fields, quoted, ","),
     )
@@ -329,3 +334,42 @@ def _bad_table(parts: list[dict[str, object]]) -> pa.Table:
             )
         )
     return pa.concat_tables(tables)
+
+
+def plant_invalid_sex(rng: np.random.Generator, plan: Plan, inc: Incidents, count: int) -> Plan:
+    """The plan with ``count`` otherwise valid records given a victim sex the configuration does not list.
+
+    Chosen among background records of offences against a person that no other defect touches (not spoiled,
+    not un-geocoded, not sent twice), so each is quarantined for this reason alone. Drawn from ``rng``, not the
+    records' stream, so every other planted defect stays where it was.
+    """
+    n_base = len(plan.base_rows)
+    touched = np.zeros(n_base, bool)
+    for rows, _ in plan.overrides.values():
+        touched[plan.order[rows]] = True
+    resent = np.bincount(plan.order, minlength=n_base) > 1
+    generated = plan.base_rows
+    person = inc.victim_sex[generated] < 3  # Male, Female or Unknown: an offence with a natural-person victim
+    eligible = np.flatnonzero(plan.valid_base & ~touched & ~resent & (inc.cluster[generated] < 0) & person)
+    base = np.sort(rng.choice(eligible, count, replace=False))
+    table_rows = np.unique(plan.order, return_index=True)[1][base]  # a record's first (only) table row
+    sub = _cycle(count, tuple(kind for kind, _ in INVALID_SEX))
+    values = pc.take(pa.array([value for _, value in INVALID_SEX]), pa.array(sub))
+    valid_base = plan.valid_base.copy()
+    valid_base[base] = False
+    part = {
+        "table_row": table_rows,
+        "record_id": record_ids(generated[base] + 1),
+        "reason": "invalid_disaggregation",
+        "kind": pc.take(pa.array([kind for kind, _ in INVALID_SEX]), pa.array(sub)),
+        "field": _const("victim_sex", count),
+        "value": values,
+    }
+    kinds = {kind: int((sub == k).sum()) for k, (kind, _) in enumerate(INVALID_SEX) if (sub == k).any()}
+    return replace(
+        plan,
+        overrides={**plan.overrides, "victim_sex": (table_rows, values)},
+        bad=pa.concat_tables([plan.bad, _bad_table([part])]),
+        valid_base=valid_base,
+        kinds={**plan.kinds, "invalid_disaggregation": kinds},
+    )

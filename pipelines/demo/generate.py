@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 import iccs
-from pipelines.demo.columns import COLUMNS, DATE_FORMAT
+from pipelines.demo import victims
+from pipelines.demo.columns import COLUMNS, DATE_FORMAT, DISAGGREGATION_COLUMNS
 from pipelines.demo.country import (
     BBOX,
     BBOX_NOTE,
@@ -35,8 +36,9 @@ from pipelines.demo.country import (
     cluster_centre,
     correspondence_rows,
     geography,
+    population_by_sex_age,
 )
-from pipelines.demo.defects import CORRUPTING, Plan, bad_counts, plan_defects
+from pipelines.demo.defects import CORRUPTING, Plan, bad_counts, plan_defects, plant_invalid_sex
 from pipelines.demo.incidents import Incidents, calendar_year, cluster_sizes, draw_incidents, intensity
 from pipelines.demo.manifest import MANIFEST_FILE, DemoManifest
 from pipelines.demo.writers import (
@@ -90,9 +92,12 @@ def generate_demo(
     n_generated = records - counts["duplicate_record_id"]  # each duplicate is a copy of a generated record
     n_valid = n_generated - counts["malformed_line"] - sum(counts[r] for r in CORRUPTING)
     sizes = cluster_sizes(n_valid)
-    inc = draw_incidents(rng, n_generated, sizes, codes, geo)
+    inc = victims.plant_victims(seed, draw_incidents(rng, n_generated, sizes, codes, geo), codes, geo)
     offence_codes, district_codes = pa.array(codes), pa.array(geo.codes)
     plan = plan_defects(rng, inc, counts, offence_codes, district_codes, pa.array(geo.names))
+    # planted last, from a stream of their own: the records and defects above are those the seed always gave
+    spoil = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(victims.STREAM, 1)))
+    plan = plant_invalid_sex(spoil, plan, inc, counts["invalid_disaggregation"])
 
     incidents_file = f"incidents.{fmt}"
     stale = out_dir / f"incidents.{'parquet' if fmt == 'csv' else 'csv'}"
@@ -111,6 +116,12 @@ def generate_demo(
 
 def _year_index(days: np.ndarray) -> np.ndarray:
     return calendar_year(days) - YEARS[0]
+
+
+def _population_by_sex(geo: Geography) -> dict[str, dict[str, int]]:
+    """National residents of each sex by year, as population.csv gives them (the denominators of rates by sex)."""
+    by_sex = population_by_sex_age(geo).sum(axis=(0, 3))  # (years, sex)
+    return {str(y): {"M": int(by_sex[i, 0]), "F": int(by_sex[i, 1])} for i, y in enumerate(YEARS)}
 
 
 def _details(
@@ -200,6 +211,7 @@ def _details(
         },
         "source": SOURCE,
         "columns": dict(COLUMNS),
+        "disaggregation_columns": dict(DISAGGREGATION_COLUMNS),
         "date_format": DATE_FORMAT,
         "period": {"start": START.isoformat(), "end": END.isoformat(), "years": list(YEARS)},
         "records": written,
@@ -213,6 +225,8 @@ def _details(
             "per-100k rates times this factor (the record count is fixed by the caller)",
         },
         "offences": [offence(i) for i in range(len(rows))],
+        "disaggregations": victims.details(inc, valid, tuple(codes), geo),
+        "population_by_sex": _population_by_sex(geo),
         "districts": [
             {
                 "code": c,

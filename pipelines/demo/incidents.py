@@ -37,6 +37,10 @@ class Incidents:
     lon: np.ndarray
     lat: np.ndarray
     cluster: np.ndarray  # int8
+    # int8 positions in victims.SEX, AGE and WEAPON: drawn after the records (victims.plant_victims)
+    victim_sex: np.ndarray | None = None
+    victim_age: np.ndarray | None = None
+    weapon: np.ndarray | None = None
 
 
 def calendar_year(days: np.ndarray) -> np.ndarray:

@@ -71,6 +71,14 @@ def read_manifest(out_dir: str | Path) -> DemoManifest:
     return DemoManifest.from_details(out_dir, json.loads(path.read_text(encoding="utf-8")))
 
 
+def _signals(details: dict[str, Any]) -> str:
+    """'W1 Port Averin gun violence (101, 102), ...': the places planted with another mix of weapons."""
+    codes: dict[tuple[str, str], list[str]] = {}
+    for s in details["disaggregations"]["weapon_signals"]:
+        codes.setdefault((s["id"], s["name"]), []).append(s["national_code"])
+    return ", ".join(f"{i} {name} ({', '.join(c)})" for (i, name), c in codes.items())
+
+
 def describe(manifest: DemoManifest) -> str:
     """A few lines for the command line: what was written and what was planted."""
     d = manifest.details
@@ -87,6 +95,7 @@ def describe(manifest: DemoManifest) -> str:
             f"rising: {manifest.rising['national_code']} {manifest.rising['label']}; "
             f"falling: {manifest.falling['national_code']} {manifest.falling['label']}",
             f"hotspots: {clusters}",
+            f"victim sex and age and weapon planted by offence; weapon signals: {_signals(d)}",
             "expected quarantine: " + ", ".join(f"{k} {v}" for k, v in manifest.expected_quarantine.items()),
             f"config: {manifest.config_path}",
         ]

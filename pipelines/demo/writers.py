@@ -17,10 +17,21 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
-from pipelines.demo.columns import COLUMNS, DATE_FORMAT, format_columns, header
-from pipelines.demo.country import BBOX, COUNTRY, NAME, NOTICE, YEARS, Geography, correspondence_path
+from pipelines.demo.columns import COLUMNS, DATE_FORMAT, DISAGGREGATION_COLUMNS, FILE_COLUMNS, format_columns, header
+from pipelines.demo.country import (
+    AGE_GROUPS,
+    BBOX,
+    COUNTRY,
+    NAME,
+    NOTICE,
+    YEARS,
+    Geography,
+    correspondence_path,
+    population_by_sex_age,
+)
 from pipelines.demo.defects import Plan
 from pipelines.demo.incidents import Incidents
+from pipelines.demo.victims import VALUE_MAPS
 
 CHUNK = 1_000_000
 SOURCE = "demo_police"
@@ -39,7 +50,7 @@ def _chunk_table(
             mask = np.zeros(stop - start, bool)
             mask[where[lo:hi] - start] = True
             text[field] = pc.replace_with_mask(text[field], pa.array(mask), values.slice(lo, hi - lo))
-    return pa.table({COLUMNS[f]: text[f] for f in COLUMNS})
+    return pa.table({FILE_COLUMNS[f]: text[f] for f in FILE_COLUMNS})
 
 
 def write_incidents(
@@ -47,7 +58,7 @@ def write_incidents(
 ) -> None:
     """The police feed; in CSV the malformed lines go, as raw text, where their records would have been."""
     if fmt == "parquet":
-        schema = pa.schema([(name, pa.string()) for name in COLUMNS.values()], metadata={"description": NOTICE})
+        schema = pa.schema([(name, pa.string()) for name in FILE_COLUMNS.values()], metadata={"description": NOTICE})
         with pq.ParquetWriter(path, schema, compression="zstd") as writer:
             for start in range(0, plan.n_rows, CHUNK):
                 stop = min(start + CHUNK, plan.n_rows)
@@ -98,20 +109,47 @@ def write_bad_rows(path: Path, plan: Plan, csv: bool) -> pa.Table:
     return table
 
 
-def write_population(path: Path, geo: Geography) -> None:
-    """Residents by district and year, plus national rows (empty district) that are their sums."""
-    n_districts, n_years = geo.population.shape
-    national = geo.population.sum(axis=0)
-    table = pa.table(
+TOTAL_LABEL = "Total"  # the population file's label of all sexes or all ages
+POPULATION_HEADER = b"country,district,year,population,sex,age_group\n"
+
+
+def _population_rows(areas: list[str | None], values: np.ndarray, sexes: list[str], ages: list[str]) -> pa.Table:
+    """Rows of ``values`` (areas, years, groups): area-year major, then the groups (labelled by sexes, ages)."""
+    n_areas, n_years, n_groups = values.shape
+    return pa.table(
         {
-            "country": pa.array([COUNTRY] * ((n_districts + 1) * n_years)),
-            "district": pa.array([None] * n_years + [c for c in geo.codes for _ in YEARS], pa.string()),
-            "year": pa.array(np.tile(np.array(YEARS), n_districts + 1)),
-            "population": pa.array(np.concatenate([national, geo.population.ravel()]).astype(np.int64)),
+            "country": pa.array([COUNTRY] * values.size),
+            "district": pa.array(np.repeat(np.array(areas, dtype=object), n_years * n_groups), pa.string()),
+            "year": pa.array(np.tile(np.repeat(np.array(YEARS), n_groups), n_areas)),
+            "population": pa.array(values.ravel().astype(np.int64)),
+            "sex": pa.array(np.tile(np.array(sexes, dtype=object), n_areas * n_years), pa.string()),
+            "age_group": pa.array(np.tile(np.array(ages, dtype=object), n_areas * n_years), pa.string()),
         }
     )
+
+
+def write_population(path: Path, geo: Geography) -> None:
+    """Residents by district and year, plus national rows (empty district) that are their sums: first the rows of
+    all sexes and ages, then, for each area and year, by sex, by age group and by both (the groups sum exactly
+    to the total, so rates by sex and age divide by the same residents as the overall rates)."""
+    n_districts, n_years = geo.population.shape
+    national = geo.population.sum(axis=0)
+    totals = np.concatenate([national, geo.population.ravel()]).reshape(n_districts + 1, n_years, 1)
+    areas = [None, *geo.codes]
+    cells = population_by_sex_age(geo)
+    cells = np.concatenate([cells.sum(axis=0, keepdims=True), cells])  # (areas, years, 2, 5)
+    sexes, ages = ["Male", "Female"], list(AGE_GROUPS)
+    groups = np.concatenate([cells.sum(axis=3), cells.sum(axis=2), cells.reshape(n_districts + 1, n_years, -1)], axis=2)
+    group_sex = sexes + [TOTAL_LABEL] * len(ages) + [s for s in sexes for _ in ages]
+    group_age = [TOTAL_LABEL] * len(sexes) + ages + ages * len(sexes)
+    table = pa.concat_tables(
+        [
+            _population_rows(areas, totals, [TOTAL_LABEL], [TOTAL_LABEL]),
+            _population_rows(areas, groups, group_sex, group_age),
+        ]
+    )
     with pa.OSFile(str(path), "wb") as sink:
-        sink.write(b"country,district,year,population\n")
+        sink.write(POPULATION_HEADER)
         pacsv.write_csv(table, sink, _PLAIN)
 
 
@@ -129,6 +167,9 @@ def write_config(path: Path, incidents_file: str, fmt: str) -> None:
         "date_format": DATE_FORMAT,
         "bbox": list(BBOX),
         "correspondence": "correspondence.csv",
+        "disaggregations": {
+            v: {"column": DISAGGREGATION_COLUMNS[v], "values": VALUE_MAPS[v]} for v in DISAGGREGATION_COLUMNS
+        },
     }
     doc = {
         "description": f"{NOTICE} Generated by `iccs demo-data`.",
@@ -137,6 +178,13 @@ def write_config(path: Path, incidents_file: str, fmt: str) -> None:
             {
                 "files": "population.csv",
                 "columns": {"country": "country", "area": "district", "year": "year", "population": "population"},
+                "disaggregations": {
+                    "sex": {"column": "sex", "values": {TOTAL_LABEL: "_T", "Male": "M", "Female": "F"}},
+                    "age": {
+                        "column": "age_group",
+                        "values": {TOTAL_LABEL: "_T", **{a: VALUE_MAPS["victim_age"][a] for a in AGE_GROUPS}},
+                    },
+                },
             }
         ],
     }
