@@ -32,6 +32,8 @@ class Disaggregation:
     constant: str | None = None
     # (value as read, trimmed and lower-cased; code), in the order given
     values: tuple[tuple[str, str], ...] = ()
+    # the values as the configuration spells them, for messages
+    given: tuple[str, ...] = ()
 
     @property
     def shown(self) -> str:
@@ -86,5 +88,6 @@ def parse_disaggregations(where: str, given: Any, variables: tuple[str, ...]) ->
                     "case-insensitively)"
                 )
             recoded[text] = code
-        parsed[variable] = Disaggregation(variable, column=column, values=tuple(recoded.items()))
+        given_values = tuple(dict.fromkeys(str(v).strip() for v in values))
+        parsed[variable] = Disaggregation(variable, column=column, values=tuple(recoded.items()), given=given_values)
     return parsed

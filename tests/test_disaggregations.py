@@ -218,7 +218,7 @@ def test_an_unknown_value_is_quarantined_and_an_empty_one_is_not_known(warehouse
     )
     assert not others
     assert reason == "invalid_disaggregation"
-    assert detail.startswith("sex: 'Hombre?' is not a value of victim_sex (expected total, men, women or a code")
+    assert detail.startswith("sex: 'Hombre?' is not a value of victim_sex (expected Total, Men, Women or a code")
     assert '"sex":"Hombre?"' in raw
     assert _rows(
         warehouse,

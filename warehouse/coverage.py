@@ -312,7 +312,8 @@ def compute(
 
 
 def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The window-restricted view of ``table`` (offence_counts, offences, national_counts, detail_counts) when the
+    """The window-restricted view of ``table`` (offence_counts, offences, national_counts, detail_counts,
+    counts_by_sex_age, sdg16_by_sex_age) when the
     warehouse has it, else the unrestricted relation (a warehouse written before coverage windows existed, opened
     read-only)."""
     view = {
@@ -320,6 +321,8 @@ def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
         "offences": OFFENCES_IN_WINDOW,
         "national_counts": NATIONAL_IN_WINDOW,
         "detail_counts": DETAIL_IN_WINDOW,
+        "counts_by_sex_age": "v_counts_by_sex_age_in_window",
+        "sdg16_by_sex_age": "v_sdg16_by_sex_age_in_window",
     }[table]
     rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [view]
@@ -327,7 +330,12 @@ def relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return (
         view
         if rows[0][0]
-        else {"national_counts": "v_national_counts", "detail_counts": "offence_counts"}.get(table, table)
+        else {
+            "national_counts": "v_national_counts",
+            "detail_counts": "offence_counts",
+            "counts_by_sex_age": "v_counts_by_sex_age",
+            "sdg16_by_sex_age": "v_sdg16_by_sex_age",
+        }.get(table, table)
     )
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import duckdb
 
 from iccs.disaggregations import TOTAL, VARIABLES
+from warehouse.coverage import TABLE as WINDOWS
+from warehouse.coverage import inside_sql
 from warehouse.disaggregation import DISAGGREGATED_COUNTS, marginal_sql
 
 PERSONS = ("suspects", "prosecuted", "convicted")  # units counted by the perpetrator's sex and age
@@ -49,6 +51,67 @@ def _others() -> str:
 
 
 _PERSON_VARIABLES = ("sex", "age", "o1", "o2", "o3", "o4")
+
+
+# Which breakdown a row belongs to (0 all, 1 by sex, 2 by age, 3 both), and whether its values are known: the shares
+# of a breakdown are over the figure of all sexes and ages of the same series.
+_KNOWN = "sex NOT IN ('_U', '_Z') AND age NOT IN ('_U', '_Z')"
+
+
+def _breakdown(prefix: str = "") -> str:
+    return f"({prefix}sex <> '{TOTAL}')::INTEGER + 2 * ({prefix}age <> '{TOTAL}')::INTEGER"
+
+
+def _shared(series: str) -> str:
+    """breakdown_share and known_share of each row (``series``: the columns of one series)."""
+    total = f"nullif(max(count) FILTER (breakdown = 0) OVER (PARTITION BY {series}), 0)"
+    return f"""
+        sum(count) OVER (PARTITION BY {series}, breakdown) / {total} AS breakdown_share,
+        coalesce(sum(count) FILTER ({_KNOWN}) OVER (PARTITION BY {series}, breakdown), 0) / {total} AS known_share"""
+
+
+_RATED = """
+       CASE WHEN n.population_basis = 'country' THEN p.population END AS population,
+       s.count * 100000.0 / CASE WHEN n.population_basis = 'country' THEN p.population END AS rate_per_100k,
+       s.breakdown_share, s.known_share"""
+_POPULATION = """
+LEFT JOIN v_national_population n ON n.source = s.source AND n.country = s.country AND n.year = s.year
+LEFT JOIN v_population_by_sex_age p
+    ON p.country = s.country AND p.area IS NULL AND p.year = s.year AND p.sex = s.sex AND p.age = s.age"""
+
+
+def _counts_view(name: str, national: str) -> str:
+    """Rolled up to every ICCS ancestor, nationally, with rates: a code published only as a total has no row in
+    a breakdown, which breakdown_share shows."""
+    return f"""
+CREATE OR REPLACE VIEW {name} AS
+WITH rolled AS (
+    SELECT c.source, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level, c.year, c.month, c.unit,
+           c.stage, c.sex, c.age, c.count
+    FROM {national} c JOIN iccs_ancestors a ON a.code = c.iccs_code),
+summed AS (
+    SELECT source, country, iccs_code, level, year, unit, stage, sex, age, sum(count) AS count,
+           count(DISTINCT month) AS months, {_breakdown()} AS breakdown
+    FROM rolled GROUP BY ALL),
+shared AS (SELECT *, {_shared("source, country, iccs_code, year, unit, stage")} FROM summed)
+SELECT s.country, s.iccs_code, s.level, s.year, s.unit, s.sex, s.age, s.count, {_RATED}, s.source, s.stage,
+       s.months
+FROM shared s {_POPULATION};"""
+
+
+def _sdg16_view(name: str, national: str) -> str:
+    """As v_sdg16 (a record counts towards an indicator on its exact ICCS code), by the victim's sex and age."""
+    return f"""
+CREATE OR REPLACE VIEW {name} AS
+WITH summed AS (
+    SELECT s.indicator, s.component, s.title, c.country, c.source, c.unit, c.stage, c.year, c.sex, c.age,
+           sum(c.count) AS count, count(DISTINCT c.month) AS months, {_breakdown("c.")} AS breakdown
+    FROM {national} c JOIN sdg16_codes s ON s.iccs_code = c.iccs_code
+    GROUP BY ALL),
+shared AS (SELECT *, {_shared("indicator, component, country, source, unit, stage, year")} FROM summed)
+SELECT s.indicator, s.component, s.title, s.country, s.source, s.unit, s.stage, s.year, s.sex, s.age, s.count,
+       {_RATED}, s.months
+FROM shared s {_POPULATION};"""
 
 
 def views_sql() -> str:
@@ -93,53 +156,13 @@ named AS (
 CREATE OR REPLACE VIEW v_national_counts_by_sex_age AS
 {marginals};
 
-CREATE OR REPLACE VIEW v_counts_by_sex_age AS
--- Rolled up to every ICCS ancestor, nationally. A code published only as a total has no row in a breakdown, so
--- breakdown_share (the breakdown's values summed, over the total of all sexes and ages) says what it covers.
-WITH rolled AS (
-    SELECT c.source, c.country, a.ancestor_code AS iccs_code, a.ancestor_level AS level, c.year, c.month, c.unit,
-           c.stage, c.sex, c.age, c.count
-    FROM v_national_counts_by_sex_age c JOIN iccs_ancestors a ON a.code = c.iccs_code),
-summed AS (
-    SELECT source, country, iccs_code, level, year, unit, stage, sex, age, sum(count) AS count,
-           count(DISTINCT month) AS months,
-           (sex <> '{TOTAL}')::INTEGER + 2 * (age <> '{TOTAL}')::INTEGER AS breakdown
-    FROM rolled GROUP BY ALL),
-shared AS (
-    SELECT *, sum(count) OVER (PARTITION BY source, country, iccs_code, year, unit, stage, breakdown)
-              / nullif(max(count) FILTER (breakdown = 0) OVER (PARTITION BY source, country, iccs_code, year, unit,
-                                                                  stage), 0) AS breakdown_share
-    FROM summed)
-SELECT s.country, s.iccs_code, s.level, s.year, s.unit, s.sex, s.age, s.count,
-       CASE WHEN n.population_basis = 'country' THEN p.population END AS population,
-       s.count * 100000.0 / CASE WHEN n.population_basis = 'country' THEN p.population END AS rate_per_100k,
-       s.breakdown_share, s.source, s.stage, s.months
-FROM shared s
-LEFT JOIN v_national_population n ON n.source = s.source AND n.country = s.country AND n.year = s.year
-LEFT JOIN v_population_by_sex_age p
-    ON p.country = s.country AND p.area IS NULL AND p.year = s.year AND p.sex = s.sex AND p.age = s.age;
-
-CREATE OR REPLACE VIEW v_sdg16_by_sex_age AS
--- As v_sdg16 (a record counts towards an indicator on its exact ICCS code), by the victim's sex and age.
-WITH summed AS (
-    SELECT s.indicator, s.component, s.title, c.country, c.source, c.unit, c.stage, c.year, c.sex, c.age,
-           sum(c.count) AS count,
-           (c.sex <> '{TOTAL}')::INTEGER + 2 * (c.age <> '{TOTAL}')::INTEGER AS breakdown
-    FROM v_national_counts_by_sex_age c JOIN sdg16_codes s ON s.iccs_code = c.iccs_code
-    GROUP BY ALL),
-shared AS (
-    SELECT *, sum(count) OVER (PARTITION BY indicator, component, country, source, unit, stage, year, breakdown)
-              / nullif(max(count) FILTER (breakdown = 0) OVER (PARTITION BY indicator, component, country, source,
-                                                                  unit, stage, year), 0) AS breakdown_share
-    FROM summed)
-SELECT s.indicator, s.component, s.title, s.country, s.source, s.unit, s.stage, s.year, s.sex, s.age, s.count,
-       CASE WHEN n.population_basis = 'country' THEN p.population END AS population,
-       s.count * 100000.0 / CASE WHEN n.population_basis = 'country' THEN p.population END AS rate_per_100k,
-       s.breakdown_share
-FROM shared s
-LEFT JOIN v_national_population n ON n.source = s.source AND n.country = s.country AND n.year = s.year
-LEFT JOIN v_population_by_sex_age p
-    ON p.country = s.country AND p.area IS NULL AND p.year = s.year AND p.sex = s.sex AND p.age = s.age;
+CREATE OR REPLACE VIEW v_national_counts_by_sex_age_in_window AS
+SELECT c.* FROM v_national_counts_by_sex_age c LEFT JOIN {WINDOWS} w ON w.source = c.source AND w.unit = c.unit
+WHERE {inside_sql("c.year", "c.month")};
+{_counts_view("v_counts_by_sex_age", "v_national_counts_by_sex_age")}
+{_counts_view("v_counts_by_sex_age_in_window", "v_national_counts_by_sex_age_in_window")}
+{_sdg16_view("v_sdg16_by_sex_age", "v_national_counts_by_sex_age")}
+{_sdg16_view("v_sdg16_by_sex_age_in_window", "v_national_counts_by_sex_age_in_window")}
 """
 
 
@@ -153,9 +176,13 @@ COMMENTS = {
     "the victim's (offences, victims) or the perpetrator's (suspects, prosecuted, convicted)",
     "v_counts_by_sex_age": "national counts by sex and age rolled up to every ICCS ancestor, with the population of "
     "the same sex and age group and the rate per 100,000 (where the figure is the whole country's); "
-    "breakdown_share: the breakdown's values summed over the figure of all sexes and ages",
+    "breakdown_share: the breakdown's values summed over the figure of all sexes and ages; known_share: the same "
+    "without the values not known (_U) or not applicable (_Z); months: months of the year covered (0 = annual)",
     "v_sdg16_by_sex_age": "SDG 16 indicators by sex and age (as v_sdg16: exact ICCS codes), with the population of "
-    "the same sex and age group, the rate per 100,000 and breakdown_share (see v_counts_by_sex_age)",
+    "the same sex and age group, the rate per 100,000, breakdown_share and known_share (see v_counts_by_sex_age)",
+    "v_national_counts_by_sex_age_in_window": "v_national_counts_by_sex_age inside each source's coverage window",
+    "v_counts_by_sex_age_in_window": "v_counts_by_sex_age inside each source's coverage window (the reports')",
+    "v_sdg16_by_sex_age_in_window": "v_sdg16_by_sex_age inside each source's coverage window (the reports')",
 }
 
 

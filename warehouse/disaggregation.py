@@ -66,7 +66,7 @@ def recode_sql(d: Disaggregation, text: str) -> str:
 
 def values_hint(d: Disaggregation) -> str:
     """The values a column may hold, for a quarantine detail."""
-    given = ", ".join(value for value, _ in d.values[:8]) + (", ..." if len(d.values) > 8 else "")
+    given = ", ".join(d.given[:8]) + (", ..." if len(d.given) > 8 else "")
     return f"{given + ' or ' if given else ''}a code of {d.variable}"
 
 

@@ -149,11 +149,10 @@ def indicator_by_sex_age(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return queries.frame(
         con,
         f"""
-        WITH covered AS (SELECT DISTINCT source, country, year FROM {relation(con, "offence_counts")}),
-        cells AS (
+        WITH cells AS (
             SELECT v.indicator, coalesce(v.component, v.indicator) AS component, v.source, v.unit, v.stage,
                    v.country, v.year, v.sex, v.age, v.count, v.population, v.rate_per_100k, v.breakdown_share
-            FROM v_sdg16_by_sex_age v JOIN covered c USING (source, country, year)),
+            FROM {relation(con, "sdg16_by_sex_age")} v),
         broken AS (  -- the series with any breakdown: the others are shown as totals only, above
             SELECT DISTINCT indicator, component, source, unit, stage, country FROM cells
             WHERE sex <> '_T' OR age <> '_T')

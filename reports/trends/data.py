@@ -114,7 +114,7 @@ def area_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         SELECT s.source, s.unit, s.stage, s.country, s.area, s.year, s.count, p.population,
                s.count * 100000.0 / p.population AS rate_per_100k
         FROM sections s
-        LEFT JOIN population p ON p.country = s.country AND p.area = s.area AND p.year = s.year
+        LEFT JOIN v_population p ON p.country = s.country AND p.area = s.area AND p.year = s.year
         ORDER BY ALL
         """,
     )
@@ -133,11 +133,9 @@ def national_by_sex(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     return queries.frame(
         con,
         f"""
-        WITH covered AS (SELECT DISTINCT source, country, year FROM {relation(con, "offence_counts")}),
-        cells AS (
+        WITH cells AS (
             SELECT v.source, v.unit, v.stage, v.country, v.iccs_code, v.level, k.label, v.year, v.sex, v.count
-            FROM v_counts_by_sex_age v
-            JOIN covered c USING (source, country, year)
+            FROM {relation(con, "counts_by_sex_age")} v
             JOIN iccs_categories k ON k.code = v.iccs_code
             WHERE v.age = '_T' AND v.level <= ?),
         broken AS (SELECT DISTINCT source, unit, stage, country, iccs_code FROM cells WHERE sex <> '_T')
