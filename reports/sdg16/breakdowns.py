@@ -22,7 +22,7 @@ def with_partial(rows: pd.DataFrame, annual: pd.DataFrame) -> pd.DataFrame:
     """`rows` with the indicator's ``partial`` and ``months`` of their series and year."""
     flags = annual[[*YEAR, "partial", "months"]].drop_duplicates(YEAR)
     out = rows.merge(flags, on=YEAR, how="left")
-    out["partial"] = out["partial"].fillna(False).astype(bool)
+    out["partial"] = out["partial"].eq(True)  # a year without flags is complete
     return out
 
 

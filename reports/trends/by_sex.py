@@ -68,7 +68,7 @@ def sex_block(con, label: str, g: pd.DataFrame, sexes: pd.DataFrame) -> str:
     whose = person(unit)
     flags = g[["country", "year", "partial"]].drop_duplicates(["country", "year"])
     table = table.merge(flags, on=["country", "year"], how="left")
-    table["partial"] = table["partial"].fillna(False).astype(bool)
+    table["partial"] = table["partial"].eq(True)  # a year without flags is complete
     shown = leading(table)
     long = stacked(shown)
     long["menu"] = long["country"] + " — " + long["iccs_code"] + " " + long["label"]
