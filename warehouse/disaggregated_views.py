@@ -115,6 +115,10 @@ FROM shared s {_POPULATION};"""
 
 
 def views_sql() -> str:
+    same = " AND ".join(
+        f"t.{c} IS NOT DISTINCT FROM r.{c}"
+        for c in ("source", "country", "unit", "stage", "iccs_code", "national_code", "year", "month", *VARIABLES)
+    )
     national = f"""
         WITH roles AS (
             SELECT c.*, CASE WHEN d.source IS NOT NULL THEN c.area IS NULL ELSE t.area IS NOT NULL END AS is_total
@@ -122,16 +126,16 @@ def views_sql() -> str:
             LEFT JOIN (SELECT DISTINCT source FROM total_areas) d ON d.source = c.source
             LEFT JOIN (SELECT source, country, unit, area FROM v_total_areas WHERE basis = 'detected') t
                 ON t.source = c.source AND t.country = c.country AND t.unit = c.unit AND t.area = c.area),
+        totals AS (  -- the few cells with a national total row: joined, not a window over every cell
+            SELECT DISTINCT source, country, unit, stage, iccs_code, national_code, year, month, {", ".join(VARIABLES)}
+            FROM roles WHERE is_total),
         cells AS (
-            SELECT r.*, bool_or(is_total) OVER (
-                PARTITION BY source, country, unit, stage, iccs_code, national_code, year, month,
-                             {", ".join(VARIABLES)}) AS has_total
-            FROM roles r)
+            SELECT r.*, t.source IS NOT NULL AS has_total
+            FROM roles r LEFT JOIN totals t ON {same})
         SELECT source, country, iccs_code, national_code, year, month, unit, stage, {", ".join(VARIABLES)},
                sum(count) AS count
         FROM cells WHERE is_total = has_total GROUP BY ALL"""
-    person = f"""(SELECT {", ".join(_NATIONAL_KEYS)}, {_person("sex")} AS sex, {_person("age")} AS age, {_others()},
-                         count FROM v_national_counts_disaggregated)"""
+    person = "person"  # the national rows, computed once for the four breakdowns (a MATERIALIZED CTE)
     marginals = "\n        UNION ALL ".join(
         "SELECT * EXCLUDE (o1, o2, o3, o4) FROM "
         f"({marginal_sql(person, _NATIONAL_KEYS, b, variables=_PERSON_VARIABLES, scope=('source',))})"
@@ -154,6 +158,9 @@ named AS (
 {pop_marginals};
 
 CREATE OR REPLACE VIEW v_national_counts_by_sex_age AS
+WITH person AS MATERIALIZED (
+    SELECT {", ".join(_NATIONAL_KEYS)}, {_person("sex")} AS sex, {_person("age")} AS age, {_others()}, count
+    FROM v_national_counts_disaggregated)
 {marginals};
 
 CREATE OR REPLACE VIEW v_national_counts_by_sex_age_in_window AS
