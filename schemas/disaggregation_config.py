@@ -4,10 +4,12 @@ are recoded to the variable's codes (``iccs.disaggregations``).
     disaggregations:
       victim_sex: {column: sexo, values: {Hombre: M, Mujer: F, "No identificado": _U, Total: _T}}
       victim_age: {column: edad, values: {"0-17": Y_LT18, "18 y más": Y_GE18}}
+      victim_age: {column: edad, age_groups: [0, 15, 30, 45, 60], values: {"-1": _U}}   # ages in years
       weapon: arma                      # the column already holds the codes (FIREARM, ...)
       victim_sex: {constant: F}         # a file of female victims only
 
-A value is matched trimmed and case-insensitively, first against ``values`` and then against the variable's own
+A value is matched trimmed and case-insensitively, first against ``values``, then (an age with ``age_groups``, the
+lower bounds of the groups in years, the first 0) as a whole number of years, then against the variable's own
 codes; a value matching neither is quarantined (``invalid_disaggregation``), never folded into a total. An empty
 cell is ``_U`` (not known): a part of the total like any other value. A value recoded to ``_T`` marks the row
 as the total over that variable (a table that publishes all sexes beside men and women).
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from iccs.disaggregations import examples, is_code
+from iccs.disaggregations import examples, is_code, kind
 
 
 class DisaggregationError(ValueError):
@@ -34,6 +36,16 @@ class Disaggregation:
     values: tuple[tuple[str, str], ...] = ()
     # the values as the configuration spells them, for messages
     given: tuple[str, ...] = ()
+    # an age in whole years is put in the group of the largest lower bound not above it (the last one open)
+    age_groups: tuple[int, ...] = ()
+
+    def group_codes(self) -> list[tuple[int, str]]:
+        """(lower bound, SDMX code) of each age group: [0, 15, 60] -> Y0T14, Y15T59, Y_GE60."""
+        bounds = self.age_groups
+        return [
+            (low, f"Y{low}T{bounds[i + 1] - 1}" if i + 1 < len(bounds) else f"Y_GE{low}")
+            for i, low in enumerate(bounds)
+        ]
 
     @property
     def shown(self) -> str:
@@ -57,7 +69,7 @@ def parse_disaggregations(where: str, given: Any, variables: tuple[str, ...]) ->
             raise DisaggregationError(f"{key}: unknown variable; allowed: {', '.join(variables)}")
         if isinstance(spec, str) and spec.strip():
             spec = {"column": spec}
-        if not isinstance(spec, dict) or set(spec) - {"column", "values", "constant"}:
+        if not isinstance(spec, dict) or set(spec) - {"column", "values", "constant", "age_groups"}:
             raise DisaggregationError(f"{key}: a column name, {{column: ..., values: {{...}}}} or {{constant: ...}}")
         if ("column" in spec) == ("constant" in spec):
             raise DisaggregationError(f"{key}: give either 'column' or 'constant'")
@@ -89,5 +101,31 @@ def parse_disaggregations(where: str, given: Any, variables: tuple[str, ...]) ->
                 )
             recoded[text] = code
         given_values = tuple(dict.fromkeys(str(v).strip() for v in values))
-        parsed[variable] = Disaggregation(variable, column=column, values=tuple(recoded.items()), given=given_values)
+        parsed[variable] = Disaggregation(
+            variable,
+            column=column,
+            values=tuple(recoded.items()),
+            given=given_values,
+            age_groups=_age_groups(key, variable, spec.get("age_groups")),
+        )
     return parsed
+
+
+def _age_groups(key: str, variable: str, given: Any) -> tuple[int, ...]:
+    if given is None:
+        return ()
+    if kind(variable) != "age":
+        raise DisaggregationError(f"{key}: 'age_groups' is for an age variable (victim_age, perpetrator_age, age)")
+    bounds = given if isinstance(given, list) else None
+    if (
+        not bounds
+        or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+        or bounds[0] != 0
+        or any(b >= c for b, c in zip(bounds, bounds[1:], strict=False))
+        or bounds[-1] > 130
+    ):
+        raise DisaggregationError(
+            f"{key}: 'age_groups' must list the groups' lower bounds in years, rising from 0 "
+            f"(e.g. [0, 15, 30, 45, 60], the ICCS groups), got {given!r}"
+        )
+    return tuple(bounds)

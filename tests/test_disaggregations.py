@@ -266,6 +266,12 @@ def test_incident_records_keep_their_tags_and_count_once(warehouse) -> None:
         ("{victim_sex: {column: s, constant: F}}", "give either 'column' or 'constant'"),
         ("{victim_age: {constant: adults}}", "constant 'adults' is not a code of victim_age"),
         ("{victim_sex: {column: s, values: {H: M, h: F}}}", "value 'h' is given twice with different codes"),
+        ("{victim_sex: {column: s, age_groups: [0, 18]}}", "'age_groups' is for an age variable"),
+        (
+            "{victim_age: {column: a, age_groups: [5, 18]}}",
+            "must list the groups' lower bounds in years, rising from 0",
+        ),
+        ("{victim_age: {column: a, age_groups: [0, 18, 18]}}", "must list the groups' lower bounds"),
     ],
 )
 def test_configuration_errors_name_the_field(tmp_path, given: str, message: str) -> None:
@@ -306,3 +312,20 @@ def test_the_shipped_iccs_variables_are_the_reference_table() -> None:
     shipped = ROOT / "iccs" / "data" / "disaggregations.csv"
     assert shipped.read_bytes() == reference.read_bytes()
     assert len(dis.iccs_variables()) == 206
+
+
+def test_ages_in_years_fall_in_their_groups() -> None:
+    from schemas.disaggregation_config import parse_disaggregations
+    from warehouse.disaggregation import recode_sql
+
+    (d,) = parse_disaggregations(
+        "x", {"victim_age": {"column": "a", "age_groups": [0, 15, 30, 45, 60], "values": {"-1": "_U"}}}, ("victim_age",)
+    ).values()
+    assert d.group_codes() == [(0, "Y0T14"), (15, "Y15T29"), (30, "Y30T44"), (45, "Y45T59"), (60, "Y_GE60")]
+    given = ["0", "14", "15", "29", "59", "60", "104", "-1", None, "y15t29", "12.5", "old"]
+    got = duckdb.sql(
+        f"SELECT {recode_sql(d, 'nullif(trim(v), chr(0))')} FROM unnest(?::VARCHAR[]) t(v)", params=[given]
+    ).fetchall()
+    assert [r[0] for r in got] == [
+        "Y0T14", "Y0T14", "Y15T29", "Y15T29", "Y45T59", "Y_GE60", "Y_GE60", "_U", "_U", "Y15T29", None, None
+    ]  # fmt: skip

@@ -326,6 +326,25 @@ def test_mexico_victims_by_sex_add_up_to_the_total(load) -> None:
     assert ages == {"_T", "Y_LT18", "Y_GE18", "_U"}
 
 
+def test_medellin_victims_keep_their_sex_age_group_and_weapon(load) -> None:
+    """Sex, an age in years put in the ICCS age groups (-1 = not recorded) and the mechanism of killing as the
+    weapon, each counted exactly as the file gives them."""
+    con = load("medellin_homicides/sources.yaml").con
+    file = SHARED_DATA / "crimemappingdata" / "medellin_homicides.csv"
+    expected = con.execute(f"""
+        SELECT count(*) FILTER (sexo = 'Mujer'), count(*) FILTER (modalidad = 'Arma de fuego'),
+               count(*) FILTER (modalidad = 'Por establecer'), count(*) FILTER (edad::INTEGER BETWEEN 15 AND 29),
+               count(*) FILTER (edad::INTEGER >= 60), count(*) FILTER (edad::INTEGER < 0)
+        FROM read_csv('{file}', delim = ';', all_varchar = true)""").fetchone()
+    got = con.execute("""
+        SELECT count(*) FILTER (victim_sex = 'F'), count(*) FILTER (weapon = 'FIREARM'),
+               count(*) FILTER (weapon = '_U'), count(*) FILTER (victim_age = 'Y15T29'),
+               count(*) FILTER (victim_age = 'Y_GE60'), count(*) FILTER (victim_age = '_U')
+        FROM offences WHERE source = 'medellin_homicides'""").fetchone()
+    assert got == expected and expected[0] == 704 and expected[1] == 7_141
+    assert _one(con, "SELECT count(DISTINCT victim_age) FROM offences") == 6  # five ICCS groups and not known
+
+
 def test_mexico_victims_add_up_to_the_published_total(load) -> None:
     con = load("mexico_sesnsp/sources.yaml").con
     file = SHARED_DATA / "mexico_sesnsp" / "db_victimas_delitos_ent_long.csv.bz2"

@@ -243,7 +243,12 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
     detail = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in checks) + " END"
     raw_fields = [f for f in shown if f"{f}_raw" in _raw_columns(con, src.name)]
     pairs_json = [f"{literal(src.columns.get(f, f))}: {f}_raw" for f in raw_fields]
-    pairs_json += [f"{literal(d.column)}: {raw_column(v)}" for v, d in src.disaggregations.items() if d.column]
+    keys = {src.columns.get(f, f) for f in raw_fields}  # a column read by a field and a variable is shown once
+    pairs_json += [
+        f"{literal(d.column)}: {raw_column(v)}"
+        for v, d in src.disaggregations.items()
+        if d.column and d.column not in keys
+    ]
     if src.read.reshaped:
         pairs_json.append("'column': cell")
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"

@@ -56,18 +56,26 @@ def recode_sql(d: Disaggregation, text: str) -> str:
     if kind(d.variable) == "age":
         own = f"({own} OR regexp_full_match(upper({text}), {literal(AGE_PATTERN)}))"
     recoded = ""
+    if d.age_groups:  # whole years, put in their group (the largest lower bound not above the age)
+        groups = " ".join(
+            f"WHEN TRY_CAST({text} AS INTEGER) >= {low} THEN {literal(code)}" for low, code in reversed(d.group_codes())
+        )
+        years = f"WHEN regexp_full_match({text}, '[0-9]{{1,3}}') THEN CASE {groups} END"
+    else:
+        years = ""
     if d.values:
         cases = " ".join(f"WHEN {literal(value)} THEN {literal(code)}" for value, code in d.values)
         recoded = (
             f"WHEN lower({text}) IN ({', '.join(literal(v) for v, _ in d.values)}) THEN CASE lower({text}) {cases} END"
         )
-    return f"CASE WHEN {text} IS NULL THEN {literal(NOT_KNOWN)} {recoded} WHEN {own} THEN upper({text}) END"
+    return f"CASE WHEN {text} IS NULL THEN {literal(NOT_KNOWN)} {recoded} {years} WHEN {own} THEN upper({text}) END"
 
 
 def values_hint(d: Disaggregation) -> str:
     """The values a column may hold, for a quarantine detail."""
-    given = ", ".join(d.given[:8]) + (", ..." if len(d.given) > 8 else "")
-    return f"{given + ' or ' if given else ''}a code of {d.variable}"
+    options = [*d.given[:8], *(["..."] if len(d.given) > 8 else [])]
+    options += ["an age in years"] if d.age_groups else []
+    return (", ".join(options) + " or " if options else "") + f"a code of {d.variable}"
 
 
 def pattern_sql(variables: tuple[str, ...] = VARIABLES, prefix: str = "") -> str:
