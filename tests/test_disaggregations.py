@@ -9,6 +9,8 @@ Population is given by sex for the rates.
 
 from __future__ import annotations
 
+import html
+import re
 import textwrap
 from pathlib import Path
 
@@ -329,3 +331,22 @@ def test_ages_in_years_fall_in_their_groups() -> None:
     assert [r[0] for r in got] == [
         "Y0T14", "Y0T14", "Y15T29", "Y15T29", "Y45T59", "Y_GE60", "Y_GE60", "_U", "_U", "Y15T29", None, None
     ]  # fmt: skip
+
+
+def test_a_breakdown_without_population_shows_counts_and_no_rate(warehouse, tmp_path) -> None:
+    """sdg16.html: the parts-only source has no population: its rates by sex are absent, never 0."""
+    from reports import build_reports
+    from reports.sdg16.breakdowns import sex_table
+    from reports.sdg16.data import indicator_by_sex_age
+
+    rows = indicator_by_sex_age(warehouse)
+    parts = rows[(rows["source"] == "parts") & (rows["indicator"] == "16.1.1")].assign(partial=False)
+    table = sex_table(parts)
+    assert table["count_M"].tolist() == [float(sum(_total(r, y) for r in REGIONS)) for y in YEARS]
+    assert table.filter(like="rate_per_100k").isna().all().all()
+    page = build_reports(warehouse, tmp_path, ["sdg16"])["sdg16"].read_text(encoding="utf-8")
+    text = re.sub(
+        r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", page, flags=re.S)))
+    )
+    rows = [found.split() for found, _ in re.findall(r"XPT parts victims 2021 (.*?) (yes|no) ", text)]
+    assert ["639", "630", "6", "3", "99.5%"] in rows, rows  # all, male, female, not known, sex known: no rate

@@ -63,8 +63,9 @@ def sex_table(rows: pd.DataFrame) -> pd.DataFrame:
     is known; the columns are ``count_<code>`` and ``rate_per_100k_<code>``."""
     sexes = by_sex(rows)
     counts = sexes.pivot_table(index=YEAR, columns="sex", values="count", aggfunc="sum")
+    # one rate per series, year and sex; "first", not "sum": a sum of no rate (no population) would read 0
     rates = sexes[sexes["sex"].isin(SHOWN_SEXES)].pivot_table(
-        index=YEAR, columns="sex", values="rate_per_100k", aggfunc="sum"
+        index=YEAR, columns="sex", values="rate_per_100k", aggfunc="first", dropna=False
     )
     counts = counts[sorted(counts.columns, key=sex_order)].add_prefix("count_")
     rates = rates.reindex(columns=[c for c in SHOWN_SEXES if c in rates.columns]).add_prefix("rate_per_100k_")
