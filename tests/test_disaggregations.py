@@ -232,7 +232,7 @@ def test_the_breakdown_check_names_parts_that_miss_their_total(warehouse) -> Non
     (finding,) = findings(warehouse, "tabulated")
     assert not finding.passed
     assert "victim_sex: the parts differ from the published total in 1 of 8 cells compared" in finding.description
-    assert "XEX North Homicide 2021: total 110.0, parts 105.0 (F 22.0, M 83.0)" in finding.description
+    assert "XEX North Homicide 2021: total 110, parts 105 (F 22, M 83)" in finding.description
     assert "1 cell(s) published only broken down" in finding.description and "XEX South Homicide 2022" in (
         finding.description
     )
@@ -350,3 +350,12 @@ def test_a_breakdown_without_population_shows_counts_and_no_rate(warehouse, tmp_
     )
     rows = [found.split() for found, _ in re.findall(r"XPT parts victims 2021 (.*?) (yes|no) ", text)]
     assert ["639", "630", "6", "3", "99.5%"] in rows, rows  # all, male, female, not known, sex known: no rate
+
+
+def test_quality_page_lists_the_parts_that_miss_their_total(warehouse, tmp_path) -> None:
+    from reports import build_reports
+
+    page = build_reports(warehouse, tmp_path, ["quality"])["quality"].read_text(encoding="utf-8")
+    assert "Breakdowns against their totals" in page
+    assert "they differ in 1 of 8 cells (tabulated, victim_sex)" in page
+    assert "XEX North Homicide 2021: total 110, parts 105 (F 22, M 83)" in page

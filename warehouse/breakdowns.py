@@ -26,6 +26,13 @@ FINDINGS: dict[str, str] = {
     "breakdown_totals": "where a source publishes totals beside their breakdown (all sexes beside men and women), "
     "the parts add up to the total",
 }
+
+
+def _number(x: str) -> str:
+    """A count as text: whole counts without '.0', estimates to one decimal."""
+    return f"CASE WHEN {x} = trunc({x}) THEN {x}::BIGINT::VARCHAR ELSE round({x}, 1)::VARCHAR END"
+
+
 _KEYS = ("country", "area", "iccs_code", "national_code", "year", "month", "unit", "stage", "file")
 
 
@@ -41,7 +48,7 @@ def _compare_sql(variable: str) -> str:
         SELECT '{variable}' AS variable, t.count AS total, p.parts, p.n,
                {shown.replace("t.", "p.")} AS cell, p.values
         FROM (SELECT {", ".join((*_KEYS, *others))}, sum(count) AS parts, count(*) AS n,
-                     string_agg({variable} || ' ' || count::VARCHAR, ', ' ORDER BY {variable}) AS values
+                     string_agg({variable} || ' ' || {_number("count")}, ', ' ORDER BY {variable}) AS values
               FROM {DISAGGREGATED_COUNTS} WHERE source = $source AND {variable} <> '{TOTAL}' GROUP BY ALL) p
         JOIN (SELECT * FROM {DISAGGREGATED_COUNTS} WHERE source = $source AND {variable} = '{TOTAL}') t
           ON {same}"""
@@ -49,26 +56,16 @@ def _compare_sql(variable: str) -> str:
 
 def findings(con: duckdb.DuckDBPyConnection, source: str) -> list[Finding]:
     """The ``breakdown_totals`` finding of one source (passed where it publishes no total beside a breakdown)."""
-    compared = " UNION ALL ".join(_compare_sql(v) for v in VARIABLES)
-    rows = con.execute(
-        f"""
-        WITH compared AS ({compared}),
-        judged AS (
-            SELECT *, abs(parts - total) > greatest({TOLERANCE_SHARE} * total, {TOLERANCE_PER_PART} * n) AS differs
-            FROM compared)
-        SELECT variable, count(*) AS compared, count(*) FILTER (differs) AS differing,
-               list(cell || ': total ' || total::VARCHAR || ', parts ' || parts::VARCHAR || ' (' || values || ')'
-                    ORDER BY abs(parts - total) DESC) FILTER (differs)[:{EXAMPLES}] AS examples
-        FROM judged GROUP BY variable ORDER BY variable""",
-        {"source": source},
-    ).fetchall()
+    compared_variables = _published_beside_parts(con, source)
+    rows = _comparisons(con, source, compared_variables) if compared_variables else []
     texts = [
         f"{variable}: the parts differ from the published total in {bad} of {n} cells compared, e.g. "
         + "; ".join(examples)
         for variable, n, bad, examples in rows
         if bad
     ]
-    alone, shown = _without_total(con, source)
+    # a cell lacks its total only where a variable's totals are published (parts alone are summed into one)
+    alone, shown = _without_total(con, source) if compared_variables else (0, [])
     if alone:
         texts.append(
             f"{alone} cell(s) published only broken down, with no total row though the source publishes totals, "
@@ -113,3 +110,29 @@ def _without_total(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, li
         {"source": source},
     ).fetchone()
     return n, examples or []
+
+
+def _published_beside_parts(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """The variables the source gives both as totals and as parts (one scan): only they can disagree; a variable
+    of parts alone (incident records' victim sex) or of totals alone (one the source does not give) cannot."""
+    both = ", ".join(f"bool_or({v} = '{TOTAL}') AND bool_or({v} <> '{TOTAL}')" for v in VARIABLES)
+    flags = con.execute(f"SELECT {both} FROM {DISAGGREGATED_COUNTS} WHERE source = ?", [source]).fetchone()
+    return [v for v, flag in zip(VARIABLES, flags, strict=True) if flag]
+
+
+def _comparisons(con: duckdb.DuckDBPyConnection, source: str, variables: list[str]) -> list[tuple]:
+    """Per variable: cells compared, cells differing and the largest differences."""
+    compared = " UNION ALL ".join(_compare_sql(v) for v in variables)
+    return con.execute(
+        f"""
+        WITH compared AS ({compared}),
+        judged AS (
+            SELECT *, abs(parts - total) > greatest({TOLERANCE_SHARE} * total, {TOLERANCE_PER_PART} * n) AS differs
+            FROM compared)
+        SELECT variable, count(*) AS compared, count(*) FILTER (differs) AS differing,
+               list(cell || ': total ' || {_number("total")} || ', parts ' || {_number("parts")}
+                    || ' (' || values || ')'
+                    ORDER BY abs(parts - total) DESC) FILTER (differs)[:{EXAMPLES}] AS examples
+        FROM judged GROUP BY variable ORDER BY variable""",
+        {"source": source},
+    ).fetchall()

@@ -8,6 +8,7 @@ import duckdb
 
 from reports import page
 from reports.quality import coverage_window, data
+from reports.quality.breakdowns import breakdowns_section
 from reports.quality.sections import (
     breaks_section,
     completeness_section,
@@ -30,6 +31,7 @@ def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         completeness_section(con, sources),
         breaks_section(data.series_breaks(con, sources)),
         totals_section(con),
+        breakdowns_section(con),
         contracts_section(con),
     ]
     intro = (
