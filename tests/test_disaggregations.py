@@ -359,3 +359,29 @@ def test_quality_page_lists_the_parts_that_miss_their_total(warehouse, tmp_path)
     assert "Breakdowns against their totals" in page
     assert "they differ in 1 of 8 cells (tabulated, victim_sex)" in page
     assert "XEX North Homicide 2021: total 110, parts 105 (F 22, M 83)" in page
+
+
+def test_breakdowns_follow_their_files_when_files_change_or_leave(tmp_path) -> None:
+    """A file's breakdown rows are replaced with it and leave with it: the warehouse equals a clean run."""
+    config = _config(tmp_path)
+    source = tmp_path / "tabulated.csv"
+    header, *lines = source.read_text().splitlines()
+    source.unlink()
+    (tmp_path / "tab_a.csv").write_text("\n".join([header, *lines[: len(lines) // 2]]) + "\n")
+    (tmp_path / "tab_b.csv").write_text("\n".join([header, *lines[len(lines) // 2 :]]) + "\n")
+    config.write_text(config.read_text().replace("files: tabulated.csv", "files: tab_*.csv"))
+    state = "SELECT * FROM disaggregated_counts WHERE source = 'tabulated' ORDER BY ALL"
+
+    def run(warehouse: Path) -> list[tuple]:
+        result = run_pipeline(config, warehouse, tmp_path / "reports", with_reports=False, only=["tabulated"])
+        assert not result.errors, result.errors
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute(state).fetchall()
+
+    both = run(tmp_path / "w.duckdb")
+    assert {Path(r[-2]).name for r in both} == {"tab_a.csv", "tab_b.csv"}
+    (tmp_path / "tab_b.csv").write_text("\n".join([header, *lines[len(lines) // 2 : -4]]) + "\n")  # changed
+    (tmp_path / "tab_a.csv").rename(tmp_path / "tab_c.csv")  # moved
+    after = run(tmp_path / "w.duckdb")
+    assert after == run(tmp_path / "clean.duckdb")
+    assert {Path(r[-2]).name for r in after} == {"tab_b.csv", "tab_c.csv"} and len(after) < len(both)

@@ -26,6 +26,7 @@ FRACTIONS = (0.5, 0.7, 0.9)
 COMPARED = {
     "offences": "*",
     "offence_counts": "*",
+    "disaggregated_counts": "*",
     "quarantine": "* EXCLUDE (run_id)",
     "population": "*",
     "completeness": "*",
