@@ -17,6 +17,7 @@ from disaggregations_fixture import COUNTRY, HOT, POPULATION, write_fixture
 from reports_fixture import build_warehouse
 
 from pipelines.runner import run_pipeline
+from reports import tables
 from reports.hotspots import data as hotspots_data
 from reports.hotspots import render_hotspots
 from reports.sdg16 import data as sdg16_data
@@ -130,7 +131,8 @@ def test_firearm_hot_spots_need_the_weapon_tag(tagged):
     assert "Hot spots: xdi_police (offences), firearm-related" in words
     assert "Hot spots: xpl_police (offences), firearm-related" not in words  # no weapon tag: nothing added
     assert "A signal for SDG target 16.4" in words
-    assert f"The weapon is known for {known / records:.0%} of the {records:,} records of xdi_police" in words
+    shown = tables.percent(100 * known / records)
+    assert f"The weapon is known for {shown} of the {records:,} records of xdi_police" in words
     assert f"{firearm:,} were committed with a firearm" in words
     firearms = words[words.index("Hot spots: xdi_police (offences), firearm-related") :]
     found = re.search(r"HS1 near \(no area recorded\) \((\d+\.\d+)° N, (\d+\.\d+)° E\)", firearms)

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from iccs.disaggregations import label
-from reports import page
+from reports import page, tables
 from reports.hotspots import data
 from reports.hotspots.analysis import MIN_POINTS, Settings, no_grid_reason
 from reports.hotspots.sections import area_section, grid_section
@@ -31,12 +31,15 @@ def tag_sentence(ds: pd.Series) -> str:
     """What share of the dataset's records have a known weapon, and how many were committed with a firearm."""
     records, known, firearm = int(ds["records"]), int(ds["known"]), int(ds["subset"])
     text = (
-        f"The weapon is known for {known / records:.0%} of the {records:,} records of {ds['source']} "
+        f"The weapon is known for {tables.percent(100 * known / records)} of the {records:,} records of {ds['source']} "
         f"({known:,}; the others are tagged not known or not applicable, or have no tag); {firearm:,} were "
         f"committed with a firearm"
     )
     if known:
-        text += f" ({firearm / known:.0%} of those with a known weapon, {firearm / records:.1%} of all records)"
+        text += (
+            f" ({tables.percent(100 * firearm / known)} of those with a known weapon, "
+            f"{tables.percent(100 * firearm / records)} of all records)"
+        )
     return text + "."
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports import tables
 from reports.disaggregated import coverage_words
 from reports.sdg16.breakdowns import SERIES
 
@@ -73,7 +74,10 @@ def partial_sentence(coverage: pd.DataFrame, what: str) -> str:
     complete = latest[(latest["known_share"] >= FULL) & (latest["known_share"] <= 2 - FULL)]
     partial = latest.drop(complete.index).sort_values("known_share")
     if partial.empty:
-        return f"{what.capitalize()} known for all of the count in the latest year of every series."
+        return (
+            f"{what.capitalize()} known for at least {tables.percent(100 * FULL)} of the count in the latest year of "
+            "every series."
+        )
     listed = [
         f"{name(r)} {_year(r)}: "
         + coverage_words(r["known_share"], r["unknown_share"], r["missing_share"], what, counted(r["unit"]))
@@ -81,7 +85,8 @@ def partial_sentence(coverage: pd.DataFrame, what: str) -> str:
     ]
     more = f"; and {len(partial) - SHOWN_GAPS} more (the table's column says)" if len(partial) > SHOWN_GAPS else ""
     lead = (
-        f"{what.capitalize()} known for all of the count in the latest year of {len(complete)} of {len(latest)} "
+        f"{what.capitalize()} known for at least {tables.percent(100 * FULL)} of the count in the latest year of "
+        f"{len(complete)} of {len(latest)} "
         f"series; partial in {len(partial)}"
         if len(complete)
         else f"By {what}, partial in the latest year of every series"
