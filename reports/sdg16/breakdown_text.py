@@ -101,7 +101,7 @@ def series_sentences(table: pd.DataFrame) -> list[str]:
     if rated.empty or "count__T" not in rated:
         return []
     latest = (
-        rated.assign(full=~rated["partial"].fillna(False).astype(bool))
+        rated.assign(full=~rated["partial"].eq(True))
         .sort_values(["full", "year"])
         .groupby(SERIES, as_index=False)
         .tail(1)
