@@ -27,7 +27,11 @@ VARIABLES = ("victim_sex", "victim_age", "perpetrator_sex", "perpetrator_age", "
 # The variables of a population file (its rates' denominators), named without a person: the population of a sex
 # and age group is the denominator of victims and perpetrators alike.
 POPULATION_VARIABLES = ("sex", "age")
-_AGE = re.compile(r"^Y(\d{1,3}T\d{1,3}|_GE\d{1,3}|_LT\d{1,3})$")
+# Any well-formed SDMX age group, in a syntax Python and DuckDB both read; AGE_CODE adds total, not known and not
+# applicable (every value an age column may hold).
+AGE_GROUP = r"^Y([0-9]{1,3}T[0-9]{1,3}|_GE[0-9]{1,3}|_LT[0-9]{1,3})$"
+AGE_CODE = r"^(_T|_U|_Z|Y[0-9]{1,3}T[0-9]{1,3}|Y_GE[0-9]{1,3}|Y_LT[0-9]{1,3})$"
+_AGE = re.compile(AGE_GROUP)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ def _listed(variable: str) -> dict[str, Code]:
     # a population's sex and age use the victims' lists (the perpetrators' are the same codes)
     name = {"sex": "victim_sex", "age": "victim_age"}.get(variable, variable)
     return {c.code: c for c in codes() if c.variable == name}
+
+
+def listed(variable: str) -> list[str]:
+    """The listed codes of a variable (an age also takes any SDMX age group: ``AGE_GROUP``)."""
+    return list(_listed(variable))
 
 
 def is_code(variable: str, code: str) -> bool:

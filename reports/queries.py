@@ -27,6 +27,12 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
     return table.to_pandas()
 
 
+def breakdowns_readable(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    """Whether the by-sex-and-age ``view`` can be read: a warehouse opened read-only is not upgraded, and one
+    written before these views (or the national population they read) shows no breakdown."""
+    return table_exists(con, view) and table_exists(con, "v_national_population")
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     # fetchall, not fetchone: no half-read result left open on `con` (duckdb 2.0 refused the next query then).
     rows = con.execute(

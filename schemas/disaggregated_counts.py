@@ -6,14 +6,12 @@ per variable."""
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from iccs.disaggregations import VARIABLES, codes
+from iccs.disaggregations import AGE_CODE, VARIABLES, listed
 from schemas.offence_counts import OffenceCountRow
-
-AGE_CODE = r"^(_T|_U|_Z|Y[0-9]{1,3}T[0-9]{1,3}|Y_GE[0-9]{1,3}|Y_LT[0-9]{1,3})$"
 
 
 def _listed(variable: str, description: str) -> object:
-    return pa.Field(isin=[c.code for c in codes() if c.variable == variable], description=description)
+    return pa.Field(isin=listed(variable), description=description)
 
 
 def _age(description: str) -> object:

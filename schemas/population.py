@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from iccs.disaggregations import codes
+from iccs.disaggregations import AGE_CODE, listed
 from schemas.checks import ISO3, number_field
 
 
@@ -14,11 +14,9 @@ class PopulationRow(pa.DataFrameModel):
     )
     year: Series[int] = pa.Field(in_range={"min_value": 1900, "max_value": 2100}, description="calendar year")
     population: Series[float] = number_field(gt=0, description="residents (mid-year or as the file gives)")
-    sex: Series[str] = pa.Field(
-        isin=[c.code for c in codes() if c.variable == "victim_sex"], description="M, F, ... ; '_T' = all sexes"
-    )
+    sex: Series[str] = pa.Field(isin=listed("sex"), description="M, F, ... ; '_T' = all sexes")
     age: Series[str] = pa.Field(
-        str_matches=r"^(_T|_U|_Z|Y[0-9]{1,3}T[0-9]{1,3}|Y_GE[0-9]{1,3}|Y_LT[0-9]{1,3})$",
+        str_matches=AGE_CODE,
         description="SDMX age group (Y15T29, Y_GE60, ...); '_T' = all ages",
     )
 

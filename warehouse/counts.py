@@ -60,6 +60,13 @@ def disaggregated_sql(src: SourceConfig, batch: str, where: str) -> str:
         FROM ({_grouped_sql(src, batch, where, variables)})"""
 
 
+def totals_sql(src: SourceConfig, cells: str) -> str:
+    """The offence_counts rows of a disaggregated source from its disaggregated cells (``cells``, shaped as
+    ``disaggregated_sql`` gives them): the total of each cell, never a total added to its own parts."""
+    totals = marginal_sql(cells, CELL_KEYS, (), f"sum(count) AS count, {_FLAGS}", tuple(src.disaggregations))
+    return f"SELECT country, area, iccs_code, national_code, year, month, count, flag, file FROM ({totals})"
+
+
 def nested_cells_sql(src: SourceConfig, batch: str, where: str) -> str:
     """The grouped counts of a nested_totals source, each with its national cell's ``published`` total (all
     ICCS targets of its national code in the same country, area, period and file), ``parts``: the published
@@ -107,16 +114,8 @@ def counts_sql(src: SourceConfig, batch: str, where: str = "reason IS NULL") -> 
     (definitions differ between them), the category's remainder is 0 and its flag says so (``NESTED_FLAG``;
     the evidence goes to ``nested_shortfalls``): the roll-up then shows the parts' sum.
     """
-    if src.disaggregations:  # the total of each cell, never a total added to its own parts
-        variables = tuple(src.disaggregations)
-        cells = marginal_sql(
-            f"({_grouped_sql(src, batch, where, variables)})",
-            CELL_KEYS,
-            (),
-            f"sum(count) AS count, {_FLAGS}",
-            variables,
-        )
-        return f"SELECT country, area, iccs_code, national_code, year, month, count, flag, file FROM ({cells})"
+    if src.disaggregations:
+        return totals_sql(src, f"({disaggregated_sql(src, batch, where)})")
     if not src.nested_totals:
         return _grouped_sql(src, batch, where)
     return f"""

@@ -186,7 +186,8 @@ COMMENTS: dict[str, str] = {
 }
 
 
-def _modules() -> list[ModuleType]:
+def _parts() -> tuple[ModuleType, ...]:
+    """The other modules whose tables and views the warehouse has (imported here: they import this one)."""
     from warehouse import (
         completeness,
         correspondence,
@@ -197,16 +198,11 @@ def _modules() -> list[ModuleType]:
         totals,
     )
 
-    return [
-        sys.modules[__name__],
-        completeness,
-        correspondence,
-        coverage,
-        disaggregated_views,
-        disaggregation,
-        mapping_coverage,
-        totals,
-    ]
+    return completeness, correspondence, coverage, disaggregated_views, disaggregation, mapping_coverage, totals
+
+
+def _modules() -> list[ModuleType]:
+    return [sys.modules[__name__], *_parts()]
 
 
 @functools.cache
@@ -246,15 +242,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create(con: duckdb.DuckDBPyConnection) -> None:
-    from warehouse import (
-        completeness,
-        correspondence,
-        coverage,
-        disaggregated_views,
-        disaggregation,
-        mapping_coverage,
-        totals,
-    )
+    completeness, correspondence, coverage, disaggregated_views, disaggregation, mapping_coverage, totals = _parts()
 
     con.execute(TABLES)
     # rows a source's filter/exclude left out, per load (warehouses created before it get the column)

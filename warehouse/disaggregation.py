@@ -13,13 +13,11 @@ variable their source gives, are simply summed.
 
 from __future__ import annotations
 
-from iccs.disaggregations import NOT_KNOWN, TOTAL, VARIABLES, codes, kind
+from iccs.disaggregations import AGE_GROUP, NOT_KNOWN, TOTAL, VARIABLES, kind, listed
 from schemas.disaggregation_config import Disaggregation
-from warehouse.sql import ident, literal
+from warehouse.sql import literal
 
 DISAGGREGATED_COUNTS = "disaggregated_counts"
-# Any well-formed SDMX age group (iccs.disaggregations), as a DuckDB regular expression.
-AGE_PATTERN = r"^Y([0-9]{1,3}T[0-9]{1,3}|_GE[0-9]{1,3}|_LT[0-9]{1,3})$"
 
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS {DISAGGREGATED_COUNTS} (
@@ -40,21 +38,14 @@ COMMENTS = {
 }
 
 
-def variable_columns(prefix: str = "") -> str:
-    return ", ".join(f"{prefix}{v}" for v in VARIABLES)
-
-
 def recode_sql(d: Disaggregation, text: str) -> str:
     """The code of a value (``text``: trimmed, NULL when empty): as ``values`` recodes it, else the value itself
     where it is a code of the variable (any case), ``_U`` where empty, NULL where it is neither (quarantined)."""
     if d.constant is not None:
         return literal(d.constant)
-    listed = [
-        c.code for c in codes() if c.variable == {"sex": "victim_sex", "age": "victim_age"}.get(d.variable, d.variable)
-    ]
-    own = f"upper({text}) IN ({', '.join(literal(c) for c in listed)})"
+    own = f"upper({text}) IN ({', '.join(literal(c) for c in listed(d.variable))})"
     if kind(d.variable) == "age":
-        own = f"({own} OR regexp_full_match(upper({text}), {literal(AGE_PATTERN)}))"
+        own = f"({own} OR regexp_full_match(upper({text}), {literal(AGE_GROUP)}))"
     recoded = ""
     if d.age_groups:  # whole years, put in their group (the largest lower bound not above the age)
         groups = " ".join(
@@ -126,8 +117,3 @@ def raw_column(variable: str) -> str:
 
 def shown(d: Disaggregation) -> str:
     return literal(d.shown)
-
-
-def column_sql(d: Disaggregation) -> str:
-    """The staged text of a variable's column."""
-    return f"{ident(d.column)}::VARCHAR" if d.column is not None else "NULL::VARCHAR"

@@ -25,7 +25,7 @@ import duckdb
 from iccs.disaggregations import VARIABLES
 from schemas.source_config import SourceConfig
 from warehouse.classify import records_table
-from warehouse.counts import counts_sql, disaggregated_sql
+from warehouse.counts import counts_sql, disaggregated_sql, totals_sql
 from warehouse.disaggregation import DISAGGREGATED_COUNTS
 from warehouse.replace import replace_rows
 from warehouse.staging import files_table, rejects_table
@@ -123,14 +123,7 @@ def load_file(
                 FROM {batch} WHERE reason IS NULL AND other_file IS NULL""",
                 [name, src.unit, src.stage],
             )
-        con.execute(
-            f"""
-            INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
-                                        count, file, flag)
-            SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
-            FROM ({counts_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
-            [name, src.unit, src.stage],
-        )
+        counts, counts_params = counts_sql(src, batch, "reason IS NULL AND other_file IS NULL"), []
         if src.disaggregations:
             con.execute(
                 f"""
@@ -141,6 +134,17 @@ def load_file(
                 FROM ({disaggregated_sql(src, batch, "reason IS NULL AND other_file IS NULL")})""",
                 [name, src.unit, src.stage],
             )
+            # the totals from the cells just written, not from the records grouped a second time
+            counts = totals_sql(src, f"(SELECT * FROM {DISAGGREGATED_COUNTS} WHERE source = ? AND {FILE_MATCH})")
+            counts_params = [name, *file_params(file)]
+        con.execute(
+            f"""
+            INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage,
+                                        count, file, flag)
+            SELECT ?, country, area, iccs_code, national_code, year, month, ?, ?, count, file, flag
+            FROM ({counts})""",
+            [name, src.unit, src.stage, *counts_params],
+        )
         record_load(con, src, file, batch, "reason IS NULL AND other_file IS NULL")
         con.execute(
             f"""

@@ -144,9 +144,7 @@ def indicator_by_sex_age(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     over the population of the same sex and age group) for the series that have a breakdown at all, in the years
     each source covers (its coverage window, as the rest of the page). Empty where nothing is broken down, or in a
     warehouse written before the view existed."""
-    # a warehouse opened read-only is not upgraded: one written before these views (or the national population
-    # they read) shows no breakdown
-    if not all(queries.table_exists(con, v) for v in ("v_sdg16_by_sex_age", "v_national_population")):
+    if not queries.breakdowns_readable(con, "v_sdg16_by_sex_age"):
         return pd.DataFrame(columns=BY_SEX_AGE_COLUMNS)
     return queries.frame(
         con,

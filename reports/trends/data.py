@@ -128,9 +128,7 @@ def national_by_sex(con: duckdb.DuckDBPyConnection, max_level: int = 2) -> pd.Da
     ``v_counts_by_sex_age``, for the series (source, unit, stage, country, category) that the source breaks down
     by sex, in the years each source covers. Empty where nothing is broken down, or in a warehouse written before
     the view existed."""
-    # a warehouse opened read-only is not upgraded: one written before these views (or the national population
-    # they read) shows no breakdown
-    if not all(queries.table_exists(con, v) for v in ("v_counts_by_sex_age", "v_national_population")):
+    if not queries.breakdowns_readable(con, "v_counts_by_sex_age"):
         return pd.DataFrame(columns=BY_SEX_COLUMNS)
     return queries.frame(
         con,
