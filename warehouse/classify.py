@@ -100,7 +100,20 @@ def _has(src: SourceConfig, field: str) -> bool:
 def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> ClassifySummary:
     """Replace ``records_table(source)`` with typed, mapped records and their reasons; a record whose national
     code has no ICCS code also gets its ``exclusion`` (``schemas.quarantine.EXCLUSIONS``) and, when the table
-    excludes it, the table's note (``exclusion_note``)."""
+    excludes it, the table's note (``exclusion_note``).
+
+    The records are written once, as a scratch table, and the load reads it several times (facts, counts,
+    quarantine, tallies). Not writing it (a view the load's writes evaluate) measured slower: the classification
+    costs about as much as writing its result (bench/designs.py, bench/README.md)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {records_table(src.name)} AS {classified_sql(con, src)}")
+    for table in (DUP_IDS, DUP_FIRST):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return summarise(con, src.name)
+
+
+def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
+    """The SELECT of every staged record typed, mapped and judged, after preparing the small tables it joins
+    (correspondence targets and keys, the ids accepted more than once), which stay until the next call."""
     prepare_targets(con, src)
     prepare_keys(con, src)
     if src.nested_totals:
@@ -303,8 +316,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
             FROM checked c LEFT JOIN {DUP_FIRST} f ON f.record_id = c.record_id"""
     else:
         flagged = "SELECT *, false AS is_duplicate, NULL AS duplicate_detail FROM checked"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {records_table(src.name)} AS
+    return f"""
         WITH checked AS ({checked()}), flagged AS ({flagged})
         SELECT file_index, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
                latitude, longitude, count, country, flag, group_id, mapping, cell{dis_out},
@@ -315,10 +327,7 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
                                WHEN 'unmapped_offence' THEN CASE WHEN known THEN 'no_row_on_date' ELSE 'unmapped' END
                END AS exclusion,
                CASE WHEN reason_pre = 'excluded_offence' THEN nullif(map_note, '') END AS exclusion_note
-        FROM flagged""")
-    for table in (DUP_IDS, DUP_FIRST):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    return summarise(con, src.name)
+        FROM flagged"""
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
