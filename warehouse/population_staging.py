@@ -8,6 +8,7 @@ from iccs.disaggregations import POPULATION_VARIABLES, TOTAL
 from schemas.source_config import ReadOptions
 from warehouse.disaggregation import recode_sql, values_hint
 from warehouse.disaggregation import shown as shown_dis
+from warehouse.fields import is_marker
 from warehouse.files import Readable, SourceError, blank_lines, duckdb_encoding, readable_files
 from warehouse.readers import delimiter_hint, filter_sql, relation_sql
 from warehouse.sql import ident, literal, to_number
@@ -70,7 +71,6 @@ def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:
     def shown(field: str) -> str:
         return literal(col.get(field, f"{field} (constant)"))
 
-    markers = ", ".join(literal(m) for m in spec.read.missing_markers)
     groups = "".join(
         f"\n        WHEN {v} IS NULL THEN {shown_dis(d)} || ': ''' || {v}_txt || ''' is not a value of {v} (expected "
         f"{values_hint(d).replace(chr(39), chr(39) * 2)})'"
@@ -82,7 +82,7 @@ def _population_problem(spec, col: dict[str, str], country_problem: str) -> str:
             THEN {shown("country")} || ': ' || coalesce('''' || country_txt || ''' ', 'empty: ') || {country_problem}
         WHEN year IS NULL OR year NOT BETWEEN 1900 AND 2100
             THEN {shown("year")} || ': ' || coalesce('''' || year_txt || '''', 'empty') || ' is not a year'
-        WHEN pop_txt IS NULL OR lower(pop_txt) IN ({markers})
+        WHEN pop_txt IS NULL OR {is_marker("pop_txt", spec.read)}
             THEN {population} || ': ' || coalesce('''' || nullif(pop_txt, '') || '''', 'empty') || ' (missing)'
         WHEN population IS NULL THEN {population} || ': ''' || pop_txt || ''' is not a number'
         WHEN NOT isfinite(population) THEN {population} || ': ''' || pop_txt || ''' is not a finite number'
