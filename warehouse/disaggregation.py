@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from iccs.disaggregations import AGE_GROUP, NOT_KNOWN, TOTAL, VARIABLES, kind, listed
 from schemas.disaggregation_config import Disaggregation
-from warehouse.sql import literal
+from warehouse.sql import literal, one_of
 
 DISAGGREGATED_COUNTS = "disaggregated_counts"
 
@@ -43,7 +43,7 @@ def recode_sql(d: Disaggregation, text: str) -> str:
     where it is a code of the variable (any case), ``_U`` where empty, NULL where it is neither (quarantined)."""
     if d.constant is not None:
         return literal(d.constant)
-    own = f"upper({text}) IN ({', '.join(literal(c) for c in listed(d.variable))})"
+    own = one_of(f"upper({text})", listed(d.variable))
     if kind(d.variable) == "age":
         own = f"({own} OR regexp_full_match(upper({text}), {literal(AGE_GROUP)}))"
     recoded = ""
@@ -56,9 +56,7 @@ def recode_sql(d: Disaggregation, text: str) -> str:
         years = ""
     if d.values:
         cases = " ".join(f"WHEN {literal(value)} THEN {literal(code)}" for value, code in d.values)
-        recoded = (
-            f"WHEN lower({text}) IN ({', '.join(literal(v) for v, _ in d.values)}) THEN CASE lower({text}) {cases} END"
-        )
+        recoded = f"WHEN {one_of(f'lower({text})', [v for v, _ in d.values])} THEN CASE lower({text}) {cases} END"
     return f"CASE WHEN {text} IS NULL THEN {literal(NOT_KNOWN)} {recoded} {years} WHEN {own} THEN upper({text}) END"
 
 

@@ -16,7 +16,7 @@ import duckdb
 
 from schemas.source_config import ReadOptions
 from warehouse.files import Readable, SourceError, duckdb_encoding, item_encoding, python_encoding
-from warehouse.sql import ident, literal
+from warehouse.sql import ident, literal, one_of
 
 # DuckDB's default maximum line is 2 MB; a longer line is rejected (quarantined), not fatal, but real
 # free-text fields can be long, so allow more before calling a line malformed.
@@ -84,11 +84,8 @@ def delimiter_hint(header: list[str], opts: ReadOptions) -> str:
 def filter_sql(opts: ReadOptions, prefix: str = "") -> str:
     """TRUE for the rows the configuration keeps (``filter``) and does not drop (``exclude``)."""
 
-    def values(vals: tuple[str, ...]) -> str:
-        return ", ".join(literal(v) for v in vals)
-
-    kept = [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) IN ({values(v)}), false)" for c, v in opts.filters]
-    kept += [f"coalesce(trim({prefix}{ident(c)}::VARCHAR) NOT IN ({values(v)}), true)" for c, v in opts.excludes]
+    kept = [f"coalesce({one_of(f'trim({prefix}{ident(c)}::VARCHAR)', v)}, false)" for c, v in opts.filters]
+    kept += [f"coalesce(NOT {one_of(f'trim({prefix}{ident(c)}::VARCHAR)', v)}, true)" for c, v in opts.excludes]
     return " AND ".join(kept) or "true"
 
 
