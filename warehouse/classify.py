@@ -113,7 +113,8 @@ def classify_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Classi
 
 def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
     """The SELECT of every staged record typed, mapped and judged, after preparing the small tables it joins
-    (correspondence targets and keys, the ids accepted more than once), which stay until the next call."""
+    (correspondence targets and keys, the ids accepted more than once); the SELECT reads them, so they stay until
+    the caller has written it (``classify_source`` then drops the duplicate-id tables)."""
     prepare_targets(con, src)
     prepare_keys(con, src)
     if src.nested_totals:
