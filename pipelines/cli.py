@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.export import add_parser as add_export_parser
 from pipelines.sql import Limits, UsageError, print_query, print_tables
 from warehouse.connection import Warehouse, concurrent_writers, locate, shown
 
@@ -102,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
     runs.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
+
+    add_export_parser(sub, WAREHOUSE_HELP, locate)
 
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
@@ -326,6 +329,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import run_export
+
+    return run_export(args, args.warehouse or settings.warehouse_path())
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import DEFAULT_SEED, generate_demo
     from pipelines.demo.generate import MIN_RECORDS
@@ -356,6 +365,7 @@ COMMANDS = {
     "map-check": _cmd_map_check,
     "runs": _cmd_runs,
     "report": _cmd_report,
+    "export": _cmd_export,
     "demo-data": _cmd_demo,
 }
 

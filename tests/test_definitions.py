@@ -32,6 +32,7 @@ def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
         "source_facts",
         "data_quality",
         "html_reports",
+        "exchange_files",
         "landing_mirror",
     }
 

@@ -137,7 +137,10 @@ CREATE OR REPLACE VIEW v_national_counts AS
 WITH cells AS (SELECT * FROM v_offence_count_cells),
 national AS (
     SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
-           CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis
+           CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis,
+           -- the flags of the cells summed, each once (a list of the flagged rows only: most have none)
+           nullif(array_to_string(list_sort(list_distinct(flatten(
+               list(string_split(flag, ',')) FILTER (flag IS NOT NULL)))), ','), '') AS flag
     FROM cells WHERE is_total = has_total
     GROUP BY source, country, iccs_code, national_code, year, month, unit, stage),
 links AS (
@@ -223,7 +226,7 @@ COMMENTS: dict[str, str] = {
     "partial_correspondence: the correspondence table marks the link of this national code to this ICCS code "
     "'partial' (the national category and the ICCS category only overlap), or, where the record's offence text "
     "is not itself a national code of the table (label or hierarchy matching), some row to this ICCS code is "
-    "partial: such a figure is not strictly the ICCS category",
+    "partial: such a figure is not strictly the ICCS category; flag: the flags of the cells summed, each once",
     "v_area_counts": "offence_counts of real areas (never a national total row)",
     "v_population": "population with the row of a total area as the national population (area NULL)",
     "v_national_population": "per source, country and year: the denominator of the source's national rates, "

@@ -1,0 +1,50 @@
+"""Exchange files, written after the loads beside the reports: what `iccs export` writes, for every source."""
+
+import time
+
+import dagster as dg
+
+from pipelines.assets.quality import QUALITY
+from pipelines.assets.reference import population
+from pipelines.assets.sources import FACTS
+from pipelines.resources import ReportsFolder, WarehouseResource
+
+# SDMX carries the national figures (what UNODC, Eurostat and the SDG database take; an area's figures leave with
+# `iccs export`): bounded by sources x codes x years, whatever the number of areas. Parquet carries the aggregate
+# tables whole, written by DuckDB.
+SDMX_FORMATS = ("sdmx-csv", "sdmx-ml")
+
+
+@dg.asset(
+    group_name="reports",
+    deps=[FACTS, population, QUALITY],
+    kinds={"sdmx", "parquet"},
+    description="exchange/ beside the reports: national figures as SDMX-CSV 2.0 and SDMX-ML 2.1 (ICCS and SDG "
+    "datasets) and the aggregate tables as Parquet, as `iccs export` writes them.",
+)
+def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource, reports: ReportsFolder):
+    from warehouse.exchange import DATASETS, ExportError, Selection, default_name, export
+
+    folder = reports.directory() / "exchange"
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata: dict[str, object] = {"folder": dg.MetadataValue.path(str(folder.resolve()))}
+    notes = []
+    started = time.perf_counter()
+    with duckdb.get_connection() as con:
+        for dataset in DATASETS:
+            for fmt in (*SDMX_FORMATS, "parquet"):
+                name = default_name(dataset, fmt)
+                selection = Selection(national_only=fmt in SDMX_FORMATS)
+                try:
+                    done = export(con, fmt, dataset, folder / name, selection)
+                except ExportError as exc:  # e.g. no source counts victims: no SDG series to write
+                    (folder / name).unlink(missing_ok=True)
+                    notes.append(f"{name}: {exc}")
+                    continue
+                metadata[name] = sum(done.files.values())
+                notes.extend(f"{name}: {note}" for note in done.left_out)
+    for note in notes:
+        context.log.info(note)
+    metadata["left_out"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "nothing")
+    metadata["seconds"] = round(time.perf_counter() - started, 2)
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,107 @@
+"""`iccs export`: the warehouse's figures as SDMX-CSV, SDMX-ML, Parquet or CSV (``warehouse.exchange``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from warehouse.connection import Warehouse, connect
+
+
+def add_parser(sub, warehouse_help: str, locate) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write the warehouse's figures as SDMX-CSV, SDMX-ML, Parquet or CSV (aggregates; records on request)",
+    )
+    export.add_argument("--format", required=True, choices=("sdmx-csv", "sdmx-ml", "parquet", "csv"))
+    export.add_argument(
+        "--dataset",
+        default="iccs",
+        choices=("iccs", "sdg"),
+        help="iccs: counts and rates by ICCS category (Eurostat crim_off_cat's layout); sdg: the SDG global "
+        "database's series (VC_IHR_PSRC …) (default: iccs)",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="SDMX: a file, or a folder to write iccs.sdmx.csv / sdg.sdmx.xml … in; Parquet and CSV: a folder",
+    )
+    export.add_argument(
+        "--sdmx-version", type=int, choices=(1, 2), default=2, help="SDMX-CSV 2.0 (default) or 1.0 (Eurostat's)"
+    )
+    export.add_argument("--source", action="append", default=[], help="only this source (repeatable)")
+    export.add_argument("--country", action="append", default=[], help="only this ISO alpha-3 country (repeatable)")
+    export.add_argument("--from", dest="first_year", type=int, metavar="YEAR", help="from this year on")
+    export.add_argument("--to", dest="last_year", type=int, metavar="YEAR", help="up to this year")
+    export.add_argument(
+        "--iccs-level", action="append", type=int, default=[], help="only ICCS codes of this level, 1-4 (repeatable)"
+    )
+    export.add_argument(
+        "--unit", action="append", default=[], help="only this counting unit: offences, victims … (repeatable)"
+    )
+    export.add_argument("--national", action="store_true", help="national figures only, no area's")
+    export.add_argument(
+        "--freq",
+        action="append",
+        choices=("A", "M"),
+        help="iccs SDMX: A (years, the default) and/or M (months, for sources dated by month)",
+    )
+    export.add_argument(
+        "--levels",
+        choices=("all", "stored"),
+        default="all",
+        help="iccs SDMX: all = each figure also in every ICCS ancestor, as Eurostat publishes (default); stored = "
+        "each cell once, in the code it was loaded in (a file whose figures add up, to load elsewhere)",
+    )
+    export.add_argument(
+        "--records",
+        action="store_true",
+        help="Parquet/CSV: add the incident-level records (the offences table); never without this flag",
+    )
+    export.add_argument("--warehouse", type=locate, help=warehouse_help)
+
+
+def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """Write the export; one line per file written (path and rows) on stdout, one per thing left out on stderr."""
+    import duckdb
+
+    from warehouse.exchange import ExportError, Selection, export
+
+    selection = Selection(
+        sources=tuple(args.source),
+        countries=tuple(c.upper() for c in args.country),
+        first_year=args.first_year,
+        last_year=args.last_year,
+        iccs_levels=tuple(args.iccs_level),
+        units=tuple(args.unit),
+        national_only=args.national,
+    )
+    try:
+        with connect(warehouse, read_only=True) as con:
+            done = export(
+                con,
+                args.format,
+                args.dataset,
+                args.out,
+                selection,
+                sdmx_version=args.sdmx_version,
+                frequencies=tuple(dict.fromkeys(args.freq or ["A"])),
+                levels=args.levels,
+                records=args.records,
+            )
+    except ExportError as exc:
+        print(f"iccs: export: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"iccs: export: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:
+        print(f"iccs: export: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    for note in done.left_out:
+        print(f"iccs: export: {note}", file=sys.stderr)
+    for path, rows in done.files.items():
+        print(f"{path.resolve()}\t{rows} rows")
+    return 0

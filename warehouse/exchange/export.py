@@ -1,0 +1,141 @@
+"""``export``: the warehouse's figures as SDMX-CSV, SDMX-ML, Parquet or CSV, for one of two datasets (``iccs``:
+counts and rates by ICCS category; ``sdg``: the SDG global database's series)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from iccs.countries import m49_frame
+from iccs.sdg_series import sdg_series
+from schemas.sdmx import iccs_schema, sdg_schema
+from warehouse.exchange import iccs_observations, sdg_observations
+from warehouse.exchange.sdmx_files import write_sdmx_file
+from warehouse.exchange.selection import ExportError, Selection
+from warehouse.exchange.tables import RECORDS, TABLES, write_tables
+
+FORMATS = ("sdmx-csv", "sdmx-ml", "parquet", "csv")
+DATASETS = ("iccs", "sdg")
+SDMX = ("sdmx-csv", "sdmx-ml")
+_SUFFIX = {"sdmx-csv": ".csv", "sdmx-ml": ".xml"}
+_FIGURES = "exchange_sdg_figures"
+
+
+@dataclass
+class Exported:
+    """What an export wrote (path -> rows) and what it left out of the selection, in a sentence each."""
+
+    files: dict[Path, int] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
+
+
+def default_name(dataset: str, fmt: str) -> str:
+    """The file (SDMX) or folder (Parquet, CSV) an export writes in a folder: ``iccs.sdmx.csv``, ``sdg.sdmx.xml``,
+    ``iccs-parquet`` …"""
+    return f"{dataset}.sdmx{_SUFFIX[fmt]}" if fmt in SDMX else f"{dataset}-{fmt}"
+
+
+def export(
+    con: duckdb.DuckDBPyConnection,
+    fmt: str,
+    dataset: str,
+    out: Path,
+    selection: Selection | None = None,
+    *,
+    sdmx_version: int = 2,
+    frequencies: tuple[str, ...] = ("A",),
+    levels: str = "all",
+    records: bool = False,
+) -> Exported:
+    """Write ``dataset`` in ``fmt`` to ``out`` (SDMX: a file, or a folder to write ``default_name`` in; Parquet
+    and CSV: a folder). Incident records leave only with ``records`` (Parquet and CSV: the ``offences`` table).
+    Raises ExportError when the request cannot be met or selects nothing."""
+    if fmt not in FORMATS or dataset not in DATASETS:
+        raise ExportError(f"format {fmt!r} / dataset {dataset!r}: formats are {FORMATS}, datasets {DATASETS}")
+    if records and fmt in SDMX:
+        raise ExportError("--records: incident records leave as Parquet or CSV only; SDMX carries aggregates")
+    selection = selection or Selection()
+    selection.check(con)
+    if fmt in SDMX:
+        path = out / default_name(dataset, fmt) if out.is_dir() else out
+        if not path.parent.is_dir():
+            raise ExportError(f"--out {out}: the folder {path.parent} does not exist")
+        if dataset == "iccs":
+            sql = iccs_observations.observations_sql(selection, frequencies, levels)
+            frame, left_out, schema = con.execute(sql).fetch_arrow_table().to_pandas(), [], iccs_schema()
+        else:
+            (frame, left_out), schema = _sdg_frame(con, selection), sdg_schema()
+        if frame.empty:
+            raise ExportError(_nothing(dataset, left_out))
+        write_sdmx_file(frame, schema, fmt, path, sdmx_version)
+        return Exported({path: len(frame)}, left_out)
+    tables = TABLES[dataset] + ((RECORDS,) if records else ())
+    written = write_tables(con, tables, fmt, out, selection)
+    if not any(rows for _, rows in written.values()):
+        raise ExportError(_nothing(dataset, []))
+    return Exported({path: rows for path, rows in written.values()}, [])
+
+
+def _nothing(dataset: str, left_out: list[str]) -> str:
+    why = f" ({'; '.join(left_out)})" if left_out else ""
+    return f"nothing to export: the selection has no {dataset} figures{why}"
+
+
+def _sdg_frame(con, selection: Selection) -> tuple[pd.DataFrame, list[str]]:
+    """The SDG observations and what was left out; ExportError on two sources for one key."""
+    con.register(sdg_observations.M49_TABLE, m49_frame())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS {sdg_observations.figures_sql(selection)}")
+        conflict = con.execute(
+            f"""SELECT series, country, year, sex, age, string_agg(sources, ', ' ORDER BY sources)
+                FROM {_FIGURES} GROUP BY ALL HAVING count(*) > 1 OR max(n_sources) > 1
+                ORDER BY ALL LIMIT 1"""
+        ).fetchone()
+        if conflict:
+            series, country, year, sex, age, sources = conflict
+            raise ExportError(
+                f"{series} {country} {year} (sex {sex}, age {age}) is given by more than one source ({sources}): "
+                "the SDG database holds one value per key; choose with --source"
+            )
+        left_out = _left_out(con, selection)
+        frame = con.execute(sdg_observations.observations_sql(_FIGURES)).fetch_arrow_table().to_pandas()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_FIGURES}")
+        con.unregister(sdg_observations.M49_TABLE)
+    return frame, left_out
+
+
+def _left_out(con, selection: Selection) -> list[str]:
+    """What the SDG dataset leaves out of the selection, a sentence each."""
+    notes = []
+    query = f"SELECT DISTINCT country FROM {_FIGURES} WHERE m49 IS NULL ORDER BY 1"
+    no_m49 = [row[0] for row in con.execute(query).fetchall()]
+    if no_m49:
+        notes.append(f"no M49 code for {', '.join(no_m49)} (REF_AREA is M49): left out")
+    partial = con.execute(
+        f"SELECT count(DISTINCT (country, year)) FROM {_FIGURES} WHERE coalesce(months, 0) NOT IN (0, 12)"
+    ).fetchone()[0]
+    if partial:
+        notes.append(f"{partial} country-years covered for fewer than 12 months: left out (not a yearly figure)")
+    codes = pd.DataFrame(
+        [(s.series, code, s.counting_unit, s.denominator_unit or "") for s in sdg_series() for code in s.codes],
+        columns=["series", "iccs_code", "unit", "denominator"],
+    )
+    con.register("exchange_series_codes", codes)
+    try:
+        other = con.execute(
+            f"""SELECT n.source, n.unit, string_agg(DISTINCT c.series, ', ' ORDER BY c.series)
+                FROM (SELECT * FROM v_national_counts WHERE {selection.where({"source", "country", "year"})}) n
+                JOIN exchange_series_codes c ON c.iccs_code = n.iccs_code
+                GROUP BY n.source, n.unit
+                HAVING NOT bool_or(n.unit = c.unit OR n.unit = c.denominator)
+                ORDER BY ALL"""
+        ).fetchall()
+    finally:
+        con.unregister("exchange_series_codes")
+    for source, unit, series in other:
+        notes.append(f"source {source} counts {unit}, the SDG series {series} count victims or arms: left out")
+    return notes

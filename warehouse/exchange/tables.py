@@ -1,0 +1,60 @@
+"""Tables and views of the warehouse as Parquet (a folder per table, partitioned by source and year) or CSV (a
+file per table), written by DuckDB itself: no frame in between, whatever their size."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from warehouse.exchange.selection import Selection
+from warehouse.sql import ident, literal
+
+# What each dataset exports: aggregates only. Incident records (``offences``) only when asked for by name.
+TABLES = {
+    "iccs": ("offence_counts", "v_rates", "disaggregated_counts"),
+    "sdg": ("v_sdg16", "v_sdg16_by_sex_age"),
+}
+RECORDS = "offences"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {ident(table)}").fetchall()]
+
+
+def select_sql(con: duckdb.DuckDBPyConnection, table: str, selection: Selection) -> str:
+    """The table's selected rows, with a ``year`` column (incident records are dated, not yeared)."""
+    columns = _columns(con, table)
+    relation = ident(table)
+    if "year" not in columns and "occurred_on" in columns:
+        relation = f"(SELECT *, year(occurred_on) AS year FROM {relation})"
+        columns.append("year")
+    return f"SELECT * FROM {relation} WHERE {selection.where(set(columns))}"
+
+
+def write_tables(
+    con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], fmt: str, out: Path, selection: Selection
+) -> dict[str, tuple[Path, int]]:
+    """Each table to ``out``: ``<table>/source=<s>/year=<y>/*.parquet`` (hive partitions, read back by DuckDB,
+    pandas, Polars and Spark) or ``<table>.csv``; a table's earlier export there is replaced. Returns, per table,
+    its path and rows."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for table in tables:
+        query = select_sql(con, table, selection)
+        rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+        if fmt == "parquet":
+            path = out / table
+            options = "FORMAT parquet, PARTITION_BY (source, year), OVERWRITE"
+        else:
+            path = out / f"{table}.csv"
+            options = "FORMAT csv, HEADER"
+        if rows:
+            con.execute(f"COPY ({query} ORDER BY ALL) TO {literal(str(path))} ({options})")
+        elif path.is_dir():  # nothing selected now: an earlier export must not pass for this one
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        written[table] = (path, rows)
+    return written
