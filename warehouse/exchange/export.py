@@ -65,7 +65,7 @@ def export(
             raise ExportError(f"--out {out}: the folder {path.parent} does not exist")
         if dataset == "iccs":
             sql = iccs_observations.observations_sql(selection, frequencies, levels)
-            frame, left_out, schema = con.execute(sql).fetch_arrow_table().to_pandas(), [], iccs_schema()
+            frame, left_out, schema = con.execute(sql).to_arrow_table().to_pandas(), [], iccs_schema()
         else:
             (frame, left_out), schema = _sdg_frame(con, selection), sdg_schema()
         if frame.empty:
@@ -101,7 +101,7 @@ def _sdg_frame(con, selection: Selection) -> tuple[pd.DataFrame, list[str]]:
                 "the SDG database holds one value per key; choose with --source"
             )
         left_out = _left_out(con, selection)
-        frame = con.execute(sdg_observations.observations_sql(_FIGURES)).fetch_arrow_table().to_pandas()
+        frame = con.execute(sdg_observations.observations_sql(_FIGURES)).to_arrow_table().to_pandas()
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_FIGURES}")
         con.unregister(sdg_observations.M49_TABLE)
