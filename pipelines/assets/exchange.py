@@ -1,6 +1,8 @@
 """Exchange files, written after the loads beside the reports: what `iccs export` writes, for every source."""
 
+import shutil
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -38,7 +40,7 @@ def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource,
                 try:
                     done = export(con, fmt, dataset, folder / name, selection)
                 except ExportError as exc:  # e.g. no source counts victims: no SDG series to write
-                    (folder / name).unlink(missing_ok=True)
+                    _remove(folder / name)  # an earlier run's file must not pass for this one's
                     notes.append(f"{name}: {exc}")
                     continue
                 metadata[name] = sum(done.files.values())
@@ -48,3 +50,10 @@ def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource,
     metadata["left_out"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "nothing")
     metadata["seconds"] = round(time.perf_counter() - started, 2)
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
