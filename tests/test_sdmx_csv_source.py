@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 from pysdmx.io import write_sdmx
 from pysdmx.io.format import Format
 from pysdmx.io.pd import PandasDataset
@@ -19,8 +20,14 @@ from pysdmx.model.dataset import ActionType
 
 from schemas.source_config import ConfigError, load_config
 from tests.formats_fixture import records, stage_and_classify, write_config
-from warehouse.classify import records_table
-from warehouse.staging import SourceError, rejects_table
+from warehouse.classify import classify_source, records_table
+from warehouse.correspondence import load_correspondence
+from warehouse.ddl import ensure_schema
+from warehouse.load import load_file
+from warehouse.reference import load_classification
+from warehouse.staging import SourceError, rejects_table, stage_source
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "pipelines" / "sources" / "sdmx_exchange"
 
 
 def _reasons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -386,6 +393,64 @@ def test_a_file_that_is_not_sdmx_csv_is_one_line_naming_it(tmp_path, text, messa
     with pytest.raises(SourceError, match=message) as caught:
         stage_and_classify(tmp_path, spec)
     assert "\n" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The shipped example: pipelines/sources/sdmx_exchange
+
+
+def test_the_sdmx_exchange_example_loads_our_own_export(tmp_path, monkeypatch) -> None:
+    """A file shaped as `iccs export --format sdmx-csv --dataset iccs` writes it, through the example's
+    configuration: every ICCS level of a cell, each count also in its ancestors; the whole country as _T."""
+    (tmp_path / "sdmx_exchange").mkdir()
+    rows = [
+        # Austria 2020, national: 01 holds 0101, 0102 and 0103 and 12 more; 0103 holds 01031 and 10 more
+        ("A", "ICCS01", "NR", "AUT", "_T", "2020", 150.0, "p"),
+        ("A", "ICCS0101", "NR", "AUT", "_T", "2020", 58.0, "p"),
+        ("A", "ICCS0102", "NR", "AUT", "_T", "2020", 50.0, "e"),
+        ("A", "ICCS0103", "NR", "AUT", "_T", "2020", 30.0, ""),
+        ("A", "ICCS01031", "NR", "AUT", "_T", "2020", 20.0, ""),
+        ("A", "ICCS01", "P_HTHAB", "AUT", "_T", "2020", 1.68, ""),  # a rate
+        ("M", "ICCS01", "NR", "AUT", "_T", "2020-03", 12.0, ""),  # a month
+        ("A", "ICCS0401", "NR", "AUT", "Wien", "2020", 310.0, "p,e"),  # an area
+        ("A", "ICCS0401", "NR", "AUT", "_T", "2020", None, "c"),  # confidential
+    ]
+    write_iccs(tmp_path / "sdmx_exchange" / "iccs_2020.csv", Format.DATA_SDMX_CSV_2_1_0, None, rows, DELETED)
+    assert yaml.safe_load((EXAMPLE / "sources.yaml").read_text())["sources"]["sdmx_exchange"]["files"].startswith(
+        "${ICCS_SHARED_DATA}/"
+    )
+    monkeypatch.setenv("ICCS_SHARED_DATA", str(tmp_path))
+    config = load_config(EXAMPLE / "sources.yaml")
+    (src,) = config.sources.values()
+    assert (src.read.format, src.level, src.nested_totals, src.total_area) == ("sdmx-csv", "aggregate", True, "_T")
+    con = duckdb.connect()
+    ensure_schema(con)
+    load_classification(con)
+    load_correspondence(con, src.name, src.correspondence)
+    staged = stage_source(con, src)
+    classify_source(con, src)
+    (path,) = src.paths()
+    loaded = load_file(con, src, str(path), "r1", records_filtered=staged.filtered_rows)
+    assert (loaded.records_in, loaded.records_loaded, loaded.records_quarantined) == (7, 6, 1)
+    assert loaded.reasons == {"missing_count": 1}
+    assert con.execute("SELECT records_filtered FROM runs").fetchall() == [(4,)]  # rate, month, 2 deletions
+    counts = con.execute(
+        "SELECT iccs_code, national_code, area, year, count, flag FROM offence_counts ORDER BY iccs_code, area"
+    ).fetchall()
+    assert counts == [  # stored net of the published sub-categories, so that roll-ups add up
+        ("01", "ICCS01", None, 2020, 12.0, "p"),
+        ("0101", "ICCS0101", None, 2020, 58.0, "p"),
+        ("0102", "ICCS0102", None, 2020, 50.0, "e"),
+        ("0103", "ICCS0103", None, 2020, 10.0, None),
+        ("01031", "ICCS01031", None, 2020, 20.0, None),
+        ("0401", "ICCS0401", "Wien", 2020, 310.0, "p,e"),
+    ]
+    national = dict(
+        con.execute(
+            "SELECT iccs_code, count FROM v_counts WHERE area IS NULL AND year = 2020 AND iccs_code IN ('01', '0103')"
+        ).fetchall()
+    )
+    assert national == {"01": 150.0, "0103": 30.0}
 
 
 def test_an_unread_breakdown_with_the_sdmx_total_code_is_named(tmp_path) -> None:
