@@ -248,7 +248,7 @@ def test_real_labels_are_reduced_to_codes_and_filters_match_the_code(tmp_path) -
         "unit": "offences",
         "files": "in.csv",
         "format": "sdmx-csv",
-        "filter": {"FREQ": "A"},
+        "filter": {"FREQ": "A", "STRUCTURE_ID": "ICCS:ICCS_CRIME(1.0)"},
         "columns": {
             "offence": "ICCS",
             "country": "GEO",

@@ -148,9 +148,10 @@ def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> t
 
 # The first column of an SDMX-CSV file: DATAFLOW in version 1.0, STRUCTURE (then STRUCTURE_ID, ACTION) in 2.0/2.1.
 SDMX_MARKERS = ("DATAFLOW", "STRUCTURE")
+# The columns holding the structure's id (``ICCS:ICCS_CRIME(1.0)``), which holds no space.
+SDMX_STRUCTURE_IDS = ("DATAFLOW", "STRUCTURE_ID")
 # The column of SDMX-CSV 2.x holding what a row asks of the receiver; ``D`` (delete) rows are not observations.
 SDMX_ACTION = "ACTION"
-SDMX_DELETE = "D"
 # SDMX-CSV 2.x: a value intentionally missing (non-numeric components; numeric ones use NaN, a missing marker).
 SDMX_NOT_AVAILABLE = "#N/A"
 
@@ -179,7 +180,9 @@ def _sdmx_sql(base: str, header: list[str], item: Readable, label: str, opts: Re
         )
     selected = []
     for raw, code in zip(header, codes, strict=True):
-        value = f"split_part({ident(raw)}, ': ', 1)" if ": " in raw else ident(raw)
+        # the structure's id is labelled even where its header is not ('ICCS:ICCS_CRIME(1.0): ICCS crime')
+        labelled = ": " in raw or code.upper() in SDMX_STRUCTURE_IDS
+        value = f"split_part({ident(raw)}, ': ', 1)" if labelled else ident(raw)
         value = f"nullif(trim({value}), {literal(SDMX_NOT_AVAILABLE)})"
         if code == SDMX_ACTION:
             value = f"upper({value})"
