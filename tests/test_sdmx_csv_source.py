@@ -18,6 +18,7 @@ from pysdmx.io.pd import PandasDataset
 from pysdmx.model import Code, Codelist, Component, Components, Concept, DataType, Role, Schema
 from pysdmx.model.dataset import ActionType
 
+from pipelines.runner import run_pipeline
 from schemas.source_config import ConfigError, load_config
 from tests.formats_fixture import records, stage_and_classify, write_config
 from warehouse.classify import classify_source, records_table
@@ -466,3 +467,27 @@ def test_an_unread_breakdown_with_the_sdmx_total_code_is_named(tmp_path) -> None
     spec["columns"] = {k: v for k, v in spec["columns"].items() if k != "flag"}
     _, staged = stage_and_classify(tmp_path, spec, "national_code,iccs_code\nVC_IHR_PSRCN,0101\n")
     assert staged.unread_totals == (("AGE", "_T", "Y0T14, Y_GE15"),)
+
+
+@pytest.mark.slow
+def test_the_sdmx_exchange_example_through_the_whole_pipeline(tmp_path, monkeypatch) -> None:
+    """The example run as `iccs run` runs it, labels and all: its blocking checks pass, the runs row counts the
+    delete rows as filtered, and the national figure has a rate."""
+    (tmp_path / "sdmx_exchange").mkdir()
+    rows = [
+        ("A", "ICCS01", "NR", "AUT", "_T", "2020", 150.0, "p"),
+        ("A", "ICCS0101", "NR", "AUT", "_T", "2020", 58.0, "p"),
+        ("A", "ICCS0401", "NR", "AUT", "Wien", "2020", 310.0, "p,e"),
+        ("A", "ICCS0401", "NR", "AUT", "_T", "2020", None, "c"),
+    ]
+    write_iccs(tmp_path / "sdmx_exchange" / "iccs.csv", Format.DATA_SDMX_CSV_2_0_0, "both", rows, DELETED)
+    (tmp_path / "world_bank_population").mkdir()
+    (tmp_path / "world_bank_population" / "population.csv").write_text("Country Code,Year,Value\nAUT,2020,8900000\n")
+    monkeypatch.setenv("ICCS_SHARED_DATA", str(tmp_path))
+    result = run_pipeline(EXAMPLE / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "reports", with_reports=False)
+    assert result.ok, (result.errors, [(s.source, s.error, s.failed_checks) for s in result.sources])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    runs = con.execute("SELECT records_in, records_loaded, records_quarantined, records_filtered FROM runs").fetchall()
+    assert runs == [(4, 3, 1, 2)]
+    rate = con.execute("SELECT count, rate_per_100k FROM v_rates WHERE iccs_code = '0101' AND year = 2020").fetchall()
+    assert rate == [(58.0, pytest.approx(58 / 89))]  # per 100,000 of 8.9 million
