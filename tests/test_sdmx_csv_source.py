@@ -25,6 +25,7 @@ from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
 from warehouse.ddl import ensure_schema
 from warehouse.load import load_file
+from warehouse.population import load_population
 from warehouse.reference import load_classification
 from warehouse.staging import SourceError, rejects_table, stage_source
 
@@ -491,3 +492,30 @@ def test_the_sdmx_exchange_example_through_the_whole_pipeline(tmp_path, monkeypa
     assert runs == [(4, 3, 1, 2)]
     rate = con.execute("SELECT count, rate_per_100k FROM v_rates WHERE iccs_code = '0101' AND year = 2020").fetchall()
     assert rate == [(58.0, pytest.approx(58 / 89))]  # per 100,000 of 8.9 million
+
+
+def test_a_population_file_in_sdmx_csv(tmp_path) -> None:
+    """Population read from SDMX-CSV too: labels reduced, the delete row left out."""
+    (tmp_path / "pop.csv").write_text(
+        "STRUCTURE,STRUCTURE_ID,ACTION,REF_AREA: Reference area,TIME_PERIOD,OBS_VALUE\n"
+        "dataflow,WB:POP(1.0),I,AUT: Austria,2020,8900000\n"
+        "dataflow,WB:POP(1.0),D,AUT: Austria,2019,1\n"
+    )
+    (tmp_path / "s.csv").write_text("year,code,n\n2020,HOM,5\n")
+    spec = {"country": "AUT", "level": "aggregate", "unit": "offences", "files": "s.csv"}
+    spec |= {"columns": {"date": "year", "offence": "code", "count": "n"}, "date_format": "%Y"}
+    spec["correspondence"] = "correspondence.csv"
+    population = [
+        {
+            "files": "pop.csv",
+            "format": "sdmx-csv",
+            "columns": {"country": "REF_AREA", "year": "TIME_PERIOD", "population": "OBS_VALUE"},
+        }
+    ]
+    config = load_config(write_config(tmp_path, spec, population=population))
+    con = duckdb.connect()
+    ensure_schema(con)
+    assert load_population(con, config.population) == 1
+    assert con.execute("SELECT country, area, year, population FROM population").fetchall() == [
+        ("AUT", None, 2020, 8900000.0)
+    ]
