@@ -5,9 +5,9 @@ environment variables (``${LANDING}/police/*.csv``), so one configuration serves
 Every problem is reported as a single :class:`ConfigError` line that names the file, the source and the field.
 
 A new country is added by configuration only: the reading options (format, compression by file suffix,
-encoding, delimiter, wide layouts, Eurostat's bulk TSV, row filters, number formats) and the mapping options
-(combined offence columns, mapping by label, a country lookup) cover what national files look like, so no code
-changes. ``pipelines/sources/README.md`` walks through it.
+encoding, delimiter, wide layouts, Eurostat's bulk TSV, SDMX-CSV, row filters, number formats) and the mapping
+options (combined offence columns, mapping by label, a country lookup, UN M49 area codes) cover what national
+files look like, so no code changes. ``pipelines/sources/README.md`` walks through it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,15 @@ LEVELS = ("incident", "aggregate")
 # seized_arms / traced_arms: arms seized, found or surrendered, and those of them traced (SDG 16.4.2)
 UNITS = ("offences", "victims", "suspects", "prosecuted", "convicted", "seized_arms", "traced_arms")
 STAGES = ("police", "prosecution", "courts", "prisons")
-FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat")
+FORMATS = ("csv", "tsv", "parquet", "xlsx", "eurostat", "sdmx-csv")
+# format sdmx-csv: the rows of SDMX-CSV 2.x whose ACTION is D (delete) are instructions, not observations. They are
+# left out as an ``exclude`` leaves rows out (counted in ``filtered_rows`` / ``runs.records_filtered``); the reader
+# gives every SDMX-CSV file an ACTION column (NULL in 1.0), so this exclude always has its column.
+SDMX_DELETE_ROWS = ("ACTION", ("D",))
+# ``country_lookup: m49``: the country column holds UN M49 numeric codes (the SDG database's REF_AREA), looked up in
+# the shipped table iccs/data/m49.csv (``iccs.countries``), with or without leading zeros.
+M49_LOOKUP = "m49"
+M49_FILE = Path(str(resources.files("iccs") / "data" / "m49.csv"))
 LAYOUTS = ("long", "wide")
 OFFENCE_MATCHES = ("code", "label")
 STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
@@ -86,6 +95,10 @@ class ReadOptions:
     drop rows whose column holds one of the listed values (e.g. sub-national rows beside the national total).
     ``missing_values`` are cell texts that mean "no number" in numeric fields, in addition to
     ``DEFAULT_MISSING_VALUES`` (see ``missing_markers``); text fields keep them as text.
+
+    ``format`` sdmx-csv is SDMX-CSV 1.0, 2.0 or 2.1 (``warehouse.readers._sdmx_sql``): columns are named by their
+    SDMX codes (``FREQ: Frequency`` is ``FREQ``), labelled values reduced to their code, and ``excludes`` always
+    holds ``SDMX_DELETE_ROWS`` (rows whose ACTION is D).
     """
 
     format: str = "csv"
@@ -123,6 +136,8 @@ class Lookup:
     area: str | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
+    # keys are numbers, compared as integers: M49's '004', '04' and '4' are one code (``country_lookup: m49``)
+    numeric: bool = False
 
 
 @dataclass(frozen=True)
@@ -337,6 +352,8 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
     fmt = spec.get("format", "csv")
     if fmt not in FORMATS:
         raise ConfigError(f"{where}: field 'format': '{fmt}' is not one of {', '.join(FORMATS)}")
+    if fmt == "sdmx-csv" and spec.get("layout", "long") != "long":
+        raise ConfigError(f"{where}: field 'layout': an SDMX-CSV file is already long (one observation per row)")
     default_delimiter = "\t" if fmt in ("tsv", "eurostat") else ","
     delimiter = str(spec.get("delimiter", default_delimiter))
     if len(delimiter) != 1 or delimiter in '"\r\n':
@@ -402,20 +419,29 @@ def _read_options(where: str, spec: dict[str, Any]) -> ReadOptions:
         names_to=str(wide.get("names_to", "period")),
         values_to=str(wide.get("values_to", "value")),
         filters=selections["filter"],
-        excludes=selections["exclude"],
+        excludes=selections["exclude"] + ((SDMX_DELETE_ROWS,) if fmt == "sdmx-csv" else ()),
         decimal=decimal,
         thousands=thousands,
         missing_values=tuple(str(v) for v in missing),
     )
 
 
-def _lookup(path: Path, where: str, key: str, spec: Any) -> Lookup | None:
+def _lookup(path: Path, where: str, key: str, spec: Any, m49: bool = False) -> Lookup | None:
+    """A lookup table ``{file, from, to[, area]}``; or, where ``m49`` allows it (a source's country_lookup), the
+    word ``m49``: the shipped UN M49 table, its codes compared as numbers."""
     if spec is None:
         return None
+    if isinstance(spec, str) and spec.strip().lower() == M49_LOOKUP:
+        if not m49:
+            raise ConfigError(
+                f"{where}: field '{key}': '{M49_LOOKUP}' is available for a source's country_lookup only; "
+                "give file, from and to"
+            )
+        return Lookup(file=M49_FILE, key="m49", value="iso3", numeric=True)
     if not isinstance(spec, dict) or not {"file", "from", "to"} <= set(spec):
         raise ConfigError(
             f"{where}: field '{key}' needs file, from (the source value's column in that file) "
-            "and to (the ISO 3166-1 alpha-3 column)"
+            "and to (the ISO 3166-1 alpha-3 column)" + (f", or is '{M49_LOOKUP}' (UN M49 numeric codes)" if m49 else "")
         )
     lookup = Lookup(
         file=_file(path, where, f"{key}.file", spec["file"]),
@@ -612,7 +638,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         parts=parts,
         constants=constants,
         offence_match=values["offence_match"],
-        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup")),
+        country_lookup=_lookup(path, where, "country_lookup", spec.get("country_lookup"), m49=True),
         fiscal_year_start=fiscal,
         nested_totals=nested,
         fractional_counts=fractional,

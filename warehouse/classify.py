@@ -74,6 +74,15 @@ def records_table(source: str) -> str:
     return scratch(f"records_{source}")
 
 
+def _lookup_key(text: str, numeric: bool) -> str:
+    """The key a lookup compares: the trimmed text, or for numeric codes (M49) the number written without leading
+    zeros ('004', '04' and '4' are one code; anything but digits matches nothing)."""
+    key = f"trim({text}::VARCHAR)"
+    if not numeric:
+        return key
+    return f"CASE WHEN regexp_full_match({key}, '[0-9]{{1,9}}') THEN {key}::BIGINT::VARCHAR END"
+
+
 def _lookup_sql(src: SourceConfig) -> str:
     lookup = src.country_lookup
     if lookup is None:
@@ -81,7 +90,7 @@ def _lookup_sql(src: SourceConfig) -> str:
     area = f"any_value(trim({ident(lookup.area)}::VARCHAR))" if lookup.area else "NULL::VARCHAR"
     return f"""
         , lookup AS (
-            SELECT trim({ident(lookup.key)}::VARCHAR) AS lookup_key,
+            SELECT {_lookup_key(ident(lookup.key), lookup.numeric)} AS lookup_key,
                    min(upper(trim({ident(lookup.value)}::VARCHAR))) AS lookup_country, {area} AS lookup_area
             FROM read_csv({literal(str(lookup.file))}, header = true, all_varchar = true,
                           delim = {literal(lookup.delimiter)}, encoding = {literal(lookup.encoding)})
@@ -149,11 +158,12 @@ def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
         ("missing_field", "offence_txt IS NULL", f"{shown['offence']} || ': empty'"),
     ]
     if has("country"):
-        where = (
-            f"not in {src.country_lookup.file.name}"
-            if src.country_lookup is not None
-            else "not an ISO 3166-1 alpha-3 code"
-        )
+        if src.country_lookup is not None and src.country_lookup.numeric:
+            where = f"is not a country or territory of UN M49 ({src.country_lookup.file.name}; a region or group?)"
+        elif src.country_lookup is not None:
+            where = f"not in {src.country_lookup.file.name}"
+        else:
+            where = "not an ISO 3166-1 alpha-3 code"
         checks.append(
             (
                 "missing_field",
@@ -267,7 +277,11 @@ def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
         pairs_json.append("'column': cell")
     raw_json = "to_json({" + ", ".join(pairs_json) + "})::VARCHAR"
     cell_id = " || coalesce(':' || trim(cell), '')"
-    lookup_join = "LEFT JOIN lookup lk ON lk.lookup_key = trim(t0.country_raw)" if src.country_lookup else ""
+    lookup_join = (
+        f"LEFT JOIN lookup lk ON lk.lookup_key = {_lookup_key('t0.country_raw', src.country_lookup.numeric)}"
+        if src.country_lookup
+        else ""
+    )
     # A record without an id is named by its file's name and line: the names are one list, computed once.
     names = f"(SELECT list(parse_filename(file) ORDER BY file_index) FROM {files_table(src.name)})"
     record_id = f"coalesce({rid}, {names}[t0.file_index + 1] || ':' || line{cell_id})"

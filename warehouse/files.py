@@ -33,6 +33,7 @@ _MEMBER_SUFFIXES = {
     "csv": (".csv",),
     "tsv": (".tsv", ".tab", ".txt"),
     "eurostat": (".tsv",),
+    "sdmx-csv": (".csv",),
     "parquet": (".parquet",),
     "xlsx": (".xlsx",),
 }

@@ -3,7 +3,8 @@
 Every value is read as VARCHAR so that nothing is lost to type inference: typing, checks and mapping happen
 afterwards in SQL, where each failure becomes a quarantine reason. CSV and TSV are read by DuckDB's CSV reader
 with the columns given (nothing sniffed), Parquet by ``read_parquet``; reshaping happens in SQL: a ``wide``
-layout is an UNPIVOT, Eurostat's bulk TSV is split with string functions.
+layout is an UNPIVOT, Eurostat's bulk TSV is split with string functions, SDMX-CSV's labelled columns and values
+are reduced to their codes.
 """
 
 from __future__ import annotations
@@ -145,6 +146,53 @@ def _eurostat_sql(base: str, header: list[str], item: Readable, label: str) -> t
     return sql, [*dims, time_name, "value", "flag"]
 
 
+# The first column of an SDMX-CSV file: DATAFLOW in version 1.0, STRUCTURE (then STRUCTURE_ID, ACTION) in 2.0/2.1.
+SDMX_MARKERS = ("DATAFLOW", "STRUCTURE")
+# The columns holding the structure's id (``ICCS:ICCS_CRIME(1.0)``), which holds no space.
+SDMX_STRUCTURE_IDS = ("DATAFLOW", "STRUCTURE_ID")
+# The column of SDMX-CSV 2.x holding what a row asks of the receiver; ``D`` (delete) rows are not observations.
+SDMX_ACTION = "ACTION"
+# SDMX-CSV 2.x: a value intentionally missing (non-numeric components; numeric ones use NaN, a missing marker).
+SDMX_NOT_AVAILABLE = "#N/A"
+
+
+def sdmx_code(name: str) -> str:
+    """The code of an SDMX-CSV header or value written with labels: ``FREQ: Frequency`` -> ``FREQ``, ``A: Annual``
+    -> ``A`` (SDMX ids hold no space, so the code ends at the first ': '); a name without a label is itself."""
+    return name.split(": ", 1)[0].strip()
+
+
+def _sdmx_sql(base: str, header: list[str], item: Readable, label: str, opts: ReadOptions) -> tuple[str, list[str]]:
+    """SDMX-CSV 1.0 (``DATAFLOW``, then the components) and 2.0/2.1 (``STRUCTURE``, ``STRUCTURE_ID``, optionally
+    ``ACTION``, then the components): one row per observation, already long.
+
+    A column is named by its code (``FREQ: Frequency`` is ``FREQ``), and a labelled column's values are reduced
+    to their code (``A: Annual`` -> ``A``, ``ICCS:ICCS_CRIME(1.0): ICCS crime`` -> ``ICCS:ICCS_CRIME(1.0)``).
+    ``#N/A`` (intentionally missing, SDMX-CSV 2.x) is no value. ``ACTION`` is always given (NULL in 1.0) and
+    upper-cased: the configuration drops its ``D`` (delete) rows as an ``exclude`` does, so they are counted as
+    filtered out, never loaded and never quarantined (``schemas.source_config``)."""
+    codes = _dedupe([sdmx_code(h) for h in header])
+    if not any(c.upper() in SDMX_MARKERS for c in codes):
+        shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+        raise SourceError(
+            f"{item.shown}: {label}: line 1: not SDMX-CSV: no DATAFLOW (SDMX-CSV 1.0) or STRUCTURE (2.0, 2.1) "
+            f"column (columns: {shown}){delimiter_hint(header, opts)}"
+        )
+    selected = []
+    for raw, code in zip(header, codes, strict=True):
+        # the structure's id is labelled even where its header is not ('ICCS:ICCS_CRIME(1.0): ICCS crime')
+        labelled = ": " in raw or code.upper() in SDMX_STRUCTURE_IDS
+        value = f"split_part({ident(raw)}, ': ', 1)" if labelled else ident(raw)
+        value = f"nullif(trim({value}), {literal(SDMX_NOT_AVAILABLE)})"
+        if code == SDMX_ACTION:
+            value = f"upper({value})"
+        selected.append(f"{value} AS {ident(code)}")
+    if SDMX_ACTION not in codes:
+        selected.append(f"NULL::VARCHAR AS {ident(SDMX_ACTION)}")
+        codes = [*codes, SDMX_ACTION]
+    return f"SELECT {', '.join(selected)}, ordinal FROM ({base})", codes
+
+
 def _wide_sql(base: str, columns: list[str], opts: ReadOptions, item: Readable, label: str) -> tuple[str, list[str]]:
     pattern = re.compile(opts.wide_columns or "")
     wide = [c for c in columns if c != "ordinal" and pattern.search(c)]
@@ -200,13 +248,15 @@ def relation_sql(
     1 = first data row), reshaped for wide and Eurostat layouts; and the column names it gives.
 
     With ``header`` given, the file has no header line (the rest of a file after a broken line) and its rows are
-    numbered from ``ordinal_base`` + 1."""
+    numbered from ``ordinal_base`` + 1. SDMX-CSV columns are named by their codes (``_sdmx_sql``)."""
     if opts.format == "parquet":
         base, header = _parquet_sql(con, item, label)
     else:
         base, header = _delimited_sql(item, opts, label, rejects, header, ordinal_base)
     if opts.format == "eurostat":
         return _eurostat_sql(base, header, item, label)
+    if opts.format == "sdmx-csv":
+        return _sdmx_sql(base, header, item, label, opts)
     if opts.layout == "wide":
         return _wide_sql(base, [*header, "ordinal"], opts, item, label)
     return base, header

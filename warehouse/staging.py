@@ -166,6 +166,7 @@ TOTAL_VALUES = (
     "tous",
     "totaal",
     "totale",
+    "_t",  # SDMX's code for the total of a breakdown (SEX, AGE, URBANISATION ... = _T)
 )
 MAX_BREAKDOWN_VALUES = 50
 
