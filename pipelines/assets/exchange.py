@@ -2,6 +2,7 @@
 
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +26,7 @@ SDMX_FORMATS = ("sdmx-csv", "sdmx-ml")
     "datasets) and the aggregate tables as Parquet, as `iccs export` writes them.",
 )
 def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource, reports: ReportsFolder):
-    from warehouse.exchange import DATASETS, ExportError, Selection, default_name, export
+    from warehouse.exchange import DATASETS, ExportError, Selection, default_name, export, write_sdmx
 
     folder = reports.directory() / "exchange"
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,17 +35,21 @@ def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource,
     started = time.perf_counter()
     with duckdb.get_connection() as con:
         for dataset in DATASETS:
-            for fmt in (*SDMX_FORMATS, "parquet"):
-                name = default_name(dataset, fmt)
-                selection = Selection(national_only=fmt in SDMX_FORMATS)
+            files = {fmt: folder / default_name(dataset, fmt) for fmt in SDMX_FORMATS}
+            parquet = folder / default_name(dataset, "parquet")
+            for name, write in (
+                ("SDMX", partial(write_sdmx, con, dataset, files, Selection(national_only=True))),
+                ("Parquet", partial(export, con, "parquet", dataset, parquet)),
+            ):
                 try:
-                    done = export(con, fmt, dataset, folder / name, selection)
+                    done = write()
                 except ExportError as exc:  # e.g. no source counts victims: no SDG series to write
-                    _remove(folder / name)  # an earlier run's file must not pass for this one's
-                    notes.append(f"{name}: {exc}")
+                    for path in files.values() if name == "SDMX" else (parquet,):
+                        _remove(path)  # an earlier run's file must not pass for this one's
+                    notes.append(f"{dataset} {name}: {exc}")
                     continue
-                metadata[name] = sum(done.files.values())
-                notes.extend(f"{name}: {note}" for note in done.left_out)
+                metadata.update({path.name: rows for path, rows in done.files.items()})
+                notes.extend(f"{dataset} {name}: {note}" for note in done.left_out)
     for note in notes:
         context.log.info(note)
     metadata["left_out"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "nothing")

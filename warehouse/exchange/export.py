@@ -63,20 +63,34 @@ def export(
         path = out / default_name(dataset, fmt) if out.is_dir() else out
         if not path.parent.is_dir():
             raise ExportError(f"--out {out}: the folder {path.parent} does not exist")
-        if dataset == "iccs":
-            sql = iccs_observations.observations_sql(selection, frequencies, levels)
-            frame, left_out, schema = con.execute(sql).to_arrow_table().to_pandas(), [], iccs_schema()
-        else:
-            (frame, left_out), schema = _sdg_frame(con, selection), sdg_schema()
-        if frame.empty:
-            raise ExportError(_nothing(dataset, left_out))
-        write_sdmx_file(frame, schema, fmt, path, sdmx_version)
-        return Exported({path: len(frame)}, left_out)
+        return write_sdmx(con, dataset, {fmt: path}, selection, sdmx_version, frequencies, levels)
     tables = TABLES[dataset] + ((RECORDS,) if records else ())
     written = write_tables(con, tables, fmt, out, selection)
     if not any(rows for _, rows in written.values()):
         raise ExportError(_nothing(dataset, []))
     return Exported({path: rows for path, rows in written.values()}, [])
+
+
+def write_sdmx(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    paths: dict[str, Path],
+    selection: Selection,
+    sdmx_version: int = 2,
+    frequencies: tuple[str, ...] = ("A",),
+    levels: str = "all",
+) -> Exported:
+    """The dataset's observations, computed once, written in each SDMX format of ``paths`` (format -> file)."""
+    if dataset == "iccs":
+        sql = iccs_observations.observations_sql(selection, frequencies, levels)
+        frame, left_out, schema = con.execute(sql).to_arrow_table().to_pandas(), [], iccs_schema()
+    else:
+        (frame, left_out), schema = _sdg_frame(con, selection), sdg_schema()
+    if frame.empty:
+        raise ExportError(_nothing(dataset, left_out))
+    for fmt, path in paths.items():
+        write_sdmx_file(frame, schema, fmt, path, sdmx_version)
+    return Exported(dict.fromkeys(paths.values(), len(frame)), left_out)
 
 
 def _nothing(dataset: str, left_out: list[str]) -> str:

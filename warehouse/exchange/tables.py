@@ -43,18 +43,18 @@ def write_tables(
     written = {}
     for table in tables:
         query = select_sql(con, table, selection)
-        rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         if fmt == "parquet":
             path = out / table
             options = "FORMAT parquet, PARTITION_BY (source, year), OVERWRITE"
         else:
             path = out / f"{table}.csv"
             options = "FORMAT csv, HEADER"
-        if rows:
-            con.execute(f"COPY ({query} ORDER BY ALL) TO {literal(str(path))} ({options})")
-        elif path.is_dir():  # nothing selected now: an earlier export must not pass for this one
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+        # COPY says how many rows it wrote: the view is computed once
+        rows = con.execute(f"COPY ({query} ORDER BY ALL) TO {literal(str(path))} ({options})").fetchone()[0]
+        if not rows:  # nothing selected: no empty file or folder passes for an export
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
         written[table] = (path, rows)
     return written
