@@ -5,6 +5,7 @@ same homicides differently. Every expected figure below is worked out by hand fr
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -260,3 +261,17 @@ def test_the_exchange_files_asset_writes_the_national_figures_after_the_loads(de
     assert (as_csv.UNIT == "NR").sum() == national  # one number per national figure of v_rates (annual data)
     assert (folder / "iccs-parquet" / "offence_counts").is_dir() and (folder / "sdg-parquet" / "v_sdg16").is_dir()
     assert not (folder / "sdg.sdmx.csv").exists()
+
+
+def test_a_warehouse_of_an_earlier_version_is_one_line_saying_what_to_do(warehouse, tmp_path, capsys) -> None:
+    old = tmp_path / "old.duckdb"
+    shutil.copy(warehouse, old)
+    with duckdb.connect(str(old)) as con:  # as an earlier version left it: no flags in the national view
+        con.execute("UPDATE warehouse_schema SET fingerprint = 'earlier'")
+        con.execute("CREATE OR REPLACE VIEW v_national_counts AS SELECT * EXCLUDE (flag) FROM v_offence_count_cells")
+    assert main(["export", "--format", "sdmx-csv", "--warehouse", str(old), "--out", str(tmp_path / "x.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("iccs: export: the warehouse's tables and views are of an earlier version") and (
+        "`iccs run` brings them up to date" in err
+    )
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.csv").exists()

@@ -222,6 +222,11 @@ def _applied(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
 
 
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse's tables and views are those of this code (a read-only reader cannot bring them)."""
+    return _applied(con) == fingerprint()
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Every table and view of the warehouse, so any client (and `iccs sql --tables`) sees the whole of it.
 

@@ -12,6 +12,7 @@ import pandas as pd
 from iccs.countries import m49_frame
 from iccs.sdg_series import sdg_series
 from schemas.sdmx import iccs_schema, sdg_schema
+from warehouse.ddl import is_current
 from warehouse.exchange import iccs_observations, sdg_observations
 from warehouse.exchange.sdmx_files import write_sdmx_file
 from warehouse.exchange.selection import ExportError, Selection
@@ -58,6 +59,18 @@ def export(
     if records and fmt in SDMX:
         raise ExportError("--records: incident records leave as Parquet or CSV only; SDMX carries aggregates")
     selection = selection or Selection()
+    try:
+        return _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records)
+    except (duckdb.BinderException, duckdb.CatalogException) as exc:
+        if is_current(con):
+            raise
+        raise ExportError(
+            "the warehouse's tables and views are of an earlier version of the pipeline: `iccs run` brings them up "
+            f"to date ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records) -> Exported:
     selection.check(con)
     if fmt in SDMX:
         path = out / default_name(dataset, fmt) if out.is_dir() else out
