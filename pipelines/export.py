@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from warehouse.connection import Warehouse, connect
+from warehouse.connection import CONNECTION_CONFIG, Warehouse, connect
 
 
 def add_parser(sub, warehouse_help: str, locate) -> None:
@@ -79,7 +79,7 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
         national_only=args.national,
     )
     try:
-        with connect(warehouse, read_only=True) as con:
+        with connect(warehouse, read_only=True, settings=dict(CONNECTION_CONFIG)) as con:
             done = export(
                 con,
                 args.format,

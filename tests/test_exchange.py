@@ -275,3 +275,22 @@ def test_a_warehouse_of_an_earlier_version_is_one_line_saying_what_to_do(warehou
         "`iccs run` brings them up to date" in err
     )
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.csv").exists()
+
+
+def test_sdmx_csv_is_written_in_parts_and_sdmx_ml_has_a_size_limit(warehouse, tmp_path, monkeypatch) -> None:
+    from warehouse.exchange import sdmx_files
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        export(con, "sdmx-csv", "iccs", tmp_path / "whole.csv")
+        monkeypatch.setattr(sdmx_files, "PART_ROWS", 7)  # the fixture has 54 observations: 8 parts
+        parts = []
+        writer = sdmx_files.write_sdmx
+        monkeypatch.setattr(sdmx_files, "write_sdmx", lambda *a, **k: parts.append(1) or writer(*a, **k))
+        export(con, "sdmx-csv", "iccs", tmp_path / "parts.csv")
+        assert len(parts) == 8 and len(_sdmx(tmp_path / "parts.csv")) == 54
+        assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+        monkeypatch.setattr(sdmx_files, "ML_MAX_OBSERVATIONS", 10)
+        with pytest.raises(ExportError, match="an SDMX-ML message of more than 10 is not written"):
+            export(con, "sdmx-ml", "iccs", tmp_path / "big.xml")
+        assert not list(tmp_path.glob("big.xml*"))
+        assert export(con, "sdmx-ml", "iccs", tmp_path / "small.xml", Selection(countries=("CHL",), national_only=True))

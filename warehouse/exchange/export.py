@@ -14,7 +14,7 @@ from iccs.sdg_series import sdg_series
 from schemas.sdmx import iccs_schema, sdg_schema
 from warehouse.ddl import is_current
 from warehouse.exchange import iccs_observations, sdg_observations
-from warehouse.exchange.sdmx_files import write_sdmx_file
+from warehouse.exchange.sdmx_files import check_size, write_sdmx_file
 from warehouse.exchange.selection import ExportError, Selection
 from warehouse.exchange.tables import RECORDS, TABLES, write_tables
 
@@ -23,6 +23,7 @@ DATASETS = ("iccs", "sdg")
 SDMX = ("sdmx-csv", "sdmx-ml")
 _SUFFIX = {"sdmx-csv": ".csv", "sdmx-ml": ".xml"}
 _FIGURES = "exchange_sdg_figures"
+_OBSERVATIONS = "exchange_observations"
 
 
 @dataclass
@@ -93,17 +94,26 @@ def write_sdmx(
     frequencies: tuple[str, ...] = ("A",),
     levels: str = "all",
 ) -> Exported:
-    """The dataset's observations, computed once, written in each SDMX format of ``paths`` (format -> file)."""
-    if dataset == "iccs":
-        sql = iccs_observations.observations_sql(selection, frequencies, levels)
-        frame, left_out, schema = con.execute(sql).to_arrow_table().to_pandas(), [], iccs_schema()
-    else:
-        (frame, left_out), schema = _sdg_frame(con, selection), sdg_schema()
-    if frame.empty:
-        raise ExportError(_nothing(dataset, left_out))
-    for fmt, path in paths.items():
-        write_sdmx_file(frame, schema, fmt, path, sdmx_version)
-    return Exported(dict.fromkeys(paths.values(), len(frame)), left_out)
+    """The dataset's observations, computed once (a temp table), written in each SDMX format of ``paths``
+    (format -> file)."""
+    try:
+        if dataset == "iccs":
+            sql, left_out = iccs_observations.observations_sql(selection, frequencies, levels), []
+            schema = iccs_schema()
+        else:
+            (sql, left_out), schema = _sdg_observations(con, selection), sdg_schema()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_OBSERVATIONS} AS {sql}")
+        rows = con.execute(f"SELECT count(*) FROM {_OBSERVATIONS}").fetchone()[0]
+        if not rows:
+            raise ExportError(_nothing(dataset, left_out))
+        for fmt in paths:  # before a file is written
+            check_size(fmt, rows)
+        for fmt, path in paths.items():
+            write_sdmx_file(con, _OBSERVATIONS, rows, schema, fmt, path, sdmx_version)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_OBSERVATIONS}")
+        con.execute(f"DROP TABLE IF EXISTS {_FIGURES}")
+    return Exported(dict.fromkeys(paths.values(), rows), left_out)
 
 
 def _nothing(dataset: str, left_out: list[str]) -> str:
@@ -111,28 +121,26 @@ def _nothing(dataset: str, left_out: list[str]) -> str:
     return f"nothing to export: the selection has no {dataset} figures{why}"
 
 
-def _sdg_frame(con, selection: Selection) -> tuple[pd.DataFrame, list[str]]:
-    """The SDG observations and what was left out; ExportError on two sources for one key."""
+def _sdg_observations(con, selection: Selection) -> tuple[str, list[str]]:
+    """The SQL of the SDG observations (over the temp table of figures it fills) and what they leave out;
+    ExportError on two sources for one key."""
     con.register(sdg_observations.M49_TABLE, m49_frame())
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS {sdg_observations.figures_sql(selection)}")
-        conflict = con.execute(
-            f"""SELECT series, country, year, sex, age, string_agg(sources, ', ' ORDER BY sources)
-                FROM {_FIGURES} GROUP BY ALL HAVING count(*) > 1 OR max(n_sources) > 1
-                ORDER BY ALL LIMIT 1"""
-        ).fetchone()
-        if conflict:
-            series, country, year, sex, age, sources = conflict
-            raise ExportError(
-                f"{series} {country} {year} (sex {sex}, age {age}) is given by more than one source ({sources}): "
-                "the SDG database holds one value per key; choose with --source"
-            )
-        left_out = _left_out(con, selection)
-        frame = con.execute(sdg_observations.observations_sql(_FIGURES)).to_arrow_table().to_pandas()
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_FIGURES}")
         con.unregister(sdg_observations.M49_TABLE)
-    return frame, left_out
+    conflict = con.execute(
+        f"""SELECT series, country, year, sex, age, string_agg(sources, ', ' ORDER BY sources)
+            FROM {_FIGURES} GROUP BY ALL HAVING count(*) > 1 OR max(n_sources) > 1
+            ORDER BY ALL LIMIT 1"""
+    ).fetchone()
+    if conflict:
+        series, country, year, sex, age, sources = conflict
+        raise ExportError(
+            f"{series} {country} {year} (sex {sex}, age {age}) is given by more than one source ({sources}): "
+            "the SDG database holds one value per key; choose with --source"
+        )
+    return sdg_observations.observations_sql(_FIGURES), _left_out(con, selection)
 
 
 def _left_out(con, selection: Selection) -> list[str]:

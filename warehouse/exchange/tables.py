@@ -49,8 +49,9 @@ def write_tables(
         else:
             path = out / f"{table}.csv"
             options = "FORMAT csv, HEADER"
-        # COPY says how many rows it wrote: the view is computed once
-        rows = con.execute(f"COPY ({query} ORDER BY ALL) TO {literal(str(path))} ({options})").fetchone()[0]
+        # COPY says how many rows it wrote: the view is computed once; unsorted, so that it streams (sorting 21M
+        # rows of v_rates held 7.8 GB)
+        rows = con.execute(f"COPY ({query}) TO {literal(str(path))} ({options})").fetchone()[0]
         if not rows:  # nothing selected: no empty file or folder passes for an export
             if path.is_dir():
                 shutil.rmtree(path)
