@@ -294,3 +294,33 @@ def test_sdmx_csv_is_written_in_parts_and_sdmx_ml_has_a_size_limit(warehouse, tm
             export(con, "sdmx-ml", "iccs", tmp_path / "big.xml")
         assert not list(tmp_path.glob("big.xml*"))
         assert export(con, "sdmx-ml", "iccs", tmp_path / "small.xml", Selection(countries=("CHL",), national_only=True))
+
+
+def test_vc_arm_sztrace_is_arms_traced_over_arms_seized(tmp_path) -> None:
+    """16.4.2 from two sources, one of unit seized_arms and one of traced_arms: 50 of 200 (25%), 100 of 250 (40%);
+    a year with seizures and no tracing count has no share."""
+    folder = tmp_path / "arms"
+    folder.mkdir()
+    (folder / "seized_arms.csv").write_text("year,kind,arms\n2020,FA,200\n2021,FA,250\n2022,FA,90\n")
+    (folder / "traced_arms.csv").write_text("year,kind,arms\n2020,FA,50\n2021,FA,100\n")
+    (folder / "correspondence.csv").write_text("national_code,iccs_code\nFA,090121\n")
+    sources = "".join(
+        f"""
+  arms_{unit}:
+    country: PER
+    level: aggregate
+    unit: {unit}
+    files: {unit}.csv
+    columns: {{date: year, offence: kind, count: arms}}
+    date_format: "%Y"
+    correspondence: correspondence.csv
+"""
+        for unit in ("seized_arms", "traced_arms")
+    )
+    (folder / "sources.yaml").write_text("sources:" + sources)
+    assert run_pipeline(folder / "sources.yaml", tmp_path / "w.duckdb", tmp_path / "r", with_reports=False).ok
+    frame = _export(tmp_path / "w.duckdb", tmp_path, "sdmx-csv", "sdg")
+    assert set(frame.SERIES) == {"VC_ARM_SZTRACE"} and set(frame.REF_AREA.astype(str)) == {"604"}  # Peru
+    shares = dict(zip(frame.TIME_PERIOD.astype(str), frame.OBS_VALUE.astype(float), strict=True))
+    assert shares == {"2020": 25.0, "2021": 40.0}
+    assert set(frame.UNIT_MEASURE) == {"PERCENT"} and set(frame.SOURCE_DETAIL) == {"arms_seized_arms, arms_traced_arms"}
