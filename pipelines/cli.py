@@ -169,6 +169,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for kind, path in result.reports.items():
             if kind != "index":
                 print(f"           {path.resolve()}")
+        if (result.reports_dir / "exchange").is_dir():
+            print(
+                f"exchange:  {(result.reports_dir / 'exchange').resolve()}  (national figures as SDMX and Parquet; "
+                "more with iccs export)"
+            )
     print(f"finished in {time.perf_counter() - started:.1f} s")
     return 0 if result.ok else EXIT_FAILED
 

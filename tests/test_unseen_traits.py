@@ -167,5 +167,6 @@ def test_the_run_line_of_a_table_with_a_total_row_gives_the_national_figure_coun
         "16 table cells in: 600 offences in 16 cells loaded (cells of a national total row among the areas are "
         "included: the national figure, counted once, is 300 offences)"
     ) in out
+    assert f"exchange:  {(tmp_path / 'r' / 'exchange').resolve()}  (national figures as SDMX" in out
     quality = (tmp_path / "r" / "quality.html").read_text()
     assert "the national figure, counted once, is 300 offences" in quality
