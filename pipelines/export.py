@@ -69,6 +69,25 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
     from warehouse.exchange import ExportError, Selection, export
 
+    ignored = [
+        flag
+        for flag, given, applies in (
+            ("--freq", bool(args.freq), args.dataset == "iccs" and args.format.startswith("sdmx")),
+            ("--levels", args.levels != "all", args.dataset == "iccs" and args.format.startswith("sdmx")),
+            ("--sdmx-version", args.sdmx_version != 2, args.format == "sdmx-csv"),
+            ("--unit", bool(args.unit), args.dataset == "iccs"),
+        )
+        if given and not applies
+    ]
+    if ignored:  # said, not silently ignored: the file would not be what was asked for
+        print(
+            f"iccs: export: {ignored[0]} does not apply to --format {args.format} --dataset {args.dataset} "
+            "(--freq and --levels: the iccs dataset as SDMX; --sdmx-version: SDMX-CSV; --unit: the iccs dataset, "
+            "the SDG series have their own counting units)",
+            file=sys.stderr,
+        )
+        return 2
+
     selection = Selection(
         sources=tuple(args.source),
         countries=tuple(c.upper() for c in args.country),

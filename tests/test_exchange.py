@@ -220,6 +220,10 @@ def test_export_on_the_command_line(warehouse, tmp_path, capsys) -> None:
     )
     assert main([*args, "--format", "sdmx-ml", "--records"]) == 1
     assert "incident records leave as Parquet or CSV only" in capsys.readouterr().err
+    assert main([*args, "--format", "parquet", "--levels", "stored"]) == 2
+    assert capsys.readouterr().err.startswith("iccs: export: --levels does not apply to --format parquet")
+    assert main([*args, "--format", "sdmx-csv", "--dataset", "sdg", "--unit", "victims"]) == 2
+    assert "--unit does not apply" in capsys.readouterr().err
     assert main([*args, "--format", "sdmx-csv", "--dataset", "sdg", "--country", "NZL"]) == 0
     assert not (out / "iccs.sdmx.xml").exists()
 
