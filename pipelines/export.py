@@ -60,6 +60,13 @@ def add_parser(sub, warehouse_help: str, locate) -> None:
         action="store_true",
         help="Parquet/CSV: add the incident-level records (the offences table); never without this flag",
     )
+    export.add_argument(
+        "--structure",
+        type=Path,
+        metavar="FILE",
+        help="iccs dataset: also write its SDMX-ML 2.1 structure message (concepts, code lists, data structure, "
+        "dataflow) to FILE, for a receiver to load or check the data with",
+    )
     export.add_argument("--warehouse", type=locate, help=warehouse_help)
 
 
@@ -76,6 +83,7 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
             ("--levels", args.levels != "all", args.dataset == "iccs" and args.format.startswith("sdmx")),
             ("--sdmx-version", args.sdmx_version != 2, args.format == "sdmx-csv"),
             ("--unit", bool(args.unit), args.dataset == "iccs"),
+            ("--structure", args.structure is not None, args.dataset == "iccs"),
         )
         if given and not applies
     ]
@@ -83,7 +91,8 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
         print(
             f"iccs: export: {ignored[0]} does not apply to --format {args.format} --dataset {args.dataset} "
             "(--freq and --levels: the iccs dataset as SDMX; --sdmx-version: SDMX-CSV; --unit: the iccs dataset, "
-            "the SDG series have their own counting units)",
+            "the SDG series have their own counting units; --structure: the iccs dataset, the SDG database's structure "
+            "is the IAEG-SDGs')",
             file=sys.stderr,
         )
         return 2
@@ -119,8 +128,20 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     except duckdb.Error as exc:
         print(f"iccs: export: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
+    if args.structure is not None:
+        from schemas.sdmx import iccs_schema
+        from warehouse.exchange.sdmx_files import write_structure_file
+
+        try:
+            write_structure_file(iccs_schema(), args.structure)
+        except OSError as exc:
+            print(
+                f"iccs: export: cannot write {exc.filename or args.structure}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 1
+        done.files[args.structure] = 0
     for note in done.left_out:
         print(f"iccs: export: {note}", file=sys.stderr)
     for path, rows in done.files.items():
-        print(f"{path.resolve()}\t{rows} rows")
+        print(f"{path.resolve()}\t{f'{rows} rows' if path != args.structure else 'structure'}")
     return 0

@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 
 import pandas as pd
-from pysdmx.model import Code, Codelist, Component, Components, Concept, DataType, Role, Schema
+from pysdmx.model import Code, Codelist, Component, Components, Concept, ConceptScheme, DataType, Role, Schema
+from pysdmx.model.dataflow import Dataflow, DataStructureDefinition
 
 from iccs.classification import categories
 from iccs.sdg_series import sdg_series
@@ -140,3 +141,47 @@ def coded_values(schema: Schema, frame: pd.DataFrame) -> dict[str, list[str]]:
         if stray:
             out[component.id] = stray
     return out
+
+
+def structure_artefacts(schema: Schema) -> list:
+    """The schema as the SDMX artefacts a structure message carries (its concept scheme, code lists, data structure
+    and dataflow, with the URNs SDMX-ML needs), for a receiver to load or check our files with. Only for our own
+    structure: the SDG database's is the IAEG-SDGs' to publish."""
+    agency, version = schema.agency, schema.version
+    scheme_id = f"CS_{schema.id}"
+    concepts, components, codelists = [], [], []
+    for c in schema.components:
+        urn = f"urn:sdmx:org.sdmx.infomodel.conceptscheme.Concept={agency}:{scheme_id}({version}).{c.id}"
+        concept = Concept(id=c.id, urn=urn, name=c.id, dtype=c.local_dtype)
+        codes = None
+        if c.local_codes is not None:
+            codes = Codelist(
+                id=c.local_codes.id,
+                agency=agency,
+                version=version,
+                name=c.local_codes.name,
+                items=list(c.local_codes.items),
+                urn=f"urn:sdmx:org.sdmx.infomodel.codelist.Codelist={agency}:{c.local_codes.id}({version})",
+            )
+            codelists.append(codes)
+        concepts.append(concept)
+        components.append(
+            Component(
+                id=c.id,
+                required=c.required,
+                role=c.role,
+                concept=concept,
+                local_dtype=c.local_dtype,
+                local_codes=codes,
+                attachment_level=c.attachment_level,
+            )
+        )
+    structure = DataStructureDefinition(
+        id=schema.id, agency=agency, version=version, name=schema.name, components=Components(components)
+    )
+    return [
+        ConceptScheme(id=scheme_id, agency=agency, version=version, name=f"Concepts of {schema.id}", items=concepts),
+        *codelists,
+        structure,
+        Dataflow(id=schema.id, agency=agency, version=version, name=schema.name, structure=structure),
+    ]

@@ -265,6 +265,7 @@ def test_the_exchange_files_asset_writes_the_national_figures_after_the_loads(de
     assert (as_csv.UNIT == "NR").sum() == national  # one number per national figure of v_rates (annual data)
     assert (folder / "iccs-parquet" / "offence_counts").is_dir() and (folder / "sdg-parquet" / "v_sdg16").is_dir()
     assert not (folder / "sdg.sdmx.csv").exists()
+    assert "DataStructureDefinition" in {type(a).__name__ for a in read_sdmx(folder / "iccs.structure.xml").structures}
 
 
 def test_a_warehouse_of_an_earlier_version_is_one_line_saying_what_to_do(warehouse, tmp_path, capsys) -> None:
@@ -328,3 +329,23 @@ def test_vc_arm_sztrace_is_arms_traced_over_arms_seized(tmp_path) -> None:
     shares = dict(zip(frame.TIME_PERIOD.astype(str), frame.OBS_VALUE.astype(float), strict=True))
     assert shares == {"2020": 25.0, "2021": 40.0}
     assert set(frame.UNIT_MEASURE) == {"PERCENT"} and set(frame.SOURCE_DETAIL) == {"arms_seized_arms, arms_traced_arms"}
+
+
+def test_the_structure_message_checks_our_files(warehouse, tmp_path, capsys) -> None:
+    """The ICCS dataset's structure message validates against the SDMX 2.1 schemas; a receiver reading our data
+    with it finds every coded value in its code lists, and a value outside them is found."""
+    from pysdmx.io import get_datasets
+
+    out, structure = tmp_path / "iccs.xml", tmp_path / "structure.xml"
+    args = ["export", "--warehouse", str(warehouse), "--out", str(out), "--structure", str(structure)]
+    assert main([*args, "--format", "sdmx-ml"]) == 0
+    assert f"{structure.resolve()}\tstructure" in capsys.readouterr().out
+    kinds = [type(artefact).__name__ for artefact in read_sdmx(structure, validate=True).structures]
+    assert kinds.count("Codelist") == 5 and {"ConceptScheme", "DataStructureDefinition", "Dataflow"} <= set(kinds)
+    (dataset,) = get_datasets(out, structure)
+    assert [c.id for c in dataset.structure.components] == [c.id for c in iccs_schema().components]
+    assert coded_values(dataset.structure, dataset.data) == {}
+    stray = dataset.data.assign(ICCS=dataset.data.ICCS.where(dataset.data.index > 0, "ICCS9999"))
+    assert coded_values(dataset.structure, stray) == {"ICCS": ["ICCS9999"]}
+    assert main([*args, "--format", "sdmx-csv", "--dataset", "sdg", "--source", "police"]) == 2
+    assert "--structure does not apply" in capsys.readouterr().err

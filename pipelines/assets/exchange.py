@@ -26,11 +26,13 @@ PARQUET = {
     deps=[FACTS, population, QUALITY],
     kinds={"sdmx", "parquet"},
     description="exchange/ beside the reports: national figures as SDMX-CSV 2.0 and SDMX-ML 2.1 (ICCS and SDG "
-    "datasets); offence_counts and disaggregated_counts whole, and the national rows of v_rates, v_sdg16 and "
-    "v_sdg16_by_sex_age, as Parquet.",
+    "datasets) with the ICCS dataset's structure message; offence_counts and disaggregated_counts whole, and the "
+    "national rows of v_rates, v_sdg16 and v_sdg16_by_sex_age, as Parquet.",
 )
 def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource, reports: ReportsFolder):
+    from schemas.sdmx import iccs_schema
     from warehouse.exchange import DATASETS, ExportError, Selection, default_name, write_sdmx
+    from warehouse.exchange.sdmx_files import write_structure_file
     from warehouse.exchange.tables import write_tables
 
     folder = reports.directory() / "exchange"
@@ -38,6 +40,9 @@ def exchange_files(context: dg.AssetExecutionContext, duckdb: WarehouseResource,
     metadata: dict[str, object] = {"folder": dg.MetadataValue.path(str(folder.resolve()))}
     notes = []
     started = time.perf_counter()
+    structure = folder / "iccs.structure.xml"  # the ICCS dataset's structure, for a receiver to load its files with
+    write_structure_file(iccs_schema(), structure)
+    metadata[structure.name] = dg.MetadataValue.path(str(structure.resolve()))
     with duckdb.get_connection() as con:
         for dataset in DATASETS:
             files = {fmt: folder / default_name(dataset, fmt) for fmt in SDMX_FORMATS}

@@ -70,3 +70,15 @@ def write_sdmx_file(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_structure_file(schema: Schema, path: Path) -> None:
+    """The schema's SDMX-ML 2.1 structure message (``schemas.sdmx.structure_artefacts``), written whole."""
+    from schemas.sdmx import structure_artefacts
+
+    partial = path.with_name(path.name + ".part")
+    try:
+        write_sdmx(structure_artefacts(schema), Format.STRUCTURE_SDMX_ML_2_1, output_path=str(partial))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
