@@ -13,6 +13,15 @@ from pipelines.runner import run_pipeline
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "pipelines" / "sources" / "sdmx_exchange"
+# Our ICCS dataset's columns as a source's fields (schemas.sdmx.iccs_schema).
+ICCS_COLUMNS = {
+    "offence": "ICCS",
+    "country": "GEO",
+    "area": "AREA",
+    "date": "TIME_PERIOD",
+    "count": "OBS_VALUE",
+    "flag": "OBS_STATUS",
+}
 # What each view is compared on: the figure's key, then its values (the source's name is not a figure).
 VIEWS = {
     "v_area_counts": (["country", "area", "iccs_code", "year", "month", "unit", "stage"], ["count"]),

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from pipelines.runner import run_pipeline
-from tests.exchange_fixture import EXAMPLE, assert_identical, read_back
+from tests.exchange_fixture import EXAMPLE, ICCS_COLUMNS, assert_identical, read_back
 from warehouse.exchange import export
 
 
@@ -36,14 +36,7 @@ def test_the_demo_exported_as_sdmx_csv_and_read_back_is_identical(demo_run, tmp_
         "files": str(tmp_path / "demo.csv"),
         "format": "sdmx-csv",
         "filter": {"UNIT": "NR", "FREQ": "M"},
-        "columns": {
-            "offence": "ICCS",
-            "country": "GEO",
-            "area": "AREA",
-            "date": "TIME_PERIOD",
-            "count": "OBS_VALUE",
-            "flag": "OBS_STATUS",
-        },
+        "columns": ICCS_COLUMNS,
         "date_format": "%Y-%m",
         "total_area": "_T",
         "correspondence": str(EXAMPLE / "correspondence.csv"),
@@ -88,8 +81,7 @@ def test_flags_and_allocated_counts_survive_the_round_trip(tmp_path, version) ->
         "files": str(tmp_path / "out.csv"),
         "format": "sdmx-csv",
         "filter": {"UNIT": "NR"},
-        "columns": {"offence": "ICCS", "country": "GEO", "area": "AREA", "date": "TIME_PERIOD"}
-        | {"count": "OBS_VALUE", "flag": "OBS_STATUS"},
+        "columns": ICCS_COLUMNS,
         "date_format": "%Y",
         "total_area": "_T",
         "correspondence": str(EXAMPLE / "correspondence.csv"),

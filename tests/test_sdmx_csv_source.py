@@ -20,6 +20,7 @@ from pysdmx.model.dataset import ActionType
 
 from pipelines.runner import run_pipeline
 from schemas.source_config import ConfigError, load_config
+from tests.exchange_fixture import ICCS_COLUMNS
 from tests.formats_fixture import records, stage_and_classify, write_config
 from warehouse.classify import classify_source, records_table
 from warehouse.correspondence import load_correspondence
@@ -205,14 +206,7 @@ def test_sdmx_csv_2_x_with_and_without_labels_leaves_delete_rows_out(tmp_path, f
         "files": "iccs.csv",
         "format": "sdmx-csv",
         "filter": {"FREQ": "A", "UNIT": "NR"},
-        "columns": {
-            "offence": "ICCS",
-            "country": "GEO",
-            "area": "AREA",
-            "date": "TIME_PERIOD",
-            "count": "OBS_VALUE",
-            "flag": "OBS_STATUS",
-        },
+        "columns": dict(ICCS_COLUMNS),
         "total_area": "_T",
         "date_format": "%Y",
         "correspondence": "correspondence.csv",
