@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("trends", "hotspots", "sdg16", "quality"),
         help="only this report (repeatable; default: all)",
     )
+    report.add_argument(
+        "--standalone",
+        action="store_true",
+        help="each page carries plotly.js itself (about 4.8 MB more a page), so a page sent or copied on its own "
+        "still draws its charts",
+    )
     _output_options(report)
 
     runs = sub.add_parser("runs", help="recent loads: per file, records in/loaded/quarantined and duration")
@@ -322,7 +328,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         with connect(warehouse, read_only=True) as con:
             out_dir.mkdir(parents=True, exist_ok=True)
-            written = build_reports(con, out_dir, args.kind)
+            written = build_reports(con, out_dir, args.kind, standalone=args.standalone)
     except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
         if exc.filename is None:
             return _fail(str(exc).splitlines()[0])

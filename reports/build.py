@@ -25,8 +25,11 @@ RENDERERS: dict[str, Renderer] = {
 REPORT_KINDS: tuple[str, ...] = tuple(RENDERERS)
 
 
-def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence[str] | None = None) -> dict[str, Path]:
-    """Render `kinds` (all by default) into `out_dir`, then index.html; returns kind -> page path."""
+def build_reports(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence[str] | None = None, standalone: bool = False
+) -> dict[str, Path]:
+    """Render `kinds` (all by default) into `out_dir`, then index.html; returns kind -> page path. `standalone`:
+    each page carries plotly.js itself, to be sent or copied on its own (``page.standalone_pages``)."""
     requested = tuple(REPORT_KINDS if kinds is None else kinds)
     unknown = [k for k in requested if k not in RENDERERS]
     if unknown:
@@ -34,7 +37,8 @@ def build_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # every page's nav bar links the pages of this build and those already in the folder, never a missing one
-    with page.planned_pages([f"{kind}.html" for kind in requested] + ["index.html"]):
+    pages = [f"{kind}.html" for kind in requested] + ["index.html"]
+    with page.planned_pages(pages), page.standalone_pages(standalone):
         written = {kind: RENDERERS[kind](con, out_dir) for kind in requested}
         written["index"] = render_index(con, out_dir)
     return written

@@ -1,7 +1,8 @@
 """The shared frame of every report page: nav bar, sections, charts, tables with CSV downloads.
 
 Pages must open from disk with no network: plotly.js is written once as `plotly.min.js` beside the pages and
-referenced relatively (a CDN script renders a blank page offline). The CSVs of tables too long to embed
+referenced relatively (a CDN script renders a blank page offline), or, for pages that travel alone
+(``standalone_pages``, `iccs report --standalone`), written inside each page. The CSVs of tables too long to embed
 (`reports.tables`) are written beside the page and linked, so a page stays small whatever the data (a million
 codes do not make a 100 MB page).
 Everything that comes from data is HTML-escaped here: titles, summaries, metadata, and the string values inside
@@ -242,6 +243,28 @@ def nav_html(current: str, out_dir: Path | None = None) -> str:
     return f'<nav class="site"><span class="brand">ICCS crime statistics</span>{links}</nav>'
 
 
+# Pages written while set carry plotly.js inside them (``standalone_pages``).
+_STANDALONE: contextvars.ContextVar[bool] = contextvars.ContextVar("standalone_pages", default=False)
+
+
+@contextlib.contextmanager
+def standalone_pages(on: bool = True) -> Iterator[None]:
+    """While set, each page carries plotly.js itself (about 4.8 MB more a page), so a page mailed or copied on its
+    own still draws its charts; the CSVs of long tables stay files beside it."""
+    token = _STANDALONE.set(on)
+    try:
+        yield
+    finally:
+        _STANDALONE.reset(token)
+
+
+def _plotly_script(out_dir: Path) -> str:
+    if _STANDALONE.get():
+        return f'<script type="text/javascript">{_plotly_js().decode("utf-8")}</script>'
+    ensure_plotly_js(out_dir)
+    return f'<script src="{PLOTLY_JS}"></script>'
+
+
 @functools.cache
 def _plotly_js() -> bytes:
     return plotly.offline.get_plotlyjs().encode("utf-8")
@@ -260,7 +283,7 @@ def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str]
     """Write a complete page; `intro` is plain text (blank lines separate paragraphs), `sections` are HTML."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ensure_plotly_js(out_dir)
+    script = _plotly_script(out_dir)
     intro_html = "".join(paragraph(p.strip()) for p in intro.split("\n\n") if p.strip())
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     document = f"""<!DOCTYPE html>
@@ -270,7 +293,7 @@ def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 <style>{CSS}</style>
-<script src="{PLOTLY_JS}"></script>
+{script}
 </head>
 <body>
 <script>if (!window.Plotly) document.body.classList.add("no-plotly");</script>

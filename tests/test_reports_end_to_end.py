@@ -3,6 +3,7 @@ source with coordinates, every chart renders and no JavaScript error is logged."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,26 @@ def test_demo_reports_render_in_a_browser(demo_run) -> None:
     assert result.ok, result.errors
     # sdg16 and quality on the demo are rendered by their own tests' fixtures; these two carry the most charts.
     _assert_renders(result.reports_dir, ("trends", "hotspots"))
+
+
+@pytest.mark.browser
+@needs_browser
+def test_a_standalone_page_renders_alone_in_an_empty_folder(demo_run, tmp_path: Path) -> None:
+    """`iccs report --standalone`: a page copied on its own, with no plotly.min.js beside it, draws its charts."""
+    from pipelines.cli import main
+
+    _, result = demo_run
+    built = tmp_path / "built"
+    assert (
+        main(
+            ["report", "--standalone", "--kind", "sdg16", "--warehouse", str(result.warehouse), "--reports", str(built)]
+        )
+        == 0
+    )
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(built / "sdg16.html", alone / "sdg16.html")
+    _assert_renders(alone, ("sdg16",))
 
 
 @pytest.mark.browser

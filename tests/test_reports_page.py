@@ -94,6 +94,16 @@ def test_write_page_is_offline_with_nav_and_escaped_intro(tmp_path: Path):
     assert "Trends &lt;x&gt;" in html and ESCAPED in html
 
 
+def test_a_standalone_page_carries_plotly_js_itself(tmp_path: Path):
+    with page.standalone_pages():
+        html = page.write_page(tmp_path, "trends.html", "Trends", ["<section>s</section>"]).read_text()
+    assert not (tmp_path / "plotly.min.js").exists() and 'src="plotly.min.js"' not in html
+    script = re.search(r'<script type="text/javascript">(.*?)</script>', html, re.S)
+    assert script and len(script.group(1)) > 1_000_000 and "Plotly" in script.group(1)
+    # the setting ends with its block: the next page links the shared file again
+    assert '<script src="plotly.min.js"></script>' in page.write_page(tmp_path, "x.html", "X", []).read_text()
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     con = build_warehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
