@@ -18,7 +18,7 @@ from pathlib import Path
 from pipelines import settings
 from pipelines.export import add_parser as add_export_parser
 from pipelines.sql import Limits, UsageError, print_query, print_tables
-from warehouse.connection import Warehouse, concurrent_writers, locate, shown
+from warehouse.connection import Warehouse, WarehouseBusyError, concurrent_writers, locate, shown
 
 WAREHOUSE_HELP = (
     "warehouse: a DuckDB file or a DuckLake catalog, ducklake:postgres:… (default: $ICCS_WAREHOUSE or "
@@ -300,7 +300,24 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
             f"SELECT source, parse_filename(file) AS file, row_number, reason, detail, raw FROM quarantine "
             f"WHERE {' AND '.join(where)} ORDER BY source, file, row_number LIMIT {int(args.limit)}"
         )
-    return print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
+    code = print_query(warehouse, query, args.format, max(args.limit, 1), params=params)
+    if code == 0 and not args.summary:  # say when the list was cut (on stderr: a CSV or JSON stays whole data)
+        _say_cut(warehouse, f"SELECT count(*) FROM quarantine WHERE {' AND '.join(where)}", params, args.limit)
+    return code
+
+
+def _say_cut(warehouse: Warehouse, count_query: str, params: list, limit: int) -> None:
+    import duckdb
+
+    from warehouse.connection import connect
+
+    try:
+        with connect(warehouse, read_only=True) as con:
+            total = con.execute(count_query, params).fetchone()[0]
+    except (WarehouseBusyError, duckdb.Error):  # a load took the file meanwhile: the list stands, uncounted
+        return
+    if total > limit:
+        print(f"iccs: {limit:,} of {total:,} quarantined records shown; --limit N shows more", file=sys.stderr)
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

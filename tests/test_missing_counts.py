@@ -182,6 +182,16 @@ def test_the_cli_lists_rejected_population_rows(run, capsys) -> None:
     assert cli(["quarantine", "--source", "population", "--warehouse", str(run.warehouse)]) == 0
     out = capsys.readouterr().out
     assert "invalid_population" in out and "population.csv" in out and "'-51500' is not a positive number" in out
+    # a list cut by --limit says so, on stderr, with how many there are
+    with duckdb.connect(str(run.warehouse), read_only=True) as con:
+        total = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    assert total > 1
+    assert cli(["quarantine", "--limit", "1", "--format", "csv", "--warehouse", str(run.warehouse)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 2  # the header and one record: the CSV is only data
+    assert captured.err.strip() == f"iccs: 1 of {total:,} quarantined records shown; --limit N shows more"
+    assert cli(["quarantine", "--limit", str(total), "--warehouse", str(run.warehouse)]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_quality_warnings_and_pages_never_show_nan(run) -> None:
