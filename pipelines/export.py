@@ -70,11 +70,18 @@ def add_parser(sub, warehouse_help: str, locate) -> None:
     export.add_argument("--warehouse", type=locate, help=warehouse_help)
 
 
+def _fail(message: str, code: int = 1) -> int:
+    print(f"iccs: export: {message}", file=sys.stderr)
+    return code
+
+
 def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """Write the export; one line per file written (path and rows) on stdout, one per thing left out on stderr."""
     import duckdb
 
+    from schemas.sdmx import iccs_schema
     from warehouse.exchange import ExportError, Selection, export
+    from warehouse.exchange.sdmx_files import write_structure_file
 
     ignored = [
         flag
@@ -88,14 +95,13 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
         if given and not applies
     ]
     if ignored:  # said, not silently ignored: the file would not be what was asked for
-        print(
-            f"iccs: export: {ignored[0]} does not apply to --format {args.format} --dataset {args.dataset} "
+        return _fail(
+            f"{ignored[0]} does not apply to --format {args.format} --dataset {args.dataset} "
             "(--freq and --levels: the iccs dataset as SDMX; --sdmx-version: SDMX-CSV; --unit: the iccs dataset, "
             "the SDG series have their own counting units; --structure: the iccs dataset, the SDG database's structure "
             "is the IAEG-SDGs')",
-            file=sys.stderr,
+            2,
         )
-        return 2
 
     selection = Selection(
         sources=tuple(args.source),
@@ -119,27 +125,15 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
                 levels=args.levels,
                 records=args.records,
             )
-    except ExportError as exc:
-        print(f"iccs: export: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"iccs: export: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except duckdb.Error as exc:
-        print(f"iccs: export: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    if args.structure is not None:
-        from schemas.sdmx import iccs_schema
-        from warehouse.exchange.sdmx_files import write_structure_file
-
-        try:
+        if args.structure is not None:
             write_structure_file(iccs_schema(), args.structure)
-        except OSError as exc:
-            print(
-                f"iccs: export: cannot write {exc.filename or args.structure}: {exc.strerror or exc}", file=sys.stderr
-            )
-            return 1
-        done.files[args.structure] = 0
+            done.files[args.structure] = 0
+    except ExportError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")
+    except duckdb.Error as exc:
+        return _fail(str(exc).splitlines()[0])
     for note in done.left_out:
         print(f"iccs: export: {note}", file=sys.stderr)
     for path, rows in done.files.items():

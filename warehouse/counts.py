@@ -45,8 +45,12 @@ def _grouped_sql(src: SourceConfig, batch: str, where: str, variables: tuple[str
 
 # A cell of offence_counts: what a row is unique on, within a source and unit.
 CELL_KEYS = ["country", "area", "iccs_code", "national_code", "year", "month", "file"]
-# The flags of summed cells, each once, sorted (a list aggregate: see _grouped_sql).
-_FLAGS = "nullif(array_to_string(list_sort(list_distinct(flatten(list(string_split(flag, ','))))), ','), '') AS flag"
+# The flags of summed cells, each once, sorted: a list aggregate (see _grouped_sql) of the flagged rows only (most
+# cells have none). v_national_counts sums with it too (warehouse.totals).
+FLAGS = (
+    "nullif(array_to_string(list_sort(list_distinct(flatten("
+    "list(string_split(flag, ',')) FILTER (flag IS NOT NULL)))), ','), '')"
+)
 
 
 def disaggregated_sql(src: SourceConfig, batch: str, where: str) -> str:
@@ -63,7 +67,7 @@ def disaggregated_sql(src: SourceConfig, batch: str, where: str) -> str:
 def totals_sql(src: SourceConfig, cells: str) -> str:
     """The offence_counts rows of a disaggregated source from its disaggregated cells (``cells``, shaped as
     ``disaggregated_sql`` gives them): the total of each cell, never a total added to its own parts."""
-    totals = marginal_sql(cells, CELL_KEYS, (), f"sum(count) AS count, {_FLAGS}", tuple(src.disaggregations))
+    totals = marginal_sql(cells, CELL_KEYS, (), f"sum(count) AS count, {FLAGS} AS flag", tuple(src.disaggregations))
     return f"SELECT country, area, iccs_code, national_code, year, month, count, flag, file FROM ({totals})"
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from schemas.source_config import SourceConfig
 from warehouse.completeness import Finding
-from warehouse.counts import nested_cells_sql
+from warehouse.counts import FLAGS, nested_cells_sql
 from warehouse.replace import replace_rows
 from warehouse.sql import literal
 
@@ -138,9 +138,7 @@ WITH cells AS (SELECT * FROM v_offence_count_cells),
 national AS (
     SELECT source, country, iccs_code, national_code, year, month, unit, stage, sum(count) AS count,
            CASE WHEN bool_or(has_total) THEN 'total' ELSE 'areas' END AS basis,
-           -- the flags of the cells summed, each once (a list of the flagged rows only: most have none)
-           nullif(array_to_string(list_sort(list_distinct(flatten(
-               list(string_split(flag, ',')) FILTER (flag IS NOT NULL)))), ','), '') AS flag
+           {FLAGS} AS flag  -- the flags of the cells summed, each once
     FROM cells WHERE is_total = has_total
     GROUP BY source, country, iccs_code, national_code, year, month, unit, stage),
 links AS (

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from iccs.countries import m49_frame
-from iccs.sdg_series import sdg_series
 from schemas.sdmx import iccs_schema, sdg_schema
 from warehouse.ddl import is_current
 from warehouse.exchange import iccs_observations, sdg_observations
@@ -155,22 +153,14 @@ def _left_out(con, selection: Selection) -> list[str]:
     ).fetchone()[0]
     if partial:
         notes.append(f"{partial} country-years covered for fewer than 12 months: left out (not a yearly figure)")
-    codes = pd.DataFrame(
-        [(s.series, code, s.counting_unit, s.denominator_unit or "") for s in sdg_series() for code in s.codes],
-        columns=["series", "iccs_code", "unit", "denominator"],
-    )
-    con.register("exchange_series_codes", codes)
-    try:
-        other = con.execute(
-            f"""SELECT n.source, n.unit, string_agg(DISTINCT c.series, ', ' ORDER BY c.series)
-                FROM (SELECT * FROM v_national_counts WHERE {selection.where({"source", "country", "year"})}) n
-                JOIN exchange_series_codes c ON c.iccs_code = n.iccs_code
-                GROUP BY n.source, n.unit
-                HAVING NOT bool_or(n.unit = c.unit OR n.unit = c.denominator)
-                ORDER BY ALL"""
-        ).fetchall()
-    finally:
-        con.unregister("exchange_series_codes")
+    other = con.execute(
+        f"""SELECT n.source, n.unit, string_agg(DISTINCT c.series, ', ' ORDER BY c.series)
+            FROM (SELECT * FROM v_national_counts WHERE {selection.where({"source", "country", "year"})}) n
+            JOIN (SELECT * FROM {sdg_observations.series_codes_sql()}) c ON c.iccs_code = n.iccs_code
+            GROUP BY n.source, n.unit
+            HAVING NOT bool_or(n.unit = c.counting_unit OR n.unit = c.denominator_unit)
+            ORDER BY ALL"""
+    ).fetchall()
     for source, unit, series in other:
         notes.append(f"source {source} counts {unit}, the SDG series {series} count victims or arms: left out")
     return notes

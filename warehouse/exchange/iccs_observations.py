@@ -34,6 +34,8 @@ COLUMNS = (
     "OBS_VALUE",
     "OBS_STATUS",
 )
+# The months a source covers in each year (0: it publishes years): fewer than 12 is a partial year.
+COVERED_SQL = "SELECT source, unit, year, count(DISTINCT month) AS months FROM offence_counts GROUP BY ALL"
 _CELL_COLUMNS = {"source", "country", "area", "iccs_code", "year", "month", "unit", "stage"}
 
 
@@ -81,8 +83,7 @@ rolled AS (
     SELECT p.*, a.ancestor_code AS code, a.ancestor_level AS level, a.ancestor_code = p.iccs_code AS own
     FROM picked p JOIN iccs_ancestors a ON a.code = p.iccs_code {stored}
     WHERE {level_where}),
-covered AS (  -- the months a source covers in a year (0: it publishes years): fewer than 12 is a partial year
-    SELECT source, unit, year, count(DISTINCT month) AS months FROM offence_counts GROUP BY ALL),
+covered AS ({COVERED_SQL}),
 grouped AS ({grouped}),
 judged AS (
     SELECT g.*, g.freq = 'A' AND c.months BETWEEN 1 AND 11 AS partial,

@@ -20,6 +20,7 @@ from dataclasses import replace
 from iccs.sdg16 import indicator_codes
 from iccs.sdg_series import sdg_series
 from schemas.sdmx import SDG_UNFILLED, TOTAL
+from warehouse.exchange.iccs_observations import COVERED_SQL
 from warehouse.exchange.selection import Selection
 from warehouse.sql import literal
 
@@ -44,14 +45,19 @@ PARTIAL = "partial correspondence: some of the count comes through a national ca
 AREAS = "population: the sum of the populations of the source's areas"
 
 
-def _series_values() -> str:
+def series_codes_sql() -> str:
+    """The series table of ``iccs.sdg_series`` as a relation, a row per series and ICCS code: series, measure,
+    iccs_code, counting_unit, denominator_unit ('' where none), unit_measure."""
     rows = [
         f"({literal(s.series)}, {literal(s.measure)}, {literal(code)}, {literal(s.counting_unit)}, "
         f"{literal(s.denominator_unit or '')}, {literal(s.unit_measure)})"
         for s in sdg_series()
         for code in s.codes
     ]
-    return ", ".join(rows)
+    return (
+        f"(VALUES {', '.join(rows)}) "
+        "AS series_codes(series, measure, iccs_code, counting_unit, denominator_unit, unit_measure)"
+    )
 
 
 def _indicator_series() -> str:
@@ -73,10 +79,9 @@ def figures_sql(selection: Selection) -> str:
         {"source", "country", "year", "unit"}
     )
     return f"""
-WITH series(series, measure, iccs_code, counting_unit, denominator_unit, unit_measure) AS (
-    VALUES {_series_values()}),
+WITH series AS (SELECT * FROM {series_codes_sql()}),
 whole(indicator, series, measure, unit_measure, counting_unit) AS (VALUES {_indicator_series()}),
-covered AS (SELECT source, unit, year, count(DISTINCT month) AS months FROM offence_counts GROUP BY ALL),
+covered AS ({COVERED_SQL}),
 national AS (SELECT * FROM v_national_counts WHERE {where}),
 counted AS (
     SELECT s.series, s.measure, s.unit_measure, n.unit = s.counting_unit AS numerator, n.source, n.country, n.year,
