@@ -17,7 +17,7 @@ import dagster as dg
 from pipelines import settings
 from pipelines.assets.exchange import exchange_files
 from pipelines.assets.quality import data_quality
-from pipelines.assets.reference import iccs_reference, population
+from pipelines.assets.reference import boundaries, iccs_reference, population
 from pipelines.assets.reports import html_reports
 from pipelines.assets.sources import landed_file, landing_mirror
 from pipelines.jobs import build_jobs
@@ -38,7 +38,16 @@ def build_definitions(
 ) -> dg.Definitions:
     """The definitions with explicit paths (`iccs run`, tests), or with those of the environment."""
     return dg.Definitions(
-        assets=[iccs_reference, population, landed_file, landing_mirror, data_quality, html_reports, exchange_files],
+        assets=[
+            iccs_reference,
+            population,
+            boundaries,
+            landed_file,
+            landing_mirror,
+            data_quality,
+            html_reports,
+            exchange_files,
+        ],
         jobs=build_jobs(),
         schedules=build_schedules(),
         sensors=build_sensors(),

@@ -15,7 +15,9 @@ REPORTS_JOB = "reports_job"
 
 # The jobs the sensors target (a sensor with several jobs needs their definitions, not names).
 reference_job = dg.define_asset_job(
-    REFERENCE_JOB, selection=dg.AssetSelection.groups("reference"), description="ICCS reference tables and population."
+    REFERENCE_JOB,
+    selection=dg.AssetSelection.groups("reference"),
+    description="ICCS reference tables, population and area boundaries.",
 )
 sources_job = dg.define_asset_job(
     SOURCES_JOB,

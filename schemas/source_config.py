@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from iccs.disaggregations import POPULATION_VARIABLES, VARIABLES
+from schemas.boundaries_config import Boundaries, BoundariesError, parse_boundaries
 from schemas.coverage import check_coverage
 from schemas.disaggregation_config import Disaggregation, DisaggregationError, parse_disaggregations
 
@@ -168,6 +169,7 @@ class SourceConfig:
     total_area: str | None = None
     # variable -> where it is read and how recoded (schemas.disaggregation_config), in VARIABLES order
     disaggregations: dict[str, Disaggregation] = field(default_factory=dict)
+    boundaries: Boundaries | None = None  # the shapes of its areas (schemas.boundaries_config)
 
     @property
     def period(self) -> str:
@@ -507,7 +509,15 @@ _SOURCE_KEYS = {
     "coverage",
     "total_area",
     "disaggregations",
+    "boundaries",
 }
+
+
+def _boundaries(path: Path, where: str, given: Any, area_column: str | None) -> Boundaries | None:
+    try:
+        return parse_boundaries(where, given, area_column, lambda key, value: _file(path, where, key, value))
+    except BoundariesError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _disaggregations(where: str, given: Any, variables: tuple[str, ...]) -> dict[str, Disaggregation]:
@@ -644,6 +654,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         fractional_counts=fractional,
         total_area=total_area.strip() if total_area else None,
         disaggregations=disaggregations,
+        boundaries=_boundaries(path, where, spec.get("boundaries"), columns.get("area")),
     )
     try:  # validated against the source's period (a month bound on an annual source is refused)
         return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))

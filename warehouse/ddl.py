@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, source VARCHAR, file VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, records_in BIGINT,
     records_loaded BIGINT, records_quarantined BIGINT, files INTEGER, status VARCHAR);
+CREATE TABLE IF NOT EXISTS area_boundaries (
+    source VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR NOT NULL, label VARCHAR NOT NULL,
+    geometry VARCHAR NOT NULL, lon DOUBLE, lat DOUBLE, file VARCHAR);
 CREATE TABLE IF NOT EXISTS warehouse_schema (fingerprint VARCHAR, applied_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS contract_checks (
     source VARCHAR NOT NULL, file VARCHAR NOT NULL, run_id VARCHAR, contract VARCHAR NOT NULL,
@@ -155,6 +158,8 @@ COMMENTS: dict[str, str] = {
     "or suppressed cell is in quarantine as missing_count); whole, except where flag contains "
     "'allocated' (spread over the targets of a split correspondence by share) or the source "
     "publishes estimates (fractional_counts)",
+    "area_boundaries": "per source, the shape of each area its boundaries file gives: GeoJSON in longitude/"
+    "latitude (EPSG:4326), simplified for maps; lon/lat a point inside it; label the name maps show",
     "population": "population by country, area (NULL = national), year, sex and age ('_T' = all): the "
     "denominator of rates",
     "quarantine": "every input record that was not loaded: file, line, reason code, detail and the raw record; "

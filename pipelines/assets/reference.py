@@ -1,9 +1,11 @@
-"""Reference layer: the ICCS classification with its SDG 16 links, and the population denominators."""
+"""Reference layer: the ICCS classification with its SDG 16 links, the population denominators and the shapes of
+the areas."""
 
 import dagster as dg
 
 from pipelines.checks import population_check_specs, population_checks, reference_check_specs, reference_checks
 from pipelines.resources import SourcesConfig, WarehouseResource
+from warehouse.boundaries import load_boundaries
 from warehouse.ddl import ensure_schema
 from warehouse.population import load_population, rejected_population
 from warehouse.reference import load_classification
@@ -63,4 +65,25 @@ def population(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.Material
             # rows kept out as invalid_population (iccs quarantine --source population)
             "rejected_rows": rejected,
         },
+    )
+
+
+@dg.asset(
+    group_name="reference",
+    pool=WRITER_POOL,
+    kinds={"duckdb"},
+    description="The shapes of the areas of every source that names a boundaries file: the places on the maps.",
+)
+def boundaries(duckdb: WarehouseResource, sources: SourcesConfig) -> dg.MaterializeResult:
+    config = sources.load()
+    with duckdb.get_connection() as con:
+        ensure_schema(con)
+        loaded = load_boundaries(con, config.sources)
+    return dg.MaterializeResult(
+        metadata={
+            "sources": len(loaded),
+            "shapes": sum(r.shapes for r in loaded),
+            "features_without_area": sum(r.without_area for r in loaded),
+            "files": ", ".join(f"{r.source}: {r.file} ({r.shapes} shapes)" for r in loaded) or "none",
+        }
     )

@@ -3,14 +3,14 @@
 import dagster as dg
 
 from pipelines.assets.quality import QUALITY
-from pipelines.assets.reference import population
+from pipelines.assets.reference import boundaries, population
 from pipelines.assets.sources import FACTS
 from pipelines.resources import ReportsFolder, WarehouseResource
 
 
 @dg.asset(
     group_name="reports",
-    deps=[FACTS, population, QUALITY],
+    deps=[FACTS, population, boundaries, QUALITY],
     kinds={"html", "plotly"},
     description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.",
 )

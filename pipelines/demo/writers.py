@@ -167,6 +167,7 @@ def write_config(path: Path, incidents_file: str, fmt: str) -> None:
         "date_format": DATE_FORMAT,
         "bbox": list(BBOX),
         "correspondence": "correspondence.csv",
+        "boundaries": {"file": "districts.geojson", "area": "district", "label": "name"},
         "disaggregations": {
             v: {"column": DISAGGREGATION_COLUMNS[v], "values": VALUE_MAPS[v]} for v in DISAGGREGATION_COLUMNS
         },

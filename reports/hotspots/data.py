@@ -156,6 +156,32 @@ def area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str, weapon:
     )
 
 
+def area_positions(con: duckdb.DuckDBPyConnection, countries: list[str], shapes: pd.DataFrame) -> pd.DataFrame:
+    """Each (country, area)'s position: a point inside its shape where the source's boundaries give one (the
+    area as the records name it, matched trimmed and case-insensitively), else the mean of its geocoded records."""
+    recorded = centroids(con, countries)
+    if shapes.empty:
+        return recorded
+    con.register("_area_shapes", shapes[["country", "area", "lon", "lat"]])
+    try:
+        shaped = queries.frame(
+            con,
+            """
+            WITH named AS (SELECT DISTINCT country, area FROM offence_counts
+                           WHERE area IS NOT NULL AND list_contains(?, country))
+            SELECT n.country, n.area, s.lon, s.lat
+            FROM named n JOIN _area_shapes s
+              ON s.country = n.country AND lower(trim(s.area)) = lower(trim(n.area))
+            """,
+            [countries],
+        )
+    finally:
+        con.unregister("_area_shapes")
+    rest = recorded.merge(shaped[["country", "area"]], how="left", indicator=True)
+    rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([shaped, rest], ignore_index=True)
+
+
 def centroids(con: duckdb.DuckDBPyConnection, countries: list[str]) -> pd.DataFrame:
     """Mean position of the geocoded records (of any source) of each (country, area)."""
     return queries.frame(

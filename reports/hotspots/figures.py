@@ -1,5 +1,6 @@
-"""The maps of hotspots.html: plain plotly heatmaps and scatters on projected kilometres (no tile server,
-nothing fetched online)."""
+"""The maps of hotspots.html: plain plotly heatmaps and scatters on the grid's equal-area projection, with
+longitude/latitude axes, the source's area boundaries and the names of the areas under the hot spots (no tile
+server, nothing fetched online)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import numpy as np
 import pandas as pd
 
 from reports import page
+from reports.geo.axes import degree_axes
+from reports.geo.labels import free_labels, label_trace
+from reports.geo.shapes import fill_trace, outline_trace
 from reports.hotspots.analysis import MixResult
+from reports.hotspots.places import MAP_SIZE_PX, Places
 from reports.hotspots.text import MIX_NAME
 from reports.stats.hotspot_emerging import NO_PATTERN, NO_RECORDS, EmergingResult
 from reports.stats.hotspot_grid import Grid
 
 MAP_HEIGHT = 620
 GROUP_LABELS_SHOWN = 15
+AREA_LABELS_SHOWN = 20
+MARKER_LABEL_OFFSET_PX = 12
 MIX_STYLE: tuple[tuple[str, str], ...] = (
     ("records, share not significantly higher", "#e8e8e8"),
     ("higher share, 90% confidence", "#dadaeb"),
@@ -61,27 +68,74 @@ def _discrete_scale(colours: list[str]) -> list[list]:
     return scale
 
 
-def _layout(title: str, centre: str) -> dict:
+def _layout(title: str, places: Places) -> dict:
+    lon, lat = places.corners_lonlat()
+    xaxis, yaxis, _ = degree_axes(places.proj4, lon, lat)
+    x_min, x_max, y_min, y_max = places.extent
     return {
         "template": page.template(),
         "title": {"text": page.plot_text(title)},
         "height": MAP_HEIGHT,
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
-        "xaxis": {"title": {"text": page.plot_text(f"km east of {centre}")}, "constrain": "domain"},
-        "yaxis": {"title": {"text": "km north"}, "scaleanchor": "x", "scaleratio": 1},
+        "margin": {"l": 80, "r": 20, "t": 60, "b": 50},
+        "xaxis": {**xaxis, "range": [x_min, x_max]},
+        "yaxis": {**yaxis, "range": [y_min, y_max]},
         "legend": {"orientation": "h", "y": -0.12},
     }
+
+
+def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> dict:
+    """The map: the graticule and the area boundaries under the data, the labels over it."""
+    lon, lat = places.corners_lonlat()
+    _, _, graticule = degree_axes(places.proj4, lon, lat)
+    under = [graticule]
+    if not places.shapes.empty:
+        under.append(outline_trace(places.proj4, places.geoms))
+    return {"data": under + data + labels, "layout": _layout(title, places)}
+
+
+def _area_labels(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, taken: pd.DataFrame) -> list:
+    """The names of the areas under the given points (the heaviest first), where they do not collide with each
+    other or with the ``taken`` marker labels (columns x, y, text)."""
+    if places.shapes.empty or not len(lon):
+        return []
+    named = places.named_under(lon, lat, weight)
+    if named.empty:
+        return []
+    x = np.concatenate([taken["x"].to_numpy(float), named["x"].to_numpy(float)])
+    y = np.concatenate([taken["y"].to_numpy(float), named["y"].to_numpy(float)])
+    text = [*taken["text"].tolist(), *named["label"].tolist()]
+    shown = free_labels(x, y, text, places.extent, MAP_SIZE_PX, limit=len(taken) + AREA_LABELS_SHOWN)
+    shown = shown[shown >= len(taken)] - len(taken)
+    if not len(shown):
+        return []
+    part = named.iloc[shown]
+    return [label_trace(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist(), "areas under them")]
+
+
+def _marker_text(places: Places, groups: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """The marker labels that fit (x, y, text; others blank): the group's id, and where no boundaries name
+    the places, the area its records name most ("HS1 Leeds")."""
+    head = groups.head(GROUP_LABELS_SHOWN)
+    if places.shapes.empty and "Near" in head:
+        text = (head[id_column] + " " + head["Near"].where(~head["Near"].str.startswith("("), "")).str.strip()
+    else:
+        text = head[id_column].astype(str)
+    x, y = head["x"].to_numpy(float), head["y"].to_numpy(float)
+    shown = free_labels(x, y, text.tolist(), places.extent, MAP_SIZE_PX, offset_px=MARKER_LABEL_OFFSET_PX)
+    out = pd.DataFrame({"x": x, "y": y, "text": ""})
+    out.loc[shown, "text"] = text.iloc[shown].to_numpy()
+    return out
 
 
 def _heatmap(grid: Grid, z: np.ndarray, colours: list[str], ticktext: list[str], counts: np.ndarray, hover: str):
     """A grid heatmap of category codes 0..len(colours)-1 (NaN = transparent); only counts in the hover, as
     80,000 per-cell strings would double the page."""
-    x = (grid.x0 + (np.arange(grid.ncols) + 0.5) * grid.cell_size) / 1000
-    y = (grid.y0 + (np.arange(grid.nrows) + 0.5) * grid.cell_size) / 1000
+    x = grid.x0 + (np.arange(grid.ncols) + 0.5) * grid.cell_size
+    y = grid.y0 + (np.arange(grid.nrows) + 0.5) * grid.cell_size
     return {
         "type": "heatmap",
-        "x": np.round(x, 3),
-        "y": np.round(y, 3),
+        "x": np.round(x, 1),
+        "y": np.round(y, 1),
         "z": z.reshape(grid.nrows, grid.ncols),
         "zmin": -0.5,
         "zmax": len(colours) - 0.5,
@@ -89,44 +143,74 @@ def _heatmap(grid: Grid, z: np.ndarray, colours: list[str], ticktext: list[str],
         "colorbar": {"tickvals": list(range(len(colours))), "ticktext": ticktext, "len": 0.8},
         "customdata": counts.astype(np.int64).reshape(grid.nrows, grid.ncols),
         "hoverongaps": False,
-        "hovertemplate": "%{x:.1f} km E, %{y:.1f} km N<br>%{customdata:,} " + hover + "<extra></extra>",
+        "hovertemplate": "%{customdata:,} " + hover + "<extra></extra>",
         "name": "cells",
     }
 
 
-def _markers(places: pd.DataFrame, id_column: str, hover: list[str], name: str) -> dict:
+def _markers(
+    places: Places, groups: pd.DataFrame, id_column: str, hover: list[str], name: str
+) -> tuple[dict, pd.DataFrame]:
     """Labelled circles at the count-weighted centres of places (hot spot groups, changes, mix groups); the
-    hover shows `hover` columns (the first is the id) as text."""
+    hover shows `hover` columns (the first is the id) as text. Also returns the labels shown (x, y, text)."""
     lines = "<br>".join(f"{column}: %{{customdata[{i}]}}" for i, column in enumerate(hover) if i > 0)
-    return {
+    labels = _marker_text(places, groups, id_column)
+    text = labels["text"].tolist() + [""] * (len(groups) - len(labels))
+    trace = {
         "type": "scatter",
         "mode": "markers+text",
-        "x": (places["x"] / 1000).round(3).tolist(),
-        "y": (places["y"] / 1000).round(3).tolist(),
-        "text": [g if i < GROUP_LABELS_SHOWN else "" for i, g in enumerate(places[id_column])],
-        "textposition": "top right",
+        "x": groups["x"].round(1).tolist(),
+        "y": groups["y"].round(1).tolist(),
+        "text": text,
+        "textposition": "top center",
+        "textfont": {"size": 11, "color": "#111", "shadow": "1px 1px 2px #fff, -1px -1px 2px #fff"},
         "marker": {"size": 9, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 1.5}},
-        "customdata": places[hover].astype(str).to_numpy().tolist(),
+        "customdata": groups[hover].astype(str).to_numpy().tolist(),
         "hovertemplate": "<b>%{customdata[0]}</b><br>" + lines + "<extra></extra>",
         "name": name,
         "showlegend": True,
     }
+    return trace, labels[labels["text"] != ""]
 
 
-def gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, centre: str) -> dict:
+def _present(codes: np.ndarray, style: tuple) -> tuple[np.ndarray, list[str], list[str]]:
+    """Codes renumbered 0..k-1 over the classes present (NaN stays NaN), with their colours and names: a legend
+    lists only what the map shows."""
+    found = set(np.unique(codes[~np.isnan(codes)]).astype(int).tolist())
+    kept = [(code, text, colour) for code, text, colour in style if code in found]
+    index = {code: i for i, (code, _, _) in enumerate(kept)}
+    renumbered = np.full(len(codes), np.nan)
+    ok = ~np.isnan(codes)
+    renumbered[ok] = [index[int(c)] for c in codes[ok]]
+    return renumbered, [c for _, _, c in kept], [t for _, t, _ in kept]
+
+
+def _cell_lonlat(grid: Grid, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = grid.centres()
+    return grid.to_lonlat(x[mask], y[mask])
+
+
+NO_MARKERS = pd.DataFrame({"x": [], "y": [], "text": []})
+
+
+def gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, places: Places) -> dict:
     codes = cells["gi_bin"].to_numpy()
     counts = cells["count"].to_numpy()
     shown = (counts > 0) | (codes != 0)  # empty, unremarkable cells stay transparent
-    z = np.where(shown, codes + 3, np.nan)
-    data = [_heatmap(grid, z, [c for _, _, c in BIN_STYLE], [t for _, t, _ in BIN_STYLE], counts, "records")]
+    z, colours, names = _present(np.where(shown, codes, np.nan).astype(float), BIN_STYLE)
+    data = [_heatmap(grid, z, colours, names, counts, "records")]
+    taken = NO_MARKERS
     if not groups.empty:
         hover = ["Hot spot", "Near", "Cells", "Records", "Top ICCS categories (level 2)"]
-        data.append(_markers(groups, "Hot spot", hover, "hot spot groups"))
-    return {"data": data, "layout": _layout(title, centre)}
+        trace, taken = _markers(places, groups, "Hot spot", hover, "hot spot groups")
+        data.append(trace)
+    hot = codes > 0
+    lon, lat = _cell_lonlat(grid, hot)
+    return _frame(data, places, title, _area_labels(places, lon, lat, counts[hot] * codes[hot], taken))
 
 
 def pattern_map(
-    grid: Grid, counts: np.ndarray, emerging: EmergingResult, changes: pd.DataFrame, title: str, centre: str
+    grid: Grid, counts: np.ndarray, emerging: EmergingResult, changes: pd.DataFrame, title: str, places: Places
 ) -> dict:
     category = emerging.frame["category"].to_numpy().astype(str)
     shown = category != NO_RECORDS  # never a record there: left transparent
@@ -135,39 +219,60 @@ def pattern_map(
     code = pd.Categorical(category, categories=present).codes.astype(float)
     z = np.where(shown, code, np.nan)
     data = [_heatmap(grid, z, [PATTERN_COLOUR[c] for c in present], present, counts, "records in all years")]
+    taken = NO_MARKERS
     if not changes.empty:
         hover = ["Place", "Change", "Near", "Cells", "Hot in (half its cells or more)"]
-        shown = changes.head(GROUP_LABELS_SHOWN)  # the largest; the table lists them all
-        data.append(_markers(shown, "Place", hover, f"largest places that changed ({len(shown)})"))
-    return {"data": data, "layout": _layout(title, centre)}
+        head = changes.head(GROUP_LABELS_SHOWN)  # the largest; the table lists them all
+        trace, taken = _markers(places, head, "Place", hover, f"largest places that changed ({len(head)})")
+        data.append(trace)
+    hot = np.char.find(category.astype(str), "hot spot") >= 0
+    lon, lat = _cell_lonlat(grid, hot)
+    return _frame(data, places, title, _area_labels(places, lon, lat, counts[hot], taken))
 
 
-def mix_map(grid: Grid, counts: np.ndarray, mix: MixResult, title: str, centre: str) -> dict:
+def mix_map(grid: Grid, counts: np.ndarray, mix: MixResult, title: str, places: Places) -> dict:
     confidence = mix.cells["confidence"].to_numpy()
     level = np.select([confidence == 99, confidence == 95, confidence == 90], [3, 2, 1], 0)
-    z = np.where((counts > 0) | (level > 0), level, np.nan)
+    shown = (counts > 0) | (level > 0)
+    style = tuple((i, text, colour) for i, (text, colour) in enumerate(MIX_STYLE))
+    z, colours, names = _present(np.where(shown, level, np.nan).astype(float), style)
     window = mix.cells["k_window"].to_numpy()
     hover = f"{MIX_NAME} records in the cell and its neighbours"
-    data = [_heatmap(grid, z, [c for _, c in MIX_STYLE], [t for t, _ in MIX_STYLE], window, hover)]
+    data = [_heatmap(grid, z, colours, names, window, hover)]
+    taken = NO_MARKERS
     if not mix.groups.empty:
         hover_columns = ["Place", "Near", "Cells", f"{MIX_NAME} share", f"{MIX_NAME} offences"]
-        data.append(_markers(mix.groups, "Place", hover_columns, f"{MIX_NAME} places"))
-    return {"data": data, "layout": _layout(title, centre)}
+        trace, taken = _markers(places, mix.groups, "Place", hover_columns, f"{MIX_NAME} places")
+        data.append(trace)
+    higher = level > 0
+    lon, lat = _cell_lonlat(grid, higher)
+    return _frame(data, places, title, _area_labels(places, lon, lat, window[higher].astype(float), taken))
 
 
-def area_map(areas: pd.DataFrame, title: str, centre: str) -> dict:
+def area_map(areas: pd.DataFrame, title: str, places: Places) -> dict:
+    """Gi* by area: each area's shape filled with its class where the source's boundaries give one (its position
+    is then a point of that shape, which is how they are matched), else a circle sized by its records."""
     size = 8 + 30 * np.sqrt(areas["count"] / max(float(areas["count"].max()), 1.0))
     data = []
+    shape_of = _shape_index(areas, places)
     for code, text, colour in BIN_STYLE:
         part = areas[areas["gi_bin"] == code]
+        if part.empty:
+            continue
+        drawn = shape_of[part.index] >= 0
+        if drawn.any():
+            geoms = places.geoms[shape_of[part.index][drawn]]
+            data.append(fill_trace(places.proj4, geoms, colour, text))
+            data.append(_hover_points(part[drawn], colour, text))
+        part = part[~drawn]
         if part.empty:
             continue
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "x": (part["x"] / 1000).round(3).tolist(),
-                "y": (part["y"] / 1000).round(3).tolist(),
+                "x": part["x"].round(1).tolist(),
+                "y": part["y"].round(1).tolist(),
                 "marker": {
                     "size": size[part.index].round(1).tolist(),
                     "color": colour,
@@ -179,4 +284,41 @@ def area_map(areas: pd.DataFrame, title: str, centre: str) -> dict:
                 "name": text,
             }
         )
-    return {"data": data, "layout": _layout(title, centre)}
+    ranked = areas.assign(strength=areas["gi_bin"].abs() * 1e12 + areas["count"]).sort_values(
+        "strength", ascending=False
+    )
+    x, y = ranked["x"].to_numpy(float), ranked["y"].to_numpy(float)
+    shown = free_labels(x, y, ranked["label"].tolist(), places.extent, MAP_SIZE_PX, limit=AREA_LABELS_SHOWN)
+    labels = []
+    if len(shown):
+        part = ranked.iloc[shown]
+        labels = [label_trace(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist(), "area names")]
+    return _frame(data, places, title, labels)
+
+
+def _shape_index(areas: pd.DataFrame, places: Places) -> np.ndarray:
+    """For each area, the row of its shape in ``places.shapes`` (-1: none): an area placed from its shape has
+    exactly that shape's point as its position."""
+    if places.shapes.empty:
+        return np.full(len(areas), -1)
+    key = pd.MultiIndex.from_arrays([places.shapes["lon"].round(9), places.shapes["lat"].round(9)])
+    found = pd.Series(np.arange(len(places.shapes)), index=key)
+    found = found[~found.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays([areas["lon"].round(9), areas["lat"].round(9)])
+    return found.reindex(wanted).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _hover_points(part: pd.DataFrame, colour: str, name: str) -> dict:
+    """Invisible points inside filled shapes, so that hovering an area names it and its records."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": part["x"].round(1).tolist(),
+        "y": part["y"].round(1).tolist(),
+        "marker": {"size": 6, "color": colour, "opacity": 0.01},
+        "text": part["label"].tolist(),
+        "customdata": part[["count"]].to_numpy().tolist(),
+        "hovertemplate": "<b>%{text}</b><br>%{customdata[0]:,} records<extra></extra>",
+        "name": name,
+        "showlegend": False,
+    }

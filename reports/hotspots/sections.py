@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -20,6 +21,7 @@ from reports.hotspots.analysis import (
 )
 from reports.hotspots.binning import bin_in_sql, drop_binned
 from reports.hotspots.figures import BIN_LABEL, area_map, gi_map, mix_map, pattern_map
+from reports.hotspots.places import Places, grid_places, point_places
 from reports.hotspots.subset import Subset
 from reports.hotspots.text import (
     MIX_METHOD,
@@ -37,8 +39,10 @@ from reports.hotspots.text import (
 from reports.stats.hotspot import smallest_detectable
 from reports.stats.hotspot_areas import MIN_AREAS
 from reports.stats.hotspot_emerging import MEANING
+from reports.stats.hotspot_grid import local_proj4
 from reports.stats.hotspot_mix import MIN_CATEGORY_RECORDS, MIN_RATIO
 from reports.stats.hotspot_summary import lonlat_text, pattern_table
+from warehouse.boundaries import area_shapes
 from warehouse.coverage import window_text
 
 
@@ -75,11 +79,13 @@ def grid_section(
     label = _label(ds, subset)
     grid = result.grid
     centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
+    places = grid_places(con, ds["source"], grid)
+    result = named_result(result, places.shapes)
     body = [
         _lead(subset),
-        _where_block(result, label, centre, settings.fdr),
-        _mix_block(result, label, centre, settings.fdr),
-        _patterns_block(result, label, centre),
+        _where_block(result, label, places, settings.fdr),
+        _mix_block(result, label, places, settings.fdr),
+        _patterns_block(result, label, places),
         _hot_cells_block(result, label),
     ]
     metadata = (
@@ -88,6 +94,24 @@ def grid_section(
         | {"Computed in": f"{time.perf_counter() - started:.2f} s"}
     )
     return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
+
+
+def named_result(result: GridResult, shapes: pd.DataFrame) -> GridResult:
+    """The places' "Near" areas by their names from the boundaries file ("Ashby Vale (D23)"), where it has them."""
+    if shapes.empty:
+        return result
+    names = {
+        a.strip().lower(): (f"{label} ({a})" if label.strip().lower() != a.strip().lower() else a)
+        for a, label in zip(shapes["area"], shapes["label"], strict=True)
+    }
+
+    def named(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty or "Near" not in frame:
+            return frame
+        return frame.assign(Near=[names.get(str(v).strip().lower(), v) for v in frame["Near"]])
+
+    mix = result.mix if result.mix is None else replace(result.mix, groups=named(result.mix.groups))
+    return replace(result, groups=named(result.groups), changes=named(result.changes), mix=mix)
 
 
 def grid_result(
@@ -110,12 +134,12 @@ def grid_result(
         drop_binned(binned)
 
 
-def _where_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+def _where_block(result: GridResult, label: str, places: Places, fdr: float) -> str:
     """The Gi* map of all years together and its hot spot groups."""
     grid, cells, groups = result.grid, result.cells, result.groups
     slug = page.slug(label)
     where = page.figure_html(
-        gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {grid.cell_size / 1000:g} km cells", centre),
+        gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {grid.cell_size / 1000:g} km cells", places),
         div_id=f"hotspots-{slug}-gi",
     )
     if not groups.empty:
@@ -125,14 +149,14 @@ def _where_block(result: GridResult, label: str, centre: str, fdr: float) -> str
     return page.block_html("Where offences concentrate", where, summary=grid_summary(grid, cells, groups, fdr))
 
 
-def _mix_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
+def _mix_block(result: GridResult, label: str, places: Places, fdr: float) -> str:
     """Where the Target 16.4 offences make up more of the records ('' when not computed)."""
     if result.mix is None:
         return ""
     slug = page.slug(label)
     counts = result.cells["count"].to_numpy()
     mix_body = page.figure_html(
-        mix_map(result.grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", centre),
+        mix_map(result.grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", places),
         div_id=f"hotspots-{slug}-mix",
     )
     if not result.mix.groups.empty:
@@ -146,7 +170,7 @@ def _mix_block(result: GridResult, label: str, centre: str, fdr: float) -> str:
     )
 
 
-def _patterns_block(result: GridResult, label: str, centre: str) -> str:
+def _patterns_block(result: GridResult, label: str, places: Places) -> str:
     """The emerging hot spot patterns and the places that changed ('' when not computed)."""
     if result.emerging is None:
         return ""
@@ -155,7 +179,7 @@ def _patterns_block(result: GridResult, label: str, centre: str) -> str:
     category = result.emerging.frame["category"].to_numpy()
     changes = page.figure_html(
         pattern_map(
-            result.grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", centre
+            result.grid, counts, result.emerging, result.changes, f"{label}: emerging hot spot patterns", places
         ),
         div_id=f"hotspots-{slug}-patterns",
     )
@@ -231,13 +255,14 @@ def area_section(
     label = _label(ds, subset)
     slug = page.slug(label)
     rows = data.area_records(con, ds["source"], ds["unit"], subset.weapon if subset else None)
-    positions = data.centroids(con, sorted(rows["country"].unique().tolist()))
+    shapes = area_shapes(con, ds["source"])
+    positions = data.area_positions(con, sorted(rows["country"].unique().tolist()), shapes)
     result = analyse_areas(rows, positions, labels, settings)
     if result.areas is None:
         note = (
             f"Not analysed. On a grid: {no_grid}. By area: {result.n_located} of {result.n_areas} areas have a "
-            f"position (an area's position is the mean of the geocoded records, of any source, that carry its "
-            f"name), at least {MIN_AREAS} are needed."
+            f"position (a point inside its shape where the source names a boundaries file, else the mean of the "
+            f"geocoded records, of any source, that carry its name), at least {MIN_AREAS} are needed."
         )
         return page.section_html(f"Hot spots: {label}", _lead(subset) + page.paragraph(note, cls="note"))
     areas, emerging = result.areas, result.emerging
@@ -254,11 +279,13 @@ def area_section(
         table["Pattern over the years"] = emerging.frame["category"].to_numpy()
     table["Top ICCS categories (level 2)"] = [result.top_categories.get(i, "") for i in range(len(areas))]
     table = table.sort_values("Gi* z", ascending=False).reset_index(drop=True)
-    centre = lonlat_text(float(np.median(areas["lon"])), float(np.median(areas["lat"])))
+    proj4 = local_proj4(areas["lon"].to_numpy(), areas["lat"].to_numpy())
+    places = point_places(con, ds["source"], proj4, areas["x"].to_numpy(float), areas["y"].to_numpy(float))
+    drawn = "areas coloured" if not places.shapes.empty else "circle size = records"
     body = _lead(subset) + page.block_html(
         "Where offences concentrate",
         page.figure_html(
-            area_map(areas, f"{label}: Gi* by area (circle size = records)", centre),
+            area_map(areas, f"{label}: Gi* by area ({drawn})", places),
             div_id=f"hotspots-{slug}-areas",
         )
         + tables.table_html(table, caption=f"{label}: areas, hottest first", csv_name=f"hotspot_areas_{slug}"),
@@ -282,7 +309,12 @@ def area_section(
         + VALUES[settings.transform].format(unit="area")
         + " "
         + SIGNIFICANCE,
-        "Area positions": "mean position of the geocoded records (any source) in each area; "
+        "Area positions": (
+            f"a point inside each area's shape ({len(places.shapes):,} shapes from the source's boundaries file); else "
+            if not places.shapes.empty
+            else ""
+        )
+        + "the mean position of the geocoded records (any source) in each area; "
         + (
             f"{len(unlocated)} area(s) without any geocoded record are left out: " + ", ".join(unlocated.head(20))
             if len(unlocated)
