@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from reports import page
+from reports.areas import render_areas
 from reports.hotspots import render_hotspots
 from reports.index import render_index
 from reports.quality import render_quality
@@ -19,6 +20,7 @@ Renderer = Callable[[duckdb.DuckDBPyConnection, Path], Path]
 RENDERERS: dict[str, Renderer] = {
     "trends": render_trends,
     "hotspots": render_hotspots,
+    "areas": render_areas,
     "sdg16": render_sdg16,
     "quality": render_quality,
 }

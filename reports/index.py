@@ -21,6 +21,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Where recorded offences cluster in space, and how clusters change over time; firearm-related offences "
         "where sources record the weapon.",
     ),
+    "areas": (
+        "By area",
+        "Recorded crime and rates per 100,000 by area on maps of the areas (or ranked where no boundaries are "
+        "given), their change over the coverage window, and Local Moran's I clusters.",
+    ),
     "sdg16": (
         "SDG 16",
         "Indicators 16.1.1, 16.2.2 (by sex and age group where sources give them) and the Target 16.4 components "

@@ -37,6 +37,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("index.html", "Overview"),
     ("trends.html", "Trends"),
     ("hotspots.html", "Hot spots"),
+    ("areas.html", "By area"),
     ("sdg16.html", "SDG 16"),
     ("quality.html", "Data quality"),
 )

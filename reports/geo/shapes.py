@@ -7,35 +7,51 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from reports.stats.hotspot_grid import project
-
 
 def geometries(shapes: pd.DataFrame) -> np.ndarray:
     """The shapes' geometries (longitude/latitude) from their GeoJSON text."""
     return shapely.from_geojson(shapes["geometry"].to_numpy())
 
 
-def ring_coordinates(proj4: str, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ring (outer and holes) of the polygons, projected, one after another with NaN between rings: the
-    form plotly draws as separate lines, or fills as separate shapes with ``fill: toself``."""
-    parts = shapely.get_parts(geoms)
+def projected(proj4: str, geoms: np.ndarray) -> np.ndarray:
+    """The shapes in the map's projection (metres)."""
+    import pyproj
+
+    transformer = pyproj.Transformer.from_crs("EPSG:4326", pyproj.CRS.from_proj4(proj4), always_xy=True)
+    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def ring_xy(geoms_xy: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Every ring (outer and holes) of projected polygons, one after another with NaN between rings: the form
+    plotly draws as separate lines, or fills as separate shapes with ``fill: toself``. ``tolerance`` (metres)
+    drops detail below what the map can show (half a pixel), which bounds a page's size by its pixels rather
+    than by the boundary file's detail."""
+    if tolerance > 0:
+        geoms_xy = shapely.simplify(geoms_xy, tolerance, preserve_topology=True)
+    parts = shapely.get_parts(geoms_xy)
     rings = shapely.get_rings(parts[shapely.get_type_id(parts) == 3])  # 3 = Polygon
     coords, index = shapely.get_coordinates(rings, return_index=True)
     if not len(coords):
         return np.array([]), np.array([])
-    x, y = project(proj4, coords[:, 0], coords[:, 1])
     breaks = np.flatnonzero(np.diff(index)) + 1  # where a new ring starts
-    x = np.insert(np.round(x, 1), breaks, np.nan)
-    y = np.insert(np.round(y, 1), breaks, np.nan)
+    x = np.insert(np.round(coords[:, 0], 1), breaks, np.nan)
+    y = np.insert(np.round(coords[:, 1], 1), breaks, np.nan)
     return x, y
+
+
+def ring_coordinates(proj4: str, geoms: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``ring_xy`` of shapes in longitude/latitude, projected first."""
+    return ring_xy(projected(proj4, geoms), tolerance)
 
 
 def _listed(values: np.ndarray) -> list:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def outline_trace(proj4: str, geoms: np.ndarray, name: str = "area boundaries", colour: str = "#555") -> dict:
-    x, y = ring_coordinates(proj4, geoms)
+def outline_trace(
+    proj4: str, geoms: np.ndarray, name: str = "area boundaries", colour: str = "#555", tolerance: float = 0.0
+) -> dict:
+    x, y = ring_coordinates(proj4, geoms, tolerance)
     return {
         "type": "scatter",
         "mode": "lines",
@@ -48,9 +64,12 @@ def outline_trace(proj4: str, geoms: np.ndarray, name: str = "area boundaries", 
     }
 
 
-def fill_trace(proj4: str, geoms: np.ndarray, colour: str, name: str, legendrank: int | None = None) -> dict:
-    """The shapes filled with one colour (one class of a choropleth), thin white borders between them."""
-    x, y = ring_coordinates(proj4, geoms)
+def fill_trace(
+    proj4: str | None, geoms: np.ndarray, colour: str, name: str, legendrank: int | None = None, tolerance: float = 0.0
+) -> dict:
+    """The shapes filled with one colour (one class of a choropleth), thin white borders between them; ``proj4``
+    None: the shapes are projected already."""
+    x, y = ring_xy(geoms, tolerance) if proj4 is None else ring_coordinates(proj4, geoms, tolerance)
     trace = {
         "type": "scatter",
         "mode": "lines",

@@ -1,0 +1,55 @@
+"""The reads behind areas.html: every area's recorded crime in the latest full year of its series and in the
+first, inside the source's coverage window, with the area's population and shape."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reports import trend_tables
+from reports.queries import SERIES_KEYS
+from reports.trends import data as trend_data
+
+SMALL_COUNT = 20  # a rate from fewer records is flagged unreliable (the usual rule of official statistics)
+
+
+def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per series (source, unit, stage, country) and area: ``count``/``population``/``rate_per_100k`` in
+    the latest full year (``latest``) and ``first_count``/``first_rate`` in the first full year (``first``) of
+    the series' coverage window, with the 95% interval of the rate and the small-count flag. Empty when no
+    source names areas."""
+    areas = trend_data.area_totals(con)
+    if areas.empty:
+        return areas
+    annual = trend_data.annual_national(con, max_level=1)
+    full = trend_tables.full_years(annual)
+    if full.empty:
+        return areas.iloc[0:0]
+    span = full.groupby(SERIES_KEYS, as_index=False)["year"].agg(first="min", latest="max")
+    merged = areas.merge(span, on=SERIES_KEYS)
+    last = merged[merged["year"] == merged["latest"]]
+    first = merged[(merged["year"] == merged["first"]) & (merged["first"] < merged["latest"])]
+    first = first[SERIES_KEYS + ["area", "count", "rate_per_100k"]].rename(
+        columns={"count": "first_count", "rate_per_100k": "first_rate"}
+    )
+    out = last.merge(first, on=SERIES_KEYS + ["area"], how="left").drop(columns="year")
+    low, high = rate_interval(out["count"].to_numpy(float), out["population"].to_numpy(float))
+    base = out["rate_per_100k"].where(out["population"].notna(), out["count"])
+    before = out["first_rate"].where(out["population"].notna(), out["first_count"])
+    return out.assign(
+        rate_low=low,
+        rate_high=high,
+        small=out["count"] < SMALL_COUNT,
+        change_pct=(base / before.where(before > 0) - 1) * 100,
+    ).reset_index(drop=True)
+
+
+def rate_interval(count: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (Garwood) 95% Poisson interval of a rate per 100,000: what chance alone could have given."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(count > 0, stats.chi2.ppf(0.025, 2 * count) / 2, 0.0)
+        high = stats.chi2.ppf(0.975, 2 * (count + 1)) / 2
+        scale = 100000.0 / population
+    return low * scale, high * scale

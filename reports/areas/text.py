@@ -1,0 +1,84 @@
+"""The words of areas.html: figures rounded to what they can bear, and the sentences under each map."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from reports.areas.data import SMALL_COUNT
+
+INTRO = (
+    "Recorded crime by area: the count and, where the area's population is known, the rate per 100,000 "
+    "residents in the latest full year of each source's coverage window, and how it changed since the first "
+    "full year of that window. Areas are drawn on the shapes of the source's boundaries file; a source "
+    "without one gets ranked dot plots of its areas instead.\n\n"
+    f"A rate resting on fewer than {SMALL_COUNT} records moves a lot by chance: such areas are outlined "
+    "(dotted) on the maps, drawn hollow on the dot plots and flagged in the tables, and every rate has its "
+    "95% interval in the table. Counts are police-recorded crime: they also reflect reporting and recording."
+)
+FLAG = f"fewer than {SMALL_COUNT} records: rate unreliable"
+
+
+def rounded(value: float) -> str:
+    """A figure rounded to what it can bear: no decimals from 100, one from 10, else two ('4,762', '35.2',
+    '0.53'); '–' for none."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    size = abs(value)
+    decimals = 0 if size >= 100 else 1 if size >= 10 else 2
+    return f"{value:,.{decimals}f}"
+
+
+def percent(value: float) -> str:
+    """'+12%' / '−8%' (a true minus sign, never hidden) / '–' for none."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    shown = round(value) if abs(value) >= 10 else round(value, 1)
+    sign = "+" if shown > 0 else "−" if shown < 0 else "±"
+    return f"{sign}{abs(shown):g}%"
+
+
+def count_words(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
+    """The highest and lowest areas and how many rest on small counts."""
+    ranked = g.dropna(subset=[value]).sort_values(value, ascending=False)
+    if ranked.empty:
+        return f"No area has a {per} figure."
+    top, low = ranked.iloc[0], ranked.iloc[-1]
+    latest = int(g["latest"].iloc[0])
+    parts = [
+        f"In {latest}, {count_words(len(ranked), 'area')} have a figure: the highest is {top['label']} "
+        f"({rounded(top[value])} {per}), the lowest {low['label']} ({rounded(low[value])})."
+    ]
+    ratio = top[value] / low[value] if low[value] > 0 else math.inf
+    if np.isfinite(ratio) and len(ranked) > 1:
+        parts.append(f"The highest is {ratio:,.1f} times the lowest.")
+    small = int(g["small"].sum())
+    if small:
+        parts.append(
+            f"{count_words(small, 'area')} recorded fewer than {SMALL_COUNT} {unit}: "
+            "their rates are unreliable and flagged."
+        )
+    missing = int(g["population"].isna().sum())
+    if missing and value == "rate_per_100k":
+        parts.append(f"{count_words(missing, 'area')} without a population for {latest} get no rate.")
+    return " ".join(parts)
+
+
+def change_sentence(g: pd.DataFrame, measure: str) -> str:
+    ok = g.dropna(subset=["change_pct"])
+    if ok.empty:
+        return "The coverage window has a single full year: no change is shown."
+    first, latest = int(g["first"].iloc[0]), int(g["latest"].iloc[0])
+    rose, fell = int((ok["change_pct"] > 5).sum()), int((ok["change_pct"] < -5).sum())
+    steady = len(ok) - rose - fell
+    return (
+        f"From {first} to {latest}, the {measure} rose by more than 5% in {count_words(rose, 'area')}, fell by more "
+        f"than 5% in {count_words(fell, 'area')} and stayed within ±5% in {count_words(steady, 'area')}. "
+        "A change between small counts is mostly chance: read it with the counts in the table."
+    )
