@@ -10,6 +10,7 @@ the same change on every map.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,9 +53,11 @@ def level_classes(values: np.ndarray, fmt) -> Classes:
     if k < 2:
         index[ok] = 0
         return Classes(index, (f"{fmt(distinct[0])}",), (LEVEL_COLOURS[-1],), "one value")
-    classifier = (
-        mapclassify.Quantiles(values[ok], k=k) if name == "quantiles" else mapclassify.FisherJenks(values[ok], k=k)
-    )
+    with warnings.catch_warnings():  # mapclassify warns when ties merge classes; fewer classes are then drawn
+        warnings.simplefilter("ignore")
+        classifier = (
+            mapclassify.Quantiles(values[ok], k=k) if name == "quantiles" else mapclassify.FisherJenks(values[ok], k=k)
+        )
     bins = np.asarray(classifier.bins, dtype=float)
     index[ok] = classifier.yb
     lows = [float(values[ok].min()), *bins[:-1]]

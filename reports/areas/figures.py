@@ -10,7 +10,7 @@ import shapely
 from reports import page
 from reports.areas.classes import Classes
 from reports.geo.axes import degree_axes
-from reports.geo.labels import free_labels, label_trace
+from reports.geo.labels import free_labels, label_annotations
 from reports.geo.shapes import fill_trace, ring_xy
 
 MAP_HEIGHT = 640
@@ -30,11 +30,13 @@ def choropleth(
     flagged: np.ndarray,
     flag_name: str,
     priority: np.ndarray,
+    others: np.ndarray,
 ) -> dict:
     """Each area's shape filled with its class; ``areas`` (aligned with the shapes) has ``label``, ``x``, ``y``
     and the ``hover`` columns (already formatted text); ``flagged`` areas get a dashed outline; the names of
-    the areas of highest ``priority`` are written where they do not collide."""
-    x_min, y_min, x_max, y_max = shapely.total_bounds(geoms_xy)
+    the areas of highest ``priority`` are written where they do not collide; ``others`` are the shapes no area
+    of the table names, drawn grey."""
+    x_min, y_min, x_max, y_max = shapely.total_bounds(np.concatenate([geoms_xy, others]))
     pad = 0.03 * max(x_max - x_min, y_max - y_min, 1.0)
     extent = (x_min - pad, x_max + pad, y_min - pad, y_max + pad)
     per_px = max((extent[1] - extent[0]) / MAP_SIZE_PX[0], (extent[3] - extent[2]) / MAP_SIZE_PX[1])
@@ -47,6 +49,10 @@ def choropleth(
     missing = classes.index < 0
     if missing.any():
         data.append(fill_trace(None, geoms_xy[missing], NO_FIGURE, "no figure", legendrank=99, tolerance=tolerance))
+    if len(others):
+        data.append(
+            fill_trace(None, others, "#f2f2f2", "not in the table (no records)", legendrank=98, tolerance=tolerance)
+        )
     if flagged.any():
         x, y = ring_xy(geoms_xy[flagged], tolerance)
         data.append(
@@ -84,9 +90,8 @@ def choropleth(
         MAP_SIZE_PX,
         limit=LABELS_SHOWN,
     )
-    if len(shown):
-        part = ranked.iloc[shown]
-        data.append(label_trace(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist(), "area names"))
+    part = ranked.iloc[shown]
+    labels = label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
     lon, lat = _corners(proj4, extent)
     xaxis, yaxis, graticule = degree_axes(proj4, lon, lat)
     return {
@@ -100,6 +105,7 @@ def choropleth(
             "yaxis": {**yaxis, "range": [extent[2], extent[3]]},
             "legend": {"title": {"text": page.plot_text(classes_title(classes))}, "traceorder": "normal"},
             "plot_bgcolor": "#ffffff",
+            "annotations": labels,
         },
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,9 @@ MORAN_COLOURS = {
     local_moran.NOT_SIGNIFICANT: "#f0f0f0",
     local_moran.NO_NEIGHBOURS: "#ffffff",
     local_moran.NOT_TESTED: "#d9d9d9",
+    "no shape (not tested)": "#ffffff",
 }
+NO_SHAPE = "no shape (not tested)"
 
 
 def render_areas(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
@@ -49,116 +52,133 @@ def _section(con: duckdb.DuckDBPyConnection, key: tuple, g: pd.DataFrame) -> str
     started = time.perf_counter()
     source, unit, _ = key
     label = trend_tables.dataset_label(*key)
-    slug = page.slug(label)
     multi = g["country"].nunique() > 1
     g = g.assign(label=g["area"] + ((" (" + g["country"] + ")") if multi else ""))
-    has_rate = g["population"].notna().any()
-    value = "rate_per_100k" if has_rate else "count"
-    per = f"{unit} per 100,000" if has_rate else unit
+    has_rate = bool(g["population"].notna().any())
     g = g.assign(hover=_hover(g, unit, has_rate))
+    view = View(label, unit, has_rate, int(g["first"].iloc[0]), int(g["latest"].iloc[0]))
     shapes = _matched_shapes(con, source, g)
-    latest, first = int(g["latest"].iloc[0]), int(g["first"].iloc[0])
-    level_title = f"{label}: {per}, {latest}"
-    change_title = f"{label}: change in {'the rate' if has_rate else 'the count'}, {first} to {latest}"
-    level = level_classes(g[value].to_numpy(float), rounded)
+    level = level_classes(g[view.value].to_numpy(float), rounded)
     change = change_classes(g["change_pct"].to_numpy(float))
-    moran = None
-    blocks = []
     if shapes is not None:
-        geoms, proj4, xy, names = shapes
-        # the boundaries' name of the area where it has one ("Ashby Vale (D35)"), else the records' name
-        named = [
-            n
-            if isinstance(n, str) and n.strip().lower() == a.strip().lower()
-            else f"{n} ({a})"
-            if isinstance(n, str)
-            else a
-            for n, a in zip(names, g["label"], strict=True)
-        ]
-        g = g.assign(x=xy[0], y=xy[1], label=named)
-        hover = ["figure", "interval", "change"]
-        table_text = g.assign(
-            figure=[f"{rounded(v)} {per}" for v in g[value]],
-            interval=[f"{rounded(lo)} – {rounded(hi)}" for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)],
-            change=[percent(v) for v in g["change_pct"]],
+        g = g.assign(
+            x=shapes.x, y=shapes.y, label=[_display_name(n, a) for n, a in zip(shapes.names, g["label"], strict=True)]
         )
-        flagged = g["small"].to_numpy(bool)
-        blocks.append(
-            _block(
-                "Where it is highest",
-                choropleth(geoms, proj4, table_text, level, hover, level_title, flagged, FLAG, level.index),
-                f"areas-{slug}-level",
-                level_sentence(g, value, unit, per),
-            )
-        )
-        if g["change_pct"].notna().any():
-            blocks.append(
-                _block(
-                    "How it changed",
-                    choropleth(
-                        geoms,
-                        proj4,
-                        table_text,
-                        change,
-                        hover,
-                        change_title,
-                        flagged,
-                        FLAG,
-                        np.abs(np.nan_to_num(g["change_pct"].to_numpy(float))),
-                    ),
-                    f"areas-{slug}-change",
-                    change_sentence(g, "rate" if has_rate else "count"),
-                )
-            )
         moran = local_moran.local_moran(
-            g["count"].to_numpy(float), g["population"].to_numpy(float) if has_rate else None, geoms
+            g["count"].to_numpy(float), g["population"].to_numpy(float) if has_rate else None, shapes.geoms
         )
+        moran.loc[np.isnan(shapes.x), "cluster"] = NO_SHAPE
         g = g.assign(cluster=moran["cluster"].to_numpy())
-        clusters = _moran_classes(moran)
-        blocks.append(
-            _block(
-                "Clusters of high and low areas",
-                choropleth(
-                    geoms,
-                    proj4,
-                    table_text,
-                    clusters,
-                    hover,
-                    f"{label}: Local Moran's I clusters, {latest}",
-                    flagged,
-                    FLAG,
-                    moran["cluster"].isin(list(local_moran.QUADRANTS.values())).to_numpy(float)
-                    - moran["p_fdr"].fillna(1).to_numpy(float),
-                ),
-                f"areas-{slug}-moran",
-                _moran_sentence(moran, g),
-            )
-        )
+        blocks = _map_blocks(g, shapes, view, level, change, moran)
     else:
-        blocks.append(
-            _block(
-                "Where it is highest",
-                dot_plot(g, value, per, level_title, FLAG),
-                f"areas-{slug}-level",
-                level_sentence(g, value, unit, per),
-            )
-        )
-        changed = g.dropna(subset=["change_pct"])
-        if not changed.empty:
-            blocks.append(
-                _block(
-                    "How it changed",
-                    dot_plot(
-                        changed.assign(rate_low=np.nan, rate_high=np.nan), "change_pct", "change, %", change_title, FLAG
-                    ),
-                    f"areas-{slug}-change",
-                    change_sentence(g, "rate" if has_rate else "count"),
-                )
-            )
-    blocks.append(_table(g, level, change, unit, has_rate, label, slug))
-    metadata = _metadata(con, source, g, shapes is not None, level, change, moran, has_rate, unit)
+        moran = None
+        blocks = _dot_blocks(g, view)
+    blocks.append(_table(g, level, view))
+    metadata = _metadata(con, source, g, shapes, level, change, view)
     metadata["Computed in"] = f"{time.perf_counter() - started:.2f} s"
     return page.section_html(f"By area: {label}", "".join(blocks), metadata=metadata)
+
+
+@dataclass(frozen=True)
+class View:
+    """What a dataset's figures show: its rate per 100,000 where areas have a population, else its count."""
+
+    label: str
+    unit: str
+    has_rate: bool
+    first: int
+    latest: int
+
+    @property
+    def value(self) -> str:
+        return "rate_per_100k" if self.has_rate else "count"
+
+    @property
+    def per(self) -> str:
+        return f"{self.unit} per 100,000" if self.has_rate else self.unit
+
+    @property
+    def measure(self) -> str:
+        return "rate" if self.has_rate else "count"
+
+    @property
+    def slug(self) -> str:
+        return page.slug(self.label)
+
+
+def _map_blocks(g: pd.DataFrame, shapes: AreaShapes, view: View, level, change, moran: pd.DataFrame) -> list[str]:
+    hover = ["figure", "interval", "change"]
+    text = g.assign(
+        figure=[f"{rounded(v)} {view.per}" for v in g[view.value]],
+        interval=[f"{rounded(lo)} – {rounded(hi)}" for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)],
+        change=[percent(v) for v in g["change_pct"]],
+    )
+    flagged = g["small"].to_numpy(bool)
+
+    def draw(classes, title: str, priority: np.ndarray) -> dict:
+        return choropleth(
+            shapes.geoms, shapes.proj4, text, classes, hover, title, flagged, FLAG, priority, shapes.others
+        )
+
+    level_value = g[view.value].to_numpy(float)
+    blocks = [
+        _block(
+            "Where it is highest",
+            draw(level, f"{view.label}: {view.per}, {view.latest}", np.nan_to_num(level_value, nan=-np.inf)),
+            f"areas-{view.slug}-level",
+            level_sentence(g, view.value, view.unit, view.per),
+        )
+    ]
+    if g["change_pct"].notna().any():
+        blocks.append(
+            _block(
+                "How it changed",
+                draw(
+                    change,
+                    f"{view.label}: change in the {view.measure}, {view.first} to {view.latest}",
+                    np.abs(np.nan_to_num(g["change_pct"].to_numpy(float))),
+                ),
+                f"areas-{view.slug}-change",
+                change_sentence(g, view.measure),
+            )
+        )
+    significant = moran["cluster"].isin(list(local_moran.QUADRANTS.values())).to_numpy(float)
+    blocks.append(
+        _block(
+            "Clusters of high and low areas",
+            draw(
+                _moran_classes(moran),
+                f"{view.label}: Local Moran's I clusters, {view.latest}",
+                significant - moran["p_fdr"].fillna(1).to_numpy(float),
+            ),
+            f"areas-{view.slug}-moran",
+            _moran_sentence(moran, g),
+        )
+    )
+    return blocks
+
+
+def _dot_blocks(g: pd.DataFrame, view: View) -> list[str]:
+    blocks = [
+        _block(
+            "Where it is highest",
+            dot_plot(g, view.value, view.per, f"{view.label}: {view.per}, {view.latest}", FLAG),
+            f"areas-{view.slug}-level",
+            level_sentence(g, view.value, view.unit, view.per),
+        )
+    ]
+    changed = g.dropna(subset=["change_pct"])
+    if not changed.empty:
+        title = f"{view.label}: change in the {view.measure}, {view.first} to {view.latest}"
+        blocks.append(
+            _block(
+                "How it changed",
+                dot_plot(changed.assign(rate_low=np.nan, rate_high=np.nan), "change_pct", "change, %", title, FLAG),
+                f"areas-{view.slug}-change",
+                change_sentence(g, view.measure),
+            )
+        )
+    return blocks
 
 
 def _block(title: str, figure: dict, div_id: str, summary: str) -> str:
@@ -181,35 +201,50 @@ def _hover(g: pd.DataFrame, unit: str, has_rate: bool) -> list[str]:
     return out
 
 
-def _matched_shapes(con, source: str, g: pd.DataFrame):
-    """The shapes of the dataset's areas in its rows' order, projected, with label points; None when the source
-    has no boundaries or none of its areas has a shape (areas without one keep a tiny placeholder and are
-    named in "About these data")."""
+@dataclass(frozen=True)
+class AreaShapes:
+    """The shapes of a dataset's areas, projected, in its rows' order (an empty geometry for an area without
+    one), their label points and names, and the source's shapes that no row names."""
+
+    geoms: np.ndarray
+    proj4: str
+    x: np.ndarray
+    y: np.ndarray
+    names: np.ndarray  # the boundaries' name of each row's area (None: no shape)
+    others: np.ndarray  # shapes of areas no row of the dataset names
+
+
+def _matched_shapes(con, source: str, g: pd.DataFrame) -> AreaShapes | None:
+    """None when the source names no boundaries or none of its areas has a shape."""
+    import shapely
+
     shapes = area_shapes(con, source)
     if shapes.empty:
         return None
-    keyed = shapes.assign(_k=shapes["country"] + "\x1f" + shapes["area"].str.strip().str.lower())
-    keyed = keyed.drop_duplicates("_k").set_index("_k")
+    keys = shapes["country"] + "\x1f" + shapes["area"].str.strip().str.lower()
+    keyed = shapes.assign(_k=keys).drop_duplicates("_k").set_index("_k")
     wanted = g["country"] + "\x1f" + g["area"].str.strip().str.lower()
     found = keyed.reindex(wanted)
-    if found["geometry"].isna().all():
+    has = found["geometry"].notna().to_numpy()
+    if not has.any():
         return None
-    lonlat = found[["lon", "lat"]].to_numpy(float)
-    has = ~np.isnan(lonlat[:, 0])
-    proj4 = local_proj4(lonlat[has, 0], lonlat[has, 1])
-    geoms = np.full(len(g), None, dtype=object)
-    geoms[has] = geometries(found[has].reset_index(drop=True))
-    geoms_xy = np.full(len(g), None, dtype=object)
-    geoms_xy[has] = projected(proj4, geoms[has].astype(object))
-    x = np.full(len(g), np.nan)
-    y = np.full(len(g), np.nan)
-    x[has], y[has] = project(proj4, lonlat[has, 0], lonlat[has, 1])
-    import shapely
+    lon, lat = found["lon"].to_numpy(float), found["lat"].to_numpy(float)
+    proj4 = local_proj4(lon[has], lat[has])
+    geoms = np.full(len(g), shapely.Polygon(), dtype=object)  # an area without a shape draws nothing
+    geoms[has] = projected(proj4, geometries(found[has].reset_index(drop=True)))
+    x, y = np.full(len(g), np.nan), np.full(len(g), np.nan)
+    x[has], y[has] = project(proj4, lon[has], lat[has])
+    unnamed = shapes[~keys.isin(set(wanted))].reset_index(drop=True)
+    others = projected(proj4, geometries(unnamed)) if len(unnamed) else np.array([], dtype=object)
+    names = found["label"].where(found["geometry"].notna()).to_numpy(dtype=object)
+    return AreaShapes(geoms, proj4, x, y, names, others)
 
-    empty = shapely.Point()  # an area without a shape draws nothing (and is listed as such)
-    geoms_xy[~has] = empty
-    names = found["label"].where(has).to_numpy(dtype=object)
-    return geoms_xy, proj4, (x, y), names
+
+def _display_name(name: object, area: str) -> str:
+    """The boundaries' name where it says more than the records' ("Ashby Vale (D35)"), else the records'."""
+    if not isinstance(name, str) or not name.strip():
+        return area
+    return name if area.strip().lower() in name.strip().lower() else f"{name} ({area})"
 
 
 def _moran_classes(moran: pd.DataFrame):
@@ -236,30 +271,27 @@ def _moran_sentence(moran: pd.DataFrame, g: pd.DataFrame) -> str:
     return text
 
 
-def _table(g: pd.DataFrame, level, change, unit: str, has_rate: bool, label: str, slug: str) -> str:
+def _table(g: pd.DataFrame, level, view: View) -> str:
     table = pd.DataFrame(
-        {
-            "Area": g["label"],
-            f"{unit.capitalize()} {int(g['latest'].iloc[0])}": g["count"].round(0).astype("Int64"),
-        }
+        {"Area": g["label"], f"{view.unit.capitalize()} {view.latest}": g["count"].round(0).astype("Int64")}
     )
-    if has_rate:
+    if view.has_rate:
         table["Population"] = g["population"].round(0).astype("Int64")
         table["Per 100,000"] = [rounded(v) for v in g["rate_per_100k"]]
         table["95% interval"] = [
             f"{rounded(lo)} – {rounded(hi)}" if pd.notna(lo) else "–"
             for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)
         ]
-    table[f"Change since {int(g['first'].iloc[0])}"] = [percent(v) for v in g["change_pct"]]
+    table[f"Change since {view.first}"] = [percent(v) for v in g["change_pct"]]
     table["Class"] = [level.labels[i] if i >= 0 else "no figure" for i in level.index]
     if "cluster" in g:
         table["Local Moran's I"] = g["cluster"]
     table["Flag"] = np.where(g["small"], FLAG, "")
-    order = g["rate_per_100k" if has_rate else "count"].fillna(-np.inf).to_numpy()
+    order = g[view.value].fillna(-np.inf).to_numpy()
     table = table.iloc[np.argsort(-order, kind="stable")].reset_index(drop=True)
     return page.block_html(
         "Every area",
-        tables.table_html(table, caption=f"{label}: every area, highest first", csv_name=f"areas_{slug}"),
+        tables.table_html(table, caption=f"{view.label}: every area, highest first", csv_name=f"areas_{view.slug}"),
     )
 
 
@@ -268,32 +300,35 @@ def _description(con, source: str) -> str:
     return f"{source}: {rows[0][0]}" if rows else source
 
 
-def _metadata(con, source: str, g: pd.DataFrame, mapped: bool, level, change, moran, has_rate: bool, unit: str):
-    first, latest = int(g["first"].iloc[0]), int(g["latest"].iloc[0])
+def _metadata(con, source: str, g: pd.DataFrame, shapes: AreaShapes | None, level, change, view: View) -> dict:
     meta = {
         "Source": _description(con, source),
-        "Years": f"latest full year {latest}; change from the first full year of the coverage window, {first}",
+        "Years": (
+            f"latest full year {view.latest}; change from the first full year of the coverage window, {view.first}"
+        ),
         "Figure": (
-            f"{unit} per 100,000 residents of the area in the same year (all ICCS sections)"
-            if has_rate
-            else f"{unit} (all ICCS sections); no area population is loaded, so no rate"
+            f"{view.unit} per 100,000 residents of the area in the same year (all ICCS sections)"
+            if view.has_rate
+            else f"{view.unit} (all ICCS sections); no area population is loaded, so no rate"
         ),
         "Map classes": level.scheme,
         "Change classes": change.scheme,
         "Small counts": f"{FLAG}; the 95% interval is the exact Poisson (Garwood) interval of the rate",
     }
-    if mapped:
-        shapes = area_shapes(con, source)
-        keys = set(shapes["country"] + "\x1f" + shapes["area"].str.strip().str.lower())
-        missing = g.loc[~(g["country"] + "\x1f" + g["area"].str.strip().str.lower()).isin(keys), "label"].tolist()
-        meta["Boundaries"] = f"{len(shapes):,} shapes from the source's boundaries file; " + (
-            f"{count_words(len(missing), 'area')} of the records without a shape (not drawn, in the table): "
+    if shapes is None:
+        meta["Boundaries"] = "the source names no boundaries file (boundaries: in its configuration), so no map"
+        return meta
+    missing = g.loc[np.isnan(shapes.x), "label"].tolist()
+    meta["Boundaries"] = (
+        f"{int((~np.isnan(shapes.x)).sum()):,} of the {count_words(len(g), 'area')} drawn on the source's "
+        f"boundaries; {count_words(len(shapes.others), 'shape')} that no record names drawn grey"
+        + (
+            f"; {count_words(len(missing), 'area')} without a shape (in the table, not on the maps): "
             + ", ".join(missing[:20])
             + (" …" if len(missing) > 20 else "")
             if missing
-            else "every area of the records has one"
+            else ""
         )
-        meta["Local Moran's I"] = local_moran.__doc__.split("\n\n")[1].replace("\n", " ")
-    else:
-        meta["Boundaries"] = "the source names no boundaries file (boundaries: in its configuration), so no map"
+    )
+    meta["Local Moran's I"] = " ".join(local_moran.__doc__.split("\n\n")[1].split())
     return meta

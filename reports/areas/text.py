@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -45,24 +43,28 @@ def count_words(n: int, one: str, many: str | None = None) -> str:
 
 
 def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
-    """The highest and lowest areas and how many rest on small counts."""
-    ranked = g.dropna(subset=[value]).sort_values(value, ascending=False)
-    if ranked.empty:
-        return f"No area has a {per} figure."
-    top, low = ranked.iloc[0], ranked.iloc[-1]
+    """The highest and lowest areas among those whose figure is reliable, and how many rest on small counts."""
+    figured = g.dropna(subset=[value])
+    if figured.empty:
+        return f"No area has a figure in {per}."
     latest = int(g["latest"].iloc[0])
-    parts = [
-        f"In {latest}, {count_words(len(ranked), 'area')} have a figure: the highest is {top['label']} "
-        f"({rounded(top[value])} {per}), the lowest {low['label']} ({rounded(low[value])})."
-    ]
-    ratio = top[value] / low[value] if low[value] > 0 else math.inf
-    if np.isfinite(ratio) and len(ranked) > 1:
-        parts.append(f"The highest is {ratio:,.1f} times the lowest.")
-    small = int(g["small"].sum())
-    if small:
+    reliable = figured[~figured["small"]] if value == "rate_per_100k" else figured
+    parts = [f"In {latest}, {count_words(len(figured), 'area')} have a figure."]
+    if len(reliable):
+        ranked = reliable.sort_values(value, ascending=False)
+        top, low = ranked.iloc[0], ranked.iloc[-1]
+        among = " among those with at least {SMALL_COUNT} records" if len(reliable) < len(figured) else ""
+        parts.append(
+            f"The highest{among.format(SMALL_COUNT=SMALL_COUNT)} is {top['label']} ({rounded(top[value])} {per}), "
+            f"the lowest {low['label']} ({rounded(low[value])})."
+        )
+        if len(ranked) > 1 and low[value] > 0:
+            parts.append(f"The highest is {top[value] / low[value]:,.1f} times the lowest.")
+    small = int(figured["small"].sum())
+    if small and value == "rate_per_100k":
         parts.append(
             f"{count_words(small, 'area')} recorded fewer than {SMALL_COUNT} {unit}: "
-            "their rates are unreliable and flagged."
+            "their rates are unreliable, flagged and left out of the highest and lowest."
         )
     missing = int(g["population"].isna().sum())
     if missing and value == "rate_per_100k":

@@ -47,16 +47,19 @@ def free_labels(
     return np.array(shown, dtype=int)
 
 
-def label_trace(x: np.ndarray, y: np.ndarray, text: list[str], name: str) -> dict:
-    """Names in dark text with a white halo-like shadow so they read over any colour."""
-    return {
-        "type": "scatter",
-        "mode": "text",
-        "x": np.round(np.asarray(x, dtype=float), 1).tolist(),
-        "y": np.round(np.asarray(y, dtype=float), 1).tolist(),
-        "text": list(text),
-        "textfont": {"size": 11, "color": "#111", "shadow": "1px 1px 2px #fff, -1px -1px 2px #fff"},
-        "hoverinfo": "text",
-        "name": name,
-        "showlegend": True,
-    }
+def label_annotations(x: np.ndarray, y: np.ndarray, text: list[str]) -> list[dict]:
+    """Names on a translucent white box, legible over any fill colour (plotly annotations; at most a few dozen)."""
+    return [
+        {
+            "x": round(float(xi), 1),
+            "y": round(float(yi), 1),
+            "xref": "x",
+            "yref": "y",
+            "text": str(t),
+            "showarrow": False,
+            "font": {"size": 11, "color": "#111"},
+            "bgcolor": "rgba(255,255,255,0.78)",
+            "borderpad": 1,
+        }
+        for xi, yi, t in zip(np.asarray(x, dtype=float), np.asarray(y, dtype=float), text, strict=True)
+    ]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from reports import page
 from reports.geo.axes import degree_axes
-from reports.geo.labels import free_labels, label_trace
+from reports.geo.labels import free_labels, label_annotations
 from reports.geo.shapes import fill_trace, outline_trace
 from reports.hotspots.analysis import MixResult
 from reports.hotspots.places import MAP_SIZE_PX, Places
@@ -84,13 +84,13 @@ def _layout(title: str, places: Places) -> dict:
 
 
 def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> dict:
-    """The map: the graticule and the area boundaries under the data, the labels over it."""
+    """The map: the graticule and the area boundaries under the data, the labels (annotations) over it."""
     lon, lat = places.corners_lonlat()
     _, _, graticule = degree_axes(places.proj4, lon, lat)
     under = [graticule]
     if not places.shapes.empty:
         under.append(outline_trace(places.proj4, places.geoms))
-    return {"data": under + data + labels, "layout": _layout(title, places)}
+    return {"data": under + data, "layout": {**_layout(title, places), "annotations": labels}}
 
 
 def _area_labels(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, taken: pd.DataFrame) -> list:
@@ -109,7 +109,7 @@ def _area_labels(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.nd
     if not len(shown):
         return []
     part = named.iloc[shown]
-    return [label_trace(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist(), "areas under them")]
+    return label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
 
 
 def _marker_text(places: Places, groups: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -292,7 +292,7 @@ def area_map(areas: pd.DataFrame, title: str, places: Places) -> dict:
     labels = []
     if len(shown):
         part = ranked.iloc[shown]
-        labels = [label_trace(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist(), "area names")]
+        labels = label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
     return _frame(data, places, title, labels)
 
 
