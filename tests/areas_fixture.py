@@ -102,7 +102,8 @@ def build(folder: Path, boundaries: bool = True) -> duckdb.DuckDBPyConnection:
     con.execute("CREATE TEMP TABLE cells (area VARCHAR, year INTEGER, n DOUBLE)")
     con.executemany("INSERT INTO cells VALUES (?, ?, ?)", rows)
     con.execute(
-        f"""INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
+        f"""INSERT INTO offence_counts
+        (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
         SELECT '{SOURCE}', '{COUNTRY}', area, '0502', 'T', year, NULL, 'offences', 'police', n FROM cells"""
     )
     con.execute(

@@ -109,17 +109,16 @@ def read_boundaries(name: str, source: SourceConfig) -> tuple[pd.DataFrame, Load
 
 
 def _in_degrees(frame, where: str):
-    """The frame in longitude/latitude. A file without a CRS is taken as longitude/latitude only when its
-    coordinates can be (GeoJSON's default); projected metres without a CRS cannot be placed."""
-    if frame.crs is None:
-        minx, miny, maxx, maxy = frame.total_bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise BoundariesError(
-                f"{where}: has no coordinate reference system and its coordinates are not longitude/latitude "
-                "(a shapefile needs its .prj beside it in the zip)"
-            )
-        return frame.set_crs(4326)
-    return frame.to_crs(4326)
+    """The frame in longitude/latitude. A file without a CRS is taken as longitude/latitude (GeoJSON's rule, which
+    GDAL applies to every GeoJSON); coordinates that cannot be degrees are refused rather than placed at sea."""
+    frame = frame.set_crs(4326) if frame.crs is None else frame.to_crs(4326)
+    minx, miny, maxx, maxy = frame.total_bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise BoundariesError(
+            f"{where}: its coordinates are not longitude/latitude and it names no other coordinate reference "
+            "system (a shapefile needs its .prj beside it in the zip; a GeoJSON must be in longitude/latitude)"
+        )
+    return frame
 
 
 def _tolerance(geometry: np.ndarray) -> np.ndarray:

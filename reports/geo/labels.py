@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reports import page
+
 CHAR_WIDTH_PX = 6.6  # average width of a character at plotly's 11-px map label font
 LINE_HEIGHT_PX = 14
 PADDING_PX = 3
@@ -55,7 +57,7 @@ def label_annotations(x: np.ndarray, y: np.ndarray, text: list[str]) -> list[dic
             "y": round(float(yi), 1),
             "xref": "x",
             "yref": "y",
-            "text": str(t),
+            "text": page.plot_text(t),  # a name from a boundaries file is data: shown as text, never markup
             "showarrow": False,
             "font": {"size": 11, "color": "#111"},
             "bgcolor": "rgba(255,255,255,0.78)",

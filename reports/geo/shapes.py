@@ -96,7 +96,7 @@ def areas_under(shapes: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, weight: 
     if not len(point_index):
         return shapes.iloc[0:0].assign(weight=pd.Series(dtype=float), points=pd.Series(dtype=int))
     hits = pd.DataFrame({"shape": shape_index, "weight": np.asarray(weight, dtype=float)[point_index]})
-    hits = hits.drop_duplicates()  # a point on a shared border lies within neither (``within``), so no double count
+    # a point on a shared border lies within neither shape (``within``), so no point counts twice
     summed = hits.groupby("shape").agg(weight=("weight", "sum"), points=("weight", "size"))
     found = shapes.iloc[summed.index].assign(weight=summed["weight"].to_numpy(), points=summed["points"].to_numpy())
     return found.sort_values(["weight", "points"], ascending=False).reset_index(drop=True)
