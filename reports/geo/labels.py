@@ -20,15 +20,17 @@ def free_labels(
     extent: tuple[float, float, float, float],
     size_px: tuple[int, int],
     limit: int = 25,
-    offset_px: float = 0.0,
+    offset_px: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Indexes of the labels to show, in the given order of importance: at most ``limit``, none overlapping an
     earlier one. ``extent`` is (x_min, x_max, y_min, y_max) of the plot area in data units, ``size_px`` its
-    (width, height) in pixels; a label is centred ``offset_px`` above its point (text over a marker)."""
+    (width, height) in pixels; a label is centred ``offset_px`` (one for all, or one each) above its point (text
+    over a marker)."""
     x_min, x_max, y_min, y_max = extent
     width_px, height_px = size_px
     # one scale for both axes: the maps keep their aspect ratio (scaleanchor), so the tighter axis rules
     per_px = max((x_max - x_min) / max(width_px, 1), (y_max - y_min) / max(height_px, 1), 1e-12)
+    offsets = np.broadcast_to(np.asarray(offset_px, dtype=float), (len(text),))
     shown: list[int] = []
     boxes: list[tuple[float, float, float, float]] = []
     for i, label in enumerate(text):
@@ -38,7 +40,7 @@ def free_labels(
             continue
         half_w = (len(label) * CHAR_WIDTH_PX / 2 + PADDING_PX) * per_px
         half_h = (LINE_HEIGHT_PX / 2 + PADDING_PX) * per_px
-        centre_y = y[i] + offset_px * per_px
+        centre_y = y[i] + offsets[i] * per_px
         box = (x[i] - half_w, x[i] + half_w, centre_y - half_h, centre_y + half_h)
         if box[0] < x_min or box[1] > x_max or box[2] < y_min or box[3] > y_max:
             continue  # it would be cut by the frame

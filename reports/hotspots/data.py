@@ -156,27 +156,17 @@ def area_records(con: duckdb.DuckDBPyConnection, source: str, unit: str, weapon:
     )
 
 
-def area_positions(con: duckdb.DuckDBPyConnection, countries: list[str], shapes: pd.DataFrame) -> pd.DataFrame:
-    """Each (country, area)'s position: a point inside its shape where the source's boundaries give one (the
-    area as the records name it, matched trimmed and case-insensitively), else the mean of its geocoded records."""
-    recorded = centroids(con, countries)
+def area_positions(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, shapes: pd.DataFrame) -> pd.DataFrame:
+    """Each (country, area) of ``rows``: a point inside its shape where the source's boundaries give one (matched
+    trimmed and case-insensitively), else the mean position of its geocoded records."""
+    recorded = centroids(con, sorted(rows["country"].unique().tolist()))
     if shapes.empty:
         return recorded
-    con.register("_area_shapes", shapes[["country", "area", "lon", "lat"]])
-    try:
-        shaped = queries.frame(
-            con,
-            """
-            WITH named AS (SELECT DISTINCT country, area FROM offence_counts
-                           WHERE area IS NOT NULL AND list_contains(?, country))
-            SELECT n.country, n.area, s.lon, s.lat
-            FROM named n JOIN _area_shapes s
-              ON s.country = n.country AND lower(trim(s.area)) = lower(trim(n.area))
-            """,
-            [countries],
-        )
-    finally:
-        con.unregister("_area_shapes")
+    named = rows[["country", "area"]].drop_duplicates()
+    key = shapes["country"] + "\x1f" + shapes["area"].str.strip().str.lower()
+    points = shapes.assign(_k=key).drop_duplicates("_k").set_index("_k")[["lon", "lat"]]
+    found = points.reindex(named["country"] + "\x1f" + named["area"].astype(str).str.strip().str.lower())
+    shaped = named.assign(lon=found["lon"].to_numpy(), lat=found["lat"].to_numpy()).dropna(subset=["lon"])
     rest = recorded.merge(shaped[["country", "area"]], how="left", indicator=True)
     rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
     return pd.concat([shaped, rest], ignore_index=True)

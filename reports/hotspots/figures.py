@@ -93,38 +93,45 @@ def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> 
     return {"data": under + data, "layout": {**_layout(title, places), "annotations": labels}}
 
 
-def _area_labels(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, taken: pd.DataFrame) -> list:
-    """The names of the areas under the given points (the heaviest first), where they do not collide with each
-    other or with the ``taken`` marker labels (columns x, y, text)."""
+def _area_names(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
+    """The names of the areas under the given points, the heaviest first, that fit without colliding (x, y,
+    text): the places a reader looks for, so they are placed before the markers' ids."""
     if places.shapes.empty or not len(lon):
-        return []
+        return NO_LABELS
     named = places.named_under(lon, lat, weight)
     if named.empty:
-        return []
-    x = np.concatenate([taken["x"].to_numpy(float), named["x"].to_numpy(float)])
-    y = np.concatenate([taken["y"].to_numpy(float), named["y"].to_numpy(float)])
-    text = [*taken["text"].tolist(), *named["label"].tolist()]
-    shown = free_labels(x, y, text, places.extent, MAP_SIZE_PX, limit=len(taken) + AREA_LABELS_SHOWN)
-    shown = shown[shown >= len(taken)] - len(taken)
-    if not len(shown):
-        return []
-    part = named.iloc[shown]
-    return label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
+        return NO_LABELS
+    x, y = named["x"].to_numpy(float), named["y"].to_numpy(float)
+    shown = free_labels(x, y, named["label"].tolist(), places.extent, MAP_SIZE_PX, limit=AREA_LABELS_SHOWN)
+    return pd.DataFrame({"x": x[shown], "y": y[shown], "text": named["label"].to_numpy()[shown]})
 
 
-def _marker_text(places: Places, groups: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """The marker labels that fit (x, y, text; others blank): the group's id, and where no boundaries name
-    the places, the area its records name most ("HS1 Leeds")."""
+def _marker_text(places: Places, groups: pd.DataFrame, id_column: str, names: pd.DataFrame) -> pd.DataFrame:
+    """The marker labels that fit beside the area ``names`` (x, y, text; others blank): the group's id, and where
+    no boundaries name the places, the area its records name most ("HS1 Leeds")."""
     head = groups.head(GROUP_LABELS_SHOWN)
     if places.shapes.empty and "Near" in head:
         text = (head[id_column] + " " + head["Near"].where(~head["Near"].str.startswith("("), "")).str.strip()
     else:
         text = head[id_column].astype(str)
     x, y = head["x"].to_numpy(float), head["y"].to_numpy(float)
-    shown = free_labels(x, y, text.tolist(), places.extent, MAP_SIZE_PX, offset_px=MARKER_LABEL_OFFSET_PX)
+    shown = free_labels(
+        np.concatenate([names["x"].to_numpy(float), x]),
+        np.concatenate([names["y"].to_numpy(float), y]),
+        [*names["text"].tolist(), *text.tolist()],
+        places.extent,
+        MAP_SIZE_PX,
+        limit=len(names) + len(head),
+        offset_px=np.r_[np.zeros(len(names)), np.full(len(head), MARKER_LABEL_OFFSET_PX)],
+    )
+    shown = shown[shown >= len(names)] - len(names)
     out = pd.DataFrame({"x": x, "y": y, "text": ""})
     out.loc[shown, "text"] = text.iloc[shown].to_numpy()
     return out
+
+
+def _annotations(names: pd.DataFrame) -> list[dict]:
+    return label_annotations(names["x"].to_numpy(), names["y"].to_numpy(), names["text"].tolist())
 
 
 def _heatmap(grid: Grid, z: np.ndarray, colours: list[str], ticktext: list[str], counts: np.ndarray, hover: str):
@@ -149,12 +156,12 @@ def _heatmap(grid: Grid, z: np.ndarray, colours: list[str], ticktext: list[str],
 
 
 def _markers(
-    places: Places, groups: pd.DataFrame, id_column: str, hover: list[str], name: str
-) -> tuple[dict, pd.DataFrame]:
-    """Labelled circles at the count-weighted centres of places (hot spot groups, changes, mix groups); the
-    hover shows `hover` columns (the first is the id) as text. Also returns the labels shown (x, y, text)."""
+    places: Places, groups: pd.DataFrame, id_column: str, hover: list[str], name: str, names: pd.DataFrame
+) -> dict:
+    """Labelled circles at the count-weighted centres of places (hot spot groups, changes, mix groups), their
+    ids written where the area ``names`` leave room; the hover shows `hover` columns (the first is the id)."""
     lines = "<br>".join(f"{column}: %{{customdata[{i}]}}" for i, column in enumerate(hover) if i > 0)
-    labels = _marker_text(places, groups, id_column)
+    labels = _marker_text(places, groups, id_column, names)
     text = labels["text"].tolist() + [""] * (len(groups) - len(labels))
     trace = {
         "type": "scatter",
@@ -170,7 +177,7 @@ def _markers(
         "name": name,
         "showlegend": True,
     }
-    return trace, labels[labels["text"] != ""]
+    return trace
 
 
 def _present(codes: np.ndarray, style: tuple) -> tuple[np.ndarray, list[str], list[str]]:
@@ -190,7 +197,7 @@ def _cell_lonlat(grid: Grid, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return grid.to_lonlat(x[mask], y[mask])
 
 
-NO_MARKERS = pd.DataFrame({"x": [], "y": [], "text": []})
+NO_LABELS = pd.DataFrame({"x": [], "y": [], "text": []})
 
 
 def gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, places: Places) -> dict:
@@ -199,14 +206,12 @@ def gi_map(grid: Grid, cells: pd.DataFrame, groups: pd.DataFrame, title: str, pl
     shown = (counts > 0) | (codes != 0)  # empty, unremarkable cells stay transparent
     z, colours, names = _present(np.where(shown, codes, np.nan).astype(float), BIN_STYLE)
     data = [_heatmap(grid, z, colours, names, counts, "records")]
-    taken = NO_MARKERS
+    hot = codes > 0
+    names = _area_names(places, *_cell_lonlat(grid, hot), counts[hot] * codes[hot])
     if not groups.empty:
         hover = ["Hot spot", "Near", "Cells", "Records", "Top ICCS categories (level 2)"]
-        trace, taken = _markers(places, groups, "Hot spot", hover, "hot spot groups")
-        data.append(trace)
-    hot = codes > 0
-    lon, lat = _cell_lonlat(grid, hot)
-    return _frame(data, places, title, _area_labels(places, lon, lat, counts[hot] * codes[hot], taken))
+        data.append(_markers(places, groups, "Hot spot", hover, "hot spot groups", names))
+    return _frame(data, places, title, _annotations(names))
 
 
 def pattern_map(
@@ -219,15 +224,13 @@ def pattern_map(
     code = pd.Categorical(category, categories=present).codes.astype(float)
     z = np.where(shown, code, np.nan)
     data = [_heatmap(grid, z, [PATTERN_COLOUR[c] for c in present], present, counts, "records in all years")]
-    taken = NO_MARKERS
+    hot = np.char.find(category.astype(str), "hot spot") >= 0
+    names = _area_names(places, *_cell_lonlat(grid, hot), counts[hot])
     if not changes.empty:
         hover = ["Place", "Change", "Near", "Cells", "Hot in (half its cells or more)"]
         head = changes.head(GROUP_LABELS_SHOWN)  # the largest; the table lists them all
-        trace, taken = _markers(places, head, "Place", hover, f"largest places that changed ({len(head)})")
-        data.append(trace)
-    hot = np.char.find(category.astype(str), "hot spot") >= 0
-    lon, lat = _cell_lonlat(grid, hot)
-    return _frame(data, places, title, _area_labels(places, lon, lat, counts[hot], taken))
+        data.append(_markers(places, head, "Place", hover, f"largest places that changed ({len(head)})", names))
+    return _frame(data, places, title, _annotations(names))
 
 
 def mix_map(grid: Grid, counts: np.ndarray, mix: MixResult, title: str, places: Places) -> dict:
@@ -239,14 +242,12 @@ def mix_map(grid: Grid, counts: np.ndarray, mix: MixResult, title: str, places: 
     window = mix.cells["k_window"].to_numpy()
     hover = f"{MIX_NAME} records in the cell and its neighbours"
     data = [_heatmap(grid, z, colours, names, window, hover)]
-    taken = NO_MARKERS
+    higher = level > 0
+    names = _area_names(places, *_cell_lonlat(grid, higher), window[higher].astype(float))
     if not mix.groups.empty:
         hover_columns = ["Place", "Near", "Cells", f"{MIX_NAME} share", f"{MIX_NAME} offences"]
-        trace, taken = _markers(places, mix.groups, "Place", hover_columns, f"{MIX_NAME} places")
-        data.append(trace)
-    higher = level > 0
-    lon, lat = _cell_lonlat(grid, higher)
-    return _frame(data, places, title, _area_labels(places, lon, lat, window[higher].astype(float), taken))
+        data.append(_markers(places, mix.groups, "Place", hover_columns, f"{MIX_NAME} places", names))
+    return _frame(data, places, title, _annotations(names))
 
 
 def area_map(areas: pd.DataFrame, title: str, places: Places) -> dict:

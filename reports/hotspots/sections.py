@@ -256,7 +256,7 @@ def area_section(
     slug = page.slug(label)
     rows = data.area_records(con, ds["source"], ds["unit"], subset.weapon if subset else None)
     shapes = area_shapes(con, ds["source"])
-    positions = data.area_positions(con, sorted(rows["country"].unique().tolist()), shapes)
+    positions = data.area_positions(con, rows, shapes)
     result = analyse_areas(rows, positions, labels, settings)
     if result.areas is None:
         note = (
