@@ -34,6 +34,6 @@ def test_reports_are_written_and_linked_from_the_index(demo_run) -> None:
     _, result = demo_run
     assert result.ok, result.errors
     index = (result.reports_dir / "index.html").read_text()
-    for name in ("trends", "hotspots", "sdg16", "quality"):
+    for name in ("trends", "hotspots", "areas", "sdg16", "quality"):
         assert (result.reports_dir / f"{name}.html").is_file()
         assert f'href="{name}.html"' in index

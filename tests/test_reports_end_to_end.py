@@ -11,7 +11,7 @@ from browser import chart_divs, needs_browser, render
 
 from tests.conftest import ROOT, requires_shared_data
 
-PAGES = ("trends", "hotspots", "sdg16", "quality")
+PAGES = ("trends", "hotspots", "areas", "sdg16", "quality")
 
 
 def _assert_renders(folder: Path, pages: tuple[str, ...] = PAGES) -> None:
