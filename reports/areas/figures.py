@@ -9,6 +9,7 @@ import shapely
 
 from reports import page
 from reports.areas.classes import Classes
+from reports.geo import basemap
 from reports.geo.axes import degree_axes
 from reports.geo.labels import free_labels, label_annotations
 from reports.geo.shapes import fill_trace, ring_xy
@@ -94,20 +95,23 @@ def choropleth(
     labels = label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
     lon, lat = _corners(proj4, extent)
     xaxis, yaxis, graticule = degree_axes(proj4, lon, lat)
-    return {
-        "data": [graticule, *data],
-        "layout": {
-            "template": page.template(),
-            "title": {"text": page.plot_text(title)},
-            "height": MAP_HEIGHT,
-            "margin": {"l": 80, "r": 20, "t": 60, "b": 40},
-            "xaxis": {**xaxis, "range": [extent[0], extent[1]]},
-            "yaxis": {**yaxis, "range": [extent[2], extent[3]]},
-            "legend": {"title": {"text": page.plot_text(classes_title(classes))}, "traceorder": "normal"},
-            "plot_bgcolor": "#ffffff",
-            "annotations": labels,
+    return basemap.maybe(
+        {
+            "data": [graticule, *data],
+            "layout": {
+                "template": page.template(),
+                "title": {"text": page.plot_text(title)},
+                "height": MAP_HEIGHT,
+                "margin": {"l": 80, "r": 20, "t": 60, "b": 40},
+                "xaxis": {**xaxis, "range": [extent[0], extent[1]]},
+                "yaxis": {**yaxis, "range": [extent[2], extent[3]]},
+                "legend": {"title": {"text": page.plot_text(classes_title(classes))}, "traceorder": "normal"},
+                "plot_bgcolor": "#ffffff",
+                "annotations": labels,
+            },
         },
-    }
+        proj4,
+    )
 
 
 def classes_title(classes: Classes) -> str:

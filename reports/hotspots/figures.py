@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from reports import page
+from reports.geo import basemap
 from reports.geo.axes import degree_axes
 from reports.geo.labels import free_labels, label_annotations
 from reports.geo.shapes import fill_trace, outline_trace
@@ -90,7 +91,9 @@ def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> 
     under = [graticule]
     if not places.shapes.empty:
         under.append(outline_trace(places.proj4, places.geoms))
-    return {"data": under + data, "layout": {**_layout(title, places), "annotations": labels}}
+    return basemap.maybe(
+        {"data": under + data, "layout": {**_layout(title, places), "annotations": labels}}, places.proj4
+    )
 
 
 def _area_names(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
