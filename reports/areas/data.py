@@ -53,3 +53,9 @@ def rate_interval(count: np.ndarray, population: np.ndarray) -> tuple[np.ndarray
         high = stats.chi2.ppf(0.975, 2 * (count + 1)) / 2
         scale = 100000.0 / population
     return low * scale, high * scale
+
+
+def source_description(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """'source: its description' as its configuration gives it, or the bare name."""
+    rows = con.execute("SELECT description FROM sources WHERE source = ? AND description <> ''", [source]).fetchall()
+    return f"{source}: {rows[0][0]}" if rows else source

@@ -295,14 +295,9 @@ def _table(g: pd.DataFrame, level, view: View) -> str:
     )
 
 
-def _description(con, source: str) -> str:
-    rows = con.execute("SELECT description FROM sources WHERE source = ? AND description <> ''", [source]).fetchall()
-    return f"{source}: {rows[0][0]}" if rows else source
-
-
 def _metadata(con, source: str, g: pd.DataFrame, shapes: AreaShapes | None, level, change, view: View) -> dict:
     meta = {
-        "Source": _description(con, source),
+        "Source": data.source_description(con, source),
         "Years": (
             f"latest full year {view.latest}; change from the first full year of the coverage window, {view.first}"
         ),
