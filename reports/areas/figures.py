@@ -10,7 +10,7 @@ import shapely
 from reports import page
 from reports.areas.classes import Classes
 from reports.geo import basemap
-from reports.geo.axes import degree_axes
+from reports.geo.axes import degree_axes, extent_lonlat
 from reports.geo.labels import free_labels, label_annotations
 from reports.geo.shapes import fill_trace, ring_xy
 
@@ -93,7 +93,7 @@ def choropleth(
     )
     part = ranked.iloc[shown]
     labels = label_annotations(part["x"].to_numpy(), part["y"].to_numpy(), part["label"].tolist())
-    lon, lat = _corners(proj4, extent)
+    lon, lat = extent_lonlat(proj4, extent)
     xaxis, yaxis, graticule = degree_axes(proj4, lon, lat)
     return basemap.maybe(
         {
@@ -116,16 +116,6 @@ def choropleth(
 
 def classes_title(classes: Classes) -> str:
     return "classes" if not classes.labels else "classes (lowest first)"
-
-
-def _corners(proj4: str, extent: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
-    import pyproj
-
-    x_min, x_max, y_min, y_max = extent
-    xs = np.array([x_min, x_max, x_max, x_min, (x_min + x_max) / 2, (x_min + x_max) / 2])
-    ys = np.array([y_min, y_min, y_max, y_max, y_min, y_max])
-    transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_proj4(proj4), "EPSG:4326", always_xy=True)
-    return transformer.transform(xs, ys)
 
 
 def dot_plot(areas: pd.DataFrame, value: str, value_title: str, title: str, flag_name: str) -> dict:

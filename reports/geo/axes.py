@@ -85,3 +85,17 @@ def _graticule(proj4: str, lons: np.ndarray, lats: np.ndarray) -> dict:
         "showlegend": False,
         "name": "meridians and parallels",
     }
+
+
+def extent_lonlat(proj4: str, extent: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes along the frame of a projected extent (x_min, x_max, y_min, y_max): what its
+    degree axes must span, the frame's edges bending as they are projected."""
+    import pyproj
+
+    x_min, x_max, y_min, y_max = extent
+    edge = np.linspace(0.0, 1.0, 9)
+    xs = np.concatenate([x_min + edge * (x_max - x_min), np.full(9, x_max), x_min + edge * (x_max - x_min)])
+    ys = np.concatenate([np.full(9, y_min), y_min + edge * (y_max - y_min), np.full(9, y_max)])
+    transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_proj4(proj4), "EPSG:4326", always_xy=True)
+    lon, lat = transformer.transform(xs, ys)
+    return np.asarray(lon), np.asarray(lat)

@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from reports.geo.axes import extent_lonlat
 from reports.geo.shapes import areas_under, geometries
 from reports.stats.hotspot_grid import Grid, project
 from warehouse.boundaries import area_shapes
@@ -28,13 +29,7 @@ class Places:
 
     def corners_lonlat(self) -> tuple[np.ndarray, np.ndarray]:
         """Longitudes and latitudes along the map's frame (for its degree axes)."""
-        import pyproj
-
-        x_min, x_max, y_min, y_max = self.extent
-        xs = np.concatenate([np.linspace(x_min, x_max, 9), np.full(9, x_max), np.linspace(x_min, x_max, 9)])
-        ys = np.concatenate([np.full(9, y_min), np.linspace(y_min, y_max, 9), np.full(9, y_max)])
-        transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_proj4(self.proj4), "EPSG:4326", always_xy=True)
-        return transformer.transform(xs, ys)
+        return extent_lonlat(self.proj4, self.extent)
 
     def named_under(self, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
         """The areas under these points, heaviest first, with their label position projected (x, y)."""
