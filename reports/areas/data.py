@@ -17,20 +17,24 @@ SMALL_COUNT = 20  # a rate from fewer records is flagged unreliable (the usual r
 
 def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per series (source, unit, stage, country) and area: ``count``/``population``/``rate_per_100k`` in
-    the latest full year (``latest``) and ``first_count``/``first_rate`` in the first full year (``first``) of
-    the series' coverage window, with the 95% interval of the rate and the small-count flag. Empty when no
+    the series' latest full year (``latest``; where it has no full year, its latest year, ``partial`` with its
+    ``months``) and ``first_count``/``first_rate`` in the first full year (``first``) of its coverage window when
+    that is an earlier full year, with the 95% interval of the rate and the small-count flag. Empty when no
     source names areas."""
     areas = trend_data.area_totals(con)
     if areas.empty:
         return areas
     annual = trend_data.annual_national(con, max_level=1)
-    full = trend_tables.full_years(annual)
-    if full.empty:
+    reference = _reference_year(annual)
+    if reference.empty:
         return areas.iloc[0:0]
-    span = full.groupby(SERIES_KEYS, as_index=False)["year"].agg(first="min", latest="max")
+    full = trend_tables.full_years(annual)
+    first_full = full.groupby(SERIES_KEYS, as_index=False)["year"].min().rename(columns={"year": "first"})
+    span = reference[SERIES_KEYS + ["latest", "partial", "months"]].merge(first_full, on=SERIES_KEYS, how="left")
+    span["first"] = span["first"].where(~span["partial"] & (span["first"] < span["latest"]))
     merged = areas.merge(span, on=SERIES_KEYS)
     last = merged[merged["year"] == merged["latest"]]
-    first = merged[(merged["year"] == merged["first"]) & (merged["first"] < merged["latest"])]
+    first = merged[merged["year"] == merged["first"]]
     first = first[SERIES_KEYS + ["area", "count", "rate_per_100k"]].rename(
         columns={"count": "first_count", "rate_per_100k": "first_rate"}
     )
@@ -44,6 +48,19 @@ def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         small=out["count"] < SMALL_COUNT,
         change_pct=(base / before.where(before > 0) - 1) * 100,
     ).reset_index(drop=True)
+
+
+def _reference_year(annual: pd.DataFrame) -> pd.DataFrame:
+    """Per series: its latest full year; where it has none, the year it covers most months of (the latest of
+    equals), flagged partial: a table of quarters dated by their first month covers one "month" of its last
+    year, and a map of that year would show a quarter as if it were the year."""
+    full = trend_tables.latest_full_year(annual).assign(partial=False, months=np.nan)
+    covered = annual[annual["months"].notna()][SERIES_KEYS + ["year", "months"]].drop_duplicates()
+    best = covered.sort_values(["months", "year"]).groupby(SERIES_KEYS, as_index=False).tail(1)
+    best = best.rename(columns={"year": "latest"}).assign(partial=True)
+    best = best.merge(full[SERIES_KEYS], on=SERIES_KEYS, how="left", indicator=True)
+    best = best[best["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([full[SERIES_KEYS + ["latest", "partial", "months"]], best], ignore_index=True)
 
 
 def rate_interval(count: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,17 @@ from reports import page, tables, trend_tables
 from reports.areas import data
 from reports.areas.classes import change_classes, level_classes
 from reports.areas.figures import choropleth, dot_plot
-from reports.areas.text import FLAG, INTRO, change_sentence, count_words, level_sentence, percent, rounded
+from reports.areas.text import (
+    FLAG,
+    INTRO,
+    change_sentence,
+    count_words,
+    first_text,
+    latest_text,
+    level_sentence,
+    percent,
+    rounded,
+)
 from reports.geo.shapes import geometries, projected
 from reports.queries import DATASET_KEYS
 from reports.stats import local_moran
@@ -56,7 +66,7 @@ def _section(con: duckdb.DuckDBPyConnection, key: tuple, g: pd.DataFrame) -> str
     g = g.assign(label=g["area"] + ((" (" + g["country"] + ")") if multi else ""))
     has_rate = bool(g["population"].notna().any())
     g = g.assign(hover=_hover(g, unit, has_rate))
-    view = View(label, unit, has_rate, int(g["first"].iloc[0]), int(g["latest"].iloc[0]))
+    view = View(label, unit, has_rate, first_text(g), latest_text(g))
     shapes = _matched_shapes(con, source, g)
     level = level_classes(g[view.value].to_numpy(float), rounded)
     change = change_classes(g["change_pct"].to_numpy(float))
@@ -86,8 +96,8 @@ class View:
     label: str
     unit: str
     has_rate: bool
-    first: int
-    latest: int
+    first: str | None  # the first full year, where there is one before the latest
+    latest: str
 
     @property
     def value(self) -> str:
@@ -282,7 +292,8 @@ def _table(g: pd.DataFrame, level, view: View) -> str:
             f"{rounded(lo)} – {rounded(hi)}" if pd.notna(lo) else "–"
             for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)
         ]
-    table[f"Change since {view.first}"] = [percent(v) for v in g["change_pct"]]
+    if view.first:
+        table[f"Change since {view.first}"] = [percent(v) for v in g["change_pct"]]
     table["Class"] = [level.labels[i] if i >= 0 else "no figure" for i in level.index]
     if "cluster" in g:
         table["Local Moran's I"] = g["cluster"]
@@ -299,7 +310,12 @@ def _metadata(con, source: str, g: pd.DataFrame, shapes: AreaShapes | None, leve
     meta = {
         "Source": data.source_description(con, source),
         "Years": (
-            f"latest full year {view.latest}; change from the first full year of the coverage window, {view.first}"
+            f"latest full year {view.latest}; "
+            + (
+                f"change from the first full year of the coverage window, {view.first}"
+                if view.first
+                else "no change: the coverage window has no earlier full year"
+            )
         ),
         "Figure": (
             f"{view.unit} per 100,000 residents of the area in the same year (all ICCS sections)"

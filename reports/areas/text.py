@@ -42,12 +42,33 @@ def count_words(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def latest_text(g: pd.DataFrame) -> str:
+    """The year the figures are of: '2023'; '2018 (3 months only)' where the source has no full year; each
+    country's own where a table mixes countries whose latest years differ."""
+    years = sorted({int(y) for y in g["latest"]})
+    text = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]} (each country's latest)"
+    partial = g[g["partial"].fillna(False).astype(bool)]
+    if len(partial):
+        months = sorted({int(m) for m in partial["months"].dropna()})
+        covered = "/".join(map(str, months)) or "some"
+        text += f" ({covered} month{'' if months == [1] else 's'} with records only: not a full year)"
+    return text
+
+
+def first_text(g: pd.DataFrame) -> str | None:
+    """The first full year the change is measured from, or None where there is none before the latest."""
+    years = sorted({int(y) for y in g["first"].dropna()})
+    if not years:
+        return None
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]} (each country's first)"
+
+
 def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
     """The highest and lowest areas among those whose figure is reliable, and how many rest on small counts."""
     figured = g.dropna(subset=[value])
     if figured.empty:
         return f"No area has a figure in {per}."
-    latest = int(g["latest"].iloc[0])
+    latest = latest_text(g)
     reliable = figured[~figured["small"]] if value == "rate_per_100k" else figured
     parts = [f"In {latest}, {count_words(len(figured), 'area')} have a figure."]
     if len(reliable):
@@ -58,7 +79,7 @@ def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
             f"The highest{among.format(SMALL_COUNT=SMALL_COUNT)} is {top['label']} ({rounded(top[value])} {per}), "
             f"the lowest {low['label']} ({rounded(low[value])})."
         )
-        if len(ranked) > 1 and low[value] > 0:
+        if len(ranked) > 1 and low[value] > 0 and value == "rate_per_100k":  # counts of unequal areas: no ratio
             parts.append(f"The highest is {top[value] / low[value]:,.1f} times the lowest.")
     small = int(figured["small"].sum())
     if small and value == "rate_per_100k":
@@ -76,7 +97,7 @@ def change_sentence(g: pd.DataFrame, measure: str) -> str:
     ok = g.dropna(subset=["change_pct"])
     if ok.empty:
         return "The coverage window has a single full year: no change is shown."
-    first, latest = int(g["first"].iloc[0]), int(g["latest"].iloc[0])
+    first, latest = first_text(g), latest_text(g)
     rose, fell = int((ok["change_pct"] > 5).sum()), int((ok["change_pct"] < -5).sum())
     steady = len(ok) - rose - fell
     return (
