@@ -61,7 +61,7 @@ class Steps:
     def start(self, text: str, count: int = 1) -> None:
         """Step ``text`` begins (``count`` steps at once: files loading together); those before it are done."""
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=self._started, description=text)
+            self._progress.update(self._task, completed=self._started, description=text, refresh=True)
         self._started += count
 
     def say(self, text: str) -> None:
