@@ -10,11 +10,13 @@ CDN).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def page_charts(path: Path) -> list[Chart]:
         try:
             div_id, end = _value(text, match.end())
             data, end = _value(text, end)
-            layout, _ = _value(text, end) if text[end:].lstrip().startswith("{") else ({}, end)
+            layout, _ = _value(text, end) if text.startswith("{", end) else ({}, end)
         except ValueError as exc:
             raise ImageError(f"{path}: a chart's figure cannot be read back ({exc})") from None
         if isinstance(div_id, str) and isinstance(data, list):
@@ -117,8 +119,24 @@ def write_images(
         raise ImageError(no_chromium_message())
     for _, path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_draw(targets, {"width": width, "height": height, "scale": scale}, chromium, progress))
+    with _quiet_browser_logs():
+        asyncio.run(_draw(targets, {"width": width, "height": height, "scale": scale}, chromium, progress))
     return [path for _, path in targets]
+
+
+@contextlib.contextmanager
+def _quiet_browser_logs() -> Iterator[None]:
+    """kaleido's and choreographer's warnings ("Browser is being closed by watchdog") are kept off stderr while
+    drawing: what went wrong is told once, as an ImageError."""
+    loggers = [logging.getLogger(name) for name in ("kaleido", "choreographer", "logistro")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 async def _draw(
@@ -128,8 +146,7 @@ async def _draw(
     progress: Callable[[Path, int, int], None] | None,
 ) -> None:
     import kaleido
-    from choreographer.errors import BrowserFailedError
-    from kaleido.errors import ChromeNotFoundError
+    from kaleido.errors import BrowserClosedError, BrowserFailedError, ChromeNotFoundError, KaleidoError
 
     try:
         browser = kaleido.Kaleido(n=1, timeout=RENDER_TIMEOUT, mathjax=False, path=chromium)
@@ -144,16 +161,21 @@ async def _draw(
                 size = {**opts, "height": opts["height"] or own or DEFAULT_HEIGHT, "format": path.suffix[1:]}
                 try:
                     await k.write_fig_from_object(
-                        {"fig": chart.figure, "path": path, "opts": size},
-                        cancel_on_error=True,
+                        {"fig": chart.figure, "path": path, "opts": size}, cancel_on_error=True
                     )
                 except TimeoutError:
-                    raise ImageError(f"{path.name} of {chart.page}: not drawn in {RENDER_TIMEOUT:.0f} s") from None
-                except Exception as exc:  # a JavaScript error of plotly.js: the figure itself is at fault
-                    if isinstance(exc, BrowserFailedError | ChromeNotFoundError):
-                        raise
-                    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise ImageError(f"chart {chart.div_id} of {chart.page} could not be drawn: {text}") from None
-    except (BrowserFailedError, ChromeNotFoundError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImageError(f"Chromium ({chromium}) did not start: {text}") from None
+                    raise ImageError(
+                        f"chart {chart.div_id} of {chart.page}: not drawn in {RENDER_TIMEOUT:.0f} s"
+                    ) from None
+                except KaleidoError as exc:  # plotly.js could not draw the figure
+                    raise ImageError(
+                        f"chart {chart.div_id} of {chart.page} could not be drawn: {_first(exc)}"
+                    ) from None
+    except (BrowserFailedError, BrowserClosedError) as exc:
+        raise ImageError(f"Chromium ({chromium}) did not start, or stopped: {_first(exc)}") from None
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an error's first argument (choreographer's carry several sentences in a tuple)."""
+    text = str(exc.args[0] if exc.args else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -130,3 +130,20 @@ def test_iccs_report_png_prints_pages_then_images(reports_dir: Path, tmp_path: P
     charts = page_charts(tmp_path / "r" / "quality.html")
     assert lines[2:] == [str((tmp_path / "img" / "quality" / f"{c.div_id}.png").resolve()) for c in charts]
     assert charts and all(_png_size(Path(line))[0] == 700 for line in lines[2:])
+
+
+def test_a_chromium_that_does_not_start_is_one_line(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("BROWSER_PATH", "/bin/false")
+    with pytest.raises(ImageError, match=r"^Chromium \(/bin/false\) did not start, or stopped: [^\n]+$"):
+        write_images([_two_charts(tmp_path)], tmp_path / "img")
+    assert capsys.readouterr().err == ""  # the browser library's own warnings are kept off stderr
+
+
+@pytest.mark.browser
+@needs_browser
+def test_a_chart_plotly_cannot_draw_is_named(tmp_path: Path):
+    bad = page.figure_html({"data": [{"type": "bar", "y": [1]}], "layout": {"yaxis": "not an axis"}}, div_id="bad")
+    path = page.write_page(tmp_path, "broken.html", "Broken", [bad])
+    with pytest.raises(ImageError, match=r"^chart bad of broken could not be drawn: [^\n]+$"):
+        write_images([path], tmp_path / "img")
+    assert not (tmp_path / "img" / "broken" / "bad.png").exists()
