@@ -40,6 +40,7 @@ class Steps:
                 TimeElapsedColumn(),
                 console=console or Console(stderr=True),
                 transient=True,
+                redirect_stdout=False,  # stdout is the command's output, even when the line is drawn on stderr
             )
             self._task = self._progress.add_task("", total=total or None)
 

@@ -57,6 +57,15 @@ def test_the_line_shows_each_step_on_a_terminal():
     assert steps.started == 2
 
 
+def test_stdout_stays_the_commands_own_while_the_line_is_drawn(capsys):
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with Steps(True, 1, console=console) as steps:
+        steps.start("reports")
+        print("/reports/index.html")
+    assert capsys.readouterr().out == "/reports/index.html\n"
+    assert "/reports/index.html" not in console.file.getvalue()
+
+
 def test_nothing_is_shown_unless_asked(capsys):
     with Steps(False, 5) as steps:
         steps.start("reference tables")
