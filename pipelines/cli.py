@@ -157,12 +157,17 @@ def _image_options(report: argparse.ArgumentParser) -> None:
         "publications (needs Chromium or Chrome: on PATH or at $BROWSER_PATH; no network)",
     )
     report.add_argument("--svg", action="store_true", help="with --png: an SVG beside each PNG (vector, for print)")
-    report.add_argument("--width", type=_positive, help="with --png: image width in pixels (default 1000)")
     report.add_argument(
-        "--height", type=_positive, help="with --png: image height in pixels (default: the chart's own, else 500)"
+        "--width", type=_positive, metavar="PX", help="with --png: image width in pixels (default 1000)"
     )
     report.add_argument(
-        "--scale", type=_scale, help="with --png: pixels per pixel, e.g. 2 for sharper PNGs (default 1)"
+        "--height",
+        type=_positive,
+        metavar="PX",
+        help="with --png: image height in pixels (default: the chart's own, else 500)",
+    )
+    report.add_argument(
+        "--scale", type=_scale, metavar="N", help="with --png: pixels per pixel, e.g. 2 for sharper PNGs (default 1)"
     )
 
 
