@@ -14,16 +14,23 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import settings
 from pipelines.export import add_parser as add_export_parser
 from pipelines.sql import Limits, UsageError, print_query, print_tables
 from warehouse.connection import Warehouse, WarehouseBusyError, concurrent_writers, locate, shown
 
+if TYPE_CHECKING:
+    from pipelines.progress import Steps
+
 WAREHOUSE_HELP = (
     "warehouse: a DuckDB file or a DuckLake catalog, ducklake:postgres:… (default: $ICCS_WAREHOUSE or "
     "data/warehouse.duckdb)"
 )
+# The pages `iccs report` makes (reports.build.REPORT_KINDS, without importing plotly to parse the command line).
+REPORT_KINDS = ("trends", "hotspots", "sdg16", "quality")
+FORMAT_HELP = "table (default), or csv / json for other programs"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -52,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         "one writer and loads one file at a time) (default: $ICCS_WORKERS or 1)",
     )
     _output_options(run)
+    _quiet_option(run)
 
     codes = sub.add_parser("codes", help="show the ICCS v1.0 tree, a category and its children, or search labels")
     codes.add_argument("code", nargs="?", help="an ICCS code such as 0204")
@@ -59,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", nargs="?", help="a SELECT statement")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help=FORMAT_HELP)
     sql.add_argument("--tables", action="store_true", help="list the tables and views with their descriptions")
     sql.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default 100)")
     sql.add_argument(
@@ -84,16 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
     quarantine.add_argument("--source", help="only this source")
     quarantine.add_argument("--reason", help="only this reason (see README: Nothing is lost)")
-    quarantine.add_argument("--limit", type=int, default=50)
+    quarantine.add_argument("--limit", type=int, default=50, help="records listed at most (default 50)")
     quarantine.add_argument("--summary", action="store_true", help="counts by source and reason only")
-    quarantine.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    quarantine.add_argument("--format", choices=("table", "csv", "json"), default="table", help=FORMAT_HELP)
     quarantine.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     report = sub.add_parser("report", help="regenerate the HTML reports from the warehouse")
     report.add_argument(
         "--kind",
         action="append",
-        choices=("trends", "hotspots", "sdg16", "quality"),
+        choices=REPORT_KINDS,
         help="only this report (repeatable; default: all)",
     )
     report.add_argument(
@@ -103,11 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         "still draws its charts",
     )
     _output_options(report)
+    _image_options(report)
+    _quiet_option(report)
 
     runs = sub.add_parser("runs", help="recent loads: per file, records in/loaded/quarantined and duration")
-    runs.add_argument("--source")
-    runs.add_argument("--limit", type=int, default=20)
-    runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    runs.add_argument("--source", help="only this source's loads")
+    runs.add_argument("--limit", type=int, default=20, help="loads listed at most, latest first (default 20)")
+    runs.add_argument("--format", choices=("table", "csv", "json"), default="table", help=FORMAT_HELP)
     runs.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     add_export_parser(sub, WAREHOUSE_HELP, locate)
@@ -115,14 +125,50 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
     demo.add_argument("--records", type=int, default=None, help="number of records (default 200,000)")
-    demo.add_argument("--seed", type=int, default=None)
-    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument("--seed", type=int, default=None, help="random seed: the same seed writes the same data")
+    demo.add_argument("--format", choices=("csv", "parquet"), default="csv", help="the records' file format")
     return parser
+
+
+def _scale(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 10:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 10, not {value}")
+    return value
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
     parser.add_argument("--reports", type=Path, help="reports folder (default: $ICCS_REPORTS or data/reports)")
+
+
+def _quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress line on stderr (it is shown on a terminal only anyway)"
+    )
+
+
+def _image_options(report: argparse.ArgumentParser) -> None:
+    report.add_argument(
+        "--png",
+        type=Path,
+        metavar="DIR",
+        help="also draw every chart and map of the pages made as an image, DIR/<page>/<chart id>.png, for "
+        "publications (needs Chromium or Chrome: on PATH or at $BROWSER_PATH; no network)",
+    )
+    report.add_argument("--svg", action="store_true", help="with --png: an SVG beside each PNG (vector, for print)")
+    report.add_argument(
+        "--width", type=_positive, metavar="PX", help="with --png: image width in pixels (default 1000)"
+    )
+    report.add_argument(
+        "--height",
+        type=_positive,
+        metavar="PX",
+        help="with --png: image height in pixels (default: the chart's own, else 500)",
+    )
+    report.add_argument(
+        "--scale", type=_scale, metavar="N", help="with --png: pixels per pixel, e.g. 2 for sharper PNGs (default 1)"
+    )
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
@@ -131,6 +177,7 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.progress import Steps, wanted
     from pipelines.runner import PipelineError, run_pipeline
 
     started = time.perf_counter()
@@ -144,9 +191,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        result = run_pipeline(
-            config, warehouse, reports_dir, with_reports=not args.no_reports, only=args.source, workers=args.workers
-        )
+        with Steps(wanted(args.quiet)) as steps:
+            result = run_pipeline(
+                config,
+                warehouse,
+                reports_dir,
+                with_reports=not args.no_reports,
+                only=args.source,
+                workers=args.workers,
+                progress=steps,
+            )
     except PipelineError as exc:
         return _fail(str(exc))
     units = _aggregate_units(result.warehouse, [s.source for s in result.sources if s.run_id])
@@ -337,24 +391,67 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
+    from pipelines.progress import Steps, wanted
     from reports import build_reports
+    from reports.png import find_chromium, no_chromium_message
     from warehouse.connection import connect
 
     warehouse = args.warehouse or settings.warehouse_path()
     out_dir = args.reports or settings.reports_path()
-    try:
-        with connect(warehouse, read_only=True) as con:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            written = build_reports(con, out_dir, args.kind, standalone=args.standalone)
-    except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
-        if exc.filename is None:
+    if args.png is None and (args.svg or args.height or args.width or args.scale):
+        return _fail("--svg, --width, --height and --scale are options of --png DIR", EXIT_USAGE)
+    if args.png is not None and find_chromium() is None:  # said before the pages are made, not after
+        return _fail(f"--png: {no_chromium_message()}")
+    kinds = args.kind or None
+    with Steps(wanted(args.quiet)) as steps:
+        pages = len(kinds or REPORT_KINDS) + 1  # and the index
+        steps.plan(pages)
+        try:
+            with connect(warehouse, read_only=True) as con:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                written = build_reports(
+                    con, out_dir, kinds, standalone=args.standalone, progress=lambda kind: steps.start(f"page {kind}")
+                )
+        except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
+            if exc.filename is None:
+                return _fail(str(exc).splitlines()[0])
+            return _fail(f"cannot write the reports to {out_dir}: {exc.strerror} ({exc.filename})")
+        except (duckdb.Error, ValueError) as exc:
             return _fail(str(exc).splitlines()[0])
-        return _fail(f"cannot write the reports to {out_dir}: {exc.strerror} ({exc.filename})")
-    except (duckdb.Error, ValueError) as exc:
-        return _fail(str(exc).splitlines()[0])
+        images = _images(args, list(written.values()), steps, pages) if args.png is not None else []
     for path in written.values():
         print(path.resolve())
+    if images is None:
+        return EXIT_FAILED
+    for path in images:
+        print(path.resolve())
     return 0
+
+
+def _images(args: argparse.Namespace, pages: list[Path], steps: Steps, done: int) -> list[Path] | None:
+    """The charts of the written pages as images under --png DIR; None (after one line on stderr) when they
+    cannot be made."""
+    from reports.png import DEFAULT_WIDTH, ImageError, write_images
+
+    def drawing(path: Path, number: int, total: int) -> None:
+        steps.plan(done + total)
+        steps.start(f"image {number}/{total} {path.parent.name}/{path.name}")
+
+    try:
+        return write_images(
+            pages,
+            args.png,
+            formats=("png", "svg") if args.svg else ("png",),
+            width=args.width or DEFAULT_WIDTH,
+            height=args.height,
+            scale=args.scale or 1.0,
+            progress=drawing,
+        )
+    except ImageError as exc:
+        _fail(f"--png: {exc}")
+    except OSError as exc:
+        _fail(f"--png: cannot write the images to {args.png}: {exc.strerror or exc} ({exc.filename or args.png})")
+    return None
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from pipelines.progress import Steps, wanted
 from warehouse.connection import CONNECTION_CONFIG, Warehouse, connect
+
+# The statements of warehouse.exchange that start a part of an export, as the live line names them.
+_COPY_TO = re.compile(r"^\s*COPY\s*\(.*\)\s*TO\s+'((?:[^']|'')*)'", re.DOTALL | re.IGNORECASE)
+_TEMP_TABLE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+(\w+)", re.IGNORECASE)
+_READ_ALL = re.compile(r"^\s*SELECT\s+\*\s+FROM\s+\w+\s*$", re.IGNORECASE)
 
 
 def add_parser(sub, warehouse_help: str, locate) -> None:
@@ -14,7 +23,13 @@ def add_parser(sub, warehouse_help: str, locate) -> None:
         "export",
         help="write the warehouse's figures as SDMX-CSV, SDMX-ML, Parquet or CSV (aggregates; records on request)",
     )
-    export.add_argument("--format", required=True, choices=("sdmx-csv", "sdmx-ml", "parquet", "csv"))
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("sdmx-csv", "sdmx-ml", "parquet", "csv"),
+        help="SDMX-CSV or SDMX-ML (one file of observations), Parquet (hive-partitioned folders) or CSV (a file a "
+        "table)",
+    )
     export.add_argument(
         "--dataset",
         default="iccs",
@@ -68,6 +83,9 @@ def add_parser(sub, warehouse_help: str, locate) -> None:
         "dataflow) to FILE, for a receiver to load or check the data with",
     )
     export.add_argument("--warehouse", type=locate, help=warehouse_help)
+    export.add_argument(
+        "--quiet", action="store_true", help="no progress line on stderr (it is shown on a terminal only anyway)"
+    )
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -80,8 +98,9 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     import duckdb
 
     from schemas.sdmx import iccs_schema
-    from warehouse.exchange import ExportError, Selection, export
+    from warehouse.exchange import ExportError, Selection, default_name, export
     from warehouse.exchange.sdmx_files import write_structure_file
+    from warehouse.exchange.tables import TABLES
 
     ignored = [
         flag
@@ -112,10 +131,18 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
         units=tuple(args.unit),
         national_only=args.national,
     )
+    # the parts the progress line counts: SDMX: (the SDG figures,) the observations, the file; else one a table
+    sdmx_file, parts = "", len(TABLES[args.dataset]) + int(args.records)
+    if args.format.startswith("sdmx"):
+        sdmx_file = (args.out / default_name(args.dataset, args.format) if args.out.is_dir() else args.out).name
+        parts = 3 if args.dataset == "sdg" else 2
     try:
-        with connect(warehouse, read_only=True, settings=dict(CONNECTION_CONFIG)) as con:
+        with (
+            Steps(wanted(args.quiet), parts + int(args.structure is not None)) as steps,
+            connect(warehouse, read_only=True, settings=dict(CONNECTION_CONFIG)) as con,
+        ):
             done = export(
-                con,
+                _Watched(con, steps, sdmx_file),  # type: ignore[arg-type]
                 args.format,
                 args.dataset,
                 args.out,
@@ -125,9 +152,10 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
                 levels=args.levels,
                 records=args.records,
             )
-        if args.structure is not None:
-            write_structure_file(iccs_schema(), args.structure)
-            done.files[args.structure] = 0
+            if args.structure is not None:
+                steps.start(f"writing {args.structure.name}")
+                write_structure_file(iccs_schema(), args.structure)
+                done.files[args.structure] = 0
     except ExportError as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -139,3 +167,33 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     for path, rows in done.files.items():
         print(f"{path.resolve()}\t{f'{rows} rows' if path != args.structure else 'structure'}")
     return 0
+
+
+class _Watched:
+    """The export's connection, naming on the progress line each part the export starts: a table's COPY to its
+    file or folder, a temp table of figures or observations, an SDMX file written from one (and its parts of
+    rows). Everything else goes to the connection as it is; warehouse.exchange is unchanged and unaware."""
+
+    def __init__(self, con: Any, steps: Steps, sdmx_file: str) -> None:
+        self._con = con
+        self._steps = steps
+        self._sdmx_file = sdmx_file  # the name of the SDMX file written, if any
+
+    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if copy := _COPY_TO.match(query):
+            self._steps.start(f"writing {Path(copy.group(1)).name}")
+        elif temp := _TEMP_TABLE.match(query):
+            self._steps.start(f"computing {temp.group(1).removeprefix('exchange_').replace('_', ' ')}")
+        elif _READ_ALL.match(query) and self._sdmx_file:
+            self._steps.start(f"writing {self._sdmx_file}")
+        result = self._con.execute(query, *args, **kwargs)
+        return self if result is self._con else result
+
+    def to_arrow_reader(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """The rows in parts (SDMX-CSV is written a part at a time), each part named on the line."""
+        for number, batch in enumerate(self._con.to_arrow_reader(*args, **kwargs), 1):
+            self._steps.say(f"writing {self._sdmx_file}, part {number}")
+            yield batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)

@@ -27,6 +27,7 @@ from pipelines.assets.reference import WRITER_POOL
 from pipelines.definitions import build_definitions
 from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
+from pipelines.progress import Steps
 from schemas.source_config import PipelineConfig, load_config
 from warehouse.connection import Warehouse, WarehouseBusyError, concurrent_writers, connect
 from warehouse.load import FILE_MATCH, cross_file_ids, file_params
@@ -175,14 +176,17 @@ def run_pipeline(
     with_reports: bool = True,
     only: Sequence[str] | None = None,
     workers: int = 1,
+    progress: Steps | None = None,
 ) -> PipelineResult:
     """Load every file of every configured source (or of ``only`` those) and, unless told not to, the reports.
 
     Each file is its own sources_job run, so one bad file does not stop the others; each run first removes the
     rows of its source's files that no longer match the source's pattern, so the warehouse mirrors the landing
     folders and a renamed file's records are not judged against its old rows. On a warehouse that takes several
-    writers (a lake), up to ``workers`` runs go at once, each in a process of its own.
+    writers (a lake), up to ``workers`` runs go at once, each in a process of its own. ``progress`` is told each
+    job as it starts (files by name), for the live line of a terminal.
     """
+    steps = progress or Steps(False)
     pipeline_config = load_config(config)
     names = sorted(pipeline_config.sources)
     unknown = sorted(set(only or ()) - set(names))
@@ -191,6 +195,8 @@ def run_pipeline(
     defs = build_definitions(config, warehouse, reports_dir)
     instance = _instance()
     errors: list[str] = []
+    steps.plan(2 + int(with_reports))  # reference, quality, reports; the files once they are known
+    steps.start("reference tables")
     try:
         reference = _execute(defs, REFERENCE_JOB, instance)
         failed, _ = _check_failures(reference)
@@ -216,22 +222,27 @@ def run_pipeline(
             LANDED_FILES.name, sorted(set(files) - set(instance.get_dynamic_partitions(LANDED_FILES.name)))
         )
         landed += [(name, key, path) for key, path in files.items()]
+    steps.plan(2 + int(with_reports) + len(landed))
     if workers > 1 and concurrent_writers(warehouse) and len(landed) > 1:
         with _writer_slots(instance, workers):
             results += _run_files_in_parallel(
-                config, warehouse, reports_dir, _batches(pipeline_config, landed), workers
+                config, warehouse, reports_dir, _batches(pipeline_config, landed), workers, steps
             )
     else:
-        results += [_run_file(defs, instance, name, key, path) for name, key, path in landed]
+        for number, (name, key, path) in enumerate(landed, 1):
+            steps.start(f"loading {number}/{len(landed)} {path.name}")
+            results.append(_run_file(defs, instance, name, key, path))
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
     if any(r.run_id for r in results) and not errors:
+        steps.start("data quality")
         try:
             _, quality = _check_failures(_execute(defs, QUALITY_JOB, instance))
         except EXPECTED_ERRORS as exc:
             errors.append(f"data quality: {_error_text(exc)}")
     written: dict[str, Path] = {}
     if with_reports and not errors and all(r.ok for r in results):
+        steps.start("reports")
         try:
             _execute(defs, REPORTS_JOB, instance)
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
@@ -321,11 +332,17 @@ def _writer_slots(instance: dg.DagsterInstance, workers: int) -> Iterator[None]:
 
 
 def _run_files_in_parallel(
-    config: Path, warehouse: Warehouse, reports_dir: Path, batches: list[list[tuple[str, str, Path]]], workers: int
+    config: Path,
+    warehouse: Warehouse,
+    reports_dir: Path,
+    batches: list[list[tuple[str, str, Path]]],
+    workers: int,
+    steps: Steps,
 ) -> list[SourceResult]:
     """The batches' sources_job runs, up to ``workers`` batches at once, each in a worker process (started fresh:
     Dagster and DuckDB do not survive a fork); results in the order of the batches. With ``DAGSTER_HOME`` set,
     every run is recorded in that instance as a serial run's is."""
+    total = sum(len(batch) for batch in batches)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=min(workers, len(batches)),
@@ -336,6 +353,8 @@ def _run_files_in_parallel(
         futures = [pool.submit(_run_in_worker, batch) for batch in batches]
         results: list[SourceResult] = []
         for batch, future in zip(batches, futures, strict=True):
+            done = len(results)
+            steps.start(f"loading {total} files, {workers} at a time: {done}/{total} done", len(batch))
             try:
                 results += future.result()
             except BrokenProcessPool:  # a worker was killed (out of memory, a signal): its files are not loaded

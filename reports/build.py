@@ -28,10 +28,16 @@ REPORT_KINDS: tuple[str, ...] = tuple(RENDERERS)
 
 
 def build_reports(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, kinds: Sequence[str] | None = None, standalone: bool = False
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    kinds: Sequence[str] | None = None,
+    standalone: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Render `kinds` (all by default) into `out_dir`, then index.html; returns kind -> page path. `standalone`:
-    each page carries plotly.js itself, to be sent or copied on its own (``page.standalone_pages``)."""
+    each page carries plotly.js itself, to be sent or copied on its own (``page.standalone_pages``). `progress` is
+    told each page's kind before it is rendered (`iccs report`'s live line)."""
+    told = progress or (lambda kind: None)
     requested = tuple(REPORT_KINDS if kinds is None else kinds)
     unknown = [k for k in requested if k not in RENDERERS]
     if unknown:
@@ -41,6 +47,10 @@ def build_reports(
     # every page's nav bar links the pages of this build and those already in the folder, never a missing one
     pages = [f"{kind}.html" for kind in requested] + ["index.html"]
     with page.planned_pages(pages), page.standalone_pages(standalone):
-        written = {kind: RENDERERS[kind](con, out_dir) for kind in requested}
+        written: dict[str, Path] = {}
+        for kind in requested:
+            told(kind)
+            written[kind] = RENDERERS[kind](con, out_dir)
+        told("index")
         written["index"] = render_index(con, out_dir)
     return written
