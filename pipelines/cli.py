@@ -29,7 +29,8 @@ WAREHOUSE_HELP = (
     "data/warehouse.duckdb)"
 )
 # The pages `iccs report` makes (reports.build.REPORT_KINDS, without importing plotly to parse the command line).
-REPORT_KINDS = ("trends", "hotspots", "sdg16", "quality")
+REPORT_KINDS = ("trends", "hotspots", "areas", "sdg16", "quality")
+BASEMAPS = ("osm",)  # reports.geo.basemap.BASEMAPS
 FORMAT_HELP = "table (default), or csv / json for other programs"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -109,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="each page carries plotly.js itself (about 4.8 MB more a page), so a page sent or copied on its own "
         "still draws its charts",
+    )
+    report.add_argument(
+        "--basemap",
+        choices=BASEMAPS,
+        help="draw the maps on OpenStreetMap tiles, fetched from the network when a page is opened (default: plain "
+        "maps that need no network)",
     )
     _output_options(report)
     _image_options(report)
@@ -410,7 +417,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             with connect(warehouse, read_only=True) as con:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 written = build_reports(
-                    con, out_dir, kinds, standalone=args.standalone, progress=lambda kind: steps.start(f"page {kind}")
+                    con,
+                    out_dir,
+                    kinds,
+                    standalone=args.standalone,
+                    progress=lambda kind: steps.start(f"page {kind}"),
+                    basemap=args.basemap,
                 )
         except OSError as exc:  # an unwritable reports folder, or no warehouse (duckdb.Error is not an OSError)
             if exc.filename is None:

@@ -9,6 +9,7 @@ import duckdb
 
 from reports import page
 from reports.areas import render_areas
+from reports.geo.basemap import using as using_basemap
 from reports.hotspots import render_hotspots
 from reports.index import render_index
 from reports.quality import render_quality
@@ -33,10 +34,12 @@ def build_reports(
     kinds: Sequence[str] | None = None,
     standalone: bool = False,
     progress: Callable[[str], None] | None = None,
+    basemap: str | None = None,
 ) -> dict[str, Path]:
     """Render `kinds` (all by default) into `out_dir`, then index.html; returns kind -> page path. `standalone`:
     each page carries plotly.js itself, to be sent or copied on its own (``page.standalone_pages``). `progress` is
-    told each page's kind before it is rendered (`iccs report`'s live line)."""
+    told each page's kind before it is rendered (`iccs report`'s live line). `basemap` ('osm'): maps on street tiles
+    fetched when a page is opened (``reports.geo.basemap``); None: plain maps that need no network."""
     told = progress or (lambda kind: None)
     requested = tuple(REPORT_KINDS if kinds is None else kinds)
     unknown = [k for k in requested if k not in RENDERERS]
@@ -46,7 +49,7 @@ def build_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     # every page's nav bar links the pages of this build and those already in the folder, never a missing one
     pages = [f"{kind}.html" for kind in requested] + ["index.html"]
-    with page.planned_pages(pages), page.standalone_pages(standalone):
+    with page.planned_pages(pages), page.standalone_pages(standalone), using_basemap(basemap):
         written: dict[str, Path] = {}
         for kind in requested:
             told(kind)

@@ -68,3 +68,24 @@ def test_the_neutral_cells_of_a_grid_are_left_off_the_tiles():
 def test_an_unknown_basemap_is_refused():
     with pytest.raises(ValueError, match="unknown basemap 'google'"), basemap.using("google"):
         pass
+
+
+def test_iccs_report_offers_the_basemaps_the_reports_know():
+    from pipelines import cli
+
+    assert tuple(basemap.BASEMAPS) == cli.BASEMAPS
+
+
+def test_build_reports_puts_the_area_maps_on_the_basemap_only_when_asked(tmp_path):
+    import areas_fixture
+    from reports_fixture import plotly_figures
+
+    from reports import build_reports
+
+    con = areas_fixture.build(tmp_path)
+    plain = build_reports(con, tmp_path / "plain", ["areas"])["areas"].read_text(encoding="utf-8")
+    tiled = build_reports(con, tmp_path / "osm", ["areas"], basemap="osm")["areas"].read_text(encoding="utf-8")
+    con.close()
+    assert all("map" not in layout for _, _, layout in plotly_figures(plain))
+    layouts = [layout for _, _, layout in plotly_figures(tiled)]
+    assert layouts and all(layout["map"]["style"] == "open-street-map" for layout in layouts)
