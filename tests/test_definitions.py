@@ -27,6 +27,7 @@ def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
     assert keys == {
         "iccs_reference",
         "population",
+        "boundaries",
         "staged_records",
         "mapped_records",
         "source_facts",
