@@ -244,7 +244,7 @@ SMALL_HOVER = f" {numbers.SMALL_MARK} fewer than {numbers.SMALL_COUNT} records: 
 
 def _hover_values(g: pd.DataFrame, y: str, fmt: str, small: str | None) -> list[list[str]]:
     """Per point, [the value as text, a caution or '']: rates by `numbers.rate`, else the d3-like `fmt`."""
-    cautions = g[small].fillna(False).astype(bool) if small else pd.Series(False, index=g.index)
+    cautions = g[small].eq(True) if small else pd.Series(False, index=g.index)
     out = []
     for v, warn in zip(g[y].tolist(), cautions.tolist(), strict=True):
         text = "" if v is None or pd.isna(v) else numbers.rate(v) if fmt == RATE else _d3(v, fmt)
@@ -315,7 +315,7 @@ def line_chart(
         html += page.paragraph(text, cls="note")
     if any(m.get("name") == "scale" for m in fig["layout"].get("updatemenus", [])):
         html += page.paragraph(LOG_NOTE, cls="note")
-    if small and bool(drawn.loc[drawn[y].notna(), small].fillna(False).astype(bool).any()):
+    if small and bool(drawn.loc[drawn[y].notna(), small].eq(True).any()):
         html += page.paragraph(numbers.SMALL_NOTE + " Such points say so when pointed at.", cls="note")
     return html, drawn_breaks
 

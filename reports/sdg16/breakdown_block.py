@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables
+from reports import charts, numbers, page, tables
 from reports.sdg16 import breakdown_text as text
 from reports.sdg16.breakdowns import (
     SHOWN_SEXES,
@@ -59,6 +59,7 @@ def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.D
 def _sex_chart(indicator: str, sexes: pd.DataFrame) -> str:
     drawn = sexes[sexes["sex"].isin(SHOWN_SEXES)].assign(menu=series_label)
     drawn["note"] = "partial year: " + drawn["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+    drawn["small"] = drawn["count"].lt(numbers.SMALL_COUNT) if "count" in drawn else False
     chart, _ = charts.line_chart(
         drawn,
         menu="menu",
@@ -70,7 +71,8 @@ def _sex_chart(indicator: str, sexes: pd.DataFrame) -> str:
         y_title="per 100,000 of the same sex",
         partial="partial",
         note="note",
-        y_format=",.2f",
+        y_format=charts.RATE,
+        small="small",
         no_values="No population by sex: no rate per 100,000 to chart; the table has the counts.",
         partial_note=True,
     )

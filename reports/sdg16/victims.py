@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables
+from reports import charts, numbers, page, tables
 from reports.breaks import year_of
 from reports.sdg16.breakdown_block import breakdown_block
 from reports.sdg16.metadata import indicator_metadata
@@ -38,6 +38,7 @@ def victims_block(
     )
     data["trace"] = data["country"] + " (" + data["source"] + ")"
     data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+    data["small"] = data["count"].lt(numbers.SMALL_COUNT)
     data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])
     chart, drawn_breaks = charts.line_chart(
         data,
@@ -50,7 +51,8 @@ def victims_block(
         y_title="per 100,000 population",
         partial="partial",
         note="note",
-        y_format=",.2f",
+        y_format=charts.RATE,
+        small="small",
         breaks=breaks,
         x_of=year_of,
         entries=break_entries("measure", {indicator: info["codes"]}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS
 from reports.trend_tables import MIN_RECORDS
 from reports.trends.metadata import block, metadata
@@ -104,7 +104,7 @@ def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
     level1 = level1.copy()
     level1["category"] = level1["section"] + " " + level1["label"]
     level1["bar_text"] = (
-        level1["change_pct"].map("{:+.0f}%".format)
+        level1["change_pct"].map(numbers.signed_pct)
         + " ("
         + level1["count_previous"].map("{:,.0f}".format)
         + " → "
@@ -120,7 +120,7 @@ def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
         + ": "
         + level1["count_latest"].map("{:,.0f}".format)
         + f" {unit} (change in count "
-        + level1["change_pct"].map("{:+.0f}%".format)
+        + level1["change_pct"].map(numbers.signed_pct)
         + "); "
         + level1["verdict"]
         + " (p="
