@@ -23,7 +23,7 @@ from reports_fixture import (
 )
 from scipy import stats
 
-from reports import breaks, trend_tables
+from reports import breaks, numbers, trend_tables
 from reports.sdg16 import render_sdg16
 from reports.stats import trend
 from reports.trends import data as trend_data
@@ -135,7 +135,7 @@ def test_trends_page_is_offline_and_escapes_labels(pages):
 def test_trends_page_says_where_rates_are_missing_and_labels_units(pages):
     html = pages["trends"].read_text()
     assert f"rates are absent for BBB {BETA_MISSING_POPULATION_YEAR}" in html
-    assert f"No population for 1 area(s) ({NO_POPULATION_AREA})" in html
+    assert f"No population for 1 area ({NO_POPULATION_AREA})" in html
     for dataset in ("alpha_police — offences (police)", "alpha_victims — victims (police)"):
         assert dataset in html
     assert "partial year" in html and f"{PARTIAL_YEAR} (6 months)" in html
@@ -148,7 +148,7 @@ def test_countries_of_one_source_are_compared_by_rate(pages, annual):
     assert "beta_stats — offences (police): countries compared" in html
     latest = annual[(annual["source"] == "beta_stats") & (annual["year"] == 2023) & (annual["iccs_code"] == "05")]
     top = latest.sort_values("rate_per_100k", ascending=False).iloc[0]
-    assert f"the highest rate in the latest full year is {top['country']} ({top['rate_per_100k']:,.2f}" in html
+    assert f"the highest rate in the latest full year is {top['country']} ({numbers.rate(top['rate_per_100k'])}" in html
 
 
 def test_rendering_is_fast_on_the_fixture(pages):
@@ -180,16 +180,22 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
 
     monthly = chart("alpha_police — offences (police): monthly offences")
     property_, harm = (next(v for k, v in monthly.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
-    assert "series break: reclassification (05)" in property_ and "series break: appeared (02)" not in property_
-    assert "series break: appeared (02)" in harm and not any("reclassification" in t for t in harm)
-    assert "series break: new recording system" in property_ and "series break: new recording system" in harm
+    assert "series break: 05022 reclassification 2021-07" in property_
+    assert not any("appeared" in t for t in property_)
+    assert "series break: 02011 appeared 2020-03" in harm and not any("reclassification" in t for t in harm)
+    assert "series break: whole source new recording system 2020" in property_
+    assert "series break: whole source new recording system 2020" in harm
     level2 = chart("alpha_police — offences (police): level-2 categories")
     property_, harm = (next(v for k, v in level2.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
-    assert "series break: reclassification (0502)" in property_ and not any("appeared" in t for t in property_)
-    assert "series break: appeared (0201); new recording system" in harm  # 2020 and 2020-03: one year mark
+    assert "series break: 05022 reclassification 2021-07" in property_
+    assert not any("appeared" in t for t in property_)
+    # 2020 and 2020-03: one year mark, naming both
+    assert "series break: whole source new recording system 2020; 02011 appeared 2020-03" in harm
     sections = chart("alpha_police — offences (police): AAA — offences (count)")
-    assert "series break: reclassification (05)" in sections["AAA — offences (count)"]
-    assert "series break: appeared (02); new recording system" in sections["AAA — offences (count)"]
+    assert "series break: 05022 reclassification 2021-07" in sections["AAA — offences (count)"]
+    assert "series break: whole source new recording system 2020; 02011 appeared 2020-03" in sections[
+        "AAA — offences (count)"
+    ]
     assert "AAA Theft: the rate per 100,000 rose" in html
     assert "A series break lies in this period (05022 reclassification 2021-07; new recording system 2020)" in html
     others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
