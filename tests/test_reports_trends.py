@@ -193,9 +193,10 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
     assert "series break: whole source new recording system 2020; 02011 appeared 2020-03" in harm
     sections = chart("alpha_police — offences (police): AAA — offences (count)")
     assert "series break: 05022 reclassification 2021-07" in sections["AAA — offences (count)"]
-    assert "series break: whole source new recording system 2020; 02011 appeared 2020-03" in sections[
-        "AAA — offences (count)"
-    ]
+    assert (
+        "series break: whole source new recording system 2020; 02011 appeared 2020-03"
+        in sections["AAA — offences (count)"]
+    )
     assert "AAA Theft: the rate per 100,000 rose" in html
     assert "A series break lies in this period (05022 reclassification 2021-07; new recording system 2020)" in html
     others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
