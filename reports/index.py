@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page, queries, tables
+from reports import names, page, queries, tables
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "trends": (
@@ -118,4 +118,5 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         sections,
         intro="Reports built from the warehouse, classified with the International Classification of Crime "
         "for Statistical Purposes (ICCS v1.0).",
+        notice=names.data_notice(con),
     )

@@ -67,6 +67,13 @@ def dataset_label(source: str, unit: str, stage: str) -> str:
     return f"{source} — {unit} ({stage})"
 
 
+def dataset_key(frame: pd.DataFrame) -> str:
+    """The dataset of a frame by its keys (`dataset_label`), stable whatever the source's description: the names
+    of its CSV downloads."""
+    first = frame.iloc[0]
+    return dataset_label(first["source"], first["unit"], first["stage"])
+
+
 def full_years(annual: pd.DataFrame) -> pd.DataFrame:
     """Per series: every covered full year, with its predecessor when that is also a covered full year."""
     covered = annual[annual["months"].notna() & ~annual["partial"]][SERIES_KEYS + ["year"]].drop_duplicates()

@@ -133,9 +133,9 @@ def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_
     homicide = next(v for k, v in marks.items() if k.startswith("16.1.1"))
     assert not any(homicide.values())
     components = next(v for k, v in marks.items() if k.startswith("Target 16.4 components"))
-    victims = [labels for entry, labels in components.items() if "alpha_victims" in entry]
+    victims = [labels for entry, labels in components.items() if "Alpha homicide" in entry]
     assert victims and all(labels == ["series break: 02041 appeared 2019"] for labels in victims)
-    assert not any(labels for entry, labels in components.items() if "alpha_victims" not in entry)
+    assert not any(labels for entry, labels in components.items() if "Alpha homicide" not in entry)
     assert "assault codes split" not in html
     # The trend sentence of the trafficking rate warns that the break lies inside the years it compares.
     # From a base of 12 victims no percent is headlined: the two rates and the two counts are given instead.

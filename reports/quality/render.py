@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from reports import page
+from reports.names import data_notice
 from reports.quality import coverage_window, data
 from reports.quality.breakdowns import breakdowns_section
 from reports.quality.sections import (
@@ -40,4 +41,6 @@ def render_quality(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         "placeholder dates or places and categories that appear or vanish are warnings: the records are "
         "loaded, but a trend across them may be an artefact of recording."
     )
-    return page.write_page(out_dir, "quality.html", "Data quality", [s for s in sections if s], intro=intro)
+    return page.write_page(
+        out_dir, "quality.html", "Data quality", [s for s in sections if s], intro=intro, notice=data_notice(con)
+    )

@@ -36,7 +36,7 @@ def victims_block(
         .where(~is_victims, "victims")
         .map(lambda u: "victims per 100,000 (the indicator)" if u == "victims" else f"{u} per 100,000 (not victims)")
     )
-    data["trace"] = data["country"] + " (" + data["source"] + ")"
+    data["trace"] = data["country"] + " (" + (data["source_name"] if "source_name" in data else data["source"]) + ")"
     data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
     data["small"] = data["count"].lt(numbers.SMALL_COUNT)
     data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])

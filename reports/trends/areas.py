@@ -46,7 +46,7 @@ def areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, late
     body += tables.table_html(
         top[columns].rename(columns={"prev": "count_previous", **COUNT_CHANGE}),
         caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
-        csv_name=f"trends_areas_{page.slug(label)}",
+        csv_name=f"trends_areas_{page.slug(trend_tables.dataset_key(areas))}",
         labels={
             "count": f"{unit} (all sections)",
             "rate_per_100k": f"{unit} per 100,000",

@@ -46,7 +46,7 @@ def yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         y[columns],
         caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2, most "
         "significant changes first",
-        csv_name=f"trends_yoy_{page.slug(label)}",
+        csv_name=f"trends_yoy_{page.slug(trend_tables.dataset_key(g))}",
         labels=YOY_LABELS
         | {
             "rate_per_100k_latest": f"{unit} per 100,000 (latest year)",
@@ -89,7 +89,7 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
         t[columns],
         caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit}; the test ran on the "
         "measure named in each row; each change sits beside the figures it is computed from)",
-        csv_name=f"trends_mann_kendall_{page.slug(label)}",
+        csv_name=f"trends_mann_kendall_{page.slug(trend_tables.dataset_key(g))}",
         labels=trend_tables.trend_labels(unit) | {"measure": "measure tested"},
         kinds=trend_tables.TREND_KINDS,
         csv=t.drop(columns=["category", *trend_tables.INTERNAL_COLUMNS]),

@@ -58,7 +58,7 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
         caption=f"{label}: monthly {unit}"
         + ("" if observed_only else " with STL components")
         + " (blank = missing month)",
-        csv_name=f"trends_monthly_{page.slug(label)}",
+        csv_name=f"trends_monthly_{page.slug(trend_tables.dataset_key(g))}",
         labels={"observed": f"{unit} (observed)"},
         kinds={"observed": tables.COUNT},
     )

@@ -76,7 +76,7 @@ def sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, break
     body = chart + tables.table_html(
         level1[columns],
         caption=f"{label}: {unit} by ICCS section and year",
-        csv_name=f"trends_sections_{page.slug(label)}",
+        csv_name=f"trends_sections_{page.slug(trend_tables.dataset_key(g))}",
         labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = metadata(
@@ -133,7 +133,7 @@ def drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks:
             y[columns],
             caption=f"{label}: level-2 categories, latest full year against the year before ({unit}), most "
             "significant changes first",
-            csv_name=f"trends_level2_{page.slug(label)}",
+            csv_name=f"trends_level2_{page.slug(trend_tables.dataset_key(g))}",
             labels=YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
             kinds=trend_tables.TREND_KINDS,
             csv=y[[*columns, "change", "enough", "significant"]],
@@ -195,7 +195,7 @@ def comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, bre
     body = chart + tables.table_html(
         table,
         caption=f"{label}: latest full year, {unit} per 100,000 by country and section",
-        csv_name=f"trends_countries_{page.slug(label)}",
+        csv_name=f"trends_countries_{page.slug(trend_tables.dataset_key(g))}",
         labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = metadata(
