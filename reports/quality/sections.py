@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, tables
+from reports import numbers, page, tables
 from reports.quality import data
 from reports.quality.figures import heatmap, loads_chart
 from reports.quality.text import OUTSIDE_ICCS, most_common, rest_of_codes
@@ -42,11 +42,11 @@ def loads_section(summary: pd.DataFrame) -> str:
     cells = int(summary.loc[summary["level"] == "aggregate", "records_in"].sum())
     of_which = f" ({cells:,} of them table cells of aggregate sources)" if cells else ""
     text = (
-        f"{total_in:,} records in{of_which} across {len(summary)} source(s): "
+        f"{total_in:,} records in{of_which} across {numbers.plural(len(summary), 'source')}: "
         f"{int(summary['records_loaded'].sum()):,} "
         f"loaded{outside} and {total_q:,} quarantined ({total_q / total_in:.2%})."
         if total_in
-        else f"{len(summary)} source(s) loaded, with no records in."
+        else f"{numbers.plural(len(summary), 'source')} loaded, with no records in."
     )
     for sentence in summary.attrs.get("aggregate_sentences", {}).values():
         text += " " + sentence
@@ -186,7 +186,8 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         )
     )
     summary = (
-        f"{len(failed)} completeness warning(s) across {failed['source'].nunique()} source(s)."
+        f"{numbers.plural(len(failed), 'completeness warning')} across "
+        f"{numbers.plural(failed['source'].nunique(), 'source')}."
         if len(failed)
         else "No completeness warning."
     )
@@ -214,7 +215,8 @@ def breaks_section(breaks: pd.DataFrame) -> str:
             labels={"iccs_code": "ICCS code"},
         )
         summary = (
-            f"{len(breaks)} series break(s) in {breaks['source'].nunique()} source(s): read changes across "
+            f"{numbers.plural(len(breaks), 'series break')} in {numbers.plural(breaks['source'].nunique(), 'source')}: "
+            "read changes across "
             "them as a likely recording change, not a trend."
         )
     return page.section_html(

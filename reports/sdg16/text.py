@@ -56,7 +56,8 @@ def correspondence_note(row: pd.Series) -> str:
     count, part = float(row["count"]), float(row["partial_count"])
     share = f"all {count:,.0f}" if part >= count else f"{part:,.0f} of the {count:,.0f}"
     return (
-        f" Partial correspondence: {share} {row['unit']} come from national code(s) {row['partial_codes']} of "
+        f" Partial correspondence: {share} {row['unit']} come from national "
+        f"{'codes' if ',' in str(row['partial_codes']) else 'code'} {row['partial_codes']} of "
         f"{row['source']}, which its correspondence table marks as only partly the indicator's ICCS category: "
         "quote with that caveat."
     )

@@ -203,7 +203,8 @@ def _trend_sentences(t: pd.DataFrame, breaks: pd.DataFrame) -> list[str]:
             f"{word}: " + trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + across(breaks, row)
         )
     if sparse:
-        sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
+        has = "has" if sparse == 1 else "have"
+        sentences.append(f"{numbers.plural(sparse, 'category')} {has} too few records to judge a trend.")
     if len(tested) < len(t):
-        sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
+        sentences.append(f"{numbers.plural(len(t) - len(tested), 'category')} had too few periods for a test.")
     return sentences
