@@ -20,8 +20,8 @@ from reports import numbers, queries
 MAX_LISTED = 6
 KEYS = {"partial": "Partial correspondences", "excluded": "Excluded from ICCS"}
 LEADS = {
-    "partial": "national codes that only partly match the ICCS category they are counted in",
-    "excluded": "national codes outside ICCS by the correspondence table, counted in no figure here",
+    "partial": "each only partly the ICCS category it is counted in",
+    "excluded": "outside ICCS by the correspondence table, counted in no figure here",
 }
 
 
@@ -79,14 +79,14 @@ def metadata(
         if mine.empty:
             continue
         listed = "; ".join(_line(r, with_source) for _, r in mine.head(MAX_LISTED).iterrows())
-        text = f"{numbers.plural(len(mine), 'national code')} ({LEADS[kind]}): {listed}"
+        text = f"{numbers.plural(len(mine), 'national code')}, {LEADS[kind]}: {listed}"
         if len(mine) > MAX_LISTED:
             tables = ", ".join(
                 f"{s}: {f}" if with_source else str(f)
                 for s, f in mine[["source", "file"]].drop_duplicates().itertuples(index=False)
                 if isinstance(f, str) and f
             )
-            where = f"the correspondence table ({tables})" if tables else "the source's correspondence table"
+            where = f"{tables}, the correspondence table" if tables else "the source's correspondence table"
             text += f"; and {len(mine) - MAX_LISTED} more (see {where})"
         out[key] = text
     return out
