@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import numbers, page, tables
+from reports import names, numbers, page, tables
 from reports.quality import data
 from reports.quality.figures import heatmap, loads_chart
 from reports.quality.text import OUTSIDE_ICCS, most_common, rest_of_codes
@@ -150,6 +150,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         return ""
     blocks = []
     checks = []
+    titles = names.source_names(con)
     for source in sources:
         cov, whole = data.completeness_grid(con, source)
         for f in completeness.source_findings(con, source):
@@ -170,7 +171,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         blocks.append(
             page.block_html(
                 f"Coverage: {source}",
-                page.figure_html(heatmap(cov, source), div_id=f"heatmap-{page.slug(source)}"),
+                page.figure_html(heatmap(cov, titles.get(source, source)), div_id=f"heatmap-{page.slug(source)}"),
                 summary=summary,
             )
         )
