@@ -15,6 +15,7 @@ import duckdb
 from reports import queries
 
 MAX_NAME = 70
+MIN_NAME = 30
 # A sentence opening with a label in capitals and a colon ("SYNTHETIC DATA:", "PROVISIONAL:") is a notice.
 _NOTICE = re.compile(r"^[A-Z][A-Z0-9 ]{2,}:")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
@@ -32,14 +33,23 @@ def notices(description: str | None) -> list[str]:
 
 def source_name(source: str, description: str | None) -> str:
     """What a reader calls the source: its description's first sentence that is not a notice, cut at its first
-    ';' and to MAX_NAME characters on a word; the key itself when there is no description."""
+    ';' and, when longer than MAX_NAME characters, at its last clause that fits (else a word); the key itself
+    when there is no description."""
     rest = [s for s in sentences(description or "") if not _NOTICE.match(s)]
     if not rest:
         return source
     name = rest[0].split(";")[0].strip().rstrip(".")
-    if len(name) > MAX_NAME:
-        name = name[:MAX_NAME].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-    return name
+    if len(name) <= MAX_NAME:
+        return name
+    # the longest cut at a clause (before ', ' or ' (') that fits, else at a word, marked '…'
+    clauses = [
+        m.start()
+        for m in re.finditer(r", | \(", name[: MAX_NAME + 1])
+        if m.start() >= MIN_NAME and name[: m.start()].count("(") == name[: m.start()].count(")")
+    ]
+    if clauses:
+        return name[: clauses[-1]]
+    return name[:MAX_NAME].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def source_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -168,8 +168,11 @@ def test_source_names_come_from_descriptions_and_notices_from_their_capitals():
     assert names.source_name("demo_police", demo) == "Incident-level police records of Synthetica"
     assert names.notices(demo) == [demo.split(" Incident")[0]]
     long = "Aggravated assaults recorded by the Chicago Police Department, 2010-2019 (gzip CSV); the extract has no"
-    assert names.source_name("chicago", long).startswith("Aggravated assaults recorded by the Chicago Police")
-    assert len(names.source_name("chicago", long)) <= names.MAX_NAME + 1
+    assert names.source_name("chicago", long) == "Aggravated assaults recorded by the Chicago Police Department"
+    unodc = "UNODC intentional homicide victims by country and year (dataUNODC, 2019-2023): all victims, and by sex"
+    assert names.source_name("unodc", unodc) == "UNODC intentional homicide victims by country and year"
+    words = "Recorded offences of every kind across all the police forces of the whole Republic of Borduria in full"
+    assert names.source_name("b", words).endswith("…") and len(names.source_name("b", words)) <= names.MAX_NAME + 1
     assert names.source_name("bare_key", "") == "bare_key"
 
 
