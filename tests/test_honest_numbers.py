@@ -214,7 +214,7 @@ def test_a_part_of_a_country_is_divided_by_its_own_population_where_it_is_known(
     assert result.ok, result
     assert _national_rates(result) == [(890_000.0, 10.0, "areas")]
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", result.reports["sdg16"].read_text())))
-    assert "XTS: 10.00 victims per 100,000 (of the population of the source's areas only, not the whole" in text
+    assert "XTS: 10.0 victims per 100,000 (of the population of the source's areas only, not the whole" in text
 
 
 def test_areas_that_make_up_the_country_are_divided_by_its_population(tmp_path: Path) -> None:
