@@ -19,6 +19,7 @@ Figure = dict[str, Any]
 Series = tuple[str, str, str]  # (source, ICCS code a chart draws, the name to show for it)
 
 BREAK_COLOUR = "#8a4b08"
+LABEL_STEP, LABEL_ROWS = 0.07, 3
 
 
 def concerns(break_code: object, drawn_code: str) -> bool:
@@ -114,12 +115,16 @@ def _break_marks(marks: pd.DataFrame, span: tuple[object, object] | None) -> tup
             {
                 "x": position,
                 "xref": "x",
-                "y": 1,
+                # inside the plot's top, stepped down per mark: clear of the dropdown and scale buttons above the
+                # plot, and of the next mark's label
+                "y": 1 - LABEL_STEP * (len(notes) % LABEL_ROWS),
                 "yref": "paper",
-                "yanchor": "bottom",
+                "yanchor": "top",
+                "xanchor": "left",
                 "showarrow": False,
                 "text": plot_text(text),
                 "hovertext": plot_text(details),
+                "bgcolor": "rgba(255,255,255,0.85)",
                 "font": {"size": 10, "color": BREAK_COLOUR},
             }
         )

@@ -67,6 +67,28 @@ def _menu(
     ]
 
 
+TITLE_LINE = 95  # characters of a 15 px title that fit the chart's width
+
+
+def title_text(text: str) -> str:
+    """A chart title as plotly layout text: escaped, and over two lines when too long for one (after its first
+    ': ', where the dataset's name ends), so a title naming its source in words is never cut off."""
+    escaped = plot_text(text)
+    head, sep, tail = escaped.partition(": ")
+    if len(escaped) <= TITLE_LINE or not sep or not tail:
+        return escaped
+    return f"{head}:<br>{tail}"
+
+
+def wrapped(layout: dict[str, Any], titles: Sequence[str]) -> dict[str, Any]:
+    """Room for a title over two lines (`title_text`) when any entry's title wraps: a lower title and a taller
+    top margin, so its first line is not cut off."""
+    if any("<br>" in t for t in titles):
+        layout["title"].update(y=0.99, yanchor="top", pad={"t": 14})
+        layout["margin"]["t"] += 24
+    return layout
+
+
 def _layout(title: str, x_title: str, y_title: str, has_menu: bool) -> dict[str, Any]:
     return {
         "template": template(),
@@ -187,10 +209,11 @@ def menu_lines(
                     }
                 )
                 trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     y_titles = [plot_text(y_title(label)) for label in labels] if callable(y_title) else None
     first_y_title = (y_titles[0] if y_titles else "") if callable(y_title) else y_title
     layout = _layout(titles[0] if titles else "", x_title, first_y_title, len(labels) > 1)
+    wrapped(layout, titles)
     per_menu = frame.groupby(menu)[trace].nunique().max() if not frame.empty else 0
     layout["height"] = HEIGHT + 22 * ((int(per_menu) + 1) // 2)
     if len(labels) > 1:
@@ -380,8 +403,9 @@ def menu_bars(
             )
             ranges.append(_padded_range(g[value]))
         data.append(trace)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", value_title, "", len(labels) > 1)
+    wrapped(layout, titles)
     if ranges:
         layout["xaxis"]["range"] = ranges[0]
     rows = frame.groupby(menu)[category].nunique().max() if not frame.empty else 1
@@ -444,9 +468,10 @@ def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str]
                 }
             )
             trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", "", y_title, len(labels) > 1)
     layout.update(height=640, margin={"t": 130, "l": 60, "r": 40, "b": 50})
+    wrapped(layout, titles)
     layout["legend"].update(y=-0.08)
     layout["xaxis"] = {"type": "date", "anchor": "y3", "automargin": True}
     for axis, domain, _ in panels:
@@ -513,8 +538,9 @@ def menu_grouped_bars(
                 }
             )
             trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", x_title, y_title, len(labels) > 1)
+    wrapped(layout, titles)
     layout["barmode"] = "stack" if stacked else "group"
     layout["xaxis"]["type"] = "category"
     layout["xaxis"]["categoryorder"] = "array"

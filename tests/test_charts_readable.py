@@ -220,3 +220,12 @@ def test_pages_write_counted_things_as_words(built):
         assert not re.search(r"\b1 (sources|countries|areas|categories|rows|records)\b", visible), kind
         assert "(s)" not in visible and "(y/ies)" not in visible, kind
     assert json.dumps("−")  # the pages are UTF-8: a true minus travels
+
+
+def test_a_long_title_wraps_after_the_dataset_name_instead_of_being_cut():
+    long = "Beta statistical office, recorded offences (synthetic) — offences (police): change in the count of <x>"
+    head = "Beta statistical office, recorded offences (synthetic) — offences (police)"
+    assert charts.title_text(long) == f"{head}:<br>change in the count of &lt;x&gt;"
+    assert charts.title_text("ZZB: short") == "ZZB: short"
+    fig = charts.menu_lines(_sections({"01": 5.0}), **_args(title=lambda m: long))
+    assert fig["layout"]["margin"]["t"] > charts.menu_lines(_sections({"01": 5.0}), **_args())["layout"]["margin"]["t"]

@@ -175,7 +175,9 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
     with declared_breaks(warehouse, BREAKS) as cursor:
         html = render_trends(cursor, tmp_path).read_text()
     assert "2021-07 reclassification (05022): theft codes remapped" in html  # listed in the metadata
-    marks = {layout["title"]["text"]: break_labels(layout) for _, _, layout in plotly_figures(html)}
+    marks = {
+        layout["title"]["text"].replace("<br>", " "): break_labels(layout) for _, _, layout in plotly_figures(html)
+    }
 
     def chart(start: str) -> dict[str, list[str]]:
         return next(v for k, v in marks.items() if k.startswith(start))
