@@ -227,5 +227,5 @@ def test_a_long_title_wraps_after_the_dataset_name_instead_of_being_cut():
     head = "Beta statistical office, recorded offences (synthetic) — offences (police)"
     assert charts.title_text(long) == f"{head}:<br>change in the count of &lt;x&gt;"
     assert charts.title_text("ZZB: short") == "ZZB: short"
-    fig = charts.menu_lines(_sections({"01": 5.0}), **_args(title=lambda m: long))
+    fig = charts.menu_lines(_sections({"01": 5.0}), **(_args() | {"title": lambda m: long}))
     assert fig["layout"]["margin"]["t"] > charts.menu_lines(_sections({"01": 5.0}), **_args())["layout"]["margin"]["t"]
