@@ -12,11 +12,12 @@ import html as htmllib
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from reports_fixture import build_warehouse
 
 from reports import correspondence_notes
-from reports.sdg16 import render_sdg16
+from reports.sdg16 import render_sdg16, victims
 from reports.trends import render_trends
 
 EXCLUDED = tuple(
@@ -102,3 +103,12 @@ def test_sdg16_indicators_show_the_partial_rows_of_their_codes(warehouse, tmp_pa
     assert "B0501" not in homicide and "B09012" not in homicide
     trafficking = next(v for k, v in sections.items() if k.startswith("16.2.2"))
     assert "B0101" not in trafficking
+
+
+def test_the_breakdown_by_sex_names_its_sources_and_their_notes(warehouse):
+    rows = pd.DataFrame({"source": ["beta_stats", "beta_stats"], "country": ["BBB", "CCC"]})
+    meta = victims.sources_metadata(warehouse, rows, pd.Series({"codes": "0101, 0102"}))
+    assert meta["Data sources"] == "beta_stats (Beta statistical office, recorded offences (synthetic))"
+    assert "B0101 Homicidio → ICCS 0101: includes attempted homicide" in meta["Partial correspondences"]
+    assert "B0501" not in meta["Partial correspondences"] and "X00" in meta["Excluded from ICCS"]
+    assert victims.sources_metadata(warehouse, rows.iloc[0:0], pd.Series({"codes": "0101"})) == {}

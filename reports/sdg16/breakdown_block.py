@@ -21,9 +21,13 @@ from reports.sdg16.breakdowns import (
 from reports.sdg16.text import NO_RATES
 
 
-def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.DataFrame) -> str:
+def breakdown_block(
+    indicator: str, codes: str, annual: pd.DataFrame, rows: pd.DataFrame, sources: dict[str, str] | None = None
+) -> str:
     """`rows`: the indicator's rows of ``data.indicator_by_sex_age``; `annual`: its rows of ``indicator_annual``
-    (for partial years and the countries without a breakdown). '' when no series is broken down."""
+    (for partial years and the countries without a breakdown); `sources`: the 'About these data' lines naming
+    the sources and their correspondence notes (``victims.sources_metadata``). '' when no series is broken
+    down."""
     if rows.empty:
         return ""
     rows = with_partial(rows, annual)
@@ -52,6 +56,7 @@ def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.D
             "Definition (by age group)": text.DEFINITION_AGE,
             "Coverage": text.COVERAGE,
             "Read from": text.READ_FROM,
+            **(sources or {}),
         },
     )
 

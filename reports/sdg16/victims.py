@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from reports import charts, numbers, page, tables
+from reports import charts, correspondence_notes, numbers, page, queries, tables
 from reports.breaks import year_of
 from reports.sdg16.breakdown_block import breakdown_block
 from reports.sdg16.metadata import indicator_metadata
@@ -83,10 +85,22 @@ def victims_block(
         csv_name=f"sdg_{indicator}",
     )
     if by_sex_age is not None:
-        body += breakdown_block(indicator, info["codes"], frame, by_sex_age)
+        body += breakdown_block(indicator, info["codes"], frame, by_sex_age, sources_metadata(con, by_sex_age, info))
     return page.section_html(
         title,
         body,
         summary=" ".join(sentences),
         metadata=indicator_metadata(con, info, frame, country_years, drawn_breaks),
+    )
+
+
+def sources_metadata(con, rows: pd.DataFrame, info: pd.Series) -> dict[str, str]:
+    """The sources a breakdown block draws (with their descriptions) and the partial and excluded national codes
+    of their correspondence tables that concern the indicator's codes."""
+    if rows.empty:
+        return {}
+    sources = sorted(rows["source"].unique())
+    codes = re.findall(r"\d{2,}", str(info["codes"]))
+    return {"Data sources": queries.source_names(con, sources)} | correspondence_notes.metadata(
+        con, sources, codes, nested=False
     )
