@@ -17,6 +17,7 @@ import pytest
 from reports_fixture import build_warehouse
 
 from reports import correspondence_notes
+from reports.quality import render_quality
 from reports.sdg16 import render_sdg16, victims
 from reports.trends import render_trends
 
@@ -112,3 +113,11 @@ def test_the_breakdown_by_sex_names_its_sources_and_their_notes(warehouse):
     assert "B0101 Homicidio → ICCS 0101: includes attempted homicide" in meta["Partial correspondences"]
     assert "B0501" not in meta["Partial correspondences"] and "X00" in meta["Excluded from ICCS"]
     assert victims.sources_metadata(warehouse, rows.iloc[0:0], pd.Series({"codes": "0101"})) == {}
+
+
+def test_the_quality_page_lists_every_partial_and_excluded_code_under_where_records_went(warehouse, tmp_path):
+    sections = about(render_quality(warehouse, tmp_path).read_text())
+    loads = sections["Records in, loaded, quarantined"]
+    assert "beta_stats (Beta statistical office, recorded offences (synthetic))" in loads
+    assert "alpha_police N02011 Assault → ICCS 02011" in loads and "beta_stats B09012" in loads
+    assert f"and {len(EXCLUDED) - correspondence_notes.MAX_LISTED} more" in loads

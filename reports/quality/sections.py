@@ -28,7 +28,9 @@ LOAD_LABELS = {
 }
 
 
-def loads_section(summary: pd.DataFrame) -> str:
+def loads_section(summary: pd.DataFrame, sources: dict[str, str] | None = None) -> str:
+    """Where each source's records went; `sources`: 'About these data' lines naming the sources (their
+    descriptions) and their correspondence tables' partial and excluded codes."""
     if summary.empty:
         return page.section_html(
             "Records in, loaded, quarantined",
@@ -77,6 +79,7 @@ def loads_section(summary: pd.DataFrame) -> str:
             "unreadable has no usable count and is counted apart, never given a number.",
             "Rows in quarantine table now": "Rows in the quarantine table now (outside ICCS and quarantined together); "
             "equals their sum when nothing was pruned.",
+            **(sources or {}),
         },
     )
 
