@@ -361,11 +361,13 @@ def menu_bars(
     order: str | None = None,
     muted: str | None = None,
     text: str | None = None,
+    value_text: Callable[[float], str] | None = None,
 ) -> Figure:
     """Horizontal bars of `value` by `category`, a dropdown over `menu`; if `diverging`, red for rises and
     blue for falls, else one colour. Bars are stacked bottom-up in ascending `order` (default: the value), so
     the largest `order` is on top; rows flagged in the `muted` column are grey (e.g. a change within chance),
-    and `text` labels each bar (e.g. the counts behind a percentage)."""
+    and `text` labels each bar (e.g. the counts behind a percentage). Hover values are
+    `value_text(value)` (diverging bars: `numbers.signed_pct`), else `value_format` (d3)."""
     data: list[dict[str, Any]] = []
     ranges: list[list[float]] = []
     labels = list(dict.fromkeys(frame[menu]))
@@ -389,8 +391,9 @@ def menu_bars(
             + ("<br>%{hovertext}" if hover else "")
             + "<extra></extra>",
         }
-        if diverging:  # the hover's change with its sign always shown, a true minus (d3 would write a hyphen)
-            trace["customdata"] = [numbers.signed_pct(v) for v in g[value].tolist()]
+        shown = value_text or (numbers.signed_pct if diverging else None)
+        if shown:  # e.g. a change with its sign always shown, a true minus (d3 would write a hyphen)
+            trace["customdata"] = [shown(v) for v in g[value].tolist()]
             trace["hovertemplate"] = trace["hovertemplate"].replace(f"%{{x:{value_format}}}", "%{customdata}")
         if text:
             # Outside the bar end, in ink, never shrunk or moved inside a coloured bar: a minus sign stays legible.

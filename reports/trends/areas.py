@@ -35,7 +35,7 @@ def areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, late
             title=lambda m: f"{label}: areas with the highest {unit} per 100,000, {m}",
             value_title=f"{unit} per 100,000",
             hover="hover",
-            value_format=",.1f",
+            value_text=numbers.rate,
             diverging=False,
         )
         body += page.figure_html(fig)
