@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iccs import classification
 from reports.page import plot_text
 
 Figure = dict[str, Any]
 Series = tuple[str, str, str]  # (source, ICCS code a chart draws, the name to show for it)
 
 BREAK_COLOUR = "#8a4b08"
+LABEL_STEP, LABEL_ROWS = 0.07, 3
 
 
 def concerns(break_code: object, drawn_code: str) -> bool:
@@ -58,6 +60,32 @@ def _x_span(fig: Figure, visible: Sequence[bool] | None) -> tuple[object, object
     return (min(xs), max(xs)) if xs else None
 
 
+MAX_NAMED = 3
+
+
+def category_label(code: object) -> str:
+    """The ICCS label of a code ('' for none or a code ICCS does not know), to name what broke."""
+    if not isinstance(code, str) or not code:
+        return ""
+    try:
+        return classification.get(code).label
+    except classification.UnknownCodeError:
+        return ""
+
+
+def break_label(group: pd.DataFrame) -> str:
+    """The breaks at one position, each naming the category that broke and when: '02041 appeared 2022-11'
+    ('whole source' for a break without a code); beyond MAX_NAMED, 'and N more' (the hover lists them)."""
+    rows = group.drop_duplicates(["iccs_code", "kind", "period"])
+    rows = rows.sort_values(["iccs_code", "kind"], na_position="first")
+    named = [
+        f"{c if isinstance(c, str) and c else 'whole source'} {k} {p}"
+        for c, k, p in rows[["iccs_code", "kind", "period"]].itertuples(index=False)
+    ]
+    more = len(named) - MAX_NAMED
+    return "; ".join(named[:MAX_NAMED]) + (f"; and {more} more" if more > 0 else "")
+
+
 def _break_marks(marks: pd.DataFrame, span: tuple[object, object] | None) -> tuple[list[dict], list[dict]]:
     """Shapes and annotations for `marks` (with `x`, `kind`, `iccs_code`, `detail`, `series`) inside `span`."""
     shapes, notes = [], []
@@ -65,14 +93,11 @@ def _break_marks(marks: pd.DataFrame, span: tuple[object, object] | None) -> tup
         position = _position(x)
         if span is not None and not (span[0] <= position <= span[1]):
             continue
-        parts = []
-        for kind, same in group.groupby(group["kind"].astype(str), sort=True):
-            named = ", ".join(dict.fromkeys(s for s in same["series"] if s))
-            parts.append(kind + (f" ({named})" if named else ""))
-        text = "series break: " + "; ".join(parts)
+        text = "series break: " + break_label(group)
         details = "; ".join(
-            f"{c}: {d}" if isinstance(c, str) else str(d)
-            for c, d in group[["iccs_code", "detail"]].head(5).itertuples(index=False)
+            (f"{c} {category_label(c)}: {d}" if isinstance(c, str) and c else str(d))
+            + (f" [marked on {s}]" if isinstance(s, str) and s else "")
+            for c, d, s in group[["iccs_code", "detail", "series"]].head(5).itertuples(index=False)
         )
         shapes.append(
             {
@@ -90,12 +115,16 @@ def _break_marks(marks: pd.DataFrame, span: tuple[object, object] | None) -> tup
             {
                 "x": position,
                 "xref": "x",
-                "y": 1,
+                # inside the plot's top, stepped down per mark: clear of the dropdown and scale buttons above the
+                # plot, and of the next mark's label
+                "y": 1 - LABEL_STEP * (len(notes) % LABEL_ROWS),
                 "yref": "paper",
-                "yanchor": "bottom",
+                "yanchor": "top",
+                "xanchor": "left",
                 "showarrow": False,
                 "text": plot_text(text),
                 "hovertext": plot_text(details),
+                "bgcolor": "rgba(255,255,255,0.85)",
                 "font": {"size": 10, "color": BREAK_COLOUR},
             }
         )
@@ -121,7 +150,7 @@ def add_breaks(
         return breaks.assign(series=pd.Series(dtype=str))
     marks = breaks.assign(x=[x_of(p) if x_of else p for p in breaks["period"]]).dropna(subset=["x"])
     layout = fig["layout"]
-    menus = layout.get("updatemenus") or []
+    menus = [m for m in layout.get("updatemenus") or [] if m.get("name") != "scale"]  # entries, not the scale
     buttons = menus[0]["buttons"] if menus else []
     base_shapes, base_notes = list(layout.get("shapes", [])), list(layout.get("annotations", []))
     count = len(entries) if entries is not None else max(1, len(buttons))

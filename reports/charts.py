@@ -9,6 +9,7 @@ by `page.figure_html`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from plotly.colors import qualitative
 
-from reports import page
+from reports import numbers, page
 from reports.breaks import Figure, Series, add_breaks
 from reports.page import plot_text, template
 
@@ -64,6 +65,28 @@ def _menu(
             "showactive": True,
         }
     ]
+
+
+TITLE_LINE = 95  # characters of a 15 px title that fit the chart's width
+
+
+def title_text(text: str) -> str:
+    """A chart title as plotly layout text: escaped, and over two lines when too long for one (after its first
+    ': ', where the dataset's name ends), so a title naming its source in words is never cut off."""
+    escaped = plot_text(text)
+    head, sep, tail = escaped.partition(": ")
+    if len(escaped) <= TITLE_LINE or not sep or not tail:
+        return escaped
+    return f"{head}:<br>{tail}"
+
+
+def wrapped(layout: dict[str, Any], titles: Sequence[str]) -> dict[str, Any]:
+    """Room for a title over two lines (`title_text`) when any entry's title wraps: a lower title and a taller
+    top margin, so its first line is not cut off."""
+    if any("<br>" in t for t in titles):
+        layout["title"].update(y=0.99, yanchor="top", pad={"t": 14})
+        layout["margin"]["t"] += 24
+    return layout
 
 
 def _layout(title: str, x_title: str, y_title: str, has_menu: bool) -> dict[str, Any]:
@@ -131,10 +154,15 @@ def menu_lines(
     partial: str | None = None,
     note: str | None = None,
     y_format: str | Callable[[str], str] = ",.1f",
+    small: str | None = None,
+    scale_toggle: bool | None = None,
 ) -> Figure:
     """One line per `trace` value, a dropdown over `menu` values. Rows flagged `partial` are drawn as open
     markers off the line (e.g. a year with only some months), labelled with the `note` column. `y_format` (a
-    d3 format, or a function of the dropdown entry) formats values on hover."""
+    d3 format, or RATE for the reports' one rate rule `numbers.rate`; or a function of the dropdown entry giving
+    either) formats values on hover; rows flagged in the `small` column (a rate on few records) carry
+    `numbers.SMALL_NOTE` there. The y axis starts at zero; `scale_toggle` (default: when an entry's lines differ
+    by SCALE_SPREAD times or more) adds buttons switching it to a log scale, so small lines are readable."""
     data: list[dict[str, Any]] = []
     labels = list(dict.fromkeys(frame[menu]))
     trace_menu: list[int] = []
@@ -145,18 +173,20 @@ def menu_lines(
             g = _full_years(g.sort_values(x), x)
             color = PALETTE[j % len(PALETTE)]
             flagged = g[partial].eq(True) if partial else pd.Series(False, index=g.index)
+            hover = _hover_values(g, y, fmt, small)
             data.append(
                 {
                     "type": "scatter",
                     "x": values(g[x]),
                     "y": values(g[y].where(~flagged)),
+                    "customdata": hover,
                     "name": str(name),
                     "legendgroup": f"{i}-{j}",
                     "mode": "lines+markers",
                     "line": {"color": color, "width": 2},
                     "marker": {"size": 6},
                     "visible": i == 0,
-                    "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{fmt}}}<extra></extra>",
+                    "hovertemplate": "%{fullData.name}<br>%{x}: %{customdata[0]}%{customdata[1]}<extra></extra>",
                 }
             )
             trace_menu.append(i)
@@ -166,6 +196,7 @@ def menu_lines(
                         "type": "scatter",
                         "x": values(g.loc[flagged, x]),
                         "y": values(g.loc[flagged, y]),
+                        "customdata": [h for h, f in zip(hover, flagged, strict=True) if f],
                         "name": f"{name} (partial)",
                         "legendgroup": f"{i}-{j}",
                         "showlegend": False,
@@ -173,25 +204,81 @@ def menu_lines(
                         "marker": {"color": color, "size": 9, "symbol": "circle-open", "line": {"width": 2}},
                         "text": values(g.loc[flagged, note]) if note else None,
                         "visible": i == 0,
-                        "hovertemplate": f"%{{fullData.name}}<br>%{{x}}: %{{y:{fmt}}}<br>%{{text}}<extra></extra>",
+                        "hovertemplate": "%{fullData.name}<br>%{x}: %{customdata[0]}%{customdata[1]}<br>%{text}"
+                        "<extra></extra>",
                     }
                 )
                 trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     y_titles = [plot_text(y_title(label)) for label in labels] if callable(y_title) else None
     first_y_title = (y_titles[0] if y_titles else "") if callable(y_title) else y_title
     layout = _layout(titles[0] if titles else "", x_title, first_y_title, len(labels) > 1)
+    wrapped(layout, titles)
     per_menu = frame.groupby(menu)[trace].nunique().max() if not frame.empty else 0
     layout["height"] = HEIGHT + 22 * ((int(per_menu) + 1) // 2)
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, trace_menu, titles, y_titles=y_titles)
-    if not frame.empty and not (frame[y] < 0).any():
-        layout["yaxis"]["rangemode"] = "nonnegative"  # counts, rates and shares: never a negative axis
+    layout["yaxis"]["rangemode"] = "tozero"  # counts, rates and shares: the axis starts at zero
+    if scale_toggle if scale_toggle is not None else wide_spread(frame, menu=menu, trace=trace, y=y):
+        layout.setdefault("updatemenus", []).append(copy.deepcopy(SCALE_MENU))
     if not frame.empty and pd.api.types.is_integer_dtype(frame[x]):
         layout["xaxis"].update(tickformat="d")
         if frame[x].nunique() <= 15:
             layout["xaxis"]["dtick"] = 1
     return {"data": data, "layout": layout}
+
+
+RATE = "rate"  # y_format of rates per 100,000: `numbers.rate`, the reports' one rule
+SCALE_SPREAD = 20.0
+LOG_NOTE = (
+    "Lines of very different sizes share this chart: the 'Log scale' button above it shows the course of the small "
+    "ones; on that scale the axis does not start at zero (a log axis cannot), and equal steps are equal ratios."
+)
+SCALE_MENU: dict[str, Any] = {
+    "name": "scale",  # not a dropdown of entries: breaks.add_breaks leaves it alone
+    "type": "buttons",
+    "direction": "right",
+    "x": 1,
+    "xanchor": "right",
+    "y": 1.02,
+    "yanchor": "bottom",
+    "showactive": True,
+    "active": 0,
+    "buttons": [
+        {"label": "Linear, from 0", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "Log scale", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ],
+}
+
+
+def wide_spread(frame: pd.DataFrame, *, menu: str, trace: str, y: str) -> bool:
+    """Whether some dropdown entry draws lines whose typical (median) values differ SCALE_SPREAD times or more:
+    then the small ones lie flat on a linear axis from zero, and a log scale shows their course."""
+    positive = frame[frame[y] > 0]
+    if positive.empty:
+        return False
+    typical = positive.groupby([menu, trace])[y].median()
+    by_entry = typical.groupby(level=0).agg(["min", "max"])
+    return bool((by_entry["max"] >= SCALE_SPREAD * by_entry["min"]).any())
+
+
+SMALL_HOVER = f" {numbers.SMALL_MARK} fewer than {numbers.SMALL_COUNT} records: unreliable"
+
+
+def _hover_values(g: pd.DataFrame, y: str, fmt: str, small: str | None) -> list[list[str]]:
+    """Per point, [the value as text, a caution or '']: rates by `numbers.rate`, else the d3-like `fmt`."""
+    cautions = g[small].eq(True) if small else pd.Series(False, index=g.index)
+    out = []
+    for v, warn in zip(g[y].tolist(), cautions.tolist(), strict=True):
+        text = "" if v is None or pd.isna(v) else numbers.rate(v) if fmt == RATE else _d3(v, fmt)
+        out.append([text, SMALL_HOVER if warn else ""])
+    return out
+
+
+def _d3(value: float, fmt: str) -> str:
+    """The few d3 formats the reports use (',.0f', ',.2f', '+.1f', '.2f'), by Python's equivalent, with a true
+    minus sign."""
+    return format(value, fmt).replace("-", numbers.MINUS)
 
 
 NO_VALUES = "Nothing to chart: no values."
@@ -216,12 +303,15 @@ def line_chart(
     no_values: str = NO_VALUES,
     partial_note: bool = False,
     one_year_chart: bool = False,
+    small: str | None = None,
+    scale_toggle: bool | None = None,
 ) -> tuple[str, pd.DataFrame | None]:
     """A `menu_lines` chart as page HTML, with what every line chart of the reports needs around it: a note
     instead of the chart when it would show nothing over time (`drawable`; `no_values` words the case without
     any value, `one_year_chart` draws a single year anyway), the series `breaks` marked on the entries that
     `entries(drawn rows)` lists, and with `partial_note` the PARTIAL_ONLY note. Returns the HTML and the breaks
-    drawn (None when none were asked for or no chart is drawn), which the metadata lists."""
+    drawn (None when none were asked for or no chart is drawn), which the metadata lists. Under the chart: why
+    a log scale is offered (`LOG_NOTE`), and `numbers.SMALL_NOTE` when a point flagged `small` is drawn."""
     drawn, why_not = drawable(frame, menu=menu, x=x, y=y)
     if why_not and not (one_year_chart and why_not != NO_VALUES):
         return page.paragraph(why_not.replace(NO_VALUES, no_values), cls="note"), None
@@ -237,6 +327,8 @@ def line_chart(
         partial=partial,
         note=note,
         y_format=y_format,
+        small=small,
+        scale_toggle=scale_toggle,
     )
     drawn_breaks = None
     if breaks is not None:
@@ -244,10 +336,15 @@ def line_chart(
     html = page.figure_html(fig)
     if partial_note and (text := partial_only(drawn, y=y)):
         html += page.paragraph(text, cls="note")
+    if any(m.get("name") == "scale" for m in fig["layout"].get("updatemenus", [])):
+        html += page.paragraph(LOG_NOTE, cls="note")
+    if small and bool(drawn.loc[drawn[y].notna(), small].eq(True).any()):
+        html += page.paragraph(numbers.SMALL_NOTE + " Such points say so when pointed at.", cls="note")
     return html, drawn_breaks
 
 
 MUTED_COLOUR = "#b8c2cc"
+INK = "#1f2933"
 
 
 def menu_bars(
@@ -264,11 +361,13 @@ def menu_bars(
     order: str | None = None,
     muted: str | None = None,
     text: str | None = None,
+    value_text: Callable[[float], str] | None = None,
 ) -> Figure:
     """Horizontal bars of `value` by `category`, a dropdown over `menu`; if `diverging`, red for rises and
     blue for falls, else one colour. Bars are stacked bottom-up in ascending `order` (default: the value), so
     the largest `order` is on top; rows flagged in the `muted` column are grey (e.g. a change within chance),
-    and `text` labels each bar (e.g. the counts behind a percentage)."""
+    and `text` labels each bar (e.g. the counts behind a percentage). Hover values are
+    `value_text(value)` (diverging bars: `numbers.signed_pct`), else `value_format` (d3)."""
     data: list[dict[str, Any]] = []
     ranges: list[list[float]] = []
     labels = list(dict.fromkeys(frame[menu]))
@@ -292,12 +391,24 @@ def menu_bars(
             + ("<br>%{hovertext}" if hover else "")
             + "<extra></extra>",
         }
+        shown = value_text or (numbers.signed_pct if diverging else None)
+        if shown:  # e.g. a change with its sign always shown, a true minus (d3 would write a hyphen)
+            trace["customdata"] = [shown(v) for v in g[value].tolist()]
+            trace["hovertemplate"] = trace["hovertemplate"].replace(f"%{{x:{value_format}}}", "%{customdata}")
         if text:
-            trace.update(text=values(g[text]), textposition="outside", cliponaxis=False, textfont={"size": 11})
+            # Outside the bar end, in ink, never shrunk or moved inside a coloured bar: a minus sign stays legible.
+            trace.update(
+                text=values(g[text]),
+                textposition="outside",
+                cliponaxis=False,
+                constraintext="none",
+                textfont={"size": 11, "color": INK},
+            )
             ranges.append(_padded_range(g[value]))
         data.append(trace)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", value_title, "", len(labels) > 1)
+    wrapped(layout, titles)
     if ranges:
         layout["xaxis"]["range"] = ranges[0]
     rows = frame.groupby(menu)[category].nunique().max() if not frame.empty else 1
@@ -306,8 +417,8 @@ def menu_bars(
     if text:
         layout["margin"]["r"] = 140
     layout["showlegend"] = False
-    if not diverging and not frame.empty and not (frame[value] < 0).any():
-        layout["xaxis"]["rangemode"] = "nonnegative"
+    if not diverging:
+        layout["xaxis"]["rangemode"] = "tozero"
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, list(range(len(labels))), titles)
         for button, x_range in zip(layout["updatemenus"][0]["buttons"], ranges, strict=False):
@@ -360,9 +471,10 @@ def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str]
                 }
             )
             trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", "", y_title, len(labels) > 1)
     layout.update(height=640, margin={"t": 130, "l": 60, "r": 40, "b": 50})
+    wrapped(layout, titles)
     layout["legend"].update(y=-0.08)
     layout["xaxis"] = {"type": "date", "anchor": "y3", "automargin": True}
     for axis, domain, _ in panels:
@@ -374,7 +486,7 @@ def menu_decomposition(frames: dict[str, pd.DataFrame], *, title: Callable[[str]
             "title": {"text": y_title if axis == "y" else ""},
         }
         if axis == "y":
-            layout[key]["rangemode"] = "nonnegative"  # observed counts and their trend: never a negative axis
+            layout[key]["rangemode"] = "tozero"  # observed counts and their trend: the axis starts at zero
     layout["annotations"] = [
         {
             "text": text,
@@ -429,14 +541,14 @@ def menu_grouped_bars(
                 }
             )
             trace_menu.append(i)
-    titles = [plot_text(title(label)) for label in labels]
+    titles = [title_text(title(label)) for label in labels]
     layout = _layout(titles[0] if titles else "", x_title, y_title, len(labels) > 1)
+    wrapped(layout, titles)
     layout["barmode"] = "stack" if stacked else "group"
     layout["xaxis"]["type"] = "category"
     layout["xaxis"]["categoryorder"] = "array"
     layout["xaxis"]["categoryarray"] = values(pd.Series(list(dict.fromkeys(frame[category].astype(str)))))
-    if not frame.empty and not (frame[value] < 0).any():
-        layout["yaxis"]["rangemode"] = "nonnegative"
+    layout["yaxis"]["rangemode"] = "tozero"
     if len(labels) > 1:
         layout["updatemenus"] = _menu(labels, trace_menu, titles)
     return {"data": data, "layout": layout}

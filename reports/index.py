@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page, queries, tables
+from reports import names, numbers, page, queries, tables
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "trends": (
@@ -88,8 +88,8 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         periods = vintage.dropna(subset=["first_year"])
         countries = int(vintage["countries"].fillna(0).max()) if len(vintage) == 1 else None
         summary = (
-            f"{len(vintage)} source(s)"
-            + (f", {countries} countr(y/ies)" if countries else "")
+            numbers.plural(len(vintage), "source")
+            + (f", {numbers.plural(countries, 'country')}" if countries else "")
             + (
                 f", years {int(periods['first_year'].min())}–{int(periods['last_year'].max())}."
                 if not periods.empty
@@ -123,4 +123,5 @@ def render_index(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         sections,
         intro="Reports built from the warehouse, classified with the International Classification of Crime "
         "for Statistical Purposes (ICCS v1.0).",
+        notice=names.data_notice(con),
     )

@@ -94,6 +94,8 @@ ul.reports li { margin:.4rem 0; }
 .no-plotly-warning { display:none; background:#fff3cd; border:1px solid #e0c36b; padding:.75rem 1rem;
                      margin:1rem 0; }
 body.no-plotly .no-plotly-warning { display:block; }
+.data-notice { background:#fff3cd; border:2px solid #b7791f; color:#5c3d00; font-weight:600; padding:.6rem 1rem;
+               margin:0 0 1rem; border-radius:4px; }
 footer { color:var(--muted); font-size:.8rem; text-align:center; padding:1rem 0 2rem; }
 """
 
@@ -280,8 +282,16 @@ def ensure_plotly_js(out_dir: Path) -> Path:
     return target
 
 
-def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str], *, intro: str = "") -> Path:
-    """Write a complete page; `intro` is plain text (blank lines separate paragraphs), `sections` are HTML."""
+def notice_html(notice: str) -> str:
+    """The banner of a page whose data is not real (`names.data_notice`); '' without a notice."""
+    return f'<div class="data-notice" role="note">{esc(notice)}</div>' if notice else ""
+
+
+def write_page(
+    out_dir: Path, filename: str, title: str, sections: Sequence[str], *, intro: str = "", notice: str = ""
+) -> Path:
+    """Write a complete page; `intro` is plain text (blank lines separate paragraphs), `sections` are HTML;
+    `notice` (plain text, e.g. that the data are synthetic) is a banner under the title, above everything else."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     script = _plotly_script(out_dir)
@@ -301,6 +311,7 @@ def write_page(out_dir: Path, filename: str, title: str, sections: Sequence[str]
 {nav_html(filename, out_dir)}
 <main>
 <h1>{esc(title)}</h1>
+{notice_html(notice)}
 <div class="no-plotly-warning">Charts need {PLOTLY_JS} in the same folder as this page; the tables below
 still hold every number.</div>
 <div class="intro">{intro_html}</div>

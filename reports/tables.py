@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from reports import numbers
 from reports.page import csv_file, esc, paragraph
 
 MAX_TABLE_ROWS = 200
@@ -128,7 +129,7 @@ def format_value(value: Any, kind: str) -> tuple[str, bool]:
         sign = "+" if kind == DELTA else ""
         return (f"{number:{sign},.0f}" if number.is_integer() else f"{number:{sign},.1f}"), True
     if kind == RATE:
-        return f"{number:,.2f}", True
+        return numbers.rate(number), True
     if kind == SHARE:
         return percent(number * 100), True
     if kind in (PERCENT, CHANGE):
@@ -140,6 +141,26 @@ def format_value(value: Any, kind: str) -> tuple[str, bool]:
     if abs(number) >= 1000:
         return f"{number:,.0f}", True
     return (f"{number:.2f}" if abs(number) >= 1 else f"{number:.3g}"), True
+
+
+# The count each rate column of our frames is built on, to flag a rate on few records (numbers.SMALL_COUNT).
+RATE_COUNTS = {
+    "rate_per_100k": "count",
+    "rate_per_100k_latest": "count_latest",
+    "rate_per_100k_previous": "count_previous",
+    "rate_per_100k_first": "first_count",
+    "rate_per_100k_last": "last_count",
+}
+
+
+def small_rate_cells(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per rate column whose count column is in `frame`: the rows whose rate rests on fewer than
+    numbers.SMALL_COUNT records."""
+    return {
+        rate: pd.to_numeric(frame[count], errors="coerce").lt(numbers.SMALL_COUNT) & frame[rate].notna()
+        for rate, count in RATE_COUNTS.items()
+        if rate in frame and count in frame
+    }
 
 
 WIDE_TABLE_COLUMNS = 8  # more columns than this: a smaller font so the table fits the page
@@ -161,7 +182,8 @@ def table_html(
 
     The CSV keeps the frame as it is (raw values, column names); the page shows plain-words headers (`labels`,
     then LABELS, then the name with spaces) and formats each column by its kind (`kinds`, else `column_kind`):
-    counts with thousands separators, rates with 2 decimals, shares and percentages with a % sign. `csv` is
+    counts with thousands separators, rates by `numbers.rate` (marked † with a note under the table when built
+    on fewer than numbers.SMALL_COUNT records), shares and percentages with a % sign. `csv` is
     the download instead of `frame` when it should hold more columns than fit on the page. An empty frame
     gives the one line `empty` instead of a table with no rows.
     """
@@ -176,11 +198,15 @@ def table_html(
         f"<th{num if kind != TEXT else ''}>{esc(labels.get(c) or header(c))}</th>"
         for c, kind in zip(shown.columns, column_kinds, strict=True)
     )
+    small = small_rate_cells(shown)
+    flagged = [small[c].tolist() if c in small else None for c in shown.columns]
     rows = []
-    for record in shown.itertuples(index=False, name=None):
+    for r, record in enumerate(shown.itertuples(index=False, name=None)):
         cells = []
-        for value, kind in zip(record, column_kinds, strict=True):
+        for value, kind, marks in zip(record, column_kinds, flagged, strict=True):
             text, is_number = format_value(value.item() if hasattr(value, "item") else value, kind)
+            if marks is not None and marks[r] and text:
+                text = f"{text} {numbers.SMALL_MARK}"
             # A break opportunity after each underscore, so identifiers like coordinates_outside_country wrap.
             cells.append(f"<td{num if is_number else ''}>{esc(text).replace('_', '_<wbr>')}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -188,14 +214,15 @@ def table_html(
     more = (
         f"<span>First {len(shown):,} of {len(frame):,} rows shown; the CSV has all.</span>"
         if len(frame) > len(shown)
-        else f"<span>{len(frame):,} row{'s' if len(frame) != 1 else ''}.</span>"
+        else f"<span>{numbers.plural(len(frame), 'row')}.</span>"
     )
     wide = " wide" if len(shown.columns) > WIDE_TABLE_COLUMNS else ""
     download = frame if csv is None else csv
     href = csv_file(name, download) if len(download) > len(shown) else csv_data_uri(download)
+    caution = paragraph(numbers.SMALL_NOTE, cls="note") if any(bool(m.any()) for m in small.values()) else ""
     return (
         f'<div class="table-wrap"><table class="data{wide}"><caption>{esc(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         f'<div class="table-foot">{more}<a class="csv" download="{esc(name)}" '
-        f'href="{esc(href)}">Download CSV ({esc(name)})</a></div>'
+        f'href="{esc(href)}">Download CSV ({esc(name)})</a></div>{caution}'
     )

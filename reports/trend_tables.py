@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reports import queries, tables
+from reports import numbers, queries, tables
 from reports.breaks import concerns
 from reports.queries import SERIES_KEYS
 from reports.stats.trend import TrendResult, mk_annual, mk_monthly
@@ -43,13 +43,17 @@ def headline_pct(pct: float, base: float) -> bool:
 
 
 def change_words(
-    before: float, after: float, y0: float, y1: float, base: float, *, unit: str = "", digits: int = 0
+    before: float, after: float, y0: float, y1: float, base: float, *, unit: str = "", rate: bool = False
 ) -> str:
     """'rose 12% from 1,000 in 2019 to 1,120 in 2024', or without the percent when HEADLINE_RULE forbids it
     ('rose from 3 in 2016 to 1,204 in 2023'): both figures and their years, always. `base` is the base year's
-    record count (for a rate, its count)."""
+    record count (for a rate, its count); `rate`: the figures are rates, written by `numbers.rate`."""
     unit = f" {unit}" if unit else ""
-    figures = f"from {before:,.{digits}f}{unit} in {int(y0)} to {after:,.{digits}f}{unit} in {int(y1)}"
+
+    def shown(value: float) -> str:
+        return (numbers.rate(value) or "nan") if rate else f"{value:,.0f}"
+
+    figures = f"from {shown(before)}{unit} in {int(y0)} to {shown(after)}{unit} in {int(y1)}"
     if pd.isna(before) or pd.isna(after):
         return f"went {figures}"
     pct = (after - before) / before * 100 if before > 0 else np.nan
@@ -65,6 +69,13 @@ def change_words(
 
 def dataset_label(source: str, unit: str, stage: str) -> str:
     return f"{source} — {unit} ({stage})"
+
+
+def dataset_key(frame: pd.DataFrame) -> str:
+    """The dataset of a frame by its keys (`dataset_label`), stable whatever the source's description: the names
+    of its CSV downloads."""
+    first = frame.iloc[0]
+    return dataset_label(first["source"], first["unit"], first["stage"])
 
 
 def full_years(annual: pd.DataFrame) -> pd.DataFrame:
@@ -306,7 +317,7 @@ def change_sentence(label: str, row: pd.Series | dict, unit_word: str = "", show
         test = f"{row.get('test') or 'Mann-Kendall'} {format_p(row['p_value'])}, {verdict}"
     c0, c1 = row.get("first_count", np.nan), row.get("last_count", np.nan)
     if row.get("change_measure") == "rate per 100,000":
-        rate = change_words(row["first_value"], row["last_value"], y0, y1, c0, digits=2)
+        rate = change_words(row["first_value"], row["last_value"], y0, y1, c0, rate=True)
         count = ""
         if pd.notna(c0) and pd.notna(c1):
             words = change_words(c0, c1, y0, y1, c0, unit=unit_word)

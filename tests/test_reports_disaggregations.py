@@ -20,6 +20,7 @@ from pipelines.runner import run_pipeline
 from reports import tables
 from reports.hotspots import data as hotspots_data
 from reports.hotspots import render_hotspots
+from reports.numbers import rate
 from reports.sdg16 import data as sdg16_data
 from reports.sdg16 import render_sdg16
 from reports.sdg16.breakdowns import sex_table, with_partial
@@ -95,9 +96,9 @@ def test_sdg16_by_sex_gives_the_rates_over_the_same_sex(tagged):
     male, female = counts["M"] * 1e5 / POPULATION["M"], counts["F"] * 1e5 / POPULATION["F"]
     known = (counts["M"] + counts["F"]) / sum(counts.values())
     words = _text(block)
-    assert f"2023: {male:.2f} male and {female:.2f} female offences per 100,000 of the same sex" in words
+    assert f"2023: {rate(male)} male and {rate(female)} female offences per 100,000 of the same sex" in words
     assert f"sex known for {known:.0%} of the offences ({1 - known:.0%} recorded as not known)" in words
-    assert f'<td class="num">{male:.2f}</td><td class="num">{female:.2f}</td>' in block
+    assert f'<td class="num">{rate(male)}</td><td class="num">{rate(female)}</td>' in block
     assert "No breakdown by sex or age for 1 of 2 countries with 16.1.1: XPL." in words
     assert "16.1.1 by age group and sex" in block  # ages without a population by age: shares, not rates
     assert "% of the victims of the same sex" in block
@@ -216,4 +217,6 @@ def test_unodc_homicide_by_sex_and_age(unodc):
     assert "16.1.1 by age group and sex" in block and "per 100,000 of the same sex and age group" in block
     assert re.search(r"partial in \d+: AFG 2019: sex known for 8\.8% of victims \(91% not broken down", words)
     assert re.search(r"No breakdown by sex or age for \d+ of \d+ countries with 16\.1\.1", words)
-    assert "unodc_homicide — victims (police): by the victim's sex" in _text(trends)
+    assert "UNODC intentional homicide victims by country and year — victims (police): by the victim's sex" in _text(
+        trends
+    )

@@ -129,13 +129,13 @@ def test_a_series_break_marks_the_indicators_that_count_its_code(warehouse, tmp_
         html = render_sdg16(cursor, tmp_path).read_text()
     marks = {layout["title"]["text"]: break_labels(layout) for _, _, layout in plotly_figures(html)}
     trafficking = next(v for k, v in marks.items() if k.startswith("16.2.2"))
-    assert list(trafficking.values()) == [["series break: appeared (16.2.2)"]]
+    assert list(trafficking.values()) == [["series break: 02041 appeared 2019"]]
     homicide = next(v for k, v in marks.items() if k.startswith("16.1.1"))
     assert not any(homicide.values())
     components = next(v for k, v in marks.items() if k.startswith("Target 16.4 components"))
-    victims = [labels for entry, labels in components.items() if "alpha_victims" in entry]
-    assert victims and all(labels == ["series break: appeared (Trafficking in persons)"] for labels in victims)
-    assert not any(labels for entry, labels in components.items() if "alpha_victims" not in entry)
+    victims = [labels for entry, labels in components.items() if "Alpha homicide" in entry]
+    assert victims and all(labels == ["series break: 02041 appeared 2019"] for labels in victims)
+    assert not any(labels for entry, labels in components.items() if "Alpha homicide" not in entry)
     assert "assault codes split" not in html
     # The trend sentence of the trafficking rate warns that the break lies inside the years it compares.
     # From a base of 12 victims no percent is headlined: the two rates and the two counts are given instead.
@@ -180,7 +180,7 @@ def test_partial_years_only_the_summary_describes_what_the_table_shows(tmp_path:
     summary = html[html.index("16.1.1 Number of victims") :].split('<p class="summary">', 1)[1].split("</p>", 1)[0]
     assert "no population" not in summary
     assert (
-        "ISL: no victim counts; offences only (1.96 per 100,000 in 2023, a partial year with records in 3 of 12"
+        "ISL: no victim counts; offences only (1.96 † per 100,000 in 2023, a partial year with records in 3 of 12"
         in summary
     )
     homicide = html[html.index("16.1.1 Number of victims") : html.index("16.2.2")]

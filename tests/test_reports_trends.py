@@ -23,7 +23,7 @@ from reports_fixture import (
 )
 from scipy import stats
 
-from reports import breaks, trend_tables
+from reports import breaks, numbers, trend_tables
 from reports.sdg16 import render_sdg16
 from reports.stats import trend
 from reports.trends import data as trend_data
@@ -135,8 +135,8 @@ def test_trends_page_is_offline_and_escapes_labels(pages):
 def test_trends_page_says_where_rates_are_missing_and_labels_units(pages):
     html = pages["trends"].read_text()
     assert f"rates are absent for BBB {BETA_MISSING_POPULATION_YEAR}" in html
-    assert f"No population for 1 area(s) ({NO_POPULATION_AREA})" in html
-    for dataset in ("alpha_police — offences (police)", "alpha_victims — victims (police)"):
+    assert f"No population for 1 area ({NO_POPULATION_AREA})" in html
+    for dataset in (ALPHA_POLICE, "Alpha homicide and trafficking victims (synthetic) — victims (police)"):
         assert dataset in html
     assert "partial year" in html and f"{PARTIAL_YEAR} (6 months)" in html
     assert "Seasonal Mann-Kendall" in html
@@ -145,16 +145,18 @@ def test_trends_page_says_where_rates_are_missing_and_labels_units(pages):
 
 def test_countries_of_one_source_are_compared_by_rate(pages, annual):
     html = pages["trends"].read_text()
-    assert "beta_stats — offences (police): countries compared" in html
+    assert "Beta statistical office, recorded offences (synthetic) — offences (police): countries compared" in html
     latest = annual[(annual["source"] == "beta_stats") & (annual["year"] == 2023) & (annual["iccs_code"] == "05")]
     top = latest.sort_values("rate_per_100k", ascending=False).iloc[0]
-    assert f"the highest rate in the latest full year is {top['country']} ({top['rate_per_100k']:,.2f}" in html
+    assert f"the highest rate in the latest full year is {top['country']} ({numbers.rate(top['rate_per_100k'])}" in html
 
 
 def test_rendering_is_fast_on_the_fixture(pages):
     assert pages["seconds"] < 20  # a guard against per-record Python work; measured ~2 s
 
 
+# charts and blocks name a dataset by its source's description (reports.names), not by its key
+ALPHA_POLICE = "Alpha national police, recorded offences (synthetic) — offences (police)"
 BREAKS = (
     ("alpha_police", None, "2020", "new recording system", "crime recording standard changed"),
     ("alpha_police", "05022", "2021-07", "reclassification", "theft codes remapped"),
@@ -173,26 +175,35 @@ def test_series_breaks_mark_only_the_entries_that_draw_their_category(warehouse,
     with declared_breaks(warehouse, BREAKS) as cursor:
         html = render_trends(cursor, tmp_path).read_text()
     assert "2021-07 reclassification (05022): theft codes remapped" in html  # listed in the metadata
-    marks = {layout["title"]["text"]: break_labels(layout) for _, _, layout in plotly_figures(html)}
+    marks = {
+        layout["title"]["text"].replace("<br>", " "): break_labels(layout) for _, _, layout in plotly_figures(html)
+    }
 
     def chart(start: str) -> dict[str, list[str]]:
         return next(v for k, v in marks.items() if k.startswith(start))
 
-    monthly = chart("alpha_police — offences (police): monthly offences")
+    monthly = chart(f"{ALPHA_POLICE}: monthly offences")
     property_, harm = (next(v for k, v in monthly.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
-    assert "series break: reclassification (05)" in property_ and "series break: appeared (02)" not in property_
-    assert "series break: appeared (02)" in harm and not any("reclassification" in t for t in harm)
-    assert "series break: new recording system" in property_ and "series break: new recording system" in harm
-    level2 = chart("alpha_police — offences (police): level-2 categories")
+    assert "series break: 05022 reclassification 2021-07" in property_
+    assert not any("appeared" in t for t in property_)
+    assert "series break: 02011 appeared 2020-03" in harm and not any("reclassification" in t for t in harm)
+    assert "series break: whole source new recording system 2020" in property_
+    assert "series break: whole source new recording system 2020" in harm
+    level2 = chart(f"{ALPHA_POLICE}: level-2 categories")
     property_, harm = (next(v for k, v in level2.items() if k.startswith(f"AAA — {c} ")) for c in ("05", "02"))
-    assert "series break: reclassification (0502)" in property_ and not any("appeared" in t for t in property_)
-    assert "series break: appeared (0201); new recording system" in harm  # 2020 and 2020-03: one year mark
-    sections = chart("alpha_police — offences (police): AAA — offences (count)")
-    assert "series break: reclassification (05)" in sections["AAA — offences (count)"]
-    assert "series break: appeared (02); new recording system" in sections["AAA — offences (count)"]
+    assert "series break: 05022 reclassification 2021-07" in property_
+    assert not any("appeared" in t for t in property_)
+    # 2020 and 2020-03: one year mark, naming both
+    assert "series break: whole source new recording system 2020; 02011 appeared 2020-03" in harm
+    sections = chart(f"{ALPHA_POLICE}: AAA — offences (count)")
+    assert "series break: 05022 reclassification 2021-07" in sections["AAA — offences (count)"]
+    assert (
+        "series break: whole source new recording system 2020; 02011 appeared 2020-03"
+        in sections["AAA — offences (count)"]
+    )
     assert "AAA Theft: the rate per 100,000 rose" in html
     assert "A series break lies in this period (05022 reclassification 2021-07; new recording system 2020)" in html
-    others = [labels for title, entries in marks.items() if "alpha_police" not in title for labels in entries.values()]
+    others = [labels for title, entries in marks.items() if ALPHA_POLICE not in title for labels in entries.values()]
     assert others and not any(others)  # other sources' charts carry none of alpha_police's breaks
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries, tables
+from reports import numbers, page, queries, tables
 from warehouse import breakdowns
 
 
@@ -39,14 +39,15 @@ def breakdowns_section(con: duckdb.DuckDBPyConnection) -> str:
                     "breakdown": "(any)",
                     "cells compared": None,
                     "parts differ from the total": None,
-                    "largest differences": f"{finding.metadata['cells_without_total']} cell(s) published only "
-                    "broken down, in no total",
+                    "largest differences": numbers.plural(finding.metadata["cells_without_total"], "cell")
+                    + " published only broken down, in no total",
                 }
             )
     table = pd.DataFrame(rows)
     compared = table.dropna(subset=["parts differ from the total"]) if rows else table
     differing = compared[compared["parts differ from the total"] > 0] if rows else table
-    summary = f"{len(sources)} source(s) keep breakdowns by sex, age or another ICCS variable. " + (
+    keep = "keeps" if len(sources) == 1 else "keep"
+    summary = f"{numbers.plural(len(sources), 'source')} {keep} breakdowns by sex, age or another ICCS variable. " + (
         "Where a total is published beside its parts, they differ in "
         + ", ".join(
             f"{int(r['parts differ from the total'])} of {int(r['cells compared'])} cells ({r['source']}, "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, tables
+from reports import numbers, page, tables
 from reports.quality import data
 from warehouse import coverage
 
@@ -60,7 +60,8 @@ def section(con: duckdb.DuckDBPyConnection) -> str:
     sentences = [sentence(row) for _, row in frame.iterrows()]
     outside = frame["records_before"].gt(0) | frame["records_after"].gt(0)
     summary = (
-        f"{int(outside.sum())} of {len(frame)} source(s) have records outside their coverage window."
+        f"{int(outside.sum())} of {numbers.plural(len(frame), 'source')} "
+        f"{'has' if int(outside.sum()) == 1 else 'have'} records outside their coverage window."
         if outside.any()
         else "Every loaded record lies inside its source's coverage window."
     )

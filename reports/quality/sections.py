@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, tables
+from reports import names, numbers, page, tables
 from reports.quality import data
 from reports.quality.figures import heatmap, loads_chart
 from reports.quality.text import OUTSIDE_ICCS, most_common, rest_of_codes
@@ -28,7 +28,9 @@ LOAD_LABELS = {
 }
 
 
-def loads_section(summary: pd.DataFrame) -> str:
+def loads_section(summary: pd.DataFrame, sources: dict[str, str] | None = None) -> str:
+    """Where each source's records went; `sources`: 'About these data' lines naming the sources (their
+    descriptions) and their correspondence tables' partial and excluded codes."""
     if summary.empty:
         return page.section_html(
             "Records in, loaded, quarantined",
@@ -42,11 +44,11 @@ def loads_section(summary: pd.DataFrame) -> str:
     cells = int(summary.loc[summary["level"] == "aggregate", "records_in"].sum())
     of_which = f" ({cells:,} of them table cells of aggregate sources)" if cells else ""
     text = (
-        f"{total_in:,} records in{of_which} across {len(summary)} source(s): "
+        f"{total_in:,} records in{of_which} across {numbers.plural(len(summary), 'source')}: "
         f"{int(summary['records_loaded'].sum()):,} "
         f"loaded{outside} and {total_q:,} quarantined ({total_q / total_in:.2%})."
         if total_in
-        else f"{len(summary)} source(s) loaded, with no records in."
+        else f"{numbers.plural(len(summary), 'source')} loaded, with no records in."
     )
     for sentence in summary.attrs.get("aggregate_sentences", {}).values():
         text += " " + sentence
@@ -77,6 +79,7 @@ def loads_section(summary: pd.DataFrame) -> str:
             "unreadable has no usable count and is counted apart, never given a number.",
             "Rows in quarantine table now": "Rows in the quarantine table now (outside ICCS and quarantined together); "
             "equals their sum when nothing was pruned.",
+            **(sources or {}),
         },
     )
 
@@ -150,6 +153,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         return ""
     blocks = []
     checks = []
+    titles = names.source_names(con)
     for source in sources:
         cov, whole = data.completeness_grid(con, source)
         for f in completeness.source_findings(con, source):
@@ -170,7 +174,7 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         blocks.append(
             page.block_html(
                 f"Coverage: {source}",
-                page.figure_html(heatmap(cov, source), div_id=f"heatmap-{page.slug(source)}"),
+                page.figure_html(heatmap(cov, titles.get(source, source)), div_id=f"heatmap-{page.slug(source)}"),
                 summary=summary,
             )
         )
@@ -186,7 +190,8 @@ def completeness_section(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         )
     )
     summary = (
-        f"{len(failed)} completeness warning(s) across {failed['source'].nunique()} source(s)."
+        f"{numbers.plural(len(failed), 'completeness warning')} across "
+        f"{numbers.plural(failed['source'].nunique(), 'source')}."
         if len(failed)
         else "No completeness warning."
     )
@@ -214,7 +219,8 @@ def breaks_section(breaks: pd.DataFrame) -> str:
             labels={"iccs_code": "ICCS code"},
         )
         summary = (
-            f"{len(breaks)} series break(s) in {breaks['source'].nunique()} source(s): read changes across "
+            f"{numbers.plural(len(breaks), 'series break')} in {numbers.plural(breaks['source'].nunique(), 'source')}: "
+            "read changes across "
             "them as a likely recording change, not a trend."
         )
     return page.section_html(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, tables
+from reports import numbers, page, tables
 from reports.quality import data
 from warehouse import totals
 
@@ -39,7 +39,7 @@ def totals_section(con: duckdb.DuckDBPyConnection) -> str:
     if not areas.empty:
         detected = areas[areas["basis"] == "detected"]
         summary.append(
-            f"{len(areas)} national total area(s), {len(detected)} detected (not declared): counted as "
+            f"{numbers.plural(len(areas), 'national total area')}, {len(detected)} detected (not declared): counted as "
             "the national figure, never added to the areas."
         )
         parts.append(
@@ -63,7 +63,7 @@ def totals_section(con: duckdb.DuckDBPyConnection) -> str:
         )
     if not short.empty:
         summary.append(
-            f"{len(short)} nested total(s) smaller than the sum of their published sub-categories "
+            f"{numbers.plural(len(short), 'nested total')} smaller than the sum of their published sub-categories "
             "(remainder stored as 0)."
         )
         parts.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables
+from reports import charts, numbers, page, tables
 from reports.sdg16 import breakdown_text as text
 from reports.sdg16.breakdowns import (
     SHOWN_SEXES,
@@ -21,9 +21,13 @@ from reports.sdg16.breakdowns import (
 from reports.sdg16.text import NO_RATES
 
 
-def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.DataFrame) -> str:
+def breakdown_block(
+    indicator: str, codes: str, annual: pd.DataFrame, rows: pd.DataFrame, sources: dict[str, str] | None = None
+) -> str:
     """`rows`: the indicator's rows of ``data.indicator_by_sex_age``; `annual`: its rows of ``indicator_annual``
-    (for partial years and the countries without a breakdown). '' when no series is broken down."""
+    (for partial years and the countries without a breakdown); `sources`: the 'About these data' lines naming
+    the sources and their correspondence notes (``victims.sources_metadata``). '' when no series is broken
+    down."""
     if rows.empty:
         return ""
     rows = with_partial(rows, annual)
@@ -52,6 +56,7 @@ def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.D
             "Definition (by age group)": text.DEFINITION_AGE,
             "Coverage": text.COVERAGE,
             "Read from": text.READ_FROM,
+            **(sources or {}),
         },
     )
 
@@ -59,6 +64,7 @@ def breakdown_block(indicator: str, codes: str, annual: pd.DataFrame, rows: pd.D
 def _sex_chart(indicator: str, sexes: pd.DataFrame) -> str:
     drawn = sexes[sexes["sex"].isin(SHOWN_SEXES)].assign(menu=series_label)
     drawn["note"] = "partial year: " + drawn["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+    drawn["small"] = drawn["count"].lt(numbers.SMALL_COUNT) if "count" in drawn else False
     chart, _ = charts.line_chart(
         drawn,
         menu="menu",
@@ -70,7 +76,8 @@ def _sex_chart(indicator: str, sexes: pd.DataFrame) -> str:
         y_title="per 100,000 of the same sex",
         partial="partial",
         note="note",
-        y_format=",.2f",
+        y_format=charts.RATE,
+        small="small",
         no_values="No population by sex: no rate per 100,000 to chart; the table has the counts.",
         partial_note=True,
     )

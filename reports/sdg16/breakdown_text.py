@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import tables
+from reports import numbers, tables
 from reports.disaggregated import coverage_words
 from reports.sdg16.breakdowns import SERIES
 
@@ -109,11 +109,11 @@ def series_sentences(table: pd.DataFrame) -> list[str]:
     sentences = []
     for _, r in latest.sort_values("count__T", ascending=False).head(SHOWN_SERIES).iterrows():
         rates = [
-            f"{r[column]:.2f} {word}"
+            f"{numbers.rate(r[column])} {word}"
             for column, word in (("rate_per_100k_M", "male"), ("rate_per_100k_F", "female"))
             if column in r and pd.notna(r[column])
         ]
-        overall = f" (all: {r['rate_per_100k__T']:.2f})" if pd.notna(r.get("rate_per_100k__T")) else ""
+        overall = f" (all: {numbers.rate(r['rate_per_100k__T'])})" if pd.notna(r.get("rate_per_100k__T")) else ""
         sentences.append(
             f"{name(r)} {_year(r)}: {' and '.join(rates)} {r['unit']} per 100,000 of the same sex{overall}; "
             + coverage_words(r["sex_known_share"], 0.0, 0.0, "sex", counted(r["unit"]))
@@ -134,5 +134,5 @@ def age_sentence(ages: pd.DataFrame) -> str:
     who = f"{sex}victims aged " if top["unit"] == "victims" else f"{top['unit']} against {sex}victims aged "
     return (
         f"Highest rate of an age group in a series' latest year: {name(top)} {_year(top)}, {who}{top['age_label']}, "
-        f"{top['rate_per_100k']:.2f} per 100,000 of that group."
+        f"{numbers.rate(top['rate_per_100k'])} per 100,000 of that group."
     )

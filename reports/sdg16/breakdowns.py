@@ -27,8 +27,10 @@ def with_partial(rows: pd.DataFrame, annual: pd.DataFrame) -> pd.DataFrame:
 
 
 def series_label(frame: pd.DataFrame) -> pd.Series:
-    """'MEX — unodc_homicide (victims)', as the page's other series."""
-    return frame["country"] + " — " + frame["source"] + " (" + frame["unit"] + ")"
+    """'XSY — Synthetica police records (offences)': the source by the name readers see (`source_name`, set by
+    render_sdg16) when the frame has it, else by its key."""
+    source = frame["source_name"] if "source_name" in frame else frame["source"]
+    return frame["country"] + " — " + source + " (" + frame["unit"] + ")"
 
 
 def by_sex(rows: pd.DataFrame) -> pd.DataFrame:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pandas as pd
 
-from reports import queries, trend_tables
+from reports import correspondence_notes, queries, trend_tables
 from reports.sdg16.text import CAVEAT, MATCHING
 from warehouse.coverage import windows_line as coverage_windows_line
 
@@ -51,6 +53,9 @@ def indicator_metadata(
     }
     if not frame.empty and (outside := trend_tables.outside_note(con, frame["source"].unique())):
         meta["Outside ICCS"] = outside
+    if not frame.empty:
+        codes = re.findall(r"\d{2,}", str(info["codes"]))
+        meta |= correspondence_notes.metadata(con, sorted(frame["source"].unique()), codes, nested=False)
     if breaks is not None and not breaks.empty:
         meta["Series breaks"] = "; ".join(
             f"{r.source} {r.period} {r.kind}"

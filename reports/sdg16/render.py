@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page, queries
+from reports import names, page, queries
 from reports.queries import SERIES_KEYS
 from reports.sdg16 import data
 from reports.sdg16.arms import arms_tracing
@@ -26,6 +26,11 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     trends = indicator_trends(annual, monthly)
     breaks = queries.series_breaks(con)
     by_sex_age = data.indicator_by_sex_age(con)
+    # charts name a source by its description (names.source_name), tables and CSVs keep its key
+    titles = names.source_names(con)
+    annual, monthly, by_sex_age = (
+        f.assign(source_name=f["source"].map(titles).fillna(f["source"])) for f in (annual, monthly, by_sex_age)
+    )
     if trends.empty:
         trends = pd.DataFrame(columns=SERIES_KEYS + ["iccs_code", "significant"])
 
@@ -59,5 +64,10 @@ def render_sdg16(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         "shown apart and labelled.\n\n" + CAVEAT
     )
     return page.write_page(
-        out_dir, "sdg16.html", "SDG 16: peace, justice and strong institutions", sections, intro=intro
+        out_dir,
+        "sdg16.html",
+        "SDG 16: peace, justice and strong institutions",
+        sections,
+        intro=intro,
+        notice=names.data_notice(con),
     )

@@ -21,7 +21,10 @@ def component_name(component: str) -> str:
 
 
 def series_label(frame: pd.DataFrame) -> pd.Series:
-    return frame["country"] + " — " + frame["source"] + " (" + frame["unit"] + ")"
+    """'XSY — Synthetica police records (offences)': the source by the name readers see (`source_name`, set by
+    render_sdg16) when the frame has it, else by its key."""
+    source = frame["source_name"] if "source_name" in frame else frame["source"]
+    return frame["country"] + " — " + source + " (" + frame["unit"] + ")"
 
 
 def as_trend_input(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.breaks import year_of
 from reports.sdg16.metadata import indicator_metadata
 from reports.sdg16.series import (
@@ -83,8 +83,8 @@ def _components_block(
 ) -> tuple[str, dict[str, str]]:
     """Counts and rates per component (a dropdown per series and measure), and the metadata the other blocks of
     the section share."""
-    rates = data.assign(menu=data["series"] + " — per 100,000")
-    counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"])
+    rates = data.assign(menu=data["series"] + " — per 100,000", small=data["count"].lt(numbers.SMALL_COUNT))
+    counts = data.assign(menu=data["series"] + " — count", rate_per_100k=data["count"], small=False)
     chart, drawn_breaks = charts.line_chart(
         pd.concat([rates, counts]),
         menu="menu",
@@ -96,7 +96,8 @@ def _components_block(
         y_title=lambda m: m.split(" — ", 1)[-1],
         partial="partial",
         note="note",
-        y_format=lambda m: ",.2f" if m.endswith("per 100,000") else ",.0f",
+        y_format=lambda m: charts.RATE if m.endswith("per 100,000") else ",.0f",
+        small="small",
         breaks=breaks,
         x_of=year_of,
         entries=break_entries("menu", component_codes),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import trend_tables
+from reports import numbers, trend_tables
 from reports.sdg16.series import latest_rows
 
 CAVEAT = (
@@ -56,7 +56,8 @@ def correspondence_note(row: pd.Series) -> str:
     count, part = float(row["count"]), float(row["partial_count"])
     share = f"all {count:,.0f}" if part >= count else f"{part:,.0f} of the {count:,.0f}"
     return (
-        f" Partial correspondence: {share} {row['unit']} come from national code(s) {row['partial_codes']} of "
+        f" Partial correspondence: {share} {row['unit']} come from national "
+        f"{'codes' if ',' in str(row['partial_codes']) else 'code'} {row['partial_codes']} of "
         f"{row['source']}, which its correspondence table marks as only partly the indicator's ICCS category: "
         "quote with that caveat."
     )
@@ -94,7 +95,8 @@ def country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, cod
             trend = " " + trend_tables.change_sentence("The rate" if rate else "The count", tr, show_measure=False)
             trend += trend_tables.break_note(breaks, tr["source"], codes, tr["first_year"], tr["last_year"])
         return (
-            f"{country}: {r['rate_per_100k']:.2f} victims per 100,000{territory_note(r)} {when(r)}."
+            f"{country}: {numbers.rate_with_caution(r['rate_per_100k'], r['count'])} victims per 100,000"
+            f"{territory_note(r)} {when(r)}."
             f"{correspondence_note(r)}{trend}"
         )
     if not victims.empty:
@@ -104,7 +106,8 @@ def country_sentence(country: str, data: pd.DataFrame, trends: pd.DataFrame, cod
     if not rated.empty:
         r = rated.iloc[0]
         return (
-            f"{country}: no victim counts; {r['unit']} only ({r['rate_per_100k']:.2f} per 100,000{territory_note(r)} "
+            f"{country}: no victim counts; {r['unit']} only "
+            f"({numbers.rate_with_caution(r['rate_per_100k'], r['count'])} per 100,000{territory_note(r)} "
             f"{when(r)}), "
             "shown separately because they are not the indicator's unit." + correspondence_note(r)
         )

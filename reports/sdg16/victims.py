@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from reports import charts, page, tables
+from reports import charts, correspondence_notes, numbers, page, queries, tables
 from reports.breaks import year_of
 from reports.sdg16.breakdown_block import breakdown_block
 from reports.sdg16.metadata import indicator_metadata
@@ -36,8 +38,9 @@ def victims_block(
         .where(~is_victims, "victims")
         .map(lambda u: "victims per 100,000 (the indicator)" if u == "victims" else f"{u} per 100,000 (not victims)")
     )
-    data["trace"] = data["country"] + " (" + data["source"] + ")"
+    data["trace"] = data["country"] + " (" + (data["source_name"] if "source_name" in data else data["source"]) + ")"
     data["note"] = "partial year: " + data["months"].fillna(0).astype(int).astype(str) + " of 12 months"
+    data["small"] = data["count"].lt(numbers.SMALL_COUNT)
     data = data.assign(other_unit=~is_victims).sort_values(["other_unit", "measure", "country", "year"])
     chart, drawn_breaks = charts.line_chart(
         data,
@@ -50,7 +53,8 @@ def victims_block(
         y_title="per 100,000 population",
         partial="partial",
         note="note",
-        y_format=",.2f",
+        y_format=charts.RATE,
+        small="small",
         breaks=breaks,
         x_of=year_of,
         entries=break_entries("measure", {indicator: info["codes"]}),
@@ -81,10 +85,22 @@ def victims_block(
         csv_name=f"sdg_{indicator}",
     )
     if by_sex_age is not None:
-        body += breakdown_block(indicator, info["codes"], frame, by_sex_age)
+        body += breakdown_block(indicator, info["codes"], frame, by_sex_age, sources_metadata(con, by_sex_age, info))
     return page.section_html(
         title,
         body,
         summary=" ".join(sentences),
         metadata=indicator_metadata(con, info, frame, country_years, drawn_breaks),
+    )
+
+
+def sources_metadata(con, rows: pd.DataFrame, info: pd.Series) -> dict[str, str]:
+    """The sources a breakdown block draws (with their descriptions) and the partial and excluded national codes
+    of their correspondence tables that concern the indicator's codes."""
+    if rows.empty:
+        return {}
+    sources = sorted(rows["source"].unique())
+    codes = re.findall(r"\d{2,}", str(info["codes"]))
+    return {"Data sources": queries.source_names(con, sources)} | correspondence_notes.metadata(
+        con, sources, codes, nested=False
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.queries import SERIES_KEYS
 from reports.trends.metadata import block, metadata
 from reports.trends.text import COUNT_CHANGE, RATE_DEFINITION
@@ -35,7 +35,7 @@ def areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, late
             title=lambda m: f"{label}: areas with the highest {unit} per 100,000, {m}",
             value_title=f"{unit} per 100,000",
             hover="hover",
-            value_format=",.2f",
+            value_text=numbers.rate,
             diverging=False,
         )
         body += page.figure_html(fig)
@@ -46,7 +46,7 @@ def areas_block(con, label: str, areas: pd.DataFrame, annual: pd.DataFrame, late
     body += tables.table_html(
         top[columns].rename(columns={"prev": "count_previous", **COUNT_CHANGE}),
         caption=f"{label}: areas in the latest full year (latest year where none is full), by {unit}, all sections",
-        csv_name=f"trends_areas_{page.slug(label)}",
+        csv_name=f"trends_areas_{page.slug(trend_tables.dataset_key(areas))}",
         labels={
             "count": f"{unit} (all sections)",
             "rate_per_100k": f"{unit} per 100,000",
@@ -90,13 +90,14 @@ def _area_sentences(top: pd.DataFrame, ranked: pd.DataFrame, unit: str) -> list[
     for country, c in top.groupby("country"):
         leader = c.iloc[0]
         sentences.append(
-            f"{country} {int(leader['year'])}: {c['area'].nunique()} areas; most {unit} in {leader['area']} "
-            f"({leader['count']:,.0f})."
+            f"{country} {int(leader['year'])}: {numbers.plural(c['area'].nunique(), 'area')}; most {unit} in "
+            f"{leader['area']} ({leader['count']:,.0f})."
         )
         rated = ranked[ranked["country"] == country]
         if not rated.empty:
             sentences.append(
-                f"Highest rate: {rated.iloc[0]['area']} ({rated.iloc[0]['rate_per_100k']:,.2f} per 100,000)."
+                f"Highest rate: {rated.iloc[0]['area']} "
+                f"({numbers.rate_with_caution(rated.iloc[0]['rate_per_100k'], rated.iloc[0]['count'])} per 100,000)."
             )
     partial = top[top["partial"]][["country", "year", "months"]].drop_duplicates()
     for r in partial.itertuples():
@@ -107,5 +108,7 @@ def _area_sentences(top: pd.DataFrame, ranked: pd.DataFrame, unit: str) -> list[
     if not no_pop.empty:
         names = ", ".join(no_pop["area"].astype(str).head(10))
         more = "" if len(no_pop) <= 10 else f" and {len(no_pop) - 10} more"
-        sentences.append(f"No population for {len(no_pop)} area(s) ({names}{more}): their rates are absent.")
+        sentences.append(
+            f"No population for {numbers.plural(len(no_pop), 'area')} ({names}{more}): their rates are absent."
+        )
     return sentences

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables
+from reports import charts, page, tables, trend_tables
 from reports.disaggregated import UNKNOWN, coverage_words, person, sex_label, sex_order
 from reports.trends.metadata import block, metadata
 
@@ -94,7 +94,7 @@ def sex_block(con, label: str, g: pd.DataFrame, sexes: pd.DataFrame) -> str:
     body = page.figure_html(figure) + tables.table_html(
         finest(table).sort_values(["country", "iccs_code", "year"])[columns],
         caption=f"{label}: {unit} by the {whose}'s sex, by country, ICCS category and year",
-        csv_name=f"trends_by_sex_{page.slug(label)}",
+        csv_name=f"trends_by_sex_{page.slug(trend_tables.dataset_key(g))}",
         labels=labels,
     )
     definition = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.stats.trend import MIN_ANNUAL_POINTS, MIN_MONTHLY_POINTS
 from reports.trend_tables import MIN_RECORDS
 from reports.trends.metadata import block, metadata
@@ -46,7 +46,7 @@ def yoy_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame) -> str:
         y[columns],
         caption=f"{label}: latest full year against the previous full year ({unit}), ICCS levels 1 and 2, most "
         "significant changes first",
-        csv_name=f"trends_yoy_{page.slug(label)}",
+        csv_name=f"trends_yoy_{page.slug(trend_tables.dataset_key(g))}",
         labels=YOY_LABELS
         | {
             "rate_per_100k_latest": f"{unit} per 100,000 (latest year)",
@@ -89,7 +89,7 @@ def significance_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, b
         t[columns],
         caption=f"{label}: Mann-Kendall trend tests, significant changes first ({unit}; the test ran on the "
         "measure named in each row; each change sits beside the figures it is computed from)",
-        csv_name=f"trends_mann_kendall_{page.slug(label)}",
+        csv_name=f"trends_mann_kendall_{page.slug(trend_tables.dataset_key(g))}",
         labels=trend_tables.trend_labels(unit) | {"measure": "measure tested"},
         kinds=trend_tables.TREND_KINDS,
         csv=t.drop(columns=["category", *trend_tables.INTERNAL_COLUMNS]),
@@ -104,7 +104,7 @@ def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
     level1 = level1.copy()
     level1["category"] = level1["section"] + " " + level1["label"]
     level1["bar_text"] = (
-        level1["change_pct"].map("{:+.0f}%".format)
+        level1["change_pct"].map(numbers.signed_pct)
         + " ("
         + level1["count_previous"].map("{:,.0f}".format)
         + " → "
@@ -120,7 +120,7 @@ def _yoy_bars(level1: pd.DataFrame, label: str, unit: str) -> str:
         + ": "
         + level1["count_latest"].map("{:,.0f}".format)
         + f" {unit} (change in count "
-        + level1["change_pct"].map("{:+.0f}%".format)
+        + level1["change_pct"].map(numbers.signed_pct)
         + "); "
         + level1["verdict"]
         + " (p="
@@ -203,7 +203,8 @@ def _trend_sentences(t: pd.DataFrame, breaks: pd.DataFrame) -> list[str]:
             f"{word}: " + trend_tables.change_sentence(f"{row['country']} {row['label']}", row) + across(breaks, row)
         )
     if sparse:
-        sentences.append(f"{sparse} categor{'y has' if sparse == 1 else 'ies have'} too few records to judge a trend.")
+        has = "has" if sparse == 1 else "have"
+        sentences.append(f"{numbers.plural(sparse, 'category')} {has} too few records to judge a trend.")
     if len(tested) < len(t):
-        sentences.append(f"{len(t) - len(tested)} categor(y/ies) had too few periods for a test.")
+        sentences.append(f"{numbers.plural(len(t) - len(tested), 'category')} had too few periods for a test.")
     return sentences

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from reports import page, queries, trend_tables
+from reports import correspondence_notes, page, queries, trend_tables
 from reports.trends.text import CAVEAT
 from warehouse.coverage import windows_line as coverage_windows_line
 
@@ -67,6 +67,8 @@ def metadata(
     }
     if outside := trend_tables.outside_note(con, frame["source"].unique()):
         meta["Outside ICCS"] = outside
+    codes = frame["iccs_code"].dropna().unique() if "iccs_code" in frame else None
+    meta |= correspondence_notes.metadata(con, sorted(frame["source"].unique()), codes)
     if breaks is not None and not breaks.empty:
         listed = [
             f"{r.period} {r.kind}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.breaks import Figure, Series, add_breaks, month_of, of_source
 from reports.stats.seasonal import Decomposition, decompose
 from reports.stats.trend import monthly_grid
@@ -51,14 +51,15 @@ def seasonal_block(con, label: str, g: pd.DataFrame, monthly: pd.DataFrame, brea
     if skipped:
         notes.append("Not decomposed (fewer than 24 usable months): " + "; ".join(skipped) + ". Observed values shown.")
     if gaps:
-        notes.append(f"{gaps} missing month(s) are shown as gaps, not zeros.")
+        are = "is" if gaps == 1 else "are"
+        notes.append(f"{numbers.plural(gaps, 'missing month')} {are} shown as gaps, not zeros.")
     summary = " ".join(sentences + notes)
     body = page.figure_html(fig) + tables.table_html(
         table,
         caption=f"{label}: monthly {unit}"
         + ("" if observed_only else " with STL components")
         + " (blank = missing month)",
-        csv_name=f"trends_monthly_{page.slug(label)}",
+        csv_name=f"trends_monthly_{page.slug(trend_tables.dataset_key(g))}",
         labels={"observed": f"{unit} (observed)"},
         kinds={"observed": tables.COUNT},
     )

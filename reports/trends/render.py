@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page, queries, trend_tables
+from reports import names, page, queries, trend_tables
 from reports.queries import DATASET_KEYS
 from reports.trends import data
 from reports.trends.areas import areas_block
@@ -18,9 +18,10 @@ from reports.trends.sections import comparison_block, drilldown_block, sections_
 from reports.trends.text import CAVEAT
 
 
-def datasets(frame: pd.DataFrame):
+def datasets(frame: pd.DataFrame, titles: dict[str, str]):
+    """Each dataset's rows, with the title its charts and blocks carry (the source's description, not its key)."""
     for key, g in frame.groupby(DATASET_KEYS, sort=True):
-        yield trend_tables.dataset_label(*key), g
+        yield names.dataset_title(titles, *key), g
 
 
 def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
@@ -30,7 +31,9 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         empty = page.section_html(
             "No data", page.paragraph("The warehouse holds no counts yet: run `iccs run` first.", cls="note")
         )
-        return page.write_page(out_dir, "trends.html", "Trends in recorded crime", [empty])
+        return page.write_page(
+            out_dir, "trends.html", "Trends in recorded crime", [empty], notice=names.data_notice(con)
+        )
     monthly = data.monthly_national(con)
     areas = data.area_totals(con)
     breaks = queries.series_breaks(con)
@@ -49,7 +52,8 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         "Monthly series and seasonality": [],
         "Trend significance": [],
     }
-    for label, g in datasets(annual):
+    titles = names.source_names(con)
+    for label, g in datasets(annual, titles):
         groups["By ICCS section"].append(sections_block(con, label, g, trends, breaks))
         groups["Level-2 drill-down"].append(drilldown_block(con, label, g, yoy, breaks))
         groups["Countries compared"].append(comparison_block(con, label, g, latest, breaks))
@@ -60,7 +64,7 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
             groups["Monthly series and seasonality"].append(seasonal_block(con, label, g, monthly, breaks))
         groups["Trend significance"].append(significance_block(con, label, g, trends, breaks))
     reference = trend_tables.reference_year(annual)
-    for label, a in datasets(areas):
+    for label, a in datasets(areas, titles):
         groups["Areas"].append(areas_block(con, label, a, annual, reference))
 
     summaries = {
@@ -81,4 +85,6 @@ def render_trends(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
         "years are marked with open circles and are not compared with full years; missing months and years "
         "are gaps in the lines.\n\n" + CAVEAT
     )
-    return page.write_page(out_dir, "trends.html", "Trends in recorded crime", sections, intro=intro)
+    return page.write_page(
+        out_dir, "trends.html", "Trends in recorded crime", sections, intro=intro, notice=names.data_notice(con)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import charts, page, tables, trend_tables
+from reports import charts, numbers, page, tables, trend_tables
 from reports.breaks import menu_series, of_source, year_of
 from reports.queries import SERIES_KEYS
 from reports.trends.metadata import block, metadata
@@ -19,6 +19,7 @@ from reports.trends.text import (
     hover_format,
     no_change_reason,
     partial_note,
+    small_rates,
 )
 
 MAX_DRILL_COUNTRIES = 6
@@ -38,6 +39,7 @@ def sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, break
         ]
     )
     long["menu"] = long["country"] + " — " + long["measure"]
+    long["small"] = small_rates(long)
     long = long.sort_values(["country", "measure", "section", "year"])
     chart, source_breaks = charts.line_chart(
         long,
@@ -55,6 +57,7 @@ def sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, break
         x_of=year_of,
         entries=lambda drawn: menu_series(drawn, "menu", "source", "iccs_code", "section"),
         partial_note=True,
+        small="small",
     )
     sentences = []
     t = trends[(trends["source"] == g["source"].iloc[0]) & (trends["unit"] == unit) & (trends["level"] == 1)]
@@ -73,7 +76,7 @@ def sections_block(con, label: str, g: pd.DataFrame, trends: pd.DataFrame, break
     body = chart + tables.table_html(
         level1[columns],
         caption=f"{label}: {unit} by ICCS section and year",
-        csv_name=f"trends_sections_{page.slug(label)}",
+        csv_name=f"trends_sections_{page.slug(trend_tables.dataset_key(g))}",
         labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = metadata(
@@ -130,7 +133,7 @@ def drilldown_block(con, label: str, g: pd.DataFrame, yoy: pd.DataFrame, breaks:
             y[columns],
             caption=f"{label}: level-2 categories, latest full year against the year before ({unit}), most "
             "significant changes first",
-            csv_name=f"trends_level2_{page.slug(label)}",
+            csv_name=f"trends_level2_{page.slug(trend_tables.dataset_key(g))}",
             labels=YOY_LABELS | {"rate_per_100k_latest": f"{unit} per 100,000 (latest year)"},
             kinds=trend_tables.TREND_KINDS,
             csv=y[[*columns, "change", "enough", "significant"]],
@@ -154,6 +157,7 @@ def comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, bre
     keep = last.groupby("country")["rate_per_100k"].max().nlargest(MAX_COMPARE_COUNTRIES).index
     shown = level1[level1["country"].isin(keep)].sort_values(["section", "country", "year"])
     shown["note"] = partial_note(shown)
+    shown["small"] = shown["count"].lt(numbers.SMALL_COUNT)
     chart, compare_breaks = charts.line_chart(
         shown,
         menu="category",
@@ -165,11 +169,12 @@ def comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, bre
         y_title=f"{unit} per 100,000",
         partial="partial",
         note="note",
-        y_format=",.2f",
+        y_format=charts.RATE,
         breaks=of_source(breaks, g["source"].iloc[0]),
         x_of=year_of,
         entries=lambda drawn: menu_series(drawn, "category", "source", "iccs_code", "section"),
         no_values="No rates: no population.",
+        small="small",
     )
     table = last[["country", "section", "label", "year", "count", "population", "rate_per_100k"]].sort_values(
         ["section", "rate_per_100k"], ascending=[True, False]
@@ -183,13 +188,14 @@ def comparison_block(con, label: str, g: pd.DataFrame, latest: pd.DataFrame, bre
             hi, lo = sec.iloc[0], sec.iloc[-1]
             summary = (
                 f"{hi['label']}: the highest rate in the latest full year is {hi['country']} "
-                f"({hi['rate_per_100k']:,.2f} per 100,000 in {int(hi['year'])}), the lowest {lo['country']} "
-                f"({lo['rate_per_100k']:,.2f} in {int(lo['year'])})."
+                f"({numbers.rate_with_caution(hi['rate_per_100k'], hi['count'])} per 100,000 in {int(hi['year'])}), "
+                f"the lowest {lo['country']} ({numbers.rate_with_caution(lo['rate_per_100k'], lo['count'])} in "
+                f"{int(lo['year'])})."
             )
     body = chart + tables.table_html(
         table,
         caption=f"{label}: latest full year, {unit} per 100,000 by country and section",
-        csv_name=f"trends_countries_{page.slug(label)}",
+        csv_name=f"trends_countries_{page.slug(trend_tables.dataset_key(g))}",
         labels={"count": f"{unit} (count)", "rate_per_100k": f"{unit} per 100,000"},
     )
     meta = metadata(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import trend_tables
+from reports import numbers, trend_tables
+from reports.charts import RATE
 from reports.trend_tables import MIN_RECORDS
 
 CAVEAT = "Recorded crime reflects reporting and recording practice as well as crime itself."
@@ -51,8 +52,14 @@ def partial_note(frame: pd.DataFrame) -> pd.Series:
 
 
 def hover_format(menu: str) -> str:
-    """Rates with 2 decimals, counts as whole numbers."""
-    return ",.2f" if "per 100,000" in menu else ",.0f"
+    """Rates by the reports' one rule (`numbers.rate`), counts as whole numbers."""
+    return RATE if "per 100,000" in menu else ",.0f"
+
+
+def small_rates(frame: pd.DataFrame, measure: str = "measure") -> pd.Series:
+    """Rows of a rate (the `measure` says 'per 100,000') on fewer than numbers.SMALL_COUNT records."""
+    is_rate = frame[measure].astype(str).str.contains("per 100,000", regex=False)
+    return is_rate & frame["count"].lt(numbers.SMALL_COUNT)
 
 
 def across(breaks: pd.DataFrame, row: pd.Series) -> str:
