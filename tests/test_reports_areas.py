@@ -108,7 +108,7 @@ def test_labels_do_not_collide_and_name_regions(mapped):
 def test_a_fall_shows_its_minus_sign_and_figures_are_rounded(mapped):
     html, _ = mapped
     fall = percent(-40.0)
-    assert fall == "−40%"
+    assert fall == "−40 %"
     rows = [re.search(rf"<td>Región {name}</td>.*?</tr>", html, re.S).group(0) for name in fx.FALLING]
     assert all(fall in row for row in rows)
     assert rounded(4761.513) == "4,762" and rounded(35.24) == "35.2" and rounded(0.534) == "0.53"

@@ -110,6 +110,10 @@ def page(warehouse, tmp_path_factory) -> Path:
     return render_hotspots(warehouse, tmp_path_factory.mktemp("out"))
 
 
+# the section of a source with a description is headed by its name, the others by their key
+ALPHA = "Alpha national police, recorded offences (synthetic) (offences)"
+
+
 def _section(html: str, title: str) -> str:
     start = html.index(f"<h2>Hot spots: {title}</h2>")
     end = html.find('<section class="report"', start)
@@ -121,11 +125,11 @@ def test_page_has_a_section_per_dataset_with_maps_tables_and_metadata(page: Path
     assert (page.parent / "plotly.min.js").exists()
     html = page.read_text()
     assert "cdn.plot.ly" not in html and "https://" not in html.split("<main>")[1].split("</main>")[0]
-    for title in ("alpha_police (offences)", "gamma_points (offences)", "gamma_areas (offences)"):
+    for title in (ALPHA, "gamma_points (offences)", "gamma_areas (offences)"):
         section = _section(html, title)
         for key in ("Method", "Permutations", "False discovery rate", "Period", "Unit", "Emerging patterns"):
             assert f"<dt>{key}</dt>" in section, (title, key)
-    alpha = _section(html, "alpha_police (offences)")
+    alpha = _section(html, ALPHA)
     assert "<dt>Cell size</dt><dd>1 km</dd>" in alpha
     assert "Benjamini-Hochberg" in alpha and "queen" in alpha
     assert re.search(
@@ -222,7 +226,7 @@ def test_a_warehouse_without_records_gives_a_page_that_says_so(tmp_path: Path):
 def test_the_fixture_xss_area_stays_text_in_the_alpha_tables(page: Path):
     html = page.read_text()
     assert XSS_AREA not in html
-    alpha = _section(html, "alpha_police (offences)")
+    alpha = _section(html, ALPHA)
     # alpha's four districts are equal squares on a diagonal; over the study area (the squares and the ring
     # around them, not the empty corners of their rectangle) North (40 % of records) and South (30 %) are the
     # concentrations, and the <script> district (20 %, below the average 25 %) is not a hot spot at all
@@ -235,7 +239,7 @@ def test_the_fixture_xss_area_stays_text_in_the_alpha_tables(page: Path):
 
 
 def test_pattern_table_counts_the_study_area_like_the_summary(page: Path):
-    for title in ("alpha_police (offences)", "gamma_points (offences)"):
+    for title in (ALPHA, "gamma_points (offences)"):
         section = _section(page.read_text(), title)
         tested = int(re.search(r"of the ([\d,]+) cells of the study area", section).group(1).replace(",", ""))
         caption = f"the {tested:,} cells of the study area (the cells tested) by pattern</caption>"

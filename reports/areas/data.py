@@ -9,10 +9,9 @@ import pandas as pd
 from scipy import stats
 
 from reports import trend_tables
+from reports.numbers import SMALL_COUNT  # a rate from fewer records is flagged unreliable
 from reports.queries import SERIES_KEYS
 from reports.trends import data as trend_data
-
-SMALL_COUNT = 20  # a rate from fewer records is flagged unreliable (the usual rule of official statistics)
 
 
 def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reports import page, tables, trend_tables
+from reports import names, numbers, page, tables, trend_tables
 from reports.areas import data
 from reports.areas.classes import change_classes, level_classes
 from reports.areas.figures import choropleth, dot_plot
@@ -18,7 +18,6 @@ from reports.areas.text import (
     FLAG,
     INTRO,
     change_sentence,
-    count_words,
     first_text,
     latest_text,
     level_sentence,
@@ -53,20 +52,22 @@ def render_areas(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
             "gets this page when its configuration maps columns.area (and, for maps, names a boundaries file).",
             cls="note",
         )
-        return page.write_page(out_dir, "areas.html", "Crime by area", [page.section_html("No areas", note)])
+        return page.write_page(
+            out_dir, "areas.html", "Crime by area", [page.section_html("No areas", note)], notice=names.data_notice(con)
+        )
     sections = [_section(con, key, g.reset_index(drop=True)) for key, g in frame.groupby(DATASET_KEYS, sort=True)]
-    return page.write_page(out_dir, "areas.html", "Crime by area", sections, intro=INTRO)
+    return page.write_page(out_dir, "areas.html", "Crime by area", sections, intro=INTRO, notice=names.data_notice(con))
 
 
 def _section(con: duckdb.DuckDBPyConnection, key: tuple, g: pd.DataFrame) -> str:
     started = time.perf_counter()
     source, unit, _ = key
-    label = trend_tables.dataset_label(*key)
+    label = names.dataset_title(names.source_names(con), *key)
     multi = g["country"].nunique() > 1
     g = g.assign(label=g["area"] + ((" (" + g["country"] + ")") if multi else ""))
     has_rate = bool(g["population"].notna().any())
     g = g.assign(hover=_hover(g, unit, has_rate))
-    view = View(label, unit, has_rate, first_text(g), latest_text(g))
+    view = View(label, trend_tables.dataset_label(*key), unit, has_rate, first_text(g), latest_text(g))
     shapes = _matched_shapes(con, source, g)
     level = level_classes(g[view.value].to_numpy(float), rounded)
     change = change_classes(g["change_pct"].to_numpy(float))
@@ -93,7 +94,8 @@ def _section(con: duckdb.DuckDBPyConnection, key: tuple, g: pd.DataFrame) -> str
 class View:
     """What a dataset's figures show: its rate per 100,000 where areas have a population, else its count."""
 
-    label: str
+    label: str  # what readers see: the source's name, unit and stage
+    key: str  # the dataset by its keys: chart ids and CSV names, stable whatever its description says
     unit: str
     has_rate: bool
     first: str | None  # the first full year, where there is one before the latest
@@ -113,7 +115,7 @@ class View:
 
     @property
     def slug(self) -> str:
-        return page.slug(self.label)
+        return page.slug(self.key)
 
 
 def _map_blocks(g: pd.DataFrame, shapes: AreaShapes, view: View, level, change, moran: pd.DataFrame) -> list[str]:
@@ -270,10 +272,10 @@ def _moran_sentence(moran: pd.DataFrame, g: pd.DataFrame) -> str:
     if not tested.any():
         return f"Not tested: Local Moran's I needs at least {local_moran.MIN_AREAS} areas with a figure and neighbours."
     found = moran.loc[tested, "cluster"].value_counts()
-    named = [f"{count_words(int(n), 'area')} {c}" for c, n in found.items() if c != local_moran.NOT_SIGNIFICANT]
+    named = [f"{numbers.plural(int(n), 'area')} {c}" for c, n in found.items() if c != local_moran.NOT_SIGNIFICANT]
     high = g.loc[moran["cluster"] == local_moran.QUADRANTS[1], "label"].tolist()
     text = (
-        f"Of {count_words(int(tested.sum()), 'area')} tested, "
+        f"Of {numbers.plural(int(tested.sum()), 'area')} tested, "
         + (", ".join(named) if named else "none")
         + " at a false discovery rate of 10%"
         + (f"; the high-among-high cluster: {', '.join(high[:8])}{' …' if len(high) > 8 else ''}." if high else ".")
@@ -331,10 +333,10 @@ def _metadata(con, source: str, g: pd.DataFrame, shapes: AreaShapes | None, leve
         return meta
     missing = g.loc[np.isnan(shapes.x), "label"].tolist()
     meta["Boundaries"] = (
-        f"{int((~np.isnan(shapes.x)).sum()):,} of the {count_words(len(g), 'area')} drawn on the source's "
-        f"boundaries; {count_words(len(shapes.others), 'shape')} that no record names drawn grey"
+        f"{int((~np.isnan(shapes.x)).sum()):,} of the {numbers.plural(len(g), 'area')} drawn on the source's "
+        f"boundaries; {numbers.plural(len(shapes.others), 'shape')} that no record names drawn grey"
         + (
-            f"; {count_words(len(missing), 'area')} without a shape (in the table, not on the maps): "
+            f"; {numbers.plural(len(missing), 'area')} without a shape (in the table, not on the maps): "
             + ", ".join(missing[:20])
             + (" …" if len(missing) > 20 else "")
             if missing

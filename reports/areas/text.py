@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from reports.areas.data import SMALL_COUNT
+from reports import numbers
+from reports.numbers import SMALL_COUNT
 
 INTRO = (
     "Recorded crime by area: the count and, where the area's population is known, the rate per 100,000 "
@@ -19,27 +19,16 @@ INTRO = (
 FLAG = f"fewer than {SMALL_COUNT} records: rate unreliable"
 
 
-def rounded(value: float) -> str:
-    """A figure rounded to what it can bear: no decimals from 100, one from 10, else two ('4,762', '35.2',
-    '0.53'); '–' for none."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    size = abs(value)
-    decimals = 0 if size >= 100 else 1 if size >= 10 else 2
-    return f"{value:,.{decimals}f}"
+def rounded(value: float | None) -> str:
+    """A rate or class bound by the reports' one rule (`numbers.rate`), '–' for none."""
+    text = numbers.rate(value)
+    return text or "–"
 
 
-def percent(value: float) -> str:
-    """'+12%' / '−8%' (a true minus sign, never hidden) / '–' for none."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    shown = round(value) if abs(value) >= 10 else round(value, 1)
-    sign = "+" if shown > 0 else "−" if shown < 0 else "±"
-    return f"{sign}{abs(shown):g}%"
-
-
-def count_words(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+def percent(value: float | None) -> str:
+    """A change with its sign always visible and a true minus ('+12 %', '−40 %'), '–' for none."""
+    text = numbers.signed_pct(value, decimals=0)
+    return text or "–"
 
 
 def latest_text(g: pd.DataFrame) -> str:
@@ -70,7 +59,7 @@ def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
         return f"No area has a figure in {per}."
     latest = latest_text(g)
     reliable = figured[~figured["small"]] if value == "rate_per_100k" else figured
-    parts = [f"In {latest}, {count_words(len(figured), 'area')} have a figure."]
+    parts = [f"In {latest}, {numbers.plural(len(figured), 'area')} have a figure."]
     if len(reliable):
         ranked = reliable.sort_values(value, ascending=False)
         top, low = ranked.iloc[0], ranked.iloc[-1]
@@ -84,12 +73,12 @@ def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
     small = int(figured["small"].sum())
     if small and value == "rate_per_100k":
         parts.append(
-            f"{count_words(small, 'area')} recorded fewer than {SMALL_COUNT} {unit}: "
+            f"{numbers.plural(small, 'area')} recorded fewer than {SMALL_COUNT} {unit}: "
             "their rates are unreliable, flagged and left out of the highest and lowest."
         )
     missing = int(g["population"].isna().sum())
     if missing and value == "rate_per_100k":
-        parts.append(f"{count_words(missing, 'area')} without a population for {latest} get no rate.")
+        parts.append(f"{numbers.plural(missing, 'area')} without a population for {latest} get no rate.")
     return " ".join(parts)
 
 
@@ -101,7 +90,7 @@ def change_sentence(g: pd.DataFrame, measure: str) -> str:
     rose, fell = int((ok["change_pct"] > 5).sum()), int((ok["change_pct"] < -5).sum())
     steady = len(ok) - rose - fell
     return (
-        f"From {first} to {latest}, the {measure} rose by more than 5% in {count_words(rose, 'area')}, fell by more "
-        f"than 5% in {count_words(fell, 'area')} and stayed within ±5% in {count_words(steady, 'area')}. "
+        f"From {first} to {latest}, the {measure} rose by more than 5% in {numbers.plural(rose, 'area')}, fell by more "
+        f"than 5% in {numbers.plural(fell, 'area')} and stayed within ±5% in {numbers.plural(steady, 'area')}. "
         "A change between small counts is mostly chance: read it with the counts in the table."
     )

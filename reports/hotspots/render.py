@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports import page
+from reports import names, page
 from reports.hotspots import data
 from reports.hotspots.analysis import MIN_POINTS, Settings, no_grid_reason
 from reports.hotspots.firearms import firearm_sections
@@ -62,4 +62,4 @@ def render_hotspots(
         + " "
         + FOLLOWS_PEOPLE
     )
-    return page.write_page(out_dir, FILENAME, TITLE, sections, intro=intro)
+    return page.write_page(out_dir, FILENAME, TITLE, sections, intro=intro, notice=names.data_notice(con))

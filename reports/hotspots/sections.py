@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reports import page, queries, tables
+from reports import names, page, queries, tables
 from reports.hotspots import data
 from reports.hotspots.analysis import (
     GridResult,
@@ -57,9 +57,15 @@ def _common_metadata(con, ds: pd.Series, settings: Settings, emerging, reason: s
     }
 
 
-def _label(ds: pd.Series, subset: Subset | None) -> str:
-    """'source (unit)', or 'source (unit), firearm-related' for a subset of its records."""
-    return f"{ds['source']} ({ds['unit']})" + (f", {subset.name}" if subset else "")
+def _label(con: duckdb.DuckDBPyConnection, ds: pd.Series, subset: Subset | None) -> str:
+    """What readers see: 'the source's name (unit)', or '..., firearm-related' for a subset of its records."""
+    name = names.source_names(con).get(ds["source"], ds["source"])
+    return f"{name} ({ds['unit']})" + (f", {subset.name}" if subset else "")
+
+
+def _slug(ds: pd.Series, subset: Subset | None) -> str:
+    """The dataset's key in chart ids and CSV names, stable whatever its description says."""
+    return page.slug(f"{ds['source']} ({ds['unit']})" + (f", {subset.name}" if subset else ""))
 
 
 def _lead(subset: Subset | None) -> str:
@@ -76,17 +82,17 @@ def grid_section(
     """The grid analysis of a dataset (of the `subset` of its records, when given: `ds` then counts those)."""
     started = time.perf_counter()
     result = grid_result(con, ds["source"], ds["unit"], labels, settings, subset.weapon if subset else None)
-    label = _label(ds, subset)
+    label, slug = _label(con, ds, subset), _slug(ds, subset)
     grid = result.grid
     centre = lonlat_text(*(float(v[0]) for v in grid.to_lonlat(np.array([0.0]), np.array([0.0]))))
     places = grid_places(con, ds["source"], grid)
     result = named_result(result, places.shapes)
     body = [
         _lead(subset),
-        _where_block(result, label, places, settings.fdr),
-        _mix_block(result, label, places, settings.fdr),
-        _patterns_block(result, label, places),
-        _hot_cells_block(result, label),
+        _where_block(result, label, slug, places, settings.fdr),
+        _mix_block(result, label, slug, places, settings.fdr),
+        _patterns_block(result, label, slug, places),
+        _hot_cells_block(result, label, slug),
     ]
     metadata = (
         _grid_metadata(con, ds, result, settings, centre)
@@ -134,10 +140,9 @@ def grid_result(
         drop_binned(binned)
 
 
-def _where_block(result: GridResult, label: str, places: Places, fdr: float) -> str:
+def _where_block(result: GridResult, label: str, slug: str, places: Places, fdr: float) -> str:
     """The Gi* map of all years together and its hot spot groups."""
     grid, cells, groups = result.grid, result.cells, result.groups
-    slug = page.slug(label)
     where = page.figure_html(
         gi_map(grid, cells, groups, f"{label}: Gi* hot and cold spots, {grid.cell_size / 1000:g} km cells", places),
         div_id=f"hotspots-{slug}-gi",
@@ -149,11 +154,10 @@ def _where_block(result: GridResult, label: str, places: Places, fdr: float) -> 
     return page.block_html("Where offences concentrate", where, summary=grid_summary(grid, cells, groups, fdr))
 
 
-def _mix_block(result: GridResult, label: str, places: Places, fdr: float) -> str:
+def _mix_block(result: GridResult, label: str, slug: str, places: Places, fdr: float) -> str:
     """Where the Target 16.4 offences make up more of the records ('' when not computed)."""
     if result.mix is None:
         return ""
-    slug = page.slug(label)
     counts = result.cells["count"].to_numpy()
     mix_body = page.figure_html(
         mix_map(result.grid, counts, result.mix, f"{label}: where {MIX_NAME} offences are a larger share", places),
@@ -170,11 +174,10 @@ def _mix_block(result: GridResult, label: str, places: Places, fdr: float) -> st
     )
 
 
-def _patterns_block(result: GridResult, label: str, places: Places) -> str:
+def _patterns_block(result: GridResult, label: str, slug: str, places: Places) -> str:
     """The emerging hot spot patterns and the places that changed ('' when not computed)."""
     if result.emerging is None:
         return ""
-    slug = page.slug(label)
     counts = result.cells["count"].to_numpy()
     category = result.emerging.frame["category"].to_numpy()
     changes = page.figure_html(
@@ -199,11 +202,11 @@ def _patterns_block(result: GridResult, label: str, places: Places) -> str:
     return page.block_html("How the hot spots changed by year", changes, summary=summary)
 
 
-def _hot_cells_block(result: GridResult, label: str) -> str:
+def _hot_cells_block(result: GridResult, label: str, slug: str) -> str:
     if result.hot_cells.empty:
         return ""
     table = tables.table_html(
-        result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{page.slug(label)}"
+        result.hot_cells, caption=f"{label}: hot cells, strongest first", csv_name=f"hotspot_cells_{slug}"
     )
     return page.block_html("Hot cells", table)
 
@@ -252,8 +255,7 @@ def area_section(
     """The analysis of a dataset by the areas its records name (of the `subset` of its records, when given)."""
     started = time.perf_counter()
     no_grid = no_grid_reason(int(ds["with_points"]), settings)
-    label = _label(ds, subset)
-    slug = page.slug(label)
+    label, slug = _label(con, ds, subset), _slug(ds, subset)
     rows = data.area_records(con, ds["source"], ds["unit"], subset.weapon if subset else None)
     shapes = area_shapes(con, ds["source"])
     positions = data.area_positions(con, rows, shapes)
