@@ -91,10 +91,10 @@ def source_name(index: int) -> str:
 
 def prepare_landing(demo_dir: Path, work: Path, files: int) -> Path:
     """``files`` sources of one file each under work/landing (copies of the demo's incidents), the demo's
-    correspondence and population beside them, and a sources.yaml naming them all; its path."""
+    correspondence, population and district boundaries beside them, and a sources.yaml naming them all; its path."""
     base = yaml.safe_load((demo_dir / "sources.yaml").read_text(encoding="utf-8"))
     demo = base["sources"].pop("demo_police")
-    for name in ("correspondence.csv", "population.csv"):
+    for name in ("correspondence.csv", "population.csv", "districts.geojson"):
         if not (work / name).exists():
             shutil.copyfile(demo_dir / name, work / name)
     sources = {}

@@ -129,13 +129,14 @@ def test_firearm_hot_spots_need_the_weapon_tag(tagged):
         "count(*) FILTER (weapon = 'FIREARM') FROM offences WHERE source = 'xdi_police'"
     ).fetchall()[0]
     words = _text(pages["hotspots"])
-    assert "Hot spots: xdi_police (offences), firearm-related" in words
+    title = "Hot spots: synthetic incidents with victim sex and age and weapon (offences), firearm-related"
+    assert title in words
     assert "Hot spots: xpl_police (offences), firearm-related" not in words  # no weapon tag: nothing added
     assert "A signal for SDG target 16.4" in words
     shown = tables.percent(100 * known / records)
     assert f"The weapon is known for {shown} of the {records:,} records of xdi_police" in words
     assert f"{firearm:,} were committed with a firearm" in words
-    firearms = words[words.index("Hot spots: xdi_police (offences), firearm-related") :]
+    firearms = words[words.index(title) :]
     found = re.search(r"HS1 near \(no area recorded\) \((\d+\.\d+)° N, (\d+\.\d+)° E\)", firearms)
     assert found, firearms[:2000]
     assert abs(float(found.group(1)) - HOT[1]) < 0.01 and abs(float(found.group(2)) - HOT[0]) < 0.01

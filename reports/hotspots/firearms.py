@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from iccs.disaggregations import label
-from reports import page, tables
+from reports import names, page, tables
 from reports.hotspots import data
 from reports.hotspots.analysis import MIN_POINTS, Settings, no_grid_reason
 from reports.hotspots.sections import area_section, grid_section
@@ -69,7 +69,7 @@ def firearm_sections(con: duckdb.DuckDBPyConnection, labels: dict[str, str], set
             )
             sections.append(
                 page.section_html(
-                    f"Hot spots: {ds['source']} ({ds['unit']}), {name}",
+                    f"Hot spots: {names.source_names(con).get(ds['source'], ds['source'])} ({ds['unit']}), {name}",
                     page.paragraph(f"{subset.lead} Not mapped: {why}.", cls="note"),
                 )
             )
