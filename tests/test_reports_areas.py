@@ -155,3 +155,17 @@ def test_the_areas_page_renders_every_map_in_a_browser(mapped):
     rendered = render(path)
     assert rendered.console_errors == []
     assert rendered.plotly_svgs >= chart_divs(html) == 3
+
+
+def test_the_maps_about_says_which_national_codes_are_partial_or_outside_iccs(tmp_path: Path):
+    con = fx.build(tmp_path)
+    con.execute(
+        f"""INSERT INTO correspondence (source, national_code, national_label, iccs_code, note, correspondence)
+        VALUES ('{fx.SOURCE}', 'F1', 'Faltas', NULL, 'misdemeanours, not crimes', 'excluded'),
+               ('{fx.SOURCE}', 'T', 'Total', '0502', 'includes attempted theft', 'partial')"""
+    )
+    html = render_areas(con, tmp_path / "out").read_text(encoding="utf-8")
+    con.close()
+    about = html[html.index("About these data") :]
+    assert "F1 Faltas: misdemeanours, not crimes" in about
+    assert "T Total → ICCS 0502: includes attempted theft" in about

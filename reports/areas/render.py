@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reports import names, numbers, page, tables, trend_tables
+from reports import correspondence_notes, names, numbers, page, tables, trend_tables
 from reports.areas import data
 from reports.areas.classes import change_classes, level_classes
 from reports.areas.figures import choropleth, dot_plot
@@ -86,6 +86,7 @@ def _section(con: duckdb.DuckDBPyConnection, key: tuple, g: pd.DataFrame) -> str
         blocks = _dot_blocks(g, view)
     blocks.append(_table(g, level, view))
     metadata = _metadata(con, source, g, shapes, level, change, view)
+    metadata |= correspondence_notes.metadata(con, [source])
     metadata["Computed in"] = f"{time.perf_counter() - started:.2f} s"
     return page.section_html(f"By area: {label}", "".join(blocks), metadata=metadata)
 

@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reports import names, page, queries, tables
+from reports import correspondence_notes, names, page, queries, tables
 from reports.hotspots import data
 from reports.hotspots.analysis import (
     GridResult,
@@ -97,6 +97,7 @@ def grid_section(
     metadata = (
         _grid_metadata(con, ds, result, settings, centre)
         | (subset.metadata if subset else {})
+        | correspondence_notes.metadata(con, [ds["source"]])
         | {"Computed in": f"{time.perf_counter() - started:.2f} s"}
     )
     return page.section_html(f"Hot spots: {label}", "".join(body), metadata=metadata)
@@ -326,6 +327,7 @@ def area_section(
         "Why by area": f"{no_grid[0].upper()}{no_grid[1:]}, so the records are analysed by the area they name",
         **_common_metadata(con, ds, settings, emerging, result.emerging_reason, result.years),
         **(subset.metadata if subset else {}),
+        **correspondence_notes.metadata(con, [ds["source"]]),
         "Computed in": f"{time.perf_counter() - started:.2f} s",
     }
     return page.section_html(f"Hot spots: {label}", body, metadata=metadata)
