@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pipelines.progress import Steps, wanted
 from warehouse.connection import CONNECTION_CONFIG, Warehouse, connect
+from warehouse.exchange.progress import Progress
 
 # The statements of warehouse.exchange that start a part of an export, as the live line names them.
-_COPY_TO = re.compile(r"^\s*COPY\s*\(.*\)\s*TO\s+'((?:[^']|'')*)'", re.DOTALL | re.IGNORECASE)
-_TEMP_TABLE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+(\w+)", re.IGNORECASE)
-_READ_ALL = re.compile(r"^\s*SELECT\s+\*\s+FROM\s+\w+\s*$", re.IGNORECASE)
 
 
 def add_parser(sub, warehouse_help: str, locate) -> None:
@@ -98,7 +93,7 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     import duckdb
 
     from schemas.sdmx import iccs_schema
-    from warehouse.exchange import ExportError, Selection, default_name, export
+    from warehouse.exchange import ExportError, Selection, export
     from warehouse.exchange.sdmx_files import write_structure_file
     from warehouse.exchange.tables import TABLES
 
@@ -132,9 +127,8 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
         national_only=args.national,
     )
     # the parts the progress line counts: SDMX: (the SDG figures,) the observations, the file; else one a table
-    sdmx_file, parts = "", len(TABLES[args.dataset]) + int(args.records)
+    parts = len(TABLES[args.dataset]) + int(args.records)
     if args.format.startswith("sdmx"):
-        sdmx_file = (args.out / default_name(args.dataset, args.format) if args.out.is_dir() else args.out).name
         parts = 3 if args.dataset == "sdg" else 2
     try:
         with (
@@ -142,7 +136,7 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
             connect(warehouse, read_only=True, settings=dict(CONNECTION_CONFIG)) as con,
         ):
             done = export(
-                _Watched(con, steps, sdmx_file),  # type: ignore[arg-type]
+                con,
                 args.format,
                 args.dataset,
                 args.out,
@@ -151,6 +145,7 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
                 frequencies=tuple(dict.fromkeys(args.freq or ["A"])),
                 levels=args.levels,
                 records=args.records,
+                progress=export_progress(steps),
             )
             if args.structure is not None:
                 steps.start(f"writing {args.structure.name}")
@@ -169,31 +164,10 @@ def run_export(args: argparse.Namespace, warehouse: Warehouse) -> int:
     return 0
 
 
-class _Watched:
-    """The export's connection, naming on the progress line each part the export starts: a table's COPY to its
-    file or folder, a temp table of figures or observations, an SDMX file written from one (and its parts of
-    rows). Everything else goes to the connection as it is; warehouse.exchange is unchanged and unaware."""
+def export_progress(steps: Steps) -> Progress:
+    """The export's progress on the line: a step counted as it starts, a part of one named without counting."""
 
-    def __init__(self, con: Any, steps: Steps, sdmx_file: str) -> None:
-        self._con = con
-        self._steps = steps
-        self._sdmx_file = sdmx_file  # the name of the SDMX file written, if any
+    def told(text: str, part: bool = False) -> None:
+        (steps.say if part else steps.start)(text)
 
-    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        if copy := _COPY_TO.match(query):
-            self._steps.start(f"writing {Path(copy.group(1)).name}")
-        elif temp := _TEMP_TABLE.match(query):
-            self._steps.start(f"computing {temp.group(1).removeprefix('exchange_').replace('_', ' ')}")
-        elif _READ_ALL.match(query) and self._sdmx_file:
-            self._steps.start(f"writing {self._sdmx_file}")
-        result = self._con.execute(query, *args, **kwargs)
-        return self if result is self._con else result
-
-    def to_arrow_reader(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """The rows in parts (SDMX-CSV is written a part at a time), each part named on the line."""
-        for number, batch in enumerate(self._con.to_arrow_reader(*args, **kwargs), 1):
-            self._steps.say(f"writing {self._sdmx_file}, part {number}")
-            yield batch
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
+    return told

@@ -12,7 +12,7 @@ from reports_fixture import build_warehouse
 from rich.console import Console
 
 from pipelines import cli
-from pipelines.export import _Watched
+from pipelines.export import export_progress
 from pipelines.progress import Steps, wanted
 from reports import build
 from warehouse.exchange import export
@@ -120,8 +120,7 @@ def test_export_names_each_table_and_part_and_writes_the_same(
         (tmp_path / "plain").mkdir()
         (tmp_path / "watched").mkdir()
         plain = export(con, fmt, "iccs", tmp_path / "plain")
-        name = "iccs.sdmx.csv" if fmt == "sdmx-csv" else ""
-        watched = export(_Watched(con, recorded, name), fmt, "iccs", tmp_path / "watched")  # type: ignore[arg-type]
+        watched = export(con, fmt, "iccs", tmp_path / "watched", progress=export_progress(recorded))
     assert recorded.told == steps
     assert recorded.said == parts
     assert [(p.name, rows) for p, rows in watched.files.items()] == [(p.name, rows) for p, rows in plain.files.items()]

@@ -12,6 +12,7 @@ from iccs.countries import m49_frame
 from schemas.sdmx import iccs_schema, sdg_schema
 from warehouse.ddl import is_current
 from warehouse.exchange import iccs_observations, sdg_observations
+from warehouse.exchange.progress import Progress, silent
 from warehouse.exchange.sdmx_files import check_size, write_sdmx_file
 from warehouse.exchange.selection import ExportError, Selection
 from warehouse.exchange.tables import RECORDS, TABLES, write_tables
@@ -49,17 +50,19 @@ def export(
     frequencies: tuple[str, ...] = ("A",),
     levels: str = "all",
     records: bool = False,
+    progress: Progress = silent,
 ) -> Exported:
     """Write ``dataset`` in ``fmt`` to ``out`` (SDMX: a file, or a folder to write ``default_name`` in; Parquet
     and CSV: a folder). Incident records leave only with ``records`` (Parquet and CSV: the ``offences`` table).
-    Raises ExportError when the request cannot be met or selects nothing."""
+    ``progress`` is told each step as it starts ('computing observations', 'writing v_rates' ...). Raises
+    ExportError when the request cannot be met or selects nothing."""
     if fmt not in FORMATS or dataset not in DATASETS:
         raise ExportError(f"format {fmt!r} / dataset {dataset!r}: formats are {FORMATS}, datasets {DATASETS}")
     if records and fmt in SDMX:
         raise ExportError("--records: incident records leave as Parquet or CSV only; SDMX carries aggregates")
     selection = selection or Selection()
     try:
-        return _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records)
+        return _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records, progress)
     except (duckdb.BinderException, duckdb.CatalogException) as exc:
         if is_current(con):
             raise
@@ -69,15 +72,15 @@ def export(
         ) from None
 
 
-def _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records) -> Exported:
+def _export(con, fmt, dataset, out, selection, sdmx_version, frequencies, levels, records, progress) -> Exported:
     selection.check(con)
     if fmt in SDMX:
         path = out / default_name(dataset, fmt) if out.is_dir() else out
         if not path.parent.is_dir():
             raise ExportError(f"--out {out}: the folder {path.parent} does not exist")
-        return write_sdmx(con, dataset, {fmt: path}, selection, sdmx_version, frequencies, levels)
+        return write_sdmx(con, dataset, {fmt: path}, selection, sdmx_version, frequencies, levels, progress)
     tables = TABLES[dataset] + ((RECORDS,) if records else ())
-    written = write_tables(con, tables, fmt, out, selection)
+    written = write_tables(con, tables, fmt, out, selection, progress)
     if not any(rows for _, rows in written.values()):
         raise ExportError(_nothing(dataset, []))
     return Exported({path: rows for path, rows in written.values()}, [])
@@ -91,15 +94,18 @@ def write_sdmx(
     sdmx_version: int = 2,
     frequencies: tuple[str, ...] = ("A",),
     levels: str = "all",
+    progress: Progress = silent,
 ) -> Exported:
     """The dataset's observations, computed once (a temp table), written in each SDMX format of ``paths``
-    (format -> file)."""
+    (format -> file); ``progress`` is told each step as it starts."""
     try:
         if dataset == "iccs":
             sql, left_out = iccs_observations.observations_sql(selection, frequencies, levels), []
             schema = iccs_schema()
         else:
+            progress("computing sdg figures")
             (sql, left_out), schema = _sdg_observations(con, selection), sdg_schema()
+        progress("computing observations")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OBSERVATIONS} AS {sql}")
         rows = con.execute(f"SELECT count(*) FROM {_OBSERVATIONS}").fetchone()[0]
         if not rows:
@@ -107,7 +113,7 @@ def write_sdmx(
         for fmt in paths:  # before a file is written
             check_size(fmt, rows)
         for fmt, path in paths.items():
-            write_sdmx_file(con, _OBSERVATIONS, rows, schema, fmt, path, sdmx_version)
+            write_sdmx_file(con, _OBSERVATIONS, rows, schema, fmt, path, sdmx_version, progress)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_OBSERVATIONS}")
         con.execute(f"DROP TABLE IF EXISTS {_FIGURES}")

@@ -18,6 +18,7 @@ from pysdmx.io.format import Format
 from pysdmx.io.pd import PandasDataset
 from pysdmx.model import Schema
 
+from warehouse.exchange.progress import Progress, silent
 from warehouse.exchange.selection import ExportError
 
 # (format, SDMX-CSV version) -> the library's format; SDMX-ML is structure-specific 2.1 (one Obs element per row).
@@ -51,12 +52,20 @@ def check_size(fmt: str, observations: int) -> None:
 
 
 def write_sdmx_file(
-    con: duckdb.DuckDBPyConnection, table: str, observations: int, schema: Schema, fmt: str, path: Path, version: int
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    observations: int,
+    schema: Schema,
+    fmt: str,
+    path: Path,
+    version: int,
+    progress: Progress = silent,
 ) -> None:
     """Write the observations of ``table`` (the schema's columns, in order; ``observations`` rows) to ``path`` in
     ``fmt``: first to a file beside it, renamed when whole, so a failed export never leaves half a file under the
-    name a receiver picks up."""
+    name a receiver picks up. ``progress`` is told the file, and each part of rows of an SDMX-CSV."""
     check_size(fmt, observations)
+    progress(f"writing {path.name}")
     partial = path.with_name(path.name + ".part")
     try:
         if fmt == "sdmx-ml":
@@ -65,6 +74,7 @@ def write_sdmx_file(
         else:
             with partial.open("w", encoding="utf-8", newline="") as out:
                 for number, frame in enumerate(_parts(con, table, PART_ROWS)):
+                    progress(f"writing {path.name}, part {number + 1}", part=True)
                     text = write_sdmx(PandasDataset(structure=schema, data=frame), _FORMATS[(fmt, version)])
                     out.write(text if number == 0 else text.split("\n", 1)[1])  # the header line once
         os.replace(partial, path)

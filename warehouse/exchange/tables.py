@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.exchange.progress import Progress, silent
 from warehouse.exchange.selection import Selection
 from warehouse.sql import ident, literal
 
@@ -34,11 +35,16 @@ def select_sql(con: duckdb.DuckDBPyConnection, table: str, selection: Selection)
 
 
 def write_tables(
-    con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], fmt: str, out: Path, selection: Selection
+    con: duckdb.DuckDBPyConnection,
+    tables: tuple[str, ...],
+    fmt: str,
+    out: Path,
+    selection: Selection,
+    progress: Progress = silent,
 ) -> dict[str, tuple[Path, int]]:
     """Each table to ``out``: ``<table>/source=<s>/year=<y>/*.parquet`` (hive partitions, read back by DuckDB,
     pandas, Polars and Spark) or ``<table>.csv``; a table's earlier export there is replaced. Returns, per table,
-    its path and rows."""
+    its path and rows; ``progress`` is told each file or folder before it is written."""
     out.mkdir(parents=True, exist_ok=True)
     written = {}
     for table in tables:
@@ -49,6 +55,7 @@ def write_tables(
         else:
             path = out / f"{table}.csv"
             options = "FORMAT csv, HEADER"
+        progress(f"writing {path.name}")
         # COPY says how many rows it wrote: the view is computed once; unsorted, so that it streams (sorting 21M
         # rows of v_rates held 7.8 GB)
         rows = con.execute(f"COPY ({query}) TO {literal(str(path))} ({options})").fetchone()[0]
