@@ -39,6 +39,7 @@ NO_SHAPE = "Isla Remota"
 NO_RECORDS_SHAPE = "Sin Datos"
 SMALL = "Pequeña"
 NO_POPULATION = "Sin Padrón"
+TINY_POPULATION = "Cabo"  # 3,000 residents: its rate is flagged whatever its count
 FALLING = ("Río Bajo", "Llanura")  # fall 40% over the window
 SHAPE_SPELLING = {"Ñuble": " ñUBLE "}
 
@@ -46,6 +47,8 @@ SHAPE_SPELLING = {"Ñuble": " ñUBLE "}
 def count(name: str, year: int) -> float:
     if name == SMALL:
         return 12.0
+    if name == TINY_POPULATION:
+        return 21.0  # enough records, an ordinary rate (700 per 100,000), but on 3,000 residents
     base = 3000.0 if name in HIGH else 600.0 + 37 * NAMES.index(name)
     if name in FALLING:
         return round(base * (1 - 0.4 * (year - YEARS[0]) / (len(YEARS) - 1)))
@@ -108,7 +111,8 @@ def build(folder: Path, boundaries: bool = True) -> duckdb.DuckDBPyConnection:
     )
     con.execute(
         f"""INSERT INTO population (country, area, year, population)
-        SELECT '{COUNTRY}', area, year, 250000 FROM cells WHERE area <> '{NO_POPULATION}'
+        SELECT '{COUNTRY}', area, year, CASE area WHEN '{TINY_POPULATION}' THEN 3000 ELSE 250000 END
+        FROM cells WHERE area <> '{NO_POPULATION}'
         UNION ALL SELECT '{COUNTRY}', NULL, year, 4000000 FROM range(2015, 2024) r(year)"""
     )
     con.execute(

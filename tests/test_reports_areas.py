@@ -14,7 +14,7 @@ from browser import chart_divs, needs_browser, render
 from reports_fixture import plotly_figures
 
 from reports.areas import render_areas
-from reports.areas.text import FLAG, percent, rounded
+from reports.areas.text import FLAG, FLAGGED, POPULATION_FLAG, percent, rounded
 from reports.geo.labels import CHAR_WIDTH_PX, LINE_HEIGHT_PX
 
 
@@ -80,15 +80,21 @@ def test_classes_are_quantiles_of_the_rates_and_the_legend_lists_only_those_draw
     assert "quantile classes" in html
 
 
-def test_small_counts_are_outlined_and_flagged(mapped):
+def test_small_counts_and_small_populations_are_outlined_and_flagged(mapped):
     html, _ = mapped
     data, _ = _figure(html, "-level")
-    (dotted,) = [t for t in data if t.get("name") == FLAG]
+    (dotted,) = [t for t in data if t.get("name") == FLAGGED]
     assert dotted["line"]["dash"] == "dot"
+    assert dotted["x"].count(None) == 1  # two rings: Pequeña's (few records) and Cabo's (3,000 residents)
     row = re.search(r"<td>Región Pequeña</td>.*?</tr>", html, re.S).group(0)
     assert FLAG in row
+    row = re.search(rf"<td>Región {fx.TINY_POPULATION}</td>.*?</tr>", html, re.S).group(0)
+    assert POPULATION_FLAG.replace(",", "&#x27;") in row or POPULATION_FLAG in row
     assert "left out of the highest and lowest" in html
-    assert "lowest Región Pequeña" not in html
+    assert (
+        "lowest Región Pequeña" not in html
+        and f"highest among the reliable rates is Región {fx.TINY_POPULATION}" not in html
+    )
 
 
 def test_labels_do_not_collide_and_name_regions(mapped):

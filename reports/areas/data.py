@@ -13,13 +13,16 @@ from reports.numbers import SMALL_COUNT  # a rate from fewer records is flagged 
 from reports.queries import SERIES_KEYS
 from reports.trends import data as trend_data
 
+# an area with fewer residents is flagged too: its rate per 100,000 multiplies each record by 20 or more
+SMALL_POPULATION = 5_000
+
 
 def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per series (source, unit, stage, country) and area: ``count``/``population``/``rate_per_100k`` in
     the series' latest full year (``latest``; where it has no full year, its latest year, ``partial`` with its
     ``months``) and ``first_count``/``first_rate`` in the first full year (``first``) of its coverage window when
-    that is an earlier full year, with the 95% interval of the rate and the small-count flag. Empty when no
-    source names areas."""
+    that is an earlier full year, with the 95% interval of the rate and the flags of a small count and a small
+    population. Empty when no source names areas."""
     areas = trend_data.area_totals(con)
     if areas.empty:
         return areas
@@ -45,6 +48,7 @@ def area_years(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         rate_low=low,
         rate_high=high,
         small=out["count"] < SMALL_COUNT,
+        small_population=out["population"] < SMALL_POPULATION,
         change_pct=(base / before.where(before > 0) - 1) * 100,
     ).reset_index(drop=True)
 

@@ -16,7 +16,9 @@ from reports.areas.classes import change_classes, level_classes
 from reports.areas.figures import choropleth, dot_plot
 from reports.areas.text import (
     FLAG,
+    FLAGGED,
     INTRO,
+    POPULATION_FLAG,
     change_sentence,
     first_text,
     latest_text,
@@ -126,11 +128,11 @@ def _map_blocks(g: pd.DataFrame, shapes: AreaShapes, view: View, level, change, 
         interval=[f"{rounded(lo)} – {rounded(hi)}" for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)],
         change=[percent(v) for v in g["change_pct"]],
     )
-    flagged = g["small"].to_numpy(bool)
+    flagged = (g["small"] | g["small_population"]).to_numpy(bool)
 
     def draw(classes, title: str, priority: np.ndarray) -> dict:
         return choropleth(
-            shapes.geoms, shapes.proj4, text, classes, hover, title, flagged, FLAG, priority, shapes.others
+            shapes.geoms, shapes.proj4, text, classes, hover, title, flagged, FLAGGED, priority, shapes.others
         )
 
     level_value = g[view.value].to_numpy(float)
@@ -210,6 +212,8 @@ def _hover(g: pd.DataFrame, unit: str, has_rate: bool) -> list[str]:
             )
         if r.small:
             text += f"; {FLAG}"
+        if r.small_population and has_rate:
+            text += f"; {POPULATION_FLAG}"
         out.append(text)
     return out
 
@@ -300,7 +304,8 @@ def _table(g: pd.DataFrame, level, view: View) -> str:
     table["Class"] = [level.labels[i] if i >= 0 else "no figure" for i in level.index]
     if "cluster" in g:
         table["Local Moran's I"] = g["cluster"]
-    table["Flag"] = np.where(g["small"], FLAG, "")
+    flags = pd.DataFrame({FLAG: g["small"], POPULATION_FLAG: g["small_population"] & view.has_rate})
+    table["Flag"] = ["; ".join(k for k, v in row.items() if v) for row in flags.to_dict("records")]
     order = g[view.value].fillna(-np.inf).to_numpy()
     table = table.iloc[np.argsort(-order, kind="stable")].reset_index(drop=True)
     return page.block_html(
@@ -327,7 +332,8 @@ def _metadata(con, source: str, g: pd.DataFrame, shapes: AreaShapes | None, leve
         ),
         "Map classes": level.scheme,
         "Change classes": change.scheme,
-        "Small counts": f"{FLAG}; the 95% interval is the exact Poisson (Garwood) interval of the rate",
+        "Small counts": f"{FLAG}; {POPULATION_FLAG}; both outlined dotted on the maps; the 95% interval is the "
+        "exact Poisson (Garwood) interval of the rate",
     }
     if shapes is None:
         meta["Boundaries"] = "the source names no boundaries file (boundaries: in its configuration), so no map"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reports import numbers
+from reports.areas.data import SMALL_POPULATION
 from reports.numbers import SMALL_COUNT
 
 INTRO = (
@@ -17,6 +18,8 @@ INTRO = (
     "95% interval in the table. Counts are police-recorded crime: they also reflect reporting and recording."
 )
 FLAG = f"fewer than {SMALL_COUNT} records: rate unreliable"
+POPULATION_FLAG = f"population under {SMALL_POPULATION:,}: each record weighs 20 or more per 100,000"
+FLAGGED = "rate unreliable (few records or a small population)"
 
 
 def rounded(value: float | None) -> str:
@@ -58,14 +61,15 @@ def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
     if figured.empty:
         return f"No area has a figure in {per}."
     latest = latest_text(g)
-    reliable = figured[~figured["small"]] if value == "rate_per_100k" else figured
+    flagged = figured["small"] | figured["small_population"]
+    reliable = figured[~flagged] if value == "rate_per_100k" else figured
     parts = [f"In {latest}, {numbers.plural(len(figured), 'area')} have a figure."]
     if len(reliable):
         ranked = reliable.sort_values(value, ascending=False)
         top, low = ranked.iloc[0], ranked.iloc[-1]
-        among = " among those with at least {SMALL_COUNT} records" if len(reliable) < len(figured) else ""
+        among = " among the reliable rates" if len(reliable) < len(figured) else ""
         parts.append(
-            f"The highest{among.format(SMALL_COUNT=SMALL_COUNT)} is {top['label']} ({rounded(top[value])} {per}), "
+            f"The highest{among} is {top['label']} ({rounded(top[value])} {per}), "
             f"the lowest {low['label']} ({rounded(low[value])})."
         )
         if len(ranked) > 1 and low[value] > 0 and value == "rate_per_100k":  # counts of unequal areas: no ratio
@@ -75,6 +79,11 @@ def level_sentence(g: pd.DataFrame, value: str, unit: str, per: str) -> str:
         parts.append(
             f"{numbers.plural(small, 'area')} recorded fewer than {SMALL_COUNT} {unit}: "
             "their rates are unreliable, flagged and left out of the highest and lowest."
+        )
+    tiny = int((figured["small_population"] & ~figured["small"]).sum())
+    if tiny and value == "rate_per_100k":
+        parts.append(
+            f"{numbers.plural(tiny, 'area')} more with {POPULATION_FLAG[0].lower()}{POPULATION_FLAG[1:]}: flagged too."
         )
     missing = int(g["population"].isna().sum())
     if missing and value == "rate_per_100k":
