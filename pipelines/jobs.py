@@ -11,6 +11,7 @@ SOURCES_JOB = "sources_job"
 MIRROR_JOB = "mirror_job"
 QUALITY_JOB = "quality_job"
 REPORTS_JOB = "reports_job"
+PAGES_JOB = "pages_job"
 
 
 # The jobs the sensors target (a sensor with several jobs needs their definitions, not names).
@@ -50,4 +51,10 @@ def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
             description="Completeness of every loaded source: gaps, drops, placeholders, breaks.",
         ),
         reports_job,
+        dg.define_asset_job(
+            PAGES_JOB,
+            selection=dg.AssetSelection.groups("reports"),
+            description="The HTML reports and exchange files alone: `iccs run` has refreshed the reference data and "
+            "completeness in its own jobs just before.",
+        ),
     ]

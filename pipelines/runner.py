@@ -2,9 +2,10 @@
 
 The jobs do all the work, exactly as the daemon's sensor and schedule runs do: reference_job, then sources_job
 for each landed file (each run first removes the rows of its source's files that left the landing folder), then
-quality_job and reports_job. This module only chooses the partitions, launches the runs and reads back what they
-did. Every run shows up in the Dagster UI with its metadata and checks when ``DAGSTER_HOME`` is set (`make run`
-sets it); without it an ephemeral instance keeps the run cheap.
+quality_job and pages_job (the reports alone: the daemon's reports_job also refreshes the reference data and
+quality, which `iccs run` has just done). This module only chooses the partitions, launches the runs and reads back
+what they did. Every run shows up in the Dagster UI with its metadata and checks when ``DAGSTER_HOME`` is set
+(`make run` sets it); without it an ephemeral instance keeps the run cheap.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import duckdb
 from pipelines import settings
 from pipelines.assets.reference import WRITER_POOL
 from pipelines.definitions import build_definitions
-from pipelines.jobs import QUALITY_JOB, REFERENCE_JOB, REPORTS_JOB, SOURCES_JOB
+from pipelines.jobs import PAGES_JOB, QUALITY_JOB, REFERENCE_JOB, SOURCES_JOB
 from pipelines.partitions import LANDED_FILES, source_files
 from pipelines.progress import Steps
 from schemas.source_config import PipelineConfig, load_config
@@ -234,17 +235,21 @@ def run_pipeline(
             results.append(_run_file(defs, instance, name, key, path))
     _fill_from_warehouse(warehouse, results)
     quality: list[str] = []
-    if any(r.run_id for r in results) and not errors:
+    loaded = any(r.run_id for r in results)
+    # completeness is assessed after loads, and before the reports even when nothing was loaded (they read it); its
+    # warnings are told when this run loaded something, as before
+    if (loaded or (with_reports and all(r.ok for r in results))) and not errors:
         steps.start("data quality")
         try:
-            _, quality = _check_failures(_execute(defs, QUALITY_JOB, instance))
+            warned = _check_failures(_execute(defs, QUALITY_JOB, instance))[1]
+            quality = warned if loaded else []
         except EXPECTED_ERRORS as exc:
             errors.append(f"data quality: {_error_text(exc)}")
     written: dict[str, Path] = {}
     if with_reports and not errors and all(r.ok for r in results):
         steps.start("reports")
-        try:
-            _execute(defs, REPORTS_JOB, instance)
+        try:  # the pages alone: this run refreshed the reference data and completeness just before
+            _execute(defs, PAGES_JOB, instance)
             written = {p.stem: p for p in sorted(reports_dir.glob("*.html"))}
         except Exception as exc:  # the warehouse is loaded and stays so; a report failure is told, not raised
             errors.append(

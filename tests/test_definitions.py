@@ -17,6 +17,7 @@ def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
         "mirror_job",
         "quality_job",
         "reports_job",
+        "pages_job",
     }
     assert {s.name: s.cron_schedule for s in repo.schedule_defs} == {
         "monthly_all_sources": "0 2 1 * *",
