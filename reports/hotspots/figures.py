@@ -69,11 +69,14 @@ def _discrete_scale(colours: list[str]) -> list[list]:
     return scale
 
 
-def _layout(title: str, places: Places) -> dict:
-    lon, lat = places.corners_lonlat()
-    xaxis, yaxis, _ = degree_axes(places.proj4, lon, lat)
+def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> dict:
+    """The map: the graticule and the area boundaries under the data, the labels (annotations) over it."""
+    xaxis, yaxis, graticule = degree_axes(places.proj4, *places.corners_lonlat())
+    under = [graticule]
+    if not places.shapes.empty:
+        under.append(outline_trace(places.proj4, places.geoms))
     x_min, x_max, y_min, y_max = places.extent
-    return {
+    layout = {
         "template": page.template(),
         "title": {"text": page.plot_text(title)},
         "height": MAP_HEIGHT,
@@ -81,19 +84,9 @@ def _layout(title: str, places: Places) -> dict:
         "xaxis": {**xaxis, "range": [x_min, x_max]},
         "yaxis": {**yaxis, "range": [y_min, y_max]},
         "legend": {"orientation": "h", "y": -0.12},
+        "annotations": labels,
     }
-
-
-def _frame(data: list[dict], places: Places, title: str, labels: list[dict]) -> dict:
-    """The map: the graticule and the area boundaries under the data, the labels (annotations) over it."""
-    lon, lat = places.corners_lonlat()
-    _, _, graticule = degree_axes(places.proj4, lon, lat)
-    under = [graticule]
-    if not places.shapes.empty:
-        under.append(outline_trace(places.proj4, places.geoms))
-    return basemap.maybe(
-        {"data": under + data, "layout": {**_layout(title, places), "annotations": labels}}, places.proj4
-    )
+    return basemap.maybe({"data": under + data, "layout": layout}, places.proj4)
 
 
 def _area_names(places: Places, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
@@ -186,12 +179,12 @@ def _markers(
 def _present(codes: np.ndarray, style: tuple) -> tuple[np.ndarray, list[str], list[str]]:
     """Codes renumbered 0..k-1 over the classes present (NaN stays NaN), with their colours and names: a legend
     lists only what the map shows."""
-    found = set(np.unique(codes[~np.isnan(codes)]).astype(int).tolist())
-    kept = [(code, text, colour) for code, text, colour in style if code in found]
-    index = {code: i for i, (code, _, _) in enumerate(kept)}
-    renumbered = np.full(len(codes), np.nan)
     ok = ~np.isnan(codes)
-    renumbered[ok] = [index[int(c)] for c in codes[ok]]
+    found = set(np.unique(codes[ok]).astype(int).tolist())
+    kept = [(code, text, colour) for code, text, colour in style if code in found]
+    known = np.array([code for code, _, _ in kept], dtype=float)  # in style order, which is ascending
+    renumbered = np.full(len(codes), np.nan)
+    renumbered[ok] = np.searchsorted(known, codes[ok])
     return renumbered, [c for _, _, c in kept], [t for _, t, _ in kept]
 
 

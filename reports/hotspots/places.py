@@ -55,8 +55,9 @@ def _framed(places: Places) -> Places:
     return Places(places.proj4, places.shapes[inside].reset_index(drop=True), places.extent)
 
 
-def point_places(con: duckdb.DuckDBPyConnection, source: str, proj4: str, x: np.ndarray, y: np.ndarray) -> Places:
-    """Places for a map of points (areas drawn at positions), framed on the points with a margin."""
+def point_places(shapes: pd.DataFrame, proj4: str, x: np.ndarray, y: np.ndarray) -> Places:
+    """Places for a map of points (areas drawn at positions) with the source's ``shapes`` (``area_shapes``),
+    framed on the points with a margin."""
     pad = max(float(np.ptp(x)), float(np.ptp(y)), 1000.0) * 0.06
     extent = (float(x.min()) - pad, float(x.max()) + pad, float(y.min()) - pad, float(y.max()) + pad)
-    return _framed(Places(proj4, area_shapes(con, source), extent))
+    return _framed(Places(proj4, shapes, extent))

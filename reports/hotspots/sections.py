@@ -283,7 +283,7 @@ def area_section(
     table["Top ICCS categories (level 2)"] = [result.top_categories.get(i, "") for i in range(len(areas))]
     table = table.sort_values("Gi* z", ascending=False).reset_index(drop=True)
     proj4 = local_proj4(areas["lon"].to_numpy(), areas["lat"].to_numpy())
-    places = point_places(con, ds["source"], proj4, areas["x"].to_numpy(float), areas["y"].to_numpy(float))
+    places = point_places(shapes, proj4, areas["x"].to_numpy(float), areas["y"].to_numpy(float))
     drawn = "areas coloured" if not places.shapes.empty else "circle size = records"
     body = _lead(subset) + page.block_html(
         "Where offences concentrate",

@@ -29,22 +29,31 @@ NO_NEIGHBOURS = "no neighbours (not tested)"
 NOT_TESTED = "no rate (not tested)"
 
 
-def contiguity(geoms_xy: np.ndarray):
-    """Queen contiguity with a tolerance, on projected shapes (metres): a libpysal W whose ids are 0..n-1."""
-    import libpysal
+def touching(geoms_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j), i != j, of projected shapes (metres) that touch up to the tolerance."""
     import shapely
 
     side = float(np.median(np.sqrt(shapely.area(geoms_xy))))
     grown = shapely.buffer(geoms_xy, max(side * TOLERANCE, 1e-9))
-    tree = shapely.STRtree(grown)
-    left, right = tree.query(grown, predicate="intersects")
+    left, right = shapely.STRtree(grown).query(grown, predicate="intersects")
     keep = left != right
-    neighbours: dict[int, list[int]] = {i: [] for i in range(len(geoms_xy))}
-    for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
-        neighbours[i].append(j)
+    return left[keep], right[keep]
+
+
+def weights(n: int, left: np.ndarray, right: np.ndarray):
+    """The binary libpysal W of ``n`` areas (ids 0..n-1) whose neighbours are the pairs (left, right)."""
+    import libpysal
+
+    listed = pd.Series(right).groupby(left).agg(list)
+    neighbours = {i: listed.get(i, []) for i in range(n)}
     with warnings.catch_warnings():  # islands are reported by us, not printed by libpysal
         warnings.simplefilter("ignore")
         return libpysal.weights.W(neighbours, silence_warnings=True)
+
+
+def contiguity(geoms_xy: np.ndarray):
+    """Queen contiguity with a tolerance, on projected shapes (metres): a libpysal W whose ids are 0..n-1."""
+    return weights(len(geoms_xy), *touching(geoms_xy))
 
 
 def local_moran(
@@ -72,14 +81,16 @@ def local_moran(
     idx = np.flatnonzero(usable)
     if len(idx) < MIN_AREAS:
         return out
-    w = contiguity(geoms_xy[idx])
-    cardinality = np.array([w.cardinalities[i] for i in range(len(idx))])
+    left, right = touching(geoms_xy[idx])  # positions in idx
+    cardinality = np.bincount(left, minlength=len(idx))
     out.loc[idx, "neighbours"] = cardinality
     out.loc[idx[cardinality == 0], "cluster"] = NO_NEIGHBOURS
-    tested = idx[cardinality > 0]
+    has = cardinality > 0
+    tested = idx[has]
     if len(tested) < MIN_AREAS:
         return out
-    w = contiguity(geoms_xy[tested])
+    position = np.cumsum(has) - 1  # an area's position among those tested (an island has no pair to remap)
+    w = weights(len(tested), position[left], position[right])
     w.transform = "r"
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore")
