@@ -175,3 +175,18 @@ def test_the_maps_about_says_which_national_codes_are_partial_or_outside_iccs(tm
     about = html[html.index("About these data") :]
     assert "F1 Faltas: misdemeanours, not crimes" in about
     assert "T Total → ICCS 0502: includes attempted theft" in about
+
+
+def test_an_undeclared_national_total_row_is_not_drawn_as_an_area(tmp_path: Path):
+    """A table that lists the country among its regions (not declared with total_area) is detected as a total:
+    the country is not an area of its own maps, table or classes."""
+    con = fx.build(tmp_path)
+    con.execute(
+        """INSERT INTO offence_counts (source, country, area, iccs_code, national_code, year, month, unit, stage, count)
+        SELECT source, country, 'Total Nacional', iccs_code, national_code, year, month, unit, stage, sum(count)
+        FROM offence_counts GROUP BY ALL"""
+    )
+    html = render_areas(con, tmp_path / "out").read_text(encoding="utf-8")
+    con.close()
+    assert "Total Nacional" not in html
+    assert "16 rows." in html
