@@ -88,7 +88,9 @@ def read_boundaries(name: str, source: SourceConfig) -> tuple[pd.DataFrame, Load
     )[keep]
     frame = frame[["country", "area", "label", "geometry"]].dissolve(by=["country", "area"], aggfunc="first")
     frame = frame.reset_index()
-    geometry = shapely.make_valid(frame.geometry.to_numpy())
+    geometry = frame.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geometry)  # repaired only where needed: make_valid is slow on detailed shapes
+    geometry[invalid] = shapely.make_valid(geometry[invalid])
     geometry = shapely.simplify(geometry, _tolerance(geometry), preserve_topology=True)
     geometry = shapely.set_precision(geometry, PRECISION)
     points = shapely.point_on_surface(geometry)

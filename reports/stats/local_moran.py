@@ -34,8 +34,9 @@ def touching(geoms_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import shapely
 
     side = float(np.median(np.sqrt(shapely.area(geoms_xy))))
-    grown = shapely.buffer(geoms_xy, max(side * TOLERANCE, 1e-9))
-    left, right = shapely.STRtree(grown).query(grown, predicate="intersects")
+    # within a distance, not buffered shapes: buffering 3,000 detailed shapes took 109 s, this a fraction of one
+    tolerance = max(side * TOLERANCE, 1e-9)
+    left, right = shapely.STRtree(geoms_xy).query(geoms_xy, predicate="dwithin", distance=tolerance)
     keep = left != right
     return left[keep], right[keep]
 
