@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS anomalies (
 CREATE TABLE IF NOT EXISTS anomaly_series (
     source VARCHAR NOT NULL, unit VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     period VARCHAR NOT NULL, category VARCHAR, observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE);
+CREATE TABLE IF NOT EXISTS anomaly_tests (
+    source VARCHAR NOT NULL, unit VARCHAR NOT NULL, kind VARCHAR NOT NULL, series BIGINT NOT NULL,
+    tests BIGINT NOT NULL, flagged BIGINT NOT NULL, fdr DOUBLE NOT NULL, note VARCHAR);
 """
 
 COMMENTS = {
@@ -36,6 +39,9 @@ COMMENTS = {
     "anomaly_series": "the series behind each row of anomalies, for its chart: monthly observed with expected and "
     "the 95% band (outlying_month), observed with the fitted levels (level_shift), the level-2 categories' counts "
     "(category) in the baseline and last year, expected under the rest of the country's change (mix_change)",
+    "anomaly_tests": "per source, unit and kind: how many series (or areas) were tested, how many tests (months, "
+    "candidate shifts, areas) Benjamini-Hochberg ran over, how many were flagged at the FDR, and why series were "
+    "left untested (note)",
 }
 
 
