@@ -1,0 +1,462 @@
+"""Find what deserves a look in every source's series: outlying months, level shifts and changed offence mixes.
+
+The three statistics are ``anomaly_months``, ``change_points`` and ``mix_change``; this module runs them over the
+small frames the warehouse gives (``warehouse.anomalies``), controls the false discovery rate over all tests of a
+kind at once (Benjamini-Hochberg, so "10 %" means the same whatever the number of sources), and returns the rows of
+the ``anomalies``, ``anomaly_series`` and ``anomaly_tests`` tables. Series are grouped by their usable months, so
+the month scores of every series of the same length are one matrix product.
+
+Level shifts are found first: a series' shifts with p <= ``SHIFT_OFFSET_P`` (before the FDR, which needs all
+series) are removed as a known step before its months are scored, so the trend does not smear a shift into
+"outlying" months on either side of it. A shift within ``RECORDING_MONTHS`` of a declared series break of its
+category, or of a correspondence row's validity date, is labelled a likely recording change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reports.stats import anomaly_months as months
+from reports.stats import change_points as shifts
+from reports.stats import mix_change as mix
+from reports.stats.hotspot import bh_adjust
+
+FDR = 0.10
+MIN_SHIFT_MEAN = 5.0  # mean monthly count below which a series is not searched for shifts (no power there)
+SHIFT_OFFSET_P = 1e-3
+RECORDING_MONTHS = 2
+KEYS = ["source", "unit", "area", "iccs_code"]
+ANOMALY_COLUMNS = [
+    "source",
+    "unit",
+    "area",
+    "iccs_code",
+    "period",
+    "kind",
+    "observed",
+    "expected",
+    "score",
+    "q_value",
+    "note",
+    "baseline_period",
+    "p_value",
+    "recording_change",
+]
+SERIES_COLUMNS = [*KEYS, "kind", "period", "category", "observed", "expected", "lower", "upper"]
+TEST_COLUMNS = ["source", "unit", "kind", "series", "tests", "flagged", "fdr", "note"]
+
+
+@dataclass
+class Found:
+    anomalies: pd.DataFrame
+    series: pd.DataFrame
+    tests: pd.DataFrame
+    figures: dict[str, int] = field(default_factory=dict)
+
+
+def month_label(index: int) -> str:
+    """'YYYY-MM' of a month counted as year * 12 + month - 1."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_index(period: object) -> int | None:
+    text = str(period)
+    if len(text) >= 7 and text[:4].isdigit() and text[5:7].isdigit():
+        return int(text[:4]) * 12 + int(text[5:7]) - 1
+    return int(text[:4]) * 12 if text[:4].isdigit() else None
+
+
+def series_matrix(counts: pd.DataFrame, present: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """(keys, values, first month) of one source and unit: `counts` (KEYS, m, count) as series × months, 0 where
+    the area (or, for the national figure, the source) reported that month without the category, NaN where it
+    reported nothing at all (a missing month is not a zero)."""
+    first, last = int(present["m"].min()), int(present["m"].max())
+    width = last - first + 1
+    wide = counts.pivot_table(index=KEYS, columns="m", values="count", aggfunc="sum", dropna=False)
+    wide = wide.reindex(columns=range(first, last + 1))
+    keys = wide.index.to_frame(index=False)
+    values = wide.to_numpy(dtype=float)
+    reported = np.zeros((len(keys), width), dtype=bool)
+    area_key = keys["area"].fillna("\0").to_numpy()
+    present_key = present["area"].fillna("\0").to_numpy()
+    for area in np.unique(area_key):
+        cols = present.loc[present_key == area, "m"].to_numpy() - first
+        rows = np.flatnonzero(area_key == area)
+        reported[np.ix_(rows, cols)] = True
+    values = np.where(reported, np.nan_to_num(values, nan=0.0), np.nan)
+    return keys, values, first
+
+
+def _recording_notes(key: dict, index: int, breaks: pd.DataFrame, validity: pd.DataFrame) -> str:
+    """What declared recording change coincides with a shift at month `index` of `key`'s series ('' for none)."""
+    notes = []
+    code = key["iccs_code"]
+    mine = breaks[breaks["source"] == key["source"]]
+    for b in mine.itertuples(index=False):
+        at = month_index(b.period)
+        concerns = not isinstance(b.iccs_code, str) or not b.iccs_code or b.iccs_code.startswith(code)
+        if at is not None and concerns and abs(at - index) <= RECORDING_MONTHS:
+            notes.append(f"series break: {b.iccs_code or 'whole source'} {b.kind} {b.period}")
+    rows = validity[(validity["source"] == key["source"]) & validity["iccs_code"].str.startswith(code)]
+    for r in rows.itertuples(index=False):
+        for label, day, after in (("valid from", r.valid_from, 0), ("valid to", r.valid_to, 1)):
+            if pd.isna(day):
+                continue
+            day = pd.Timestamp(day) + pd.Timedelta(days=after)
+            at = day.year * 12 + day.month - 1
+            if abs(at - index) <= RECORDING_MONTHS:
+                notes.append(f"correspondence row {r.national_code} -> {r.iccs_code} {label} {pd.Timestamp(day):%Y-%m-%d}")
+    return "; ".join(dict.fromkeys(notes))
+
+
+def _monthly(
+    counts: pd.DataFrame, present: pd.DataFrame, breaks: pd.DataFrame, validity: pd.DataFrame
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Month and shift tests of every (source, unit): per-test rows with raw p-values, before the FDR."""
+    month_tests: list[dict] = []
+    shift_tests: list[dict] = []
+    tested: list[dict] = []
+    for (source, unit), part in counts.groupby(["source", "unit"], sort=True):
+        where = present[(present["source"] == source) & (present["unit"] == unit)]
+        if where.empty:
+            continue
+        keys, values, first = series_matrix(part, where)
+        spans = [months.usable_stretch(row) for row in values]
+        can_flag = np.nanmax(np.where(np.isnan(values), -1, values), axis=1) >= months.MIN_COUNT
+        chosen = [i for i, span in enumerate(spans) if span is not None and can_flag[i]]
+        tested.append(
+            {
+                "source": source,
+                "unit": unit,
+                "series": len(keys),
+                "chosen": len(chosen),
+                "short": sum(span is None for span in spans),
+            }
+        )
+        by_span: dict[tuple[int, int], list[int]] = {}
+        for i in chosen:
+            by_span.setdefault(spans[i], []).append(i)
+        for (start, stop), rows in by_span.items():
+            raw = values[rows, start:stop]
+            gaps = np.isnan(raw)
+            filled = np.array([months.fill_gaps(r) for r in raw])
+            deseason = months.deseasonalised(filled)
+            offset = np.zeros_like(filled)
+            for j, row in enumerate(rows):
+                key = keys.iloc[row].to_dict()
+                if filled[j].mean() < MIN_SHIFT_MEAN:
+                    continue
+                found = shifts.level_shifts(deseason[j], filled[j])
+                for s in found:
+                    shift_tests.append(
+                        {
+                            **key,
+                            "index": first + start + s.index,
+                            "shift": s,
+                            "p": s.p,
+                            "large": shifts.large_enough(s.before, s.after),
+                            "series_start": first + start,
+                            "observed_series": filled[j],
+                            "note": _recording_notes(key, first + start + s.index, breaks, validity),
+                        }
+                    )
+                offset[j] = shifts.step_offset(stop - start, [s for s in found if s.p <= SHIFT_OFFSET_P])
+            scores = months.score_months(filled, offset)
+            for j, row in enumerate(rows):
+                month_tests.append(
+                    {
+                        **keys.iloc[row].to_dict(),
+                        "start": first + start,
+                        "observed": np.where(gaps[j], np.nan, filled[j]),
+                        "expected": scores.expected[j],
+                        "lower": scores.lower[j],
+                        "upper": scores.upper[j],
+                        "z": np.where(gaps[j], np.nan, scores.z[j]),
+                        "p": np.where(gaps[j], np.nan, scores.p[j]),
+                    }
+                )
+    return month_tests, shift_tests, tested
+
+
+def _month_rows(month_tests: list[dict], fdr: float) -> tuple[list[dict], list[dict], int, dict]:
+    if not month_tests:
+        return [], [], 0, {}
+    p_all = np.concatenate([t["p"] for t in month_tests])
+    valid = ~np.isnan(p_all)
+    q_all = np.full(p_all.shape, np.nan)
+    q_all[valid] = bh_adjust(p_all[valid])
+    rows, chart, offset = [], [], 0
+    flagged_by: dict[tuple[str, str], int] = {}
+    for t in month_tests:
+        n = len(t["p"])
+        q = q_all[offset : offset + n]
+        offset += n
+        hit = (np.nan_to_num(q, nan=1.0) <= fdr) & months.large_enough(
+            np.nan_to_num(t["observed"], nan=-1.0), t["expected"], np.nan_to_num(t["z"])
+        )
+        if not hit.any():
+            continue
+        key = {k: t[k] for k in KEYS}
+        flagged_by[(t["source"], t["unit"])] = flagged_by.get((t["source"], t["unit"]), 0) + int(hit.sum())
+        for i in np.flatnonzero(hit):
+            rows.append(
+                {
+                    **key,
+                    "period": month_label(t["start"] + i),
+                    "kind": "outlying_month",
+                    "observed": float(t["observed"][i]),
+                    "expected": float(t["expected"][i]),
+                    "score": float(t["z"][i]),
+                    "q_value": float(q[i]),
+                    "note": "",
+                    "baseline_period": None,
+                    "p_value": float(t["p"][i]),
+                    "recording_change": False,
+                }
+            )
+        for i in range(n):
+            chart.append(
+                {
+                    **key,
+                    "kind": "outlying_month",
+                    "period": month_label(t["start"] + i),
+                    "category": None,
+                    "observed": None if np.isnan(t["observed"][i]) else float(t["observed"][i]),
+                    "expected": float(t["expected"][i]),
+                    "lower": float(t["lower"][i]),
+                    "upper": float(t["upper"][i]),
+                }
+            )
+    return rows, chart, int(valid.sum()), flagged_by
+
+
+def _shift_rows(shift_tests: list[dict], fdr: float) -> tuple[list[dict], list[dict], dict]:
+    if not shift_tests:
+        return [], [], {}
+    q = bh_adjust(np.array([t["p"] for t in shift_tests]))
+    rows, chart = [], []
+    flagged_by: dict[tuple[str, str], int] = {}
+    for t, q_value in zip(shift_tests, q, strict=True):
+        if q_value > fdr or not t["large"]:
+            continue
+        s: shifts.Shift = t["shift"]
+        key = {k: t[k] for k in KEYS}
+        flagged_by[(t["source"], t["unit"])] = flagged_by.get((t["source"], t["unit"]), 0) + 1
+        recording = bool(t["note"])
+        rows.append(
+            {
+                **key,
+                "period": month_label(t["index"]),
+                "kind": "level_shift",
+                "observed": s.after,
+                "expected": s.before,
+                "score": s.t,
+                "q_value": float(q_value),
+                "note": ("likely recording change: " + t["note"]) if recording else "",
+                "baseline_period": month_label(t["series_start"] + s.start),
+                "p_value": s.p,
+                "recording_change": recording,
+            }
+        )
+        observed = t["observed_series"]
+        for i, value in enumerate(observed):
+            inside = s.start <= i < s.stop
+            chart.append(
+                {
+                    **key,
+                    "kind": "level_shift",
+                    "period": month_label(t["series_start"] + i),
+                    "category": None,
+                    "observed": float(value),
+                    "expected": (s.before if i < s.index else s.after) if inside else None,
+                    "lower": None,
+                    "upper": None,
+                }
+            )
+    return rows, chart, flagged_by
+
+
+def _mix_rows(mix_counts: pd.DataFrame, fdr: float) -> tuple[list[dict], list[dict], list[dict]]:
+    """Mix tests of every (source, unit) with areas: `mix_counts` (source, unit, area, iccs_code, year, count)
+    holds the first and the last full year of each source's window."""
+    tests: list[tuple[dict, mix.MixTest]] = []
+    tested: list[dict] = []
+    for (source, unit), part in mix_counts.groupby(["source", "unit"], sort=True):
+        years = sorted(part["year"].unique())
+        if len(years) < 2:
+            tested.append({"source": source, "unit": unit, "series": 0, "note": "one full year: no mix change"})
+            continue
+        first, last = years[0], years[-1]
+        cube = part.pivot_table(index=["area", "year"], columns="iccs_code", values="count", aggfunc="sum")
+        cube = cube.fillna(0.0)
+        categories = [str(c) for c in cube.columns]
+        areas = sorted(cube.index.get_level_values("area").unique())
+        whole = np.stack([cube.xs(first, level="year").sum().to_numpy(), cube.xs(last, level="year").sum().to_numpy()])
+        count = 0
+        for area in areas:
+            own = np.stack(
+                [
+                    cube.loc[(area, y)].to_numpy() if (area, y) in cube.index else np.zeros(len(categories))
+                    for y in (first, last)
+                ]
+            )
+            result = mix.mix_test(own, whole - own, categories)
+            if result is None:
+                continue
+            count += 1
+            tests.append(({"source": source, "unit": unit, "area": area, "first": first, "last": last}, result))
+        tested.append({"source": source, "unit": unit, "series": count, "note": ""})
+    if not tests:
+        return [], [], tested
+    q = bh_adjust(np.array([r.p for _, r in tests]))
+    rows, chart = [], []
+    for (key, result), q_value in zip(tests, q, strict=True):
+        if q_value > fdr or not mix.large_enough(result):
+            continue
+        k = mix.main_mover(result)
+        total = result.observed.sum(axis=1)
+        share = result.observed / total[:, None]
+        moved = [
+            f"{result.categories[i]} {share[0, i]:.0%} → {share[1, i]:.0%}" for i in (mix.movers(result) or [k])[:4]
+        ]
+        rows.append(
+            {
+                "source": key["source"],
+                "unit": key["unit"],
+                "area": key["area"],
+                "iccs_code": result.categories[k],
+                "period": str(key["last"]),
+                "kind": "mix_change",
+                "observed": float(result.observed[1, k]),
+                "expected": float(result.expected[1, k]),
+                "score": result.g2,
+                "q_value": float(q_value),
+                "note": "; ".join(moved),
+                "baseline_period": str(key["first"]),
+                "p_value": result.p,
+                "recording_change": False,
+            }
+        )
+        for y, year in enumerate((key["first"], key["last"])):
+            for i, category in enumerate(result.categories):
+                chart.append(
+                    {
+                        "source": key["source"],
+                        "unit": key["unit"],
+                        "area": key["area"],
+                        "iccs_code": result.categories[k],
+                        "kind": "mix_change",
+                        "period": str(year),
+                        "category": category,
+                        "observed": float(result.observed[y, i]),
+                        "expected": float(result.expected[y, i]),
+                        "lower": None,
+                        "upper": None,
+                    }
+                )
+    for t in tested:
+        t["flagged"] = sum(1 for r in rows if (r["source"], r["unit"]) == (t["source"], t["unit"]))
+        t["tests"] = t["series"]
+    return rows, chart, tested
+
+
+def detect(
+    counts: pd.DataFrame,
+    present: pd.DataFrame,
+    mix_counts: pd.DataFrame,
+    breaks: pd.DataFrame,
+    validity: pd.DataFrame,
+    sources: pd.DataFrame,
+    fdr: float = FDR,
+) -> Found:
+    """Every finding of every source. `counts`: monthly counts (source, unit, area, iccs_code, m, count) with m =
+    year * 12 + month - 1; `present`: the months each (source, unit, area) reported anything (area NULL: the
+    source); `mix_counts`: see ``_mix_rows``; `breaks`: declared series breaks (source, iccs_code, period, kind);
+    `validity`: correspondence rows with dates (source, national_code, iccs_code, valid_from, valid_to);
+    `sources`: (source, unit) of every source with counts, to say what was not tested and why."""
+    month_tests, shift_tests, tested = _monthly(counts, present, breaks, validity)
+    month_rows, month_chart, months_tested, months_flagged = _month_rows(month_tests, fdr)
+    shift_rows, shift_chart, shifts_flagged = _shift_rows(shift_tests, fdr)
+    mix_rows, mix_chart, mix_tested = _mix_rows(mix_counts, fdr)
+    per_source_months: dict[tuple[str, str], int] = {}
+    for t in month_tests:
+        key = (t["source"], t["unit"])
+        per_source_months[key] = per_source_months.get(key, 0) + int((~np.isnan(t["p"])).sum())
+    shift_count: dict[tuple[str, str], int] = {}
+    shift_series: dict[tuple[str, str], set] = {}
+    for t in shift_tests:
+        key = (t["source"], t["unit"])
+        shift_count[key] = shift_count.get(key, 0) + 1
+        shift_series.setdefault(key, set()).add((t["area"], t["iccs_code"]))
+    test_rows = []
+    monthly = {(t["source"], t["unit"]): t for t in tested}
+    for source, unit in sources[["source", "unit"]].drop_duplicates().itertuples(index=False):
+        key = (source, unit)
+        t = monthly.get(key)
+        if t is None:
+            note = "no monthly counts: no month or shift tests"
+            test_rows += [
+                {"source": source, "unit": unit, "kind": kind, "series": 0, "tests": 0, "flagged": 0, "note": note}
+                for kind in ("outlying_month", "level_shift")
+            ]
+        else:
+            skipped = t["series"] - t["chosen"]
+            note = (
+                f"{skipped:,} of {t['series']:,} series not tested: fewer than {months.MIN_MONTHS} usable months, "
+                f"or no month reaching {months.MIN_COUNT}"
+                if skipped
+                else ""
+            )
+            test_rows.append(
+                {
+                    "source": source,
+                    "unit": unit,
+                    "kind": "outlying_month",
+                    "series": t["chosen"],
+                    "tests": per_source_months.get(key, 0),
+                    "flagged": months_flagged.get(key, 0),
+                    "note": note,
+                }
+            )
+            test_rows.append(
+                {
+                    "source": source,
+                    "unit": unit,
+                    "kind": "level_shift",
+                    "series": len(shift_series.get(key, ())),
+                    "tests": shift_count.get(key, 0),
+                    "flagged": shifts_flagged.get(key, 0),
+                    "note": f"series searched: those averaging at least {MIN_SHIFT_MEAN:g} a month",
+                }
+            )
+        m = next((r for r in mix_tested if (r["source"], r["unit"]) == key), None)
+        test_rows.append(
+            {
+                "source": source,
+                "unit": unit,
+                "kind": "mix_change",
+                "series": m["series"] if m else 0,
+                "tests": m["series"] if m else 0,
+                "flagged": m.get("flagged", 0) if m else 0,
+                "note": (m["note"] if m else "no areas with two full years: no mix test")
+                or f"areas with at least {mix.MIN_RECORDS} records in each year",
+            }
+        )
+    tests = pd.DataFrame(test_rows, columns=[c for c in TEST_COLUMNS if c != "fdr"]).assign(fdr=fdr)[TEST_COLUMNS]
+    return Found(
+        anomalies=pd.DataFrame(month_rows + shift_rows + mix_rows, columns=ANOMALY_COLUMNS),
+        series=pd.DataFrame(month_chart + shift_chart + mix_chart, columns=SERIES_COLUMNS),
+        tests=tests,
+        figures={
+            "months_tested": months_tested,
+            "outlying_months": len(month_rows),
+            "shift_candidates": len(shift_tests),
+            "level_shifts": len(shift_rows),
+            "recording_changes": sum(r["recording_change"] for r in shift_rows),
+            "mix_areas_tested": sum(t["series"] for t in mix_tested),
+            "mix_changes": len(mix_rows),
+        },
+    )
