@@ -39,6 +39,7 @@ def km_per_deg_lon(lat: float) -> float:
     """Kilometres per degree of longitude at ``lat`` (KM_PER_DEG_LON is the country's mid-latitude value)."""
     return 111.32 * float(np.cos(np.radians(lat)))
 
+
 DISTRICT_NAMES = (
     "Northreach",
     "Kestrel Point",

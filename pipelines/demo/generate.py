@@ -313,10 +313,11 @@ def _patterns(patterns: Patterns | None, geo: Geography, rows: tuple[dict[str, s
     ]
     return {
         "note": "a spike's month holds 'records' valid records of its code in its district: 'added' on top of "
-        "ceil('expected'), the background it would hold unplanted; the level shift multiplies the code's "
-        "background in every district from 'from' on; the mix change adds 'added' records of its code over "
-        "'year' in its district (whose 'expected' background that year is given). Hotspots change their "
-        "districts' offence mix too (see clusters).",
+        "ceil('expected'), the background it would hold unplanted (at small sizes the added records also make "
+        "that month an outlier of the code's national series); the level shift multiplies the code's background "
+        "in every district from 'from' on; the mix change adds 'added' records of its code over 'year' in its "
+        "district (whose 'expected' background that year is given). Hotspots change their districts' offence "
+        "mix and level too (see clusters: emerging ones start, diminishing ones stop).",
         "spikes": spikes,
         "level_shift": {
             **code(LEVEL_SHIFT.code),
