@@ -134,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--records", type=int, default=None, help="number of records (default 200,000)")
     demo.add_argument("--seed", type=int, default=None, help="random seed: the same seed writes the same data")
     demo.add_argument("--format", choices=("csv", "parquet"), default="csv", help="the records' file format")
+    demo.add_argument(
+        "--no-plant",
+        dest="plant",
+        action="store_false",
+        help="plant nothing (no hotspots, outlying months, level shift or mix change): a country to find nothing in",
+    )
     return parser
 
 
@@ -477,7 +483,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo.generate import MIN_RECORDS
 
     out = args.out or settings.demo_dir()
-    kwargs: dict[str, object] = {"seed": args.seed if args.seed is not None else DEFAULT_SEED, "fmt": args.format}
+    kwargs: dict[str, object] = {
+        "seed": args.seed if args.seed is not None else DEFAULT_SEED,
+        "fmt": args.format,
+        "plant": args.plant,
+    }
     if args.records is not None:
         kwargs["records"] = args.records
     if args.records is not None and args.records < MIN_RECORDS:

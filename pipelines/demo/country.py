@@ -2,7 +2,7 @@
 
 Everything here is invented. The country sits in open North Pacific water where no land exists, so its points
 can never be mistaken for a real place. The user's seed changes the incidents drawn, never the country itself:
-districts, towns, population, offence profiles and planted hotspots are the same for every seed.
+districts, towns, population, offence profiles, planted hotspots and planted patterns are the same for every seed.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ ROWS, COLS = 5, 10
 LAYOUT_SEED = 1127  # fixes the country's geography; independent of the user's seed
 KM_PER_DEG_LAT = 110.57
 KM_PER_DEG_LON = 111.32 * float(np.cos(np.radians((BBOX[1] + BBOX[3]) / 2)))
+
+
+def km_per_deg_lon(lat: float) -> float:
+    """Kilometres per degree of longitude at ``lat`` (KM_PER_DEG_LON is the country's mid-latitude value)."""
+    return 111.32 * float(np.cos(np.radians(lat)))
+
 
 DISTRICT_NAMES = (
     "Northreach",
@@ -243,6 +249,59 @@ CLUSTERS = (
         0.004,
     ),
 )
+
+
+# Planted patterns for the anomaly detection (outlying months, level shifts, offence mix changes): fixed like the
+# hotspots; only their records are drawn from the seed. None is in a hotspot's district, and each plant has its own
+# district and code, so one never hides or mimics another.
+
+
+@dataclass(frozen=True)
+class SpikeSpec:
+    """One outlying month: extra records of one national code in one district and month."""
+
+    id: str
+    district: str
+    code: str
+    month: str  # YYYY-MM
+
+
+SPIKES = (
+    SpikeSpec("S1", "D26", "105", "2020-10"),  # common assault
+    SpikeSpec("S2", "D10", "212", "2021-04"),  # criminal damage to vehicles
+    SpikeSpec("S3", "D44", "505", "2023-02"),  # drink-driving
+    SpikeSpec("S4", "D18", "111", "2023-09"),  # harassment and stalking
+)
+# a spike adds max(SPIKE_MIN, ceil(SPIKE_FACTOR * expected)) records to its cell, whose own background is then
+# exactly ceil(expected): the month holds at least 2.5 times its expected count and SPIKE_MIN more, at any size
+SPIKE_FACTOR, SPIKE_MIN = 1.5, 25
+
+
+@dataclass(frozen=True)
+class LevelShiftSpec:
+    """A national level shift: the code's intensity times ``factor`` in every district from ``start`` on."""
+
+    code: str
+    start: str  # YYYY-MM
+    factor: float
+
+
+LEVEL_SHIFT = LevelShiftSpec("301", "2022-07", 1.8)  # possession of drugs: a police operation from July 2022
+
+
+@dataclass(frozen=True)
+class MixChangeSpec:
+    """A district whose offence mix changes: extra records of one code spread over the last year."""
+
+    district: str
+    code: str
+    year: int
+    baseline_year: int
+    share: float  # added records per expected background record of the district in ``year``
+    minimum: int
+
+
+MIX_CHANGE = MixChangeSpec("D33", "206", 2024, 2019, 0.3, 60)  # theft of motor vehicles: a car-theft ring
 
 
 def correspondence_path() -> Path:

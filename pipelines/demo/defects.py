@@ -2,7 +2,8 @@
 
 Bad rows are ordinary background records with one field spoiled the way real feeds spoil them (day-first
 dates, century typos, Excel's 1899-12-30, a letter O for a zero, a sign lost from a longitude, a record sent
-twice, a line cut short...). Hotspot records are never spoiled, so the planted clusters keep their exact sizes.
+twice, a line cut short...). Hotspot and pattern records are never spoiled, so the planted clusters and patterns
+keep their exact sizes.
 Malformed lines are wrong in their number of fields whether or not the reader honours double quotes, and
 contain no unterminated quote that could swallow the lines after them.
 """
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.demo.columns import FILE_COLUMNS, coordinate_text, format_columns, record_ids
-from pipelines.demo.incidents import Incidents, calendar_year
+from pipelines.demo.incidents import BACKGROUND, Incidents, calendar_year
 
 # share of all records, per quarantine reason (the pipeline's names, schemas/quarantine.py)
 BAD_SHARES = {
@@ -207,7 +208,7 @@ def plan_defects(
     n_missing_xy = max(1, round(MISSING_COORDINATES_SHARE * n_gen))
     groups = [*CORRUPTING, "missing_coordinates", "duplicate_record_id", "malformed_line"]
     sizes = [counts[g] if g != "missing_coordinates" else n_missing_xy for g in groups]
-    eligible = np.flatnonzero(inc.cluster < 0)
+    eligible = np.flatnonzero(inc.cluster == BACKGROUND)
     if sum(sizes) > len(eligible) // 2:
         raise ValueError(f"{n_gen} records are too few for the planted defects")
     picked = rng.choice(eligible, sum(sizes), replace=False)
@@ -350,7 +351,7 @@ def plant_invalid_sex(rng: np.random.Generator, plan: Plan, inc: Incidents, coun
     resent = np.bincount(plan.order, minlength=n_base) > 1
     generated = plan.base_rows
     person = inc.victim_sex[generated] < 3  # Male, Female or Unknown: an offence with a natural-person victim
-    eligible = np.flatnonzero(plan.valid_base & ~touched & ~resent & (inc.cluster[generated] < 0) & person)
+    eligible = np.flatnonzero(plan.valid_base & ~touched & ~resent & (inc.cluster[generated] == BACKGROUND) & person)
     base = np.sort(rng.choice(eligible, count, replace=False))
     table_rows = np.unique(plan.order, return_index=True)[1][base]  # a record's first (only) table row
     sub = _cycle(count, tuple(kind for kind, _ in INVALID_SEX))

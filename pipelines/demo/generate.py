@@ -22,12 +22,15 @@ from pipelines.demo.country import (
     END,
     FALLING,
     LAYOUT_SEED,
+    LEVEL_SHIFT,
+    MIX_CHANGE,
     NAME,
     NOTICE,
     OFFENCE_PROFILES,
     RISING,
     SEASONAL_SUMMER,
     SEASONAL_WINTER,
+    SPIKES,
     START,
     SUMMER,
     WINTER,
@@ -39,7 +42,15 @@ from pipelines.demo.country import (
     population_by_sex_age,
 )
 from pipelines.demo.defects import CORRUPTING, Plan, bad_counts, plan_defects, plant_invalid_sex
-from pipelines.demo.incidents import Incidents, calendar_year, cluster_sizes, draw_incidents, intensity
+from pipelines.demo.incidents import (
+    Incidents,
+    Patterns,
+    background_intensity,
+    calendar_year,
+    cluster_sizes,
+    draw_incidents,
+    plan_patterns,
+)
 from pipelines.demo.manifest import MANIFEST_FILE, DemoManifest
 from pipelines.demo.writers import (
     SOURCE,
@@ -69,12 +80,18 @@ SDG_16_4_COMPONENTS = (
 
 
 def generate_demo(
-    out_dir: str | Path, records: int = DEFAULT_RECORDS, seed: int = DEFAULT_SEED, fmt: str = "csv"
+    out_dir: str | Path,
+    records: int = DEFAULT_RECORDS,
+    seed: int = DEFAULT_SEED,
+    fmt: str = "csv",
+    plant: bool = True,
 ) -> DemoManifest:
     """Write incidents.<fmt>, population.csv, districts.geojson, bad_rows.csv, sources.yaml and manifest.json.
 
     ``records`` is the number of data lines of the CSV (bad and malformed ones included); Parquet has the same
-    rows minus the malformed lines, which only a text file can carry.
+    rows minus the malformed lines, which only a text file can carry. ``plant=False`` plants neither hotspots nor
+    patterns (outlying months, level shift, mix change): background, seasons, trends and bad rows only, the
+    country where a detector should find nothing.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -91,8 +108,9 @@ def generate_demo(
     counts = bad_counts(records)
     n_generated = records - counts["duplicate_record_id"]  # each duplicate is a copy of a generated record
     n_valid = n_generated - counts["malformed_line"] - sum(counts[r] for r in CORRUPTING)
-    sizes = cluster_sizes(n_valid)
-    inc = victims.plant_victims(seed, draw_incidents(rng, n_generated, sizes, codes, geo), codes, geo)
+    sizes = cluster_sizes(n_valid) if plant else [0] * len(CLUSTERS)
+    patterns = plan_patterns(n_generated, sizes, codes, geo) if plant else None
+    inc = victims.plant_victims(seed, draw_incidents(rng, n_generated, sizes, codes, geo, patterns), codes, geo)
     offence_codes, district_codes = pa.array(codes), pa.array(geo.codes)
     plan = plan_defects(rng, inc, counts, offence_codes, district_codes, pa.array(geo.names))
     # planted last, from a stream of their own: the records and defects above are those the seed always gave
@@ -109,7 +127,7 @@ def generate_demo(
     write_config(out_dir / "sources.yaml", incidents_file, fmt)
     expected = {reason: n for reason, n in counts.items() if fmt == "csv" or reason != "malformed_line"}
     written = plan.n_rows + (counts["malformed_line"] if fmt == "csv" else 0)
-    details = _details(inc, plan, geo, rows, sizes, expected, written, seed, fmt, incidents_file)
+    details = _details(inc, plan, geo, rows, sizes, patterns, expected, written, seed, fmt, incidents_file)
     write_json(out_dir / MANIFEST_FILE, details)
     return DemoManifest.from_details(out_dir, details)
 
@@ -130,6 +148,7 @@ def _details(
     geo: Geography,
     rows: tuple[dict[str, str], ...],
     sizes: list[int],
+    patterns: Patterns | None,
     expected: dict[str, int],
     written: int,
     seed: int,
@@ -145,8 +164,9 @@ def _details(
         -1, n_years
     )
     codes = [r["national_code"] for r in rows]
-    lam = intensity(tuple(codes), geo)
-    scale = (len(valid) - sum(sizes)) / lam.sum()
+    lam = background_intensity(tuple(codes), geo, planted=patterns is not None)
+    planted = sum(sizes) + (int(patterns.spike_records.sum()) + patterns.mix_added if patterns is not None else 0)
+    scale = (len(valid) - planted) / lam.sum()
 
     def offence(i: int) -> dict[str, Any]:
         r, p = rows[i], OFFENCE_PROFILES[codes[i]]
@@ -171,6 +191,8 @@ def _details(
     cluster_year = _year_index(inc.day)
     clusters = []
     for k, (spec, size) in enumerate(zip(CLUSTERS, sizes, strict=True)):
+        if not size:  # nothing planted
+            continue
         lon, lat = cluster_centre(spec, geo)
         members = inc.cluster == k
         per_year = np.bincount(cluster_year[members], minlength=n_years)
@@ -250,9 +272,65 @@ def _details(
                 "iccs_codes": [iccs_of[c] for c in SEASONAL_WINTER],
             },
         },
+        "planted": patterns is not None,
         "clusters": clusters,
+        "patterns": _patterns(patterns, geo, rows),
         "sdg_16_4": {
             comp: sorted(c for c in codes if iccs_of[c] in set(iccs.indicator_codes("16.4", comp)))
             for comp in SDG_16_4_COMPONENTS
+        },
+    }
+
+
+def _level2(iccs_code: str) -> str | None:
+    """The ICCS level-2 category of ``iccs_code`` (itself at level 2; None for a level-1 section)."""
+    return next((c.code for c in iccs.lineage(iccs_code) if c.level == 2), None)
+
+
+def _patterns(patterns: Patterns | None, geo: Geography, rows: tuple[dict[str, str], ...]) -> dict[str, Any]:
+    """The manifest's ``patterns``: the planted outlying months, level shift and mix change (none when nothing
+    was planted), with the ICCS code and level-2 category each national code counts under."""
+    if patterns is None:
+        return {"spikes": [], "level_shift": None, "mix_change": None}
+    iccs_of = {r["national_code"]: r["iccs_code"] for r in rows}
+
+    def code(national: str) -> dict[str, Any]:
+        return {"national_code": national, "iccs_code": iccs_of[national], "iccs_level2": _level2(iccs_of[national])}
+
+    spikes = [
+        {
+            "id": spec.id,
+            "district": spec.district,
+            **code(spec.code),
+            "month": spec.month,
+            "added": int(added),
+            "expected": round(float(expected), 1),
+            "records": int(records),
+        }
+        for spec, added, expected, records in zip(
+            SPIKES, patterns.spike_added, patterns.spike_expected, patterns.spike_records, strict=True
+        )
+    ]
+    return {
+        "note": "a spike's month holds 'records' valid records of its code in its district: 'added' on top of "
+        "ceil('expected'), the background it would hold unplanted (at small sizes the added records also make "
+        "that month an outlier of the code's national series); the level shift multiplies the code's background "
+        "in every district from 'from' on; the mix change adds 'added' records of its code over 'year' in its "
+        "district (whose 'expected' background that year is given). Hotspots change their districts' offence "
+        "mix and level too (see clusters: emerging ones start, diminishing ones stop).",
+        "spikes": spikes,
+        "level_shift": {
+            **code(LEVEL_SHIFT.code),
+            "from": LEVEL_SHIFT.start,
+            "factor": LEVEL_SHIFT.factor,
+            "districts": "all",
+        },
+        "mix_change": {
+            "district": geo.codes[patterns.mix_district],
+            **code(MIX_CHANGE.code),
+            "year": MIX_CHANGE.year,
+            "baseline_year": MIX_CHANGE.baseline_year,
+            "added": patterns.mix_added,
+            "expected": round(patterns.mix_expected, 1),
         },
     }

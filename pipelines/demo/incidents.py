@@ -2,7 +2,8 @@
 
 Background offences follow a rate per resident that varies by offence, district, season and year; counts per
 (offence, district, month) come from one multinomial draw, so the total is exact. Planted hotspots add records
-uniformly inside small discs. Nothing loops over records.
+uniformly inside small discs; planted patterns (outlying months, a national level shift, a district whose offence
+mix changes) add records placed like the background, or raise one code's intensity. Nothing loops over records.
 """
 
 from __future__ import annotations
@@ -17,19 +18,28 @@ from pipelines.demo.country import (
     KM_PER_DEG_LAT,
     KM_PER_DEG_LON,
     LAYOUT_SEED,
+    LEVEL_SHIFT,
+    MIX_CHANGE,
     OFFENCE_PROFILES,
+    SPIKE_FACTOR,
+    SPIKE_MIN,
+    SPIKES,
     YEARS,
     ClusterSpec,
     Geography,
     cluster_centre,
+    km_per_deg_lon,
 )
 
 EPOCH = dt.date(1970, 1, 1)
+EDGE_KM = 0.005
+BACKGROUND, PATTERN = -1, -2  # ``cluster`` of background records and of planted pattern records
 
 
 @dataclass(frozen=True)
 class Incidents:
-    """Valid records sorted by date; ``cluster`` is -1 for background records, else the index in CLUSTERS."""
+    """Valid records sorted by date; ``cluster`` is the index in CLUSTERS of a hotspot's records, else BACKGROUND
+    or PATTERN (the records of an outlying month or of a mix change, spoiled by no defect, like a hotspot's)."""
 
     day: np.ndarray  # int32 days since 1970-01-01
     offence: np.ndarray  # int16 index into the offence list
@@ -79,6 +89,77 @@ def intensity(codes: tuple[str, ...], geo: Geography) -> np.ndarray:
     )
 
 
+def month_index(month: str) -> int:
+    """Position of 'YYYY-MM' among the months of the series."""
+    year, number = (int(part) for part in month.split("-"))
+    index = (year - YEARS[0]) * 12 + number - 1
+    if not 0 <= index < 12 * len(YEARS) or not 1 <= number <= 12:
+        raise ValueError(f"{month!r} is not a month of {YEARS[0]}-{YEARS[-1]}")
+    return index
+
+
+def background_intensity(codes: tuple[str, ...], geo: Geography, planted: bool) -> np.ndarray:
+    """intensity(), with the planted level shift when ``planted``: the background records are drawn from it."""
+    lam = intensity(codes, geo)
+    if planted:
+        lam[codes.index(LEVEL_SHIFT.code), :, month_index(LEVEL_SHIFT.start) :] *= LEVEL_SHIFT.factor
+    return lam
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The sizes of the planted outlying months (SPIKES) and mix change (MIX_CHANGE) at one record count.
+
+    A spike's cell (offence, district, month) is left out of the background draw and gets ``spike_base`` =
+    ceil(expected) records of its own plus ``spike_added``; so it holds at least 2.5 times its expected count,
+    and SPIKE_MIN records more, whatever the seed.
+    """
+
+    spike_cells: np.ndarray  # (spikes, 3) offence, district and month index
+    spike_expected: np.ndarray  # background records of the cell (at the nominal rates times the record scale)
+    spike_base: np.ndarray
+    spike_added: np.ndarray
+    mix_offence: int
+    mix_district: int
+    mix_expected: float  # background records of the district in MIX_CHANGE.year
+    mix_added: int
+
+    @property
+    def added(self) -> int:
+        """Records added on top of the background."""
+        return int(self.spike_added.sum()) + self.mix_added
+
+    @property
+    def spike_records(self) -> np.ndarray:
+        return self.spike_base + self.spike_added
+
+
+def plan_patterns(n_rows: int, sizes: list[int], codes: tuple[str, ...], geo: Geography) -> Patterns:
+    """The planted patterns' sizes for ``n_rows`` generated records of which ``sizes`` are hotspot records."""
+    lam = background_intensity(codes, geo, planted=True)
+    cells = np.array(
+        [(codes.index(s.code), geo.codes.index(s.district), month_index(s.month)) for s in SPIKES], dtype=np.int64
+    )
+    mix_offence, mix_district = codes.index(MIX_CHANGE.code), geo.codes.index(MIX_CHANGE.district)
+    year = slice(month_index(f"{MIX_CHANGE.year}-01"), month_index(f"{MIX_CHANGE.year}-12") + 1)
+    # sized at the scale before the plants take their records: never smaller than at the final scale
+    upper = (n_rows - sum(sizes)) / lam.sum()
+    added = np.maximum(SPIKE_MIN, np.ceil(SPIKE_FACTOR * lam[tuple(cells.T)] * upper)).astype(np.int64)
+    mix_added = max(MIX_CHANGE.minimum, int(np.ceil(MIX_CHANGE.share * lam[:, mix_district, year].sum() * upper)))
+    scale = (n_rows - sum(sizes) - int(added.sum()) - mix_added) / lam.sum()
+    expected = lam[tuple(cells.T)] * scale
+    return Patterns(
+        spike_cells=cells,
+        spike_expected=expected,
+        spike_base=np.ceil(expected).astype(np.int64),
+        spike_added=added,
+        mix_offence=mix_offence,
+        mix_district=mix_district,
+        mix_expected=float(lam[:, mix_district, year].sum() * scale),
+        mix_added=mix_added,
+    )
+
+
 PLACE_CHUNK = 2_000_000  # bounds the memory of placing 10M records; fixed so draws do not depend on size
 
 
@@ -124,22 +205,52 @@ def _cluster(
     index = cell // len(spec.codes)
     day = first[index] + np.floor(rng.random(size) * length[index]).astype(np.int64)
     lon0, lat0 = cluster_centre(spec, geo)
-    radius = spec.radius_km * np.sqrt(rng.random(size))
+    # a few metres inside the edge: points rounded to 5 decimals stay in the disc the manifest gives (its centre
+    # rounded too), so every hotspot record lies within radius_km of the manifest's centre
+    radius = (spec.radius_km - EDGE_KM) * np.sqrt(rng.random(size))
     angle = 2 * np.pi * rng.random(size)
-    lon = lon0 + radius * np.cos(angle) / KM_PER_DEG_LON
+    lon = lon0 + radius * np.cos(angle) / km_per_deg_lon(lat0)  # a disc at the hotspot's own latitude
     lat = lat0 + radius * np.sin(angle) / KM_PER_DEG_LAT
     district = np.full(size, geo.codes.index(spec.district))
     return day, code, district, lon, lat
 
 
+def _patterns(
+    rng: np.random.Generator, patterns: Patterns, codes: tuple[str, ...], geo: Geography
+) -> tuple[np.ndarray, ...]:
+    """The records of the spike cells (uniform days in their month) and of the mix change (uniform days in its
+    year), placed in their district like background records."""
+    n_spike = patterns.spike_records
+    cell = np.repeat(np.arange(len(n_spike)), n_spike)
+    offence, district, month = (patterns.spike_cells[cell, k] for k in range(3))
+    starts = month_starts()
+    spike_day = starts[month] + np.floor(rng.random(len(cell)) * (starts[month + 1] - starts[month])).astype(np.int64)
+    first, after = dt.date(MIX_CHANGE.year, 1, 1), dt.date(MIX_CHANGE.year + 1, 1, 1)
+    mix_day = (first - EPOCH).days + np.floor(rng.random(patterns.mix_added) * (after - first).days).astype(np.int64)
+    day = np.concatenate([spike_day, mix_day])
+    offence = np.concatenate([offence, np.full(patterns.mix_added, patterns.mix_offence)])
+    district = np.concatenate([district, np.full(patterns.mix_added, patterns.mix_district)])
+    lon, lat = _place(rng, offence, district, codes, geo)
+    return day, offence, district, lon, lat
+
+
 def draw_incidents(
-    rng: np.random.Generator, n_rows: int, sizes: list[int], codes: tuple[str, ...], geo: Geography
+    rng: np.random.Generator,
+    n_rows: int,
+    sizes: list[int],
+    codes: tuple[str, ...],
+    geo: Geography,
+    patterns: Patterns | None = None,
 ) -> Incidents:
-    """Exactly ``n_rows`` records: background plus ``sizes[k]`` for planted hotspot k, sorted by date (stable)."""
-    n_background = n_rows - sum(sizes)
+    """Exactly ``n_rows`` records: background plus ``sizes[k]`` for planted hotspot k, plus the planted
+    ``patterns`` (None: nothing planted, no level shift either), sorted by date (stable)."""
+    n_background = n_rows - sum(sizes) - (patterns.added if patterns is not None else 0)
+    lam = background_intensity(codes, geo, planted=patterns is not None)
+    if patterns is not None:  # a spike's cell gets its background with the spike
+        lam[tuple(patterns.spike_cells.T)] = 0.0
+        n_background -= int(patterns.spike_base.sum())
     if n_background <= 0:
         raise ValueError(f"{n_rows} records leave no room for background offences")
-    lam = intensity(codes, geo)
     n_codes, n_districts, n_months = lam.shape
     counts = rng.multinomial(n_background, (lam / lam.sum()).ravel())
     cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
@@ -151,10 +262,14 @@ def draw_incidents(
     day = starts[month] + np.floor(rng.random(n_background) * (starts[month + 1] - starts[month])).astype(np.int32)
     del month
     lon, lat = _place(rng, offence, district, codes, geo)
-    parts = [(day, offence, district, lon, lat, np.full(n_background, -1, np.int8))]
+    parts = [(day, offence, district, lon, lat, np.full(n_background, BACKGROUND, np.int8))]
     for k, (spec, size) in enumerate(zip(CLUSTERS, sizes, strict=True)):
-        c_day, c_code, c_district, c_lon, c_lat = _cluster(rng, spec, size, codes, geo)
-        parts.append((c_day, c_code, c_district, c_lon, c_lat, np.full(size, k, np.int8)))
+        if size:
+            c_day, c_code, c_district, c_lon, c_lat = _cluster(rng, spec, size, codes, geo)
+            parts.append((c_day, c_code, c_district, c_lon, c_lat, np.full(size, k, np.int8)))
+    if patterns is not None:
+        planted = _patterns(rng, patterns, codes, geo)
+        parts.append((*planted, np.full(len(planted[0]), PATTERN, np.int8)))
     columns = [np.concatenate(col) for col in zip(*parts, strict=True)]
     # by date, in random order within a day (as reports arrive), not in the order the cells were drawn
     order = np.argsort(columns[0].astype(np.int64) << 32 | rng.integers(0, 1 << 32, len(columns[0])))

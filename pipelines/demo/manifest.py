@@ -32,6 +32,27 @@ class DemoManifest:
         return self.details["clusters"]
 
     @property
+    def planted(self) -> bool:
+        """False for a demo generated with nothing planted (no hotspots, no patterns)."""
+        return self.details.get("planted", True)
+
+    @property
+    def patterns(self) -> dict[str, Any]:
+        return self.details.get("patterns", {"spikes": [], "level_shift": None, "mix_change": None})
+
+    @property
+    def spikes(self) -> list[dict[str, Any]]:
+        return self.patterns["spikes"]
+
+    @property
+    def level_shift(self) -> dict[str, Any] | None:
+        return self.patterns["level_shift"]
+
+    @property
+    def mix_change(self) -> dict[str, Any] | None:
+        return self.patterns["mix_change"]
+
+    @property
     def rising(self) -> dict[str, Any]:
         return self.details["trends"]["rising"]
 
@@ -79,6 +100,24 @@ def _signals(details: dict[str, Any]) -> str:
     return ", ".join(f"{i} {name} ({', '.join(c)})" for (i, name), c in codes.items())
 
 
+def _patterns(manifest: DemoManifest) -> str:
+    """'spikes S1 D26 105 2020-10 (+25), ...; level shift 301 x1.8 from 2022-07; mix change D33 206 in 2024 (+60)'."""
+    parts = []
+    if manifest.spikes:
+        parts.append(
+            "spikes "
+            + ", ".join(
+                f"{s.get('id', '')} {s['district']} {s['national_code']} {s['month']} (+{s['added']})".lstrip()
+                for s in manifest.spikes
+            )
+        )
+    if (shift := manifest.level_shift) is not None:
+        parts.append(f"level shift {shift['national_code']} x{shift['factor']} from {shift['from']}")
+    if (mix := manifest.mix_change) is not None:
+        parts.append(f"mix change {mix['district']} {mix['national_code']} in {mix['year']} (+{mix['added']})")
+    return "; ".join(parts) or "none"
+
+
 def describe(manifest: DemoManifest) -> str:
     """A few lines for the command line: what was written and what was planted."""
     d = manifest.details
@@ -94,7 +133,8 @@ def describe(manifest: DemoManifest) -> str:
             f"{len(d['districts'])} districts, seed {manifest.seed}",
             f"rising: {manifest.rising['national_code']} {manifest.rising['label']}; "
             f"falling: {manifest.falling['national_code']} {manifest.falling['label']}",
-            f"hotspots: {clusters}",
+            f"hotspots: {clusters or 'none'}",
+            f"patterns: {_patterns(manifest)}",
             f"victim sex and age and weapon planted by offence; weapon signals: {_signals(d)}",
             "expected quarantine: " + ", ".join(f"{k} {v}" for k, v in manifest.expected_quarantine.items()),
             f"config: {manifest.config_path}",
