@@ -75,7 +75,7 @@ def test_a_shift_at_a_declared_break_is_a_likely_recording_change_shown_apart(re
     assert apart < text.index(page.esc(sentence))
     card = text[apart : text.index("</div>", text.index(page.esc(sentence)))]
     assert "crime rose" not in card and "crime fell" not in card
-    assert _has(text, "2 level shifts flagged at FDR 10 % among 120 series tested (likely a recording change).")
+    assert _has(text, "2 level shifts flagged at FDR 10 % among 120 series tested (1 likely a recording change).")
 
 
 def test_findings_are_ranked_by_q_then_by_the_size_of_the_score(rendered):

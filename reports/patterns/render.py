@@ -143,7 +143,7 @@ def _kind_section(
 
 
 def _recording(n: int) -> str:
-    return "likely a recording change" if n == 1 else f"{n:,} of them likely recording changes"
+    return f"{n:,} likely {'a recording change' if n == 1 else 'recording changes'}"
 
 
 def flagged_line(kind: str, found: pd.DataFrame, tested: pd.DataFrame) -> str:
