@@ -29,7 +29,7 @@ WAREHOUSE_HELP = (
     "data/warehouse.duckdb)"
 )
 # The pages `iccs report` makes (reports.build.REPORT_KINDS, without importing plotly to parse the command line).
-REPORT_KINDS = ("trends", "hotspots", "areas", "sdg16", "quality")
+REPORT_KINDS = ("trends", "hotspots", "areas", "patterns", "sdg16", "quality")
 BASEMAPS = ("osm",)  # reports.geo.basemap.BASEMAPS
 FORMAT_HELP = "table (default), or csv / json for other programs"
 EXIT_FAILED = 1

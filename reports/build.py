@@ -12,6 +12,7 @@ from reports.areas import render_areas
 from reports.geo.basemap import using as using_basemap
 from reports.hotspots import render_hotspots
 from reports.index import render_index
+from reports.patterns import render_patterns
 from reports.quality import render_quality
 from reports.sdg16 import render_sdg16
 from reports.trends import render_trends
@@ -22,6 +23,7 @@ RENDERERS: dict[str, Renderer] = {
     "trends": render_trends,
     "hotspots": render_hotspots,
     "areas": render_areas,
+    "patterns": render_patterns,
     "sdg16": render_sdg16,
     "quality": render_quality,
 }

@@ -26,6 +26,12 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Recorded crime and rates per 100,000 by area on maps of the areas (or ranked where no boundaries are "
         "given), their change over the coverage window, and Local Moran's I clusters.",
     ),
+    "patterns": (
+        "Patterns",
+        "What deserves an analyst's look: unusual months, level shifts (likely recording changes shown apart) and "
+        "places whose offence mix changed unlike the rest of the country, found by tests with a 10% false "
+        "discovery rate.",
+    ),
     "sdg16": (
         "SDG 16",
         "Indicators 16.1.1, 16.2.2 (by sex and age group where sources give them) and the Target 16.4 components "

@@ -117,7 +117,7 @@ def test_build_reports_rejects_unknown_kinds(warehouse, tmp_path: Path):
 
 
 def test_every_report_kind_has_its_renderer():
-    assert build.REPORT_KINDS == ("trends", "hotspots", "areas", "sdg16", "quality")
+    assert build.REPORT_KINDS == ("trends", "hotspots", "areas", "patterns", "sdg16", "quality")
     assert reports.REPORT_KINDS == build.REPORT_KINDS
     assert {kind: render.__name__ for kind, render in build.RENDERERS.items()} == {
         kind: f"render_{kind}" for kind in build.REPORT_KINDS

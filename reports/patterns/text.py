@@ -1,0 +1,242 @@
+"""The words of patterns.html: one plain sentence per finding, what was tested, and the methods in plain words.
+
+Every number goes through one rule (`amount`, `times`, `q_text`, `share_text`, `numbers.signed_pct`), so a card's
+sentence, its chart's hover and the CSV never disagree on what a figure is. The sentences are plain text; the page
+escapes them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from reports import numbers
+from reports.breaks import category_label
+
+
+@dataclass(frozen=True)
+class Kind:
+    title: str  # the section's title
+    what: str  # what a finding is, in the plural ("unusual months")
+    series: str  # what was tested, counted in anomaly_tests.series
+    test: str  # one test, counted in anomaly_tests.tests
+
+
+KINDS: dict[str, Kind] = {
+    "outlying_month": Kind("Unusual months", "unusual months", "series", "month"),
+    "level_shift": Kind("Level shifts", "level shifts", "series", "candidate shift"),
+    "mix_change": Kind("Offence mix changes", "offence mix changes", "area", "area"),
+}
+TOP = 30  # cards shown per section (per group of level shifts); the CSV has every finding
+
+INTRO = (
+    "What deserves an analyst's look: months far from what a series' trend and season lead one to expect, series "
+    "whose level stepped up or down and stayed there, and places whose mix of offences changed unlike the rest "
+    "of the country's. Each is found by a statistical test over every series of a source, inside its coverage "
+    "window, with the false discovery rate controlled over all the tests of a kind.\n\n"
+    "A flag is a pointer to look, not a finding: an unusual figure can come from a change in recording, a "
+    "late or missing delivery, a reclassification or a single large case as much as from a change in crime. "
+    "Shifts that coincide with a declared series break or a change of the correspondence table are shown apart "
+    "as likely recording changes."
+)
+CAUTION = (
+    "A flag is a pointer to look, not a finding: the tests say a figure is unlikely under the series' own "
+    "pattern, not why. Recorded crime reflects reporting and recording practice as well as crime."
+)
+METHODS: dict[str, dict[str, str]] = {
+    "outlying_month": {
+        "Expected": "each monthly series is decomposed into trend, season and remainder by a robust STL "
+        "(seasonal-trend decomposition by Loess, with robustness weights so that the unusual months themselves "
+        "do not bend the fit); the expected count of a month is its trend plus its season.",
+        "Score": "a robust z: the month's remainder divided by a robust spread of the series' remainders (the "
+        "median absolute deviation), so one wild month does not hide another; negative when the month was "
+        "unusually low. The 95% band on the chart is the expected count plus or minus 1.96 such spreads.",
+        "Which series": "series with too few records to tell chance from change (below a minimum count) or too "
+        "few months for a season are not tested.",
+    },
+    "level_shift": {
+        "Change points": "candidate shifts are found by a penalised change-point search over each monthly "
+        "series: a new level is accepted only where it lowers the fit's cost by more than a penalty that grows "
+        "with the length of the series, so noise does not make steps.",
+        "Test": "each candidate is then tested by comparing the months before and after it (the score is the t "
+        "of the difference in mean monthly level); the chart draws the fitted levels as a step.",
+        "Recording changes": "a shift at a declared series break (a change of definition or of recording "
+        "system) or at a date where the source's correspondence table changes is labelled a likely recording "
+        "change: it says how crimes were counted changed, not that crime rose or fell.",
+    },
+    "mix_change": {
+        "Test": "for each area, the counts of its level-2 ICCS categories in the last year are compared with "
+        "what they would have been had the area's mix changed from the first year as the rest of the country's "
+        "did (a G test, the log-likelihood ratio); the category named is the one that moved most.",
+        "Expected": "the expected count of a category applies the rest of the country's change in that "
+        "category's share to the area's first-year mix, scaled to the area's last-year total.",
+    },
+}
+COMMON = {
+    "False discovery rate": "q-values are Benjamini-Hochberg adjusted over every test of a kind in a source "
+    "(all months of all series, all candidate shifts, all areas); a finding is flagged when q is below the "
+    "false discovery rate, 10% unless stated: about one flag in ten may be chance.",
+    "Caution": CAUTION,
+}
+
+
+def amount(value: float | None) -> str:
+    """A count or mean count: whole from 10 up ('1,204', '41'), one decimal below ('2.4', '3'), '–' for none."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    text = f"{abs(value):,.0f}" if abs(value) >= 10 else f"{abs(value):.1f}".removesuffix(".0")
+    return (numbers.MINUS if value < 0 and text.strip("0.") else "") + text
+
+
+def times(observed: float, expected: float) -> str:
+    """'2.4×', '0.3×', '12×' (no ratio to an expected count of zero: '')."""
+    if not (math.isfinite(observed) and math.isfinite(expected)) or expected <= 0:
+        return ""
+    ratio = observed / expected
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.1f}×" if ratio >= 0.1 else f"{ratio:.2f}×"
+
+
+def q_text(q: float | None) -> str:
+    """'q < 0.001', 'q = 0.004', 'q = 0.03' ('' when no q-value was computed)."""
+    if q is None or not math.isfinite(q):
+        return ""
+    if q < 0.001:
+        return "q < 0.001"
+    return f"q = {q:.3f}" if q < 0.01 else f"q = {q:.2f}"
+
+
+def share_text(share: float | None) -> str:
+    """A share as a percentage: '21 %', '3.5 %', '0.4 %' ('–' for none)."""
+    if share is None or not math.isfinite(share):
+        return "–"
+    pct = share * 100
+    return f"{pct:.0f} %" if pct >= 10 else f"{pct:.1f} %"
+
+
+def fdr_text(fdr: float | None) -> str:
+    return f"{(0.1 if fdr is None or not math.isfinite(fdr) else fdr) * 100:g} %"
+
+
+def iccs_name(code: str) -> str:
+    """'Burglary (0501)'; the bare code when ICCS does not know it."""
+    label = category_label(code)
+    return f"{label} ({code})" if label else str(code)
+
+
+def place_in(place: object) -> str:
+    """'in Ashby Vale (D23)', or 'nationally' for the national figure."""
+    return f"in {place}" if isinstance(place, str) and place else "nationally"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _q_clause(q: float | None) -> str:
+    text = q_text(q)
+    return f" ({text})" if text else ""
+
+
+def month_sentence(row: pd.Series) -> str:
+    """'In Ashby Vale (D23), Burglary (0501) recorded in 2023-03 was 98 offences, 2.4× the expected 41 (q < 0.001).'"""
+    observed, expected = float(row["observed"]), float(row["expected"])
+    ratio = times(observed, expected)
+    against = f"{ratio} the expected {amount(expected)}" if ratio else f"against an expected {amount(expected)}"
+    low = " — unusually low" if observed < expected else ""
+    return (
+        f"{_capital(place_in(row['place']))}, {iccs_name(row['iccs_code'])} recorded in {row['period']} was "
+        f"{amount(observed)} {row['unit']}, {against}{low}{_q_clause(row['q_value'])}."
+    )
+
+
+def shift_sentence(row: pd.Series) -> str:
+    """'From 2022-07, Burglary (0501) in Ashby Vale (D23) stepped up from 41 to 74 a month (+80 %; q < 0.001).',
+    with '— likely a recording change: <note>' where it coincides with one."""
+    after, before = float(row["observed"]), float(row["expected"])
+    way = "up" if after >= before else "down"
+    change = numbers.signed_pct((after / before - 1) * 100, decimals=0) if before > 0 else ""
+    detail = "; ".join(t for t in (change, q_text(row["q_value"])) if t)
+    text = (
+        f"From {row['period']}, {iccs_name(row['iccs_code'])} {place_in(row['place'])} stepped {way} from "
+        f"{amount(before)} to {amount(after)} {row['unit']} a month" + (f" ({detail})" if detail else "")
+    )
+    if bool(row["recording_change"]):
+        note = str(row["note"]).strip().rstrip(".") if isinstance(row["note"], str) and row["note"].strip() else ""
+        return text + " — likely a recording change" + (f": {note}." if note else ", not a change in crime.")
+    return text + "."
+
+
+def also_moved(note: object, code: str) -> str:
+    """The categories the note names besides the one the sentence is about ('' when none)."""
+    if not isinstance(note, str):
+        return ""
+    parts = [p.strip() for p in note.split(";") if p.strip() and not p.strip().startswith(str(code))]
+    return "; ".join(parts)
+
+
+def mix_sentence(row: pd.Series, shares: pd.DataFrame | None) -> str:
+    """'In Ashby Vale (D23), Burglary (0501) made up 21 % of recorded offences in 2024 against 12 % in 2019; had the
+    mix changed as in the rest of the country it would have been 235, not 410 (q < 0.001). Also moved: …'"""
+    code = row["iccs_code"]
+    where, name, last, first = _capital(place_in(row["place"])), iccs_name(code), row["period"], row["baseline_period"]
+    mine = None if shares is None else shares[shares["code"] == code]
+    if mine is not None and len(mine):
+        share = mine.iloc[0]
+        head = (
+            f"{where}, {name} made up {share_text(share['last_share'])} of recorded {row['unit']} in {last} "
+            f"against {share_text(share['base_share'])} in {first}"
+        )
+    else:
+        head = f"{where}, the mix of recorded {row['unit']} changed between {first} and {last}, most for {name}"
+    text = (
+        f"{head}; had the mix changed as in the rest of the country it would have been "
+        f"{amount(row['expected'])}, not {amount(row['observed'])}{_q_clause(row['q_value'])}."
+    )
+    others = also_moved(row["note"], code)
+    return text + (f" Also moved: {others}." if others else "")
+
+
+SENTENCES = {"outlying_month": month_sentence, "level_shift": shift_sentence}
+
+
+def tested_sentence(name: str, unit: str, rows: pd.DataFrame) -> str:
+    """What was tested for one source and unit, every kind in one sentence: '… Unusual months: 1,204 series and
+    86,000 months tested, 12 flagged; …'."""
+    parts = []
+    for kind, spec in KINDS.items():
+        found = rows[rows["kind"] == kind]
+        if found.empty:
+            continue
+        r = found.iloc[0]
+        if int(r["series"]) == 0:
+            reason = f" ({r['note']})" if isinstance(r["note"], str) and r["note"] else ""
+            parts.append(f"{spec.what}: not tested{reason}")
+            continue
+        what = numbers.plural(int(r["series"]), spec.series)
+        if spec.test != spec.series:
+            what += f" and {numbers.plural(int(r['tests']), spec.test)}"
+        parts.append(f"{spec.what}: {what} tested, {int(r['flagged']):,} flagged at FDR {fdr_text(r['fdr'])}")
+    return f"{name} ({unit}) — " + "; ".join(parts) + "." if parts else f"{name} ({unit}): nothing tested."
+
+
+def nothing_flagged(kind: str, rows: pd.DataFrame) -> str:
+    """The line of a section with no finding: 'Nothing flagged at FDR 10 % among 1,204 series tested.'"""
+    spec = KINDS[kind]
+    found = rows[rows["kind"] == kind]
+    series = int(found["series"].sum()) if len(found) else 0
+    if series == 0:
+        return f"No {spec.series} was tested for {spec.what}."
+    fdr = fdr_text(float(found["fdr"].max()))
+    return f"Nothing flagged at FDR {fdr} among {numbers.plural(series, spec.series)} tested."
+
+
+def shown_line(total: int, shown: int, what: str) -> str:
+    """'The 30 strongest of 112 unusual months, strongest first; the other 82 are in the CSV below.'"""
+    if total <= shown:
+        return f"{numbers.plural(total, 'finding')}, strongest first (smallest q, then largest score)."
+    return (
+        f"The {shown} strongest of {total:,} {what}, strongest first (smallest q, then largest score); "
+        f"and {total - shown:,} more in the CSV below."
+    )
