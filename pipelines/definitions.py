@@ -16,6 +16,7 @@ import dagster as dg
 
 from pipelines import settings
 from pipelines.assets.exchange import exchange_files
+from pipelines.assets.patterns import anomalies
 from pipelines.assets.quality import data_quality
 from pipelines.assets.reference import boundaries, iccs_reference, population
 from pipelines.assets.reports import html_reports
@@ -45,6 +46,7 @@ def build_definitions(
             landed_file,
             landing_mirror,
             data_quality,
+            anomalies,
             html_reports,
             exchange_files,
         ],

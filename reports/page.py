@@ -38,6 +38,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("trends.html", "Trends"),
     ("hotspots.html", "Hot spots"),
     ("areas.html", "By area"),
+    ("patterns.html", "Patterns"),
     ("sdg16.html", "SDG 16"),
     ("quality.html", "Data quality"),
 )

@@ -57,7 +57,7 @@ def test_each_finding_is_one_plain_sentence_with_its_numbers_label_and_q(rendere
         "0401 Robbery 9% → 6%.",
     ):
         assert _has(text, sentence), sentence
-    assert _has(text, "robust z = \u22124.8")  # a true minus
+    assert _has(text, "z = \u22124.8")  # a true minus
     assert _has(
         text, "Intentional homicide (0101) recorded in 2021-06 was 30 offences, 1.5× the expected 20 (q = 0.004)"
     )
@@ -105,7 +105,7 @@ def test_the_summary_says_what_was_tested_per_source_and_why_not(rendered):
     )
     about = text[text.index('id="unusual-months"') :]
     about = about[about.index("About these data") : about.index("</details>")]
-    assert "robust STL" in about and "annual data: no monthly tests" in about and "pointer to look" in about
+    assert "STL" in about and "annual data: no monthly tests" in about and "pointer to look" in about
     assert "SYNTHETIC DATA: nothing here is real." in text  # the data notice
 
 

@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
+from warehouse.coverage import DETAIL_IN_WINDOW, NATIONAL_IN_WINDOW
 from warehouse.sql import literal
+from warehouse.transaction import transaction
 
 KINDS = ("outlying_month", "level_shift", "mix_change")
 
@@ -49,3 +52,89 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
     for name, text in COMMENTS.items():
         con.execute(f"COMMENT ON TABLE {name} IS {literal(text)}")
+
+
+def _counts_sql() -> str:
+    """Monthly counts inside each source's coverage window, rolled up to every ICCS level-2 category and every
+    SDG 16 code, per area (total rows excluded) and for the national figure (area NULL: the published total where
+    there is one, never a total added to its parts)."""
+    return f"""
+    WITH codes AS (SELECT code AS iccs_code FROM iccs_categories WHERE level = 2
+                   UNION SELECT iccs_code FROM sdg16_codes),
+    rows AS (
+        SELECT source, unit, area, iccs_code, year, month, count FROM {DETAIL_IN_WINDOW}
+        WHERE area IS NOT NULL AND month IS NOT NULL
+        UNION ALL
+        SELECT source, unit, NULL, iccs_code, year, month, count FROM {NATIONAL_IN_WINDOW} WHERE month IS NOT NULL)
+    SELECT r.source, r.unit, r.area, a.ancestor_code AS iccs_code, r.year * 12 + r.month - 1 AS m,
+           sum(r.count) AS count
+    FROM rows r JOIN iccs_ancestors a ON a.code = r.iccs_code JOIN codes c ON c.iccs_code = a.ancestor_code
+    GROUP BY ALL
+    """
+
+
+def _present_sql() -> str:
+    """The months each source (area NULL) and each of its areas reported anything, inside the window."""
+    return f"""
+    SELECT DISTINCT source, unit, area, year * 12 + month - 1 AS m FROM {DETAIL_IN_WINDOW}
+    WHERE area IS NOT NULL AND month IS NOT NULL
+    UNION
+    SELECT DISTINCT source, unit, NULL, year * 12 + month - 1 FROM {NATIONAL_IN_WINDOW} WHERE month IS NOT NULL
+    """
+
+
+def _mix_sql() -> str:
+    """Per source and area, the level-2 counts of the first and the last full year inside the window (a year is
+    full when the source reported all 12 months, or when it publishes years only)."""
+    return f"""
+    WITH full_years AS (
+        SELECT source, unit, year FROM {DETAIL_IN_WINDOW}
+        GROUP BY ALL HAVING count(DISTINCT month) = 12 OR bool_and(month IS NULL)),
+    ends AS (SELECT source, unit, min(year) AS first_year, max(year) AS last_year FROM full_years GROUP BY ALL)
+    SELECT c.source, c.unit, c.area, a.ancestor_code AS iccs_code, c.year, sum(c.count) AS count
+    FROM {DETAIL_IN_WINDOW} c
+    JOIN ends e ON e.source = c.source AND e.unit = c.unit AND c.year IN (e.first_year, e.last_year)
+    JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level = 2
+    WHERE c.area IS NOT NULL
+    GROUP BY ALL
+    """
+
+
+def inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """The small frames ``reports.stats.patterns.detect`` needs, all aggregated here in DuckDB."""
+
+    def frame(sql: str) -> pd.DataFrame:
+        return con.execute(sql).fetch_df()
+
+    has_breaks = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'series_breaks'"
+    ).fetchall()[0][0]
+    return {
+        "counts": frame(_counts_sql()),
+        "present": frame(_present_sql()),
+        "mix_counts": frame(_mix_sql()),
+        "breaks": frame(
+            "SELECT source, iccs_code, CAST(period AS VARCHAR) AS period, kind FROM series_breaks"
+            if has_breaks
+            else "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS iccs_code, NULL::VARCHAR AS period, "
+            "NULL::VARCHAR AS kind WHERE false"
+        ),
+        "validity": frame(
+            "SELECT source, national_code, iccs_code, valid_from, valid_to FROM correspondence "
+            "WHERE iccs_code IS NOT NULL AND (valid_from IS NOT NULL OR valid_to IS NOT NULL)"
+        ),
+        "sources": frame(f"SELECT DISTINCT source, unit FROM {DETAIL_IN_WINDOW} ORDER BY ALL"),
+    }
+
+
+def replace(con: duckdb.DuckDBPyConnection, anomalies: pd.DataFrame, series: pd.DataFrame, tests: pd.DataFrame) -> None:
+    """Replace the three tables' rows in one transaction (a crash leaves the previous findings whole)."""
+    ensure_tables(con)
+    with transaction(con):
+        for table, rows in (("anomalies", anomalies), ("anomaly_series", series), ("anomaly_tests", tests)):
+            con.execute(f"DELETE FROM {table}")
+            if len(rows):
+                con.register("new_rows", rows)
+                columns = ", ".join(rows.columns)
+                con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new_rows")
+                con.unregister("new_rows")

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.assets.patterns import ANOMALIES
 from pipelines.assets.quality import QUALITY
 from pipelines.assets.reference import boundaries, population
 from pipelines.assets.sources import FACTS
@@ -10,7 +11,7 @@ from pipelines.resources import ReportsFolder, WarehouseResource
 
 @dg.asset(
     group_name="reports",
-    deps=[FACTS, population, boundaries, QUALITY],
+    deps=[FACTS, population, boundaries, QUALITY, ANOMALIES],
     kinds={"html", "plotly"},
     description="index.html with trends, hotspots, SDG 16 and data-quality reports: offline HTML.",
 )

@@ -28,6 +28,7 @@ from pipelines.demo.country import (
     ClusterSpec,
     Geography,
     cluster_centre,
+    correspondence_rows,
     km_per_deg_lon,
 )
 
@@ -111,8 +112,9 @@ class Patterns:
     """The sizes of the planted outlying months (SPIKES) and mix change (MIX_CHANGE) at one record count.
 
     A spike's cell (offence, district, month) is left out of the background draw and gets ``spike_base`` =
-    ceil(expected) records of its own plus ``spike_added``; so it holds at least 2.5 times its expected count,
-    and SPIKE_MIN records more, whatever the seed.
+    ceil(expected) records of its own plus ``spike_added``, SPIKE_FACTOR times the expected records of its ICCS
+    level-2 category in that district and month (the series the patterns page tests) and at least SPIKE_MIN: that
+    series' month holds at least four times its expected count, whatever the seed and size.
     """
 
     spike_cells: np.ndarray  # (spikes, 3) offence, district and month index
@@ -144,7 +146,12 @@ def plan_patterns(n_rows: int, sizes: list[int], codes: tuple[str, ...], geo: Ge
     year = slice(month_index(f"{MIX_CHANGE.year}-01"), month_index(f"{MIX_CHANGE.year}-12") + 1)
     # sized at the scale before the plants take their records: never smaller than at the final scale
     upper = (n_rows - sum(sizes)) / lam.sum()
-    added = np.maximum(SPIKE_MIN, np.ceil(SPIKE_FACTOR * lam[tuple(cells.T)] * upper)).astype(np.int64)
+    # sized on the series the detector tests: the spike's ICCS level-2 category in its district and month
+    level2 = {r["national_code"]: r["iccs_code"][:4] for r in correspondence_rows()}
+    series = np.array(
+        [lam[[i for i, c in enumerate(codes) if level2[c] == level2[codes[o]]], d, m].sum() for o, d, m in cells]
+    )
+    added = np.maximum(SPIKE_MIN, np.ceil(SPIKE_FACTOR * series * upper)).astype(np.int64)
     mix_added = max(MIX_CHANGE.minimum, int(np.ceil(MIX_CHANGE.share * lam[:, mix_district, year].sum() * upper)))
     scale = (n_rows - sum(sizes) - int(added.sum()) - mix_added) / lam.sum()
     expected = lam[tuple(cells.T)] * scale

@@ -101,7 +101,7 @@ def _signals(details: dict[str, Any]) -> str:
 
 
 def _patterns(manifest: DemoManifest) -> str:
-    """'spikes S1 D26 105 2020-10 (+25), ...; level shift 301 x1.8 from 2022-07; mix change D33 206 in 2024 (+60)'."""
+    """'spikes S1 D26 105 2020-10 (+25), ...; level shift 301 x1.8 from 2022-07; mix change D33 201 in 2024 (+60)'."""
     parts = []
     if manifest.spikes:
         parts.append(

@@ -43,7 +43,7 @@ NO_TABLES = (
     "there, because it was written before they existed or opened read-only without being upgraded. Run "
     "`iccs run` on it to compute them."
 )
-SCORE = {"outlying_month": "robust z", "level_shift": "t", "mix_change": "G"}
+SCORE = {"outlying_month": "z", "level_shift": "t", "mix_change": "G"}
 
 
 def render_patterns(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:

@@ -14,6 +14,10 @@ import pandas as pd
 
 from reports import numbers
 from reports.breaks import category_label
+from reports.stats import anomaly_months as months
+from reports.stats import change_points as shifts
+from reports.stats import mix_change as mix
+from reports.stats import patterns
 
 
 @dataclass(frozen=True)
@@ -47,37 +51,53 @@ CAUTION = (
 )
 METHODS: dict[str, dict[str, str]] = {
     "outlying_month": {
-        "Expected": "each monthly series is decomposed into trend, season and remainder by a robust STL "
-        "(seasonal-trend decomposition by Loess, with robustness weights so that the unusual months themselves "
-        "do not bend the fit); the expected count of a month is its trend plus its season.",
-        "Score": "a robust z: the month's remainder divided by a robust spread of the series' remainders (the "
-        "median absolute deviation), so one wild month does not hide another; negative when the month was "
-        "unusually low. The 95% band on the chart is the expected count plus or minus 1.96 such spreads.",
-        "Which series": "series with too few records to tell chance from change (below a minimum count) or too "
-        "few months for a season are not tested.",
+        "Expected": "every monthly series (per area and for the national figure, per ICCS level-2 category and "
+        "SDG 16 code) is put on a square-root (Anscombe) scale and decomposed by STL into a trend over about "
+        f"{months.TREND_WINDOW} months and one seasonal pattern for all years; the expected count of a month is its "
+        f"trend plus its season. A month scoring beyond {months.REJECT_Z:g} is refitted without itself, so a spike "
+        "does not raise its own expected value; a level shift found in the series is removed first, so it is not "
+        "read as unusual months on either side of it.",
+        "Score": "the month's distance from its expected value in units of the series' own noise (never less "
+        "than a Poisson count's), corrected for how much of the month the fit itself contains; p is two-sided "
+        "normal. Negative when the month was unusually low. The band on the chart is the 95% range of a month "
+        "given its expected value and that noise.",
+        "Size": f"a month is flagged only if it is also large in counts: at least {months.MIN_COUNT} recorded "
+        f"(or expected, for a low month) and at least {months.MIN_RATIO:g} times (or at most 1/{months.MIN_RATIO:g} "
+        "of) the expected count.",
+        "Which series": f"series with fewer than {months.MIN_MONTHS} usable months inside the coverage window (a "
+        f"gap of more than two missing months cuts a series), or with no month reaching {months.MIN_COUNT}, are "
+        "not tested. A month in which the area (or the source) reported nothing at all is missing, not zero.",
     },
     "level_shift": {
-        "Change points": "candidate shifts are found by a penalised change-point search over each monthly "
-        "series: a new level is accepted only where it lowers the fit's cost by more than a penalty that grows "
-        "with the length of the series, so noise does not make steps.",
-        "Test": "each candidate is then tested by comparing the months before and after it (the score is the t "
-        "of the difference in mean monthly level); the chart draws the fitted levels as a step.",
-        "Recording changes": "a shift at a declared series break (a change of definition or of recording "
-        "system) or at a date where the source's correspondence table changes is labelled a likely recording "
-        "change: it says how crimes were counted changed, not that crime rose or fell.",
+        "Change points": "candidate shifts are found by PELT (ruptures) on each deseasonalised series averaging "
+        f"at least {patterns.MIN_SHIFT_MEAN:g} a month, with the penalty {shifts.PENALTY_FACTOR:g}·sigma²·log(n) "
+        "(a stricter form of the BIC-type penalty 2·sigma²·log(n); sigma from the month-to-month differences).",
+        "Test": "each candidate is tested by regressing the months between its neighbouring candidates on a "
+        "linear trend and a step at the candidate; the score is the step's t, and its p-value is multiplied by "
+        "the number of months a step could have been placed at (the search chose the best). The levels reported "
+        "are the trend line's just before and just after the step, so growth over the years is not a step; a "
+        f"shift is flagged only if they differ by at least {shifts.MIN_CHANGE:.0%}.",
+        "Recording changes": f"a shift within {patterns.RECORDING_MONTHS} months of a declared series break of "
+        "its category (quality page) or of a date where the source's correspondence table changes is labelled "
+        "a likely recording change: it says how crimes were counted changed, not that crime rose or fell.",
     },
     "mix_change": {
-        "Test": "for each area, the counts of its level-2 ICCS categories in the last year are compared with "
-        "what they would have been had the area's mix changed from the first year as the rest of the country's "
-        "did (a G test, the log-likelihood ratio); the category named is the one that moved most.",
-        "Expected": "the expected count of a category applies the rest of the country's change in that "
-        "category's share to the area's first-year mix, scaled to the area's last-year total.",
+        "Test": "for each area, its counts by ICCS level-2 category in the first and last full years of the "
+        "window are set beside the same counts for the rest of the country, and a log-linear model in which "
+        "the area's mix may differ from the rest's and the mix may change, but changes alike in both, is "
+        "fitted; its G statistic (chi-square, categories − 1 degrees of freedom) tests whether the area "
+        "changed unlike the rest. Categories with fewer than "
+        f"{mix.MIN_CATEGORY} records in the area are pooled as 'other'.",
+        "Expected": "the count a category would have had in the last year had the area's mix changed as the "
+        "rest of the country's did; the category named is the one furthest from it.",
+        "Which areas": f"areas with at least {mix.MIN_RECORDS} records in each of the two years; a flag also "
+        f"needs the category's share to differ from its expected share by {mix.MIN_SHARE_CHANGE:.0%} or more.",
     },
 }
 COMMON = {
-    "False discovery rate": "q-values are Benjamini-Hochberg adjusted over every test of a kind in a source "
-    "(all months of all series, all candidate shifts, all areas); a finding is flagged when q is below the "
-    "false discovery rate, 10% unless stated: about one flag in ten may be chance.",
+    "False discovery rate": "q-values are Benjamini-Hochberg adjusted over every test of a kind in this "
+    "warehouse (all months of all series of every source, all candidate shifts, all areas); a finding is "
+    "flagged when q is below the false discovery rate, 10%: about one flag in ten may be chance.",
     "Caution": CAUTION,
 }
 

@@ -104,10 +104,20 @@ def score_months(counts: np.ndarray, offset: np.ndarray | None = None) -> MonthS
     for _ in range(ROUNDS + 1):
         residual = target - fit
         kept = ~rejected
-        sigma = np.sqrt((residual**2 * kept).sum(axis=1) / ((1.0 - leverage) * kept).sum(axis=1))
+        # a scale a spike cannot inflate (the MAD of the kept residuals): which months to refit without
+        kept_residual = np.where(kept, residual, np.nan)
+        centre = np.nanmedian(kept_residual, axis=1)[:, None]
+        spread = 1.4826 * np.nanmedian(np.abs(kept_residual - centre), axis=1)[:, None]
+        robust = np.maximum(spread / np.sqrt(1 - leverage.mean()), SIGMA_FLOOR)
+        # the noise scale: every month counts, each with its own variance factor, a rejected one as if it sat at
+        # the rejection threshold: trimming it out would understate the noise of a series with heavy tails (and
+        # make its months look unusual), counting it whole would let a spike hide itself
+        capped = np.minimum(residual**2, (REJECT_Z * robust) ** 2 * (1 + leverage))
+        squares = np.where(kept, residual**2, capped)
+        sigma = np.sqrt(squares.sum(axis=1) / np.where(kept, 1.0 - leverage, 1.0 + leverage).sum(axis=1))
         sigma = np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR)[:, None]
         z = np.where(rejected, residual / (sigma * np.sqrt(1 + leverage)), residual / (sigma * np.sqrt(1 - leverage)))
-        now = rejected | (np.abs(z) > REJECT_Z)
+        now = rejected | (np.abs(residual) > REJECT_Z * np.minimum(robust, sigma) * np.sqrt(1 - leverage))
         if (now == rejected).all():
             break
         rejected = now

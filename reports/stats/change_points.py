@@ -6,12 +6,14 @@ Yao (1988), 2·sigma²·log(n), made stricter (3) because a smooth trend cut int
 is estimated from the month-to-month differences (MAD of the differences over sqrt 2), which a shift moves only in
 one difference, so the penalty does not grow with the shift it should find.
 
-Every candidate is then tested on its own: on the ``WINDOW`` months either side (fewer at the ends, at least
-``MIN_SEGMENT``), the deseasonalised series is regressed on a constant, a linear trend and a step at the
+Every candidate is then tested on its own: on the months between its neighbouring candidates (the whole series for
+a lone shift; at least ``MIN_SEGMENT`` either side), the deseasonalised series is regressed on a constant, a linear
+trend and a step at the
 candidate; the step's t gives a two-sided p-value, multiplied by the number of positions a step could have taken
 (Bonferroni over positions), because PELT chose the position that makes the step look largest. A smooth trend gives
 no step once the trend is in the model, so a series that grows 20 % a year is not "shifting" every month. A shift
-is reported only if it is also large in counts: the mean monthly count after differs from the one before by at
+is reported only if it is also large in counts: the monthly level just after the step differs from the one just
+before (both on the fitted trend line, so growth over the years is not counted as a step) by at
 least ``MIN_CHANGE`` (20 %), as with tens of thousands of records a 3 % step is "significant" and means nothing.
 """
 
@@ -23,7 +25,8 @@ import numpy as np
 import ruptures as rpt
 from scipy.stats import t as student
 
-WINDOW = 24
+from reports.stats.anomaly_months import from_anscombe
+
 MIN_SEGMENT = 6
 PENALTY_FACTOR = 3.0
 MIN_CHANGE = 0.2
@@ -32,8 +35,8 @@ MIN_CHANGE = 0.2
 @dataclass(frozen=True)
 class Shift:
     index: int  # first month at the new level, in the series' own months
-    before: float  # mean monthly count in the window before
-    after: float  # ... and after
+    before: float  # monthly level (deseasonalised, on the trend line) just before the step, in counts
+    after: float  # ... and just after it
     t: float  # the step's t (deseasonalised Anscombe scale)
     p: float  # Bonferroni-adjusted over positions
     step: float  # the step's size on the Anscombe scale
@@ -58,24 +61,25 @@ def candidates(values: np.ndarray) -> list[int]:
     return [e for e in ends if e < n]
 
 
-def step_test(values: np.ndarray, index: int) -> tuple[float, float, float, int, int]:
-    """(step, t, p before adjustment, start, stop) of a step at `index` with a common linear trend."""
-    n = len(values)
-    width = min(WINDOW, index, n - index)
-    start, stop = index - width, index + width
+def step_test(
+    values: np.ndarray, index: int, start: int = 0, stop: int | None = None
+) -> tuple[float, float, float, int, int, float]:
+    """(step, t, p before adjustment, start, stop, level just before the step) of a step at `index` with a common
+    linear trend, fitted on [start, stop) (the whole series by default)."""
+    stop = len(values) if stop is None else stop
     y = values[start:stop]
     x = np.arange(start, stop, dtype=float)
     design = np.column_stack([np.ones_like(x), x - index, (x >= index).astype(float)])
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     dof = len(y) - 3
     if rank < 3 or dof < 3:
-        return 0.0, 0.0, 1.0, start, stop
+        return 0.0, 0.0, 1.0, start, stop, float(np.mean(y))
     residual = y - design @ coef
     s2 = float(residual @ residual) / dof
     cov = s2 * np.linalg.inv(design.T @ design)
     se = float(np.sqrt(max(cov[2, 2], 1e-18)))
     t_value = float(coef[2]) / se
-    return float(coef[2]), t_value, float(2 * student.sf(abs(t_value), dof)), start, stop
+    return float(coef[2]), t_value, float(2 * student.sf(abs(t_value), dof)), start, stop, float(coef[0])
 
 
 def level_shifts(values: np.ndarray, counts: np.ndarray) -> list[Shift]:
@@ -86,10 +90,13 @@ def level_shifts(values: np.ndarray, counts: np.ndarray) -> list[Shift]:
     """
     positions = len(values) - 2 * MIN_SEGMENT + 1
     shifts: list[Shift] = []
-    for index in candidates(values):
-        step, t_value, p, start, stop = step_test(values, index)
-        before = float(np.mean(counts[start:index]))
-        after = float(np.mean(counts[index:stop]))
+    found = candidates(values)
+    edges = [0, *found, len(values)]
+    for k, index in enumerate(found):
+        # between the neighbouring candidates: a long stretch for a lone shift, short ones where PELT cut a trend
+        step, t_value, p, start, stop, level = step_test(values, index, edges[k], edges[k + 2])
+        # the trend line's monthly level just before the step and just after it, back on the count scale
+        before, after = float(from_anscombe(np.array(level))), float(from_anscombe(np.array(level + step)))
         shifts.append(Shift(index, before, after, t_value, min(1.0, p * positions), step, start, stop))
     kept: list[Shift] = []
     for shift in sorted(shifts, key=lambda s: s.p):

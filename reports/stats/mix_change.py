@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2
 
-MIN_RECORDS = 100
+MIN_RECORDS = 50
 MIN_CATEGORY = 10
 MIN_SHARE_CHANGE = 0.03
 NAMED_RESIDUAL = 3.0

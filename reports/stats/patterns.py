@@ -108,7 +108,8 @@ def _recording_notes(key: dict, index: int, breaks: pd.DataFrame, validity: pd.D
             day = pd.Timestamp(day) + pd.Timedelta(days=after)
             at = day.year * 12 + day.month - 1
             if abs(at - index) <= RECORDING_MONTHS:
-                notes.append(f"correspondence row {r.national_code} -> {r.iccs_code} {label} {pd.Timestamp(day):%Y-%m-%d}")
+                when = f"{pd.Timestamp(day):%Y-%m-%d}"
+                notes.append(f"correspondence row {r.national_code} -> {r.iccs_code} {label} {when}")
     return "; ".join(dict.fromkeys(notes))
 
 

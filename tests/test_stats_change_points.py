@@ -1,0 +1,76 @@
+"""Level shifts (reports.stats.change_points): the step test is ordinary least squares (checked against
+statsmodels), a real step is found where it was put, and growth alone is not a shift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from reports.stats.anomaly_months import deseasonalised
+from reports.stats.change_points import MIN_SEGMENT, large_enough, level_shifts, step_offset, step_test
+
+MONTHS = np.arange(72)
+
+
+def test_the_step_test_is_ols_with_a_trend_and_a_step():
+    rng = np.random.default_rng(2)
+    y = 10 + 0.05 * MONTHS + 2.0 * (MONTHS >= 40) + rng.normal(0, 1, 72)
+    step, t_value, p, start, stop, level = step_test(y, 40)
+    design = sm.add_constant(np.column_stack([MONTHS - 40.0, (MONTHS >= 40).astype(float)]))
+    reference = sm.OLS(y, design).fit()
+    assert step == pytest.approx(reference.params[2])
+    assert t_value == pytest.approx(reference.tvalues[2])
+    assert p == pytest.approx(reference.pvalues[2])
+    assert level == pytest.approx(reference.params[0])
+    assert (start, stop) == (0, 72)
+
+
+def _series(rng: np.random.Generator, mean: float, growth: float = 1.0, shift_at: int | None = None) -> np.ndarray:
+    lam = mean * (1 + 0.3 * np.cos(2 * np.pi * (MONTHS - 2) / 12)) * growth ** (MONTHS / 12)
+    if shift_at is not None:
+        lam = lam * np.where(shift_at <= MONTHS, 1.8, 1.0)
+    return rng.poisson(lam).astype(float)
+
+
+def test_a_step_up_is_found_where_it_was_put_with_its_size():
+    rng = np.random.default_rng(9)
+    found = 0
+    for _ in range(40):
+        y = _series(rng, 40, shift_at=42)
+        shifts = [s for s in level_shifts(deseasonalised(y[None, :])[0], y) if s.p < 1e-4]
+        hit = [s for s in shifts if abs(s.index - 42) <= 1 and large_enough(s.before, s.after)]
+        if hit:
+            found += 1
+            assert hit[0].after / hit[0].before == pytest.approx(1.8, abs=0.35)
+    assert found >= 38
+
+
+def test_growth_alone_is_not_a_shift():
+    """20 % a year for six years (three times over) cut by PELT into steps: none is large and significant."""
+    rng = np.random.default_rng(4)
+    false = 0
+    for mean in (30, 300, 3000):
+        for _ in range(30):
+            y = _series(rng, mean, growth=1.2)
+            shifts = level_shifts(deseasonalised(y[None, :])[0], y)
+            false += sum(s.p < 1e-3 and large_enough(s.before, s.after) for s in shifts)
+    assert false <= 2
+
+
+def test_candidates_keep_their_distance_and_the_offset_is_the_steps():
+    rng = np.random.default_rng(5)
+    y = _series(rng, 50, shift_at=30)
+    shifts = level_shifts(deseasonalised(y[None, :])[0], y)
+    indices = [s.index for s in shifts]
+    assert all(b - a >= MIN_SEGMENT for a, b in zip(indices, indices[1:], strict=False))
+    offset = step_offset(72, shifts)
+    assert offset.mean() == pytest.approx(0.0, abs=1e-12)
+    big = max(shifts, key=lambda s: abs(s.t))
+    assert offset[big.index] - offset[big.index - 1] == pytest.approx(big.step, rel=0.5)
+
+
+def test_size_rule():
+    assert not large_enough(100.0, 110.0)
+    assert large_enough(100.0, 125.0) and large_enough(100.0, 70.0)
+    assert large_enough(0.0, 5.0)
