@@ -36,6 +36,7 @@ def test_definitions_load_with_jobs_schedules_and_sensors(tmp_path) -> None:
         "html_reports",
         "exchange_files",
         "landing_mirror",
+        "anomalies",
     }
 
 

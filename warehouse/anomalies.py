@@ -54,7 +54,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"COMMENT ON TABLE {name} IS {literal(text)}")
 
 
-def _counts_sql() -> str:
+def _rolled_sql() -> str:
     """Monthly counts inside each source's coverage window, rolled up to every ICCS level-2 category and every
     SDG 16 code, per area (total rows excluded) and for the national figure (area NULL: the published total where
     there is one, never a total added to its parts)."""
@@ -70,6 +70,23 @@ def _counts_sql() -> str:
            sum(r.count) AS count
     FROM rows r JOIN iccs_ancestors a ON a.code = r.iccs_code JOIN codes c ON c.iccs_code = a.ancestor_code
     GROUP BY ALL
+    """
+
+
+def _counts_sql(min_count: float) -> str:
+    """The series of ``_rolled_sql`` in which some month reaches `min_count`: no month of the others could be
+    flagged, and a city's thousands of small areas would otherwise bring millions of rows to pandas."""
+    return f"""
+    SELECT source, unit, area, iccs_code, m, count FROM ({_rolled_sql()})
+    QUALIFY max(count) OVER (PARTITION BY source, unit, area, iccs_code) >= {float(min_count)!r}
+    """
+
+
+def _series_sql() -> str:
+    """How many series (area or national × code) each source and unit has, tested or not."""
+    return f"""
+    SELECT source, unit, count(*) AS series
+    FROM (SELECT DISTINCT source, unit, area, iccs_code FROM ({_rolled_sql()})) GROUP BY ALL
     """
 
 
@@ -100,8 +117,9 @@ def _mix_sql() -> str:
     """
 
 
-def inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    """The small frames ``reports.stats.patterns.detect`` needs, all aggregated here in DuckDB."""
+def inputs(con: duckdb.DuckDBPyConnection, min_count: float) -> dict[str, pd.DataFrame]:
+    """The small frames ``reports.stats.patterns.detect`` needs, all aggregated here in DuckDB; `min_count` is the
+    smallest month that can be flagged (series whose months all stay below it are counted, not brought)."""
 
     def frame(sql: str) -> pd.DataFrame:
         return con.execute(sql).fetch_df()
@@ -110,7 +128,8 @@ def inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'series_breaks'"
     ).fetchall()[0][0]
     return {
-        "counts": frame(_counts_sql()),
+        "counts": frame(_counts_sql(min_count)),
+        "series_counts": frame(_series_sql()),
         "present": frame(_present_sql()),
         "mix_counts": frame(_mix_sql()),
         "breaks": frame(
@@ -128,8 +147,8 @@ def inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
 
 
 def replace(con: duckdb.DuckDBPyConnection, anomalies: pd.DataFrame, series: pd.DataFrame, tests: pd.DataFrame) -> None:
-    """Replace the three tables' rows in one transaction (a crash leaves the previous findings whole)."""
-    ensure_tables(con)
+    """Replace the three tables' rows in one transaction (a crash leaves the previous findings whole); the tables
+    are the warehouse's (``warehouse.ddl.ensure_schema`` creates them)."""
     with transaction(con):
         for table, rows in (("anomalies", anomalies), ("anomaly_series", series), ("anomaly_tests", tests)):
             con.execute(f"DELETE FROM {table}")

@@ -194,6 +194,7 @@ COMMENTS: dict[str, str] = {
 def _parts() -> tuple[ModuleType, ...]:
     """The other modules whose tables and views the warehouse has (imported here: they import this one)."""
     from warehouse import (
+        anomalies,
         completeness,
         correspondence,
         coverage,
@@ -203,7 +204,16 @@ def _parts() -> tuple[ModuleType, ...]:
         totals,
     )
 
-    return completeness, correspondence, coverage, disaggregated_views, disaggregation, mapping_coverage, totals
+    return (
+        anomalies,
+        completeness,
+        correspondence,
+        coverage,
+        disaggregated_views,
+        disaggregation,
+        mapping_coverage,
+        totals,
+    )
 
 
 def _modules() -> list[ModuleType]:
@@ -252,7 +262,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create(con: duckdb.DuckDBPyConnection) -> None:
-    completeness, correspondence, coverage, disaggregated_views, disaggregation, mapping_coverage, totals = _parts()
+    anomalies, completeness, correspondence, coverage, disaggregated_views, disaggregation, mapping_coverage, totals = (
+        _parts()
+    )
 
     con.execute(TABLES)
     # rows a source's filter/exclude left out, per load (warehouses created before it get the column)
@@ -271,6 +283,7 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
     mapping_coverage.ensure_tables(con)
     totals.ensure_tables(con)  # the national figure, read by the views below
     coverage.ensure_tables(con)  # coverage windows and the window-restricted views (of the national figure too)
+    anomalies.ensure_tables(con)  # the patterns page's findings
     con.execute(VIEWS)
     disaggregated_views.ensure_views(con)
     for name, text in {**COMMENTS, **disaggregation.COMMENTS, **disaggregated_views.COMMENTS}.items():

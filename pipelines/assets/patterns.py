@@ -32,12 +32,13 @@ ANOMALIES = dg.AssetKey("anomalies")
 )
 def anomalies(duckdb: WarehouseResource) -> dg.MaterializeResult:
     # Imported here: statsmodels, ruptures and scipy cost every process that loads the definitions ~2 s.
+    from reports.stats.anomaly_months import MIN_COUNT
     from reports.stats.patterns import FDR, detect
 
     started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        found = detect(**tables.inputs(con))
+        found = detect(**tables.inputs(con, MIN_COUNT))
         try:
             AnomalyRow.validate(found.anomalies, lazy=True)
             passed, description = True, None

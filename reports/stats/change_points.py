@@ -6,15 +6,15 @@ Yao (1988), 2·sigma²·log(n), made stricter (3) because a smooth trend cut int
 is estimated from the month-to-month differences (MAD of the differences over sqrt 2), which a shift moves only in
 one difference, so the penalty does not grow with the shift it should find.
 
-Every candidate is then tested on its own: on the months between its neighbouring candidates (the whole series for
-a lone shift; at least ``MIN_SEGMENT`` either side), the deseasonalised series is regressed on a constant, a linear
-trend and a step at the
-candidate; the step's t gives a two-sided p-value, multiplied by the number of positions a step could have taken
-(Bonferroni over positions), because PELT chose the position that makes the step look largest. A smooth trend gives
-no step once the trend is in the model, so a series that grows 20 % a year is not "shifting" every month. A shift
-is reported only if it is also large in counts: the monthly level just after the step differs from the one just
-before (both on the fitted trend line, so growth over the years is not counted as a step) by at
-least ``MIN_CHANGE`` (20 %), as with tens of thousands of records a 3 % step is "significant" and means nothing.
+Every candidate is then tested on its own: on the months between its neighbouring candidates, at most ``WINDOW``
+either side (all of a short series for a lone shift; at least ``MIN_SEGMENT``), the deseasonalised series is
+regressed on a constant, a linear trend and a step at the candidate; the step's t gives a two-sided p-value,
+multiplied by the number of positions a step could have taken (Bonferroni over positions), because PELT chose the
+position that makes the step look largest. A smooth trend gives no step once the trend is in the model, so a
+series that grows 20 % a year is not "shifting" every month. A shift is reported only if it is also large in
+counts: the monthly level just after the step differs from the one just before (both on the fitted trend line, so
+growth over the years is not counted as a step) by at least ``MIN_CHANGE`` (20 %), as with tens of thousands of
+records a 3 % step is "significant" and means nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from scipy.stats import t as student
 from reports.stats.anomaly_months import from_anscombe
 
 MIN_SEGMENT = 6
+WINDOW = 36  # months either side at most: a linear trend is a fair local model over three years, not over ten
 PENALTY_FACTOR = 3.0
 MIN_CHANGE = 0.2
 
@@ -94,7 +95,8 @@ def level_shifts(values: np.ndarray, counts: np.ndarray) -> list[Shift]:
     edges = [0, *found, len(values)]
     for k, index in enumerate(found):
         # between the neighbouring candidates: a long stretch for a lone shift, short ones where PELT cut a trend
-        step, t_value, p, start, stop, level = step_test(values, index, edges[k], edges[k + 2])
+        start, stop = max(edges[k], index - WINDOW), min(edges[k + 2], index + WINDOW)
+        step, t_value, p, start, stop, level = step_test(values, index, start, stop)
         # the trend line's monthly level just before the step and just after it, back on the count scale
         before, after = float(from_anscombe(np.array(level))), float(from_anscombe(np.array(level + step)))
         shifts.append(Shift(index, before, after, t_value, min(1.0, p * positions), step, start, stop))

@@ -29,6 +29,7 @@ MIN_SHIFT_MEAN = 5.0  # mean monthly count below which a series is not searched 
 SHIFT_OFFSET_P = 1e-3
 RECORDING_MONTHS = 2
 KEYS = ["source", "unit", "area", "iccs_code"]
+NATIONAL = "\0national"  # stands for the national figure (area NULL) where an index needs a value
 ANOMALY_COLUMNS = [
     "source",
     "unit",
@@ -74,18 +75,15 @@ def series_matrix(counts: pd.DataFrame, present: pd.DataFrame) -> tuple[pd.DataF
     the area (or, for the national figure, the source) reported that month without the category, NaN where it
     reported nothing at all (a missing month is not a zero)."""
     first, last = int(present["m"].min()), int(present["m"].max())
-    width = last - first + 1
     wide = counts.pivot_table(index=KEYS, columns="m", values="count", aggfunc="sum", dropna=False)
     wide = wide.reindex(columns=range(first, last + 1))
     keys = wide.index.to_frame(index=False)
     values = wide.to_numpy(dtype=float)
-    reported = np.zeros((len(keys), width), dtype=bool)
-    area_key = keys["area"].fillna("\0").to_numpy()
-    present_key = present["area"].fillna("\0").to_numpy()
-    for area in np.unique(area_key):
-        cols = present.loc[present_key == area, "m"].to_numpy() - first
-        rows = np.flatnonzero(area_key == area)
-        reported[np.ix_(rows, cols)] = True
+    # which months each area reported: an area × month matrix, one row of it per series
+    areas = pd.Index(pd.concat([present["area"], keys["area"]]).fillna(NATIONAL).unique())
+    reported_by_area = np.zeros((len(areas), last - first + 1), dtype=bool)
+    reported_by_area[areas.get_indexer(present["area"].fillna(NATIONAL)), present["m"].to_numpy() - first] = True
+    reported = reported_by_area[areas.get_indexer(keys["area"].fillna(NATIONAL))]
     values = np.where(reported, np.nan_to_num(values, nan=0.0), np.nan)
     return keys, values, first
 
@@ -114,12 +112,17 @@ def _recording_notes(key: dict, index: int, breaks: pd.DataFrame, validity: pd.D
 
 
 def _monthly(
-    counts: pd.DataFrame, present: pd.DataFrame, breaks: pd.DataFrame, validity: pd.DataFrame
+    counts: pd.DataFrame,
+    present: pd.DataFrame,
+    series_counts: pd.DataFrame,
+    breaks: pd.DataFrame,
+    validity: pd.DataFrame,
 ) -> tuple[list[dict], list[dict], list[dict]]:
     """Month and shift tests of every (source, unit): per-test rows with raw p-values, before the FDR."""
     month_tests: list[dict] = []
     shift_tests: list[dict] = []
     tested: list[dict] = []
+    total = {(r.source, r.unit): int(r.series) for r in series_counts.itertuples(index=False)}
     for (source, unit), part in counts.groupby(["source", "unit"], sort=True):
         where = present[(present["source"] == source) & (present["unit"] == unit)]
         if where.empty:
@@ -132,7 +135,7 @@ def _monthly(
             {
                 "source": source,
                 "unit": unit,
-                "series": len(keys),
+                "series": max(total.get((source, unit), 0), len(keys)),
                 "chosen": len(chosen),
                 "short": sum(span is None for span in spans),
             }
@@ -371,14 +374,18 @@ def detect(
     breaks: pd.DataFrame,
     validity: pd.DataFrame,
     sources: pd.DataFrame,
+    series_counts: pd.DataFrame | None = None,
     fdr: float = FDR,
 ) -> Found:
     """Every finding of every source. `counts`: monthly counts (source, unit, area, iccs_code, m, count) with m =
     year * 12 + month - 1; `present`: the months each (source, unit, area) reported anything (area NULL: the
     source); `mix_counts`: see ``_mix_rows``; `breaks`: declared series breaks (source, iccs_code, period, kind);
     `validity`: correspondence rows with dates (source, national_code, iccs_code, valid_from, valid_to);
-    `sources`: (source, unit) of every source with counts, to say what was not tested and why."""
-    month_tests, shift_tests, tested = _monthly(counts, present, breaks, validity)
+    `sources`: (source, unit) of every source with counts, to say what was not tested and why; `series_counts`:
+    (source, unit, series) how many series each has, `counts` holding only those a month of which can be
+    flagged."""
+    series_counts = pd.DataFrame(columns=["source", "unit", "series"]) if series_counts is None else series_counts
+    month_tests, shift_tests, tested = _monthly(counts, present, series_counts, breaks, validity)
     month_rows, month_chart, months_tested, months_flagged = _month_rows(month_tests, fdr)
     shift_rows, shift_chart, shifts_flagged = _shift_rows(shift_tests, fdr)
     mix_rows, mix_chart, mix_tested = _mix_rows(mix_counts, fdr)
