@@ -380,3 +380,31 @@ def test_a_real_source_through_the_dagster_runner(tmp_path) -> None:
     (source,) = result.sources
     assert (source.records_in, source.records_loaded, source.records_quarantined) == (11_760, 8_869, 2_891)
     assert source.mapped_share == 1.0
+
+
+@pytest.mark.browser
+def test_mexico_patterns_name_real_anomalies_and_the_page_renders(load, tmp_path) -> None:
+    """On real monthly data (Mexico's victims by state, 2015-2025) the patterns page's statistics run whole and
+    flag what an analyst would want to see: Coahuila's 279 victims of trafficking in persons in August 2015, a
+    month whose expected count is about 1 (one large case, or a recording one). The page renders in Chromium."""
+    from browser import find_chromium, render
+
+    from reports.patterns import render_patterns
+    from reports.stats.anomaly_months import MIN_COUNT
+    from reports.stats.patterns import detect
+    from warehouse import anomalies
+
+    con = load("mexico_sesnsp/sources.yaml").con
+    found = detect(**anomalies.inputs(con, MIN_COUNT))
+    anomalies.replace(con, found.anomalies, found.series, found.tests)
+    months = found.anomalies[found.anomalies["kind"] == "outlying_month"]
+    coahuila = months[(months["area"] == "Coahuila") & (months["iccs_code"] == "0204")]
+    assert coahuila["period"].tolist()[:1] == ["2015-08"] and coahuila["observed"].iloc[0] == 279
+    assert coahuila["expected"].iloc[0] < 5 and coahuila["q_value"].iloc[0] < 1e-6
+    assert {"outlying_month", "level_shift", "mix_change"} <= set(found.anomalies["kind"])
+    assert found.figures["mix_areas_tested"] == 32  # every state has two full years
+    page = render_patterns(con, tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert "In Coahuila, Trafficking in persons (TIP) (0204) recorded in 2015-08 was 279 victims" in text
+    if find_chromium() is not None:
+        assert render(page).console_errors == []
