@@ -102,11 +102,15 @@ def _present_sql() -> str:
 
 def _mix_sql() -> str:
     """Per source and area, the level-2 counts of the first and the last full year inside the window (a year is
-    full when the source reported all 12 months, or when it publishes years only)."""
+    full when it has as many months as the source's most complete year, 12 or 4 quarters, or when the source
+    publishes years only)."""
     return f"""
-    WITH full_years AS (
-        SELECT source, unit, year FROM {DETAIL_IN_WINDOW}
-        GROUP BY ALL HAVING count(DISTINCT month) = 12 OR bool_and(month IS NULL)),
+    WITH per_year AS (
+        SELECT source, unit, year, count(DISTINCT month) AS months, bool_and(month IS NULL) AS annual
+        FROM {DETAIL_IN_WINDOW} GROUP BY ALL),
+    full_years AS (  -- as many months as the source's most complete year: 12, or 4 for quarterly counts
+        SELECT source, unit, year FROM per_year
+        QUALIFY annual OR months = max(months) OVER (PARTITION BY source, unit)),
     ends AS (SELECT source, unit, min(year) AS first_year, max(year) AS last_year FROM full_years GROUP BY ALL)
     SELECT c.source, c.unit, c.area, a.ancestor_code AS iccs_code, c.year, sum(c.count) AS count
     FROM {DETAIL_IN_WINDOW} c

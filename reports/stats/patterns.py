@@ -88,6 +88,13 @@ def series_matrix(counts: pd.DataFrame, present: pd.DataFrame) -> tuple[pd.DataF
     return keys, values, first
 
 
+def is_monthly(present: pd.DataFrame) -> bool:
+    """Whether a source's counts are monthly: most of the months it reported follow one another. Quarterly counts
+    (one month in three) are not: bridging their "gaps" would invent two months in every three."""
+    months = np.unique(present["m"].to_numpy())
+    return len(months) > 1 and float(np.mean(np.diff(months) == 1)) >= 0.5
+
+
 def _recording_notes(key: dict, index: int, breaks: pd.DataFrame, validity: pd.DataFrame) -> str:
     """What declared recording change coincides with a shift at month `index` of `key`'s series ('' for none)."""
     notes = []
@@ -126,6 +133,9 @@ def _monthly(
     for (source, unit), part in counts.groupby(["source", "unit"], sort=True):
         where = present[(present["source"] == source) & (present["unit"] == unit)]
         if where.empty:
+            continue
+        if not is_monthly(where):
+            tested.append({"source": source, "unit": unit, "series": 0, "chosen": 0, "short": 0, "not_monthly": True})
             continue
         keys, values, first = series_matrix(part, where)
         spans = [months.usable_stretch(row) for row in values]
@@ -406,6 +416,12 @@ def detect(
         t = monthly.get(key)
         if t is None:
             note = "no monthly counts: no month or shift tests"
+            test_rows += [
+                {"source": source, "unit": unit, "kind": kind, "series": 0, "tests": 0, "flagged": 0, "note": note}
+                for kind in ("outlying_month", "level_shift")
+            ]
+        elif t.get("not_monthly"):
+            note = "counts not monthly (quarterly or sparser): no month or shift tests"
             test_rows += [
                 {"source": source, "unit": unit, "kind": kind, "series": 0, "tests": 0, "flagged": 0, "note": note}
                 for kind in ("outlying_month", "level_shift")
