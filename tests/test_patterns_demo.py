@@ -8,53 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.stats.patterns import FDR, month_index
+from pipelines.demo.recall import found_plants
 from warehouse.connection import connect
-
-SHIFT_TOLERANCE = 2  # months between the planted start of a level shift and the month found
 
 
 def _anomalies(warehouse: Path) -> pd.DataFrame:
     with connect(warehouse, read_only=True) as con:
         return con.execute("SELECT * FROM anomalies").fetch_df()
-
-
-def found_plants(patterns: dict, anomalies: pd.DataFrame) -> dict[str, bool]:
-    """Per planted anomaly of a demo manifest, whether the warehouse's anomalies at the FDR name it."""
-    flagged = anomalies[anomalies["q_value"] <= FDR]
-    months = flagged[flagged["kind"] == "outlying_month"]
-    shifts = flagged[flagged["kind"] == "level_shift"]
-    mixes = flagged[flagged["kind"] == "mix_change"]
-    found = {
-        s["id"]: bool(
-            (
-                (months["area"] == s["district"])
-                & (months["iccs_code"] == s["iccs_level2"])
-                & (months["period"] == s["month"])
-                & (months["score"] > 0)
-            ).any()
-        )
-        for s in patterns["spikes"]
-    }
-    shift = patterns["level_shift"]
-    start = month_index(shift["from"])
-    found["level_shift"] = bool(
-        (
-            shifts["area"].isna()
-            & (shifts["iccs_code"] == shift["iccs_level2"])
-            & shifts["period"].map(lambda p: abs(month_index(p) - start) <= SHIFT_TOLERANCE)
-            & (shifts["score"] > 0)
-        ).any()
-    )
-    change = patterns["mix_change"]
-    found["mix_change"] = bool(
-        (
-            (mixes["area"] == change["district"])
-            & (mixes["iccs_code"] == change["iccs_level2"])
-            & (mixes["period"] == str(change["year"]))
-        ).any()
-    )
-    return found
 
 
 def test_planted_anomalies_are_found_in_the_demo_run(demo_run):
