@@ -11,13 +11,14 @@ PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]))?$"
 class AnomalyRow(pa.DataFrameModel):
     source: Series[str] = pa.Field(description="source name from the configuration")
     unit: Series[str] = pa.Field(description="counting unit of the series (counts of units are never added)")
+    country: Series[str] = pa.Field(description="ISO 3166-1 alpha-3 code of the country the series counts in")
     area: Series[str] = pa.Field(nullable=True, description="area; NULL = the national figure")
     iccs_code: Series[str] = iccs_code_field(description="ICCS code of the series (level 2 or an SDG 16 code)")
     period: Series[str] = pa.Field(
         str_matches=PERIOD, description="the month (outlying_month, level_shift) or the last year (mix_change)"
     )
     kind: Series[str] = pa.Field(isin=["outlying_month", "level_shift", "mix_change"], description="what was found")
-    observed: Series[float] = number_field(ge=0, description="recorded count, or mean monthly level after a shift")
+    observed: Series[float] = number_field(ge=0, description="recorded count, or the monthly level just after a shift")
     expected: Series[float] = number_field(ge=0, description="what the model expected (see the table's comment)")
     score: Series[float] = pa.Field(description="robust z (months), step t (shifts) or G statistic (mixes)")
     q_value: Series[float] = pa.Field(ge=0, le=1, description="Benjamini-Hochberg p over every test of its kind")
@@ -26,4 +27,4 @@ class AnomalyRow(pa.DataFrameModel):
 
     class Config:
         strict = False
-        unique = ["source", "unit", "area", "iccs_code", "period", "kind"]
+        unique = ["source", "unit", "country", "area", "iccs_code", "period", "kind"]

@@ -83,7 +83,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> None:
-    base = {"source": SOURCE, "unit": "offences"}
+    base = {"source": SOURCE, "unit": "offences", "country": "XAS"}
     anomalies, series = [], []
     for area, code, period, observed, expected, score, q in OUTLYING:
         key = {**base, "area": area, "iccs_code": code, "kind": "outlying_month"}

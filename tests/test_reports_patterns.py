@@ -133,8 +133,9 @@ def test_more_findings_than_cards_are_counted_and_all_in_the_csv(tmp_path: Path)
     con = fx.build(tmp_path)
     extra = TOP + 5
     con.execute(
-        """INSERT INTO anomalies (source, unit, area, iccs_code, period, kind, observed, expected, score, q_value)
-        SELECT ?, 'offences', 'A' || i, '0502', '2023-01', 'outlying_month', 50, 20, 3 + i / 100, 0.05
+        """INSERT INTO anomalies (source, unit, country, area, iccs_code, period, kind, observed, expected, score,
+                                  q_value)
+        SELECT ?, 'offences', 'XAS', 'A' || i, '0502', '2023-01', 'outlying_month', 50, 20, 3 + i / 100, 0.05
         FROM range(?) r(i)""",
         [fx.SOURCE, extra],
     )

@@ -10,15 +10,23 @@ from reports.stats.patterns import detect, is_monthly, month_index, month_label,
 
 EMPTY_BREAKS = pd.DataFrame(columns=["source", "iccs_code", "period", "kind"])
 EMPTY_VALIDITY = pd.DataFrame(columns=["source", "national_code", "iccs_code", "valid_from", "valid_to"])
-EMPTY_MIX = pd.DataFrame(columns=["source", "unit", "area", "iccs_code", "year", "count"])
+EMPTY_MIX = pd.DataFrame(columns=["source", "unit", "country", "area", "iccs_code", "year", "count"])
 FIRST = month_index("2019-01")
 
 
 def _frames(months: np.ndarray, counts: np.ndarray, area: str | None = "A1") -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.DataFrame(
-        {"source": "s", "unit": "offences", "area": area, "iccs_code": "0501", "m": FIRST + months, "count": counts}
+        {
+            "source": "s",
+            "unit": "offences",
+            "country": "XSY",
+            "area": area,
+            "iccs_code": "0501",
+            "m": FIRST + months,
+            "count": counts,
+        }
     )
-    present = frame[["source", "unit", "area", "m"]].drop_duplicates()
+    present = frame[["source", "unit", "country", "area", "m"]].drop_duplicates()
     return frame, present
 
 
@@ -32,13 +40,16 @@ def test_a_month_the_area_did_not_report_is_missing_and_one_without_the_category
         {
             "source": "s",
             "unit": "offences",
+            "country": "XSY",
             "area": ["A1", "A1", "A1"],
             "iccs_code": ["0501", "0501", "0401"],
             "m": [FIRST, FIRST + 2, FIRST + 1],
             "count": [5.0, 7.0, 3.0],
         }
     )
-    present = pd.DataFrame({"source": "s", "unit": "offences", "area": "A1", "m": [FIRST, FIRST + 1, FIRST + 2]})
+    present = pd.DataFrame(
+        {"source": "s", "unit": "offences", "country": "XSY", "area": "A1", "m": [FIRST, FIRST + 1, FIRST + 2]}
+    )
     keys, values, first = series_matrix(counts, present.iloc[[0, 2]])  # the area reported nothing in month 2
     assert first == FIRST
     row = keys.index[keys["iccs_code"] == "0501"][0]
@@ -88,3 +99,42 @@ def test_a_planted_month_becomes_one_row_with_its_chart():
     assert row.q_value <= 0.1 and row.expected < 80
     chart = found.series[found.series["kind"] == "outlying_month"]
     assert len(chart) == 72 and (chart["lower"] <= chart["upper"]).all()
+
+
+def test_nothing_found_still_has_the_contracts_types():
+    """No finding at all (an annual source, or nothing unusual) gives empty frames with float and boolean columns,
+    which the asset's contract accepts."""
+    from schemas.anomalies import AnomalyRow
+
+    found = detect(
+        EMPTY_MIX.rename(columns={"year": "m"}),
+        pd.DataFrame(columns=["source", "unit", "country", "area", "m"]),
+        EMPTY_MIX,
+        EMPTY_BREAKS,
+        EMPTY_VALIDITY,
+        pd.DataFrame({"source": ["annual"], "unit": "offences"}),
+    )
+    assert found.anomalies.empty and found.anomalies["observed"].dtype == float
+    AnomalyRow.validate(found.anomalies)
+    assert set(found.tests["note"]) >= {"no monthly counts: no month or shift tests"}
+
+
+def test_a_spike_in_a_category_and_in_an_sdg_code_inside_it_is_one_finding():
+    rng = np.random.default_rng(3)
+    frames = []
+    for code in ("0204", "02041"):
+        y = rng.poisson(30 * (1 + 0.3 * np.cos(2 * np.pi * np.arange(72) / 12))).astype(float)
+        y[40] = 150
+        frame, present = _frames(np.arange(72), y)
+        frames.append(frame.assign(iccs_code=code))
+    found = detect(
+        pd.concat(frames),
+        present,
+        EMPTY_MIX,
+        EMPTY_BREAKS,
+        EMPTY_VALIDITY,
+        pd.DataFrame({"source": ["s"], "unit": "offences"}),
+    )
+    (row,) = found.anomalies.itertuples(index=False)
+    assert row.iccs_code == "0204" and row.note == "also in 02041"
+    assert set(found.series["iccs_code"]) == {"0204"}

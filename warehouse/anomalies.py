@@ -19,29 +19,33 @@ KINDS = ("outlying_month", "level_shift", "mix_change")
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS anomalies (
-    source VARCHAR NOT NULL, unit VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL, period VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL, observed DOUBLE, expected DOUBLE, score DOUBLE, q_value DOUBLE, note VARCHAR,
-    baseline_period VARCHAR, p_value DOUBLE, recording_change BOOLEAN);
+    source VARCHAR NOT NULL, unit VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
+    period VARCHAR NOT NULL, kind VARCHAR NOT NULL, observed DOUBLE, expected DOUBLE, score DOUBLE, q_value DOUBLE,
+    note VARCHAR, baseline_period VARCHAR, p_value DOUBLE, recording_change BOOLEAN);
 CREATE TABLE IF NOT EXISTS anomaly_series (
-    source VARCHAR NOT NULL, unit VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-    period VARCHAR NOT NULL, category VARCHAR, observed DOUBLE, expected DOUBLE, lower DOUBLE, upper DOUBLE);
+    source VARCHAR NOT NULL, unit VARCHAR NOT NULL, country VARCHAR NOT NULL, area VARCHAR, iccs_code VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL, period VARCHAR NOT NULL, category VARCHAR, observed DOUBLE, expected DOUBLE, lower DOUBLE,
+    upper DOUBLE);
 CREATE TABLE IF NOT EXISTS anomaly_tests (
     source VARCHAR NOT NULL, unit VARCHAR NOT NULL, kind VARCHAR NOT NULL, series BIGINT NOT NULL,
     tests BIGINT NOT NULL, flagged BIGINT NOT NULL, fdr DOUBLE NOT NULL, note VARCHAR);
 """
 
 COMMENTS = {
-    "anomalies": "per source, unit, area (NULL = the national figure) and ICCS code: what deserves a look inside the "
-    "coverage window. kind outlying_month: period YYYY-MM, observed count against expected (robust STL), score a "
-    "robust z; level_shift: period the first month at the new level, observed and expected the mean monthly level "
-    "after and before, score the shift's t; mix_change: period the last year, baseline_period the first, iccs_code "
-    "the level-2 category that moved most, observed its count and expected the count had the area's mix changed as "
-    "the rest of the country's did, score the G statistic. q_value: Benjamini-Hochberg over every test of its kind. "
-    "recording_change: a shift at a declared series break or correspondence validity date (likely a recording "
-    "change, not crime). note: what coincides, in words",
+    "anomalies": "per source, unit, country, area (NULL = the national figure) and ICCS code: what deserves a look "
+    "inside the coverage window. kind outlying_month: period YYYY-MM, observed count against expected (an STL fit "
+    "refitted without outlying months), score a z against the series' own noise; level_shift: period the first "
+    "month at the new level, observed and expected the monthly level just after and just before the step (on the "
+    "fitted trend, deseasonalised), score the step's t; mix_change: period the last year, baseline_period the first, "
+    "iccs_code the level-2 category that moved most, observed its count and expected the count had the area's mix "
+    "changed as the rest of the country's did, score the G statistic. q_value: Benjamini-Hochberg over every test of "
+    "its kind in the warehouse. recording_change: a shift at a declared series break or correspondence validity date "
+    "(likely a recording change, not crime). note: what coincides, in words; for a mix change the categories that "
+    "moved; 'also in' the finer SDG 16 codes flagged with it",
     "anomaly_series": "the series behind each row of anomalies, for its chart: monthly observed with expected and "
-    "the 95% band (outlying_month), observed with the fitted levels (level_shift), the level-2 categories' counts "
-    "(category) in the baseline and last year, expected under the rest of the country's change (mix_change)",
+    "the 95% band (outlying_month), observed with the fitted levels of every flagged shift (level_shift), the "
+    "level-2 categories' counts (category) in the baseline and last year, expected under the rest of the country's "
+    "change (mix_change)",
     "anomaly_tests": "per source, unit and kind: how many series (or areas) were tested, how many tests (months, "
     "candidate shifts, areas) Benjamini-Hochberg ran over, how many were flagged at the FDR, and why series were "
     "left untested (note)",
@@ -62,11 +66,12 @@ def _rolled_sql() -> str:
     WITH codes AS (SELECT code AS iccs_code FROM iccs_categories WHERE level = 2
                    UNION SELECT iccs_code FROM sdg16_codes),
     rows AS (
-        SELECT source, unit, area, iccs_code, year, month, count FROM {DETAIL_IN_WINDOW}
+        SELECT source, unit, country, area, iccs_code, year, month, count FROM {DETAIL_IN_WINDOW}
         WHERE area IS NOT NULL AND month IS NOT NULL
         UNION ALL
-        SELECT source, unit, NULL, iccs_code, year, month, count FROM {NATIONAL_IN_WINDOW} WHERE month IS NOT NULL)
-    SELECT r.source, r.unit, r.area, a.ancestor_code AS iccs_code, r.year * 12 + r.month - 1 AS m,
+        SELECT source, unit, country, NULL, iccs_code, year, month, count FROM {NATIONAL_IN_WINDOW}
+        WHERE month IS NOT NULL)
+    SELECT r.source, r.unit, r.country, r.area, a.ancestor_code AS iccs_code, r.year * 12 + r.month - 1 AS m,
            sum(r.count) AS count
     FROM rows r JOIN iccs_ancestors a ON a.code = r.iccs_code JOIN codes c ON c.iccs_code = a.ancestor_code
     GROUP BY ALL
@@ -77,8 +82,8 @@ def _counts_sql(min_count: float) -> str:
     """The series of ``_rolled_sql`` in which some month reaches `min_count`: no month of the others could be
     flagged, and a city's thousands of small areas would otherwise bring millions of rows to pandas."""
     return f"""
-    SELECT source, unit, area, iccs_code, m, count FROM ({_rolled_sql()})
-    QUALIFY max(count) OVER (PARTITION BY source, unit, area, iccs_code) >= {float(min_count)!r}
+    SELECT source, unit, country, area, iccs_code, m, count FROM ({_rolled_sql()})
+    QUALIFY max(count) OVER (PARTITION BY source, unit, country, area, iccs_code) >= {float(min_count)!r}
     """
 
 
@@ -86,17 +91,19 @@ def _series_sql() -> str:
     """How many series (area or national × code) each source and unit has, tested or not."""
     return f"""
     SELECT source, unit, count(*) AS series
-    FROM (SELECT DISTINCT source, unit, area, iccs_code FROM ({_rolled_sql()})) GROUP BY ALL
+    FROM (SELECT DISTINCT source, unit, country, area, iccs_code FROM ({_rolled_sql()})) GROUP BY ALL
     """
 
 
 def _present_sql() -> str:
-    """The months each source (area NULL) and each of its areas reported anything, inside the window."""
+    """The months each source's countries (area NULL) and each of their areas reported anything, inside the
+    window."""
     return f"""
-    SELECT DISTINCT source, unit, area, year * 12 + month - 1 AS m FROM {DETAIL_IN_WINDOW}
+    SELECT DISTINCT source, unit, country, area, year * 12 + month - 1 AS m FROM {DETAIL_IN_WINDOW}
     WHERE area IS NOT NULL AND month IS NOT NULL
     UNION
-    SELECT DISTINCT source, unit, NULL, year * 12 + month - 1 FROM {NATIONAL_IN_WINDOW} WHERE month IS NOT NULL
+    SELECT DISTINCT source, unit, country, NULL, year * 12 + month - 1 FROM {NATIONAL_IN_WINDOW}
+    WHERE month IS NOT NULL
     """
 
 
@@ -112,7 +119,7 @@ def _mix_sql() -> str:
         SELECT source, unit, year FROM per_year
         QUALIFY annual OR months = max(months) OVER (PARTITION BY source, unit)),
     ends AS (SELECT source, unit, min(year) AS first_year, max(year) AS last_year FROM full_years GROUP BY ALL)
-    SELECT c.source, c.unit, c.area, a.ancestor_code AS iccs_code, c.year, sum(c.count) AS count
+    SELECT c.source, c.unit, c.country, c.area, a.ancestor_code AS iccs_code, c.year, sum(c.count) AS count
     FROM {DETAIL_IN_WINDOW} c
     JOIN ends e ON e.source = c.source AND e.unit = c.unit AND c.year IN (e.first_year, e.last_year)
     JOIN iccs_ancestors a ON a.code = c.iccs_code AND a.ancestor_level = 2

@@ -11,10 +11,11 @@ from warehouse.anomalies import KINDS
 
 TABLES = ("anomalies", "anomaly_series", "anomaly_tests")
 # Strongest first: the smallest q-value, then the largest |score|; the keys make equal ones come in one order.
-ORDER = "q_value ASC NULLS LAST, abs(score) DESC NULLS LAST, source, unit, area NULLS FIRST, iccs_code, period"
+ORDER = "q_value ASC NULLS LAST, abs(score) DESC NULLS LAST, source, unit, country, area NULLS FIRST, iccs_code, period"
 FINDING_COLUMNS = [
     "source",
     "unit",
+    "country",
     "area",
     "place",
     "iccs_code",
@@ -53,9 +54,13 @@ def findings(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     return queries.frame(
         con,
         f"""
-        WITH a AS (SELECT *, row_number() OVER (ORDER BY {ORDER}) AS rank FROM anomalies WHERE kind = ?)
-        SELECT a.source, a.unit, a.area,
-               CASE WHEN a.area IS NULL THEN NULL
+        WITH a AS (SELECT *, row_number() OVER (ORDER BY {ORDER}) AS rank,
+                          count(DISTINCT country) OVER (PARTITION BY source) AS countries
+                   FROM anomalies WHERE kind = ?)
+        SELECT a.source, a.unit, a.country, a.area,
+               -- a source of several countries names the country of a national figure; of one, 'nationally'
+               CASE WHEN a.area IS NULL AND a.countries > 1 THEN a.country
+                    WHEN a.area IS NULL THEN NULL
                     WHEN p.label IS NULL THEN a.area
                     WHEN contains(lower(p.label), lower(trim(a.area))) THEN p.label
                     ELSE p.label || ' (' || a.area || ')' END AS place,
@@ -75,15 +80,16 @@ def series(con: duckdb.DuckDBPyConnection, kind: str, ranks: list[int]) -> pd.Da
         con,
         f"""
         WITH ranked AS (
-            SELECT source, unit, area, iccs_code, row_number() OVER (ORDER BY {ORDER}) AS rank
+            SELECT source, unit, country, area, iccs_code, row_number() OVER (ORDER BY {ORDER}) AS rank
             FROM anomalies WHERE kind = ?),
-        shown AS (SELECT DISTINCT source, unit, area, iccs_code FROM ranked WHERE list_contains(?, rank))
-        SELECT s.source, s.unit, s.area, s.iccs_code, s.period, s.category, s.observed, s.expected, s.lower, s.upper
+        shown AS (SELECT DISTINCT source, unit, country, area, iccs_code FROM ranked WHERE list_contains(?, rank))
+        SELECT s.source, s.unit, s.country, s.area, s.iccs_code, s.period, s.category, s.observed, s.expected,
+               s.lower, s.upper
         FROM anomaly_series s
-        JOIN shown h ON h.source = s.source AND h.unit = s.unit AND h.area IS NOT DISTINCT FROM s.area
-                    AND h.iccs_code = s.iccs_code
+        JOIN shown h ON h.source = s.source AND h.unit = s.unit AND h.country = s.country
+                    AND h.area IS NOT DISTINCT FROM s.area AND h.iccs_code = s.iccs_code
         WHERE s.kind = ?
-        ORDER BY s.source, s.unit, s.area NULLS FIRST, s.iccs_code, s.period, s.category
+        ORDER BY s.source, s.unit, s.country, s.area NULLS FIRST, s.iccs_code, s.period, s.category
         """,
         [kind, [int(r) for r in ranks], kind],
     )

@@ -163,6 +163,7 @@ def flagged_line(kind: str, found: pd.DataFrame, tested: pd.DataFrame) -> str:
 
 def _series_of(rows: pd.DataFrame, r: pd.Series) -> pd.DataFrame:
     same = (rows["source"] == r["source"]) & (rows["unit"] == r["unit"]) & (rows["iccs_code"] == r["iccs_code"])
+    same &= rows["country"] == r["country"]
     area = rows["area"].isna() if pd.isna(r["area"]) else rows["area"] == r["area"]
     return rows[same & area].reset_index(drop=True)
 

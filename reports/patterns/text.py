@@ -38,8 +38,9 @@ TOP = 30  # cards shown per section (per group of level shifts); the CSV has eve
 INTRO = (
     "What deserves an analyst's look: months far from what a series' trend and season lead one to expect, series "
     "whose level stepped up or down and stayed there, and places whose mix of offences changed unlike the rest "
-    "of the country's. Each is found by a statistical test over every series of a source, inside its coverage "
-    "window, with the false discovery rate controlled over all the tests of a kind.\n\n"
+    "of the country's. Each is found by a statistical test over the series of every source that can be tested "
+    "(what was and was not tested is said below), inside its coverage window, with the false discovery rate "
+    "controlled over all the tests of a kind.\n\n"
     "A flag is a pointer to look, not a finding: an unusual figure can come from a change in recording, a "
     "late or missing delivery, a reclassification or a single large case as much as from a change in crime. "
     "Shifts that coincide with a declared series break or a change of the correspondence table are shown apart "
@@ -55,8 +56,11 @@ METHODS: dict[str, dict[str, str]] = {
         "SDG 16 code) is put on a square-root (Anscombe) scale and decomposed by STL into a trend over about "
         f"{months.TREND_WINDOW} months and one seasonal pattern for all years; the expected count of a month is its "
         f"trend plus its season. A month scoring beyond {months.REJECT_Z:g} is refitted without itself, so a spike "
-        "does not raise its own expected value; a level shift found in the series is removed first, so it is not "
-        "read as unusual months on either side of it.",
+        "does not raise its own expected value. A level shift found in the series (p at most "
+        f"{patterns.SHIFT_OFFSET_P:g} before the FDR, and at least {shifts.MIN_CHANGE:.0%}) is removed first, so it "
+        "is not read as unusual months on either side of it; the month before it and its first month are not "
+        "scored, as they depend on exactly where the step is put. Nested codes flagged in the same month (an "
+        "SDG 16 code inside its level-2 category) are shown as one finding, 'also in' the finer code.",
         "Score": "the month's distance from its expected value in units of the series' own noise (never less "
         "than a Poisson count's), corrected for how much of the month the fit itself contains; p is two-sided "
         "normal. Negative when the month was unusually low. The band on the chart is the 95% range of a month "
@@ -72,11 +76,13 @@ METHODS: dict[str, dict[str, str]] = {
         "Change points": "candidate shifts are found by PELT (ruptures) on each deseasonalised series averaging "
         f"at least {patterns.MIN_SHIFT_MEAN:g} a month, with the penalty {shifts.PENALTY_FACTOR:g}·sigma²·log(n) "
         "(a stricter form of the BIC-type penalty 2·sigma²·log(n); sigma from the month-to-month differences).",
-        "Test": "each candidate is tested by regressing the months between its neighbouring candidates on a "
-        "linear trend and a step at the candidate; the score is the step's t, and its p-value is multiplied by "
-        "the number of months a step could have been placed at (the search chose the best). The levels reported "
-        "are the trend line's just before and just after the step, so growth over the years is not a step; a "
-        f"shift is flagged only if they differ by at least {shifts.MIN_CHANGE:.0%}.",
+        "Test": f"each candidate is tested by regressing the {shifts.WINDOW} months either side of it on a cubic "
+        "trend and a step at the candidate, allowing for the months' autocorrelation (Cochrane-Orcutt), so slow "
+        "cycles and runs of high months are not read as steps; the score is the step's t, and its p-value is "
+        "multiplied by the number of months a step could have been placed at (the search chose the best). The "
+        "levels reported are the trend's just before and just after the step, so growth over the years is not a "
+        f"step; a shift is flagged only if they differ by at least {shifts.MIN_CHANGE:.0%}. Benjamini-Hochberg "
+        "runs over the candidate shifts (a series PELT finds no candidate in adds no test).",
         "Recording changes": f"a shift within {patterns.RECORDING_MONTHS} months of a declared series break of "
         "its category (quality page) or of a date where the source's correspondence table changes is labelled "
         "a likely recording change: it says how crimes were counted changed, not that crime rose or fell.",
@@ -90,8 +96,9 @@ METHODS: dict[str, dict[str, str]] = {
         f"{mix.MIN_CATEGORY} records in the area are pooled as 'other'.",
         "Expected": "the count a category would have had in the last year had the area's mix changed as the "
         "rest of the country's did; the category named is the one furthest from it.",
-        "Which areas": f"areas with at least {mix.MIN_RECORDS} records in each of the two years; a flag also "
-        f"needs the category's share to differ from its expected share by {mix.MIN_SHARE_CHANGE:.0%} or more.",
+        "Which areas": f"areas with at least {mix.MIN_RECORDS} records in each of the two years and two categories "
+        "after pooling; a flag also needs the category that moved most to differ from its expected share by "
+        f"{mix.MIN_SHARE_CHANGE:.0%} or more. A source of several countries is tested country by country.",
     },
 }
 COMMON = {

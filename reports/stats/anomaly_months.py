@@ -8,16 +8,19 @@ weights STL is a linear smoother, fit = S·a, so S is computed once per series l
 vectors) and applied to every series of that length in one matrix product; its diagonal h (the leverage: how much
 of a month's own value its fit contains) gives each residual's variance.
 
-Robustness is by rejection, not statsmodels' bisquare weights: a month whose score exceeds ``REJECT_Z`` is replaced
-by its fit and the series refitted (up to ``ROUNDS`` times), so a spike does not pull its own expected value or its
-neighbours'. Measured on simulated Poisson and gamma-Poisson series (tests/test_stats_anomaly_months.py), the
-bisquare-weighted residuals standardised by their MAD have tails 5–50 times heavier than the normal distribution
-their p-values assume (a robust STL fits the bulk so closely that its MAD is far too small), while the scores below
-stay at or under the nominal rate, which is what Benjamini-Hochberg needs.
+Robustness is by rejection, not statsmodels' bisquare weights: a month further than ``REJECT_Z`` from its fit, on a
+scale a spike cannot inflate (the MAD of the kept residuals), is replaced by its fit and the series refitted (up to
+``ROUNDS`` times), so a spike does not pull its own expected value or its neighbours'. Measured while choosing
+this (simulated Poisson and gamma-Poisson series of 72 months): statsmodels' robust STL with its default windows,
+residuals over their MAD, gave |z| > 3 about 50 times as often as the normal distribution says (it fits the bulk
+so closely that the MAD is far too small); the scores below stay at or under the nominal rate
+(tests/test_stats_anomaly_months.py checks that), which is what Benjamini-Hochberg needs.
 
-The noise scale sigma of a series is estimated from its kept months, sum(r²) / sum(1 − h), never below 1 (a count
-varies at least as much as a Poisson one: a series whose months happen to sit close to the fit is not made
-oversensitive); overdispersed series get their own larger sigma. A kept month's score is its residual over
+The noise scale sigma of a series is sum(r²) / sum(1 − h) over its kept months and sum(r²) / sum(1 + h) over its
+rejected ones, each of these counted as if at the rejection threshold (dropping them would understate the noise of
+a heavy-tailed series, counting them whole would let a spike hide itself); never below 1 (a count varies at least
+as much as a Poisson one: a series whose months happen to sit close to the fit is not made oversensitive);
+overdispersed series get their own larger sigma. A kept month's score is its residual over
 sigma·sqrt(1 − h); a rejected month's is over sigma·sqrt(1 + h), its prediction error from a fit without it. p is
 two-sided normal. A month can be flagged only if it is also large in counts: at least ``MIN_COUNT`` recorded (or
 expected, for a low month) and at least ``MIN_RATIO`` times (or at most 1/``MIN_RATIO`` times) the expected count,
@@ -85,6 +88,25 @@ class MonthScores:
     rejected: np.ndarray  # months fitted without themselves
 
 
+def _noise(residual: np.ndarray, rejected: np.ndarray, leverage: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(sigma, z, robust scale) of residuals, rejected months being fitted without themselves."""
+    kept = ~rejected
+    # a scale a spike cannot inflate (the MAD of the kept residuals): which months to refit without
+    kept_residual = np.where(kept, residual, np.nan)
+    centre = np.nanmedian(kept_residual, axis=1)[:, None]
+    spread = 1.4826 * np.nanmedian(np.abs(kept_residual - centre), axis=1)[:, None]
+    robust = np.maximum(spread / np.sqrt(1 - leverage.mean()), SIGMA_FLOOR)
+    # the noise scale: every month counts, each with its own variance factor, a rejected one as if it sat at the
+    # rejection threshold: trimming it out would understate the noise of a series with heavy tails (and make its
+    # months look unusual), counting it whole would let a spike hide itself
+    capped = np.minimum(residual**2, (REJECT_Z * robust) ** 2 * (1 + leverage))
+    squares = np.where(kept, residual**2, capped)
+    sigma = np.sqrt(squares.sum(axis=1) / np.where(kept, 1.0 - leverage, 1.0 + leverage).sum(axis=1))
+    sigma = np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR)[:, None]
+    z = np.where(rejected, residual / (sigma * np.sqrt(1 + leverage)), residual / (sigma * np.sqrt(1 - leverage)))
+    return sigma, z, robust
+
+
 def score_months(counts: np.ndarray, offset: np.ndarray | None = None) -> MonthScores:
     """Scores of every month of `counts` (series × months, no missing value, at least MIN_MONTHS months).
 
@@ -101,27 +123,14 @@ def score_months(counts: np.ndarray, offset: np.ndarray | None = None) -> MonthS
     leverage = np.clip(np.diag(smoother), 0.0, 0.95)
     rejected = np.zeros(a.shape, dtype=bool)
     fit = target @ smoother.T
-    for _ in range(ROUNDS + 1):
-        residual = target - fit
-        kept = ~rejected
-        # a scale a spike cannot inflate (the MAD of the kept residuals): which months to refit without
-        kept_residual = np.where(kept, residual, np.nan)
-        centre = np.nanmedian(kept_residual, axis=1)[:, None]
-        spread = 1.4826 * np.nanmedian(np.abs(kept_residual - centre), axis=1)[:, None]
-        robust = np.maximum(spread / np.sqrt(1 - leverage.mean()), SIGMA_FLOOR)
-        # the noise scale: every month counts, each with its own variance factor, a rejected one as if it sat at
-        # the rejection threshold: trimming it out would understate the noise of a series with heavy tails (and
-        # make its months look unusual), counting it whole would let a spike hide itself
-        capped = np.minimum(residual**2, (REJECT_Z * robust) ** 2 * (1 + leverage))
-        squares = np.where(kept, residual**2, capped)
-        sigma = np.sqrt(squares.sum(axis=1) / np.where(kept, 1.0 - leverage, 1.0 + leverage).sum(axis=1))
-        sigma = np.maximum(np.nan_to_num(sigma, nan=SIGMA_FLOOR), SIGMA_FLOOR)[:, None]
-        z = np.where(rejected, residual / (sigma * np.sqrt(1 + leverage)), residual / (sigma * np.sqrt(1 - leverage)))
-        now = rejected | (np.abs(residual) > REJECT_Z * np.minimum(robust, sigma) * np.sqrt(1 - leverage))
+    for _ in range(ROUNDS):
+        sigma, z, robust = _noise(target - fit, rejected, leverage)
+        now = rejected | (np.abs(target - fit) > REJECT_Z * np.minimum(robust, sigma) * np.sqrt(1 - leverage))
         if (now == rejected).all():
             break
         rejected = now
         fit = np.where(rejected, fit, target) @ smoother.T
+    sigma, z, _ = _noise(target - fit, rejected, leverage)  # the scores of the final fit
     fit = fit + shift
     spread = BAND_Z * sigma * np.sqrt(1 + leverage)
     return MonthScores(
@@ -135,11 +144,12 @@ def score_months(counts: np.ndarray, offset: np.ndarray | None = None) -> MonthS
     )
 
 
-def deseasonalised(counts: np.ndarray) -> np.ndarray:
-    """The Anscombe-scale series minus their seasonal component (series × months), for change points."""
+def deseasonalised(counts: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+    """The Anscombe-scale series minus their seasonal component (series × months), for change points; the season
+    is estimated on the series minus `offset` (known steps), which would otherwise leak into it."""
     a = anscombe(np.asarray(counts, dtype=float))
     _, seasonal = smoothers(a.shape[1])
-    return a - a @ seasonal.T
+    return a - (a - (0.0 if offset is None else offset)) @ seasonal.T
 
 
 def large_enough(observed: np.ndarray, expected: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -28,11 +28,12 @@ FDR = 0.10
 MIN_SHIFT_MEAN = 5.0  # mean monthly count below which a series is not searched for shifts (no power there)
 SHIFT_OFFSET_P = 1e-3
 RECORDING_MONTHS = 2
-KEYS = ["source", "unit", "area", "iccs_code"]
+KEYS = ["source", "unit", "country", "area", "iccs_code"]
 NATIONAL = "\0national"  # stands for the national figure (area NULL) where an index needs a value
 ANOMALY_COLUMNS = [
     "source",
     "unit",
+    "country",
     "area",
     "iccs_code",
     "period",
@@ -47,6 +48,9 @@ ANOMALY_COLUMNS = [
     "recording_change",
 ]
 SERIES_COLUMNS = [*KEYS, "kind", "period", "category", "observed", "expected", "lower", "upper"]
+NUMBERS = ("observed", "expected", "score", "q_value", "p_value")
+ANOMALY_TYPES = {**dict.fromkeys(NUMBERS, "float64"), "recording_change": "bool"}
+SERIES_TYPES = dict.fromkeys(("observed", "expected", "lower", "upper"), "float64")
 TEST_COLUMNS = ["source", "unit", "kind", "series", "tests", "flagged", "fdr", "note"]
 
 
@@ -72,19 +76,24 @@ def month_index(period: object) -> int | None:
 
 def series_matrix(counts: pd.DataFrame, present: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, int]:
     """(keys, values, first month) of one source and unit: `counts` (KEYS, m, count) as series × months, 0 where
-    the area (or, for the national figure, the source) reported that month without the category, NaN where it
-    reported nothing at all (a missing month is not a zero)."""
+    the area (or, for the national figure, the country) reported that month without the category, NaN where it
+    reported nothing at all (a missing month is not a zero). Only the series `counts` holds become rows."""
     first, last = int(present["m"].min()), int(present["m"].max())
-    wide = counts.pivot_table(index=KEYS, columns="m", values="count", aggfunc="sum", dropna=False)
+    keyed = counts.assign(area=counts["area"].fillna(NATIONAL))
+    # the series that exist only (no key is missing once the national figure has a name: no row is dropped)
+    wide = keyed.pivot_table(index=KEYS, columns="m", values="count", aggfunc="sum")
     wide = wide.reindex(columns=range(first, last + 1))
     keys = wide.index.to_frame(index=False)
     values = wide.to_numpy(dtype=float)
-    # which months each area reported: an area × month matrix, one row of it per series
-    areas = pd.Index(pd.concat([present["area"], keys["area"]]).fillna(NATIONAL).unique())
-    reported_by_area = np.zeros((len(areas), last - first + 1), dtype=bool)
-    reported_by_area[areas.get_indexer(present["area"].fillna(NATIONAL)), present["m"].to_numpy() - first] = True
-    reported = reported_by_area[areas.get_indexer(keys["area"].fillna(NATIONAL))]
+    # which months each area (country × area) reported: an area × month matrix, one row of it per series
+    place = keys["country"].astype(str) + "\0" + keys["area"].astype(str)
+    reported_place = present["country"].astype(str) + "\0" + present["area"].fillna(NATIONAL).astype(str)
+    places = pd.Index(pd.concat([reported_place, place]).unique())
+    reported_by_place = np.zeros((len(places), last - first + 1), dtype=bool)
+    reported_by_place[places.get_indexer(reported_place), present["m"].to_numpy() - first] = True
+    reported = reported_by_place[places.get_indexer(place)]
     values = np.where(reported, np.nan_to_num(values, nan=0.0), np.nan)
+    keys["area"] = keys["area"].where(keys["area"] != NATIONAL, None)
     return keys, values, first
 
 
@@ -130,12 +139,13 @@ def _monthly(
     shift_tests: list[dict] = []
     tested: list[dict] = []
     total = {(r.source, r.unit): int(r.series) for r in series_counts.itertuples(index=False)}
-    for (source, unit), part in counts.groupby(["source", "unit"], sort=True):
-        where = present[(present["source"] == source) & (present["unit"] == unit)]
-        if where.empty:
-            continue
+    for (source, unit), where in present.groupby(["source", "unit"], sort=True):
+        part = counts[(counts["source"] == source) & (counts["unit"] == unit)]
         if not is_monthly(where):
-            tested.append({"source": source, "unit": unit, "series": 0, "chosen": 0, "short": 0, "not_monthly": True})
+            tested.append({"source": source, "unit": unit, "series": 0, "chosen": 0, "not_monthly": True})
+            continue
+        if part.empty:  # no series has a month that could be flagged
+            tested.append({"source": source, "unit": unit, "series": total.get((source, unit), 0), "chosen": 0})
             continue
         keys, values, first = series_matrix(part, where)
         spans = [months.usable_stretch(row) for row in values]
@@ -147,7 +157,6 @@ def _monthly(
                 "unit": unit,
                 "series": max(total.get((source, unit), 0), len(keys)),
                 "chosen": len(chosen),
-                "short": sum(span is None for span in spans),
             }
         )
         by_span: dict[tuple[int, int], list[int]] = {}
@@ -157,13 +166,22 @@ def _monthly(
             raw = values[rows, start:stop]
             gaps = np.isnan(raw)
             filled = np.array([months.fill_gaps(r) for r in raw])
-            deseason = months.deseasonalised(filled)
             offset = np.zeros_like(filled)
-            for j, row in enumerate(rows):
-                key = keys.iloc[row].to_dict()
-                if filled[j].mean() < MIN_SHIFT_MEAN:
-                    continue
-                found = shifts.level_shifts(deseason[j], filled[j])
+            unscored = np.zeros(filled.shape, dtype=bool)
+            searched = np.flatnonzero(filled.mean(axis=1) >= MIN_SHIFT_MEAN)
+            found_by_row = {
+                j: shifts.level_shifts(v)
+                for j, v in zip(searched, months.deseasonalised(filled[searched]), strict=True)
+            }
+            # again with the season estimated once the steps found are taken out: a step leaks into a seasonal
+            # pattern fitted over it (the months after it are higher in some calendar months than in others)
+            for j, found in found_by_row.items():
+                first_steps = shifts.step_offset(stop - start, [s for s in found if s.p <= SHIFT_OFFSET_P])
+                if first_steps.any():
+                    found_by_row[j] = shifts.level_shifts(months.deseasonalised(filled[[j]], first_steps[None])[0])
+            for j, found in found_by_row.items():
+                key = keys.iloc[rows[j]].to_dict()
+                observed = np.where(gaps[j], np.nan, filled[j])
                 for s in found:
                     shift_tests.append(
                         {
@@ -173,13 +191,17 @@ def _monthly(
                             "p": s.p,
                             "large": shifts.large_enough(s.before, s.after),
                             "series_start": first + start,
-                            "observed_series": filled[j],
+                            "observed_series": observed,
                             "note": _recording_notes(key, first + start + s.index, breaks, validity),
                         }
                     )
-                offset[j] = shifts.step_offset(stop - start, [s for s in found if s.p <= SHIFT_OFFSET_P])
+                removed = [s for s in found if s.p <= SHIFT_OFFSET_P and shifts.large_enough(s.before, s.after)]
+                offset[j] = shifts.step_offset(stop - start, removed)
+                for s in removed:  # the months either side of a removed step depend on where exactly it is put
+                    unscored[j, max(0, s.index - 1) : s.index + 1] = True
             scores = months.score_months(filled, offset)
             for j, row in enumerate(rows):
+                skip = gaps[j] | unscored[j]
                 month_tests.append(
                     {
                         **keys.iloc[row].to_dict(),
@@ -188,8 +210,8 @@ def _monthly(
                         "expected": scores.expected[j],
                         "lower": scores.lower[j],
                         "upper": scores.upper[j],
-                        "z": np.where(gaps[j], np.nan, scores.z[j]),
-                        "p": np.where(gaps[j], np.nan, scores.p[j]),
+                        "z": np.where(skip, np.nan, scores.z[j]),
+                        "p": np.where(skip, np.nan, scores.p[j]),
                     }
                 )
     return month_tests, shift_tests, tested
@@ -253,6 +275,7 @@ def _shift_rows(shift_tests: list[dict], fdr: float) -> tuple[list[dict], list[d
     q = bh_adjust(np.array([t["p"] for t in shift_tests]))
     rows, chart = [], []
     flagged_by: dict[tuple[str, str], int] = {}
+    levels: dict[tuple, tuple[int, np.ndarray, np.ndarray]] = {}  # per series with a flag: its chart's lines
     for t, q_value in zip(shift_tests, q, strict=True):
         if q_value > fdr or not t["large"]:
             continue
@@ -275,17 +298,24 @@ def _shift_rows(shift_tests: list[dict], fdr: float) -> tuple[list[dict], list[d
                 "recording_change": recording,
             }
         )
-        observed = t["observed_series"]
+        series = tuple(key.values())
+        level = levels.setdefault(
+            series, (t["series_start"], t["observed_series"], np.full(len(t["observed_series"]), np.nan))
+        )[2]
+        # the step's fitted levels over its test window; a later shift of the same series draws its own after it
+        level[s.start : s.index] = s.before
+        level[s.index : s.stop] = s.after
+    for series, (series_start, observed, level) in levels.items():
+        key = dict(zip(KEYS, series, strict=True))
         for i, value in enumerate(observed):
-            inside = s.start <= i < s.stop
             chart.append(
                 {
                     **key,
                     "kind": "level_shift",
-                    "period": month_label(t["series_start"] + i),
+                    "period": month_label(series_start + i),
                     "category": None,
-                    "observed": float(value),
-                    "expected": (s.before if i < s.index else s.after) if inside else None,
+                    "observed": None if np.isnan(value) else float(value),
+                    "expected": None if np.isnan(level[i]) else float(level[i]),
                     "lower": None,
                     "upper": None,
                 }
@@ -294,8 +324,8 @@ def _shift_rows(shift_tests: list[dict], fdr: float) -> tuple[list[dict], list[d
 
 
 def _mix_rows(mix_counts: pd.DataFrame, fdr: float) -> tuple[list[dict], list[dict], list[dict]]:
-    """Mix tests of every (source, unit) with areas: `mix_counts` (source, unit, area, iccs_code, year, count)
-    holds the first and the last full year of each source's window."""
+    """Mix tests of every (source, unit) with areas: `mix_counts` (source, unit, country, area, iccs_code, year,
+    count) holds the first and the last full year of each source's window."""
     tests: list[tuple[dict, mix.MixTest]] = []
     tested: list[dict] = []
     for (source, unit), part in mix_counts.groupby(["source", "unit"], sort=True):
@@ -304,24 +334,21 @@ def _mix_rows(mix_counts: pd.DataFrame, fdr: float) -> tuple[list[dict], list[di
             tested.append({"source": source, "unit": unit, "series": 0, "note": "one full year: no mix change"})
             continue
         first, last = years[0], years[-1]
-        cube = part.pivot_table(index=["area", "year"], columns="iccs_code", values="count", aggfunc="sum")
-        cube = cube.fillna(0.0)
-        categories = [str(c) for c in cube.columns]
-        areas = sorted(cube.index.get_level_values("area").unique())
-        whole = np.stack([cube.xs(first, level="year").sum().to_numpy(), cube.xs(last, level="year").sum().to_numpy()])
         count = 0
-        for area in areas:
-            own = np.stack(
-                [
-                    cube.loc[(area, y)].to_numpy() if (area, y) in cube.index else np.zeros(len(categories))
-                    for y in (first, last)
-                ]
-            )
-            result = mix.mix_test(own, whole - own, categories)
-            if result is None:
-                continue
-            count += 1
-            tests.append(({"source": source, "unit": unit, "area": area, "first": first, "last": last}, result))
+        for country, within in part.groupby("country", sort=True):  # "the rest" is the rest of the same country
+            cube = within.pivot_table(index=["area", "year"], columns="iccs_code", values="count", aggfunc="sum")
+            cube = cube.reindex(pd.MultiIndex.from_product([sorted(within["area"].unique()), [first, last]]))
+            cube = cube.fillna(0.0)
+            categories = [str(c) for c in cube.columns]
+            table = cube.to_numpy().reshape(-1, 2, len(categories))  # areas × (first, last) × categories
+            whole = table.sum(axis=0)
+            for area, own in zip(cube.index.get_level_values(0)[::2], table, strict=True):
+                result = mix.mix_test(own, whole - own, categories)
+                if result is None:
+                    continue
+                count += 1
+                key = {"source": source, "unit": unit, "country": country, "area": area, "first": first, "last": last}
+                tests.append((key, result))
         tested.append({"source": source, "unit": unit, "series": count, "note": ""})
     if not tests:
         return [], [], tested
@@ -340,6 +367,7 @@ def _mix_rows(mix_counts: pd.DataFrame, fdr: float) -> tuple[list[dict], list[di
             {
                 "source": key["source"],
                 "unit": key["unit"],
+                "country": key["country"],
                 "area": key["area"],
                 "iccs_code": result.categories[k],
                 "period": str(key["last"]),
@@ -360,6 +388,7 @@ def _mix_rows(mix_counts: pd.DataFrame, fdr: float) -> tuple[list[dict], list[di
                     {
                         "source": key["source"],
                         "unit": key["unit"],
+                        "country": key["country"],
                         "area": key["area"],
                         "iccs_code": result.categories[k],
                         "kind": "mix_change",
@@ -470,17 +499,66 @@ def detect(
             }
         )
     tests = pd.DataFrame(test_rows, columns=[c for c in TEST_COLUMNS if c != "fdr"]).assign(fdr=fdr)[TEST_COLUMNS]
+    anomalies, series = nest(
+        typed(pd.DataFrame(month_rows + shift_rows + mix_rows, columns=ANOMALY_COLUMNS), ANOMALY_TYPES),
+        typed(pd.DataFrame(month_chart + shift_chart + mix_chart, columns=SERIES_COLUMNS), SERIES_TYPES),
+    )
     return Found(
-        anomalies=pd.DataFrame(month_rows + shift_rows + mix_rows, columns=ANOMALY_COLUMNS),
-        series=pd.DataFrame(month_chart + shift_chart + mix_chart, columns=SERIES_COLUMNS),
+        anomalies=anomalies,
+        series=series,
         tests=tests,
         figures={
             "months_tested": months_tested,
-            "outlying_months": len(month_rows),
+            "outlying_months": int((anomalies["kind"] == "outlying_month").sum()),
             "shift_candidates": len(shift_tests),
-            "level_shifts": len(shift_rows),
-            "recording_changes": sum(r["recording_change"] for r in shift_rows),
+            "level_shifts": int((anomalies["kind"] == "level_shift").sum()),
+            "recording_changes": int(anomalies["recording_change"].sum()),
             "mix_areas_tested": sum(t["series"] for t in mix_tested),
-            "mix_changes": len(mix_rows),
+            "mix_changes": int((anomalies["kind"] == "mix_change").sum()),
         },
     )
+
+
+def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The frame with its numbers as floats and flags as booleans, also when it has no row (the contract checks
+    the types, and an empty frame of Python lists is all 'object')."""
+    return frame.astype(types)
+
+
+def nest(anomalies: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One finding where a month or a shift is flagged in a category and in codes it contains (an SDG 16 code under
+    its level-2 category: 02041 under 0204): the coarsest is kept, its note saying 'also in 02041'; the q-values
+    are those of every test, this only groups what is shown."""
+    if anomalies.empty:
+        return anomalies, series
+    same = ["source", "unit", "country", "area", "kind", "period"]
+    dropped: set[int] = set()
+    notes: dict[int, list[str]] = {}
+    timed = anomalies[anomalies["kind"] != "mix_change"]
+    for _, group in timed.groupby(same, dropna=False, sort=False):
+        if len(group) < 2:
+            continue
+        codes = group["iccs_code"].tolist()
+        for i, code in zip(group.index, codes, strict=True):
+            parents = [
+                j for j, other in zip(group.index, codes, strict=True) if other != code and code.startswith(other)
+            ]
+            if parents:
+                dropped.add(i)
+                top = min(parents, key=lambda j: len(anomalies.at[j, "iccs_code"]))
+                notes.setdefault(top, []).append(code)
+    if not dropped:
+        return anomalies, series
+    anomalies = anomalies.copy()
+    for i, codes in notes.items():
+        also = "also in " + ", ".join(sorted(codes))
+        anomalies.at[i, "note"] = "; ".join(n for n in (anomalies.at[i, "note"], also) if n)
+    gone = anomalies.loc[sorted(dropped), ["source", "unit", "country", "area", "iccs_code", "kind"]]
+    kept = anomalies.drop(index=sorted(dropped)).reset_index(drop=True)
+    # chart rows of a series none of whose findings is shown any more
+    still = kept[["source", "unit", "country", "area", "iccs_code", "kind"]].drop_duplicates()
+    orphan = gone.merge(still, how="left", indicator=True).query("_merge == 'left_only'").drop(columns="_merge")
+    if len(orphan):
+        marked = series.merge(orphan.drop_duplicates().assign(_orphan=True), how="left")
+        series = series[marked["_orphan"].isna().to_numpy()].reset_index(drop=True)
+    return kept, series
