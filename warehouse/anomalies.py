@@ -78,11 +78,14 @@ def _rolled_sql() -> str:
     """
 
 
+ROLLED = "patterns_rolled"  # a temp table of the connection: ``_rolled_sql`` computed once for two reads
+
+
 def _counts_sql(min_count: float) -> str:
-    """The series of ``_rolled_sql`` in which some month reaches `min_count`: no month of the others could be
-    flagged, and a city's thousands of small areas would otherwise bring millions of rows to pandas."""
+    """The series of ``ROLLED`` in which some month reaches `min_count`: no month of the others could be flagged,
+    and a city's thousands of small areas would otherwise bring millions of rows to pandas."""
     return f"""
-    SELECT source, unit, country, area, iccs_code, m, count FROM ({_rolled_sql()})
+    SELECT source, unit, country, area, iccs_code, m, count FROM {ROLLED}
     QUALIFY max(count) OVER (PARTITION BY source, unit, country, area, iccs_code) >= {float(min_count)!r}
     """
 
@@ -91,7 +94,7 @@ def _series_sql() -> str:
     """How many series (area or national × code) each source and unit has, tested or not."""
     return f"""
     SELECT source, unit, count(*) AS series
-    FROM (SELECT DISTINCT source, unit, country, area, iccs_code FROM ({_rolled_sql()})) GROUP BY ALL
+    FROM (SELECT DISTINCT source, unit, country, area, iccs_code FROM {ROLLED}) GROUP BY ALL
     """
 
 
@@ -138,9 +141,15 @@ def inputs(con: duckdb.DuckDBPyConnection, min_count: float) -> dict[str, pd.Dat
     has_breaks = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'series_breaks'"
     ).fetchall()[0][0]
+    # a temp table lives in the connection only: nothing is written to the warehouse, read-only or not
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROLLED} AS {_rolled_sql()}")
+    try:
+        counts, series_counts = frame(_counts_sql(min_count)), frame(_series_sql())
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {ROLLED}")
     return {
-        "counts": frame(_counts_sql(min_count)),
-        "series_counts": frame(_series_sql()),
+        "counts": counts,
+        "series_counts": series_counts,
         "present": frame(_present_sql()),
         "mix_counts": frame(_mix_sql()),
         "breaks": frame(
