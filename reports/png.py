@@ -146,6 +146,7 @@ async def _draw(
     progress: Callable[[Path, int, int], None] | None,
 ) -> None:
     import kaleido
+    from choreographer.channels import ChannelClosedError
     from kaleido.errors import BrowserClosedError, BrowserFailedError, ChromeNotFoundError, KaleidoError
 
     try:
@@ -171,7 +172,9 @@ async def _draw(
                     raise ImageError(
                         f"chart {chart.div_id} of {chart.page} could not be drawn: {_first(exc)}"
                     ) from None
-    except (BrowserFailedError, BrowserClosedError) as exc:
+    except (BrowserFailedError, BrowserClosedError, ChannelClosedError, asyncio.InvalidStateError) as exc:
+        # a browser that exits at once can also surface as a closed channel, or as choreographer's own race on the
+        # answer it was waiting for (InvalidStateError), depending on when it went
         raise ImageError(f"Chromium ({chromium}) did not start, or stopped: {_first(exc)}") from None
 
 
