@@ -22,6 +22,7 @@ from iccs.classification import (
     rollup,
     section,
 )
+from iccs.definitions import Definition, Exclusion, definition, definitions, render_definition
 from iccs.sdg16 import components, indicator_codes, sdg16_frame
 from iccs.search import normalise_label, search
 from iccs.tree import render_tree
@@ -29,6 +30,8 @@ from iccs.tree import render_tree
 __all__ = [
     "LEVELS",
     "Category",
+    "Definition",
+    "Exclusion",
     "UnknownCodeError",
     "ancestor_pairs_frame",
     "ancestors",
@@ -36,6 +39,8 @@ __all__ = [
     "categories_frame",
     "children",
     "components",
+    "definition",
+    "definitions",
     "descendants",
     "get",
     "indicator_codes",
@@ -44,6 +49,7 @@ __all__ = [
     "normalise_code",
     "normalise_label",
     "parent",
+    "render_definition",
     "render_tree",
     "rollup",
     "sdg16_frame",

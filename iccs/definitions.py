@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from iccs.classification import categories
+from iccs.classification import categories, get, is_valid
 
 LANGUAGES: tuple[str, ...] = ("en", "es")
 _FILES = {"en": "iccs_v1_definitions.csv", "es": "iccs_v1_definitions_es.csv"}
@@ -107,3 +107,44 @@ def definition(code: str, lang: str = "en") -> Definition | None:
     No fallback to another language: a missing Spanish row is None, never the English text.
     """
     return definitions(lang).get(code)
+
+
+_HEADINGS = {
+    "en": ("Table I definition", "Description", "Inclusions", "Exclusions", "exclusions of", "not an ICCS code"),
+    "es": (
+        "Definición (Cuadro I)",
+        "Descripción",
+        "Inclusiones",
+        "Exclusiones",
+        "exclusiones de",
+        "no es un código ICCS",
+    ),
+}
+
+
+def _target_label(code: str, lang: str, unknown: str) -> str:
+    if not is_valid(code):
+        return f"{code} ({unknown})"
+    category = get(code)
+    return f"{code} {category.label_es if lang == 'es' else category.label}"
+
+
+def render_definition(code: str, lang: str = "en") -> str:
+    """Plain text of one definition for the command line (``iccs codes 0501``): the description, the inclusions, and
+    each exclusion with the code(s) it points to. Says so when there is none in ``lang``."""
+    title, description, inclusions, exclusions, listed, unknown = _HEADINGS[_check_lang(lang)]
+    found = definition(code, lang)
+    if found is None:
+        if len(code) == 2:
+            return f"{title}: none for a section ({code}); its categories have one."
+        return f"{title}: none for {code} in {lang!r}."
+    lines = [f"{title}, {code} ({lang})", f"{description}: {found.description}"]
+    if found.inclusions:
+        lines += [f"{inclusions}:", *(f"  - {item}" for item in found.inclusions)]
+    if found.exclusions:
+        lines.append(f"{exclusions}:")
+        for item in found.exclusions:
+            points = [_target_label(c, lang, unknown) for c in item.codes]
+            points += [f"{listed} {_target_label(c, lang, unknown)}" for c in item.exclusions_of]
+            lines.append(f"  - {item.text}" + (f"  -> {'; '.join(points)}" if points else ""))
+    return "\n".join(lines)
