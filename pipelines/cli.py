@@ -63,8 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     _quiet_option(run)
 
     codes = sub.add_parser("codes", help="show the ICCS v1.0 tree, a category and its children, or search labels")
-    codes.add_argument("code", nargs="?", help="an ICCS code such as 0204")
+    codes.add_argument(
+        "code",
+        nargs="?",
+        help="an ICCS code such as 0204: its children, then its Table I definition (description, "
+        "inclusions, exclusions with the codes they point to)",
+    )
     codes.add_argument("--search", metavar="TEXT", help="categories whose English or Spanish label contains TEXT")
+    codes.add_argument(
+        "--lang", choices=("en", "es"), default="en", help="language of the definition shown with a code (default en)"
+    )
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", nargs="?", help="a SELECT statement")
@@ -316,6 +324,9 @@ def _cmd_codes(args: argparse.Namespace) -> int:
         print(iccs.render_tree(args.code, args.search))
     except ValueError as exc:
         return _fail(str(exc))
+    if args.code is not None and args.search is None:  # one category: its Table I definition under its children
+        print()
+        print(iccs.render_definition(iccs.normalise_code(args.code) or args.code, args.lang))
     return 0
 
 
