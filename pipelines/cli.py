@@ -62,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(run)
     _quiet_option(run)
 
-    codes = sub.add_parser("codes", help="show the ICCS v1.0 tree, a category and its children, or search labels")
+    codes = sub.add_parser(
+        "codes", help="show the ICCS v1.0 tree, a category with its children and Table I definition, or search labels"
+    )
     codes.add_argument(
         "code",
         nargs="?",
