@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iccs import lexical
 from iccs.classification import get, is_valid
 from iccs.matching import suggest
 
@@ -49,7 +50,12 @@ def tfidf_labels(label: str, lang: str, limit: int) -> list[str]:
     return [c.code for c in suggest(label, limit=limit, min_score=0.0)]
 
 
-METHODS: dict[str, Method] = {"tfidf_labels": tfidf_labels}
+def lexical_definitions(label: str, lang: str, limit: int) -> list[str]:
+    """:func:`iccs.lexical.rank`: words and character n-grams over the labels and the Table I definitions."""
+    return [s.code for s in lexical.rank(label, lang=lang, limit=limit)]
+
+
+METHODS: dict[str, Method] = {"tfidf_labels": tfidf_labels, "lexical_definitions": lexical_definitions}
 
 
 @dataclass(frozen=True)
