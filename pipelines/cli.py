@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pipelines import settings
 from pipelines.export import add_parser as add_export_parser
 from pipelines.sql import Limits, UsageError, print_query, print_tables
+from pipelines.suggest import add_parser as add_suggest_parser
 from warehouse.connection import Warehouse, WarehouseBusyError, concurrent_writers, locate, shown
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
     add_export_parser(sub, WAREHOUSE_HELP, locate)
+    add_suggest_parser(sub)
 
     demo = sub.add_parser("demo-data", help="write the synthetic demo country (records, population, config)")
     demo.add_argument("--out", type=Path, help="folder (default: $ICCS_DEMO_DIR or data/demo)")
@@ -485,6 +487,12 @@ def _images(args: argparse.Namespace, pages: list[Path], steps: Steps, done: int
     return None
 
 
+def _cmd_suggest(args: argparse.Namespace) -> int:
+    from pipelines.suggest import run_suggest
+
+    return run_suggest(args)
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from pipelines.export import run_export
 
@@ -526,6 +534,7 @@ COMMANDS = {
     "runs": _cmd_runs,
     "report": _cmd_report,
     "export": _cmd_export,
+    "suggest": _cmd_suggest,
     "demo-data": _cmd_demo,
 }
 

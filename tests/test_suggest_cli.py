@@ -1,0 +1,33 @@
+"""`iccs suggest`: ranked ICCS categories for a national label, as a table or JSON, offline."""
+
+from __future__ import annotations
+
+import json
+
+from iccs.classification import is_valid
+from pipelines.cli import main
+
+
+def test_a_table_names_the_category_and_why(capsys):
+    assert main(["suggest", "Break and enter"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("1. 0501") and "Burglary" in lines[0]
+    assert "inclusion: 'Breaking and entering'" in lines[1]
+
+
+def test_json_is_a_list_of_codes_labels_scores_and_reasons(capsys):
+    assert main(["suggest", "HOMICIDIO", "--format", "json", "--limit", "3"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert 1 <= len(rows) <= 3
+    assert all(set(r) == {"code", "label", "score", "reasons"} and is_valid(r["code"]) for r in rows)
+    assert all(r["reasons"] for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert any(r["code"].startswith("0101") for r in rows)
+
+
+def test_nothing_to_match_and_a_bad_limit_are_one_line(capsys):
+    assert main(["suggest", "zzz qqq"]) == 0
+    assert capsys.readouterr().out.startswith("no ICCS category matches 'zzz qqq'")
+    assert main(["suggest", "Murder", "--limit", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "iccs suggest: --limit must be at least 1 (got 0)"
