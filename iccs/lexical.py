@@ -31,7 +31,7 @@ from scipy import sparse
 
 from iccs.classification import categories, get, is_valid
 from iccs.definitions import definitions
-from iccs.matching import label_key
+from iccs.matching import char_ngrams, label_key
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -51,7 +51,6 @@ _GENERIC = _word_set(
     "crime crimes criminal delito delitos ilicita ilicitas ilicito ilicitos illegal involving offence "
     "offences offense offenses relacionada relacionadas relacionado relacionados related relating unlawful"
 )
-_NGRAMS = (3, 4, 5)
 # Field kinds and their weights: a category's score is the maximum over its fields of weight x similarity.
 LABEL, INCLUSION, DESCRIPTION, EXCLUSION = "label", "inclusion", "description", "exclusion"
 _WEIGHTS = {LABEL: 1.0, INCLUSION: 0.9, DESCRIPTION: 0.6, EXCLUSION: 0.9}
@@ -105,15 +104,6 @@ def _words(text: str) -> list[str]:
 
 def _word_features(words: list[str]) -> Counter[str]:
     return Counter(_stem(w) for w in words)
-
-
-def _char_features(words: list[str]) -> Counter[str]:
-    features: Counter[str] = Counter()
-    for word in words:
-        padded = f" {word} "
-        for n in _NGRAMS:
-            features.update(padded[i : i + n] for i in range(max(len(padded) - n + 1, 0)))
-    return features
 
 
 @dataclass(frozen=True)
@@ -223,7 +213,7 @@ def _index() -> _Index:
     field_category = np.array([position[f.code] for f in fields])
     starts = np.searchsorted(field_category[: len(own)], np.arange(len(codes)))
     words = [_words(f.text) for f in fields]
-    channels = (_channel([_word_features(w) for w in words]), _channel([_char_features(w) for w in words]))
+    channels = (_channel([_word_features(w) for w in words]), _channel([char_ngrams(w) for w in words]))
     children = tuple(tuple(position[c.code] for c in categories() if c.parent_code == code) for code in codes)
     exact: dict[str, list[int]] = {}
     for category in categories():
@@ -264,7 +254,7 @@ def _similarities(label: str, description: str | None) -> np.ndarray:
             continue
         for channel, channel_share, features in (
             (index.channels[0], _WORD_SHARE, _word_features(words)),
-            (index.channels[1], 1.0 - _WORD_SHARE, _char_features(words)),
+            (index.channels[1], 1.0 - _WORD_SHARE, char_ngrams(words)),
         ):
             q = _query(channel, features)
             out += share * channel_share * (channel.matrix @ q)

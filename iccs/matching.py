@@ -83,15 +83,21 @@ def label_key(text: str | None) -> str:
     return _NOT_ALNUM.sub(" ", plain).strip()
 
 
-def _features(key: str) -> Counter[str]:
-    """Character n-grams inside padded words plus whole content words: robust to inflection and word order."""
-    words = [w for w in key.split() if w not in _STOPWORDS] or key.split()
+def char_ngrams(words: list[str]) -> Counter[str]:
+    """Character 3- to 5-grams inside each word padded with a space: robust to inflection and word order."""
     features: Counter[str] = Counter()
     for word in words:
-        features["w:" + word] += 1
         padded = f" {word} "
         for n in _NGRAMS:
             features.update(padded[i : i + n] for i in range(max(len(padded) - n + 1, 0)))
+    return features
+
+
+def _features(key: str) -> Counter[str]:
+    """Character n-grams inside padded words plus whole content words: robust to inflection and word order."""
+    words = [w for w in key.split() if w not in _STOPWORDS] or key.split()
+    features = char_ngrams(words)
+    features.update("w:" + word for word in words)
     return features
 
 
