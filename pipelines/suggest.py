@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    from iccs.lexical import rank
+    from iccs.suggestions import rank
 
     if args.limit < 1:
         print(f"iccs suggest: --limit must be at least 1 (got {args.limit})", file=sys.stderr)
