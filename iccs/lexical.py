@@ -266,18 +266,25 @@ def _quote(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def rank(label: str, lang: str = "auto", limit: int = 10, description: str | None = None) -> list[Suggestion]:
-    """Up to ``limit`` ICCS categories for a national label, best first, each with the reasons it is there.
+@dataclass(frozen=True)
+class Scores:
+    """Every category's lexical score for one query (``codes`` order of the index), and what explains it."""
 
-    ``lang`` ("auto", "en" or "es") only chooses the language of the quoted field when a category matches equally in
-    both: every field of both languages is always searched, since national lists mix them and cross-language
-    character n-grams help ('homicide'/'homicidio'). ``description``: optional longer text of the national category
-    (a legal definition), weighed at half the label. Returns [] for text with no words.
-    """
+    codes: tuple[str, ...]
+    values: np.ndarray
+    own: np.ndarray
+    base: np.ndarray
+    pushed: dict[int, tuple[float, _Field]]
+    lifted: dict[int, tuple[float, _Field]]
+    exact: tuple[int, ...]
+
+
+def score(label: str, lang: str = "auto", description: str | None = None) -> Scores | None:
+    """Every category's score for a national label (see :func:`rank`); None for text with no words."""
     if lang not in ("auto", "en", "es"):
         raise ValueError(f"lang must be 'auto', 'en' or 'es', not {lang!r}")
-    if limit <= 0 or not (_words(label) or (description and _words(description))):
-        return []
+    if not (_words(label) or (description and _words(description))):
+        return None
     index = _index()
     similarity = _similarities(label, description)
     weighted = similarity * index.weights
@@ -316,17 +323,39 @@ def rank(label: str, lang: str = "auto", limit: int = 10, description: str | Non
         for i in range(n - 1, -1, -1):
             if index.children[i]:
                 scores[i] = max(scores[i], _CHILD_SHARE * max(scores[c] for c in index.children[i]))
+    return Scores(index.codes, scores, own, base, pushed, lifted, tuple(exact))
 
-    # Ties go to the broader category (shorter code): a hint should not be finer than the evidence.
-    order = sorted(range(n), key=lambda i: (-round(float(scores[i]), 9), len(index.codes[i]), index.codes[i]))
+
+def reasons(scores: Scores, i: int) -> tuple[str, ...]:
+    """Why category ``i`` (its position in ``scores.codes``) scores what it does, in words."""
+    said = _reasons(_index(), scores.own, scores.base, i, scores.pushed.get(i), scores.lifted.get(i))
+    if i in scores.exact:
+        said = (said[0].replace(_SAY[LABEL], _SAY[LABEL] + " (exact)", 1), *said[1:])
+    return said
+
+
+def order(codes: tuple[str, ...], values: np.ndarray) -> list[int]:
+    """Positions best first; ties go to the broader category (shorter code): a hint no finer than the evidence."""
+    return sorted(range(len(codes)), key=lambda i: (-round(float(values[i]), 9), len(codes[i]), codes[i]))
+
+
+def rank(label: str, lang: str = "auto", limit: int = 10, description: str | None = None) -> list[Suggestion]:
+    """Up to ``limit`` ICCS categories for a national label, best first, each with the reasons it is there.
+
+    ``lang`` ("auto", "en" or "es") only chooses the language of the quoted field when a category matches equally in
+    both: every field of both languages is always searched, since national lists mix them and cross-language
+    character n-grams help ('homicide'/'homicidio'). ``description``: optional longer text of the national category
+    (a legal definition), weighed at half the label. Returns [] for text with no words.
+    """
+    scores = score(label, lang, description)
+    if scores is None or limit <= 0:
+        return []
     out = []
-    for i in order[:limit]:
-        if scores[i] <= 0:
+    for i in order(scores.codes, scores.values)[:limit]:
+        if scores.values[i] <= 0:
             break
-        reasons = _reasons(index, own, base, i, pushed.get(i), lifted.get(i))
-        if i in exact:
-            reasons = (reasons[0].replace(_SAY[LABEL], _SAY[LABEL] + " (exact)", 1), *reasons[1:])
-        out.append(Suggestion(index.codes[i], get(index.codes[i]).label, round(float(scores[i]), 4), reasons))
+        code = scores.codes[i]
+        out.append(Suggestion(code, get(code).label, round(float(scores.values[i]), 4), reasons(scores, i)))
     return out
 
 

