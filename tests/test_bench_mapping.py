@@ -9,9 +9,12 @@ import pytest
 from bench.mapping import (
     CHILE,
     METHODS,
+    PHILIPPINES,
     Case,
     Outcome,
+    chile_agreed,
     load_chile,
+    load_philippines,
     load_table,
     load_tables,
     rank,
@@ -117,3 +120,28 @@ def test_every_method_returns_at_most_limit_valid_codes(name: str) -> None:
             assert len(set(codes)) == len(codes)
             assert all(is_valid(c) for c in codes)
     assert len(method("Robo con violencia", "es", 10)) == 10  # min_score 0: a full list to rank
+
+
+@requires_shared_data()
+def test_chile_agreed_subset_leaves_out_the_codes_the_two_codings_disagree_on() -> None:
+    if not CHILE.is_file():
+        pytest.skip(f"{CHILE} is absent (the shared reference data is not beside the project)")
+    chile = load_chile()
+    agreed = chile_agreed(chile)
+    assert 300 < len(agreed) < len(chile.cases)
+    codes = {c.national_code for c in agreed}
+    assert "202" in codes  # SECUESTRO: 02022 by both
+    assert "607" not in codes  # 'Violación': manual 08061 Obstruction of justice, LLM 03011 Rape
+
+
+@requires_shared_data()
+def test_philippines_level_five_maps_to_its_longest_iccs_prefix() -> None:
+    if not PHILIPPINES.is_file():
+        pytest.skip(f"{PHILIPPINES} is absent (the shared reference data is not beside the project)")
+    loaded = load_philippines()
+    assert len(loaded.cases) == 1260
+    assert loaded.left_out == {"levels 1-4 (ICCS's own codes)": 610}
+    by_code = {c.national_code: c for c in loaded.cases}
+    assert by_code["0509303"].codes == ("0509",)  # PSCCS 05093 Criminal trespass is national: ICCS stops at 0509
+    assert by_code["0105000"].codes == ("0105",)
+    assert by_code["0101002"].text == "Murder" and by_code["0101002"].codes == ("0101",)
