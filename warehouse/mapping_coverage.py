@@ -127,8 +127,9 @@ def _candidates(text: str | None, lang: str = "auto") -> str | None:
 
 
 def code_volumes(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
-    """Per national code of a classified source: records and counts, how many mapped or excluded, the most
-    common target, and the correspondence table's label and note (one scan of the records, in DuckDB)."""
+    """Per national code of a classified source: records and counts, how many mapped, excluded or without a row
+    valid on their date, the most common target, and the correspondence table's label and note (one scan of the
+    records, in DuckDB). ``iccs map-check`` summarises it, ``iccs map-draft`` drafts from it."""
     per_code = con.execute(
         f"""
         WITH corr AS (
@@ -139,6 +140,7 @@ def code_volumes(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
             SELECT national_code, count(*) AS records, sum(coalesce(count, 0)) AS count,
                    count(*) FILTER (iccs_code IS NOT NULL) AS mapped,
                    count(*) FILTER (mapping = 'excluded') AS excluded,
+                   count(*) FILTER (exclusion = 'no_row_on_date') AS no_row_on_date,
                    sum(coalesce(count, 0)) FILTER (iccs_code IS NOT NULL) AS count_mapped,
                    mode(iccs_code) AS iccs_code
             FROM {records_table(source)} GROUP BY national_code) r
