@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines import settings
+from pipelines.mapcheck import stage_and_classify
 from schemas.correspondence import BASES, DRAFT_BASIS
 from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
 from warehouse.correspondence import CorrespondenceError
@@ -76,6 +77,8 @@ def run_map_draft(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except (SourceError, CorrespondenceError) as exc:
         return _fail(f"{args.source}: {exc}", EXIT_FAILED)
+    except OSError as exc:  # --out in a folder that cannot be written
+        return _fail(f"cannot write the draft: {exc.strerror or exc} ({exc.filename or args.out})", EXIT_FAILED)
     if draft.codes == 0:
         print(f"{args.source}: its table maps or excludes every national code; nothing to draft (--all drafts all)")
         return 0
@@ -84,7 +87,7 @@ def run_map_draft(args: argparse.Namespace) -> int:
     print(
         f"next: review every row (iccs_code, correspondence, note), set its basis to one of {', '.join(BASES)}, "
         f"then point correspondence: of source '{args.source}' at the reviewed file (merged into the current table, "
-        f"if any) and run iccs map-check --source {args.source}"
+        f"if any) and run iccs map-check --config {config_path} --source {args.source}"
     )
     return 0
 
@@ -95,7 +98,12 @@ def _fail(message: str, code: int) -> int:
 
 
 def write_draft(
-    config_path: Path, source: str, out: Path | None, all_codes: bool, alternatives: int, force: bool
+    config_path: Path,
+    source: str,
+    out: Path | None = None,
+    all_codes: bool = False,
+    alternatives: int = ALTERNATIVES,
+    force: bool = False,
 ) -> Draft:
     """Classify the source, rank its codes and write the draft; refuse to replace a table or an earlier draft."""
     config = load_config(config_path, drafting=True)
@@ -130,8 +138,6 @@ def _target(config: PipelineConfig, src: SourceConfig, out: Path | None, force: 
 
 def draft_frame(src: SourceConfig, all_codes: bool, alternatives: int) -> pd.DataFrame:
     """The draft rows: the codes the records use (those the table does not map, unless ``all_codes``), by volume."""
-    from pipelines.mapcheck import stage_and_classify  # mapcheck imports the warehouse modules this one needs later
-
     con = duckdb.connect()
     try:
         ensure_schema(con)
