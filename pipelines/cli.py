@@ -101,6 +101,22 @@ def _parser() -> argparse.ArgumentParser:
     mapcheck.add_argument("--source", help="only this source or correspondence table")
     mapcheck.add_argument("--warehouse", type=locate, help=WAREHOUSE_HELP)
 
+    mapdraft = sub.add_parser(
+        "map-draft",
+        help="write a draft correspondence table for a source's unmapped national codes, ranked ICCS candidates "
+        "for a person to review",
+    )
+    mapdraft.add_argument("--source", required=True, help="the source to draft for")
+    mapdraft.add_argument("--config", type=Path, help="sources YAML (default: $ICCS_CONFIG or the synthetic demo)")
+    mapdraft.add_argument(
+        "--out", type=Path, help="the draft file (default: correspondence.draft.csv beside the source's table)"
+    )
+    mapdraft.add_argument(
+        "--all", action="store_true", help="a row for every national code, mapped or not (default: unmapped only)"
+    )
+    mapdraft.add_argument("--limit", type=int, default=3, help="next candidates in the alternatives column (default 3)")
+    mapdraft.add_argument("--force", action="store_true", help="replace an earlier draft at --out")
+
     quarantine = sub.add_parser("quarantine", help="list quarantined records with their reasons")
     quarantine.add_argument("--source", help="only this source")
     quarantine.add_argument("--reason", help="only this reason (see README: Nothing is lost)")
@@ -360,6 +376,12 @@ def _cmd_map_check(args: argparse.Namespace) -> int:
     return map_check(config, args.warehouse or settings.warehouse_path(), args.source)
 
 
+def _cmd_map_draft(args: argparse.Namespace) -> int:
+    from pipelines.mapdraft import run_map_draft
+
+    return run_map_draft(args)
+
+
 def _cmd_quarantine(args: argparse.Namespace) -> int:
     from schemas.quarantine import REASONS
 
@@ -531,6 +553,7 @@ COMMANDS = {
     "sql": _cmd_sql,
     "quarantine": _cmd_quarantine,
     "map-check": _cmd_map_check,
+    "map-draft": _cmd_map_draft,
     "runs": _cmd_runs,
     "report": _cmd_report,
     "export": _cmd_export,

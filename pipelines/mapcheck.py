@@ -11,14 +11,22 @@ uses are listed too: often a code spelt differently from the data, so the record
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from schemas.source_config import ConfigError, PipelineConfig, SourceConfig, load_config
 from warehouse.classify import classify_source, records_table
 from warehouse.connection import Warehouse, connect, shown, writing
-from warehouse.correspondence import CorrespondenceError, load_correspondence, read_correspondence, store_frame
+from warehouse.correspondence import (
+    COLUMNS,
+    CorrespondenceError,
+    load_correspondence,
+    read_correspondence,
+    store_frame,
+)
 from warehouse.ddl import ensure_schema
 from warehouse.mapping import targets_table
 from warehouse.mapping_coverage import (
@@ -36,11 +44,33 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
-    """Stage and classify one source with its current correspondence table, and record its coverage."""
-    load_correspondence(con, src.name, src.correspondence)
+NO_TABLE = Path("(no correspondence table yet)")
+
+
+def stage_and_classify(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> None:
+    """Stage and classify one source with its current correspondence table, as a run would, loading nothing.
+
+    A source without a table yet (``load_config(drafting=True)``, for ``iccs map-draft``) is classified against
+    an empty one: every record unmapped, and nothing to net (nested totals need the table's hierarchy)."""
+    if src.correspondence is not None and src.correspondence.is_file():
+        load_correspondence(con, src.name, src.correspondence)
+    else:
+        store_frame(con, src.name, _empty_table())
+        src = replace(src, correspondence=NO_TABLE, nested_totals=False)
     stage_source(con, src)
     classify_source(con, src)
+
+
+def _empty_table() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in COLUMNS})
+    for column in ("valid_from", "valid_to"):
+        frame[column] = pd.Series(dtype="datetime64[ns]")
+    return frame
+
+
+def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
+    """Stage and classify one source with its current correspondence table, and record its coverage."""
+    stage_and_classify(con, src)
     cov = source_coverage(con, src.name)
     write_coverage(con, cov)
     return cov

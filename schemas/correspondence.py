@@ -8,7 +8,9 @@ Columns beyond the required ``national_code`` and ``iccs_code`` are optional in 
   anti-social behaviour incidents that are not offences; no target, the ``note`` says why). Default ``full``.
 - ``valid_from`` / ``valid_to``: ISO dates, both inclusive, either open; national codes change over time and
   a record maps by its date.
-- ``basis``: why the mapping holds (``BASES``).
+- ``basis``: why the mapping holds (``BASES``). ``suggested`` (``DRAFT_BASIS``) is known but refused: it marks a
+  row ``iccs map-draft`` wrote from the ranker's top candidate, which nobody has reviewed yet; a person sets one of
+  ``BASES`` when they accept or correct the row, so a draft can never map records by accident.
 - ``parent``: the national_code of the national category that contains this one (its national hierarchy,
   which may differ from the ICCS tree); a ``nested_totals`` source nets a category of its published
   sub-categories along it.
@@ -27,6 +29,7 @@ from schemas.checks import iccs_code_field, number_field
 
 KINDS = ("full", "partial", "split", "excluded")
 BASES = ("legal_text", "official_crosswalk", "source_coding", "analyst_judgement")
+DRAFT_BASIS = "suggested"  # written by `iccs map-draft`; refused by the loader until a person reviews the row
 SHARE_TOLERANCE = 1e-6
 GROUP = ["national_code", "valid_from", "valid_to"]
 
@@ -60,7 +63,9 @@ class CorrespondenceRow(pa.DataFrameModel):
     share: Series[float] = number_field(nullable=True, gt=0, le=1, description="split rows: fraction of the records")
     valid_from: Series[pd.Timestamp] = pa.Field(nullable=True, description="first day the row applies (inclusive)")
     valid_to: Series[pd.Timestamp] = pa.Field(nullable=True, description="last day the row applies (inclusive)")
-    basis: Series[str] = pa.Field(nullable=True, isin=list(BASES), description="why the mapping holds")
+    basis: Series[str] = pa.Field(
+        nullable=True, isin=list(BASES), description="why the mapping holds ('suggested' rows are refused as drafts)"
+    )
     note: Series[str] = pa.Field(nullable=True, description="free text; for excluded rows, the reason")
     parent: Series[str] = pa.Field(nullable=True, description="national_code of the category containing this one")
 

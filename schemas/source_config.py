@@ -150,7 +150,7 @@ class SourceConfig:
     files: str
     columns: dict[str, str]
     date_format: str
-    correspondence: Path
+    correspondence: Path  # None, or a file not written yet, only in a configuration loaded for `iccs map-draft`
     base_dir: Path
     stage: str = "police"
     # how the files are read: the YAML keys format, delimiter, encoding, wide, filter... given beside the others
@@ -274,8 +274,12 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read and check a configuration file; raise ConfigError naming the source and field on any problem."""
+def load_config(path: str | Path, drafting: bool = False) -> PipelineConfig:
+    """Read and check a configuration file; raise ConfigError naming the source and field on any problem.
+
+    ``drafting`` (``iccs map-draft`` only): a source may have no correspondence table yet (no ``correspondence``
+    field, or a file not written yet): its ``correspondence`` is then None or the missing path, and every code is
+    unmapped. A new source's flow is: sources.yaml, map-draft, review, point ``correspondence`` at the result."""
     path = Path(path).resolve()
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
@@ -295,7 +299,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     raw_tables = doc.get("correspondences") or {}
     if not isinstance(raw_sources, dict) or not isinstance(raw_tables, dict) or not (raw_sources or raw_tables):
         raise ConfigError(f"{path}: 'sources' must be a mapping of source name to settings")
-    sources = {name: _source(path, name, spec) for name, spec in raw_sources.items()}
+    sources = {name: _source(path, name, spec, drafting) for name, spec in raw_sources.items()}
     tables = {name: _correspondence(path, name, spec) for name, spec in raw_tables.items()}
     population = _populations(path, doc.get("population"))
     return PipelineConfig(
@@ -528,7 +532,7 @@ def _disaggregations(where: str, given: Any, variables: tuple[str, ...]) -> dict
     return {v: parsed[v] for v in variables if v in parsed}
 
 
-def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
+def _source(path: Path, name: Any, spec: Any, drafting: bool = False) -> SourceConfig:
     where = f"{path}: source '{name}'"
     if not isinstance(name, str) or not _SOURCE_NAME.match(name):
         raise ConfigError(f"{where}: name must be lower-case letters, digits and '_' (starting with a letter)")
@@ -544,8 +548,9 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     for required in ("level", "unit", "files", "columns", "date_format", "correspondence"):
-        if spec.get(required) in (None, ""):
-            raise ConfigError(f"{where}: field '{required}' is required")
+        if spec.get(required) in (None, "") and not (drafting and required == "correspondence"):
+            hint = f" (none yet? `iccs map-draft --source {name}` drafts one)" if required == "correspondence" else ""
+            raise ConfigError(f"{where}: field '{required}' is required{hint}")
     choices = {"level": LEVELS, "unit": UNITS, "stage": STAGES, "offence_match": OFFENCE_MATCHES}
     values = {
         "level": spec["level"],
@@ -628,7 +633,7 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         if not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
             raise ConfigError(f"{where}: field 'bbox': minimums must be below maximums")
         bbox = tuple(float(v) for v in bbox)
-    correspondence = _file(path, where, "correspondence", spec["correspondence"])
+    correspondence = _correspondence_file(path, where, name, spec.get("correspondence"), drafting)
     files, date_floor = _files(where, spec["files"]), _date_floor(where, spec.get("date_floor", "1900-01-01"))
     source = SourceConfig(
         name=name,
@@ -660,6 +665,21 @@ def _source(path: Path, name: Any, spec: Any) -> SourceConfig:
         return replace(source, coverage=check_coverage(where, spec.get("coverage"), source.period))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _correspondence_file(path: Path, where: str, name: str, value: Any, drafting: bool) -> Path | None:
+    """The source's correspondence table; when drafting, None (not configured) or a path not written yet."""
+    if value in (None, ""):
+        return None
+    try:
+        return _file(path, where, "correspondence", value)
+    except ConfigError as exc:
+        if "file not found" not in str(exc):
+            raise
+        if not drafting:
+            raise ConfigError(f"{exc} (none yet? `iccs map-draft --source {name}` drafts one)") from None
+        resolved = Path(_expand(str(value)))
+        return resolved if resolved.is_absolute() else path.parent / resolved
 
 
 def _populations(path: Path, given: Any) -> tuple[PopulationConfig, ...]:

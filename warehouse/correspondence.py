@@ -3,7 +3,9 @@
 A bad table stops the run: mapping records with a wrong table would silently misclassify them, which is worse
 than not loading. Errors name the file, the line and the problem. The checks are the pandera model
 ``schemas.correspondence.CorrespondenceRow``; this module reads the file into its shape first (codes trimmed,
-a lost leading zero restored, dates and shares typed) and says which line a value could not be read on.
+a lost leading zero restored, dates and shares typed) and says which line a value could not be read on. Columns
+beyond ours are ignored (a draft's score, reasons, alternatives and records), but a draft row itself (basis
+``suggested``) is refused: a table must be reviewed by a person before it maps anything.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 import pandera.errors
 
 import iccs
-from schemas.correspondence import KINDS, PROBLEMS, CorrespondenceRow
+from schemas.correspondence import BASES, DRAFT_BASIS, KINDS, PROBLEMS, CorrespondenceRow
 from warehouse.replace import replace_rows
 
 REQUIRED = ("national_code", "iccs_code")
@@ -68,10 +70,25 @@ def _fail(path: Path, frame: pd.DataFrame, mask: pd.Series, field: str, problem:
         )
 
 
+def _refuse_draft(path: Path, frame: pd.DataFrame) -> None:
+    """A row nobody reviewed (``iccs map-draft``'s) must not map records: said before any other problem of the row,
+    since a draft's rows are often incomplete too (a bare code has no candidate)."""
+    draft = frame["basis"].map(lambda v: isinstance(v, str) and v.lower() == DRAFT_BASIS)
+    _fail(
+        path,
+        frame,
+        draft,
+        "basis",
+        f"'{DRAFT_BASIS}' is a draft row written by iccs map-draft; review it and set basis to one of "
+        f"{', '.join(BASES)}",
+    )
+
+
 def _typed(path: Path, frame: pd.DataFrame, excluded_values: Sequence[str]) -> pd.DataFrame:
     for column in COLUMNS:
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: v.strip() if isinstance(v, str) and v.strip() else None)
+    _refuse_draft(path, frame)
     raw_codes = frame["iccs_code"]
     excluded_marker = raw_codes.isin(list(excluded_values))
     kind = frame["correspondence"].map(lambda v: v.lower() if isinstance(v, str) else None)

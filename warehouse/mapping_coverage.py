@@ -3,8 +3,10 @@
 Computed from the classified records (``staging.records_<source>``), so the figures are the ones the load uses.
 Three kinds of national category are told apart: mapped; excluded (the correspondence table says ICCS cannot
 place it, and why: such records are not a mapping gap); unmapped (nobody has mapped it yet: listed by volume,
-each with up to three ICCS candidates from :func:`iccs.matching.suggest`). A correspondence table published on
-its own (no records) gets the same summary over its codes.
+each with up to three ICCS candidates from :func:`iccs.suggestions.rank`, the mapping assistant's one ranker, with
+the first reason of each). A correspondence table published on its own (no records) gets the same summary over its
+codes. The ranker is imported and its index built (about a second) only when a code with text needs candidates:
+every loaded file is summarised here, and a run whose codes are all mapped must not pay for it.
 
 Two warehouse tables, created here: ``mapping_coverage`` (one row per source or table) and
 ``mapping_coverage_codes`` (one row per national code that is not plainly mapped, plus every code of a table).
@@ -19,7 +21,6 @@ import duckdb
 import pandas as pd
 
 import iccs
-from iccs.matching import suggest
 from warehouse.classify import records_table
 from warehouse.ddl import ensure_schema
 
@@ -35,9 +36,10 @@ CREATE TABLE IF NOT EXISTS mapping_coverage_codes (
 COMMENT ON TABLE mapping_coverage IS 'per source (kind records) or published correspondence table (kind table):
 share of records and national codes mapped to ICCS; placeable_share leaves out categories ICCS cannot place';
 COMMENT ON TABLE mapping_coverage_codes IS 'national codes excluded from ICCS (with the reason) or not mapped yet
-(by volume, with ICCS candidates ranked by label similarity)';
+(by volume, with ICCS candidates ranked by iccs.suggestions)';
 """
 CANDIDATES = 3
+MIN_LETTERS = 3  # fewer letters than this is a bare code ('09A'), which says nothing about its meaning
 
 
 @dataclass
@@ -99,36 +101,61 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
 
 
-def _candidates(text: str | None) -> str | None:
-    """Hints only for text with words in it: a bare code such as '09A' says nothing about its meaning."""
-    if not text or sum(ch.isalpha() for ch in text) < 3:
+def rankable_text(code: str | None, label: str | None) -> str | None:
+    """What to rank for a national category: its label, else the code when it is text (a label source's code, or
+    'Burglary'); None for a bare code such as '09A'."""
+    for text in (label, code):
+        if text and sum(ch.isalpha() for ch in text) >= MIN_LETTERS:
+            return text
+    return None
+
+
+def candidate_text(code: str, label: str, score: float, reasons: tuple[str, ...]) -> str:
+    """One candidate as a reviewer reads it: "0501 Burglary (0.73: inclusion: 'Breaking and entering')"."""
+    why = f": {reasons[0]}" if reasons else ""
+    return f"{code} {label} ({score:.2f}{why})"
+
+
+def _candidates(text: str | None, lang: str = "auto") -> str | None:
+    """Up to CANDIDATES ranked ICCS categories for a text with words in it, each with its first reason."""
+    if not text:
         return None
-    found = suggest(text, limit=CANDIDATES)
-    return "; ".join(f"{c.code} {c.label} ({c.score:.2f})" for c in found) or None
+    from iccs.suggestions import rank  # here, not at the top: scipy and the index only when a code needs them
+
+    found = rank(text, lang=lang, limit=CANDIDATES)
+    return "; ".join(candidate_text(c.code, c.label, c.score, c.reasons) for c in found) or None
+
+
+def code_volumes(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
+    """Per national code of a classified source: records and counts, how many mapped, excluded or without a row
+    valid on their date, the most common target, and the correspondence table's label and note (one scan of the
+    records, in DuckDB). ``iccs map-check`` summarises it, ``iccs map-draft`` drafts from it."""
+    per_code = con.execute(
+        f"""
+        WITH corr AS (
+            SELECT national_code, any_value(national_label) AS national_label,
+                   any_value(note) FILTER (correspondence = 'excluded') AS excluded_note
+            FROM correspondence WHERE source = ? GROUP BY 1)
+        SELECT r.*, c.national_label, c.excluded_note FROM (
+            SELECT national_code, count(*) AS records, sum(coalesce(count, 0)) AS count,
+                   count(*) FILTER (iccs_code IS NOT NULL) AS mapped,
+                   count(*) FILTER (mapping = 'excluded') AS excluded,
+                   count(*) FILTER (exclusion = 'no_row_on_date') AS no_row_on_date,
+                   sum(coalesce(count, 0)) FILTER (iccs_code IS NOT NULL) AS count_mapped,
+                   mode(iccs_code) AS iccs_code
+            FROM {records_table(source)} GROUP BY national_code) r
+        LEFT JOIN corr c USING (national_code)""",
+        [source],
+    ).fetch_df()
+    per_code["unmapped"] = per_code["records"] - per_code["mapped"] - per_code["excluded"]
+    for column in ("national_label", "excluded_note"):  # None, never NaN, for a code the table has no row for
+        per_code[column] = per_code[column].astype(object).where(per_code[column].notna(), None)
+    return per_code
 
 
 def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
     """Coverage of a classified source: every staged record counts once, by its national code."""
-    per_code = con.execute(f"""
-        SELECT national_code, count(*) AS records, sum(coalesce(count, 0)) AS count,
-               count(*) FILTER (iccs_code IS NOT NULL) AS mapped,
-               count(*) FILTER (mapping = 'excluded') AS excluded,
-               sum(coalesce(count, 0)) FILTER (iccs_code IS NOT NULL) AS count_mapped,
-               mode(iccs_code) AS iccs_code
-        FROM {records_table(source)} GROUP BY national_code""").fetch_df()
-    notes = dict(
-        con.execute(
-            "SELECT national_code, any_value(note) FROM correspondence WHERE source = ? "
-            "AND correspondence = 'excluded' GROUP BY 1",
-            [source],
-        ).fetchall()
-    )
-    labels = dict(
-        con.execute(
-            "SELECT national_code, any_value(national_label) FROM correspondence WHERE source = ? GROUP BY 1", [source]
-        ).fetchall()
-    )
-    per_code["unmapped"] = per_code["records"] - per_code["mapped"] - per_code["excluded"]
+    per_code = code_volumes(con, source)
     cov = Coverage(
         source=source,
         kind="records",
@@ -147,7 +174,7 @@ def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
     for row in per_code[(per_code["unmapped"] > 0) | (per_code["excluded"] > 0)].itertuples():
         code = row.national_code
         if row.excluded > 0:
-            status, note = "excluded", notes.get(code)
+            status, note = "excluded", row.excluded_note
         else:
             status = "unmapped" if code is not None else "empty"
             note = "partly mapped: no row valid on some dates" if row.mapped else None
@@ -155,13 +182,13 @@ def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
             {
                 "source": source,
                 "national_code": code,
-                "national_label": labels.get(code),
+                "national_label": row.national_label,
                 "status": status,
                 "records": int(row.records - row.mapped),
                 "count": float(row.count - (row.count_mapped or 0)),
                 "iccs_code": None,
                 "note": note,
-                "candidates": _candidates(code) if status == "unmapped" else None,
+                "candidates": _candidates(rankable_text(code, row.national_label)) if status == "unmapped" else None,
             }
         )
     cov.details = pd.DataFrame(rows, columns=_DETAIL_COLUMNS)
@@ -213,7 +240,7 @@ def table_coverage(name: str, frame: pd.DataFrame) -> Coverage:
         candidates=None,
     )
     details["candidates"] = [
-        _candidates(label) if status == "excluded" else None
+        _candidates(rankable_text(None, label)) if status == "excluded" else None
         for label, status in zip(details["national_label"], details["status"], strict=True)
     ]
     cov.details = details[_DETAIL_COLUMNS].reset_index(drop=True)
@@ -294,7 +321,7 @@ def coverage_text(cov: Coverage, top: int = 20) -> str:
             lines.append(f"    ... {len(excluded) - top} more in mapping_coverage_codes")
     unmapped = cov.details[cov.details["status"].isin(["unmapped", "empty"])]
     if len(unmapped):
-        lines.append("  not mapped yet, by volume (candidates: ICCS labels most alike):")
+        lines.append("  not mapped yet, by volume (candidates as `iccs suggest` ranks them):")
         for row in unmapped.head(top).itertuples():
             code = "(empty)" if row.national_code is None else row.national_code
             lines.append(f"    {code}  {row.records:,} records  {row.note or ''}  {row.candidates or ''}".rstrip())

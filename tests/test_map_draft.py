@@ -1,0 +1,163 @@
+"""`iccs map-draft`: a draft correspondence table from the ranked suggestions, which the loader refuses until a
+person has reviewed it; and map-check's candidates, which a run with every code mapped never pays for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines.cli import main
+from pipelines.mapdraft import DRAFT_COLUMNS, NO_TEXT
+from tests.formats_fixture import CORRESPONDENCE, INCIDENT, stage_and_classify, write_config
+from warehouse.mapping_coverage import source_coverage
+
+LABELS = {**INCIDENT, "offence_match": "label"}
+LABEL_TABLE = "national_code,national_label,iccs_code\nTheft,Theft,0502\n"
+LABEL_ROWS = ["Break and Enter"] * 3 + ["Homicidio"] * 2 + ["THEFT"]
+REFUSAL = (
+    "line 2: field 'basis': 'suggested' is a draft row written by iccs map-draft; review it and set basis to one of "
+    "legal_text, official_crosswalk, source_coding, analyst_judgement ({n} such row(s))"
+)
+
+
+def _records(folder: Path, codes: list[str]) -> None:
+    lines = ["id,date,code"] + [f"r{i},2023-01-{i % 28 + 1:02d},{code}" for i, code in enumerate(codes)]
+    (folder / "records.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _source(folder: Path, spec: dict, codes: list[str], table: str = CORRESPONDENCE) -> Path:
+    _records(folder, codes)
+    return write_config(folder, {**spec, "files": "records.csv"}, table)
+
+
+def _draft(config: Path, *extra: str) -> int:
+    return main(["map-draft", "--source", "src", "--config", str(config), *extra])
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
+
+
+def test_unmapped_labels_get_suggested_rows_by_volume(tmp_path, capsys) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    assert _draft(config) == 0
+    out = capsys.readouterr().out.splitlines()
+    draft = tmp_path / "correspondence.draft.csv"
+    assert out[0] == f"wrote {draft}: 2 national codes not mapped yet, 2 with a suggested ICCS code"
+    assert out[1].startswith("next: review every row")
+    rows = _read(draft)
+    assert list(rows.columns) == DRAFT_COLUMNS
+    assert list(rows["national_code"]) == ["Break and Enter", "Homicidio"]  # THEFT folds to the mapped 'Theft'
+    assert list(rows["records"]) == ["3", "2"]
+    assert set(rows["basis"]) == {"suggested"} and set(rows["correspondence"]) == {"full"}
+    assert rows.loc[0, "iccs_code"].startswith("0501")  # burglary: 'Breaking and entering' is one of its inclusions
+    assert rows.loc[1, "iccs_code"] == "0101"
+    assert all(rows["reasons"]) and all(float(s) > 0 for s in rows["score"])
+    assert [len(a.split("; ")) for a in rows["alternatives"]] == [3, 3]
+
+
+def test_a_bare_code_gets_no_candidate_and_a_note_saying_why(tmp_path, capsys) -> None:
+    config = _source(tmp_path, INCIDENT, ["THF", "09A", "09A", "Robo con violencia"])
+    assert _draft(config, "--limit", "1") == 0
+    assert "2 national codes not mapped yet, 1 with a suggested ICCS code" in capsys.readouterr().out
+    rows = _read(tmp_path / "correspondence.draft.csv").set_index("national_code")
+    assert rows.loc["09A", "iccs_code"] is None and rows.loc["09A", "note"] == NO_TEXT
+    assert rows.loc["09A", "records"] == "2"
+    assert rows.loc["Robo con violencia", "iccs_code"] is not None  # a code with words is text to rank
+    assert "; " not in rows.loc["Robo con violencia", "alternatives"]  # --limit 1: one alternative
+
+
+def test_all_codes_with_all_and_the_current_mapping_in_the_note(tmp_path, capsys) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    assert _draft(config, "--all") == 0
+    rows = _read(tmp_path / "correspondence.draft.csv").set_index("national_code")
+    assert list(rows.index) == ["Break and Enter", "Homicidio", "THEFT"]
+    assert rows.loc["THEFT", "note"] == "mapped now to 0502"
+
+
+def test_the_draft_never_replaces_a_table_or_an_earlier_draft(tmp_path, capsys) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    table = tmp_path / "correspondence.csv"
+    assert _draft(config) == 0
+    draft = tmp_path / "correspondence.draft.csv"
+    draft.write_text("reviewed by hand\n")
+    capsys.readouterr()
+    assert _draft(config) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"iccs map-draft: {draft} exists") and "--force" in err and "\n" not in err
+    assert draft.read_text() == "reviewed by hand\n"
+    assert _draft(config, "--out", str(table), "--force") == 2
+    assert f"{table} is a correspondence table of" in capsys.readouterr().err
+    assert table.read_text() == LABEL_TABLE
+    assert _draft(config, "--force") == 0 and draft.read_text().startswith("national_code,")
+
+
+def test_a_bad_source_name_is_one_line(tmp_path, capsys) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    assert _draft(config.parent / "missing.yaml") == 2
+    assert (
+        capsys.readouterr().err == f"iccs map-draft: {config.parent / 'missing.yaml'}: configuration file not found\n"
+    )
+    assert main(["map-draft", "--source", "nope", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == f"iccs map-draft: {config}: no source named 'nope' (have: src)\n"
+
+
+def test_the_loader_refuses_a_draft_until_its_rows_are_reviewed(tmp_path, capsys) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    assert _draft(config, "--out", str(tmp_path / "draft.csv")) == 0
+    draft = tmp_path / "draft.csv"
+    doc = yaml.safe_load(config.read_text())
+    doc["sources"]["src"]["correspondence"] = "draft.csv"
+    config.write_text(yaml.safe_dump(doc))
+    capsys.readouterr()
+    warehouse = str(tmp_path / "w.duckdb")
+    assert main(["map-check", "--config", str(config), "--warehouse", warehouse]) == 1
+    assert f"✗ src: {draft}: {REFUSAL.format(n=2)}" in capsys.readouterr().out.splitlines()
+    draft.write_text(draft.read_text().replace(",suggested,", ",analyst_judgement,"))
+    assert main(["map-check", "--config", str(config), "--warehouse", warehouse]) == 1  # reads; THEFT is unmapped
+    assert capsys.readouterr().out.startswith("✗ src: 6 records, 83.33% mapped to ICCS")
+    draft.write_text(draft.read_text() + "Theft,Theft,0502,full,legal_text,,,,,1\n")
+    assert main(["map-check", "--config", str(config), "--warehouse", warehouse]) == 0
+    assert "✓ src: 6 records, 100.00% mapped to ICCS" in capsys.readouterr().out
+
+
+def test_a_new_source_without_a_table_drafts_every_code_beside_its_configuration(tmp_path, capsys) -> None:
+    _records(tmp_path, LABEL_ROWS)
+    spec = {k: v for k, v in LABELS.items() if k != "correspondence"} | {"files": "records.csv"}
+    config = tmp_path / "sources.yaml"
+    config.write_text(yaml.safe_dump({"sources": {"src": spec}}))
+    assert main(["map-check", "--config", str(config), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "(none yet? `iccs map-draft --source src` drafts one)" in capsys.readouterr().err
+    assert _draft(config) == 0
+    assert "3 national codes, 3 with a suggested ICCS code" in capsys.readouterr().out
+    rows = _read(tmp_path / "correspondence.draft.csv")
+    assert set(rows["national_code"]) == {"Break and Enter", "Homicidio", "THEFT"}
+
+
+def test_coverage_without_an_unmapped_text_code_never_calls_the_ranker(tmp_path, monkeypatch) -> None:
+    def boom(*args, **kwargs):
+        raise AssertionError("the ranker was called")
+
+    monkeypatch.setattr("iccs.suggestions.rank", boom)
+    _records(tmp_path, ["THF", "HOM", "09A"])
+    con, _ = stage_and_classify(tmp_path, {**INCIDENT, "files": "records.csv"})
+    cov = source_coverage(con, "src")
+    assert cov.codes_unmapped == 1 and cov.details["candidates"].isna().all()
+
+
+def test_map_check_candidates_come_with_their_first_reason(tmp_path) -> None:
+    _records(tmp_path, ["THF", "Break and Enter"])
+    con, _ = stage_and_classify(tmp_path, {**INCIDENT, "files": "records.csv"})
+    candidates = source_coverage(con, "src").details.set_index("national_code").loc["Break and Enter", "candidates"]
+    first = candidates.split("; ")[0]
+    assert first.startswith("0501 Burglary (") and ": inclusion: 'Breaking and entering')" in first
+
+
+@pytest.mark.parametrize("limit", ["-1"])
+def test_a_bad_limit_is_one_line(tmp_path, capsys, limit) -> None:
+    config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
+    assert _draft(config, "--limit", limit) == 2
+    assert capsys.readouterr().err == "iccs map-draft: --limit must be 0 or more (got -1)\n"
