@@ -150,7 +150,7 @@ class SourceConfig:
     files: str
     columns: dict[str, str]
     date_format: str
-    correspondence: Path  # None, or a file not written yet, only in a configuration loaded for `iccs map-draft`
+    correspondence: Path | None  # None, or a file not written yet, only in a configuration loaded for map-draft
     base_dir: Path
     stage: str = "police"
     # how the files are read: the YAML keys format, delimiter, encoding, wide, filter... given beside the others
