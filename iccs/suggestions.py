@@ -73,7 +73,10 @@ def rank(
     semantic_rank = np.empty(len(codes), dtype=int)
     semantic_rank[np.argsort(-cosine, kind="stable")] = np.arange(1, len(codes) + 1)
     out = []
-    for i in lexical.order(codes, combined)[:limit]:
+    # A label that is an ICCS label word for word names its category: first, whatever the model says (ICCS's own
+    # 320 labels: exact code first 0.93 without this, 0.99 with it; no other case set moved). Sorting is stable.
+    ranked = sorted(lexical.order(codes, combined), key=lambda i: i not in scores.exact)
+    for i in ranked[:limit]:
         said = lexical.reasons(scores, i) if scores.values[i] > 0 or i in scores.lifted else ()
         said = tuple(r for r in said if r != "weak match")
         if semantic_rank[i] <= SEMANTIC_SAID:

@@ -82,3 +82,12 @@ def test_without_the_model_the_ranking_is_the_lexical_one(monkeypatch: pytest.Mo
 def test_a_bare_code_gets_no_suggestion_even_with_the_model() -> None:
     assert suggestions.rank("09A", use_semantic=True) == []
     assert suggestions.rank("Murder", limit=0, use_semantic=True) == []
+
+
+@needs_model
+def test_an_iccs_label_word_for_word_comes_first() -> None:
+    # Without the rule the model put 0701 Fraud before 07019 for ICCS's own 'Other acts of fraud'.
+    for label, code in (("Other acts of fraud", "07019"), ("Otros actos de fraude", "07019"), ("Robbery", "0401")):
+        first = suggestions.rank(label, limit=1, use_semantic=True)[0]
+        assert first.code == code
+        assert first.reasons[0].startswith("label match (exact)")
