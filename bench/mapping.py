@@ -147,8 +147,8 @@ def load_philippines(path: Path = PHILIPPINES) -> Loaded:
     for row in rows:
         code, text = row["code"].strip(), row["label"].strip()
         if row["level"].strip() != "5":
-            loaded.left_out["levels 1-4 (ICCS's own codes)"] = (
-                loaded.left_out.get("levels 1-4 (ICCS's own codes)", 0) + 1
+            loaded.left_out["levels 1-4 (ICCS's codes, a few national)"] = (
+                loaded.left_out.get("levels 1-4 (ICCS's codes, a few national)", 0) + 1
             )
             continue
         target = next((code[:n] for n in (6, 5, 4, 2) if is_valid(code[:n])), None)

@@ -140,7 +140,7 @@ def test_philippines_level_five_maps_to_its_longest_iccs_prefix() -> None:
         pytest.skip(f"{PHILIPPINES} is absent (the shared reference data is not beside the project)")
     loaded = load_philippines()
     assert len(loaded.cases) == 1260
-    assert loaded.left_out == {"levels 1-4 (ICCS's own codes)": 610}
+    assert loaded.left_out == {"levels 1-4 (ICCS's codes, a few national)": 610}
     by_code = {c.national_code: c for c in loaded.cases}
     assert by_code["0509303"].codes == ("0509",)  # PSCCS 05093 Criminal trespass is national: ICCS stops at 0509
     assert by_code["0105000"].codes == ("0105",)

@@ -91,3 +91,17 @@ def test_an_iccs_label_word_for_word_comes_first() -> None:
         first = suggestions.rank(label, limit=1, use_semantic=True)[0]
         assert first.code == code
         assert first.reasons[0].startswith("label match (exact)")
+
+
+@needs_model
+def test_the_model_and_the_vectors_load_without_a_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network used")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    semantic._model.cache_clear()
+    semantic._vectors.cache_clear()
+    assert suggestions.rank("Homicidio", limit=1, use_semantic=True)[0].code == "0101"
