@@ -150,9 +150,14 @@ def draft_frame(src: SourceConfig, all_codes: bool, alternatives: int) -> pd.Dat
         per_code = per_code[(per_code["mapped"] == 0) & (per_code["excluded"] == 0)]
     per_code = per_code.sort_values(["records", "national_code"], ascending=[False, True], ignore_index=True)
     rows = [
-        _row(code, label, alternatives, now) | {"records": int(records)}
-        for code, label, records, now in zip(
-            per_code["national_code"], per_code["national_label"], per_code["records"], _current(per_code), strict=True
+        _row(code, label, bool(shared), alternatives, now) | {"records": int(records)}
+        for code, label, shared, records, now in zip(
+            per_code["national_code"],
+            per_code["national_label"],
+            per_code["label_shared"],
+            per_code["records"],
+            _current(per_code),
+            strict=True,
         )
     ]
     return pd.DataFrame(rows, columns=DRAFT_COLUMNS)
@@ -174,13 +179,13 @@ def _current(per_code: pd.DataFrame) -> list[str | None]:
     return [text or None for text in now]
 
 
-def _row(code: str, label: str | None, alternatives: int, now: str | None) -> dict[str, object]:
+def _row(code: str, label: str | None, label_shared: bool, alternatives: int, now: str | None) -> dict[str, object]:
     """One code's suggestion: the top candidate as its iccs_code, the next ones as alternatives; the note says
     why there is none, and what the current table does with the code."""
     from iccs.suggestions import rank
 
     row: dict[str, object] = {"national_code": code, "national_label": label, "correspondence": "full"}
-    text = rankable_text(code, label)
+    text = rankable_text(code, label, label_shared)
     found = rank(text, lang=LANG, limit=1 + alternatives) if text else []
     if not found:
         hint = NO_TEXT if text is None else NO_MATCH

@@ -161,3 +161,18 @@ def test_a_bad_limit_is_one_line(tmp_path, capsys, limit) -> None:
     config = _source(tmp_path, LABELS, LABEL_ROWS, LABEL_TABLE)
     assert _draft(config, "--limit", limit) == 2
     assert capsys.readouterr().err == "iccs map-draft: --limit must be 0 or more (got -1)\n"
+
+
+def test_a_label_every_code_shares_describes_the_column_and_the_code_is_ranked(tmp_path) -> None:
+    # Mexico's table gives every code the label 'bien jurídico > tipo > subtipo > modalidad': ranking it put
+    # 0804 ('delitos de personas jurídicas') on homicides. The code's own text is the offence's name there.
+    table = (
+        "national_code,national_label,iccs_code\n"
+        "Robo a casa habitación,bien jurídico > tipo,0501\nExtorsión,bien jurídico > tipo,02051\n"
+    )
+    config = _source(tmp_path, LABELS, ["Homicidio doloso"] * 2 + ["Extorsión"], table)
+    assert _draft(config, "--all") == 0
+    rows = _read(tmp_path / "correspondence.draft.csv").set_index("national_code")
+    assert rows.loc["Homicidio doloso", "iccs_code"].startswith("010")
+    assert rows.loc["Extorsión", "iccs_code"] == "02051"
+    assert "jurídic" not in " ".join(rows["reasons"])

@@ -101,10 +101,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
 
 
-def rankable_text(code: str | None, label: str | None) -> str | None:
+def rankable_text(code: str | None, label: str | None, label_shared: bool = False) -> str | None:
     """What to rank for a national category: its label, else the code when it is text (a label source's code, or
-    'Burglary'); None for a bare code such as '09A'."""
-    for text in (label, code):
+    'Burglary'); None for a bare code such as '09A'. A label several codes share says what the column is, not which
+    offence (Mexico's table gives 'bien jurídico > tipo > subtipo > modalidad' to every code): then the code's own
+    text comes first."""
+    for text in (code, label) if label_shared else (label, code):
         if text and sum(ch.isalpha() for ch in text) >= MIN_LETTERS:
             return text
     return None
@@ -128,15 +130,18 @@ def _candidates(text: str | None, lang: str = "auto") -> str | None:
 
 def code_volumes(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     """Per national code of a classified source: records and counts, how many mapped, excluded or without a row
-    valid on their date, the most common target, and the correspondence table's label and note (one scan of the
-    records, in DuckDB). ``iccs map-check`` summarises it, ``iccs map-draft`` drafts from it."""
+    valid on their date, the most common target, the correspondence table's label and note, and whether other codes
+    have the same label (one scan of the records, in DuckDB). ``iccs map-check`` summarises it, ``iccs map-draft``
+    drafts from it."""
     per_code = con.execute(
         f"""
         WITH corr AS (
             SELECT national_code, any_value(national_label) AS national_label,
                    any_value(note) FILTER (correspondence = 'excluded') AS excluded_note
-            FROM correspondence WHERE source = ? GROUP BY 1)
-        SELECT r.*, c.national_label, c.excluded_note FROM (
+            FROM correspondence WHERE source = ? GROUP BY 1),
+        shared AS (  -- over the whole table, not only the codes the records use
+            SELECT *, count(national_label) OVER (PARTITION BY national_label) > 1 AS label_shared FROM corr)
+        SELECT r.*, c.national_label, c.excluded_note, coalesce(c.label_shared, false) AS label_shared FROM (
             SELECT national_code, count(*) AS records, sum(coalesce(count, 0)) AS count,
                    count(*) FILTER (iccs_code IS NOT NULL) AS mapped,
                    count(*) FILTER (mapping = 'excluded') AS excluded,
@@ -144,7 +149,7 @@ def code_volumes(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
                    sum(coalesce(count, 0)) FILTER (iccs_code IS NOT NULL) AS count_mapped,
                    mode(iccs_code) AS iccs_code
             FROM {records_table(source)} GROUP BY national_code) r
-        LEFT JOIN corr c USING (national_code)""",
+        LEFT JOIN shared c USING (national_code)""",
         [source],
     ).fetch_df()
     per_code["unmapped"] = per_code["records"] - per_code["mapped"] - per_code["excluded"]
@@ -188,7 +193,11 @@ def source_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
                 "count": float(row.count - (row.count_mapped or 0)),
                 "iccs_code": None,
                 "note": note,
-                "candidates": _candidates(rankable_text(code, row.national_label)) if status == "unmapped" else None,
+                "candidates": (
+                    _candidates(rankable_text(code, row.national_label, bool(row.label_shared)))
+                    if status == "unmapped"
+                    else None
+                ),
             }
         )
     cov.details = pd.DataFrame(rows, columns=_DETAIL_COLUMNS)
