@@ -71,7 +71,7 @@ def _empty_table() -> pd.DataFrame:
 def check_source(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> Coverage:
     """Stage and classify one source with its current correspondence table, and record its coverage."""
     stage_and_classify(con, src)
-    cov = source_coverage(con, src.name)
+    cov = source_coverage(con, src.name, use_semantic=None)
     write_coverage(con, cov)
     return cov
 

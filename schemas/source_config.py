@@ -43,10 +43,21 @@ M49_LOOKUP = "m49"
 M49_FILE = Path(str(resources.files("iccs") / "data" / "m49.csv"))
 LAYOUTS = ("long", "wide")
 OFFENCE_MATCHES = ("code", "label")
-STANDARD_FIELDS = ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
+STANDARD_FIELDS = (
+    "record_id",
+    "date",
+    "offence",
+    "offence_label",  # optional: the offence's name beside its code, for `iccs map-check` and `iccs map-draft`
+    "latitude",
+    "longitude",
+    "area",
+    "count",
+    "country",
+    "flag",
+)
 POPULATION_FIELDS = ("country", "area", "year", "population")
 # A field given as a list of columns is read as the columns' values joined by this text.
-JOINERS = {"date": "-", "offence": " > ", "area": " / ", "record_id": ":"}
+JOINERS = {"date": "-", "offence": " > ", "offence_label": " > ", "area": " / ", "record_id": ":"}
 DEFAULT_JOINER = " "
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from schemas.source_config import SourceConfig
+from schemas.source_config import STANDARD_FIELDS, SourceConfig
 from warehouse.disaggregation import raw_column, recode_sql, values_hint
 from warehouse.disaggregation import shown as shown_dis
 from warehouse.fields import date_sql, marked, numeric_txt, txt
@@ -130,10 +130,7 @@ def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
         prepare_tree(con, src)
     has = lambda field: _has(src, field)  # noqa: E731
     fmt = literal(src.date_format)
-    shown = {
-        field: literal(src.columns.get(field, f"{field} (constant)"))
-        for field in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
-    }
+    shown = {field: literal(src.columns.get(field, f"{field} (constant)")) for field in STANDARD_FIELDS}
     lat = to_number(numeric_txt("latitude", src), src.read.decimal, "") if has("latitude") else "NULL::DOUBLE"
     lon = to_number(numeric_txt("longitude", src), src.read.decimal, "") if has("longitude") else "NULL::DOUBLE"
     # A count is a finite number or NULL: NaN/inf (a typed Parquet or Excel cell, or text such as 'inf') never
@@ -296,6 +293,7 @@ def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
             {_lookup_sql(src)},
             typed AS (
                 SELECT t0.*, {txt("date") if has("date") else "NULL"} AS date_txt, {txt("offence")} AS offence_txt,
+                       {txt("offence_label") if has("offence_label") else "NULL"} AS label_txt,
                        {numeric_txt("latitude", src) if has("latitude") else "NULL"} AS lat_txt,
                        {numeric_txt("longitude", src) if has("longitude") else "NULL"} AS lon_txt,
                        {txt("count") if has("count") else "NULL"} AS count_txt,
@@ -333,7 +331,8 @@ def classified_sql(con: duckdb.DuckDBPyConnection, src: SourceConfig) -> str:
         flagged = "SELECT *, false AS is_duplicate, NULL AS duplicate_detail FROM checked"
     return f"""
         WITH checked AS ({checked()}), flagged AS ({flagged})
-        SELECT file_index, line, record_id, occurred_on, offence_txt AS national_code, iccs_code, area,
+        SELECT file_index, line, record_id, occurred_on, offence_txt AS national_code, label_txt AS national_label,
+               iccs_code, area,
                latitude, longitude, count, country, flag, group_id, mapping, cell{dis_out},
                coalesce(reason_pre, CASE WHEN is_duplicate THEN 'duplicate_record_id' END) AS reason,
                CASE WHEN reason_pre IS NOT NULL THEN {detail} WHEN is_duplicate THEN duplicate_detail END AS detail,

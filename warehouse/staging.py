@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.source_config import DEFAULT_JOINER, JOINERS, SourceConfig
+from schemas.source_config import DEFAULT_JOINER, JOINERS, STANDARD_FIELDS, SourceConfig
 from warehouse.disaggregation import raw_column
 from warehouse.files import Readable, SourceError, blank_lines, readable_files, tail_file
 from warehouse.readers import delimiter_hint, filter_sql, read_header, relation_sql
@@ -315,11 +315,7 @@ def _insert_pass(
     _check_columns(src, item, present)
     if unused is not None:
         unused.update(dict.fromkeys(unused_wide_columns(src, present)))
-    fields = [
-        f
-        for f in ("record_id", "date", "offence", "latitude", "longitude", "area", "count", "country", "flag")
-        if field_sql(src, f) is not None
-    ]
+    fields = [f for f in STANDARD_FIELDS if field_sql(src, f) is not None]
     if src.read.format == "eurostat" and "flag" not in fields:
         fields.append("flag")
     selected = ", ".join(f"{field_sql(src, f) or ident(f)} AS {f}_raw" for f in fields)
