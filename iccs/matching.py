@@ -19,6 +19,15 @@ from dataclasses import dataclass
 from iccs.classification import Category, categories
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+# Fewer letters than this is a code, not a name ('09A', '2B'): it says nothing about the offence, so nothing ranks it.
+MIN_LETTERS = 3
+
+
+def has_words(text: str | None) -> bool:
+    """Whether a text is worth ranking against ICCS: at least :data:`MIN_LETTERS` letters."""
+    return bool(text) and sum(ch.isalpha() for ch in text) >= MIN_LETTERS
+
+
 # Words that carry no meaning for matching; English and Spanish, since ICCS labels come in both.
 _STOPWORDS = frozenset(
     {

@@ -11,7 +11,7 @@ Every caller (``iccs suggest``, ``iccs map-check``, ``iccs map-draft``, ``bench.
 
 The two are put on one scale per query (standard scores over the 320 categories) and added, the semantic one with
 weight :data:`SEMANTIC_WEIGHT`, chosen on our shipped correspondence tables (``bench.mapping``; Chile's and the
-Philippines' tables are held out). Without the model the ranking is the lexical one, unchanged.
+Philippines' tables are held out). Without the model the ranking is the lexical one.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ import numpy as np
 from iccs import lexical, semantic
 from iccs.classification import get
 from iccs.lexical import Suggestion
+from iccs.matching import MIN_LETTERS, has_words
 
-__all__ = ["SEMANTIC_WEIGHT", "Suggestion", "rank", "uses_semantic"]
+__all__ = ["MIN_LETTERS", "SEMANTIC_WEIGHT", "Suggestion", "has_words", "rank", "uses_semantic"]
 
 SEMANTIC_WEIGHT = 1.5
-# A category among the model's closest this many is said to be close in meaning; further down the cosine says little
-# (multilingual-e5's cosines crowd between 0.80 and 0.92).
+# The model's rank is given as a reason for a category among its closest this many; further down it says little
+# (multilingual-e5's cosines crowd between 0.80 and 0.92). A rank, not a verdict: 'Murder' puts 11011 Torture first.
 SEMANTIC_SAID = 20
-# Fewer letters than this is a code, not a name ('09A', '2B'): it says nothing about the offence.
-MIN_LETTERS = 3
 
 
 def uses_semantic() -> bool:
@@ -51,15 +50,17 @@ def rank(
 ) -> list[Suggestion]:
     """Up to ``limit`` ICCS categories for ``label`` (and an optional longer ``description``), best first.
 
-    ``use_semantic``: None uses the model when it is installed; False ranks lexically only. No suggestion for text
-    of fewer than :data:`MIN_LETTERS` letters ('09A': a bare code says nothing about its meaning), nor for text that
-    shares nothing with any ICCS label or definition ('zzz qqq': the model ranks anything, so it only reorders what
-    the lexical channel found). With the semantic channel a score is a sum of standard scores (comparable within
-    one label only); without it, the lexical score.
+    ``use_semantic``: None uses the model when it is installed; False ranks lexically only. No suggestion, with or
+    without the model, for text of fewer than :data:`MIN_LETTERS` letters ('09A': a bare code says nothing about its
+    meaning), nor for text that shares nothing with any ICCS label or definition ('zzz qqq': the model ranks
+    anything). Once the lexical channel has found something, the combined score ranks every category, so categories
+    the model alone finds may rank too ('Estafa': 07 and 070211 fifth and sixth, sharing no word with it). With the
+    semantic channel a score is a sum of standard scores (comparable within one label only); without it, the
+    lexical score.
     """
     if use_semantic is None:
         use_semantic = uses_semantic()
-    if limit <= 0 or _letters(label) + _letters(description or "") < MIN_LETTERS:
+    if limit <= 0 or not has_words(f"{label} {description or ''}"):
         return []
     if not use_semantic:
         return lexical.rank(label, lang=lang, limit=limit, description=description)
@@ -80,11 +81,6 @@ def rank(
         said = lexical.reasons(scores, i) if scores.values[i] > 0 or i in scores.lifted else ()
         said = tuple(r for r in said if r != "weak match")
         if semantic_rank[i] <= SEMANTIC_SAID:
-            close = f"#{semantic_rank[i]} of {len(codes)}, cosine {cosine[i]:.2f}"
-            said += (f"semantic: meaning close to its definition ({close})",)
+            said += (f"semantic: the model ranks it #{semantic_rank[i]} of {len(codes)} (cosine {cosine[i]:.2f})",)
         out.append(Suggestion(codes[i], get(codes[i]).label, round(float(combined[i]), 4), said or ("weak match",)))
     return out
-
-
-def _letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)

@@ -59,7 +59,14 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not found:
-        print(f"no ICCS category matches {args.label!r}: it has no word the ICCS labels or definitions use")
+        from iccs.matching import MIN_LETTERS, has_words
+
+        why = (
+            "it has no word the ICCS labels or definitions use"
+            if has_words(f"{args.label} {args.description or ''}")
+            else f"it has fewer than {MIN_LETTERS} letters: a code, not a name, says nothing about the offence"
+        )
+        print(f"no ICCS category matches {args.label!r}: {why}")
         return 0
     width = max(len(s.code) for s in found)
     for number, s in enumerate(found, 1):

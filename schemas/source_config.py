@@ -354,7 +354,7 @@ def _date_floor(where: str, value: Any) -> str:
 def _file(path: Path, where: str, key: str, value: Any) -> Path:
     """A referenced file, relative to the configuration; an unset ${VARIABLE} is named in the error."""
     text = _expand(str(value))
-    unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text)
+    unset = _unset_variables(value)
     if unset:
         raise ConfigError(f"{where}: field '{key}': environment variable {unset[0]} is not set ({value})")
     resolved = Path(text)
@@ -560,7 +560,7 @@ def _source(path: Path, name: Any, spec: Any, drafting: bool = False) -> SourceC
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     for required in ("level", "unit", "files", "columns", "date_format", "correspondence"):
         if spec.get(required) in (None, "") and not (drafting and required == "correspondence"):
-            hint = f" (none yet? `iccs map-draft --source {name}` drafts one)" if required == "correspondence" else ""
+            hint = f" (none yet? {_draft_hint(path, name)} drafts one)" if required == "correspondence" else ""
             raise ConfigError(f"{where}: field '{required}' is required{hint}")
     choices = {"level": LEVELS, "unit": UNITS, "stage": STAGES, "offence_match": OFFENCE_MATCHES}
     values = {
@@ -682,15 +682,30 @@ def _correspondence_file(path: Path, where: str, name: str, value: Any, drafting
     """The source's correspondence table; when drafting, None (not configured) or a path not written yet."""
     if value in (None, ""):
         return None
+    if drafting and not _unset_variables(value):
+        resolved = Path(_expand(str(value)))
+        resolved = resolved if resolved.is_absolute() else path.parent / resolved
+        if not resolved.exists():
+            return resolved
     try:
         return _file(path, where, "correspondence", value)
     except ConfigError as exc:
-        if "file not found" not in str(exc):
+        if drafting or not _missing_file(path, value):
             raise
-        if not drafting:
-            raise ConfigError(f"{exc} (none yet? `iccs map-draft --source {name}` drafts one)") from None
-        resolved = Path(_expand(str(value)))
-        return resolved if resolved.is_absolute() else path.parent / resolved
+        raise ConfigError(f"{exc} (none yet? {_draft_hint(path, name)} drafts one)") from None
+
+
+def _unset_variables(value: Any) -> list[str]:
+    return re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", _expand(str(value)))
+
+
+def _missing_file(path: Path, value: Any) -> bool:
+    resolved = Path(_expand(str(value)))
+    return not (resolved if resolved.is_absolute() else path.parent / resolved).exists()
+
+
+def _draft_hint(path: Path, name: str) -> str:
+    return f"`iccs map-draft --config {path} --source {name}`"
 
 
 def _populations(path: Path, given: Any) -> tuple[PopulationConfig, ...]:

