@@ -121,8 +121,8 @@ def chile_agreed(chile: Loaded, path: Path = CHILE) -> list[Case]:
     """Chile's cases whose manual code and INE's own LLM re-coding name the same section: a cleaner gold standard.
 
     The manual column has runs of codes that cannot be right ('Violación' 08061 Obstruction of justice, 'ESTUPRO'
-    070212 Counterfeiting means of non-cash payment, rows 116-127 of the file in a row), which the two codings'
-    agreement leaves out. It is no unbiased sample: the cases an LLM also got right are the easier ones.
+    070212 Counterfeiting means of non-cash payment: 15 of the 17 rows on the file's lines 116-132), which the two
+    codings' agreement leaves out. It is no unbiased sample: the cases an LLM also got right are the easier ones.
     """
     with path.open(encoding="utf-8", newline="") as handle:
         agreed = {

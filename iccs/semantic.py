@@ -7,9 +7,10 @@ ranks lexically alone.
 
 Each category is one passage per language: its label, the first part of its Table I description and its inclusions
 ("Intentional homicide. Unlawful death inflicted upon a person ... Murder; honour killing; ..."). Embedding the 640
-passages takes ~30 s on two cores, so their vectors ship with the package (``data/iccs_v1_semantic.npz``, float16,
+passages takes ~40 s on two cores, so their vectors ship with the package (``data/iccs_v1_semantic.npz``, float16,
 with the digest of the passages they were computed from); ``python -m iccs.semantic`` rebuilds them after the
-definitions change, and a test checks the digest. A query is one embedding (~6 ms): the label, lower-cased (the model
+definitions change, and a test checks the digest. A query is one embedding (6-25 ms, on one thread: see
+:func:`_model`): the label, lower-cased (the model
 reads 'ROBO CON VIOLENCIA' worse than 'robo con violencia'), with the optional description after it.
 """
 
