@@ -3,13 +3,13 @@
 The source is staged and classified exactly as `iccs map-check` does (:func:`pipelines.mapcheck.stage_and_classify`,
 in a throw-away in-memory database: nothing is loaded, no warehouse is touched), and every national code its records
 use with records the current table does not map (every code with ``--all``, or when the source has no table yet) gets
-a row: the top candidate of :func:`iccs.suggestions.rank` as ``iccs_code``, with its score, its
+a row: the top candidate of :func:`iccs.suggestions.rank` as ``iccs_code``, with its score, how it was ranked, its
 reasons and the next candidates. A partly mapped code (no row valid on some records' dates) gets a row saying so; in
 an ``offence_match: label`` source the spellings of one label are one row, keyed as the loader keys them.
 
 Every row says ``basis: suggested``, which the loader refuses (``warehouse.correspondence``): a draft maps nothing
-until a person has reviewed each row and set its basis. The extra columns (score, reasons, alternatives, records)
-are ignored by the loader, so the reviewed file is the correspondence table itself.
+until a person has reviewed each row and set its basis. The extra columns (score, ranked_by, reasons, alternatives,
+records) are ignored by the loader, so the reviewed file is the correspondence table itself.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ DRAFT_COLUMNS = [
     "basis",
     "note",
     "score",
+    "ranked_by",
     "reasons",
     "alternatives",
     "records",
@@ -276,7 +277,7 @@ def _current(per_code: pd.DataFrame) -> list[str | None]:
 def _row(code: str, label: str | None, label_shared: bool, alternatives: int, now: str | None) -> dict[str, object]:
     """One code's suggestion: the top candidate as its iccs_code, the next ones as alternatives; the note says
     why there is none, and what the current table does with the code."""
-    from iccs.suggestions import rank
+    from iccs.suggestions import rank, uses_semantic
 
     row: dict[str, object] = {"national_code": code, "national_label": label, "correspondence": "full"}
     text = rankable_text(code, label, label_shared)
@@ -290,6 +291,7 @@ def _row(code: str, label: str | None, label_shared: bool, alternatives: int, no
         "basis": DRAFT_BASIS,
         "note": now,
         "score": round(top.score, 4),
+        "ranked_by": "lexical+semantic" if uses_semantic() else "lexical",  # the score's scale differs between them
         "reasons": " | ".join(top.reasons),
         "alternatives": "; ".join(candidate_text(s.code, s.label, s.score, ()) for s in rest) or None,
     }

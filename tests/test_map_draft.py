@@ -119,7 +119,7 @@ def test_the_loader_refuses_a_draft_until_its_rows_are_reviewed(tmp_path, capsys
     draft.write_text(draft.read_text().replace(",suggested,", ",analyst_judgement,"))
     assert main(["map-check", "--config", str(config), "--warehouse", warehouse]) == 1  # reads; THEFT is unmapped
     assert capsys.readouterr().out.startswith("✗ src: 6 records, 83.33% mapped to ICCS")
-    draft.write_text(draft.read_text() + "Theft,Theft,0502,full,legal_text,,,,,1\n")
+    draft.write_text(draft.read_text() + "Theft,Theft,0502,full,legal_text,,,,,,1\n")
     assert main(["map-check", "--config", str(config), "--warehouse", warehouse]) == 0
     assert "✓ src: 6 records, 100.00% mapped to ICCS" in capsys.readouterr().out
 
@@ -189,7 +189,7 @@ def test_spellings_of_one_label_are_one_row_the_loader_accepts(tmp_path, capsys)
     assert rows.loc["Daños", "note"] == "also spelt: 'DAÑOS' (1), 'Danos' (1)"
     draft = tmp_path / "correspondence.src.draft.csv"
     reviewed = draft.read_text().replace(",suggested,", ",analyst_judgement,")
-    (tmp_path / "correspondence.csv").write_text(reviewed + "Theft,Theft,0502,full,legal_text,,,,,1\n")
+    (tmp_path / "correspondence.csv").write_text(reviewed + "Theft,Theft,0502,full,legal_text,,,,,,1\n")
     capsys.readouterr()
     assert main(["map-check", "--config", str(config), "--warehouse", str(tmp_path / "w.duckdb")]) == 0
     assert "✓ src: 6 records, 100.00% mapped to ICCS" in capsys.readouterr().out
@@ -274,3 +274,14 @@ def test_a_file_that_cannot_be_read_is_not_reported_as_a_write_error(tmp_path, c
     assert _draft(config) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"iccs map-draft: src: {records}") and err.count("\n") == 1 and "write" not in err
+
+
+@pytest.mark.parametrize("semantic", [False, True])
+def test_the_draft_says_how_its_scores_were_ranked(tmp_path, monkeypatch, semantic) -> None:
+    monkeypatch.setattr("iccs.suggestions.uses_semantic", lambda: semantic)
+    config = _source(tmp_path, INCIDENT, ["Robo con violencia", "09A"])
+    assert _draft(config) == 0
+    rows = _read(tmp_path / "correspondence.src.draft.csv").set_index("national_code")
+    assert DRAFT_COLUMNS.index("ranked_by") == DRAFT_COLUMNS.index("score") + 1
+    assert rows.loc["Robo con violencia", "ranked_by"] == ("lexical+semantic" if semantic else "lexical")
+    assert rows.loc["09A", "ranked_by"] is None  # no candidate, no score
