@@ -109,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     mapdraft.add_argument("--source", required=True, help="the source to draft for")
     mapdraft.add_argument("--config", type=Path, help="sources YAML (default: $ICCS_CONFIG or the synthetic demo)")
     mapdraft.add_argument(
-        "--out", type=Path, help="the draft file (default: correspondence.draft.csv beside the source's table)"
+        "--out",
+        type=Path,
+        help="the draft file (default: correspondence.<source>.draft.csv beside the source's table or sources.yaml)",
     )
     mapdraft.add_argument(
         "--all", action="store_true", help="a row for every national code, mapped or not (default: unmapped only)"

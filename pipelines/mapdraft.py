@@ -198,7 +198,7 @@ def source_volumes(src: SourceConfig) -> pd.DataFrame:
 def draft_frame(src: SourceConfig, per_code: pd.DataFrame, all_codes: bool, alternatives: int) -> pd.DataFrame:
     """The draft rows: the codes the records use (those with records the table does not map, unless
     ``all_codes``), by volume; a label source's spellings of one label are one row, as the loader keys them."""
-    per_code = per_code[per_code["national_code"].notna()]
+    per_code = _with_record_labels(per_code[per_code["national_code"].notna()])
     if src.offence_match == "label":
         per_code = fold_spellings(per_code, src)
     if not (all_codes or not _has_table(src)):
@@ -219,7 +219,23 @@ def draft_frame(src: SourceConfig, per_code: pd.DataFrame, all_codes: bool, alte
 
 
 SUMMED = ["records", "mapped", "excluded", "no_row_on_date", "unmapped"]
-FIRST = ["national_label", "excluded_note", "iccs_code"]  # the first non-empty value of the spellings
+FIRST = ["national_label", "excluded_note", "iccs_code", "label_note"]  # the first non-empty value of the spellings
+
+
+def _with_record_labels(per_code: pd.DataFrame) -> pd.DataFrame:
+    """The table's label of each code, else the records' own (``columns.offence_label``): the most frequent one,
+    with a note when the records give the code several."""
+    table_label = per_code["national_label"]
+    several = table_label.isna() & (per_code["record_labels"] > 1)
+    note = (
+        "the records give "
+        + per_code["record_labels"].astype(str)
+        + " labels for this code; the most frequent is shown"
+    )
+    return per_code.assign(
+        national_label=table_label.where(table_label.notna(), per_code["record_label"]),
+        label_note=note.where(several, None),
+    )
 
 
 def fold_spellings(per_code: pd.DataFrame, src: SourceConfig) -> pd.DataFrame:
@@ -241,10 +257,14 @@ def fold_spellings(per_code: pd.DataFrame, src: SourceConfig) -> pd.DataFrame:
 
 
 def _notes(per_code: pd.DataFrame) -> list[str | None]:
-    """What the current table does with each code, and a label's other spellings (None: nothing to say)."""
+    """What the current table does with each code, a label's other spellings, and the records' several labels of a
+    code (None: nothing to say)."""
     spellings = per_code["spellings"] if "spellings" in per_code else pd.Series(None, index=per_code.index)
     return [
-        "; ".join(filter(None, parts)) or None for parts in zip(_current(per_code), spellings.fillna(""), strict=True)
+        "; ".join(filter(None, parts)) or None
+        for parts in zip(
+            _current(per_code), spellings.fillna(""), per_code["label_note"].astype(object).fillna(""), strict=True
+        )
     ]
 
 

@@ -130,7 +130,7 @@ def test_a_new_source_without_a_table_drafts_every_code_beside_its_configuration
     config = tmp_path / "sources.yaml"
     config.write_text(yaml.safe_dump({"sources": {"src": spec}}))
     assert main(["map-check", "--config", str(config), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
-    assert "(none yet? `iccs map-draft --source src` drafts one)" in capsys.readouterr().err
+    assert f"(none yet? `iccs map-draft --config {config} --source src` drafts one)" in capsys.readouterr().err
     assert _draft(config) == 0
     assert "3 national codes, 3 with a suggested ICCS code" in capsys.readouterr().out
     rows = _read(tmp_path / "correspondence.src.draft.csv")
@@ -285,3 +285,23 @@ def test_the_draft_says_how_its_scores_were_ranked(tmp_path, monkeypatch, semant
     assert DRAFT_COLUMNS.index("ranked_by") == DRAFT_COLUMNS.index("score") + 1
     assert rows.loc["Robo con violencia", "ranked_by"] == ("lexical+semantic" if semantic else "lexical")
     assert rows.loc["09A", "ranked_by"] is None  # no candidate, no score
+
+
+def test_a_code_source_drafts_from_the_records_own_labels(tmp_path, capsys) -> None:
+    # columns.offence_label: the offence's name beside its code; with no table yet, the draft ranks it.
+    spec = {**INCIDENT, "columns": {**INCIDENT["columns"], "offence_label": "name"}, "files": "records.csv"}
+    lines = ["id,date,code,name"] + [
+        f"r{i},2023-01-{i % 28 + 1:02d},{code},{name}"
+        for i, (code, name) in enumerate(
+            [("101", "Homicidio"), ("505", "Estafa"), ("505", "Estafa"), ("505", "Estafa agravada"), ("09A", "")]
+        )
+    ]
+    (tmp_path / "records.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, spec)
+    (tmp_path / "correspondence.csv").unlink()  # a new source: no table yet
+    assert main(["map-draft", "--source", "src", "--config", str(config), "--out", str(tmp_path / "d.csv")]) == 0
+    rows = _read(tmp_path / "d.csv").set_index("national_code")
+    assert rows.loc["505", "national_label"] == "Estafa" and rows.loc["505", "iccs_code"].startswith("0701")
+    assert rows.loc["505", "note"] == "the records give 2 labels for this code; the most frequent is shown"
+    assert rows.loc["101", "iccs_code"].startswith("010")
+    assert rows.loc["09A", "iccs_code"] is None  # no label in the records either
