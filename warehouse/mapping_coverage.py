@@ -113,7 +113,8 @@ def rankable_text(code: str | None, label: str | None, label_shared: bool = Fals
 
 
 def candidate_text(code: str, label: str, score: float, reasons: tuple[str, ...]) -> str:
-    """One candidate as a reviewer reads it: "0501 Burglary (0.73: inclusion: 'Breaking and entering')"."""
+    """One candidate as a reviewer reads it: "0501 Burglary (0.73: inclusion: 'Breaking and entering')" (the score's
+    scale is the ranking's: lexical 0-1, or standard scores with the model)."""
     why = f": {reasons[0]}" if reasons else ""
     return f"{code} {label} ({score:.2f}{why})"
 
