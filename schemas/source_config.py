@@ -353,13 +353,10 @@ def _date_floor(where: str, value: Any) -> str:
 
 def _file(path: Path, where: str, key: str, value: Any) -> Path:
     """A referenced file, relative to the configuration; an unset ${VARIABLE} is named in the error."""
-    text = _expand(str(value))
     unset = _unset_variables(value)
     if unset:
         raise ConfigError(f"{where}: field '{key}': environment variable {unset[0]} is not set ({value})")
-    resolved = Path(text)
-    if not resolved.is_absolute():
-        resolved = path.parent / resolved
+    resolved = _resolved(path, value)
     if not resolved.is_file():
         raise ConfigError(f"{where}: field '{key}': file not found: {resolved}")
     return resolved
@@ -682,26 +679,24 @@ def _correspondence_file(path: Path, where: str, name: str, value: Any, drafting
     """The source's correspondence table; when drafting, None (not configured) or a path not written yet."""
     if value in (None, ""):
         return None
-    if drafting and not _unset_variables(value):
-        resolved = Path(_expand(str(value)))
-        resolved = resolved if resolved.is_absolute() else path.parent / resolved
-        if not resolved.exists():
-            return resolved
-    try:
-        return _file(path, where, "correspondence", value)
-    except ConfigError as exc:
-        if drafting or not _missing_file(path, value):
-            raise
-        raise ConfigError(f"{exc} (none yet? {_draft_hint(path, name)} drafts one)") from None
+    if not _unset_variables(value) and not _resolved(path, value).exists():
+        if drafting:
+            return _resolved(path, value)
+        raise ConfigError(
+            f"{where}: field 'correspondence': file not found: {_resolved(path, value)} "
+            f"(none yet? {_draft_hint(path, name)} drafts one)"
+        )
+    return _file(path, where, "correspondence", value)
 
 
 def _unset_variables(value: Any) -> list[str]:
     return re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", _expand(str(value)))
 
 
-def _missing_file(path: Path, value: Any) -> bool:
+def _resolved(path: Path, value: Any) -> Path:
+    """A referenced path, ${VARIABLES} expanded, relative to the configuration's folder."""
     resolved = Path(_expand(str(value)))
-    return not (resolved if resolved.is_absolute() else path.parent / resolved).exists()
+    return resolved if resolved.is_absolute() else path.parent / resolved
 
 
 def _draft_hint(path: Path, name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -191,29 +192,21 @@ COMMENTS: dict[str, str] = {
 }
 
 
-def _parts() -> tuple[ModuleType, ...]:
-    """The other modules whose tables and views the warehouse has (imported here: they import this one)."""
-    from warehouse import (
-        anomalies,
-        completeness,
-        correspondence,
-        coverage,
-        disaggregated_views,
-        disaggregation,
-        mapping_coverage,
-        totals,
-    )
+# The other modules whose tables and views the warehouse has (imported when needed: they import this one).
+_PARTS = (
+    "anomalies",
+    "completeness",
+    "correspondence",
+    "coverage",
+    "disaggregated_views",
+    "disaggregation",
+    "mapping_coverage",
+    "totals",
+)
 
-    return (
-        anomalies,
-        completeness,
-        correspondence,
-        coverage,
-        disaggregated_views,
-        disaggregation,
-        mapping_coverage,
-        totals,
-    )
+
+def _parts() -> tuple[ModuleType, ...]:
+    return tuple(importlib.import_module(f"warehouse.{name}") for name in _PARTS)
 
 
 def _modules() -> list[ModuleType]:
