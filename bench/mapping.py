@@ -26,7 +26,7 @@ from pathlib import Path
 
 from iccs import lexical, semantic, suggestions
 from iccs.classification import categories, get, is_valid
-from iccs.matching import label_key, suggest
+from iccs.matching import has_words, label_key, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILE = ROOT.parent / "shared" / "reference" / "iccs" / "correspondence" / "chile_cnp_to_iccs.csv"
@@ -195,7 +195,7 @@ def load_table(path: Path) -> Loaded:
             leave_out("no ICCS code")
         elif not is_valid(code):
             leave_out("invalid ICCS v1.0 code")
-        elif sum(ch.isalpha() for ch in text) < 3:
+        elif not has_words(text):
             leave_out("no words in the label")
         else:
             grouped.setdefault(national, [])

@@ -25,7 +25,7 @@ _SEPARATOR = " | "
 _IN_PARENTHESES = re.compile(r"\((\d{2,6})\b")
 _APPLY_ALL = re.compile(r"^\s*(?:apply all exclusions|aplicar todas las exclusiones)\b", re.IGNORECASE)
 # "0501", "0701-0704", "0101 – 0107", "0701 a 0704", "0301 y 0302": a range keeps the ICCS codes between its ends.
-_CODE_OR_RANGE = re.compile(r"(\d{2,6})(?:\s*(?:-|–|\ba\b)\s*(\d{2,6}))?")
+_CODE_OR_RANGE = re.compile(r"(\d{2,6})(?:\s*(?:-|–|\ba\b|\by\b)\s*(\d{2,6}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,16 @@ def _expand(first: str, last: str | None) -> tuple[str, ...]:
     return tuple(c.code for c in categories() if len(c.code) == len(first) and first <= c.code <= last)
 
 
+def listed_codes(text: str) -> tuple[str, ...]:
+    """The codes an "apply all … listed in 0701 - 0704" item names, ranges expanded, each once, in printed order."""
+    listed = (code for m in _CODE_OR_RANGE.finditer(text) for code in _expand(m.group(1), m.group(2)))
+    return tuple(dict.fromkeys(listed))
+
+
 def parse_exclusion(text: str) -> Exclusion:
     """Split one printed exclusion into its text and the codes it names."""
     if _APPLY_ALL.match(text):
-        listed = tuple(code for m in _CODE_OR_RANGE.finditer(text) for code in _expand(m.group(1), m.group(2)))
-        return Exclusion(text, exclusions_of=tuple(dict.fromkeys(listed)))
+        return Exclusion(text, exclusions_of=listed_codes(text))
     return Exclusion(text, codes=tuple(dict.fromkeys(_IN_PARENTHESES.findall(text))))
 
 

@@ -9,8 +9,8 @@ category better than the category itself pushes that category down and lifts the
 Two feature channels, weighted TF-IDF and compared by dot product: word stems (accents folded, lower case, English and
 Spanish stop words dropped, a light suffix stripping that makes 'robos'/'robo', 'burglaries'/'burglary',
 'dañada'/'dañado' one stem) and character 3-5-grams inside words, which catch what stems miss ('homicide' and
-'homicidio', 'vandalism' and 'vandalismo'). A document's vector is divided by its norm to the power ``_NORM_POWER``
-(1 is cosine; below 1 a long description is less penalised than in cosine, as BM25's length normalisation does).
+'homicidio', 'vandalism' and 'vandalismo'). Vectors are compared by cosine (a BM25-like softer length
+normalisation and a parent scoring a share of its best child were tried on the tables and moved nothing).
 Everything is built once (cached) as sparse matrices; a query is two sparse products and a grouped maximum.
 
 The weights (label > inclusion > description, the exclusion push) were chosen on the shipped correspondence tables of
@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from iccs.classification import categories, get, is_valid
-from iccs.definitions import definitions
+from iccs.definitions import definitions, listed_codes
 from iccs.matching import char_ngrams, label_key
 
 
@@ -55,13 +55,10 @@ _GENERIC = _word_set(
 LABEL, INCLUSION, DESCRIPTION, EXCLUSION = "label", "inclusion", "description", "exclusion"
 _WEIGHTS = {LABEL: 1.0, INCLUSION: 0.9, DESCRIPTION: 0.6, EXCLUSION: 0.9}
 _WORD_SHARE = 0.5  # similarity = share x word channel + (1 - share) x character channel
-_NORM_POWER = 1.0
 _EXCLUSION_PUSH = 0.5  # how far a category falls when one of its exclusions fits better than it does
-_CHILD_SHARE = 0.0  # a parent also scores this share of its best child's score
 _DESCRIPTION_SHARE = 0.5
 _EXACT_BONUS = 0.01  # the weight of the optional description next to the label in the query
 _APPLY_ALL_INCLUSIONS = re.compile(r"^\s*(?:apply all inclusions|aplicar todas las inclusiones)\b", re.IGNORECASE)
-_CODE_OR_RANGE = re.compile(r"(\d{2,6})(?:\s*(?:-|–|\ba\b|\by\b)\s*(\d{2,6}))?")
 _IN_PARENTHESES = re.compile(r"\(\s*\d[\d\s,;-]*\)?|\b\d{2,6}\b")
 
 
@@ -131,7 +128,6 @@ class _Index:
     field_category: np.ndarray  # category index of every field
     weights: np.ndarray
     channels: tuple[_Channel, _Channel]
-    children: tuple[tuple[int, ...], ...]
     exact: dict[str, tuple[int, ...]]  # folded label -> categories with that English or Spanish label
     position: dict[str, int]  # code -> category index
     other_language: dict[str, np.ndarray]  # lang -> a factor just under 1 for fields in the other language
@@ -139,14 +135,7 @@ class _Index:
 
 def _expand(text: str) -> tuple[str, ...]:
     """The valid ICCS codes named in 'apply all inclusions listed in 01031 - 01032' (a range keeps those between)."""
-    codes: list[str] = []
-    for m in _CODE_OR_RANGE.finditer(text):
-        first, last = m.group(1), m.group(2)
-        if last and len(first) == len(last):
-            codes += [c.code for c in categories() if len(c.code) == len(first) and first <= c.code <= last]
-        else:
-            codes += [c for c in (first, last) if c]
-    return tuple(c for c in dict.fromkeys(codes) if is_valid(c))
+    return tuple(c for c in listed_codes(text) if is_valid(c))
 
 
 def _fields() -> tuple[list[_Field], list[_Field]]:
@@ -200,7 +189,7 @@ def _channel(counts: list[Counter[str]]) -> _Channel:
     idf = np.log((1 + len(counts)) / (1 + frequency)) + 1.0
     weighted = tf.multiply(idf[np.newaxis, :]).tocsr()
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    scale = 1.0 / np.where(norms > 0, norms, 1.0) ** _NORM_POWER
+    scale = 1.0 / np.where(norms > 0, norms, 1.0)
     return _Channel(vocabulary, idf, sparse.diags(scale) @ weighted)
 
 
@@ -214,7 +203,6 @@ def _index() -> _Index:
     starts = np.searchsorted(field_category[: len(own)], np.arange(len(codes)))
     words = [_words(f.text) for f in fields]
     channels = (_channel([_word_features(w) for w in words]), _channel([char_ngrams(w) for w in words]))
-    children = tuple(tuple(position[c.code] for c in categories() if c.parent_code == code) for code in codes)
     exact: dict[str, list[int]] = {}
     for category in categories():
         for text in (category.label, category.label_es):
@@ -230,7 +218,6 @@ def _index() -> _Index:
         field_category=field_category,
         weights=np.array([_WEIGHTS[f.kind] for f in fields]),
         channels=channels,
-        children=children,
     )
 
 
@@ -292,7 +279,6 @@ def score(label: str, lang: str = "auto", description: str | None = None) -> Sco
         weighted = weighted * index.other_language[lang]
     own = weighted[: index.own]
     scores = np.maximum.reduceat(own, index.group_starts)
-    n = len(index.codes)
 
     # Exclusions: the best exclusion of each category, against what the category itself scores.
     pushed: dict[int, tuple[float, _Field]] = {}
@@ -319,10 +305,6 @@ def score(label: str, lang: str = "auto", description: str | None = None) -> Sco
     exact = index.exact.get(label_key(label), ())
     for i in exact:
         scores[i] += _EXACT_BONUS
-    if _CHILD_SHARE:
-        for i in range(n - 1, -1, -1):
-            if index.children[i]:
-                scores[i] = max(scores[i], _CHILD_SHARE * max(scores[c] for c in index.children[i]))
     return Scores(index.codes, scores, own, base, pushed, lifted, tuple(exact))
 
 

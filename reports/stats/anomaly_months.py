@@ -130,7 +130,8 @@ def score_months(counts: np.ndarray, offset: np.ndarray | None = None) -> MonthS
             break
         rejected = now
         fit = np.where(rejected, fit, target) @ smoother.T
-    sigma, z, _ = _noise(target - fit, rejected, leverage)  # the scores of the final fit
+    else:  # no convergence: score the last fit (on a break, the scores above are already the final fit's)
+        sigma, z, _ = _noise(target - fit, rejected, leverage)
     fit = fit + shift
     spread = BAND_Z * sigma * np.sqrt(1 + leverage)
     return MonthScores(

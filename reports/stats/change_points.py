@@ -107,8 +107,9 @@ def level_shifts(values: np.ndarray) -> list[Shift]:
     shifts: list[Shift] = []
     for candidate in candidates(values):
         near = [i for i in range(candidate - JUMP + 1, candidate + JUMP) if MIN_SEGMENT <= i <= n - MIN_SEGMENT]
-        index = max(near or [candidate], key=lambda i: abs(step_test(values, i)[1]))
-        step, t_value, p, start, stop, level = step_test(values, index)
+        tested = {i: step_test(values, i) for i in near or [candidate]}  # each position's fits, once
+        index = max(tested, key=lambda i: abs(tested[i][1]))
+        step, t_value, p, start, stop, level = tested[index]
         # the trend's monthly level just before the step and just after it, back on the count scale
         before, after = float(from_anscombe(np.array(level))), float(from_anscombe(np.array(level + step)))
         shifts.append(Shift(index, before, after, t_value, min(1.0, p * positions), step, start, stop))
